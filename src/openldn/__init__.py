@@ -1,0 +1,20 @@
+"""openldn: offline computation, mapping and reporting of the UNCCD land degradation indicators.
+
+The public API is small; domain functions live in their packages (``openldn.productivity``,
+``openldn.land_cover``, ``openldn.soil_carbon``, ``openldn.integration``, ``openldn.drought``).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from openldn.core.grid import pixel_area
+from openldn.core.periods import Period, productivity_windows
+from openldn.exceptions import OpenLDNError
+
+try:
+    __version__ = version("openldn")
+except PackageNotFoundError:  # pragma: no cover - source tree without install
+    __version__ = "0.0.0"
+
+__all__ = ["OpenLDNError", "Period", "__version__", "pixel_area", "productivity_windows"]

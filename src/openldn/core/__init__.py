@@ -1,0 +1,1 @@
+"""Machinery shared by every indicator: codes, periods, vocabularies and grids (no domain math)."""

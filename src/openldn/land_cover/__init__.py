@@ -1,0 +1,1 @@
+"""openldn.land_cover."""

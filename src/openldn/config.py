@@ -1,0 +1,355 @@
+"""The run file: an assessment described in YAML, validated with pydantic.
+
+``load_assessment(path)`` reads the YAML, merges the method preset under the user's options, resolves paths
+relative to the file and validates everything. Errors are :class:`~openldn.exceptions.ConfigError` (or
+:class:`~openldn.exceptions.InputFileError` for a missing file) with a one-line message naming the key, the problem
+and the fix. Every key is documented in ``docs/run-file.md``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from openldn.core.periods import Period
+from openldn.core.vocab import list_data_files, load_preset
+from openldn.exceptions import ConfigError, InputFileError
+
+__all__ = [
+    "INPUT_KINDS",
+    "Assessment",
+    "EngineSpec",
+    "GridSpec",
+    "InputSpec",
+    "OutputSpec",
+    "ZonesSpec",
+    "load_assessment",
+]
+
+#: Every input an assessment can name, with the kind that drives its resampling rule.
+INPUT_KINDS: dict[str, Literal["categorical", "continuous", "count"]] = {
+    "ndvi": "continuous",
+    "land_cover": "categorical",
+    "soc": "continuous",
+    "climate_zones": "categorical",
+    "soil_units": "categorical",
+    "lpd": "categorical",
+    "precipitation": "continuous",
+    "pet": "continuous",
+    "climate": "continuous",
+    "population_total": "count",
+    "population_female": "count",
+    "population_male": "count",
+}
+
+_STRICT = ConfigDict(extra="forbid", validate_default=True)
+
+
+class InputSpec(BaseModel):
+    """One input raster: a local file (or one file per year), or a dataset of the catalogue."""
+
+    model_config = _STRICT
+
+    path: str | list[str] | None = Field(
+        None, description="File path (GeoTIFF/COG, NetCDF, Zarr), a glob, or a list of one file per year."
+    )
+    dataset: str | None = Field(None, description="Catalogue dataset id fetched with `openldn fetch` instead of a path.")
+    years: list[int] | None = Field(None, description="Year of each band/file when the file does not say it.")
+    nodata: float | None = Field(None, description="Nodata value when the file does not declare it.")
+    scale: float | None = Field(None, description="Scale factor applied to stored values (e.g. 0.0001 for NDVI x 10000).")
+    offset: float | None = Field(None, description="Offset added after scaling.")
+    legend: str | None = Field(None, description="Legend id or file for categorical inputs (e.g. esa_cci).")
+    variable: str | None = Field(None, description="Variable name inside a NetCDF/Zarr file.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> InputSpec:
+        if (self.path is None) == (self.dataset is None):
+            raise ValueError("give exactly one of 'path' or 'dataset'")
+        return self
+
+
+class ZonesSpec(BaseModel):
+    """Admin units: a vector file with an id and a name field."""
+
+    model_config = _STRICT
+
+    path: str = Field(..., description="Vector file of admin units (GeoPackage, GeoJSON, Shapefile, zipped Shapefile).")
+    id_field: str = Field("id", description="Field holding each unit's identifier.")
+    name_field: str = Field("name", description="Field holding each unit's name.")
+    layer: str | None = Field(None, description="Layer name in a multi-layer file.")
+
+
+class GridSpec(BaseModel):
+    """The analysis grid: the grid of one input, or a CRS and resolution."""
+
+    model_config = _STRICT
+
+    reference: str | None = Field("land_cover", description="Input whose grid is the analysis grid.")
+    crs: str | None = Field(None, description="CRS of the analysis grid (e.g. EPSG:4326) when no reference is used.")
+    resolution: float | None = Field(None, gt=0, description="Cell size in CRS units when no reference is used.")
+
+
+class OutputSpec(BaseModel):
+    """What a run writes besides the tables."""
+
+    model_config = _STRICT
+
+    maps: bool = Field(True, description="Write every indicator raster as a COG with its legend.")
+    png: bool = Field(True, description="Render a PNG map of every COG.")
+    xlsx: bool = Field(True, description="Write the PRAIS workbook.")
+    html: bool = Field(True, description="Write the self-contained HTML report.")
+
+
+class EngineSpec(BaseModel):
+    """How the run is executed."""
+
+    model_config = _STRICT
+
+    chunk_size: int | Literal["auto"] = Field("auto", description="Chunk edge in pixels, or 'auto' from available memory.")
+    workers: int | None = Field(None, ge=1, description="Local Dask worker processes (None: threaded scheduler).")
+    scheduler: str | None = Field(None, description="Address of an existing Dask scheduler, e.g. tcp://host:8786.")
+
+
+def _options_model(module: str, name: str) -> Any:
+    """The domain options model (domains own their option declarations)."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):  # pragma: no cover - domain not installed
+        return dict[str, Any]
+
+
+ProductivityOptions = _options_model("openldn.productivity.options", "ProductivityOptions")
+LandCoverOptions = _options_model("openldn.land_cover.options", "LandCoverOptions")
+SoilCarbonOptions = _options_model("openldn.soil_carbon.options", "SoilCarbonOptions")
+IntegrationOptions = _options_model("openldn.integration.options", "IntegrationOptions")
+DroughtOptions = _options_model("openldn.drought.options", "DroughtOptions")
+
+
+class Assessment(BaseModel):
+    """A whole assessment: area, periods, inputs and method options (the content of a run file)."""
+
+    model_config = _STRICT
+
+    name: str = Field("Assessment", description="Name shown in reports.")
+    preset: str = Field("prais_2026_te", description="Method preset: prais_2026_te, gpg_v2_2021 or gpg_v1_2017.")
+    baseline: str = Field("2000-2015", description="Baseline period, 'YYYY-YYYY'.")
+    reporting: list[str] = Field(
+        default_factory=lambda: ["2016-2019", "2016-2023"], description="Reporting periods, cumulative from 2016."
+    )
+    aoi: str = Field(..., description="Area of interest: vector file (GeoPackage, GeoJSON, Shapefile).")
+    zones: ZonesSpec | None = Field(None, description="Admin units for per-unit tables.")
+    grid: GridSpec = Field(default_factory=GridSpec, description="Analysis grid.")
+    inputs: dict[str, InputSpec] = Field(..., description="Input rasters by name (ndvi, land_cover, soc, ...).")
+    productivity: ProductivityOptions = Field(default_factory=ProductivityOptions)  # type: ignore[valid-type]
+    land_cover: LandCoverOptions = Field(default_factory=LandCoverOptions)  # type: ignore[valid-type]
+    soil_carbon: SoilCarbonOptions = Field(default_factory=SoilCarbonOptions)  # type: ignore[valid-type]
+    integration: IntegrationOptions = Field(default_factory=IntegrationOptions)  # type: ignore[valid-type]
+    drought: DroughtOptions = Field(default_factory=DroughtOptions)  # type: ignore[valid-type]
+    outputs: OutputSpec = Field(default_factory=OutputSpec)
+    engine: EngineSpec = Field(default_factory=EngineSpec)
+
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _source: str = PrivateAttr(default="<memory>")
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, v: str) -> str:
+        names = list_data_files("presets")
+        if v not in names:
+            raise ValueError(f"unknown preset {v!r}; use one of {', '.join(names)}")
+        return v
+
+    @field_validator("baseline")
+    @classmethod
+    def _period(cls, v: str) -> str:
+        return Period.from_user_input(v).label
+
+    @field_validator("reporting")
+    @classmethod
+    def _periods(cls, v: list[str]) -> list[str]:
+        return [Period.from_user_input(p).label for p in v]
+
+    @field_validator("inputs")
+    @classmethod
+    def _known_inputs(cls, v: dict[str, InputSpec]) -> dict[str, InputSpec]:
+        unknown = sorted(set(v) - set(INPUT_KINDS))
+        if unknown:
+            raise ValueError(f"unknown input(s) {unknown}; use names from {sorted(INPUT_KINDS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _grid_reference(self) -> Assessment:
+        ref = self.grid.reference
+        if self.grid.crs is None and ref is not None and ref not in self.inputs:
+            raise ValueError(f"grid.reference {ref!r} is not one of the inputs ({', '.join(self.inputs)})")
+        return self
+
+    # -- derived values ---------------------------------------------------------------------------------------
+    @property
+    def base_dir(self) -> Path:
+        """Folder relative paths are resolved against (the run file's folder)."""
+        return self._base_dir
+
+    @property
+    def source(self) -> str:
+        """Where the assessment was read from."""
+        return self._source
+
+    @property
+    def baseline_period(self) -> Period:
+        """The baseline as a :class:`Period` named ``baseline``."""
+        return Period.from_user_input(self.baseline, name="baseline")
+
+    @property
+    def reporting_periods(self) -> list[Period]:
+        """Reporting periods as :class:`Period` objects named ``reporting_1``, ``reporting_2``..."""
+        return [Period.from_user_input(p, name=f"reporting_{i}") for i, p in enumerate(self.reporting, start=1)]
+
+    @property
+    def periods(self) -> list[Period]:
+        """Baseline then reporting periods."""
+        return [self.baseline_period, *self.reporting_periods]
+
+    def resolve(self, path: str | Path) -> Path:
+        """A path of the run file, resolved against the run file's folder."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self._base_dir / p)
+
+    def preset_content(self) -> dict[str, Any]:
+        """The preset document (with its hash)."""
+        return load_preset(self.preset)
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(x) for x in loc if not str(x).startswith("function-after")) or "(top level)"
+
+
+def _first_error(err: ValidationError, source: str) -> ConfigError:
+    e = err.errors()[0]
+    loc = _format_loc(tuple(e.get("loc", ())))
+    msg = str(e.get("msg", "invalid value")).removeprefix("Value error, ").rstrip(".")
+    kind = e.get("type", "")
+    fix = {
+        "missing": "add it",
+        "extra_forbidden": "remove it or check its spelling (see docs/run-file.md)",
+    }.get(kind, "correct it (see docs/run-file.md)")
+    more = f" (+{len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
+    return ConfigError(f"{source}: key '{loc}': {msg}; {fix}{more}.")
+
+
+def _merge_preset(data: dict[str, Any], source: str) -> dict[str, Any]:
+    preset_name = data.get("preset", "prais_2026_te")
+    names = list_data_files("presets")
+    if preset_name not in names:
+        raise ConfigError(f"{source}: key 'preset': unknown preset {preset_name!r}; use one of {', '.join(names)}.")
+    preset = load_preset(preset_name)
+    out = dict(data)
+    out.setdefault("baseline", preset.get("baseline", "2000-2015"))
+    out.setdefault("reporting", list(preset.get("reporting", [])))
+    models = {
+        "productivity": ProductivityOptions,
+        "land_cover": LandCoverOptions,
+        "soil_carbon": SoilCarbonOptions,
+        "integration": IntegrationOptions,
+        "drought": DroughtOptions,
+    }
+    for section, model in models.items():
+        user = out.get(section) or {}
+        if not isinstance(user, dict):
+            raise ConfigError(f"{source}: key '{section}' must be a mapping of options.")
+        fields = getattr(model, "model_fields", None)
+        base = {k: v for k, v in (preset.get(section) or {}).items() if fields is None or k in fields}
+        out[section] = {**base, **user}
+    return out
+
+
+def load_assessment(path: str | Path | dict[str, Any], *, base_dir: str | Path | None = None,
+                    check_files: bool = True) -> Assessment:
+    """Read and validate a run file.
+
+    Parameters
+    ----------
+    path : str, Path or dict
+        The YAML run file, or its content as a mapping.
+    base_dir : path, optional
+        Folder that relative paths are resolved against (default: the run file's folder).
+    check_files : bool, default True
+        Check that every local file named by the run file exists.
+
+    Returns
+    -------
+    Assessment
+
+    Raises
+    ------
+    ConfigError
+        Malformed YAML or a key with a wrong value (the message names the key and the fix).
+    InputFileError
+        The run file or a file it names does not exist.
+    """
+    if isinstance(path, dict):
+        data, source, folder = dict(path), "<assessment>", Path(base_dir or Path.cwd())
+    else:
+        p = Path(path).expanduser()
+        source = str(p)
+        if not p.is_file():
+            raise InputFileError(f"Run file {p} does not exist: check the path (or create one with `openldn demo`).")
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            raise ConfigError(f"{p}: not valid YAML{where}: fix the syntax (indentation, ':' after keys).") from err
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"{p}: not a text file; give a YAML run file.") from err
+        folder = Path(base_dir) if base_dir else p.resolve().parent
+        if not isinstance(data, dict):
+            raise ConfigError(f"{p}: a run file must be a YAML mapping of keys (name, aoi, inputs, ...).")
+    data = _merge_preset(data, source)
+    try:
+        a = Assessment.model_validate(data)
+    except ValidationError as err:
+        raise _first_error(err, source) from None
+    except ConfigError:
+        raise
+    except (ValueError, TypeError) as err:  # errors raised by domain validators
+        raise ConfigError(f"{source}: {err}") from None
+    a._base_dir = folder
+    a._source = source
+    if check_files:
+        _check_files(a)
+    return a
+
+
+def _check_files(a: Assessment) -> None:
+    src = a.source
+    if not a.resolve(a.aoi).exists():
+        raise InputFileError(f"{src}: key 'aoi': file {a.resolve(a.aoi)} does not exist; check the path.")
+    if a.zones is not None and not a.resolve(a.zones.path).exists():
+        raise InputFileError(f"{src}: key 'zones.path': file {a.resolve(a.zones.path)} does not exist; check the path.")
+    for name, spec in a.inputs.items():
+        if spec.path is None:
+            continue
+        paths = [spec.path] if isinstance(spec.path, str) else spec.path
+        for p in paths:
+            if any(ch in p for ch in "*?["):
+                import glob
+
+                if not glob.glob(str(a.resolve(p))):
+                    raise InputFileError(f"{src}: key 'inputs.{name}.path': no file matches {a.resolve(p)}.")
+            elif not a.resolve(p).exists():
+                raise InputFileError(
+                    f"{src}: key 'inputs.{name}.path': file {a.resolve(p)} does not exist; check the path."
+                )

@@ -1,0 +1,146 @@
+"""Checkpoints: layers materialised to Zarr and stage completion recorded, so a killed run resumes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+__all__ = ["Checkpoint"]
+
+
+def _safe(key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "__", key)
+
+
+class Checkpoint:
+    """A run's checkpoint folder: ``<out>/.openldn/``.
+
+    * ``state.json``: the run fingerprint and the stages completed, with the layers and tables they produced;
+    * ``layers/<key>.zarr``: every layer shared between stages, written once (streamed chunk by chunk);
+    * ``tables/<key>.pkl``: the tidy tables of completed stages.
+    """
+
+    def __init__(self, out_dir: Path, fingerprint: str) -> None:
+        self.root = out_dir / ".openldn"
+        self.fingerprint = fingerprint
+        self.state_path = self.root / "state.json"
+        self.state: dict[str, Any] = {"fingerprint": fingerprint, "stages": {}, "finished": False}
+
+    # -- state ----------------------------------------------------------------------------------------------
+    def load(self) -> bool:
+        """Load an earlier state with the same fingerprint; False (and a fresh state) otherwise."""
+        if not self.state_path.is_file():
+            return False
+        try:
+            state = json.loads(self.state_path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return False
+        if state.get("fingerprint") != self.fingerprint:
+            return False
+        self.state = state
+        return True
+
+    def reset(self) -> None:
+        """Forget everything checkpointed."""
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        self.state = {"fingerprint": self.fingerprint, "stages": {}, "finished": False}
+
+    def save(self) -> None:
+        """Write the state atomically."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_name(f".state-{uuid.uuid4().hex}.json")
+        tmp.write_text(json.dumps(self.state, indent=1, default=str))
+        os.replace(tmp, self.state_path)
+
+    def stage_done(self, name: str) -> bool:
+        """Whether ``name`` completed in an earlier attempt."""
+        return bool(self.state["stages"].get(name, {}).get("done"))
+
+    def mark_done(self, name: str, *, layers: list[str], tables: list[str], outputs: list[dict[str, Any]]) -> None:
+        """Record a completed stage."""
+        self.state["stages"][name] = {"done": True, "layers": layers, "tables": tables, "outputs": outputs}
+        self.save()
+
+    # -- layers ---------------------------------------------------------------------------------------------
+    def layer_path(self, key: str) -> Path:
+        """Zarr store of a layer."""
+        return self.root / "layers" / f"{_safe(key)}.zarr"
+
+    def has_layer(self, key: str) -> bool:
+        """Whether a layer is complete on disk."""
+        return (self.layer_path(key) / ".complete").is_file()
+
+    def write_layer(self, key: str, da: xr.DataArray) -> xr.DataArray:
+        """Materialise ``da`` into its Zarr store (streamed) and return it re-opened lazily from there."""
+        path = self.layer_path(key)
+        if not self.has_layer(key):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+            ds = _to_dataset(da)
+            ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
+            if path.exists():
+                shutil.rmtree(path)
+            os.replace(tmp, path)
+            (path / ".complete").write_text("ok")
+        return self.read_layer(key, chunks=da.chunks)
+
+    def read_layer(self, key: str, chunks: Any = None) -> xr.DataArray:
+        """Open a materialised layer lazily."""
+        ds = xr.open_zarr(self.layer_path(key), consolidated=True, mask_and_scale=False)
+        da = ds["data"]
+        attrs = json.loads(ds.attrs.get("openldn_attrs", "{}"))
+        da.attrs.update(attrs)
+        if "spatial_ref" in ds.coords:
+            da = da.assign_coords(spatial_ref=ds["spatial_ref"])
+        if chunks is not None and da.chunks != chunks:
+            da = da.chunk(dict(zip(da.dims, chunks, strict=False)))
+        da.name = key
+        return da
+
+    # -- tables ---------------------------------------------------------------------------------------------
+    def write_table(self, key: str, df: pd.DataFrame) -> None:
+        """Store a stage's table."""
+        path = self.root / "tables" / f"{_safe(key)}.pkl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        df.to_pickle(tmp)
+        os.replace(tmp, path)
+
+    def read_table(self, key: str) -> pd.DataFrame:
+        """A stored table."""
+        return pd.read_pickle(self.root / "tables" / f"{_safe(key)}.pkl")
+
+
+def _to_dataset(da: xr.DataArray) -> xr.Dataset:
+    """Dataset with JSON-safe attributes (legends and arrays are stored as JSON text)."""
+    clean = da.copy(deep=False)
+    attrs = {}
+    for k, v in da.attrs.items():
+        try:
+            json.dumps(v)
+            attrs[k] = v
+        except TypeError:
+            attrs[k] = v.tolist() if hasattr(v, "tolist") else str(v)
+    clean.attrs = {}
+    clean.encoding = {}
+    clean.name = "data"
+    ds = clean.to_dataset()
+    ds.attrs["openldn_attrs"] = json.dumps(attrs)
+    for c in ds.coords:
+        ds[c].encoding = {}
+    return ds
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    """Stable hash of a run's configuration and inputs."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -1,0 +1,245 @@
+"""The run context handed to every stage (see docs/design/architecture.md, "Stage contract")."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterator, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import xarray as xr
+
+from openldn.config import INPUT_KINDS
+from openldn.exceptions import ConfigError, OpenLDNError
+
+if TYPE_CHECKING:
+    from odc.geo.geobox import GeoBox
+
+    from openldn.config import Assessment
+    from openldn.core.vocab import Legend
+    from openldn.pipeline.checkpoint import Checkpoint
+
+__all__ = ["Cancelled", "RunContext"]
+
+log = logging.getLogger("openldn")
+
+ProgressFn = Callable[[str, int, int, str], Any]
+
+
+class Cancelled(OpenLDNError, RuntimeError):
+    """The run was cancelled by the user."""
+
+
+class _Layers(MutableMapping[str, xr.DataArray]):
+    """Layers shared between stages; every assignment is materialised once to the checkpoint store."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self._ctx = ctx
+        self._data: dict[str, xr.DataArray] = {}
+
+    def __getitem__(self, key: str) -> xr.DataArray:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: xr.DataArray) -> None:
+        self._data[key] = self._ctx.materialize(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def restore(self, key: str, value: xr.DataArray) -> None:
+        """Put an already materialised layer back (resume)."""
+        self._data[key] = value
+
+
+@dataclass
+class RunContext:
+    """Everything a stage needs: the assessment, the grid, the coverage, inputs, and output sinks."""
+
+    assessment: Assessment
+    out_dir: Path
+    geobox: GeoBox
+    area: xr.DataArray
+    coverage: Any
+    checkpoint: Checkpoint
+    chunk_size: int
+    inputs_raw: dict[str, xr.DataArray] = field(default_factory=dict)
+    progress_fn: ProgressFn | None = None
+    cancel_fn: Callable[[], bool] | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    substitutions: list[str] = field(default_factory=list)
+    stage: str = ""
+    log: logging.Logger = log
+
+    def __post_init__(self) -> None:
+        self.layers = _Layers(self)
+        self._aligned: dict[str, xr.DataArray] = {}
+        self._materialized: dict[str, tuple[int, xr.DataArray]] = {}
+        self._stage_layers: list[str] = []
+        self._stage_tables: list[str] = []
+        self._stage_outputs: list[dict[str, Any]] = []
+
+    # -- inputs ---------------------------------------------------------------------------------------------
+    def has_input(self, name: str) -> bool:
+        """Whether the assessment declares input ``name``."""
+        return name in self.assessment.inputs
+
+    def input(self, name: str) -> xr.DataArray:
+        """Input ``name`` aligned lazily onto the analysis grid (chunked in space, whole in time)."""
+        if name not in self._aligned:
+            if not self.has_input(name):
+                raise ConfigError(
+                    f"{self.assessment.source}: input {name!r} is needed by stage {self.stage!r}; "
+                    f"add it under 'inputs:' in the run file."
+                )
+            from openldn.io import align
+
+            da = align(self.inputs_raw[name], self.geobox, kind=INPUT_KINDS[name])
+            self._aligned[name] = self.rechunk(da)
+        return self._aligned[name]
+
+    def rechunk(self, da: xr.DataArray) -> xr.DataArray:
+        """Chunk ``da`` the run's way: spatial blocks of ``chunk_size``, the whole time axis in one chunk."""
+        chunks: dict[str, int] = dict.fromkeys(da.dims, -1)
+        chunks.update({"y": self.chunk_size, "x": self.chunk_size})
+        return da.chunk({d: c for d, c in chunks.items() if d in da.dims})
+
+    # -- layers and outputs ---------------------------------------------------------------------------------
+    def materialize(self, key: str, da: xr.DataArray) -> xr.DataArray:
+        """Compute ``da`` once into the checkpoint store and return the stored, lazily read array."""
+        cached = self._materialized.get(key)
+        if cached is not None and cached[0] == id(da):
+            return cached[1]
+        if cached is not None and cached[1] is da:
+            return da
+        self.check_cancel()
+        self.progress(self.stage, 0, 1, f"computing {key}")
+        if not da.chunks:
+            da = self.rechunk(da)
+        stored = self.checkpoint.write_layer(key, da)
+        self._materialized[key] = (id(da), stored)
+        self._materialized[key + "#stored"] = (id(stored), stored)
+        if key not in self._stage_layers:
+            self._stage_layers.append(key)
+        return stored
+
+    def write_raster(
+        self, key: str, da: xr.DataArray, *, legend: Legend | dict[int, Any] | None = None,
+        title: str | None = None, units: str | None = None,
+    ) -> Path:
+        """Write ``da`` as a COG under ``out_dir/maps`` (atomically) and record it in the outputs manifest."""
+        stored = self.materialize(key, da)
+        if not self.assessment.outputs.maps:
+            return self.checkpoint.layer_path(key)
+        from openldn.io import write_cog
+
+        path = self.out_dir / "maps" / f"{_file_name(key)}.tif"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_cog(stored, path, legend=legend if _is_legend(legend) else None,
+                  tags={"openldn_key": key, "title": title or key})
+        record = {
+            "key": key,
+            "path": str(path.relative_to(self.out_dir)),
+            "title": title or key,
+            "kind": "categorical" if legend is not None else "continuous",
+            "legend": _legend_record(legend),
+            "units": units or stored.attrs.get("units"),
+            "stage": self.stage,
+        }
+        self.outputs = [o for o in self.outputs if o["key"] != key] + [record]
+        self._stage_outputs = [o for o in self._stage_outputs if o["key"] != key] + [record]
+        return path
+
+    def add_table(self, key: str, df: pd.DataFrame) -> None:
+        """Register a tidy table (appended to an existing table with the same key)."""
+        if key in self.tables and key not in self._stage_tables:
+            self.tables[key] = df
+        elif key in self.tables:
+            self.tables[key] = pd.concat([self.tables[key], df], ignore_index=True)
+        else:
+            self.tables[key] = df.reset_index(drop=True)
+        if key not in self._stage_tables:
+            self._stage_tables.append(key)
+
+    def substitute(self, message: str) -> None:
+        """Record a substitution (e.g. land cover 2022 used for 2023), reported with check C5."""
+        self.substitutions.append(message)
+        self.log.warning(message)
+
+    # -- progress -------------------------------------------------------------------------------------------
+    def progress(self, stage: str, done: int, total: int, message: str = "") -> None:
+        """Report progress to the CLI / web."""
+        if self.progress_fn is not None:
+            self.progress_fn(stage, done, total, message)
+
+    def check_cancel(self) -> None:
+        """Raise :class:`Cancelled` when the user asked to stop."""
+        if self.cancel_fn is not None and self.cancel_fn():
+            raise Cancelled("Run cancelled; start it again to resume from the last completed step.")
+
+    # -- stage bookkeeping (used by the pipeline) ------------------------------------------------------------
+    def begin_stage(self, name: str) -> None:
+        """Start collecting what a stage produces."""
+        self.stage = name
+        self._stage_layers, self._stage_tables, self._stage_outputs = [], [], []
+
+    def end_stage(self) -> None:
+        """Persist what the stage produced and mark it done."""
+        for key in self._stage_tables:
+            self.checkpoint.write_table(key, self.tables[key])
+        self.checkpoint.mark_done(
+            self.stage, layers=list(self._stage_layers), tables=list(self._stage_tables),
+            outputs=list(self._stage_outputs),
+        )
+
+    def restore_stage(self, name: str) -> None:
+        """Reload what a completed stage produced (resume)."""
+        info = self.checkpoint.state["stages"][name]
+        for key in info["layers"]:
+            stored = self.checkpoint.read_layer(key)
+            stored = self.rechunk(stored)
+            self.layers.restore(key, stored)
+            self._materialized[key] = (id(stored), stored)
+        for key in info["tables"]:
+            self.tables[key] = self.checkpoint.read_table(key)
+        for rec in info["outputs"]:
+            self.outputs = [o for o in self.outputs if o["key"] != rec["key"]] + [rec]
+
+
+def _file_name(key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", key).strip("_")
+
+
+def _is_legend(legend: Any) -> bool:
+    return legend is not None and hasattr(legend, "classes")
+
+
+def _legend_record(legend: Any) -> dict[str, list[str]] | None:
+    if legend is None:
+        return None
+    if _is_legend(legend):
+        rec = {str(c.code): [c.label, c.color] for c in legend.classes}
+        return rec
+    out = {}
+    for code, v in dict(legend).items():
+        if isinstance(v, list | tuple):
+            out[str(code)] = [str(v[0]), str(v[1]) if len(v) > 1 else "#808080"]
+        else:
+            out[str(code)] = [str(v), "#808080"]
+    return out
+
+
+def manifest(ctx: RunContext) -> str:
+    """The outputs manifest as JSON text."""
+    return json.dumps(ctx.outputs, indent=1)

@@ -1,0 +1,94 @@
+"""Execution engines: the local threaded scheduler, a local multi-process cluster, or an existing cluster."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import dask
+
+__all__ = ["auto_chunk_size", "engine"]
+
+
+def _available_memory() -> int:
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:  # pragma: no cover
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def auto_chunk_size(n_time: int = 48, *, threads: int | None = None, memory: int | None = None) -> int:
+    """Chunk edge (pixels) so that a (time, edge, edge) float64 block and its temporaries fit in memory.
+
+    Parameters
+    ----------
+    n_time : int
+        Longest time axis a stage holds in one chunk (e.g. 516 months of precipitation).
+    threads : int, optional
+        Concurrent tasks (defaults to the number of CPUs).
+    memory : int, optional
+        Bytes available (defaults to the machine's available memory).
+
+    Returns
+    -------
+    int
+        A multiple of 256 between 256 and 2048.
+    """
+    threads = threads or os.cpu_count() or 1
+    memory = memory or _available_memory()
+    budget = memory / 8 / threads  # keep well under the available memory
+    edge = math.sqrt(budget / (8 * max(n_time, 1) * 6))
+    return int(min(2048, max(256, (edge // 256) * 256)))
+
+
+@contextlib.contextmanager
+def engine(
+    *, workers: int | None = None, scheduler: str | None = None, log: Callable[[str], Any] | None = None
+) -> Iterator[Any]:
+    """Run the enclosed dask computations on the chosen engine.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Start a local cluster of this many single-threaded worker processes.
+    scheduler : str, optional
+        Address of an existing Dask scheduler (``tcp://host:8786``).
+    log : callable, optional
+        Receives a line with the dashboard link when a cluster is used.
+
+    Yields
+    ------
+    distributed.Client or None
+    """
+    if scheduler is None and workers is None:
+        with dask.config.set(scheduler="threads"):
+            yield None
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as err:  # pragma: no cover
+        from openldn.exceptions import ConfigError
+
+        raise ConfigError("--workers/--scheduler need dask.distributed: pip install 'openldn[distributed]'.") from err
+    if scheduler is not None:
+        client = Client(scheduler, timeout="20s")
+        cluster = None
+    else:
+        cluster = LocalCluster(
+            n_workers=int(workers or 1), threads_per_worker=1, processes=True, dashboard_address=":0",
+            memory_limit=None,
+        )
+        client = Client(cluster)
+    try:
+        if log is not None:
+            log(f"Dask dashboard: {client.dashboard_link}")
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,338 @@
+"""``run_assessment``: from a run file to every map, table and report, streamed and resumable."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+import openldn
+from openldn.config import INPUT_KINDS, Assessment, load_assessment
+from openldn.core.grid import pixel_area
+from openldn.exceptions import ConfigError, EmptyAOIError, InputFileError
+from openldn.pipeline.checkpoint import Checkpoint, fingerprint
+from openldn.pipeline.context import ProgressFn, RunContext, manifest
+from openldn.pipeline.engine import auto_chunk_size, engine
+
+__all__ = ["STAGES", "RunResult", "run_assessment"]
+
+log = logging.getLogger("openldn")
+
+#: Stage name -> module with ``run(ctx)`` and the inputs that switch it on (any of them).
+STAGES: list[tuple[str, str, tuple[str, ...]]] = [
+    ("land_cover", "openldn.land_cover.stage", ("land_cover",)),
+    ("land_area", "openldn.pipeline.land_area", ("land_cover",)),
+    ("productivity", "openldn.productivity.stage", ("ndvi", "lpd")),
+    ("soil_carbon", "openldn.soil_carbon.stage", ("soc",)),
+    ("integration", "openldn.integration.stage", ("land_cover",)),
+    ("drought", "openldn.drought.stage", ("precipitation",)),
+    ("reporting", "openldn.reporting.stage", ()),
+]
+
+
+@dataclass
+class RunResult:
+    """What a run produced."""
+
+    #: Output folder.
+    out_dir: Path
+    #: Written rasters (key, path relative to out_dir, title, legend, kind).
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    #: Tidy tables by key.
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: Seconds spent per stage.
+    timings: dict[str, float] = field(default_factory=dict)
+    #: Stages skipped because a previous attempt completed them.
+    resumed: list[str] = field(default_factory=list)
+    #: True when the run was already complete and nothing was done.
+    noop: bool = False
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    if path.is_dir():
+        for p in sorted(path.rglob("*")):
+            if p.is_file():
+                h.update(p.read_bytes())
+        return h.hexdigest()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _input_paths(a: Assessment, name: str) -> list[Path]:
+    spec = a.inputs[name]
+    if spec.dataset is not None:
+        try:
+            from openldn.catalog import resolve_input
+        except ImportError as err:  # pragma: no cover
+            raise ConfigError(f"input {name!r} names dataset {spec.dataset!r} but openldn.catalog is unavailable.") from err
+        return [Path(resolve_input(spec.model_dump(exclude_none=True), base_dir=a.base_dir))]
+    paths = [spec.path] if isinstance(spec.path, str) else list(spec.path or [])
+    out: list[Path] = []
+    for p in paths:
+        if any(ch in p for ch in "*?["):
+            import glob
+
+            out.extend(Path(x) for x in sorted(glob.glob(str(a.resolve(p)))))
+        else:
+            out.append(a.resolve(p))
+    return out
+
+
+def _open_inputs(a: Assessment) -> tuple[dict[str, xr.DataArray], list[dict[str, Any]]]:
+    from openldn.io import open_raster
+
+    raw: dict[str, xr.DataArray] = {}
+    records: list[dict[str, Any]] = []
+    for name, spec in a.inputs.items():
+        paths = _input_paths(a, name)
+        kind = INPUT_KINDS[name]
+        da = open_raster(
+            paths if len(paths) > 1 else paths[0],
+            years=spec.years,
+            nodata=spec.nodata,
+            scale=spec.scale,
+            offset=spec.offset,
+            time="monthly" if name in ("precipitation", "pet") else "auto",
+            name=name,
+        )
+        if spec.legend:
+            da.attrs["legend"] = spec.legend
+        da.attrs["openldn_kind"] = kind
+        raw[name] = da
+        for p in paths:
+            rec = _provenance_record(p, name, spec.dataset)
+            records.append(rec)
+    return raw, records
+
+
+def _provenance_record(path: Path, role: str, dataset: str | None) -> dict[str, Any]:
+    try:
+        from openldn.catalog.provenance import record_file
+
+        return dict(record_file(path, role=role, dataset=dataset))
+    except ImportError:  # pragma: no cover - catalog extra absent
+        st = path.stat()
+        return {"role": role, "path": str(path), "sha256": _sha256(path), "size": st.st_size, "dataset": dataset}
+
+
+def _prepare(a: Assessment, chunk_size: int | None) -> dict[str, Any]:
+    """Open and check everything before anything is written (user mistakes fail here, leaving nothing)."""
+    from openldn.io import analysis_grid, read_vector
+
+    aoi = read_vector(a.resolve(a.aoi))
+    zones = None
+    if a.zones is not None:
+        zones = read_vector(a.resolve(a.zones.path), id_field=a.zones.id_field, name_field=a.zones.name_field,
+                            layer=a.zones.layer)
+    raw, records = _open_inputs(a)
+    ref = raw.get(a.grid.reference) if a.grid.reference else None
+    geobox = analysis_grid(ref, aoi, crs=a.grid.crs, resolution=a.grid.resolution)
+    n_time = max([da.sizes.get("time", 1) for da in raw.values()] + [1])
+    if chunk_size is None:
+        cs = a.engine.chunk_size
+        chunk_size = auto_chunk_size(n_time) if cs == "auto" else int(cs)
+    for name, da in raw.items():
+        _check_overlap(name, da, geobox, a)
+    return {"aoi": aoi, "zones": zones, "raw": raw, "records": records, "geobox": geobox, "chunk_size": chunk_size}
+
+
+def _check_overlap(name: str, da: xr.DataArray, geobox: Any, a: Assessment) -> None:
+    from odc.geo.geom import BoundingBox
+
+    try:
+        b = da.rio.bounds()
+        src = BoundingBox(*b, crs=da.rio.crs)
+        target = geobox.extent.to_crs(src.crs).boundingbox
+    except Exception:
+        return
+    ix = max(0.0, min(src.right, target.right) - max(src.left, target.left))
+    iy = max(0.0, min(src.top, target.top) - max(src.bottom, target.bottom))
+    if ix * iy <= 0:
+        raise EmptyAOIError(
+            f"{a.source}: input {name!r} ({src.left:.4f}, {src.bottom:.4f}, {src.right:.4f}, {src.top:.4f}) does not "
+            f"overlap the area of interest ({target.left:.4f}, {target.bottom:.4f}, {target.right:.4f}, {target.top:.4f}); "
+            "check the AOI file and the raster's CRS."
+        )
+
+
+def _fingerprint(a: Assessment, records: list[dict[str, Any]], chunk_size: int) -> str:
+    payload = {
+        "assessment": a.model_dump(mode="json"),
+        "inputs": sorted((r.get("role"), r.get("sha256")) for r in records),
+        "aoi": _sha256(a.resolve(a.aoi)),
+        "zones": _sha256(a.resolve(a.zones.path)) if a.zones else None,
+        "version": openldn.__version__,
+    }
+    return fingerprint(payload)
+
+
+def run_assessment(
+    assessment: Assessment | str | Path,
+    out_dir: str | Path,
+    *,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | Callable[[], bool] | None = None,
+    resume: bool = True,
+    force: bool = False,
+    chunk_size: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    stages: list[str] | None = None,
+) -> RunResult:
+    """Run a whole assessment: every stage whose inputs are present, then the report.
+
+    Parameters
+    ----------
+    assessment : Assessment or path
+        A validated assessment or the path of a run file.
+    out_dir : path
+        Output folder (created). Maps in ``maps/``, tables in ``tables/``, reports in ``report/``, the outputs
+        manifest in ``outputs.json``, checkpoints in ``.openldn/``.
+    progress : callable, optional
+        ``progress(stage, done, total, message)``.
+    cancel : threading.Event or callable, optional
+        Checked between steps; when set the run stops with :class:`~openldn.pipeline.context.Cancelled` and can be
+        resumed.
+    resume : bool, default True
+        Continue from the checkpoints of an earlier attempt with the same configuration and inputs.
+    force : bool, default False
+        Recompute everything even if the run is complete.
+    chunk_size : int, optional
+        Chunk edge in pixels (default: the run file's ``engine.chunk_size``, ``auto`` from available memory).
+    workers, scheduler : optional
+        Engine: local cluster of ``workers`` processes, or an existing scheduler address (default: threads).
+    stages : list of str, optional
+        Restrict to these stages (reporting always runs last when listed).
+
+    Returns
+    -------
+    RunResult
+    """
+    t0 = time.perf_counter()
+    a = assessment if isinstance(assessment, Assessment) else load_assessment(assessment)
+    out = Path(out_dir).expanduser().resolve()
+    if out.exists() and not out.is_dir():
+        raise InputFileError(f"Output folder {out} is a file: choose a folder path with --out.")
+    prep = _prepare(a, chunk_size)
+    fp = _fingerprint(a, prep["records"], prep["chunk_size"])
+    cancel_fn = cancel.is_set if isinstance(cancel, threading.Event) else cancel
+
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = Checkpoint(out, fp)
+    resumed_state = resume and not force and ckpt.load()
+    if not resumed_state:
+        ckpt.reset()
+    if resumed_state and ckpt.state.get("finished"):
+        result = RunResult(out_dir=out, noop=True, resumed=list(ckpt.state["stages"]))
+        outputs = out / "outputs.json"
+        if outputs.is_file():
+            result.outputs = json.loads(outputs.read_text())
+        if progress:
+            progress("run", 1, 1, "already complete (use --force to recompute)")
+        return result
+
+    workers = workers if workers is not None else a.engine.workers
+    scheduler = scheduler if scheduler is not None else a.engine.scheduler
+    with engine(workers=workers, scheduler=scheduler, log=lambda m: log.info(m)) as _client:
+        geobox = prep["geobox"]
+        from openldn.zonal import build_coverage
+
+        area = pixel_area(grid_template(geobox))
+        zones_spec = a.zones
+        coverage = build_coverage(
+            geobox, aoi=prep["aoi"], zones=prep["zones"],
+            id_field=zones_spec.id_field if zones_spec else "id",
+            name_field=zones_spec.name_field if zones_spec else "name",
+        )
+        ctx = RunContext(
+            assessment=a, out_dir=out, geobox=geobox, area=area, coverage=coverage, checkpoint=ckpt,
+            chunk_size=prep["chunk_size"], inputs_raw=prep["raw"], progress_fn=progress, cancel_fn=cancel_fn,
+        )
+        ctx.area = ctx.rechunk(area)
+        ctx.provenance = {
+            "openldn_version": openldn.__version__,
+            "run_file": a.source,
+            "preset": {"id": a.preset, "hash": a.preset_content()["hash"]},
+            "parameters": a.model_dump(mode="json"),
+            "inputs": prep["records"],
+            "grid": {"crs": str(geobox.crs), "shape": list(geobox.shape), "transform": list(geobox.transform)[:6]},
+            "chunk_size": prep["chunk_size"],
+            "fingerprint": fp,
+        }
+        result = RunResult(out_dir=out)
+        selected = [s for s in STAGES if (stages is None or s[0] in stages)]
+        runnable = [s for s in selected if not s[2] or any(ctx.has_input(i) for i in s[2])]
+        for i, (name, module, _needs) in enumerate(runnable):
+            ctx.check_cancel()
+            if ckpt.stage_done(name):
+                ctx.restore_stage(name)
+                result.resumed.append(name)
+                if progress:
+                    progress(name, 1, 1, "resumed from checkpoint")
+                continue
+            try:
+                mod = importlib.import_module(module)
+            except ImportError as err:
+                log.warning("stage %s unavailable: %s", name, err)
+                continue
+            ts = time.perf_counter()
+            if progress:
+                progress(name, 0, 1, f"stage {i + 1}/{len(runnable)}")
+            ctx.begin_stage(name)
+            mod.run(ctx)
+            ctx.end_stage()
+            result.timings[name] = time.perf_counter() - ts
+            if progress:
+                progress(name, 1, 1, f"done in {result.timings[name]:.1f} s")
+        _write_tables(ctx)
+        _atomic_text(out / "outputs.json", manifest(ctx))
+        ckpt.state["finished"] = True
+        ckpt.state["timings"] = result.timings
+        ckpt.save()
+    result.outputs = ctx.outputs
+    result.tables = ctx.tables
+    result.timings["total"] = time.perf_counter() - t0
+    return result
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _write_tables(ctx: RunContext) -> None:
+    from openldn.io import write_table
+
+    for key, df in ctx.tables.items():
+        write_table(df, ctx.out_dir / "tables" / f"{key}.csv")
+
+
+def grid_template(geobox: Any) -> xr.DataArray:
+    """A zero (y, x) DataArray on ``geobox`` with its CRS and transform (cell-centre coordinates)."""
+    import rioxarray  # noqa: F401
+
+    ny, nx = geobox.shape
+    t = geobox.transform
+    x = t.c + t.a * (np.arange(nx) + 0.5)
+    y = t.f + t.e * (np.arange(ny) + 0.5)
+    da = xr.DataArray(np.zeros((ny, nx), dtype="uint8"), dims=("y", "x"), coords={"y": y, "x": x})
+    return da.rio.write_crs(geobox.crs.to_wkt()).rio.write_transform(t)

@@ -1,1 +1,1 @@
-"""openldn.cli."""
+"""Command line interface."""

@@ -6,6 +6,7 @@ import importlib
 import json
 import logging
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -21,7 +22,7 @@ import xarray as xr
 import openldn
 from openldn.config import INPUT_KINDS, Assessment, load_assessment
 from openldn.core.grid import pixel_area
-from openldn.exceptions import ConfigError, EmptyAOIError, InputFileError
+from openldn.exceptions import ConfigError, EmptyAOIError, InputFileError, OpenLDNError
 from openldn.pipeline.checkpoint import Checkpoint, fingerprint
 from openldn.pipeline.context import ProgressFn, RunContext, manifest
 from openldn.pipeline.engine import auto_chunk_size, engine
@@ -234,7 +235,23 @@ def run_assessment(
     fp = _fingerprint(a, prep["records"], prep["chunk_size"])
     cancel_fn = cancel.is_set if isinstance(cancel, threading.Event) else cancel
 
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _execute(a, out, prep, fp, progress=progress, cancel_fn=cancel_fn, resume=resume, force=force,
+                        workers=workers, scheduler=scheduler, stages=stages, t0=t0)
+    except OpenLDNError as err:
+        if created and not isinstance(err, Cancelled):
+            # A user mistake found mid-run: leave nothing behind in a folder this run created.
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _execute(
+    a: Assessment, out: Path, prep: dict[str, Any], fp: str, *, progress: ProgressFn | None,
+    cancel_fn: Callable[[], bool] | None, resume: bool, force: bool, workers: int | None, scheduler: str | None,
+    stages: list[str] | None, t0: float,
+) -> RunResult:
     ckpt = Checkpoint(out, fp)
     resumed_state = resume and not force and ckpt.load()
     if not resumed_state:

@@ -1,0 +1,7 @@
+"""``python -m openldn``."""
+
+import sys
+
+from openldn.cli.main import main
+
+sys.exit(main())

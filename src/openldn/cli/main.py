@@ -1,0 +1,207 @@
+"""The ``openldn`` command line: a thin shell over the Python API (typer + rich)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+import openldn
+from openldn.exceptions import OpenLDNError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="openldn",
+    help="Compute, map and report the UNCCD land degradation indicators (SDG 15.3.1, SO1-SO3) offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_state: dict[str, Any] = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"openldn {openldn.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print errors.")] = False,
+) -> None:
+    """openldn command line."""
+    _state["debug"] = debug
+    _state["quiet"] = quiet
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
+
+
+Workers = Annotated[int | None, typer.Option("--workers", min=1, help="Run on a local Dask cluster of N processes.")]
+Scheduler = Annotated[
+    str | None, typer.Option("--scheduler", help="Run on an existing Dask cluster, e.g. tcp://host:8786.")
+]
+ChunkSize = Annotated[int | None, typer.Option("--chunk-size", min=64, help="Chunk edge in pixels (default: auto).")]
+Force = Annotated[bool, typer.Option("--force", help="Recompute even if the run is complete.")]
+Out = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
+
+
+def _run_with_progress(assessment: Path, out: Path, **kw: Any) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from openldn.pipeline import run_assessment
+
+    console = Console(stderr=True)
+    tasks: dict[str, Any] = {}
+    with Progress(
+        SpinnerColumn(), TextColumn("[bold]{task.description:<14}"), BarColumn(), TextColumn("{task.fields[msg]}"),
+        TimeElapsedColumn(), console=console, disable=bool(_state.get("quiet")) or not console.is_terminal,
+    ) as bar:
+
+        def progress(stage: str, done: int, total: int, message: str = "") -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=max(total, 1), msg="")
+            bar.update(tasks[stage], completed=done, total=max(total, 1), msg=message[:60])
+            if not console.is_terminal and not _state.get("quiet") and message:
+                console.print(f"{stage}: {message}")
+
+        result = run_assessment(assessment, out, progress=progress, **kw)
+    return result
+
+
+def _summary(result: Any) -> None:
+    if _state.get("quiet"):
+        return
+    from rich.console import Console
+
+    console = Console()
+    if result.noop:
+        console.print(f"Run already complete in {result.out_dir} (use --force to recompute).")
+        return
+    console.print(f"[green]Done[/green] in {result.timings.get('total', 0):.1f} s: "
+                  f"{len(result.outputs)} maps, {len(result.tables)} tables in {result.out_dir}")
+    stages = {k: v for k, v in result.timings.items() if k != "total"}
+    if stages:
+        console.print("  " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
+    report = result.out_dir / "report" / "report.html"
+    if report.exists():
+        console.print(f"  report: {report}")
+
+
+@app.command()
+def run(
+    assessment: Annotated[Path, typer.Argument(help="Run file (YAML).")],
+    out: Out = Path("openldn-output"),
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    chunk_size: ChunkSize = None,
+    force: Force = False,
+) -> None:
+    """Run an assessment: every indicator whose inputs are given, then the tables, maps and report."""
+    result = _run_with_progress(assessment, out, workers=workers, scheduler=scheduler, chunk_size=chunk_size,
+                                force=force)
+    _summary(result)
+
+
+@app.command()
+def demo(
+    out: Out = Path("openldn-demo"),
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    chunk_size: ChunkSize = None,
+    force: Force = False,
+) -> None:
+    """Generate the built-in synthetic demo area and run the whole assessment on it."""
+    from openldn.datasets import make_demo
+
+    out = out.expanduser().resolve()
+    run_file = make_demo(out / "inputs")
+    if not _state.get("quiet"):
+        typer.echo(f"Demo inputs written to {run_file.parent}")
+    result = _run_with_progress(run_file, out, workers=workers, scheduler=scheduler, chunk_size=chunk_size,
+                                force=force)
+    _summary(result)
+
+
+@app.command()
+def validate(assessment: Annotated[Path, typer.Argument(help="Run file (YAML).")]) -> None:
+    """Check a run file and the inputs it names, without computing anything."""
+    from openldn.config import load_assessment
+    from openldn.pipeline.run import _prepare
+
+    a = load_assessment(assessment)
+    prep = _prepare(a, None)
+    gb = prep["geobox"]
+    typer.echo(f"{assessment}: valid. Preset {a.preset}; periods {', '.join(p.label for p in a.periods)}; "
+               f"inputs {', '.join(a.inputs)}; grid {gb.shape[1]} x {gb.shape[0]} ({gb.crs}).")
+
+
+@app.command()
+def fetch(
+    assessment: Annotated[Path, typer.Argument(help="Run file (YAML) naming catalogue datasets.")],
+    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Cache folder.")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Use only the cache.")] = False,
+) -> None:
+    """Download the catalogue datasets an assessment needs into the local cache."""
+    from openldn.catalog.cli import fetch_command
+
+    code = fetch_command(assessment, cache_dir, offline)
+    raise typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default 8000).")] = None,
+) -> None:
+    """Start the local web platform."""
+    try:
+        from openldn.web import serve as _serve
+    except ImportError as err:
+        raise OpenLDNError(f"The web platform needs its extra: pip install 'openldn[web]' ({err.name} is missing).") \
+            from err
+    _serve(host=host, port=port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning user errors into one-line messages and exit code 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except OpenLDNError as err:
+        if _state.get("debug"):
+            traceback.print_exc()
+        typer.secho(f"Error: {err}", fg=typer.colors.RED, err=True)
+        return 2
+    except KeyboardInterrupt:
+        typer.secho("Interrupted; run the same command again to resume.", fg=typer.colors.YELLOW, err=True)
+        return 130
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) else 1
+    except Exception as err:  # a bug, not a user mistake: say so in one line, details with --debug
+        if hasattr(err, "show") and hasattr(err, "exit_code"):  # usage errors of the command-line parser
+            err.show()
+            return int(err.exit_code)
+        if type(err).__name__ == "Abort":
+            return 1
+        if _state.get("debug"):
+            traceback.print_exc()
+        typer.secho(f"Internal error: {type(err).__name__}: {err} (run with --debug for the traceback and report it)",
+                    fg=typer.colors.RED, err=True)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""One-Out-All-Out integration of the three SO1 sub-indicators into SDG 15.3.1 (standard.md §7.2).
+
+A pixel is degraded if any sub-indicator (land cover, land productivity, soil organic carbon) is degraded; stable or
+improved sub-indicators cannot compensate. The standard leaves two choices open (standard.md §16, A11), exposed here as
+keyword arguments:
+
+``improved_rule``
+    ``"trends_earth"`` (default): improved if productivity is improved, or productivity is stable and land cover or
+    SOC is improved (reference-implementation.md §7.1). ``"any_improved"``: improved if any sub-indicator is improved
+    and none is degraded. On -1/0/1 inputs the two rules give the same map (without a degraded input, productivity is
+    0 or 1, so "productivity improved, or stable with LC or SOC improved" is "any improved"); both are kept so that
+    the rule is explicit in every run record.
+``nodata_rule``
+    ``"any_nodata"`` (default, Trends.Earth): no data if any input is no data, even when another input is degraded.
+    ``"degraded_wins"``: a degraded input makes the pixel degraded even if another input is no data; other pixels with
+    a no-data input stay no data.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import xarray as xr
+
+from openldn.core.codes import NODATA, STATUS_DTYPE
+from openldn.exceptions import ConfigError, GridMismatchError
+
+__all__ = ["IMPROVED_RULES", "NODATA_RULES", "ImprovedRule", "NodataRule", "one_out_all_out"]
+
+ImprovedRule = Literal["trends_earth", "any_improved"]
+NodataRule = Literal["any_nodata", "degraded_wins"]
+#: Accepted values of ``improved_rule``.
+IMPROVED_RULES: tuple[str, ...] = ("trends_earth", "any_improved")
+#: Accepted values of ``nodata_rule``.
+NODATA_RULES: tuple[str, ...] = ("any_nodata", "degraded_wins")
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    v = str(value).lower()
+    if v not in allowed:
+        raise ConfigError(f"{name}={value!r} is not a known rule: use one of {', '.join(allowed)}.")
+    return v
+
+
+def _align(*arrays: xr.DataArray) -> tuple[xr.DataArray, ...]:
+    try:
+        return xr.align(*arrays, join="exact")
+    except ValueError as err:
+        raise GridMismatchError(
+            "one_out_all_out: the land cover, productivity and SOC rasters are not on the same grid; "
+            "align them onto the analysis grid first."
+        ) from err
+
+
+def one_out_all_out(
+    land_cover: xr.DataArray,
+    productivity: xr.DataArray,
+    soil_carbon: xr.DataArray,
+    *,
+    improved_rule: ImprovedRule = "trends_earth",
+    nodata_rule: NodataRule = "any_nodata",
+) -> xr.DataArray:
+    """SDG 15.3.1 degradation status by One-Out-All-Out.
+
+    Combines the land cover, land productivity and soil organic carbon degradation layers (-1 degraded, 0 stable,
+    1 improved, -32768 no data) into one -1/0/1 layer. Values other than -1, 0 and 1 are read as no data.
+
+    Parameters
+    ----------
+    land_cover, productivity, soil_carbon : xarray.DataArray
+        Sub-indicator degradation layers on the same grid, integer codes -1/0/1 with nodata -32768; numpy- or
+        dask-backed.
+    improved_rule : {"trends_earth", "any_improved"}
+        How "not degraded" splits into stable and improved (standard.md §16, A11).
+    nodata_rule : {"any_nodata", "degraded_wins"}
+        How a no-data sub-indicator propagates (standard.md §16, A11).
+
+    Returns
+    -------
+    xarray.DataArray
+        int16 -1/0/1 with nodata -32768, same backing (numpy or dask) as the inputs.
+
+    References
+    ----------
+    PRAIS 2026 §1.4; GPG v2 ch. 2; standard.md §7.2; reference-implementation.md §7.1.
+    """
+    improved_rule = _check_choice("improved_rule", improved_rule, IMPROVED_RULES)  # type: ignore[assignment]
+    nodata_rule = _check_choice("nodata_rule", nodata_rule, NODATA_RULES)  # type: ignore[assignment]
+    lc, lp, soc = _align(land_cover, productivity, soil_carbon)
+
+    def valid(a: xr.DataArray) -> xr.DataArray:
+        return (a == -1) | (a == 0) | (a == 1)
+
+    any_nd = ~valid(lc) | ~valid(lp) | ~valid(soc)
+    any_deg = (lc == -1) | (lp == -1) | (soc == -1)
+    if improved_rule == "trends_earth":
+        improved = (lp == 1) | ((lp == 0) & ((lc == 1) | (soc == 1)))
+    else:
+        improved = (lc == 1) | (lp == 1) | (soc == 1)
+
+    out = xr.where(improved, np.int16(1), np.int16(0))
+    out = xr.where(any_deg, np.int16(-1), out)
+    nd = any_nd & ~any_deg if nodata_rule == "degraded_wins" else any_nd
+    out = xr.where(nd, np.int16(NODATA), out).astype(STATUS_DTYPE)
+    out.name = "sdg_15_3_1"
+    out.attrs = {
+        "long_name": "SDG 15.3.1 degradation status (One-Out-All-Out)",
+        "flag_values": np.array([-1, 0, 1], dtype=STATUS_DTYPE),
+        "flag_meanings": "degraded stable improved",
+        "_FillValue": NODATA,
+        "improved_rule": improved_rule,
+        "nodata_rule": nodata_rule,
+    }
+    _copy_spatial(lc, out)
+    return out
+
+
+def _copy_spatial(src: xr.DataArray, out: xr.DataArray) -> None:
+    """Keep the CRS of ``src`` on ``out`` (xr.where drops attrs but keeps coordinates)."""
+    crs = None
+    try:
+        crs = src.rio.crs
+    except Exception:  # rioxarray accessor missing or no grid mapping
+        crs = None
+    if crs is not None and "spatial_ref" not in out.coords:
+        out.rio.write_crs(crs, inplace=True)

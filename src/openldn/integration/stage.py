@@ -1,0 +1,250 @@
+"""Integration stage of the pipeline: SO1-4 (1OAO, status, false-positive recode) and SO2-3.
+
+Reads ``ctx.layers``: ``lc_degradation/<p>``, ``prod_degradation/<p>``, ``soc_degradation/<p>`` for the baseline and
+every reporting period, and ``lc_unccd`` for the water mask. Writes layers and rasters ``sdg/<p>``, ``status/<p>``,
+``status7/<p>`` and tables ``sdg_degradation``, ``status``, ``population_degraded`` (plus ``land_area`` when the
+pipeline did not make it, and ``sites`` / ``site_shares`` for false-positive, hotspot and brightspot polygons).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from openldn.core.codes import NODATA, STATUS_DTYPE
+from openldn.core.periods import Period, years_of
+from openldn.integration.fp import polygon_class_shares, read_polygons, recode_from_polygons, site_records
+from openldn.integration.options import IntegrationOptions
+from openldn.integration.population import GROUPS, nearest_year, population_by_class, population_on_class
+from openldn.integration.sdg import one_out_all_out
+from openldn.integration.status import status
+from openldn.integration.summary import SDG_LABELS, STATUS7_LABELS, WATER
+
+__all__ = ["DEGRADATION_LEGEND", "STATUS7_LEGEND", "run"]
+
+#: Legend of -1/0/1 rasters: code -> (label, colour) (Trends.Earth colours).
+DEGRADATION_LEGEND: dict[int, tuple[str, str]] = {
+    -1: ("Degraded", "#9B2779"),
+    0: ("Stable", "#FFFFE0"),
+    1: ("Improved", "#006500"),
+}
+#: Legend of the 7-class status.
+STATUS7_LEGEND: dict[int, tuple[str, str]] = {
+    1: ("Persistent degradation", "#8B0000"),
+    2: ("Recent degradation", "#E5482B"),
+    3: ("Baseline degradation", "#F4A582"),
+    4: ("Stability", "#FFFFE0"),
+    5: ("Baseline improvement", "#A6D96A"),
+    6: ("Recent improvement", "#41AB5D"),
+    7: ("Persistent improvement", "#006500"),
+}
+_SUB = (("land_cover", "lc_degradation"), ("productivity", "prod_degradation"), ("soil_carbon", "soc_degradation"))
+
+
+def _options(ctx: Any) -> IntegrationOptions:
+    raw = getattr(ctx.assessment, "integration", None)
+    if isinstance(raw, IntegrationOptions):
+        return raw
+    if isinstance(raw, dict):
+        return IntegrationOptions(**raw)
+    return IntegrationOptions()
+
+
+def _resolve(ctx: Any, path: str) -> str:
+    resolve = getattr(ctx.assessment, "resolve", None)
+    if resolve is not None:
+        return str(resolve(path))
+    p = Path(path)
+    return str(p if p.is_absolute() else Path(getattr(ctx.assessment, "base_dir", Path.cwd())) / p)
+
+
+def _water_mask(ctx: Any, opts: IntegrationOptions, baseline: Period) -> tuple[xr.DataArray | None, int | None]:
+    if "lc_unccd" not in ctx.layers:
+        return None, None
+    lc = ctx.layers["lc_unccd"]
+    if "time" not in lc.dims:
+        return lc == 7, None
+    years = [int(y) for y in years_of(lc)]
+    want = baseline.start if opts.water_mask_year == "baseline_initial" else baseline.end
+    best = min(years, key=lambda y: (abs(y - want), y))
+    if best != want:
+        ctx.substitute(f"land cover {best} used for the water mask of year {want} (land-area denominator)")
+    return lc.isel(time=years.index(best)) == 7, best
+
+
+def _with_water(classes: xr.DataArray, water: xr.DataArray | None) -> xr.DataArray:
+    if water is None:
+        return classes
+    return xr.where(water, np.int16(WATER), classes).astype(STATUS_DTYPE)
+
+
+def _zeros_like(like: xr.DataArray) -> xr.DataArray:
+    return xr.zeros_like(like, dtype=STATUS_DTYPE)
+
+
+def _land_area_table(ctx: Any, lc: xr.DataArray, periods: list[Period]) -> pd.DataFrame:
+    """Land / water / no-data areas for the CP-1.T1 years (closest available land cover year)."""
+    from openldn.zonal import class_area_table
+
+    years = [int(y) for y in years_of(lc)]
+    wanted = sorted({2000, 2015, 2019, 2023, *(p.start for p in periods), *(p.end for p in periods)})
+    frames = []
+    done: set[int] = set()
+    for w in wanted:
+        best = min(years, key=lambda y: (abs(y - w), y))
+        if best in done:
+            continue
+        done.add(best)
+        layer = lc.isel(time=years.index(best))
+        mask = xr.where(layer == 7, np.int16(2), xr.where((layer >= 1) & (layer <= 6), np.int16(1), np.int16(NODATA)))
+        t = class_area_table(mask.astype(STATUS_DTYPE), ctx.coverage, ctx.area, variable="land_area",
+                             period=str(best), legend={1: "Land", 2: "Water", NODATA: "No data"})
+        frames.append(t)
+    return pd.concat(frames, ignore_index=True)
+
+
+def run(ctx: Any) -> None:
+    """Run SO1-4 and SO2-3 on a :class:`openldn.pipeline.RunContext`.
+
+    Parameters
+    ----------
+    ctx : openldn.pipeline.RunContext
+        The run context (layers from the land cover, productivity and soil carbon stages).
+    """
+    from openldn.zonal import class_area_table
+
+    opts = _options(ctx)
+    a = ctx.assessment
+    baseline = Period.from_user_input(a.baseline, name="baseline")
+    reporting = [Period.from_user_input(p) for p in a.reporting]
+    periods = [baseline, *reporting]
+    water, _water_year = _water_mask(ctx, opts, baseline)
+
+    if "land_area" not in ctx.tables and "lc_unccd" in ctx.layers and "time" in ctx.layers["lc_unccd"].dims:
+        ctx.add_table("land_area", _land_area_table(ctx, ctx.layers["lc_unccd"], periods))
+
+    fp_polys = read_polygons(_resolve(ctx, opts.false_positives), required=("reason", "target")) \
+        if opts.false_positives else None
+
+    sdg: dict[str, xr.DataArray] = {}
+    used: dict[str, list[str]] = {}
+    for i, p in enumerate(periods):
+        ctx.progress("integration", i, len(periods) + 1, f"1OAO {p.label}")
+        subs = {name: ctx.layers.get(f"{key}/{p.label}") for name, key in _SUB}
+        present = {k: v for k, v in subs.items() if v is not None}
+        if not present:
+            continue
+        like = next(iter(present.values()))
+        missing = [k for k in subs if k not in present]
+        if missing:
+            ctx.substitute(
+                f"SDG 15.3.1 {p.label}: sub-indicator(s) {', '.join(missing)} not computed; "
+                "1OAO uses the available ones"
+            )
+        used[p.label] = list(present)
+        layer = one_out_all_out(
+            *(present.get(k, _zeros_like(like)) for k, _ in _SUB),
+            improved_rule=opts.improved_rule, nodata_rule=opts.nodata_rule,
+        )
+        if fp_polys is not None:
+            before = ctx.materialize(f"sdg_before_recode/{p.label}", layer)
+            ctx.write_raster(f"sdg_before_recode/{p.label}", before, legend=DEGRADATION_LEGEND,
+                             title=f"SDG 15.3.1 before false-positive recode, {p.label}")
+            ctx.add_table("sdg_degradation", class_area_table(
+                _with_water(before, water), ctx.coverage, ctx.area, variable="sdg_15_3_1_before_recode",
+                period=p.label, legend=SDG_LABELS))
+            layer = recode_from_polygons(before, fp_polys, period=p.label)
+        layer = ctx.materialize(f"sdg/{p.label}", layer)
+        ctx.layers[f"sdg/{p.label}"] = layer
+        sdg[p.label] = layer
+        title = "SDG 15.3.1 baseline" if p is baseline else "SDG 15.3.1 reporting period"
+        ctx.write_raster(f"sdg/{p.label}", layer, legend=DEGRADATION_LEGEND, title=f"{title} {p.label}")
+        t = class_area_table(_with_water(layer, water), ctx.coverage, ctx.area, variable="sdg_15_3_1",
+                             period=p.label, legend=SDG_LABELS)
+        t["role"] = "baseline" if p is baseline else "reporting"
+        t["sub_indicators"] = ",".join(used[p.label])
+        ctx.add_table("sdg_degradation", t)
+
+    status_layers: dict[str, xr.DataArray] = {}
+    if baseline.label in sdg:
+        for p in reporting:
+            if p.label not in sdg:
+                continue
+            s3 = ctx.materialize(f"status/{p.label}", status(sdg[baseline.label], sdg[p.label]))
+            ctx.layers[f"status/{p.label}"] = s3
+            status_layers[p.label] = s3
+            ctx.write_raster(f"status/{p.label}", s3, legend=DEGRADATION_LEGEND, title=f"Land status {p.label}")
+            ctx.add_table("status", class_area_table(_with_water(s3, water), ctx.coverage, ctx.area,
+                                                     variable="status", period=p.label, legend=SDG_LABELS))
+            if opts.status == "matrix_and_7class":
+                s7 = ctx.materialize(f"status7/{p.label}", status(sdg[baseline.label], sdg[p.label], expanded=True))
+                ctx.layers[f"status7/{p.label}"] = s7
+                ctx.write_raster(f"status7/{p.label}", s7, legend=STATUS7_LEGEND,
+                                 title=f"Expanded land status {p.label}")
+                ctx.add_table("status", class_area_table(_with_water(s7, water), ctx.coverage, ctx.area,
+                                                         variable="status7", period=p.label, legend=STATUS7_LABELS))
+
+    _population(ctx, opts, baseline, reporting, sdg, status_layers, water)
+    _sites(ctx, opts, fp_polys, sdg)
+    ctx.progress("integration", len(periods) + 1, len(periods) + 1, "done")
+
+
+def _population(
+    ctx: Any, opts: IntegrationOptions, baseline: Period, reporting: list[Period],
+    sdg: dict[str, xr.DataArray], status_layers: dict[str, xr.DataArray], water: xr.DataArray | None,
+) -> None:
+    stacks = {g: ctx.input(f"population_{g}") for g in GROUPS if ctx.has_input(f"population_{g}")}
+    if not stacks or baseline.label not in sdg:
+        return
+    cases = [("baseline", opts.population_baseline_year or baseline.end, sdg[baseline.label], baseline.label)]
+    if reporting and reporting[-1].label in status_layers:
+        last = reporting[-1]
+        cases.append(("latest", opts.population_latest_year or last.end, status_layers[last.label], last.label))
+    for role, year, classes, plabel in cases:
+        layers = {}
+        for g, stack in stacks.items():
+            layer, used = nearest_year(stack, int(year))
+            if used != int(year):
+                ctx.substitute(f"population_{g} {used} used for {year} (SO2-3 {role})")
+            layers[g] = layer
+        cls = classes if water is None else xr.where(water, np.int16(NODATA), classes).astype(STATUS_DTYPE)
+        t = population_by_class(layers, cls, ctx.coverage, period=str(year))
+        t["role"] = role
+        t["assessment_period"] = plabel
+        ctx.add_table("population_degraded", t)
+        for g, layer in layers.items():
+            exposed = population_on_class(layer, cls, -1)
+            ctx.write_raster(f"population_degraded/{year}/{g}", exposed,
+                             title=f"{g.capitalize()} population on degraded land, {year}", units="people")
+
+
+def _sites(ctx: Any, opts: IntegrationOptions, fp_polys: Any, sdg: dict[str, xr.DataArray]) -> None:
+    frames = []
+    shares = []
+    for kind, gdf in (
+        ("recode", fp_polys),
+        ("hotspot", read_polygons(_resolve(ctx, opts.hotspots)) if opts.hotspots else None),
+        ("brightspot", read_polygons(_resolve(ctx, opts.brightspots)) if opts.brightspots else None),
+    ):
+        if gdf is None or not len(gdf):
+            continue
+        rec = site_records(gdf, kind=kind)
+        frames.append(rec)
+        if sdg:
+            last = list(sdg)[-1]
+            layers = {"sdg_15_3_1": sdg[last]}
+            for name, key in _SUB:
+                if f"{key}/{last}" in ctx.layers:
+                    layers[name] = ctx.layers[f"{key}/{last}"]
+            sh = polygon_class_shares(gdf, layers, ctx.area)
+            sh["kind"] = kind
+            sh["period"] = last
+            shares.append(sh)
+    if frames:
+        ctx.add_table("sites", pd.concat(frames, ignore_index=True))
+    if shares:
+        ctx.add_table("site_shares", pd.concat(shares, ignore_index=True))

@@ -56,7 +56,10 @@ def aggregate_counts(population: xr.DataArray, factor: int | tuple[int, int]) ->
             f"aggregate_counts: grid {population.sizes['y']}x{population.sizes['x']} is not a multiple of "
             f"{fy}x{fx}; pad or clip the population raster first."
         )
-    out = population.astype("float64").coarsen(y=fy, x=fx).sum(skipna=True, min_count=1)
+    pop = population.astype("float64")
+    total = pop.fillna(0.0).coarsen(y=fy, x=fx).sum()
+    valid = pop.notnull().coarsen(y=fy, x=fx).sum()
+    out = total.where(valid > 0)
     out.attrs = {**population.attrs, "units": "people", "resampling": "sum (count-conserving)"}
     return out
 

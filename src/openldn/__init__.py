@@ -18,3 +18,17 @@ except PackageNotFoundError:  # pragma: no cover - source tree without install
     __version__ = "0.0.0"
 
 __all__ = ["OpenLDNError", "Period", "__version__", "pixel_area", "productivity_windows"]
+
+#: Domain packages reachable as attributes (imported on first use, so ``import openldn`` stays light).
+_SUBPACKAGES = frozenset(
+    {"catalog", "datasets", "drought", "integration", "io", "land_cover", "pipeline", "productivity", "reporting",
+     "soil_carbon", "zonal"}
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"openldn.{name}")
+    raise AttributeError(f"module 'openldn' has no attribute {name!r}")

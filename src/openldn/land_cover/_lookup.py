@@ -1,0 +1,65 @@
+"""Private helpers: vectorised code look-ups on numpy blocks, lifted onto xarray (numpy- or dask-backed)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from openldn.core.codes import NODATA
+from openldn.exceptions import LegendError
+
+__all__ = ["as_int_codes", "input_nodata_codes", "lookup_codes", "unknown_codes_error"]
+
+#: Marker of "code not in the table" inside look-up arrays (never a class code).
+UNKNOWN = -32767
+
+
+def input_nodata_codes(da: xr.DataArray) -> list[int]:
+    """Nodata codes declared on a DataArray (``_FillValue`` / ``nodata`` attrs or encoding, rioxarray nodata)."""
+    out: list[int] = []
+    candidates: list[Any] = [da.attrs.get("_FillValue"), da.attrs.get("nodata"), da.encoding.get("_FillValue")]
+    with contextlib.suppress(Exception):  # rioxarray not imported, or no spatial dims
+        candidates.append(da.rio.nodata)
+    for v in candidates:
+        if v is None:
+            continue
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            continue
+        if np.isfinite(f) and f == int(f):
+            out.append(int(f))
+    return sorted(set(out))
+
+
+def as_int_codes(block: np.ndarray, nodata_codes: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Integer view of a block of codes (int64) and its nodata mask (NaN or a nodata code)."""
+    arr = np.asarray(block)
+    if np.issubdtype(arr.dtype, np.floating):
+        nan = ~np.isfinite(arr)
+        codes = np.where(nan, NODATA, arr).astype(np.int64)
+    else:
+        nan = np.zeros(arr.shape, dtype=bool)
+        codes = arr.astype(np.int64)
+    nd = list(nodata_codes)
+    mask = nan | np.isin(codes, np.asarray([*nd, NODATA], dtype=np.int64))
+    return codes, mask
+
+
+def lookup_codes(codes: np.ndarray, lut: np.ndarray, offset: int) -> np.ndarray:
+    """``lut[codes - offset]`` with :data:`UNKNOWN` for codes outside the table (one vectorised ``take``)."""
+    idx = codes - offset
+    inside = (idx >= 0) & (idx < lut.size)
+    out = np.take(lut, np.clip(idx, 0, lut.size - 1))
+    return np.where(inside, out, np.asarray(UNKNOWN, dtype=lut.dtype))
+
+
+def unknown_codes_error(codes: np.ndarray, what: str, source: str, fix: str) -> LegendError:
+    """One-line error naming the unknown codes (at most 10) and the file that should define them."""
+    u = np.unique(codes)
+    shown = ", ".join(str(int(c)) for c in u[:10]) + (" ..." if u.size > 10 else "")
+    return LegendError(f"Code(s) {shown} in {what} are not in {source}: {fix}.")

@@ -1,1 +1,28 @@
-"""openldn.io."""
+"""Reading, aligning and writing rasters and vectors.
+
+``open_raster`` / ``read_vector`` read inputs lazily and validate them, ``analysis_grid`` chooses the grid of a run,
+``align`` puts an input on it with the resampling rule of its kind, and ``write_cog`` / ``write_table`` /
+``atomic_path`` write outputs atomically. Heavy libraries (geopandas, odc-geo) are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+from openldn.io._atomic import atomic_path, write_table
+from openldn.io.align import align, attach_grid
+from openldn.io.grid import analysis_grid, crosses_antimeridian, geobox_of
+from openldn.io.read import open_raster, parse_time_label, read_vector
+from openldn.io.write import write_cog
+
+__all__ = [
+    "align",
+    "analysis_grid",
+    "atomic_path",
+    "attach_grid",
+    "crosses_antimeridian",
+    "geobox_of",
+    "open_raster",
+    "parse_time_label",
+    "read_vector",
+    "write_cog",
+    "write_table",
+]

@@ -1,0 +1,456 @@
+"""Reading rasters (GeoTIFF/COG, NetCDF, Zarr) lazily and vector files with validation.
+
+Rasters come back as :class:`xarray.DataArray` with dims ``(time, y, x)`` (annual stacks at 1 January, monthly
+stacks at the 1st of the month) or ``(y, x)`` (static layers), dask-backed, with the CRS and transform written by
+rioxarray. The time axis is read from the band descriptions or ``YEAR``/``MONTH`` band tags of a multi-band file,
+from the file names of a list of files, or from ``years=``.
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import os
+import re
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from openldn.exceptions import ConfigError, EmptyAOIError, GridMismatchError, InputFileError, MissingYearError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["open_raster", "parse_time_label", "read_vector"]
+
+TimeMode = Literal["auto", "annual", "monthly", "static"]
+
+_YEAR = re.compile(r"^\s*(\d{4})\s*$")
+_MONTH = re.compile(r"^\s*(\d{4})[-_./](\d{1,2})\s*$")
+_YEAR_IN_NAME = re.compile(r"(?<!\d)(1[89]\d{2}|2[01]\d{2})(?!\d)")
+_MONTH_IN_NAME = re.compile(r"(?<!\d)(1[89]\d{2}|2[01]\d{2})[-_.]?(0[1-9]|1[0-2])(?!\d)")
+_RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img", ".gtiff", ".cog"}
+_NETCDF_SUFFIXES = {".nc", ".nc4", ".netcdf", ".h5", ".hdf5"}
+
+
+def parse_time_label(label: Any) -> tuple[str, pd.Timestamp] | None:
+    """Read a band label as a year (``"2015"``) or a month (``"2015-03"``).
+
+    Parameters
+    ----------
+    label : Any
+        Band description or tag value.
+
+    Returns
+    -------
+    tuple of (str, pandas.Timestamp) or None
+        ``("annual", 1 January)`` or ``("monthly", 1st of the month)``; None when the label is neither.
+    """
+    if label is None:
+        return None
+    text = str(label)
+    m = _YEAR.match(text)
+    if m:
+        return "annual", pd.Timestamp(year=int(m.group(1)), month=1, day=1)
+    m = _MONTH.match(text)
+    if m and 1 <= int(m.group(2)) <= 12:
+        return "monthly", pd.Timestamp(year=int(m.group(1)), month=int(m.group(2)), day=1)
+    return None
+
+
+def _expand_paths(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
+    if isinstance(path, str | os.PathLike):
+        text = os.fspath(path)
+        if any(ch in text for ch in "*?["):
+            found = sorted(_glob.glob(text))
+            if not found:
+                raise InputFileError(f"{text}: no file matches this pattern; check the path and the wildcard.")
+            return [Path(p) for p in found]
+        return [Path(text)]
+    paths = [Path(os.fspath(p)) for p in path]
+    if not paths:
+        raise ConfigError("open_raster: the list of files is empty; give at least one path.")
+    return paths
+
+
+def _check_exists(p: Path) -> None:
+    if not p.exists():
+        raise InputFileError(f"{p}: file not found; check the path (relative paths are relative to the run file).")
+
+
+def _time_values(
+    labels: list[Any], years: Sequence[Any] | None, time: TimeMode, where: str, n: int
+) -> tuple[str, pd.DatetimeIndex | None]:
+    """Decide the time axis: ("static", None), ("annual", idx) or ("monthly", idx)."""
+    if years is not None:
+        vals = list(years)
+        if len(vals) != n:
+            raise MissingYearError(
+                f"{where}: {n} band(s) but {len(vals)} year(s) given in 'years'; give exactly one year per band."
+            )
+        parsed = [parse_time_label(v) for v in vals]
+        if any(p is None for p in parsed):
+            bad = [v for v, p in zip(vals, parsed, strict=True) if p is None]
+            raise MissingYearError(f"{where}: years {bad} are not YYYY or YYYY-MM; fix 'years' in the run file.")
+        kinds = {p[0] for p in parsed if p is not None}
+        mode = "monthly" if (time == "monthly" or kinds == {"monthly"}) else "annual"
+        if mode == "monthly" and kinds != {"monthly"}:
+            raise MissingYearError(f"{where}: monthly data needs YYYY-MM labels in 'years', got {vals[:3]}...")
+        return mode, pd.DatetimeIndex([p[1] for p in parsed if p is not None], name="time")
+    parsed = [parse_time_label(v) for v in labels]
+    ok = all(p is not None for p in parsed) and n > 0
+    if time == "static":
+        if n != 1:
+            raise ConfigError(f"{where}: {n} bands but the input is static (one band); pick one band or drop time.")
+        return "static", None
+    if not ok:
+        if time == "auto" and n == 1:
+            return "static", None
+        need = "YYYY-MM" if time == "monthly" else "YYYY"
+        example = "['2001-01', '2001-02', ...]" if time == "monthly" else "[2001, 2002, ...]"
+        raise MissingYearError(
+            f"{where}: the {n} band(s) carry no {need} in their descriptions, YEAR/MONTH tags or file names; "
+            f"set years: {example} (one per band) in the run file."
+        )
+    kinds = {p[0] for p in parsed if p is not None}
+    if len(kinds) != 1:
+        raise MissingYearError(f"{where}: band labels mix years and months; use one kind (YYYY or YYYY-MM).")
+    kind = kinds.pop()
+    if time == "monthly" and kind != "monthly":
+        raise MissingYearError(
+            f"{where}: monthly data expected but bands are labelled with years; label them YYYY-MM or set years."
+        )
+    if time == "annual" and kind != "annual":
+        raise MissingYearError(f"{where}: annual data expected but bands are labelled with months (YYYY-MM).")
+    idx = pd.DatetimeIndex([p[1] for p in parsed if p is not None], name="time")
+    if idx.has_duplicates:
+        dup = sorted({str(t.date()) for t in idx[idx.duplicated()]})
+        raise MissingYearError(f"{where}: the time labels {dup} appear more than once; each band needs its own date.")
+    return kind, idx
+
+
+def _norm_chunks(chunks: Any, dims: tuple[str, ...]) -> Any:
+    if chunks is None:
+        return None
+    if chunks == "auto":
+        return {d: (-1 if d in ("band", "time") else "auto") for d in dims}
+    if isinstance(chunks, dict):
+        out = {("band" if k == "time" and "band" in dims else k): v for k, v in chunks.items()}
+        return {k: v for k, v in out.items() if k in dims}
+    return chunks
+
+
+def _open_gdal(p: Path, chunks: Any) -> tuple[xr.DataArray, list[Any], float | None, tuple[float, ...], tuple[float, ...]]:
+    import rasterio
+    import rioxarray
+
+    try:
+        with rasterio.open(p) as src:
+            labels: list[Any] = []
+            for b in range(1, src.count + 1):
+                desc = src.descriptions[b - 1]
+                tags = src.tags(b)
+                lab = desc if parse_time_label(desc) else (tags.get("YEAR") or tags.get("MONTH") or desc)
+                if tags.get("MONTH") and parse_time_label(tags["MONTH"]):
+                    lab = tags["MONTH"] if not parse_time_label(desc) else desc
+                labels.append(lab)
+            nodata = src.nodata
+            scales, offsets = tuple(src.scales), tuple(src.offsets)
+        da = rioxarray.open_rasterio(
+            p, chunks=_norm_chunks(chunks, ("band", "y", "x")), mask_and_scale=False, lock=False
+        )
+    except rasterio.errors.RasterioIOError as err:
+        raise InputFileError(f"{p}: cannot be read as a raster ({err}); check that it is a GeoTIFF/COG.") from err
+    if isinstance(da, list | xr.Dataset):
+        raise InputFileError(f"{p}: holds several sub-datasets; give the path of one variable.")
+    return da, labels, nodata, scales, offsets
+
+
+def _open_xarray(p: Path, chunks: Any, name: str | None) -> tuple[xr.DataArray, list[Any], float | None]:
+    import rioxarray  # noqa: F401  (registers .rio)
+
+    engine = "zarr" if (p.suffix == ".zarr" or p.is_dir()) else "h5netcdf"
+    try:
+        ds = xr.open_dataset(p, engine=engine, chunks={}, mask_and_scale=False, decode_coords="all")
+    except Exception as err:
+        raise InputFileError(f"{p}: cannot be read as {'Zarr' if engine == 'zarr' else 'NetCDF'} ({err}).") from err
+    data_vars = [v for v in ds.data_vars if ds[v].ndim >= 2]
+    if name is not None and name in ds.data_vars:
+        var = name
+    elif len(data_vars) == 1:
+        var = data_vars[0]
+    else:
+        raise InputFileError(
+            f"{p}: holds variables {data_vars}; name the one to read (open_raster(..., name=...))."
+        )
+    da = ds[var]
+    ren = {}
+    for a, b in (("lat", "y"), ("latitude", "y"), ("lon", "x"), ("longitude", "x"), ("band", "time")):
+        if a in da.dims and b not in da.dims:
+            ren[a] = b
+    da = da.rename(ren)
+    if da.rio.crs is None:
+        crs = da.attrs.get("crs") or ds.attrs.get("crs")
+        if crs is None and any(k in ren for k in ("lat", "latitude")):
+            crs = "EPSG:4326"
+        if crs is None:
+            raise InputFileError(f"{p}: variable {var!r} has no CRS (no grid_mapping); write one with rioxarray.")
+        da = da.rio.write_crs(crs)
+    nodata = da.attrs.get("_FillValue", da.encoding.get("_FillValue"))
+    for k in ("scale_factor", "add_offset"):
+        da.encoding[k] = da.attrs.pop(k, da.encoding.get(k))
+    extra = [d for d in da.dims if d not in ("y", "x")]
+    if len(extra) > 1:
+        raise InputFileError(f"{p}: variable {var!r} has dims {da.dims}; expected (time, y, x) or (y, x).")
+    labels: list[Any] = []
+    if extra:
+        d = extra[0]
+        if d != "band":
+            da = da.rename({d: "band"})
+        vals = da["band"].values if "band" in da.coords else np.arange(da.sizes["band"])
+        if np.issubdtype(np.asarray(vals).dtype, np.datetime64):
+            ts = pd.DatetimeIndex(vals)
+            monthly = len(ts) > 1 and len(set(ts.year)) < len(ts)
+            labels = [f"{t.year:04d}-{t.month:02d}" if monthly else f"{t.year:04d}" for t in ts]
+        else:
+            labels = [str(v) for v in vals]
+        da = da.drop_vars("band", errors="ignore")
+    else:
+        da = da.expand_dims("band")
+    da = da.transpose("band", "y", "x")
+    nch = _norm_chunks(chunks, ("band", "y", "x"))
+    if nch is not None:
+        da = da.chunk(nch)
+    return da, labels, None if nodata is None else float(nodata)
+
+
+def open_raster(
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    years: Sequence[int | str] | None = None,
+    nodata: float | None = None,
+    scale: float | None = None,
+    offset: float | None = None,
+    time: TimeMode = "auto",
+    chunks: Literal["auto"] | dict[str, Any] | None = "auto",
+    name: str | None = None,
+) -> xr.DataArray:
+    """Open a raster input lazily as ``(time, y, x)`` or ``(y, x)``.
+
+    Parameters
+    ----------
+    path : path, glob pattern or list of paths
+        One GeoTIFF/COG (multi-band: one band per year or month), a NetCDF file or a Zarr store, or a list / glob
+        of single-band files, one per year (the year, or ``YYYY-MM``/``YYYY_MM`` with ``time="monthly"``, is read
+        from each file name).
+    years : sequence of int or str, optional
+        Time label of each band (``2001`` or ``"2001-03"``); overrides what the file says.
+    nodata : float, optional
+        Nodata value; defaults to the file's.
+    scale, offset : float, optional
+        ``value * scale + offset`` is applied to continuous data (the result is float32). Default: the file's
+        scale/offset when they differ from 1/0, else none.
+    time : {"auto", "annual", "monthly", "static"}
+        What the bands are. ``"auto"``: years or months when the bands say so, static for one unlabelled band.
+    chunks : "auto", dict or None
+        Dask chunks; ``"auto"`` keeps the time axis whole and lets dask choose spatial chunks. None gives a lazily
+        loaded, non-dask array.
+    name : str, optional
+        Name of the returned array (and the NetCDF/Zarr variable to read).
+
+    Returns
+    -------
+    xarray.DataArray
+        Floats have NaN for nodata (``_FillValue`` = NaN); integers keep their dtype and carry the nodata value in
+        ``attrs["_FillValue"]`` and ``rio.nodata``. ``attrs["time_kind"]`` is ``"annual"``, ``"monthly"`` or
+        ``"static"``.
+
+    Raises
+    ------
+    InputFileError
+        A file is missing or unreadable.
+    MissingYearError
+        A time axis is needed and the bands carry no year.
+    GridMismatchError
+        The files of a list are not on one grid.
+    """
+    paths = _expand_paths(path)
+    for p in paths:
+        _check_exists(p)
+    where = str(paths[0]) if len(paths) == 1 else f"{paths[0].parent}/[{len(paths)} files]"
+    file_scale: tuple[float, ...] = (1.0,)
+    file_offset: tuple[float, ...] = (0.0,)
+    if len(paths) == 1:
+        p = paths[0]
+        if p.suffix.lower() in _NETCDF_SUFFIXES or p.suffix == ".zarr" or p.is_dir():
+            da, labels, file_nodata = _open_xarray(p, chunks, name)
+        else:
+            da, labels, file_nodata, file_scale, file_offset = _open_gdal(p, chunks)
+        mode, tindex = _time_values(labels, years, time, where, da.sizes["band"])
+    else:
+        parts = []
+        labels = []
+        file_nodata = None
+        for p in paths:
+            one, _, nd, sc, of = _open_gdal(p, chunks)
+            if one.sizes["band"] != 1:
+                raise InputFileError(f"{p}: {one.sizes['band']} bands; in a list of files each file holds one band.")
+            if parts and (
+                one.rio.transform() != parts[0].rio.transform()
+                or one.shape != parts[0].shape
+                or one.rio.crs != parts[0].rio.crs
+            ):
+                raise GridMismatchError(
+                    f"{p}: grid differs from {paths[0]}; the files of one input must share CRS, transform and size."
+                )
+            file_nodata = nd if file_nodata is None else file_nodata
+            file_scale, file_offset = sc, of
+            parts.append(one)
+            if time == "monthly":
+                m = _MONTH_IN_NAME.findall(p.stem)
+                labels.append(f"{m[-1][0]}-{m[-1][1]}" if m else None)
+            else:
+                m = _YEAR_IN_NAME.findall(p.stem)
+                labels.append(m[-1] if m else None)
+        mode, tindex = _time_values(labels, years, "monthly" if time == "monthly" else "annual", where, len(paths))
+        da = xr.concat(parts, dim="band", join="override", combine_attrs="drop_conflicts")
+    da = da.drop_vars("band", errors="ignore")
+    if mode == "static":
+        da = da.isel(band=0, drop=True)
+    else:
+        assert tindex is not None
+        da = da.rename({"band": "time"}).assign_coords(time=tindex)
+        order = np.argsort(tindex.values, kind="stable")
+        if (np.diff(order) < 0).any():
+            da = da.isel(time=order)
+    nd = nodata if nodata is not None else file_nodata
+    if scale is None and offset is None and (any(s != 1.0 for s in file_scale) or any(o != 0.0 for o in file_offset)):
+        if len(set(file_scale)) > 1 or len(set(file_offset)) > 1:
+            warnings.warn(f"{where}: bands have different scales/offsets; using the first.", stacklevel=2)
+        scale, offset = float(file_scale[0]), float(file_offset[0])
+    attrs = {}
+    for k, v in da.attrs.items():
+        if k in ("_FillValue", "scale_factor", "add_offset", "long_name", "YEAR", "MONTH"):
+            continue
+        if isinstance(v, tuple):  # per-band values from rioxarray: keep only when all bands agree
+            if len(set(map(str, v))) != 1:
+                continue
+            v = v[0]
+        attrs[k] = v
+    da = _apply_nodata_scale(da, nd, scale, offset)
+    da.attrs.update(attrs)
+    da.attrs["time_kind"] = mode
+    da.attrs["source"] = where
+    da.encoding.pop("_FillValue", None)
+    if name is not None:
+        da.name = name
+    return da
+
+
+def _apply_nodata_scale(da: xr.DataArray, nd: float | None, scale: float | None, offset: float | None) -> xr.DataArray:
+    spatial_ref = da.coords.get("spatial_ref")
+    crs = da.rio.crs
+    is_float = np.issubdtype(da.dtype, np.floating)
+    continuous = is_float or scale is not None or offset is not None
+    if continuous:
+        dtype = np.float64 if da.dtype == np.float64 else np.float32
+        out = da.astype(dtype)
+        if nd is not None and not np.isnan(nd):
+            out = out.where(da != nd)
+        if scale is not None:
+            out = out * dtype(scale)
+        if offset is not None:
+            out = out + dtype(offset)
+        out = out.astype(dtype)
+        out.attrs = {"_FillValue": np.nan}
+        out = out.rio.write_nodata(np.nan, encoded=False)
+    else:
+        out = da.copy()
+        out.attrs = {}
+        if nd is not None and not np.isnan(nd):
+            info = np.iinfo(da.dtype)
+            if info.min <= nd <= info.max:
+                ndv = da.dtype.type(nd)
+                out.attrs["_FillValue"] = ndv
+                out = out.rio.write_nodata(ndv, encoded=False)
+    if spatial_ref is not None and "spatial_ref" not in out.coords:
+        out = out.assign_coords(spatial_ref=spatial_ref)
+    if out.rio.crs is None and crs is not None:
+        out = out.rio.write_crs(crs)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Vectors
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def read_vector(
+    path: str | os.PathLike[str],
+    *,
+    id_field: str | None = None,
+    name_field: str | None = None,
+    layer: str | int | None = None,
+) -> gpd.GeoDataFrame:
+    """Read an area of interest or admin units (GeoPackage, GeoJSON, Shapefile, zipped Shapefile).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Vector file. A ``.zip`` holding a Shapefile is read directly.
+    id_field, name_field : str, optional
+        Fields that must exist (zone identifier and name); the error names the available fields.
+    layer : str or int, optional
+        Layer of a multi-layer file (GeoPackage); default the first.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Non-empty polygons, invalid geometries repaired with :func:`shapely.make_valid`. A missing CRS is taken as
+        EPSG:4326 (with a warning).
+
+    Raises
+    ------
+    InputFileError
+        The file is missing or unreadable.
+    ConfigError
+        ``id_field`` or ``name_field`` is not a field of the file.
+    EmptyAOIError
+        The file has no (polygon) feature.
+    """
+    import geopandas as gpd
+    import shapely
+
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(f"{p}: vector file not found; check the path (relative paths are relative to the run file).")
+    target = f"zip://{p}" if p.suffix.lower() == ".zip" else str(p)
+    try:
+        gdf = gpd.read_file(target, layer=layer) if layer is not None else gpd.read_file(target)
+    except Exception as err:
+        raise InputFileError(f"{p}: cannot be read as a vector file ({err}); use GeoPackage, GeoJSON or Shapefile.") from err
+    fields = [c for c in gdf.columns if c != gdf.geometry.name]
+    for what, field in (("id_field", id_field), ("name_field", name_field)):
+        if field is not None and field not in gdf.columns:
+            raise ConfigError(f"{p}: {what} {field!r} is not a field of the file; available fields: {', '.join(fields) or '(none)'}.")
+    if len(gdf) == 0:
+        raise EmptyAOIError(f"{p}: the file has no feature; draw the area of interest or pick another layer.")
+    if gdf.crs is None:
+        warnings.warn(f"{p}: no CRS declared; assuming EPSG:4326 (lon/lat).", stacklevel=2)
+        gdf = gdf.set_crs("EPSG:4326")
+    geom = gdf.geometry.values
+    bad = ~shapely.is_valid(geom) & ~shapely.is_missing(geom)
+    if bad.any():
+        fixed = shapely.make_valid(geom[bad])
+        polys = [shapely.union_all([g for g in shapely.get_parts(f) if g.geom_type in ("Polygon", "MultiPolygon")])
+                 if f.geom_type == "GeometryCollection" else f for f in fixed]
+        gdf.loc[bad, gdf.geometry.name] = polys
+    keep = ~gdf.geometry.is_empty & gdf.geometry.notna() & gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+    gdf = gdf[keep].reset_index(drop=True)
+    if len(gdf) == 0:
+        raise EmptyAOIError(f"{p}: no polygon feature (only points, lines or empty geometries); give polygons.")
+    return gdf

@@ -1,0 +1,204 @@
+"""Writing rasters as Cloud-Optimized GeoTIFFs, streamed block by block from dask, atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from openldn.exceptions import ConfigError, GridMismatchError
+from openldn.io._atomic import _tmp_name, atomic_path
+
+if TYPE_CHECKING:
+    from openldn.core.vocab import Legend
+
+__all__ = ["write_cog"]
+
+_BLOCKSIZE = 512
+#: Target bytes per written strip (all bands), to bound memory when streaming from dask.
+_STRIP_BYTES = 64 * 2**20
+
+
+def _band_labels(da: xr.DataArray) -> list[str]:
+    if da.ndim == 2:
+        return [str(da.name)] if da.name is not None else [""]
+    lead = da.dims[0]
+    vals = da[lead].values if lead in da.coords else np.arange(da.sizes[lead])
+    if np.issubdtype(np.asarray(vals).dtype, np.datetime64):
+        ts = pd.DatetimeIndex(vals)
+        if (ts.month == 1).all() and (ts.day == 1).all() and len(set(ts.year)) == len(ts):
+            return [f"{t.year:04d}" for t in ts]
+        return [f"{t.year:04d}-{t.month:02d}" for t in ts]
+    return [str(v) for v in vals]
+
+
+def _legend_colormap(legend: Any) -> dict[int, tuple[int, int, int, int]]:
+    if legend is None:
+        return {}
+    if hasattr(legend, "colormap"):
+        return dict(legend.colormap())
+    out: dict[int, tuple[int, int, int, int]] = {}
+    for code, v in dict(legend).items():
+        color = v.get("color") if isinstance(v, Mapping) else (v if isinstance(v, str) and v.startswith("#") else None)
+        if isinstance(v, tuple | list) and len(v) >= 3:
+            out[int(code)] = (int(v[0]), int(v[1]), int(v[2]), int(v[3]) if len(v) > 3 else 255)
+        elif color:
+            h = color.lstrip("#")
+            out[int(code)] = (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 255)
+    return out
+
+
+def _legend_tags(legend: Any) -> dict[str, str]:
+    if legend is None:
+        return {}
+    if hasattr(legend, "classes"):
+        items = [{"code": c.code, "key": c.key, "label": c.label, "color": c.color} for c in legend.classes]
+        return {"legend": str(legend.id), "legend_classes": json.dumps(items), "legend_nodata": str(legend.nodata)}
+    items = []
+    for code, v in dict(legend).items():
+        label = v.get("label", str(code)) if isinstance(v, Mapping) else (v if isinstance(v, str) else str(code))
+        items.append({"code": int(code), "label": label})
+    return {"legend_classes": json.dumps(items)}
+
+
+def write_cog(
+    da: xr.DataArray,
+    path: str | os.PathLike[str],
+    *,
+    nodata: float | None = None,
+    legend: Legend | Mapping[int, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    overviews: bool = True,
+) -> Path:
+    """Write ``da`` as a Cloud-Optimized GeoTIFF (tiled 512 x 512, DEFLATE), atomically.
+
+    The array is streamed strip by strip (bounded memory, computed from dask per strip) into an intermediate tiled
+    GeoTIFF next to the target, which GDAL's COG driver then copies with overviews. Both files use temporary names;
+    on any error nothing is left at ``path``.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        ``(y, x)`` or ``(band-like, y, x)`` raster with a CRS. A ``time`` axis gives one band per step, described
+        ``YYYY`` (annual) or ``YYYY-MM`` (monthly), with the matching ``YEAR``/``MONTH`` band tag.
+    path : str or os.PathLike
+        Destination ``.tif``.
+    nodata : float, optional
+        Declared nodata; default ``attrs["_FillValue"]`` / ``rio.nodata``, NaN for floats. Float NaNs are written
+        as this value.
+    legend : Legend or dict, optional
+        For categorical rasters: a :class:`~openldn.core.vocab.Legend` or ``{code: "#RRGGBB" | (r, g, b[, a]) |
+        {"label":..., "color":...}}``. Its colour table is embedded for uint8/uint16 rasters (the only types GeoTIFF
+        colour tables allow); the classes are written as JSON dataset tags in every case.
+    tags : dict, optional
+        Extra dataset tags.
+    overviews : bool
+        Build internal overviews (nearest for integers, average for floats).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    import rasterio
+    import rasterio.shutil
+    import rioxarray  # noqa: F401
+
+    final = Path(path)
+    if "y" not in da.dims or "x" not in da.dims or da.ndim not in (2, 3):
+        raise GridMismatchError(f"{final}: cannot write dims {da.dims}; expected (y, x) or (band, y, x).")
+    if da.ndim == 3 and da.dims[-2:] != ("y", "x"):
+        da = da.transpose(da.dims[0] if da.dims[0] not in ("y", "x") else da.dims[2], "y", "x")
+    crs = da.rio.crs
+    if crs is None:
+        raise GridMismatchError(f"{final}: the raster has no CRS; write one with da.rio.write_crs() first.")
+    transform = da.rio.transform(recalc=False)
+    dtype = np.dtype(da.dtype)
+    if dtype == np.bool_:
+        da = da.astype("uint8")
+        dtype = np.dtype("uint8")
+    if dtype == np.int64:
+        raise ConfigError(f"{final}: int64 rasters are not supported by GeoTIFF readers; cast to int32 or int16.")
+    nd = nodata
+    if nd is None:
+        nd = da.attrs.get("_FillValue", da.encoding.get("_FillValue"))
+        if nd is None:
+            with contextlib.suppress(Exception):
+                nd = da.rio.nodata
+    if nd is None and np.issubdtype(dtype, np.floating):
+        nd = np.nan
+    labels = _band_labels(da)
+    count = 1 if da.ndim == 2 else da.sizes[da.dims[0]]
+    ny, nx = da.sizes["y"], da.sizes["x"]
+    cmap = _legend_colormap(legend)
+    all_tags = {**_legend_tags(legend), **{str(k): str(v) for k, v in (tags or {}).items()}}
+    for k in ("units", "long_name"):
+        if k in da.attrs and k not in all_tags:
+            all_tags[k] = str(da.attrs[k])
+    monthly = bool(labels) and all(len(s) == 7 and s[4] == "-" for s in labels)
+    annual = bool(labels) and all(len(s) == 4 and s.isdigit() for s in labels)
+    profile = {
+        "driver": "GTiff",
+        "width": nx,
+        "height": ny,
+        "count": count,
+        "dtype": dtype.name,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nd,
+        "tiled": True,
+        "blockxsize": _BLOCKSIZE,
+        "blockysize": _BLOCKSIZE,
+        "compress": "DEFLATE",
+        "BIGTIFF": "IF_SAFER",
+        "interleave": "band",
+    }
+    row_bytes = max(1, nx * count * dtype.itemsize)
+    strip = max(_BLOCKSIZE, (_STRIP_BYTES // row_bytes) // _BLOCKSIZE * _BLOCKSIZE)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    inter = _tmp_name(final, "stage")
+    try:
+        with rasterio.open(inter, "w", **profile) as dst:
+            for r0 in range(0, ny, strip):
+                r1 = min(ny, r0 + strip)
+                block = np.asarray(da.isel(y=slice(r0, r1)).values)
+                if block.ndim == 2:
+                    block = block[None]
+                if np.issubdtype(dtype, np.floating) and nd is not None and not np.isnan(nd):
+                    block = np.where(np.isnan(block), nd, block).astype(dtype)
+                dst.write(block, window=rasterio.windows.Window(0, r0, nx, r1 - r0))
+            for i, lab in enumerate(labels, start=1):
+                if lab:
+                    dst.set_band_description(i, lab)
+                if annual:
+                    dst.update_tags(i, YEAR=lab)
+                elif monthly:
+                    dst.update_tags(i, MONTH=lab)
+            if all_tags:
+                dst.update_tags(**all_tags)
+            if cmap and dtype in (np.dtype("uint8"), np.dtype("uint16")):
+                dst.write_colormap(1, cmap)
+        resampling = "NEAREST" if (not np.issubdtype(dtype, np.floating) or legend is not None) else "AVERAGE"
+        with atomic_path(final) as tmp:
+            rasterio.shutil.copy(
+                inter,
+                tmp,
+                driver="COG",
+                COMPRESS="DEFLATE",
+                BLOCKSIZE=str(_BLOCKSIZE),
+                OVERVIEWS="AUTO" if overviews else "NONE",
+                OVERVIEW_RESAMPLING=resampling,
+                BIGTIFF="IF_SAFER",
+                NUM_THREADS="ALL_CPUS",
+            )
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            inter.unlink()
+    return final

@@ -1,0 +1,313 @@
+"""Private helpers of :mod:`openldn.datasets`: atomic GeoTIFF/COG writing and smooth random fields."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+from affine import Affine
+from rasterio.windows import Window
+
+__all__ = [
+    "atomic_target",
+    "block_windows",
+    "convert_to_cog",
+    "open_stack_writer",
+    "smooth_field",
+    "write_stack",
+]
+
+#: Creation options shared by every GeoTIFF written by the generators.
+GTIFF_OPTIONS: dict[str, Any] = {"tiled": True, "compress": "deflate", "bigtiff": "if_safer"}
+
+
+@contextlib.contextmanager
+def atomic_target(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` and rename it onto ``path`` on success.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Final file name.
+
+    Yields
+    ------
+    pathlib.Path
+        Temporary file name in the same folder (same suffix, so drivers recognise the format).
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".aux.xml"), tmp.with_name(tmp.name + ".ovr")):
+            if leftover.exists():
+                leftover.unlink()
+
+
+def _blocksize(height: int, width: int, tile: int) -> int:
+    """Tile edge: ``tile`` or smaller for tiny rasters (a multiple of 16, as GeoTIFF requires)."""
+    need = max(height, width)
+    return int(min(tile, max(16, -(-need // 16) * 16)))
+
+
+def _predictor(dtype: np.dtype[Any]) -> int:
+    """Deflate predictor suited to the data type (3 = floating point, 2 = horizontal differencing)."""
+    return 3 if np.issubdtype(dtype, np.floating) else 2
+
+
+def _label_band(dst: Any, index: int, label: str) -> None:
+    """Write the band description and the ``YEAR`` or ``MONTH`` tag of band ``index`` (1-based)."""
+    dst.set_band_description(index, label)
+    if len(label) == 7:  # YYYY-MM
+        dst.update_tags(index, MONTH=label)
+    else:
+        dst.update_tags(index, YEAR=label)
+
+
+def open_stack_writer(
+    path: Path,
+    *,
+    height: int,
+    width: int,
+    count: int,
+    dtype: str,
+    transform: Affine,
+    nodata: float | int | None,
+    labels: Sequence[str] | None = None,
+    scale: float | None = None,
+    tile: int = 256,
+    crs: str = "EPSG:4326",
+    tags: dict[str, str] | None = None,
+) -> Any:
+    """Open a tiled, deflate-compressed GeoTIFF for writing and label its bands.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        File to create (normally a temporary name from :func:`atomic_target`).
+    height, width, count : int
+        Raster size and number of bands.
+    dtype : str
+        Numpy/GDAL data type name.
+    transform : affine.Affine
+        Geotransform.
+    nodata : float or int or None
+        Declared nodata value.
+    labels : sequence of str, optional
+        One label per band (``YYYY`` or ``YYYY-MM``), written as band description and ``YEAR``/``MONTH`` tag.
+    scale : float, optional
+        Scale factor declared on every band (physical = stored x scale).
+    tile : int
+        Tile edge in pixels.
+    crs : str
+        Coordinate reference system.
+    tags : dict, optional
+        Dataset-level metadata items.
+
+    Returns
+    -------
+    rasterio.io.DatasetWriter
+        The open dataset (to be used as a context manager).
+    """
+    block = _blocksize(height, width, tile)
+    dst = rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=height,
+        width=width,
+        count=count,
+        dtype=dtype,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
+        blockxsize=block,
+        blockysize=block,
+        predictor=_predictor(np.dtype(dtype)),
+        interleave="band",
+        **GTIFF_OPTIONS,
+    )
+    if labels is not None:
+        for i, label in enumerate(labels, start=1):
+            _label_band(dst, i, label)
+    if scale is not None:
+        dst.scales = [scale] * count
+        dst.offsets = [0.0] * count
+    if tags:
+        dst.update_tags(**tags)
+    return dst
+
+
+def write_stack(
+    path: Path,
+    data: np.ndarray,
+    *,
+    transform: Affine,
+    nodata: float | int | None,
+    labels: Sequence[str] | None = None,
+    scale: float | None = None,
+    tile: int = 256,
+    tags: dict[str, str] | None = None,
+) -> Path:
+    """Write a (band, y, x) or (y, x) array to a tiled GeoTIFF, atomically.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Output file.
+    data : numpy.ndarray
+        Values, already in the storage dtype.
+    transform : affine.Affine
+        Geotransform (EPSG:4326).
+    nodata : float or int or None
+        Declared nodata value.
+    labels : sequence of str, optional
+        Band labels (``YYYY`` / ``YYYY-MM``).
+    scale : float, optional
+        Declared scale factor.
+    tile : int
+        Tile edge in pixels.
+    tags : dict, optional
+        Dataset-level metadata items.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    arr = data if data.ndim == 3 else data[np.newaxis]
+    count, height, width = arr.shape
+    with (
+        atomic_target(path) as tmp,
+        open_stack_writer(
+            tmp,
+            height=height,
+            width=width,
+            count=count,
+            dtype=arr.dtype.name,
+            transform=transform,
+            nodata=nodata,
+            labels=labels,
+            scale=scale,
+            tile=tile,
+            tags=tags,
+        ) as dst,
+    ):
+        dst.write(arr)
+    return Path(path)
+
+
+def convert_to_cog(src: Path, dst: Path, *, categorical: bool, tile: int = 512) -> Path:
+    """Copy a tiled GeoTIFF to a Cloud Optimized GeoTIFF with overviews, atomically.
+
+    Parameters
+    ----------
+    src : pathlib.Path
+        Source GeoTIFF (any layout).
+    dst : pathlib.Path
+        Output COG.
+    categorical : bool
+        Whether overviews use nearest-neighbour (categories) rather than averaging.
+    tile : int
+        COG block size.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dst``.
+    """
+    with rasterio.open(src) as ds:
+        dtype = np.dtype(ds.dtypes[0])
+        block = _blocksize(ds.height, ds.width, tile)
+    with atomic_target(dst) as tmp:
+        rasterio.shutil.copy(
+            src,
+            tmp,
+            driver="COG",
+            compress="deflate",
+            predictor=_predictor(dtype),
+            blocksize=block,
+            overview_resampling="nearest" if categorical else "average",
+            bigtiff="if_safer",
+            num_threads="2",
+        )
+    return Path(dst)
+
+
+def block_windows(height: int, width: int, tile: int) -> Iterator[Window]:
+    """Windows of ``tile`` x ``tile`` pixels covering a raster, row by row.
+
+    Parameters
+    ----------
+    height, width : int
+        Raster size.
+    tile : int
+        Block edge in pixels.
+
+    Yields
+    ------
+    rasterio.windows.Window
+        One window per block (the last row/column of blocks may be smaller).
+    """
+    for row in range(0, height, tile):
+        for col in range(0, width, tile):
+            yield Window(col, row, min(tile, width - col), min(tile, height - row))
+
+
+def smooth_field(
+    seed: int | Sequence[int],
+    *,
+    coarse: tuple[int, int],
+    shape: tuple[int, int],
+    window: Window | None = None,
+) -> np.ndarray:
+    """A spatially smooth standard-normal-like field: coarse white noise, bilinearly upsampled.
+
+    The value at a pixel depends only on the seed, the coarse grid size and the full raster shape, never on the
+    window, so that block-by-block generation equals whole-raster generation.
+
+    Parameters
+    ----------
+    seed : int or sequence of int
+        Seed of the coarse noise.
+    coarse : tuple of int
+        Size (rows, cols) of the coarse noise grid (>= 2 each); more cells give finer structures.
+    shape : tuple of int
+        Full raster size (rows, cols).
+    window : rasterio.windows.Window, optional
+        Part of the raster to evaluate; the whole raster by default.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array of the window's shape, values roughly N(0, 0.6²) (bilinear smoothing shrinks the variance).
+    """
+    grid = np.random.default_rng(seed).standard_normal(coarse)
+    if window is None:
+        window = Window(0, 0, shape[1], shape[0])
+    r0, c0 = int(window.row_off), int(window.col_off)
+    rows = np.arange(r0, r0 + int(window.height), dtype=np.float64)
+    cols = np.arange(c0, c0 + int(window.width), dtype=np.float64)
+    # pixel centre -> continuous coarse index in [0, n-1]
+    fy = (rows + 0.5) / shape[0] * (coarse[0] - 1)
+    fx = (cols + 0.5) / shape[1] * (coarse[1] - 1)
+    iy = np.clip(np.floor(fy).astype(np.int64), 0, coarse[0] - 2)
+    ix = np.clip(np.floor(fx).astype(np.int64), 0, coarse[1] - 2)
+    wy = (fy - iy)[:, None]
+    wx = (fx - ix)[None, :]
+    g00 = grid[iy[:, None], ix[None, :]]
+    g01 = grid[iy[:, None], ix[None, :] + 1]
+    g10 = grid[iy[:, None] + 1, ix[None, :]]
+    g11 = grid[iy[:, None] + 1, ix[None, :] + 1]
+    top = g00 * (1 - wx) + g01 * wx
+    bottom = g10 * (1 - wx) + g11 * wx
+    return (top * (1 - wy) + bottom * wy).astype(np.float32)

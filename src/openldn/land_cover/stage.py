@@ -1,0 +1,267 @@
+"""Pipeline stage of the land cover sub-indicator (SO1-1): layers ``lc_unccd`` and ``lc_degradation/<period>``,
+tables ``lc_area`` (SO1-1.T4), ``lc_transitions`` (T5/T6) and ``lc_degradation`` (T7), maps.
+
+Years (standard.md §2.2, ambiguity A7): the baseline compares its first and last years (2000 -> 2015); each
+reporting period compares ``reporting_lc_start`` (2015 in the PRAIS 2026 / Trends.Earth preset; the period's first
+year when unset) with its last year. A missing year is replaced by the closest available year within
+``max_year_gap`` years, recorded with ``ctx.substitute`` (check C5).
+
+Land area (standard.md §3, §14 C1-C2; differences register D7): the degradation table keeps water in its own row
+(class code 7, UNCCD class 7 in the baseline's initial year), so that improved + stable + degraded + no data is the
+same land area in every degradation table of the run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from openldn.core.codes import NODATA
+from openldn.core.periods import Period, years_of
+from openldn.core.vocab import LandClass, Legend, Nesting, load_legend, load_transition_matrix
+from openldn.exceptions import ConfigError, LegendError, MissingYearError
+from openldn.land_cover.reclassify import check_nesting, reclassify
+from openldn.land_cover.transitions import degradation, degradation_by_region, transition_codes
+
+__all__ = [
+    "TABLE_WATER_CODE",
+    "closest_year",
+    "degradation_table_legend",
+    "period_years",
+    "resolve_option_path",
+    "run",
+]
+
+#: Class code of water rows in the degradation tables (``lc_degradation``, ``soc_degradation``).
+TABLE_WATER_CODE: int = 7
+
+
+def degradation_table_legend() -> dict[int, str]:
+    """Legend of the degradation tables: -1/0/1 and the water row (not land)."""
+    return {-1: "Degraded", 0: "Stable", 1: "Improved", TABLE_WATER_CODE: "Water bodies (not land)"}
+
+
+def closest_year(available: np.ndarray | list[int], target: int, max_gap: int, what: str) -> int:
+    """The available year closest to ``target`` (the earlier one on ties), at most ``max_gap`` years away.
+
+    Raises
+    ------
+    MissingYearError
+        No year within ``max_gap``.
+    """
+    years = np.asarray(sorted(int(y) for y in available))
+    if years.size == 0:
+        raise MissingYearError(f"{what}: no year available; give at least one year.")
+    d = np.abs(years - target)
+    best = int(years[np.argmin(d)])
+    if abs(best - target) > max_gap:
+        raise MissingYearError(
+            f"{what}: year {target} is missing and the closest year {best} is more than {max_gap} years away: add "
+            f"{target} to the input or widen max_year_gap."
+        )
+    return best
+
+
+def period_years(period: Period, baseline: Period, reporting_lc_start: int | None) -> tuple[int, int]:
+    """Initial and final land cover / SOC years of a period (standard.md §2.2, ambiguity A7)."""
+    if period.name == "baseline" or period == baseline:
+        return period.start, period.end
+    if reporting_lc_start is not None and reporting_lc_start < period.end:
+        return int(reporting_lc_start), period.end
+    return period.start, period.end
+
+
+def _is_file(s: str) -> bool:
+    return s.endswith((".yaml", ".yml", ".csv", ".json")) or "/" in s or "\\" in s
+
+
+def resolve_option_path(ctx: Any, value: str) -> str:
+    if _is_file(value):
+        return str(ctx.assessment.resolve(value))
+    return value
+
+
+def _nesting(ctx: Any) -> Nesting | dict[int, Nesting]:
+    opts = ctx.assessment.land_cover
+    spec = opts.nesting
+    if isinstance(spec, dict):
+        return {int(y): check_nesting(resolve_option_path(ctx, str(v))) for y, v in spec.items()}
+    legend = getattr(ctx.assessment.inputs.get("land_cover"), "legend", None)
+    if legend and legend != "esa_cci" and (spec is None or spec == "esa_cci__unccd"):
+        spec = legend if _is_file(legend) else f"{legend}__unccd"
+    return check_nesting(resolve_option_path(ctx, spec or "esa_cci__unccd"))
+
+
+def _regions(ctx: Any, like: xr.DataArray) -> tuple[xr.DataArray, dict[int, Any], dict[int, str]]:
+    """Region raster on the analysis grid, region code -> matrix, region code -> id."""
+    ropts = ctx.assessment.land_cover.regions
+    path = ctx.assessment.resolve(ropts.path)
+    ids = list(ropts.matrices)
+    codes = {rid: i + 1 for i, rid in enumerate(ids)}
+    matrices = {codes[rid]: load_transition_matrix(resolve_option_path(ctx, m)) for rid, m in ropts.matrices.items()}
+    gb = ctx.geobox
+    if Path(path).suffix.lower() in (".tif", ".tiff", ".vrt", ".nc"):
+        import rioxarray
+        from rasterio.enums import Resampling
+
+        src = rioxarray.open_rasterio(path, masked=False).squeeze("band", drop=True)
+        reg = src.rio.reproject(gb.crs.to_wkt(), shape=gb.shape, transform=gb.affine, resampling=Resampling.nearest)
+        lut = {int(float(rid)): c for rid, c in codes.items()}
+        arr = np.vectorize(lambda v: lut.get(int(v), 0), otypes=[np.int16])(reg.values)
+    else:
+        import geopandas as gpd
+        from rasterio.features import rasterize
+
+        gdf = gpd.read_file(path).to_crs(gb.crs.to_wkt())
+        if ropts.id_field not in gdf.columns:
+            raise ConfigError(
+                f"Region file {path} has no field {ropts.id_field!r}: set land_cover.regions.id_field to one of "
+                f"{', '.join(map(str, gdf.columns))}."
+            )
+        shapes = []
+        for geom, rid in zip(gdf.geometry, gdf[ropts.id_field].astype(str), strict=True):
+            if rid not in codes:
+                raise ConfigError(
+                    f"Region {rid!r} of {path} has no matrix: add it under land_cover.regions.matrices."
+                )
+            shapes.append((geom, codes[rid]))
+        arr = rasterize(shapes, out_shape=gb.shape, transform=gb.affine, fill=0, dtype="int16")
+    reg_da = xr.DataArray(arr, dims=("y", "x"), coords={"y": like["y"], "x": like["x"]})
+    if like.chunks is not None:
+        reg_da = reg_da.chunk({"y": like.chunks[-2], "x": like.chunks[-1]})
+    return reg_da, matrices, {c: rid for rid, c in codes.items()}
+
+
+def _transition_legend(legend: Legend) -> Legend:
+    classes = []
+    for a in legend.classes:
+        for b in legend.classes:
+            color = "#D9D9D9" if a.code == b.code else b.color
+            classes.append(LandClass(a.code * 10 + b.code, f"{a.key}__{b.key}", f"{a.label} -> {b.label}", color))
+    return Legend(id=f"{legend.id}_transitions", name=f"{legend.name} transitions", classes=tuple(classes))
+
+
+def _national_classes(raw: xr.DataArray, child: Legend) -> xr.DataArray:
+    codes = child.codes
+    out = xr.where(raw.isin(codes), raw, NODATA).astype(np.int16)
+    out.attrs = {"legend": child.id, "_FillValue": NODATA}
+    return out
+
+
+def run(ctx: Any) -> None:
+    """Reclassify the land cover, compute transitions and degradation per period, write maps and tables.
+
+    Parameters
+    ----------
+    ctx : openldn.pipeline.RunContext
+        The run context (architecture.md, "Stage contract").
+    """
+    from openldn.zonal import class_area_table, crosstab_area_table
+
+    a = ctx.assessment
+    opts = a.land_cover
+    raw = ctx.input("land_cover")
+    if "time" not in raw.dims:
+        raise MissingYearError(
+            "Land cover input has no years: give one band per year with the year as band description, or 'years'."
+        )
+    nesting = _nesting(ctx)
+    unccd = load_legend("unccd")
+    parents = {n.parent.id for n in (nesting.values() if isinstance(nesting, dict) else [nesting])}
+    if parents != {"unccd"}:
+        raise LegendError(
+            f"The land cover nesting nests into {', '.join(sorted(parents))}, not the 7 UNCCD classes: nest every "
+            "class into unccd."
+        )
+    ctx.progress("land_cover", 0, 4, "reclassifying land cover")
+    ctx.layers["lc_unccd"] = reclassify(raw, nesting, strict=opts.strict_codes)
+    lc = ctx.layers["lc_unccd"]
+    years = years_of(lc)
+
+    def year_of(target: int, what: str) -> int:
+        used = closest_year(years, target, opts.max_year_gap, f"land cover ({what})")
+        if used != target:
+            ctx.substitute(f"land cover {used} used for {target} ({what})")
+        return used
+
+    def lc_at(year: int) -> xr.DataArray:
+        return lc.isel(time=int(np.flatnonzero(years == year)[0]))
+
+    baseline = a.baseline_period
+    pairs: dict[str, tuple[int, int, int, int]] = {}
+    targets: set[int] = set(opts.extra_years)
+    for p in a.periods:
+        t0, t1 = period_years(p, baseline, opts.reporting_lc_start)
+        pairs[p.label] = (t0, t1, year_of(t0, f"{p.label} initial"), year_of(t1, f"{p.label} final"))
+        targets |= {t0, t1}
+
+    # SO1-1.T4: area per class for each year reported.
+    ctx.progress("land_cover", 1, 4, "land cover areas")
+    single = nesting if isinstance(nesting, Nesting) else None
+    custom = single is not None and not single.source.startswith("openldn:") and single.child.id != "unccd"
+    frames = []
+    for t in sorted(targets):
+        y = year_of(t, "area table") if t not in years else t
+        frames.append(
+            class_area_table(lc_at(y), ctx.coverage, ctx.area, variable="land_cover", period=str(t), legend=unccd)
+        )
+        if custom:
+            assert single is not None
+            nat = _national_classes(raw.isel(time=int(np.flatnonzero(years == y)[0])), single.child)
+            frames.append(
+                class_area_table(nat, ctx.coverage, ctx.area, variable="land_cover_national", period=str(t),
+                                 legend=single.child)
+            )
+        if opts.write_maps and a.outputs.maps:
+            ctx.write_raster(f"lc_unccd/{t}", lc_at(y), legend=unccd, title=f"Land cover {t} (UNCCD classes)")
+    ctx.add_table("lc_area", pd.concat(frames, ignore_index=True))
+
+    # Transitions and degradation per period (T5/T6, T7).
+    ctx.progress("land_cover", 2, 4, "transitions and degradation")
+    regions = None
+    if opts.regions is not None:
+        regions = _regions(ctx, lc.isel(time=0))
+    matrix = load_transition_matrix(resolve_option_path(ctx, opts.transition_matrix))
+    deg_legend = load_legend("degradation")
+    b0 = pairs[baseline.label][2]
+    water_table = lc_at(b0) == 7
+    trans_frames, deg_frames = [], []
+    tr_legend = _transition_legend(unccd)
+    for label, (t0, t1, y0, y1) in pairs.items():
+        lc0, lc1 = lc_at(y0), lc_at(y1)
+        if regions is None:
+            deg = degradation(lc0, lc1, matrix)
+        else:
+            deg = degradation_by_region(lc0, lc1, regions[0], regions[1])
+        deg.attrs.update({"initial_year": y0, "final_year": y1, "period": label})
+        ctx.layers[f"lc_degradation/{label}"] = deg
+        deg = ctx.layers[f"lc_degradation/{label}"]
+        trans_frames.append(
+            crosstab_area_table(lc0, lc1, ctx.coverage, ctx.area, variable="land_cover_transition", period=label,
+                                legend_a=unccd, legend_b=unccd)
+        )
+        deg_t = xr.where(water_table, np.int16(TABLE_WATER_CODE), deg).astype(np.int16)
+        deg_frames.append(
+            class_area_table(deg_t, ctx.coverage, ctx.area, variable="lc_degradation", period=label,
+                             legend=degradation_table_legend())
+        )
+        if opts.write_maps and a.outputs.maps:
+            ctx.write_raster(f"lc_transition/{label}", transition_codes(lc0, lc1), legend=tr_legend,
+                             title=f"Land cover change {t0}-{t1}")
+            ctx.write_raster(f"lc_degradation/{label}", deg, legend=deg_legend,
+                             title=f"Land cover degradation {t0}-{t1}")
+    ctx.add_table("lc_transitions", pd.concat(trans_frames, ignore_index=True))
+    ctx.add_table("lc_degradation", pd.concat(deg_frames, ignore_index=True))
+    ctx.provenance["land_cover"] = {
+        "nesting": {str(k): v.source for k, v in nesting.items()} if isinstance(nesting, dict) else nesting.source,
+        "transition_matrix": matrix.source if regions is None else {
+            regions[2][c]: m.source for c, m in regions[1].items()
+        },
+        "years": {k: {"initial": v[2], "final": v[3]} for k, v in pairs.items()},
+        "water_for_tables": f"UNCCD class 7 in {b0}",
+    }
+    ctx.progress("land_cover", 4, 4, "done")

@@ -1,0 +1,182 @@
+"""Pipeline stage of the SOC sub-indicator (SO1-3): layers ``soc/<year>`` and ``soc_degradation/<period>``,
+tables ``soc_by_lc`` (SO1-3.T1) and ``soc_degradation`` (SO1-3.T2), maps.
+
+Stocks come either from the Tier 1 / Tier 2 model (a reference stock and the ``lc_unccd`` layer of the land cover
+stage) or, when the SOC input already holds one stock per year, straight from the input. Years follow the land cover
+stage (baseline first -> last year; reporting periods from ``land_cover.reporting_lc_start``). SOC degradation is
+nodata on water (UNCCD class 7 in the period's initial year, reference-implementation.md §2.1); the table keeps water
+in its own row (code 7, class 7 in the baseline's initial year) so that its land area equals the land cover table's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from openldn.core.periods import years_of
+from openldn.core.vocab import load_legend
+from openldn.exceptions import ConfigError
+from openldn.land_cover.stage import (
+    TABLE_WATER_CODE,
+    closest_year,
+    degradation_table_legend,
+    period_years,
+    resolve_option_path,
+)
+from openldn.soil_carbon.change import degradation, relative_change, statistical_degradation
+from openldn.soil_carbon.stocks import as_stock, tier1_stock
+
+__all__ = ["run"]
+
+
+def _drop_time(da: xr.DataArray) -> xr.DataArray:
+    return da.isel(time=0, drop=True) if "time" in da.dims else da
+
+
+def run(ctx: Any) -> None:
+    """Compute SOC stocks for the reported years and SOC degradation per period; write maps and tables.
+
+    Parameters
+    ----------
+    ctx : openldn.pipeline.RunContext
+        The run context (architecture.md, "Stage contract").
+    """
+    from openldn.zonal import class_area_table, zonal_mean_table
+
+    a = ctx.assessment
+    opts = a.soil_carbon
+    lcopts = a.land_cover
+    soc_in = ctx.input("soc")
+    soc_years = years_of(soc_in) if "time" in soc_in.dims else None
+    mode = opts.stocks
+    if mode == "auto":
+        mode = "input" if soc_years is not None and len(soc_years) > 1 else "model"
+    lc = ctx.layers.get("lc_unccd", None)
+    lc_years = years_of(lc) if lc is not None else None
+    unccd = load_legend("unccd")
+    baseline = a.baseline_period
+
+    def pick(available: np.ndarray, target: int, what: str) -> int:
+        used = closest_year(available, target, opts.max_year_gap, what)
+        if used != target:
+            ctx.substitute(f"{what.split(' (')[0]} {used} used for {target} ({what})")
+        return used
+
+    def lc_at(target: int, what: str) -> xr.DataArray | None:
+        if lc is None or lc_years is None:
+            return None
+        y = pick(lc_years, target, f"land cover ({what})")
+        return lc.isel(time=int(np.flatnonzero(lc_years == y)[0]))
+
+    ctx.progress("soil_carbon", 0, 3, "SOC stocks")
+    if mode == "model":
+        if lc is None:
+            raise ConfigError(
+                "The SOC model needs land cover: add inputs.land_cover, or give one SOC stock per year with "
+                "soil_carbon.stocks: input."
+            )
+        assert lc_years is not None
+        ref = opts.reference_year or (int(soc_years[0]) if soc_years is not None else baseline.start)
+        ref_lc = pick(lc_years, ref, "land cover (SOC reference year)")
+        cf = opts.climate_factor
+        climate: xr.DataArray | float | str
+        if cf == "per_pixel":
+            if not ctx.has_input("climate_zones"):
+                raise ConfigError(
+                    "soil_carbon.climate_factor is 'per_pixel' but there is no climate_zones input: add "
+                    "inputs.climate_zones or set climate_factor to a regime name or a number."
+                )
+            climate = _drop_time(ctx.input("climate_zones"))
+        else:
+            climate = cf
+        stocks = tier1_stock(
+            _drop_time(soc_in), lc, climate, factors=resolve_option_path(ctx, opts.coefficients), soc_year=ref_lc,
+            annualisation=opts.annualisation, transition_timing=opts.transition_timing,
+        )
+        stock_years = years_of(stocks)
+        tier = "Tier 2" if opts.coefficients != "ipcc_tier1" else "Tier 1"
+    else:
+        if soc_years is None:
+            raise ConfigError(
+                "soil_carbon.stocks is 'input' but the SOC input has no years: give one band per year."
+            )
+        stocks = as_stock(soc_in)
+        stock_years = soc_years
+        tier = "input stocks"
+
+    def stock_at(target: int, what: str) -> xr.DataArray:
+        y = pick(stock_years, target, f"SOC ({what})")
+        return stocks.isel(time=int(np.flatnonzero(stock_years == y)[0]), drop=True)
+
+    pairs = {p.label: (p, *period_years(p, baseline, lcopts.reporting_lc_start)) for p in a.periods}
+    targets = sorted(set(opts.years) if opts.years else {t for _, t0, t1 in pairs.values() for t in (t0, t1)})
+
+    # SO1-3.T1: mean stock per land cover class and year.
+    frames = []
+    for t in targets:
+        key = f"soc/{t}"
+        st = stock_at(t, str(t))
+        st.attrs.update({"units": "t C ha-1", "long_name": f"SOC stock {t}, 0-30 cm", "tier": tier})
+        ctx.layers[key] = st
+        st = ctx.layers[key]
+        by = lc_at(t, f"SOC table {t}")
+        frames.append(zonal_mean_table(st, ctx.coverage, ctx.area, by=by, variable="soc_stock", period=str(t),
+                                       legend=unccd if by is not None else None))
+        if opts.write_maps and a.outputs.maps:
+            ctx.write_raster(key, st, title=f"SOC stock {t} (t C/ha, 0-30 cm)", units="t C ha-1")
+    ctx.add_table("soc_by_lc", pd.concat(frames, ignore_index=True))
+
+    # SO1-3.T2: degradation per period.
+    ctx.progress("soil_carbon", 1, 3, "SOC degradation")
+    deg_legend = load_legend("degradation")
+    b0 = pairs[baseline.label][1]
+    base_lc = lc_at(b0, "water mask")
+    water_table = base_lc == 7 if base_lc is not None else None
+    deg_frames = []
+    for label, (p, t0, t1) in pairs.items():
+        s0, s1 = stock_at(t0, f"{label} initial"), stock_at(t1, f"{label} final")
+        wyear = t0 if lcopts.water_mask == "period_initial" else b0
+        wlc = lc_at(wyear, f"{label} water")
+        water = wlc == 7 if wlc is not None else None
+        if opts.method == "statistical" and p.name != "baseline":
+            bsel = (stock_years >= pairs[baseline.label][1]) & (stock_years <= pairs[baseline.label][2])
+            rsel = (stock_years > t0) & (stock_years <= t1)
+            if bsel.sum() < 2 or rsel.sum() < 1:
+                raise ConfigError(
+                    f"SOC statistical test for {label}: needs at least two baseline stock years and one reporting "
+                    "year; use method: relative or give annual stocks."
+                )
+            deg = statistical_degradation(stocks.isel(time=np.flatnonzero(bsel)),
+                                          stocks.isel(time=np.flatnonzero(rsel)), n_sd=opts.n_sd, water=water)
+        else:
+            deg = degradation(s0, s1, opts.threshold, strict=opts.strict, water=water,
+                              round_stocks=opts.round_stocks)
+        deg.attrs.update({"initial_year": t0, "final_year": t1, "period": label, "method": opts.method})
+        key = f"soc_degradation/{label}"
+        ctx.layers[key] = deg
+        deg = ctx.layers[key]
+        deg_t = deg if water_table is None else xr.where(water_table, np.int16(TABLE_WATER_CODE), deg)
+        deg_frames.append(
+            class_area_table(deg_t.astype(np.int16), ctx.coverage, ctx.area, variable="soc_degradation",
+                             period=label, legend=degradation_table_legend())
+        )
+        if opts.write_maps and a.outputs.maps:
+            change = (relative_change(s0, s1, round_stocks=opts.round_stocks) * 100).astype(np.float32)
+            change.attrs = {"units": "%", "long_name": f"SOC change {t0}-{t1}"}
+            ctx.write_raster(f"soc_change/{label}", change, title=f"SOC change {t0}-{t1} (%)", units="%")
+            ctx.write_raster(key, deg, legend=deg_legend, title=f"SOC degradation {t0}-{t1}")
+    ctx.add_table("soc_degradation", pd.concat(deg_frames, ignore_index=True))
+    ctx.provenance["soil_carbon"] = {
+        "stocks": mode,
+        "tier": tier,
+        "coefficients": opts.coefficients,
+        "climate_factor": opts.climate_factor,
+        "threshold": opts.threshold,
+        "strict": opts.strict,
+        "method": opts.method,
+        "years": {k: {"initial": v[1], "final": v[2]} for k, v in pairs.items()},
+    }
+    ctx.progress("soil_carbon", 3, 3, "done")

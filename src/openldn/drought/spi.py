@@ -7,6 +7,8 @@ Both indices are computed from raw monthly data, per pixel and per calendar mont
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
@@ -34,8 +36,8 @@ _DIST_CODES = {
 }
 #: Offset added to every monthly P - PET before accumulation, as in climate-indices (keeps sums positive).
 SPEI_OFFSET = 1000.0
-#: Pixels per strip handed to the kernel (bounds the float64 temporaries of numpy-backed input).
-STRIP_PIXELS = 16384
+#: Pixels per strip handed to the kernel; numpy-backed input is processed strip by strip on a thread pool.
+STRIP_PIXELS = 4096
 
 
 def _dist_code(distribution: str, allowed: tuple[str, ...]) -> int:
@@ -110,17 +112,29 @@ def _standardized(
                 raise ConfigError(f"month {m!r} is not a calendar month: use 1-12.")
             months_out[int(m) - 1] = True
 
+    threaded = values.chunks is None  # dask input is parallel over blocks already
+
     def _apply(block: np.ndarray) -> np.ndarray:
         lead = block.shape[:-1]
         flat = block.reshape(-1, block.shape[-1])
         if not flat.dtype.isnative or flat.dtype.kind not in "fiu":
             flat = flat.astype(np.float64)
         out = np.empty(flat.shape, dtype=np.float32)
-        for s in range(0, flat.shape[0], STRIP_PIXELS):
+
+        def _strip(s: int) -> None:
             strip = np.ascontiguousarray(flat[s : s + STRIP_PIXELS])
             out[s : s + STRIP_PIXELS] = _kernels.standardized_index_block(
                 strip, month, calib, scale, dist, offset, clip_negative, months_out
             )
+
+        starts = range(0, flat.shape[0], STRIP_PIXELS)
+        workers = min(os.cpu_count() or 1, len(starts))
+        if threaded and workers > 1:  # the kernels release the GIL
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(_strip, starts))
+        else:
+            for s in starts:
+                _strip(s)
         return out.reshape((*lead, block.shape[-1]))
 
     if norm.chunks is not None:

@@ -2,8 +2,9 @@
 
 Reads ``ctx.layers``: ``lc_degradation/<p>``, ``prod_degradation/<p>``, ``soc_degradation/<p>`` for the baseline and
 every reporting period, and ``lc_unccd`` for the water mask. Writes layers and rasters ``sdg/<p>``, ``status/<p>``,
-``status7/<p>`` and tables ``sdg_degradation``, ``status``, ``population_degraded`` (plus ``land_area`` when the
-pipeline did not make it, and ``sites`` / ``site_shares`` for false-positive, hotspot and brightspot polygons).
+``status7/<p>`` and tables ``sdg_degradation``, ``status``, ``population_degraded``, ``subindicator_degradation``
+(the three -1/0/1 sub-indicator tables with water split off the same way as SDG, so every SO1 table shares one
+land area), and ``sites`` / ``site_shares`` for false-positive, hotspot and brightspot polygons.
 """
 
 from __future__ import annotations
@@ -86,27 +87,6 @@ def _zeros_like(like: xr.DataArray) -> xr.DataArray:
     return xr.zeros_like(like, dtype=STATUS_DTYPE)
 
 
-def _land_area_table(ctx: Any, lc: xr.DataArray, periods: list[Period]) -> pd.DataFrame:
-    """Land / water / no-data areas for the CP-1.T1 years (closest available land cover year)."""
-    from openldn.zonal import class_area_table
-
-    years = [int(y) for y in years_of(lc)]
-    wanted = sorted({2000, 2015, 2019, 2023, *(p.start for p in periods), *(p.end for p in periods)})
-    frames = []
-    done: set[int] = set()
-    for w in wanted:
-        best = min(years, key=lambda y: (abs(y - w), y))
-        if best in done:
-            continue
-        done.add(best)
-        layer = lc.isel(time=years.index(best))
-        mask = xr.where(layer == 7, np.int16(2), xr.where((layer >= 1) & (layer <= 6), np.int16(1), np.int16(NODATA)))
-        t = class_area_table(mask.astype(STATUS_DTYPE), ctx.coverage, ctx.area, variable="land_area",
-                             period=str(best), legend={1: "Land", 2: "Water", NODATA: "No data"})
-        frames.append(t)
-    return pd.concat(frames, ignore_index=True)
-
-
 def run(ctx: Any) -> None:
     """Run SO1-4 and SO2-3 on a :class:`openldn.pipeline.RunContext`.
 
@@ -123,9 +103,6 @@ def run(ctx: Any) -> None:
     reporting = [Period.from_user_input(p) for p in a.reporting]
     periods = [baseline, *reporting]
     water, _water_year = _water_mask(ctx, opts, baseline)
-
-    if "land_area" not in ctx.tables and "lc_unccd" in ctx.layers and "time" in ctx.layers["lc_unccd"].dims:
-        ctx.add_table("land_area", _land_area_table(ctx, ctx.layers["lc_unccd"], periods))
 
     fp_polys = read_polygons(_resolve(ctx, opts.false_positives), required=("reason", "target")) \
         if opts.false_positives else None
@@ -158,6 +135,11 @@ def run(ctx: Any) -> None:
                 _with_water(before, water), ctx.coverage, ctx.area, variable="sdg_15_3_1_before_recode",
                 period=p.label, legend=SDG_LABELS))
             layer = recode_from_polygons(before, fp_polys, period=p.label)
+        for name, key in _SUB:
+            if name in present:
+                st = class_area_table(_with_water(present[name], water), ctx.coverage, ctx.area, variable=key,
+                                      period=p.label, legend=SDG_LABELS)
+                ctx.add_table("subindicator_degradation", st)
         layer = ctx.materialize(f"sdg/{p.label}", layer)
         ctx.layers[f"sdg/{p.label}"] = layer
         sdg[p.label] = layer

@@ -5,8 +5,8 @@ Denominator rule (A12-A14, one denominator per run):
 * total land area = area of interest minus inland water;
 * water is taken from the land cover of the **initial year of the baseline** (A13 default), or from an official
   CP-1.T1 value when supplied (``official_land_area_km2``);
-* no-data pixels on land stay in the denominator and are reported as their own row; water is reported separately
-  and is never part of the denominator.
+* total land area = area of interest minus water, so cells without land cover data stay in the denominator and are
+  reported as their own row; water is reported separately and is never part of the denominator.
 
 Tables here are the tidy tables of architecture.md (``zone_id, zone_name, period, variable, class_code,
 class_label, area_km2, share``). Water rows in the integration tables carry :data:`WATER` as class code.
@@ -86,23 +86,34 @@ def proportion_degraded(
 
 @dataclass(frozen=True)
 class LandArea:
-    """The land-area denominator of one zone, in km²."""
+    """The land-area denominator of one zone, in km².
+
+    ``land_km2`` = area of the zone minus inland water ("country area minus inland water bodies", PRAIS 2026
+    §1.4.1); cells without land cover data stay in it and are reported as ``nodata_km2``.
+    """
 
     #: Zone id (``"ALL"`` for the whole area of interest).
     zone_id: str
-    #: Total land area (denominator of every percentage).
+    #: Total land area (denominator of every percentage), no-data cells included.
     land_km2: float
-    #: Inland water, reported separately.
+    #: Inland water, reported separately, never in the denominator.
     water_km2: float
-    #: Cells with no land/water information (outside the land cover data).
+    #: Part of ``land_km2`` without land cover data (reported separately).
     nodata_km2: float
     #: Where the value comes from, e.g. ``"land_area 2000"`` or ``"official (CP-1.T1)"``.
     source: str
+    #: Land area computed from the data (differs from ``land_km2`` only with an official value).
+    data_land_km2: float | None = None
 
     @property
     def country_km2(self) -> float:
-        """Total area = land + water + no data (PRAIS computes country area as land + water)."""
-        return self.land_km2 + self.water_km2 + self.nodata_km2
+        """Total country area = land + water (PRAIS computes it so)."""
+        return self.land_km2 + self.water_km2
+
+    @property
+    def computed_land_km2(self) -> float:
+        """Land area from the data (what class tables sum to)."""
+        return self.land_km2 if self.data_land_km2 is None else self.data_land_km2
 
 
 def _kind(label: str, code: int) -> str:
@@ -172,10 +183,12 @@ def land_area_from_tables(
         acc = {"land": 0.0, "water": 0.0, "nodata": 0.0}
         for lab, code, a in zip(g["class_label"], g["class_code"], g["area_km2"], strict=True):
             acc[_kind(lab, code)] += float(a)
-        out[zid] = LandArea(zid, acc["land"], acc["water"], acc["nodata"], src)
+        land = acc["land"] + acc["nodata"]
+        out[zid] = LandArea(zid, land, acc["water"], acc["nodata"], src)
     if official_land_area_km2 is not None and "ALL" in out:
         o = out["ALL"]
-        out["ALL"] = LandArea("ALL", float(official_land_area_km2), o.water_km2, o.nodata_km2, "official (CP-1.T1)")
+        out["ALL"] = LandArea("ALL", float(official_land_area_km2), o.water_km2, o.nodata_km2,
+                              "official (CP-1.T1)", data_land_km2=o.land_km2)
     return out
 
 

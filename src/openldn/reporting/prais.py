@@ -1,0 +1,687 @@
+"""PRAIS 4 (2026 cycle) tables as typed models, built from the run's tidy tables and validated before export.
+
+Every table of standard.md §13 that the run has data for is built per admin unit (``zone_id == "ALL"`` is the whole
+area of interest). A table whose source is missing (its stage did not run) is simply absent. Each table code has a
+row model (pydantic) whose fields are typed: numeric fields accept only numbers (rule V3). :func:`validate_report`
+then applies the PRAIS rules V1-V3 and the openldn checks C1-C8 (standard.md §14) and raises
+:class:`~openldn.exceptions.PRAISValidationError` naming the table, the zone, the row and the rule.
+
+One land-area denominator per run (standard.md §3, §16 A12-A14): total land area = area minus inland water, water
+from the land cover of the baseline's initial year (or an official CP-1.T1 value); cells without data stay in the
+denominator and are reported as a "No data" row; water is reported separately.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from openldn.core.codes import LPD_CLASSES, NODATA
+from openldn.core.periods import Period
+from openldn.exceptions import PRAISValidationError
+from openldn.integration.summary import WATER, LandArea, land_area_from_tables
+
+__all__ = [
+    "TABLE_TITLES",
+    "Column",
+    "PRAISReport",
+    "PRAISTable",
+    "build_report",
+    "validate_report",
+]
+
+ColumnKind = Literal["text", "area", "percent", "change", "change_percent", "count", "thousands", "stock", "index"]
+#: Column kinds that may not be negative (rule V2).
+NON_NEGATIVE: frozenset[str] = frozenset({"area", "percent", "count", "thousands", "stock", "index"})
+
+#: Table code -> title (standard.md §13).
+TABLE_TITLES: dict[str, str] = {
+    "CP-1.T1": "Land area, water area and total country area (km²)",
+    "CP-1.T2": "Population, total / female / male (thousands)",
+    "SO1-1.T4": "Land cover extent by class and year (km²)",
+    "SO1-1.T5": "Land cover change, baseline (km²)",
+    "SO1-1.T6": "Land cover change, reporting period (km²)",
+    "SO1-1.T7": "Land cover degradation, baseline and reporting (km², % of total land area)",
+    "SO1-2.T1": "Land productivity dynamics by land cover class, baseline (km²)",
+    "SO1-2.T2": "Land productivity dynamics by land cover class, reporting period (km²)",
+    "SO1-2.T3": "Land productivity degradation, baseline and reporting (km², % of total land area)",
+    "SO1-3.T1": "Soil organic carbon stock by land cover class (t/ha)",
+    "SO1-3.T2": "Soil organic carbon degradation, baseline and latest reporting period (km², %)",
+    "SO1-4.T1": "Status assessment (km², % of total land area)",
+    "SO1-4.T2": "Degraded area: baseline, reporting periods and change (km², %)",
+    "SO1-4.T3": "False positives / false negatives",
+    "SO1-4.T4": "Hotspots",
+    "SO1-4.T5": "Brightspots",
+    "SO2-3.T1": "Population on degraded land by sex (%)",
+    "SO3-1.T1": "Area under drought by intensity class (km², % of total land area)",
+    "SO3-1.T2": "Proportion of land under drought (%)",
+    "SO3-2.T1": "Total population exposed to drought by intensity class (%)",
+    "SO3-2.T2": "Female population exposed to drought by intensity class (%)",
+    "SO3-2.T3": "Male population exposed to drought by intensity class (%)",
+    "SO3-3.T1": "Drought vulnerability index, total / female / male",
+}
+
+
+class Column(BaseModel):
+    """One column of a PRAIS table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str = Field(..., description="Field name in the rows.")
+    label: str = Field(..., description="Column heading.")
+    kind: ColumnKind = Field(..., description="Value kind: drives validation and formatting.")
+
+
+class PRAISTable(BaseModel):
+    """A PRAIS table for one zone: typed rows plus the columns that describe them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    title: str
+    zone_id: str
+    zone_name: str
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+    notes: list[str] = Field(default_factory=list)
+
+    def row_model(self) -> type[BaseModel]:
+        """Pydantic model of one row: numbers for numeric columns (None allowed), text for text columns."""
+        fields: dict[str, Any] = {}
+        for c in self.columns:
+            if c.kind == "text":
+                fields[c.key] = (str, ...)
+            else:
+                fields[c.key] = (float | None, None)
+        name = "Row_" + self.code.replace("-", "_").replace(".", "_")
+        return create_model(name, __config__=ConfigDict(extra="forbid", strict=True), **fields)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Rows as a DataFrame with the column labels as headings."""
+        return pd.DataFrame([[r.get(c.key) for c in self.columns] for r in self.rows],
+                            columns=[c.label for c in self.columns])
+
+
+class PRAISReport(BaseModel):
+    """Every PRAIS table of a run, the denominators used and the substitutions made."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    baseline: str
+    reporting: list[str]
+    land_area: dict[str, dict[str, Any]]
+    tables: list[PRAISTable]
+    substitutions: list[str] = Field(default_factory=list)
+    checks: list[str] = Field(default_factory=list)
+
+    def codes(self) -> list[str]:
+        """Table codes present, in catalogue order."""
+        order = list(TABLE_TITLES)
+        return sorted({t.code for t in self.tables}, key=lambda c: order.index(c) if c in order else 99)
+
+    def get(self, code: str, zone_id: str = "ALL") -> PRAISTable | None:
+        """The table ``code`` of zone ``zone_id`` (None when absent)."""
+        return next((t for t in self.tables if t.code == code and t.zone_id == zone_id), None)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# helpers over tidy tables
+
+
+def _zones(df: pd.DataFrame) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for zid, zname in zip(df["zone_id"].astype(str), df.get("zone_name", df["zone_id"]).astype(str), strict=True):
+        seen.setdefault(zid, zname)
+    ids = sorted(seen, key=lambda z: (z != "ALL", z))
+    return [(z, seen[z]) for z in ids]
+
+
+def _z(df: pd.DataFrame, zone: str) -> pd.DataFrame:
+    return df[df["zone_id"].astype(str) == zone]
+
+
+def _areas(df: pd.DataFrame) -> dict[int, float]:
+    out: dict[int, float] = {}
+    for c, a in zip(df["class_code"], df["area_km2"], strict=True):
+        out[int(c)] = out.get(int(c), 0.0) + float(a)
+    return out
+
+
+def _pct(a: float, d: float) -> float | None:
+    return 100.0 * a / d if d > 0 else None
+
+
+def _year(label: str) -> int | None:
+    s = str(label)
+    return int(s) if s.isdigit() else None
+
+
+def _num(v: Any) -> float | None:
+    if v is None:
+        return None
+    f = float(v)
+    return None if math.isnan(f) else f
+
+
+_DEG_ROWS = ((1, "Improved"), (0, "Stable"), (-1, "Degraded"), (NODATA, "No data"))
+_DEG_COLS = [
+    Column(key="period", label="Period", kind="text"),
+    Column(key="class", label="Class", kind="text"),
+    Column(key="area_km2", label="Area (km²)", kind="area"),
+    Column(key="percent", label="% of total land area", kind="percent"),
+]
+
+
+class _Builder:
+    def __init__(self, tables: dict[str, pd.DataFrame], baseline: Period, reporting: list[Period],
+                 land: dict[str, LandArea]) -> None:
+        self.t = tables
+        self.baseline = baseline
+        self.reporting = reporting
+        self.land = land
+        self.out: list[PRAISTable] = []
+
+    def add(self, code: str, zone: tuple[str, str], columns: list[Column], rows: list[dict[str, Any]],
+            notes: Iterable[str] = ()) -> None:
+        if rows:
+            self.out.append(PRAISTable(code=code, title=TABLE_TITLES[code], zone_id=zone[0], zone_name=zone[1],
+                                       columns=columns, rows=rows, notes=list(notes)))
+
+    def landof(self, zone: str) -> LandArea | None:
+        return self.land.get(zone)
+
+    # -- CP-1 -----------------------------------------------------------------------------------------------
+    def cp1(self) -> None:
+        la = self.t.get("land_area")
+        if la is not None and len(la):
+            cols = [Column(key="year", label="Year", kind="text"),
+                    Column(key="land_km2", label="Total land area (km²)", kind="area"),
+                    Column(key="water_km2", label="Water bodies (km²)", kind="area"),
+                    Column(key="country_km2", label="Total country area (km²)", kind="area"),
+                    Column(key="nodata_km2", label="Of which without land cover data (km²)", kind="area")]
+            for zone in _zones(la):
+                rows = []
+                for year in sorted({str(p) for p in _z(la, zone[0])["period"]}):
+                    d = land_area_from_tables({"land_area": la}, year=int(year)).get(zone[0])
+                    if d is None:
+                        continue
+                    rows.append({"year": year, "land_km2": d.land_km2, "water_km2": d.water_km2,
+                                 "country_km2": d.country_km2, "nodata_km2": d.nodata_km2})
+                den = self.landof(zone[0])
+                notes = [f"Denominator of every percentage: {den.land_km2:.3f} km² ({den.source})."] if den else []
+                self.add("CP-1.T1", zone, cols, rows, notes)
+        pop = self.t.get("population_degraded")
+        if pop is not None and len(pop):
+            cols = [Column(key="year", label="Year", kind="text")] + [
+                Column(key=g, label=f"{g.capitalize()} population (thousands)", kind="thousands")
+                for g in ("total", "female", "male")]
+            for zone in _zones(pop):
+                z = _z(pop, zone[0])
+                rows = []
+                for year in sorted({str(p) for p in z["period"]}):
+                    zy = z[z["period"].astype(str) == year]
+                    row: dict[str, Any] = {"year": year}
+                    for g in ("total", "female", "male"):
+                        v = zy[zy["variable"] == f"population_{g}"]["value"]
+                        row[g] = float(v.sum()) / 1000.0 if len(v) else None
+                    rows.append(row)
+                self.add("CP-1.T2", zone, cols, rows)
+
+    # -- SO1-1 ----------------------------------------------------------------------------------------------
+    def so1_1(self) -> None:
+        lc = self.t.get("lc_area")
+        if lc is not None and len(lc):
+            classes = _class_list(lc)
+            cols = [Column(key="year", label="Year", kind="text")] + [
+                Column(key=f"c{c}", label=lab, kind="area") for c, lab in classes]
+            for zone in _zones(lc):
+                z = _z(lc, zone[0])
+                rows = []
+                for year in sorted({str(p) for p in z["period"]}):
+                    a = _areas(z[z["period"].astype(str) == year])
+                    rows.append({"year": year, **{f"c{c}": a.get(c, 0.0) for c, _ in classes}})
+                self.add("SO1-1.T4", zone, cols, rows)
+        tr = self.t.get("lc_transitions")
+        if tr is not None and len(tr):
+            for code, label in (("SO1-1.T5", self.baseline.label), ("SO1-1.T6", self.reporting[-1].label
+                                                                     if self.reporting else None)):
+                if label is None:
+                    continue
+                sel = tr[tr["period"].astype(str) == label]
+                if sel.empty:
+                    continue
+                self._matrix(code, sel, f"Initial class ({label})")
+
+    def _matrix(self, code: str, sel: pd.DataFrame, first: str) -> None:
+        fin = _class_list(sel, "b")
+        cols = [Column(key="initial", label=first, kind="text")] + [
+            Column(key=f"c{c}", label=lab, kind="area") for c, lab in fin] + [
+            Column(key="total", label="Total (km²)", kind="area")]
+        for zone in _zones(sel):
+            z = _z(sel, zone[0])
+            rows = []
+            for c, lab in _class_list(z, "a"):
+                r = z[z["class_code_a"].astype(int) == c]
+                vals = {f"c{f}": float(r[r["class_code_b"].astype(int) == f]["area_km2"].sum()) for f, _ in fin}
+                rows.append({"initial": lab, **vals, "total": float(r["area_km2"].sum())})
+            self.add(code, zone, cols, rows)
+
+    # -- -1/0/1 tables (SO1-1.T7, SO1-2.T3, SO1-3.T2, SO1-4.T1) ------------------------------------------------
+    def degradation(self, code: str, variable: str, fallback_key: str | None, periods: list[str]) -> None:
+        harmonised = self.t.get("subindicator_degradation")
+        src = None
+        if harmonised is not None and len(harmonised) and (harmonised["variable"] == variable).any():
+            src = harmonised[harmonised["variable"] == variable]
+        elif fallback_key and fallback_key in self.t and len(self.t[fallback_key]):
+            src = self.t[fallback_key]
+            if "variable" in src and (src["variable"] == variable).any():
+                src = src[src["variable"] == variable]
+        if src is None:
+            return
+        self._deg_table(code, src, periods)
+
+    def _deg_table(self, code: str, src: pd.DataFrame, periods: list[str], labels: Iterable[tuple[int, str]]
+                   = _DEG_ROWS) -> None:
+        for zone in _zones(src):
+            den = self.landof(zone[0])
+            z = _z(src, zone[0])
+            rows: list[dict[str, Any]] = []
+            notes: list[str] = []
+            for p in periods:
+                zp = z[z["period"].astype(str) == p]
+                if zp.empty:
+                    continue
+                a = _areas(zp)
+                land = den.land_km2 if den else sum(v for k, v in a.items() if k != WATER)
+                known = {k for k, _ in labels} | {WATER}
+                nd_extra = sum(v for k, v in a.items() if k not in known)
+                for c, lab in labels:
+                    val = a.get(c, 0.0) + (nd_extra if c == NODATA else 0.0)
+                    rows.append({"period": p, "class": lab, "area_km2": val, "percent": _pct(val, land)})
+                if WATER in a:
+                    notes.append(f"{p}: water bodies {a[WATER]:.3f} km² reported separately (not land).")
+                else:
+                    notes.append(f"{p}: water is not separated in this table's source.")
+            self.add(code, zone, list(_DEG_COLS), rows, notes)
+
+    def so1_2(self) -> None:
+        t = self.t.get("lpd_by_lc")
+        if t is not None and len(t):
+            lpd_side = "a" if _is_lpd(t, "a") else "b"
+            lc_side = "b" if lpd_side == "a" else "a"
+            for code, label in (("SO1-2.T1", self.baseline.label),
+                                ("SO1-2.T2", self.reporting[-1].label if self.reporting else None)):
+                sel = t[t["period"].astype(str) == label] if label else t.iloc[0:0]
+                if sel.empty:
+                    continue
+                cols = [Column(key="lc_class", label="Land cover class", kind="text")] + [
+                    Column(key=f"lpd{k}", label=f"{k} {v}", kind="area") for k, v in LPD_CLASSES.items()] + [
+                    Column(key="lpd_nd", label="No data", kind="area")]
+                for zone in _zones(sel):
+                    z = _z(sel, zone[0])
+                    rows = []
+                    for c, lab in _class_list(z, lc_side):
+                        r = z[z[f"class_code_{lc_side}"].astype(int) == c]
+                        lp = r[f"class_code_{lpd_side}"].astype(int)
+                        row: dict[str, Any] = {"lc_class": lab}
+                        for k in LPD_CLASSES:
+                            row[f"lpd{k}"] = float(r[lp == k]["area_km2"].sum())
+                        row["lpd_nd"] = float(r[~lp.isin(list(LPD_CLASSES))]["area_km2"].sum())
+                        rows.append(row)
+                    self.add(code, zone, cols, rows, [f"Period {label}."])
+        self.degradation("SO1-2.T3", "prod_degradation", "prod_degradation", self._all_periods())
+
+    def so1_3(self) -> None:
+        t = self.t.get("soc_by_lc")
+        if t is not None and len(t):
+            years = sorted({str(p) for p in t["period"]})
+            cols = [Column(key="lc_class", label="Land cover class", kind="text")] + [
+                Column(key=f"y{y}", label=f"SOC {y} (t/ha)", kind="stock") for y in years]
+            for zone in _zones(t):
+                z = _z(t, zone[0])
+                rows = []
+                for c, lab in _class_list(z):
+                    r = z[z["class_code"].astype(int) == c]
+                    row: dict[str, Any] = {"lc_class": lab}
+                    for y in years:
+                        v = r[r["period"].astype(str) == y]["value"]
+                        row[f"y{y}"] = _num(v.iloc[0]) if len(v) else None
+                    rows.append(row)
+                self.add("SO1-3.T1", zone, cols, rows, ["Tier 1 (modified IPCC)."])
+        periods = [self.baseline.label] + ([self.reporting[-1].label] if self.reporting else [])
+        self.degradation("SO1-3.T2", "soc_degradation", "soc_degradation", periods)
+
+    def _all_periods(self) -> list[str]:
+        return [self.baseline.label] + [p.label for p in self.reporting]
+
+    def so1_4(self) -> None:
+        sdg = self.t.get("sdg_degradation")
+        st = self.t.get("status")
+        if st is not None and len(st):
+            s3 = st[st["variable"] == "status"] if "variable" in st else st
+            self._deg_table("SO1-4.T1", s3, [p.label for p in self.reporting],
+                            labels=((-1, "Degraded"), (0, "Stable"), (1, "Improved"), (NODATA, "No data")))
+        if sdg is not None and len(sdg):
+            s = sdg[sdg["variable"] == "sdg_15_3_1"] if "variable" in sdg else sdg
+            cols = [Column(key="assessment", label="Assessment", kind="text"),
+                    Column(key="degraded_km2", label="Total degraded area (km²)", kind="area"),
+                    Column(key="change_km2", label="Change from baseline (km²)", kind="change"),
+                    Column(key="percent", label="% of total land area", kind="percent"),
+                    Column(key="change_percent", label="Change (% of total land area)", kind="change_percent")]
+            for zone in _zones(s):
+                den = self.landof(zone[0])
+                z = _z(s, zone[0])
+                base = _areas(z[z["period"].astype(str) == self.baseline.label]).get(-1)
+                if base is None:
+                    continue
+                land = den.land_km2 if den else 0.0
+                rows = [{"assessment": f"Baseline {self.baseline.label}", "degraded_km2": base, "change_km2": 0.0,
+                         "percent": _pct(base, land), "change_percent": 0.0}]
+                for p in self.reporting:
+                    if st is not None and len(st):
+                        zs = _z(st[st["variable"] == "status"], zone[0])
+                        a = _areas(zs[zs["period"].astype(str) == p.label])
+                    else:
+                        a = {}
+                    if -1 not in a:
+                        continue
+                    rows.append({"assessment": f"Status {p.end} ({p.label})", "degraded_km2": a[-1],
+                                 "change_km2": a[-1] - base, "percent": _pct(a[-1], land),
+                                 "change_percent": _pct(a[-1] - base, land)})
+                subs = sorted({str(v) for v in z.get("sub_indicators", pd.Series(dtype=str)).dropna()})
+                notes = ["Method: One-Out-All-Out."] + ([f"Sub-indicators used: {'; '.join(subs)}."] if subs else [])
+                self.add("SO1-4.T2", zone, cols, rows, notes)
+        sites = self.t.get("sites")
+        if sites is not None and len(sites):
+            for code, kind in (("SO1-4.T3", "recode"), ("SO1-4.T4", "hotspot"), ("SO1-4.T5", "brightspot")):
+                k = sites[sites["kind"] == kind]
+                if k.empty:
+                    continue
+                if kind == "recode":
+                    cols = [Column(key="location", label="Location", kind="text"),
+                            Column(key="area_km2", label="Area (km²)", kind="area"),
+                            Column(key="process", label="Type / process", kind="text"),
+                            Column(key="target", label="Recoded to", kind="text"),
+                            Column(key="basis", label="Basis for judgement", kind="text"),
+                            Column(key="start", label="Period when it started", kind="text")]
+                else:
+                    cols = [Column(key="location", label="Location", kind="text"),
+                            Column(key="area_km2", label="Area (km²)", kind="area"),
+                            Column(key="process", label="Assessment process", kind="text"),
+                            Column(key="drivers", label="Drivers", kind="text"),
+                            Column(key="actions", label="Remediation actions", kind="text")]
+                rows = [{c.key: (float(r[c.key]) if c.kind != "text" else str(r[c.key] or "")) for c in cols}
+                        for _, r in k.iterrows()]
+                self.add(code, ("ALL", "Area of interest"), cols, rows)
+
+    # -- SO2-3 ----------------------------------------------------------------------------------------------
+    def so2_3(self) -> None:
+        pop = self.t.get("population_degraded")
+        if pop is None or not len(pop):
+            return
+        cols = [Column(key="year", label="Year", kind="text")]
+        for g in ("total", "female", "male"):
+            cols.append(Column(key=f"pct_{g}", label=f"% of {g} population on degraded land", kind="percent"))
+        for g in ("total", "female", "male"):
+            cols.append(Column(key=f"n_{g}", label=f"{g.capitalize()} population on degraded land", kind="count"))
+        for zone in _zones(pop):
+            z = _z(pop, zone[0])
+            rows = []
+            for year in sorted({str(p) for p in z["period"]}):
+                zy = z[z["period"].astype(str) == year]
+                row: dict[str, Any] = {"year": year}
+                for g in ("total", "female", "male"):
+                    v = zy[zy["variable"] == f"population_{g}"]
+                    if v.empty:
+                        row[f"pct_{g}"] = row[f"n_{g}"] = None
+                        continue
+                    tot = float(v["value"].sum())
+                    deg = float(v[v["class_code"].astype(int) == -1]["value"].sum())
+                    row[f"pct_{g}"] = _pct(deg, tot)
+                    row[f"n_{g}"] = deg
+                rows.append(row)
+            self.add("SO2-3.T1", zone, cols, rows,
+                     ["Percentages of the same group's total population in the same year (CP-1.T2)."])
+
+    # -- SO3 ------------------------------------------------------------------------------------------------
+    def so3(self) -> None:
+        names = {1: "Mild", 2: "Moderate", 3: "Severe", 4: "Extreme"}
+        d = self.t.get("drought_area")
+        if d is not None and len(d):
+            cols = [Column(key="year", label="Year", kind="text")]
+            for k, v in names.items():
+                cols += [Column(key=f"a{k}", label=f"{v} (km²)", kind="area"),
+                         Column(key=f"p{k}", label=f"{v} (%)", kind="percent")]
+            cols2 = [Column(key="year", label="Year", kind="text"),
+                     Column(key="percent", label="% of total land area under drought", kind="percent")]
+            for zone in _zones(d):
+                den = self.landof(zone[0])
+                z = _z(d, zone[0])
+                rows, rows2 = [], []
+                for year in sorted({str(p) for p in z["period"]}):
+                    a = _areas(z[z["period"].astype(str) == year])
+                    land = den.land_km2 if den else sum(v for k, v in a.items() if k != WATER)
+                    row: dict[str, Any] = {"year": year}
+                    for k in names:
+                        row[f"a{k}"] = a.get(k, 0.0)
+                        row[f"p{k}"] = _pct(a.get(k, 0.0), land)
+                    rows.append(row)
+                    rows2.append({"year": year, "percent": _pct(sum(a.get(k, 0.0) for k in names), land)})
+                self.add("SO3-1.T1", zone, cols, rows)
+                self.add("SO3-1.T2", zone, cols2, rows2)
+        dp = self.t.get("drought_population")
+        if dp is not None and len(dp):
+            for code, g in (("SO3-2.T1", "total"), ("SO3-2.T2", "female"), ("SO3-2.T3", "male")):
+                sel = dp[dp["variable"].astype(str).map(_group) == g]
+                if sel.empty:
+                    continue
+                cols = [Column(key="year", label="Year", kind="text")] + [
+                    Column(key=f"p{k}", label=f"{v} (%)", kind="percent") for k, v in names.items()] + [
+                    Column(key="any", label="Any drought (%)", kind="percent")]
+                for zone in _zones(sel):
+                    z = _z(sel, zone[0])
+                    rows = []
+                    for year in sorted({str(p) for p in z["period"]}):
+                        zy = z[z["period"].astype(str) == year]
+                        tot = float(zy["value"].sum())
+                        row: dict[str, Any] = {"year": year}
+                        for k in names:
+                            row[f"p{k}"] = _pct(float(zy[zy["class_code"].astype(int) == k]["value"].sum()), tot)
+                        row["any"] = _pct(float(zy[zy["class_code"].astype(int).isin(list(names))]["value"].sum()),
+                                          tot)
+                        rows.append(row)
+                    self.add(code, zone, cols, rows)
+        dvi = self.t.get("dvi")
+        if dvi is not None and len(dvi):
+            cols = [Column(key="year", label="Year", kind="text")] + [
+                Column(key=g, label=f"DVI {g}", kind="index") for g in ("total", "female", "male")]
+            for zone in _zones(dvi):
+                z = _z(dvi, zone[0])
+                rows = []
+                for year in sorted({str(p) for p in z["period"]}):
+                    zy = z[z["period"].astype(str) == year]
+                    row: dict[str, Any] = {"year": year}
+                    for g in ("total", "female", "male"):
+                        v = zy[zy["variable"].astype(str).map(_group) == g]["value"]
+                        row[g] = _num(v.iloc[0]) if len(v) else None
+                    rows.append(row)
+                self.add("SO3-3.T1", zone, cols, rows)
+
+
+def _group(variable: str) -> str:
+    v = variable.lower()
+    if "female" in v:
+        return "female"
+    if "male" in v:
+        return "male"
+    return "total"
+
+
+def _class_list(df: pd.DataFrame, side: str = "") -> list[tuple[int, str]]:
+    cc = f"class_code_{side}" if side else "class_code"
+    cl = f"class_label_{side}" if side else "class_label"
+    out: dict[int, str] = {}
+    for c, lab in zip(df[cc].astype(int), df[cl].astype(str) if cl in df else df[cc].astype(str), strict=True):
+        out.setdefault(int(c), lab)
+    return sorted(out.items(), key=lambda kv: (kv[0] == NODATA, kv[0]))
+
+
+def _is_lpd(df: pd.DataFrame, side: str) -> bool:
+    labels = {str(v).lower() for v in df[f"class_label_{side}"]}
+    return bool(labels & {v.lower() for v in LPD_CLASSES.values()})
+
+
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def build_report(
+    tables: dict[str, pd.DataFrame],
+    *,
+    baseline: str | Period,
+    reporting: list[str] | list[Period],
+    official_land_area_km2: float | None = None,
+    water_mask_year: int | None = None,
+    substitutions: Iterable[str] = (),
+    validate: bool = True,
+) -> PRAISReport:
+    """Build every PRAIS table the run has data for, per admin unit, and validate them.
+
+    Parameters
+    ----------
+    tables : dict of str to pandas.DataFrame
+        Tidy tables keyed as in architecture.md ("Stage table keys"); missing keys give missing PRAIS tables.
+    baseline : str or Period
+        Baseline period, e.g. ``"2000-2015"``.
+    reporting : list of str or Period
+        Reporting periods, in order (the last one is the latest).
+    official_land_area_km2 : float, optional
+        Official CP-1.T1 land area of the whole area of interest (replaces the computed one as denominator).
+    water_mask_year : int, optional
+        Land cover year of the water mask (default: the baseline's initial year, standard.md §16 A13).
+    substitutions : iterable of str
+        Substitutions recorded during the run (reported with check C5).
+    validate : bool
+        Run :func:`validate_report` (raises on the first broken rule).
+
+    Returns
+    -------
+    PRAISReport
+    """
+    b = Period.from_user_input(baseline)
+    rep = [Period.from_user_input(p) for p in reporting]
+    year = water_mask_year if water_mask_year is not None else b.start
+    land = land_area_from_tables(tables, year=year, official_land_area_km2=official_land_area_km2)
+    bld = _Builder(tables, b, rep, land)
+    bld.cp1()
+    bld.so1_1()
+    bld.degradation("SO1-1.T7", "lc_degradation", "lc_degradation", bld._all_periods())
+    bld.so1_2()
+    bld.so1_3()
+    bld.so1_4()
+    bld.so2_3()
+    bld.so3()
+    report = PRAISReport(
+        baseline=b.label,
+        reporting=[p.label for p in rep],
+        land_area={k: {"land_km2": v.land_km2, "water_km2": v.water_km2, "nodata_km2": v.nodata_km2,
+                       "country_km2": v.country_km2, "computed_land_km2": v.computed_land_km2,
+                       "source": v.source} for k, v in land.items()},
+        tables=bld.out,
+        substitutions=list(substitutions),
+    )
+    if validate:
+        validate_report(report)
+    return report
+
+
+def _fail(t: PRAISTable, i: int | None, rule: str, what: str, fix: str) -> PRAISValidationError:
+    row = ""
+    if i is not None:
+        first = t.rows[i].get(t.columns[0].key) if t.rows else ""
+        row = f", row {i + 1} ({first})"
+    return PRAISValidationError(f"{t.code} [{t.zone_id}]{row}: rule {rule}: {what}; {fix}.")
+
+
+def validate_report(report: PRAISReport, *, rel_tol: float = 1e-6) -> list[str]:
+    """Check every table with PRAIS rules V1-V3 and openldn checks C1-C8 (standard.md §14).
+
+    Parameters
+    ----------
+    report : PRAISReport
+        The tables to check.
+    rel_tol : float
+        Relative tolerance of the area sums (C1, C2) and of the 100 % bound.
+
+    Returns
+    -------
+    list of str
+        The checks that passed (also stored in ``report.checks``).
+
+    Raises
+    ------
+    PRAISValidationError
+        On the first broken rule; the message names the table, the zone, the row and the rule.
+    """
+    passed: list[str] = []
+    for t in report.tables:
+        model = t.row_model()
+        for i, r in enumerate(t.rows):
+            try:
+                model.model_validate({c.key: r.get(c.key) for c in t.columns})
+            except ValidationError as err:
+                loc = err.errors()[0]["loc"][0] if err.errors() and err.errors()[0]["loc"] else "?"
+                raise _fail(t, i, "V3", f"field {loc!r} value {r.get(str(loc))!r} is not a number",
+                            "numeric fields take numbers only") from None
+            for c in t.columns:
+                v = r.get(c.key)
+                if c.kind == "text" or v is None:
+                    continue
+                if not math.isfinite(v):
+                    raise _fail(t, i, "V3", f"field {c.label!r} is {v}", "numeric fields take finite numbers")
+                if c.kind in NON_NEGATIVE and v < -1e-9:
+                    raise _fail(t, i, "V2", f"field {c.label!r} is negative ({v})", "check the source table")
+                if c.kind == "percent" and v > 100.0 * (1 + rel_tol) + 1e-9:
+                    rule = "C6" if t.code.startswith(("SO2", "SO3-2")) else "V1"
+                    raise _fail(t, i, rule, f"field {c.label!r} is {v:.4f} %, above 100 %",
+                                "the denominator is smaller than the part (check the land area or population)")
+                if c.kind == "index" and not 0.0 <= v <= 1.0:
+                    raise _fail(t, i, "C8", f"DVI {c.label!r} is {v}, outside [0, 1]", "normalise the factors")
+    passed += ["V2", "V3", "C8"]
+
+    # V1: no area above the total country area of CP-1.T1; C1/C2: class areas sum to the one land area
+    for t in report.tables:
+        la = report.land_area.get(t.zone_id)
+        if la is None:
+            continue
+        country = la["country_km2"]
+        tol = rel_tol * max(country, 1.0) + 1e-6
+        for i, r in enumerate(t.rows):
+            for c in t.columns:
+                v = r.get(c.key)
+                if c.kind == "area" and v is not None and v > country + tol and t.code != "CP-1.T1":
+                    raise _fail(t, i, "V1", f"{c.label} {v:.3f} km² exceeds the total country area "
+                                f"{country:.3f} km² (CP-1.T1)", "check the area of interest and CP-1.T1")
+        if t.columns == _DEG_COLS:
+            computed = la.get("computed_land_km2", la["land_km2"])
+            water_split = not any("not separated" in n for n in t.notes)
+            for period in dict.fromkeys(r["period"] for r in t.rows):
+                s = sum(r["area_km2"] for r in t.rows if r["period"] == period)
+                if computed is not None and water_split and abs(s - computed) > tol:
+                    raise _fail(t, None, "C1", f"period {period}: classes sum to {s:.6f} km², not the total land "
+                                f"area {computed:.6f} km²", "use one water mask for every table (C2)")
+    passed += ["V1", "C1", "C2"]
+
+    # C4: unmapped land cover codes are an error of the land cover stage (LegendError) before any table exists
+    passed.append("C4")
+    # C3: at most 5 regional transition matrices is a property of the run file (national matrix by default)
+    passed.append("C3")
+    # C5: substitutions are recorded
+    passed.append("C5")
+    # C6 / C7 are enforced by construction (same-group totals; one land area for SO1 and SO3); bound checked above
+    passed += ["C6", "C7"]
+    report.checks = passed
+    return passed

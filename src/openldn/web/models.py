@@ -1,0 +1,94 @@
+"""Request and response bodies of the REST API (they document the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "DatasetOut",
+    "LocalDatasetIn",
+    "ProjectIn",
+    "ProjectOut",
+    "RunOut",
+]
+
+#: What an uploaded or linked dataset is used for in the run file.
+Role = Literal[
+    "aoi",
+    "zones",
+    "ndvi",
+    "land_cover",
+    "soc",
+    "climate_zones",
+    "precipitation",
+    "population_total",
+    "population_female",
+    "population_male",
+    "lpd",
+    "soil_units",
+    "other",
+]
+
+
+class ProjectIn(BaseModel):
+    """A new project."""
+
+    name: str = Field(min_length=1, max_length=200, description="Display name.")
+    demo: bool = Field(default=False, description="Fill the project with the built-in demo data and run file.")
+
+
+class ProjectOut(BaseModel):
+    """A project."""
+
+    id: str
+    name: str
+    created: float = Field(description="Creation time, seconds since the epoch.")
+    assessment: str | None = Field(description="Run file, relative to the project folder (None until saved).")
+
+
+class DatasetOut(BaseModel):
+    """An uploaded or linked dataset."""
+
+    id: str
+    project_id: str
+    role: str
+    kind: Literal["raster", "vector"]
+    original_name: str
+    path: str = Field(description="Path to use in the run file (relative to the project folder, or absolute).")
+    size: int
+
+
+class LocalDatasetIn(BaseModel):
+    """A file already inside the data folder, linked instead of uploaded."""
+
+    path: str = Field(min_length=1, description="Path inside the data folder (absolute, or relative to it).")
+    role: Role = "other"
+
+
+class RunOut(BaseModel):
+    """A run and its progress."""
+
+    id: str
+    project_id: str
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
+    created: float
+    started: float | None
+    finished: float | None
+    stage: str
+    done: int
+    total: int
+    message: str
+    error: str | None
+    attempts: int
+    version: int
+    fraction: float = Field(description="Progress of the current stage, 0-1.")
+
+
+class GeometryIn(BaseModel):
+    """A polygon drawn on the map, as GeoJSON (Polygon, MultiPolygon, Feature or FeatureCollection)."""
+
+    geojson: dict[str, Any]
+    role: Literal["aoi", "zones"] = "aoi"
+    name: str = Field(default="drawn area", max_length=200)

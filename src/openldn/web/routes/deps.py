@@ -1,0 +1,65 @@
+"""Shared lookups used by the routers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+
+from openldn.web.db import Database
+from openldn.web.errors import WebError
+from openldn.web.settings import Settings
+from openldn.web.worker import RunManager
+
+__all__ = ["database", "get_project", "get_run", "manager", "project_dir", "run_dir", "settings"]
+
+
+def settings(request: Request) -> Settings:
+    """The app's settings."""
+    return request.app.state.settings
+
+
+def database(request: Request) -> Database:
+    """The app's database."""
+    return request.app.state.db
+
+
+def manager(request: Request) -> RunManager:
+    """The app's run manager."""
+    return request.app.state.runs
+
+
+def get_project(request: Request, project_id: str) -> dict[str, Any]:
+    """Return a project or raise 404."""
+    project = database(request).get_project(project_id)
+    if project is None:
+        raise WebError(404, f"project {project_id!r} does not exist")
+    return project
+
+
+def get_run(request: Request, run_id: str) -> dict[str, Any]:
+    """Return a run or raise 404."""
+    run = database(request).get_run(run_id)
+    if run is None:
+        raise WebError(404, f"run {run_id!r} does not exist")
+    return run
+
+
+def project_dir(request: Request, project_id: str) -> Path:
+    """Folder of a project's files (created if needed)."""
+    path = settings(request).root / "projects" / project_id
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_dir(request: Request, run: dict[str, Any]) -> Path:
+    """Output folder of a run."""
+    return settings(request).root / run["out_dir"]
+
+
+def run_out(run: dict[str, Any]) -> dict[str, Any]:
+    """Add the progress fraction to a run row."""
+    total = run.get("total") or 0
+    fraction = 1.0 if run["status"] == "succeeded" else (min(1.0, run["done"] / total) if total else 0.0)
+    return {**run, "fraction": fraction}

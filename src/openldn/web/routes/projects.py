@@ -1,0 +1,229 @@
+"""Projects, their datasets (uploads, local paths, drawn polygons) and their run file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+
+from openldn.web import library
+from openldn.web.db import new_id
+from openldn.web.errors import WebError
+from openldn.web.models import DatasetOut, GeometryIn, LocalDatasetIn, ProjectIn, ProjectOut, Role
+from openldn.web.routes.deps import database, get_project, project_dir, settings
+from openldn.web.security import inside, safe_join
+from openldn.web.uploads import check_content, kind_of, save_stream
+
+router = APIRouter(tags=["projects"])
+
+#: Keys of the run file whose string values are file paths (checked to stay in the data folder).
+_PATH_KEYS = {"path", "aoi"}
+
+
+@router.get("/projects", response_model=list[ProjectOut], summary="List projects")
+def list_projects(request: Request) -> list[dict[str, Any]]:
+    """Return every project, newest first."""
+    return database(request).list_projects()
+
+
+@router.post("/projects", response_model=ProjectOut, status_code=201, summary="Create a project")
+def create_project(request: Request, body: ProjectIn) -> dict[str, Any]:
+    """Create a project; with ``demo: true`` it is filled with the demo data and its run file."""
+    db = database(request)
+    project = db.create_project(body.name)
+    folder = project_dir(request, project["id"])
+    if body.demo:
+        try:
+            run_file = library.make_demo(folder)
+        except Exception:
+            db.delete_project(project["id"])
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        db.set_assessment(project["id"], Path(run_file).resolve().relative_to(folder.resolve()).as_posix())
+    return get_project(request, project["id"])
+
+
+@router.get("/projects/{project_id}", response_model=ProjectOut, summary="Get a project")
+def read_project(request: Request, project_id: str) -> dict[str, Any]:
+    """Return one project."""
+    return get_project(request, project_id)
+
+
+@router.delete("/projects/{project_id}", status_code=204, summary="Delete a project")
+def delete_project(request: Request, project_id: str) -> None:
+    """Delete a project with its files; refused while one of its runs is active."""
+    get_project(request, project_id)
+    db = database(request)
+    if db.list_runs(project_id, status=("queued", "running")):
+        raise WebError(409, "the project has an active run: cancel it first")
+    db.delete_project(project_id)
+    shutil.rmtree(settings(request).root / "projects" / project_id, ignore_errors=True)
+
+
+# datasets ---------------------------------------------------------------------------------------------------------
+@router.get("/projects/{project_id}/datasets", response_model=list[DatasetOut], summary="List datasets")
+def list_datasets(request: Request, project_id: str) -> list[dict[str, Any]]:
+    """Return the project's uploaded and linked datasets."""
+    get_project(request, project_id)
+    return database(request).list_datasets(project_id)
+
+
+@router.post(
+    "/projects/{project_id}/datasets",
+    response_model=DatasetOut,
+    status_code=201,
+    summary="Upload a dataset",
+    responses={413: {"description": "Too large"}, 415: {"description": "Unsupported type"}},
+)
+async def upload_dataset(
+    request: Request,
+    project_id: str,
+    file: Annotated[UploadFile, File(description="GeoTIFF/COG, NetCDF, GeoPackage, GeoJSON or zipped Shapefile")],
+    role: Annotated[Role, Query(description="What the file is used for in the run file")] = "other",
+) -> dict[str, Any]:
+    """Store an upload under a generated name after checking its size, extension and content."""
+    get_project(request, project_id)
+    ext, kind = kind_of(file.filename or "")
+    limit = settings(request).max_upload_bytes
+    if file.size is not None and file.size > limit:
+        raise WebError(413, f"upload is larger than the limit of {limit / 2**20:.0f} MiB (OPENLDN_MAX_UPLOAD_MB)")
+    folder = project_dir(request, project_id) / "uploads"
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{new_id()}{ext}"
+    size = await run_in_threadpool(save_stream, file.file, target, limit)
+    try:
+        check_content(target, ext)
+    except WebError:
+        target.unlink(missing_ok=True)
+        raise
+    return database(request).add_dataset(
+        project_id,
+        role=role,
+        kind=kind,
+        original_name=Path(file.filename or target.name).name[:200],
+        path=f"uploads/{target.name}",
+        size=size,
+    )
+
+
+@router.post(
+    "/projects/{project_id}/datasets/local",
+    response_model=DatasetOut,
+    status_code=201,
+    summary="Link a file already in the data folder",
+)
+def link_dataset(request: Request, project_id: str, body: LocalDatasetIn) -> dict[str, Any]:
+    """Register a file inside the data folder without copying it (paths outside the folder are refused)."""
+    get_project(request, project_id)
+    root = settings(request).root
+    raw = Path(body.path)
+    if raw.is_absolute():
+        if "\x00" in body.path or not inside(root, raw):
+            raise WebError(403, f"path {body.path!r} is outside the data folder")
+        target = raw.resolve()
+    else:
+        target = safe_join(root, body.path)
+    if not target.is_file():
+        raise WebError(404, f"file {body.path!r} does not exist in the data folder")
+    ext, kind = kind_of(target.name)
+    check_content(target, ext)
+    return database(request).add_dataset(
+        project_id, role=body.role, kind=kind, original_name=target.name, path=str(target), size=target.stat().st_size
+    )
+
+
+@router.post(
+    "/projects/{project_id}/geometry",
+    response_model=DatasetOut,
+    status_code=201,
+    summary="Save a polygon drawn on the map",
+)
+def save_geometry(request: Request, project_id: str, body: GeometryIn) -> dict[str, Any]:
+    """Store a drawn polygon as a GeoJSON dataset (area of interest or admin unit)."""
+    from shapely.geometry import mapping, shape
+
+    get_project(request, project_id)
+    data = body.geojson
+    features = data.get("features") if data.get("type") == "FeatureCollection" else [data]
+    out = []
+    try:
+        for i, feature in enumerate(features or []):
+            geom = shape(feature.get("geometry", feature) if feature.get("type") == "Feature" else feature)
+            if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty or not geom.is_valid:
+                raise ValueError(f"feature {i} is not a valid polygon")
+            out.append({"type": "Feature", "properties": {"id": str(i + 1), "name": body.name}, "geometry": mapping(geom)})
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError) as error:
+        raise WebError(422, f"geojson: {' '.join(str(error).split()) or 'not a polygon'}") from None
+    if not out:
+        raise WebError(422, "geojson: no polygon given")
+    folder = project_dir(request, project_id) / "uploads"
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{new_id()}.geojson"
+    text = json.dumps({"type": "FeatureCollection", "features": out})
+    target.write_text(text, encoding="utf-8")
+    return database(request).add_dataset(
+        project_id, role=body.role, kind="vector", original_name=f"{body.name}.geojson",
+        path=f"uploads/{target.name}", size=len(text),
+    )
+
+
+# run file ---------------------------------------------------------------------------------------------------------
+@router.get("/schema/assessment", summary="JSON schema of the run file")
+def assessment_schema() -> dict[str, Any]:
+    """Return the JSON schema of the run file; the web form is generated from it."""
+    return library.assessment_schema()
+
+
+@router.get("/projects/{project_id}/assessment", summary="Read the project's run file")
+def read_assessment(request: Request, project_id: str) -> dict[str, Any]:
+    """Return the project's run file as JSON (an empty object until one is saved)."""
+    project = get_project(request, project_id)
+    if not project["assessment"]:
+        return {}
+    path = safe_join(project_dir(request, project_id), project["assessment"])
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return data if isinstance(data, dict) else {}
+
+
+def _check_paths(value: Any, base: Path, root: Path, key: str = "") -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_paths(v, base, root, str(k))
+    elif isinstance(value, list):
+        for v in value:
+            _check_paths(v, base, root, key)
+    elif isinstance(value, str) and key in _PATH_KEYS:
+        path = Path(value)
+        if "\x00" in value or not inside(root, path if path.is_absolute() else base / path):
+            raise WebError(403, f"{key} {value!r} is outside the data folder")
+
+
+@router.put("/projects/{project_id}/assessment", summary="Validate and save the project's run file")
+def save_assessment(request: Request, project_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Validate the run file with ``openldn.config.load_assessment`` (same messages as the CLI) and save it.
+
+    Paths are relative to the project folder (as returned by the dataset endpoints) and must stay inside the data
+    folder.
+    """
+    project = get_project(request, project_id)
+    folder = project_dir(request, project_id)
+    base = folder if not project["assessment"] else safe_join(folder, project["assessment"]).parent
+    _check_paths(body, base, settings(request).root)
+    name = f".assessment-{new_id()}.yaml"
+    tmp = base / name
+    tmp.write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
+    try:
+        library.validate_run_file(tmp)
+    except Exception:
+        tmp.unlink(missing_ok=True)
+        raise
+    target = base / "assessment.yaml"
+    os.replace(tmp, target)
+    database(request).set_assessment(project_id, target.relative_to(folder).as_posix())
+    return body

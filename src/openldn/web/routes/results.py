@@ -1,0 +1,121 @@
+"""Results of a run: map layers and tiles, pixel values, tables, and file downloads."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, Response
+
+from openldn.web import tables, tiles
+from openldn.web.errors import WebError
+from openldn.web.routes.deps import get_run, run_dir
+from openldn.web.security import safe_join
+
+router = APIRouter(tags=["results"])
+
+_MEDIA = {
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".json": "application/json",
+    ".csv": "text/csv",
+    ".html": "text/html",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".png": "image/png",
+    ".log": "text/plain",
+    ".qml": "application/xml",
+}
+
+
+@router.get("/runs/{run_id}/layers", summary="List a run's map layers")
+def list_layers(request: Request, run_id: str) -> list[dict[str, Any]]:
+    """Return each map output: key, title, legend, bounds (lon/lat), bands and value range."""
+    out_dir = run_dir(request, get_run(request, run_id))
+    return [tiles.layer_info(e) for e in tiles.raster_layers(out_dir)]
+
+
+@router.get(
+    "/runs/{run_id}/tiles/{z}/{x}/{y}.png",
+    summary="Map tile of a layer",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "PNG tile"}},
+)
+async def tile(
+    request: Request,
+    run_id: str,
+    z: Annotated[int, Path(ge=0, le=24)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+    layer: Annotated[str, Query(description="Layer key from /layers")],
+    band: Annotated[int, Query(ge=1, le=10000, description="1-based band (year of an annual stack)")] = 1,
+) -> Response:
+    """Render a 256 x 256 web-mercator PNG tile of a layer from its COG, coloured with its legend."""
+    if x >= 2**z or y >= 2**z:
+        raise WebError(422, f"tile {z}/{x}/{y} does not exist at zoom {z}")
+    entry = tiles.find_layer(run_dir(request, get_run(request, run_id)), layer)
+    png = await run_in_threadpool(tiles.render_tile, entry, z, x, y, band=band)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
+
+
+@router.get("/runs/{run_id}/point", summary="Values of every layer at a point")
+def point(
+    request: Request,
+    run_id: str,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-85.06, le=85.06)],
+) -> dict[str, Any]:
+    """Return the value (and class label) of every layer and band at ``lon``, ``lat``."""
+    out_dir = run_dir(request, get_run(request, run_id))
+    return {"lon": lon, "lat": lat, "layers": tiles.point_values(tiles.raster_layers(out_dir), lon, lat)}
+
+
+@router.get("/runs/{run_id}/tables", summary="List a run's tables")
+def list_tables(request: Request, run_id: str) -> list[dict[str, Any]]:
+    """Return each table with its columns, admin units and periods."""
+    return tables.list_tables(run_dir(request, get_run(request, run_id)))
+
+
+@router.get("/runs/{run_id}/tables/{name}", summary="Rows of a table")
+def read_table(
+    request: Request,
+    run_id: str,
+    name: str,
+    zone_id: Annotated[str | None, Query(max_length=200, description="Only this admin unit ('ALL': the whole area)")] = None,
+    period: Annotated[str | None, Query(max_length=100, description="Only this period or year")] = None,
+) -> dict[str, Any]:
+    """Return a table's rows, optionally for one admin unit and one period."""
+    return tables.read_table(run_dir(request, get_run(request, run_id)), name, zone_id=zone_id, period=period)
+
+
+@router.get("/runs/{run_id}/files", summary="List a run's output files")
+def list_files(request: Request, run_id: str) -> list[dict[str, Any]]:
+    """Return every downloadable file of the run (maps, tables, workbook, JSON, HTML report, log)."""
+    out_dir = run_dir(request, get_run(request, run_id)).resolve()
+    if not out_dir.is_dir():
+        return []
+    files = []
+    for path in sorted(out_dir.rglob("*")):
+        if path.is_file() and not path.name.startswith(".") and ".checkpoint" not in path.parts:
+            rel = path.relative_to(out_dir).as_posix()
+            files.append({"path": rel, "size": path.stat().st_size, "folder": rel.split("/")[0] if "/" in rel else ""})
+    return files
+
+
+@router.get(
+    "/runs/{run_id}/files/{path:path}",
+    summary="Download an output file",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}},
+)
+def download(request: Request, run_id: str, path: str) -> FileResponse:
+    """Download one file of the run; paths outside the run folder are refused."""
+    out_dir = run_dir(request, get_run(request, run_id))
+    target = safe_join(out_dir, path)
+    if not target.is_file():
+        raise WebError(404, f"file {path!r} is not among the run's outputs")
+    media = _MEDIA.get(target.suffix.lower(), "application/octet-stream")
+    inline = target.suffix.lower() in (".html", ".png", ".json", ".csv", ".log")
+    return FileResponse(
+        target, media_type=media, filename=target.name, content_disposition_type="inline" if inline else "attachment"
+    )

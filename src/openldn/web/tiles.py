@@ -1,0 +1,249 @@
+"""Map layers of a finished run: the outputs manifest, PNG tiles rendered from the COGs, and pixel values.
+
+Rendering uses rio-tiler; categorical layers are coloured with the legend in the manifest, continuous layers with
+a viridis ramp stretched between the 2nd and 98th percentiles.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rio_tiler.colormap import cmap
+from rio_tiler.errors import PointOutsideBounds, TileOutsideBounds
+from rio_tiler.io import Reader
+from rio_tiler.models import ImageData
+
+from openldn.web.errors import WebError
+from openldn.web.security import inside
+
+__all__ = ["EMPTY_PNG", "layer_info", "load_manifest", "point_values", "render_tile"]
+
+MANIFEST = "outputs.json"
+
+
+def _empty_png() -> bytes:
+    return ImageData(np.ma.masked_all((1, 256, 256), dtype="uint8")).render(img_format="PNG")
+
+
+#: A fully transparent 256 x 256 tile, answered outside a layer's bounds.
+EMPTY_PNG = _empty_png()
+
+
+def _hex_to_rgba(color: str) -> tuple[int, int, int, int]:
+    text = color.lstrip("#")
+    if len(text) not in (6, 8):
+        raise ValueError(f"colour {color!r} is not #RRGGBB")
+    r, g, b = (int(text[i : i + 2], 16) for i in (0, 2, 4))
+    a = int(text[6:8], 16) if len(text) == 8 else 255
+    return (r, g, b, a)
+
+
+def _legend(entry: dict[str, Any]) -> dict[int, tuple[str, str]]:
+    legend = entry.get("legend") or {}
+    out: dict[int, tuple[str, str]] = {}
+    for code, value in legend.items():
+        if isinstance(value, dict):
+            label, color = value.get("label", str(code)), value.get("color", "#888888")
+        else:
+            label, color = value[0], value[1]
+        out[int(code)] = (str(label), str(color))
+    return out
+
+
+def load_manifest(out_dir: Path) -> list[dict[str, Any]]:
+    """Read ``outputs.json`` of a run and resolve each entry's path inside the run folder.
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        The run's output folder.
+
+    Returns
+    -------
+    list of dict
+        Manifest entries with an extra ``file`` (absolute :class:`~pathlib.Path`) and ``relpath`` (str).
+        Entries whose path leaves the run folder are dropped.
+    """
+    path = out_dir / MANIFEST
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    entries = data.get("outputs", data.get("layers", [])) if isinstance(data, dict) else data
+    out = []
+    for entry in entries:
+        raw = Path(str(entry.get("path", "")))
+        file = (raw if raw.is_absolute() else out_dir / raw).resolve()
+        if not inside(out_dir, file):
+            continue
+        out.append({**entry, "file": file, "relpath": file.relative_to(out_dir.resolve()).as_posix()})
+    return out
+
+
+def raster_layers(out_dir: Path) -> list[dict[str, Any]]:
+    """Return the manifest entries that are GeoTIFF/COG map layers."""
+    return [e for e in load_manifest(out_dir) if e["file"].suffix.lower() in (".tif", ".tiff")]
+
+
+def find_layer(out_dir: Path, key: str) -> dict[str, Any]:
+    """Return the raster layer ``key`` of a run, or raise a 404 :class:`WebError`."""
+    for entry in raster_layers(out_dir):
+        if entry.get("key") == key:
+            return entry
+    raise WebError(404, f"layer {key!r} is not among the run's map outputs")
+
+
+@lru_cache(maxsize=256)
+def _info(path: str, mtime: float) -> dict[str, Any]:
+    with Reader(path) as src:
+        info = src.info()
+        bounds = src.get_geographic_bounds(src.tms.rasterio_geographic_crs)
+        names = [d for _, d in info.band_descriptions]
+        minzoom, maxzoom = src.minzoom, src.maxzoom
+        stats = src.statistics(percentiles=[2, 98], max_size=512)
+    ranges = []
+    for band in stats.values():
+        lo, hi = band.percentile_2, band.percentile_98
+        if lo is None or hi is None or not math.isfinite(lo) or not math.isfinite(hi):
+            lo, hi = 0.0, 1.0
+        if hi <= lo:
+            hi = lo + 1.0
+        ranges.append((float(lo), float(hi)))
+    return {
+        "bounds": [float(b) for b in bounds],
+        "bands": names,
+        "dtype": str(info.dtype),
+        "nodata": info.nodata_value
+        if info.nodata_value is not None and math.isfinite(info.nodata_value)
+        else None,
+        "minzoom": int(minzoom),
+        "maxzoom": int(maxzoom),
+        "ranges": ranges,
+    }
+
+
+def layer_info(entry: dict[str, Any]) -> dict[str, Any]:
+    """Describe a raster layer for the map: bounds (lon/lat), bands, legend, value range.
+
+    Parameters
+    ----------
+    entry : dict
+        A manifest entry from :func:`load_manifest`.
+
+    Returns
+    -------
+    dict
+        JSON-ready description.
+    """
+    file: Path = entry["file"]
+    if not file.is_file():
+        raise WebError(404, f"map file {entry['relpath']!r} of layer {entry.get('key')!r} is missing")
+    info = _info(str(file), file.stat().st_mtime)
+    legend = _legend(entry)
+    return {
+        "key": entry.get("key"),
+        "title": entry.get("title") or entry.get("key"),
+        "kind": entry.get("kind") or ("categorical" if legend else "continuous"),
+        "path": entry["relpath"],
+        "legend": [{"code": c, "label": lab, "color": col} for c, (lab, col) in sorted(legend.items())],
+        **{k: info[k] for k in ("bounds", "bands", "dtype", "nodata", "minzoom", "maxzoom")},
+        "ranges": [list(r) for r in info["ranges"]],
+    }
+
+
+def render_tile(entry: dict[str, Any], z: int, x: int, y: int, *, band: int = 1) -> bytes:
+    """Render one web-mercator PNG tile of a layer.
+
+    Parameters
+    ----------
+    entry : dict
+        A manifest entry from :func:`load_manifest`.
+    z, x, y : int
+        Tile address (XYZ scheme).
+    band : int, default 1
+        1-based band (for example the year of an annual stack).
+
+    Returns
+    -------
+    bytes
+        PNG image; transparent where the layer has no data or outside its bounds.
+    """
+    file: Path = entry["file"]
+    info = _info(str(file), file.stat().st_mtime)
+    if not 1 <= band <= max(1, len(info["bands"])):
+        raise WebError(422, f"band {band} is not in 1..{len(info['bands'])} for layer {entry.get('key')!r}")
+    legend = _legend(entry)
+    try:
+        with Reader(str(file)) as src:
+            img = src.tile(x, y, z, indexes=band)
+    except TileOutsideBounds:
+        return EMPTY_PNG
+    if legend:
+        # codes are remapped onto bytes 0..n-1 so that any integer code (e.g. -1 degraded) can be coloured
+        lut = _byte_lut(tuple(sorted(legend)))
+        data = np.asarray(img.array.data).astype("int64")
+        remapped = np.zeros(data.shape, dtype="uint8")
+        known = np.zeros(data.shape, dtype=bool)
+        for code, byte in lut.items():
+            hit = data == code
+            remapped[hit] = byte
+            known |= hit
+        mask = np.ma.getmaskarray(img.array) | ~known
+        coded = ImageData(np.ma.masked_array(remapped, mask=mask), bounds=img.bounds, crs=img.crs)
+        colormap = {lut[c]: _hex_to_rgba(color) for c, (_, color) in legend.items()}
+        return coded.render(img_format="PNG", colormap=colormap)
+    lo, hi = info["ranges"][band - 1] if band - 1 < len(info["ranges"]) else (0.0, 1.0)
+    with np.errstate(invalid="ignore"):
+        img.rescale(in_range=((lo, hi),))
+        return img.render(img_format="PNG", colormap=cmap.get("viridis"))
+
+
+@lru_cache(maxsize=64)
+def _byte_lut(codes: tuple[int, ...]) -> dict[int, int]:
+    return {code: i for i, code in enumerate(codes)}
+
+
+def point_values(entries: list[dict[str, Any]], lon: float, lat: float) -> list[dict[str, Any]]:
+    """Read the value of every layer (every band) at a point.
+
+    Parameters
+    ----------
+    entries : list of dict
+        Manifest entries (raster layers).
+    lon, lat : float
+        Point in degrees (WGS84).
+
+    Returns
+    -------
+    list of dict
+        One item per layer: ``key``, ``title`` and ``values`` (per band: ``band``, ``value``, ``label``), with
+        ``value`` None where the layer has no data or the point is outside it.
+    """
+    out = []
+    for entry in entries:
+        file: Path = entry["file"]
+        if not file.is_file():
+            continue
+        legend = _legend(entry)
+        info = _info(str(file), file.stat().st_mtime)
+        values = []
+        try:
+            with Reader(str(file)) as src:
+                pt = src.point(lon, lat)
+            arr = np.ma.masked_array(pt.array)
+            for i, (v, masked) in enumerate(zip(arr.data, np.ma.getmaskarray(arr), strict=True)):
+                value: float | int | None = None if masked or not np.isfinite(v) else v.item()
+                label = None
+                if value is not None and legend:
+                    value = int(value)
+                    label = legend.get(value, (str(value), ""))[0]
+                band = info["bands"][i] if i < len(info["bands"]) else str(i + 1)
+                values.append({"band": band, "value": value, "label": label})
+        except PointOutsideBounds:
+            values = [{"band": b, "value": None, "label": None} for b in info["bands"]]
+        out.append({"key": entry.get("key"), "title": entry.get("title") or entry.get("key"), "values": values})
+    return out

@@ -1,0 +1,94 @@
+"""Fixtures of the web tests: an app on a temporary data folder whose worker runs a fake pipeline."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("fastapi")
+
+from fastapi.testclient import TestClient
+
+from openldn.exceptions import ConfigError
+from openldn.web import library
+from openldn.web.app import create_app
+from openldn.web.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+FAKE_PIPELINE = "_fake_pipeline:run_assessment"
+
+
+def fake_validate(path: Path) -> dict[str, Any]:
+    """Stand-in for ``openldn.config.load_assessment``: requires a 'name' and a 'baseline' like 2000-2015."""
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text())
+    if not isinstance(data, dict) or "name" not in data:
+        raise ConfigError(f"{Path(path).name}: 'name' is required; add name: <text>")
+    baseline = str(data.get("baseline", "2000-2015"))
+    if len(baseline.split("-")) != 2:
+        raise ConfigError(f"{Path(path).name}: baseline {baseline!r} is not a period like 2000-2015")
+    return data
+
+
+def fake_demo(out_dir: Path) -> Path:
+    """Stand-in for ``openldn.datasets.make_demo``: writes a run file only."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "assessment.yaml"
+    path.write_text("name: Demo country\nbaseline: 2000-2015\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def fake_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the worker processes find the fake pipeline, and fake the library calls of the web layer."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setattr(library, "validate_run_file", fake_validate)
+    monkeypatch.setattr(library, "make_demo", fake_demo)
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, fake_env: None) -> Iterator[Callable[..., TestClient]]:
+    """Factory of test clients on one data folder (several calls simulate server restarts)."""
+    clients: list[TestClient] = []
+
+    def factory(**overrides: Any) -> TestClient:
+        settings = Settings(data_dir=tmp_path / "data", pipeline=FAKE_PIPELINE, **overrides)
+        client = TestClient(create_app(settings), raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        with contextlib.suppress(Exception):
+            client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    """A test client without token."""
+    return make_client()
+
+
+def _wait_for(client: TestClient, run_id: str, states: tuple[str, ...], timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    run: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        run = client.get(f"/api/runs/{run_id}").json()
+        if run.get("status") in states:
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} did not reach {states}: {run}")
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., dict[str, Any]]:
+    """``wait_for(client, run_id, states, timeout=60)`` polls a run until it reaches one of ``states``."""
+    return _wait_for

@@ -462,8 +462,8 @@ class _Builder:
                 den = self.landof(zone[0])
                 z = _z(d, zone[0])
                 rows, rows2 = [], []
-                for year in sorted({str(p) for p in z["period"]}):
-                    a = _areas(z[z["period"].astype(str) == year])
+                for year, zy in z.groupby(z["period"].astype(str), sort=True):
+                    a = _areas(zy)
                     land = den.land_km2 if den else sum(v for k, v in a.items() if k != WATER)
                     row: dict[str, Any] = {"year": year}
                     for k in names:
@@ -485,14 +485,13 @@ class _Builder:
                 for zone in _zones(sel):
                     z = _z(sel, zone[0])
                     rows = []
-                    for year in sorted({str(p) for p in z["period"]}):
-                        zy = z[z["period"].astype(str) == year]
-                        tot = float(zy["value"].sum())
+                    for year, zy in z.groupby(z["period"].astype(str), sort=True):
+                        by = zy.groupby(zy["class_code"].astype(int))["value"].sum()
+                        tot = float(by.sum())
                         row: dict[str, Any] = {"year": year}
                         for k in names:
-                            row[f"p{k}"] = _pct(float(zy[zy["class_code"].astype(int) == k]["value"].sum()), tot)
-                        row["any"] = _pct(float(zy[zy["class_code"].astype(int).isin(list(names))]["value"].sum()),
-                                          tot)
+                            row[f"p{k}"] = _pct(float(by.get(k, 0.0)), tot)
+                        row["any"] = _pct(float(sum(by.get(k, 0.0) for k in names)), tot)
                         rows.append(row)
                     self.add(code, zone, cols, rows)
         dvi = self.t.get("dvi")

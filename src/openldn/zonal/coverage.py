@@ -1,0 +1,397 @@
+"""Fractional coverage of the analysis grid by the area of interest and by admin units.
+
+Memory layout (bounded for 10,000 x 10,000 grids): for each *level* (the AOI, then the admin units) a label raster
+holds the zone index of cells lying entirely inside one zone (int8 for the AOI, int16/int32 for admin units, -1
+elsewhere), and a sparse list ``(cell, zone, fraction)`` holds the boundary cells (and the rare cells fully inside
+two overlapping zones). Fractions are exact polygon/cell intersection areas (in the grid's CRS plane), computed
+strip by strip with the kernel in :mod:`openldn.zonal._kernels`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from openldn.exceptions import ConfigError, EmptyAOIError
+from openldn.zonal._kernels import accumulate_edges
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from odc.geo.geobox import GeoBox
+
+__all__ = ["ALL_ZONE", "Coverage", "CoverageLevel", "build_coverage", "coverage_fraction"]
+
+#: Identifier of the zone made of the whole area of interest.
+ALL_ZONE = "ALL"
+#: Coverage fractions within this distance of 0 or 1 are snapped to 0 or 1.
+COVER_TOL = 1e-9
+#: Cells per strip when rasterising coverage.
+_STRIP_CELLS = 1 << 22
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageLevel:
+    """One level of zones that may not overlap much (the AOI, or the admin units).
+
+    Attributes
+    ----------
+    labels : numpy.ndarray
+        ``(ny, nx)`` zone index (global, into :attr:`Coverage.zone_ids`) of cells fully inside exactly that zone;
+        -1 elsewhere.
+    cells : numpy.ndarray
+        int64 flat cell indices (``row * nx + col``) of the sparse entries, sorted.
+    zones : numpy.ndarray
+        int32 zone index of each sparse entry.
+    fractions : numpy.ndarray
+        float64 fraction of the cell's area inside that zone, in (0, 1].
+    """
+
+    labels: np.ndarray
+    cells: np.ndarray
+    zones: np.ndarray
+    fractions: np.ndarray
+
+    def strip(self, r0: int, r1: int, nx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Labels and sparse entries of rows ``r0:r1`` (sparse rows/cols local to the strip)."""
+        lo, hi = np.searchsorted(self.cells, [r0 * nx, r1 * nx])
+        cells = self.cells[lo:hi] - r0 * nx
+        return (
+            self.labels[r0:r1],
+            (cells // nx).astype(np.int64),
+            (cells % nx).astype(np.int64),
+            self.zones[lo:hi],
+            self.fractions[lo:hi],
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Coverage:
+    """Fractional coverage of a grid by the area of interest (zone ``"ALL"``) and admin units.
+
+    Build it with :func:`build_coverage`. Zone 0 is always the whole AOI; zones 1.. are the admin units, clipped
+    to the AOI, in input order.
+    """
+
+    #: The analysis grid.
+    geobox: GeoBox
+    #: Zone identifiers, ``"ALL"`` first.
+    zone_ids: tuple[str, ...]
+    #: Zone names, same order.
+    zone_names: tuple[str, ...]
+    #: Level 0 is the AOI; level 1 (when admin units are given) the admin units.
+    levels: tuple[CoverageLevel, ...] = field(repr=False)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Grid shape ``(ny, nx)``."""
+        return (int(self.geobox.shape.y), int(self.geobox.shape.x))
+
+    @property
+    def n_zones(self) -> int:
+        """Number of zones including ``"ALL"``."""
+        return len(self.zone_ids)
+
+    @property
+    def has_zones(self) -> bool:
+        """Whether admin units were given."""
+        return len(self.levels) > 1
+
+    def zones_table(self) -> pd.DataFrame:
+        """``zone_id``, ``zone_name`` of every zone, ``"ALL"`` first."""
+        return pd.DataFrame({"zone_id": list(self.zone_ids), "zone_name": list(self.zone_names)})
+
+    def index_of(self, zone_id: str) -> int:
+        """Index of a zone identifier."""
+        try:
+            return self.zone_ids.index(str(zone_id))
+        except ValueError:
+            raise ConfigError(f"Zone {zone_id!r} is not in the coverage; zones: {', '.join(self.zone_ids[:10])}...") from None
+
+    def strips(self, rows: int | None = None) -> Iterator[tuple[int, int]]:
+        """Fixed row strips ``(r0, r1)`` covering the grid (the same for any chunking of the inputs)."""
+        ny, nx = self.shape
+        h = rows or strip_rows(nx)
+        for r0 in range(0, ny, h):
+            yield r0, min(ny, r0 + h)
+
+    def fraction(self, zone_id: str = ALL_ZONE) -> xr.DataArray:
+        """Fraction (0..1) of each cell inside a zone, as a float32 DataArray on the grid (in memory)."""
+        z = self.index_of(zone_id)
+        ny, nx = self.shape
+        out = np.zeros((ny, nx), dtype=np.float32)
+        for lev in self.levels:
+            out[lev.labels == z] = 1.0
+            sel = lev.zones == z
+            cells = lev.cells[sel]
+            np.add.at(out.reshape(-1), cells, lev.fractions[sel].astype(np.float32))
+        return _grid_array(out, self.geobox, name=f"coverage_{zone_id}")
+
+    def aoi_mask(self) -> xr.DataArray:
+        """Boolean DataArray: True for cells that overlap the area of interest at all."""
+        lev = self.levels[0]
+        m = lev.labels >= 0
+        m.reshape(-1)[lev.cells] = True
+        return _grid_array(m, self.geobox, name="aoi_mask")
+
+    def zone_labels(self) -> xr.DataArray:
+        """int32 DataArray: index of the admin unit holding the largest part of each cell (0 = none / AOI only)."""
+        ny, nx = self.shape
+        lab = np.zeros((ny, nx), dtype=np.int32)
+        if not self.has_zones:
+            return _grid_array(lab, self.geobox, name="zone")
+        lev = self.levels[1]
+        full = lev.labels >= 0
+        lab[full] = lev.labels[full]
+        if lev.cells.size:
+            order = np.lexsort((-lev.fractions, lev.cells))
+            cells, zones = lev.cells[order], lev.zones[order]
+            first = np.ones(cells.size, dtype=bool)
+            first[1:] = cells[1:] != cells[:-1]
+            flat = lab.reshape(-1)
+            keep = first & (flat[cells] == 0)
+            flat[cells[keep]] = zones[keep]
+        return _grid_array(lab, self.geobox, name="zone")
+
+
+def _grid_array(data: np.ndarray, gb: GeoBox, *, name: str) -> xr.DataArray:
+    import rioxarray  # noqa: F401
+
+    t = gb.affine
+    xs = t.c + t.a * (np.arange(gb.shape.x) + 0.5)
+    ys = t.f + t.e * (np.arange(gb.shape.y) + 0.5)
+    da = xr.DataArray(data, dims=("y", "x"), coords={"y": ys, "x": xs}, name=name)
+    da = da.rio.write_crs(gb.crs.to_wkt())
+    return da.rio.write_transform(t)
+
+
+def strip_rows(nx: int) -> int:
+    """Rows per strip for a grid ``nx`` cells wide (about 4 M cells per strip)."""
+    return max(1, _STRIP_CELLS // max(nx, 1))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Polygon -> cell coverage
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _pixel_edges(geom: Any, gb: GeoBox) -> tuple[np.ndarray, ...]:
+    """Directed edges (x0, y0, x1, y1) of a (multi)polygon in pixel coordinates, consistently oriented."""
+    import shapely
+
+    inv = ~gb.affine
+    g = shapely.transform(geom, lambda xy: np.column_stack(inv * (xy[:, 0], xy[:, 1])))
+    g = shapely.orient_polygons(g, exterior_cw=False)
+    rings = shapely.get_rings(shapely.get_parts(g))
+    if len(rings) == 0:
+        e = np.empty(0, dtype=np.float64)
+        return e, e, e, e
+    coords, idx = shapely.get_coordinates(rings, return_index=True)
+    same = idx[1:] == idx[:-1]
+    x0 = coords[:-1, 0][same]
+    y0 = coords[:-1, 1][same]
+    x1 = coords[1:, 0][same]
+    y1 = coords[1:, 1][same]
+    return (np.ascontiguousarray(x0), np.ascontiguousarray(y0), np.ascontiguousarray(x1), np.ascontiguousarray(y1))
+
+
+def coverage_fraction(geom: Any, gb: GeoBox) -> Iterator[tuple[int, int, int, np.ndarray]]:
+    """Exact fraction of each cell covered by ``geom`` (in the grid CRS), strip by strip.
+
+    Yields
+    ------
+    tuple of (int, int, int, numpy.ndarray)
+        ``(row0, col0, col1, fractions)``: ``fractions[i, j]`` is the covered share of cell
+        ``(row0 + i, col0 + j)``; only the window of the geometry's bounds is visited.
+    """
+    import shapely
+
+    ny, nx = int(gb.shape.y), int(gb.shape.x)
+    if geom is None or shapely.is_empty(geom):
+        return
+    x0, y0, x1, y1 = _pixel_edges(geom, gb)
+    if x0.size == 0:
+        return
+    xs = np.concatenate([x0, x1])
+    ys = np.concatenate([y0, y1])
+    c_lo = max(0, int(np.floor(xs.min())))
+    c_hi = min(nx, int(np.ceil(xs.max())))
+    r_lo = max(0, int(np.floor(ys.min())))
+    r_hi = min(ny, int(np.ceil(ys.max())))
+    if c_lo >= c_hi or r_lo >= r_hi:
+        return
+    w = c_hi - c_lo
+    ex0, ex1 = x0 - c_lo, x1 - c_lo
+    h = strip_rows(w)
+    # Sign: exterior rings are counter-clockwise in pixel coordinates (shoelace > 0), which the kernel
+    # accumulates as negative winding (pixel rows grow downwards); normalise to positive coverage.
+    for r0 in range(r_lo, r_hi, h):
+        r1 = min(r_hi, r0 + h)
+        sel = ~((np.maximum(y0, y1) <= r0) | (np.minimum(y0, y1) >= r1))
+        acc = np.zeros((r1 - r0, w + 2), dtype=np.float64)
+        accumulate_edges(ex0[sel], y0[sel], ex1[sel], y1[sel], r0, acc)
+        cov = -np.cumsum(acc[:, :w], axis=1)
+        yield r0, c_lo, c_hi, cov
+
+
+def _zone_geoms(
+    zones: gpd.GeoDataFrame, id_field: str, name_field: str, crs_wkt: str, aoi_geom: Any
+) -> tuple[list[str], list[str], list[Any]]:
+    import shapely
+
+    if id_field not in zones.columns:
+        fields = [c for c in zones.columns if c != zones.geometry.name]
+        raise ConfigError(f"Admin units: id_field {id_field!r} is not a field; available fields: {', '.join(fields)}.")
+    z = zones.to_crs(crs_wkt) if zones.crs is not None else zones
+    ids = z[id_field].astype(str).to_numpy()
+    names = z[name_field].astype(str).to_numpy() if name_field in z.columns else ids
+    order: list[str] = []
+    geoms: dict[str, list[Any]] = {}
+    name_of: dict[str, str] = {}
+    for zid, nm, g in zip(ids, names, z.geometry.values, strict=True):
+        if zid == ALL_ZONE:
+            raise ConfigError(f"Admin units: zone id {ALL_ZONE!r} is reserved for the whole area of interest; rename it.")
+        if zid not in geoms:
+            order.append(zid)
+            geoms[zid] = []
+            name_of[zid] = nm
+        if g is not None:
+            geoms[zid].append(g)
+    out = []
+    for zid in order:
+        g = shapely.union_all(geoms[zid]) if len(geoms[zid]) > 1 else (geoms[zid][0] if geoms[zid] else None)
+        if g is not None and not g.is_valid:
+            g = shapely.make_valid(g)
+        out.append(None if g is None else shapely.intersection(g, aoi_geom))
+    return order, [name_of[z] for z in order], out
+
+
+def _densify_for(gdf: gpd.GeoSeries | gpd.GeoDataFrame, gb: GeoBox) -> Any:
+    """Reproject to the grid CRS, densifying edges first so that curved images of straight edges stay accurate."""
+    import shapely
+
+    crs_wkt = gb.crs.to_wkt()
+    if gdf.crs is None:
+        raise ConfigError("Area of interest / admin units: no CRS; set one (e.g. gdf.set_crs('EPSG:4326')).")
+    from pyproj import CRS
+
+    if CRS.from_user_input(gdf.crs) == CRS.from_wkt(crs_wkt):
+        return gdf
+    # A quarter of a cell, expressed in the source CRS near the grid centre.
+    from pyproj import Transformer
+
+    t = gb.affine
+    cx, cy = gb.shape.x / 2, gb.shape.y / 2
+    tr = Transformer.from_crs(CRS.from_wkt(crs_wkt), gdf.crs, always_xy=True)
+    p0 = np.array(tr.transform(*(t * (cx, cy))))
+    p1 = np.array(tr.transform(*(t * (cx + 1, cy + 1))))
+    step = float(np.hypot(*(p1 - p0))) / 4
+    out = gdf.copy()
+    if np.isfinite(step) and step > 0:
+        geoms = out.geometry.values
+        length = float(np.nansum(shapely.length(geoms)))
+        step = max(step, length / 2e6)  # keep the vertex count bounded
+        out = out.set_geometry(shapely.segmentize(geoms, step), crs=gdf.crs)
+    return out.to_crs(crs_wkt)
+
+
+def build_coverage(
+    geobox: GeoBox,
+    *,
+    aoi: gpd.GeoDataFrame | gpd.GeoSeries,
+    zones: gpd.GeoDataFrame | None = None,
+    id_field: str = "id",
+    name_field: str = "name",
+) -> Coverage:
+    """Fractional coverage of every cell of ``geobox`` by the AOI and by each admin unit.
+
+    Parameters
+    ----------
+    geobox : odc.geo.geobox.GeoBox
+        Analysis grid (north-up).
+    aoi : geopandas.GeoDataFrame or GeoSeries
+        Area of interest; its features are merged into one zone ``"ALL"``. Its name is taken from ``name_field``
+        when it has a single feature, else ``"Area of interest"``.
+    zones : geopandas.GeoDataFrame, optional
+        Admin units. Features sharing an id are merged; each unit is clipped to the AOI.
+    id_field, name_field : str
+        Fields of ``zones`` with the unit identifier and name (the id is used when the name field is absent).
+
+    Returns
+    -------
+    Coverage
+
+    Raises
+    ------
+    EmptyAOIError
+        The AOI does not cover any cell of the grid.
+    ConfigError
+        ``id_field`` is missing, or a zone id is ``"ALL"``.
+    """
+    import geopandas as gpd
+    import shapely
+
+    if isinstance(aoi, gpd.GeoSeries):
+        aoi = gpd.GeoDataFrame(geometry=aoi)
+    ny, nx = int(geobox.shape.y), int(geobox.shape.x)
+    aoi_g = _densify_for(aoi, geobox)
+    aoi_geom = shapely.make_valid(shapely.union_all(aoi_g.geometry.values))
+    aoi_name = "Area of interest"
+    if len(aoi) == 1 and name_field in aoi.columns and pd.notna(aoi[name_field].iloc[0]):
+        aoi_name = str(aoi[name_field].iloc[0])
+    levels = [_level([aoi_geom], [0], (ny, nx), geobox, np.int8)]
+    if levels[0].cells.size == 0 and not (levels[0].labels >= 0).any():
+        b = geobox.extent.boundingbox
+        raise EmptyAOIError(
+            f"Area of interest {tuple(round(v, 6) for v in aoi_g.total_bounds)} does not cover any cell of the grid "
+            f"({b.left:.6g}, {b.bottom:.6g}, {b.right:.6g}, {b.top:.6g}); check the AOI and the grid."
+        )
+    ids = [ALL_ZONE]
+    names = [aoi_name]
+    if zones is not None:
+        zg = _densify_for(zones, geobox)
+        zids, znames, zgeoms = _zone_geoms(zg, id_field, name_field, geobox.crs.to_wkt(), aoi_geom)
+        if zids:
+            ids.extend(zids)
+            names.extend(znames)
+            dtype = np.int16 if len(ids) < np.iinfo(np.int16).max else np.int32
+            levels.append(_level(zgeoms, list(range(1, len(ids))), (ny, nx), geobox, dtype))
+    return Coverage(geobox=geobox, zone_ids=tuple(ids), zone_names=tuple(names), levels=tuple(levels))
+
+
+def _level(geoms: list[Any], indices: list[int], shape: tuple[int, int], gb: GeoBox, dtype: Any) -> CoverageLevel:
+    ny, nx = shape
+    labels = np.full((ny, nx), -1, dtype=dtype)
+    cells: list[np.ndarray] = []
+    zs: list[np.ndarray] = []
+    fr: list[np.ndarray] = []
+    for z, geom in zip(indices, geoms, strict=True):
+        for r0, c0, c1, cov in coverage_fraction(geom, gb):
+            full = cov >= 1.0 - COVER_TOL
+            part = (cov > COVER_TOL) & ~full
+            view = labels[r0 : r0 + cov.shape[0], c0:c1]
+            free = view < 0
+            view[full & free] = z
+            clash = full & ~free
+            for mask, frac in ((part, None), (clash, 1.0)):
+                if not mask.any():
+                    continue
+                ii, jj = np.nonzero(mask)
+                cells.append((ii + r0).astype(np.int64) * nx + (jj + c0))
+                zs.append(np.full(ii.size, z, dtype=np.int32))
+                fr.append(np.minimum(cov[ii, jj], 1.0) if frac is None else np.full(ii.size, frac))
+    if cells:
+        c = np.concatenate(cells)
+        z_ = np.concatenate(zs)
+        f = np.concatenate(fr)
+        order = np.lexsort((z_, c))
+        c, z_, f = c[order], z_[order], f[order]
+    else:
+        c = np.empty(0, dtype=np.int64)
+        z_ = np.empty(0, dtype=np.int32)
+        f = np.empty(0, dtype=np.float64)
+    return CoverageLevel(labels=labels, cells=c, zones=z_, fractions=f)

@@ -1,0 +1,602 @@
+"""Tidy zonal tables: class areas, class-pair (transition) areas, zonal sums and area-weighted means.
+
+Every function streams over fixed row strips of the grid (the same strips whatever the dask chunking of the
+inputs), computes each strip with a numba kernel (strips run in parallel through dask) and combines the strips in
+order. Areas are summed as int64 counts of 1e-4 m², so class areas are exact sums, bit-identical for any chunking
+or engine; a zone's classes (nodata included) add up exactly to the zone's area. Sums and means are float64 sums in
+a fixed order (reproducible for any chunking as well).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from openldn.core.codes import MASK, NODATA
+from openldn.exceptions import GridMismatchError
+from openldn.zonal._kernels import AREA_QUANTUM_M2, mark_seen, pair_area, weighted_sums
+from openldn.zonal.coverage import Coverage
+
+if TYPE_CHECKING:
+    from openldn.core.vocab import Legend
+
+__all__ = [
+    "AREA_QUANTUM_M2",
+    "NODATA_LABEL",
+    "class_area_table",
+    "crosstab_area_table",
+    "zonal_mean_table",
+    "zonal_sum_table",
+]
+
+#: Label of the nodata class in every table.
+NODATA_LABEL = "No data"
+_KM2_PER_QUANTUM = AREA_QUANTUM_M2 * 1e-6
+
+SomeLegend = Any  # Legend | Mapping[int, str | Mapping | tuple] | None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _check_grid(da: xr.DataArray, cov: Coverage, what: str) -> None:
+    ny, nx = cov.shape
+    if "y" not in da.dims or "x" not in da.dims:
+        raise GridMismatchError(f"{what}: dims {da.dims} have no y/x; give a raster on the analysis grid.")
+    if da.sizes["y"] != ny or da.sizes["x"] != nx:
+        raise GridMismatchError(
+            f"{what}: shape {da.sizes['y']}x{da.sizes['x']} differs from the analysis grid {ny}x{nx}; align it first "
+            "(openldn.io.align)."
+        )
+    try:
+        t = da.rio.transform(recalc=False)
+    except Exception:
+        return
+    a = cov.geobox.affine
+    if da.rio.crs is not None and not np.allclose(
+        [t.a, t.c, t.e, t.f], [a.a, a.c, a.e, a.f], rtol=0, atol=1e-6 * max(abs(a.a), abs(a.e))
+    ):
+        raise GridMismatchError(f"{what}: transform {tuple(t)[:6]} differs from the analysis grid {tuple(a)[:6]}; align it first.")
+
+
+def _nodata_codes(da: xr.DataArray | None, legend: SomeLegend) -> set[int]:
+    out = {NODATA, MASK}
+    if legend is not None and hasattr(legend, "nodata"):
+        out.add(int(legend.nodata))
+        out.update(int(v) for v in getattr(legend, "extra_nodata", ()))
+    if da is not None:
+        for v in (da.attrs.get("_FillValue"), da.encoding.get("_FillValue"), da.attrs.get("nodata")):
+            if v is not None and np.isfinite(v) and float(v).is_integer():
+                out.add(int(v))
+    return out
+
+
+def _labels_of(legend: SomeLegend) -> tuple[list[int], dict[int, str]]:
+    """Class codes in display order, and code -> label."""
+    if legend is None:
+        return [], {}
+    if hasattr(legend, "classes"):
+        codes = [int(c.code) for c in legend.classes]
+        return codes, {int(c.code): str(c.label) for c in legend.classes}
+    codes = []
+    labels = {}
+    for k, v in dict(legend).items():
+        code = int(k)
+        if isinstance(v, Mapping):
+            lab = v.get("label", v.get("name", str(code)))
+        elif isinstance(v, tuple | list):
+            lab = v[0]
+        else:
+            lab = v
+        if code in (NODATA, MASK):
+            continue
+        codes.append(code)
+        labels[code] = str(lab)
+    return codes, labels
+
+
+def _as_codes(da: xr.DataArray) -> xr.DataArray:
+    """Integer view of a class raster (bool -> uint8, float -> int32 with NaN as nodata)."""
+    if da.dtype == np.bool_:
+        return da.astype("uint8")
+    if np.issubdtype(da.dtype, np.floating):
+        return da.fillna(NODATA).astype("int32")
+    return da
+
+
+def _strip_codes(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """(codes present, look-up table, offset, array to index with it) for one strip of a class raster."""
+    if arr.dtype.itemsize <= 2 and np.issubdtype(arr.dtype, np.integer):
+        info = np.iinfo(arr.dtype)
+        off = int(info.min)
+        seen = np.zeros(int(info.max) - off + 1, dtype=np.bool_)
+        mark_seen(arr, off, seen)
+        present = np.flatnonzero(seen)
+        lut = np.full(seen.size, -1, dtype=np.int32)
+        lut[present] = np.arange(present.size, dtype=np.int32)
+        return present.astype(np.int64) + off, lut, off, arr
+    codes, inv = np.unique(np.asarray(arr, dtype=np.int64), return_inverse=True)
+    return codes, np.arange(codes.size, dtype=np.int32), 0, inv.reshape(arr.shape).astype(np.int32)
+
+
+_NO_ZONE = np.full((1, 1), -1, dtype=np.int8)
+
+
+def _level_parts(cov: Coverage, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+    """Labels of both levels and the merged sparse entries for rows r0:r1."""
+    nx = cov.shape[1]
+    lab0, i0, j0, z0, f0 = cov.levels[0].strip(r0, r1, nx)
+    if cov.has_zones:
+        lab1, i1, j1, z1, f1 = cov.levels[1].strip(r0, r1, nx)
+        sparse = (np.concatenate([i0, i1]), np.concatenate([j0, j1]), np.concatenate([z0, z1]), np.concatenate([f0, f1]))
+    else:
+        lab1 = np.broadcast_to(_NO_ZONE, lab0.shape)
+        sparse = (i0, j0, z0, f0)
+    return lab0, lab1, sparse
+
+
+def _run_strips(cov: Coverage, arrays: list[xr.DataArray], fn: Callable[..., Any]) -> list[Any]:
+    """Apply ``fn(r0, r1, lab0, lab1, sparse, *strips)`` on every fixed strip; dask runs them in parallel."""
+    import dask
+
+    lazy = any(a.chunks for a in arrays)
+    tasks = []
+    for r0, r1 in cov.strips():
+        lab0, lab1, sparse = _level_parts(cov, r0, r1)
+        pieces = [a.data[r0:r1] if a.chunks else np.asarray(a.data[r0:r1]) for a in arrays]
+        if lazy:
+            tasks.append(dask.delayed(fn, pure=False)(r0, r1, lab0, lab1, sparse, *pieces))
+        else:
+            tasks.append((fn, (r0, r1, lab0, lab1, sparse, *pieces)))
+    if lazy:
+        return list(dask.compute(*tasks))
+    if len(tasks) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor() as pool:
+            return list(pool.map(lambda t: t[0](*t[1]), tasks))
+    return [f(*a) for f, a in tasks]
+
+
+def _merge_codes(parts: list[np.ndarray]) -> np.ndarray:
+    return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+
+
+def _time_slices(da: xr.DataArray, period: str | None) -> list[tuple[str, xr.DataArray]]:
+    if "time" not in da.dims:
+        return [("" if period is None else str(period), da)]
+    from openldn.core.periods import years_of
+
+    years = years_of(da)
+    out = []
+    for i, y in enumerate(years):
+        label = str(y) if period is None else str(period)
+        out.append((label, da.isel(time=i)))
+    return out
+
+
+def _area2d(area: xr.DataArray, cov: Coverage) -> xr.DataArray:
+    _check_grid(area, cov, "area")
+    if area.dims != ("y", "x"):
+        area = area.transpose("y", "x")
+    return area
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Class areas and crosstabs
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _pair_strip(r0: int, r1: int, lab0: np.ndarray, lab1: np.ndarray, sparse: tuple[np.ndarray, ...],
+                a: np.ndarray, b: np.ndarray | None, area: np.ndarray, n_zones: int) -> tuple[np.ndarray, ...]:
+    a = np.asarray(a)
+    ca, lut_a, off_a, aa = _strip_codes(a)
+    if b is None:
+        cb = np.zeros(1, dtype=np.int64)
+        lut_b = np.zeros(1, dtype=np.int32)
+        off_b = 0
+        bb = np.broadcast_to(np.zeros((1, 1), dtype=np.int8), a.shape)
+    else:
+        cb, lut_b, off_b, bb = _strip_codes(np.asarray(b))
+    acc = np.zeros((n_zones, ca.size, cb.size), dtype=np.int64)
+    area = np.asarray(area, dtype=np.float64)
+    sp_i, sp_j, sp_z, sp_f = sparse
+    pair_area(lab0, lab1, aa, lut_a, off_a, bb, lut_b, off_b, area, sp_i, sp_j, sp_z, sp_f, acc)
+    return ca, cb, acc
+
+
+def _pair_counts(a: xr.DataArray, b: xr.DataArray | None, cov: Coverage, area: xr.DataArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """int64 (zones, codes_a, codes_b) area quanta with the code lists."""
+    nz = cov.n_zones
+    arrays = [a, area] if b is None else [a, b, area]
+
+    def fn(r0: int, r1: int, lab0: np.ndarray, lab1: np.ndarray, sparse: tuple[np.ndarray, ...], *p: np.ndarray) -> Any:
+        if b is None:
+            return _pair_strip(r0, r1, lab0, lab1, sparse, p[0], None, p[1], nz)
+        return _pair_strip(r0, r1, lab0, lab1, sparse, p[0], p[1], p[2], nz)
+
+    parts = _run_strips(cov, arrays, fn)
+    codes_a = _merge_codes([p[0] for p in parts])
+    codes_b = _merge_codes([p[1] for p in parts])
+    total = np.zeros((nz, codes_a.size, codes_b.size), dtype=np.int64)
+    for ca, cb, acc in parts:
+        ia = np.searchsorted(codes_a, ca)
+        ib = np.searchsorted(codes_b, cb)
+        total[:, ia[:, None], ib[None, :]] += acc
+    return codes_a, codes_b, total
+
+
+def _collapse_nodata(codes: np.ndarray, acc: np.ndarray, axis: int, nodata: set[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Merge every nodata code into NODATA along ``axis``."""
+    out_codes = np.array([NODATA if int(c) in nodata else int(c) for c in codes], dtype=np.int64)
+    uniq = np.unique(out_codes)
+    idx = np.searchsorted(uniq, out_codes)
+    shape = list(acc.shape)
+    shape[axis] = uniq.size
+    out = np.zeros(shape, dtype=acc.dtype)
+    moved = np.moveaxis(acc, axis, 0)
+    target = np.moveaxis(out, axis, 0)
+    np.add.at(target, idx, moved)
+    return uniq, out
+
+
+def _ordered_codes(present: np.ndarray, legend_codes: list[int], *, with_nodata: bool = True) -> list[int]:
+    seen = set(legend_codes)
+    rest = sorted(int(c) for c in present if int(c) not in seen and int(c) != NODATA)
+    out = list(legend_codes) + rest
+    if with_nodata:
+        out.append(NODATA)
+    return out
+
+
+def _label(code: int, labels: dict[int, str]) -> str:
+    if code == NODATA:
+        return NODATA_LABEL
+    return labels.get(code, str(code))
+
+
+def class_area_table(
+    classes: xr.DataArray,
+    cov: Coverage,
+    area: xr.DataArray,
+    *,
+    variable: str,
+    period: str | None = None,
+    legend: Legend | Mapping[int, Any] | None = None,
+) -> pd.DataFrame:
+    """Area of each class in each zone.
+
+    Parameters
+    ----------
+    classes : xarray.DataArray
+        Integer class raster ``(y, x)`` on the analysis grid (a ``time`` axis gives one block of rows per year,
+        ``period`` = the year unless given). Nodata: -32768, the legend's nodata codes or ``attrs["_FillValue"]``;
+        all are reported as class -32768 ``"No data"``.
+    cov : Coverage
+        From :func:`openldn.zonal.build_coverage`.
+    area : xarray.DataArray
+        Cell area in m² ``(y, x)`` (``openldn.core.grid.pixel_area``).
+    variable : str
+        Written in the ``variable`` column.
+    period : str, optional
+        Written in the ``period`` column (default ``""``).
+    legend : Legend or dict, optional
+        Class labels; with a legend every legend class gets a row (zero area when absent).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``zone_id, zone_name, period, variable, class_code, class_label, area_km2, share``; one row per zone and
+        class, ``"ALL"`` first, classes in legend order then by code, nodata last. ``share`` is the class area over
+        the zone area (nodata included); zones with no area have share 0.
+    """
+    _check_grid(classes, cov, variable)
+    area2 = _area2d(area, cov)
+    frames = []
+    legend_codes, labels = _labels_of(legend)
+    nodata = _nodata_codes(classes, legend)
+    for per, cl in _time_slices(classes, period):
+        codes, _, acc = _pair_counts(_as_codes(cl), None, cov, area2)
+        codes, acc2 = _collapse_nodata(codes, acc[:, :, 0], 1, nodata)
+        present = codes[(acc2 > 0).any(axis=0)]
+        order = _ordered_codes(present, legend_codes)
+        pos = {int(c): i for i, c in enumerate(codes)}
+        full = np.zeros((cov.n_zones, len(order)), dtype=np.int64)
+        for k, c in enumerate(order):
+            if c in pos:
+                full[:, k] = acc2[:, pos[c]]
+        frames.append(_class_frame(cov, per, variable, order, labels, full))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _class_frame(cov: Coverage, period: str, variable: str, order: list[int], labels: dict[int, str],
+                 q: np.ndarray) -> pd.DataFrame:
+    nz, nk = q.shape
+    zone_tot = q.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(zone_tot[:, None] > 0, q / np.maximum(zone_tot[:, None], 1), 0.0)
+    return pd.DataFrame({
+        "zone_id": np.repeat(cov.zone_ids, nk),
+        "zone_name": np.repeat(cov.zone_names, nk),
+        "period": period,
+        "variable": variable,
+        "class_code": np.tile(np.array(order, dtype=np.int64), nz),
+        "class_label": np.tile([_label(c, labels) for c in order], nz),
+        "area_km2": (q * _KM2_PER_QUANTUM).reshape(-1),
+        "share": share.reshape(-1),
+    })
+
+
+def crosstab_area_table(
+    a: xr.DataArray,
+    b: xr.DataArray,
+    cov: Coverage,
+    area: xr.DataArray,
+    *,
+    variable: str,
+    period: str | None = None,
+    legend_a: Legend | Mapping[int, Any] | None = None,
+    legend_b: Legend | Mapping[int, Any] | None = None,
+) -> pd.DataFrame:
+    """Area of each pair of classes (``a``, ``b``) in each zone, e.g. land cover transitions or LPD by land cover.
+
+    Parameters
+    ----------
+    a, b : xarray.DataArray
+        Integer class rasters ``(y, x)`` on the analysis grid.
+    cov : Coverage
+        Zone coverage.
+    area : xarray.DataArray
+        Cell area in m².
+    variable : str
+        ``variable`` column.
+    period : str, optional
+        ``period`` column.
+    legend_a, legend_b : Legend or dict, optional
+        Labels; when both are given every pair of legend classes (and nodata) gets a row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``zone_id, zone_name, period, variable, class_code_a, class_label_a, class_code_b, class_label_b,
+        area_km2, share`` (share of the zone's area). Without both legends only pairs with area in some zone
+        are listed.
+    """
+    _check_grid(a, cov, f"{variable} (a)")
+    _check_grid(b, cov, f"{variable} (b)")
+    if "time" in a.dims or "time" in b.dims:
+        raise GridMismatchError(f"{variable}: crosstab inputs must be (y, x); select one time step of each.")
+    area2 = _area2d(area, cov)
+    ca, cb, acc = _pair_counts(_as_codes(a), _as_codes(b), cov, area2)
+    ca, acc = _collapse_nodata(ca, acc, 1, _nodata_codes(a, legend_a))
+    cb, acc = _collapse_nodata(cb, acc, 2, _nodata_codes(b, legend_b))
+    la, lab_a = _labels_of(legend_a)
+    lb, lab_b = _labels_of(legend_b)
+    zone_tot = acc.sum(axis=(1, 2))
+    pos_a = {int(c): i for i, c in enumerate(ca)}
+    pos_b = {int(c): i for i, c in enumerate(cb)}
+    nonzero = (acc > 0).any(axis=0)
+    if legend_a is not None and legend_b is not None:
+        pairs = [(x, y) for x in _ordered_codes(ca[nonzero.any(axis=1)], la) for y in _ordered_codes(cb[nonzero.any(axis=0)], lb)]
+        pairs_set = set(pairs)
+        extra = [(int(ca[i]), int(cb[j])) for i, j in zip(*np.nonzero(nonzero), strict=True)]
+        pairs += sorted(p for p in extra if p not in pairs_set)
+    else:
+        oa = {c: k for k, c in enumerate(_ordered_codes(ca, la))}
+        ob = {c: k for k, c in enumerate(_ordered_codes(cb, lb))}
+        pairs = sorted(((int(ca[i]), int(cb[j])) for i, j in zip(*np.nonzero(nonzero), strict=True)),
+                       key=lambda p: (oa[p[0]], ob[p[1]]))
+    q = np.zeros((cov.n_zones, len(pairs)), dtype=np.int64)
+    for k, (x, y) in enumerate(pairs):
+        if x in pos_a and y in pos_b:
+            q[:, k] = acc[:, pos_a[x], pos_b[y]]
+    nz, nk = q.shape
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(zone_tot[:, None] > 0, q / np.maximum(zone_tot[:, None], 1), 0.0)
+    codes_a = np.array([p[0] for p in pairs], dtype=np.int64)
+    codes_b = np.array([p[1] for p in pairs], dtype=np.int64)
+    return pd.DataFrame({
+        "zone_id": np.repeat(cov.zone_ids, nk),
+        "zone_name": np.repeat(cov.zone_names, nk),
+        "period": "" if period is None else str(period),
+        "variable": variable,
+        "class_code_a": np.tile(codes_a, nz),
+        "class_label_a": np.tile([_label(int(c), lab_a) for c in codes_a], nz) if nk else np.array([], dtype=object),
+        "class_code_b": np.tile(codes_b, nz),
+        "class_label_b": np.tile([_label(int(c), lab_b) for c in codes_b], nz) if nk else np.array([], dtype=object),
+        "area_km2": (q * _KM2_PER_QUANTUM).reshape(-1),
+        "share": share.reshape(-1),
+    })
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Zonal sums and means
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _weighted(values: xr.DataArray, by: xr.DataArray | None, cov: Coverage, weight: xr.DataArray | None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    nz = cov.n_zones
+    arrays = [values]
+    if by is not None:
+        arrays.append(by)
+    if weight is not None:
+        arrays.append(weight)
+
+    def fn(r0: int, r1: int, lab0: np.ndarray, lab1: np.ndarray, sparse: tuple[np.ndarray, ...], *p: np.ndarray) -> Any:
+        v = np.asarray(p[0], dtype=np.float64)
+        k = 1
+        if by is not None:
+            codes, lut, off, bb = _strip_codes(np.asarray(p[k]))
+            k += 1
+        else:
+            codes = np.zeros(1, dtype=np.int64)
+            lut = np.zeros(1, dtype=np.int32)
+            off = 0
+            bb = np.broadcast_to(np.zeros((1, 1), dtype=np.int8), v.shape)
+        w = np.asarray(p[k], dtype=np.float64) if weight is not None else np.broadcast_to(np.ones((1, 1)), v.shape)
+        vw = np.zeros((nz, codes.size), dtype=np.float64)
+        ww = np.zeros((nz, codes.size), dtype=np.float64)
+        sp_i, sp_j, sp_z, sp_f = sparse
+        weighted_sums(lab0, lab1, bb, lut, off, v, w, sp_i, sp_j, sp_z, sp_f, vw, ww)
+        return codes, vw, ww
+
+    parts = _run_strips(cov, arrays, fn)
+    codes = _merge_codes([p[0] for p in parts])
+    vw_all = np.zeros((len(parts), nz, codes.size))
+    ww_all = np.zeros((len(parts), nz, codes.size))
+    for s, (c, vw, ww) in enumerate(parts):
+        idx = np.searchsorted(codes, c)
+        vw_all[s][:, idx] = vw
+        ww_all[s][:, idx] = ww
+    # Fixed strip order: sum strip by strip (deterministic whatever the chunking).
+    vw_tot = np.zeros((nz, codes.size))
+    ww_tot = np.zeros((nz, codes.size))
+    for s in range(len(parts)):
+        vw_tot += vw_all[s]
+        ww_tot += ww_all[s]
+    return codes, vw_tot, ww_tot
+
+
+def _by_frame(cov: Coverage, period: str, variable: str, by: xr.DataArray | None, legend: SomeLegend,
+              codes: np.ndarray, cols: dict[str, np.ndarray]) -> pd.DataFrame:
+    nz = cov.n_zones
+    if by is None:
+        df = pd.DataFrame({
+            "zone_id": list(cov.zone_ids),
+            "zone_name": list(cov.zone_names),
+            "period": period,
+            "variable": variable,
+            "class_code": pd.array([pd.NA] * nz, dtype="Int64"),
+            "class_label": "",
+        })
+        for k, v in cols.items():
+            df[k] = v[:, 0] if v.shape[1] else np.zeros(nz)
+        return df
+    legend_codes, labels = _labels_of(legend)
+    nodata = _nodata_codes(by, legend)
+    merged = {k: _collapse_nodata(codes, v, 1, nodata) for k, v in cols.items()}
+    ucodes = next(iter(merged.values()))[0]
+    present = ucodes[np.any([(np.abs(m[1]) > 0).any(axis=0) for m in merged.values()], axis=0)] if ucodes.size else ucodes
+    order = _ordered_codes(present, legend_codes)
+    pos = {int(c): i for i, c in enumerate(ucodes)}
+    nk = len(order)
+    df = pd.DataFrame({
+        "zone_id": np.repeat(cov.zone_ids, nk),
+        "zone_name": np.repeat(cov.zone_names, nk),
+        "period": period,
+        "variable": variable,
+        "class_code": pd.array(np.tile(np.array(order, dtype=np.int64), nz), dtype="Int64"),
+        "class_label": np.tile([_label(c, labels) for c in order], nz),
+    })
+    for k, (_, arr) in merged.items():
+        out = np.zeros((nz, nk))
+        for j, c in enumerate(order):
+            if c in pos:
+                out[:, j] = arr[:, pos[c]]
+        df[k] = out.reshape(-1)
+    return df
+
+
+def zonal_sum_table(
+    values: xr.DataArray,
+    cov: Coverage,
+    *,
+    by: xr.DataArray | None = None,
+    variable: str,
+    period: str | None = None,
+    legend: Legend | Mapping[int, Any] | None = None,
+) -> pd.DataFrame:
+    """Sum of ``values`` in each zone (and class of ``by``), boundary cells weighted by their coverage fraction.
+
+    Parameters
+    ----------
+    values : xarray.DataArray
+        Quantity per cell ``(y, x)`` (e.g. people); NaN cells add nothing. A ``time`` axis gives one block of rows
+        per year.
+    cov : Coverage
+        Zone coverage.
+    by : xarray.DataArray, optional
+        Integer class raster to split the sums by (e.g. 1OAO status, drought class).
+    variable, period : str
+        ``variable`` and ``period`` columns.
+    legend : Legend or dict, optional
+        Labels of ``by`` classes (every legend class gets a row).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``zone_id, zone_name, period, variable, class_code, class_label, value``; ``class_code`` is NA and
+        ``class_label`` empty when ``by`` is None.
+    """
+    _check_grid(values, cov, variable)
+    if by is not None:
+        _check_grid(by, cov, f"{variable} (by)")
+    frames = []
+    for per, v in _time_slices(values, period):
+        b = by
+        if by is not None and "time" in by.dims:
+            b = by.sel(time=v["time"]) if "time" in v.coords else by.isel(time=0)
+        codes, vw, _ = _weighted(v, None if b is None else _as_codes(b), cov, None)
+        frames.append(_by_frame(cov, per, variable, b, legend, codes, {"value": vw}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def zonal_mean_table(
+    values: xr.DataArray,
+    cov: Coverage,
+    area: xr.DataArray,
+    *,
+    by: xr.DataArray | None = None,
+    variable: str,
+    period: str | None = None,
+    legend: Legend | Mapping[int, Any] | None = None,
+) -> pd.DataFrame:
+    """Area-weighted mean of ``values`` in each zone (and class of ``by``), over cells with data.
+
+    Parameters
+    ----------
+    values : xarray.DataArray
+        Quantity per unit area ``(y, x)`` (e.g. SOC in t/ha); NaN cells are left out of the mean.
+    cov : Coverage
+        Zone coverage.
+    area : xarray.DataArray
+        Cell area in m².
+    by : xarray.DataArray, optional
+        Integer class raster to split by (e.g. land cover).
+    variable, period : str
+        ``variable`` and ``period`` columns.
+    legend : Legend or dict, optional
+        Labels of ``by`` classes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``zone_id, zone_name, period, variable, class_code, class_label, value, area_km2``: ``value`` is
+        ``sum(v * a * f) / sum(a * f)`` (NaN where no cell has data), ``area_km2`` the area with data.
+    """
+    _check_grid(values, cov, variable)
+    area2 = _area2d(area, cov)
+    if by is not None:
+        _check_grid(by, cov, f"{variable} (by)")
+    frames = []
+    for per, v in _time_slices(values, period):
+        b = by
+        if by is not None and "time" in by.dims:
+            b = by.sel(time=v["time"]) if "time" in v.coords else by.isel(time=0)
+        codes, vw, ww = _weighted(v, None if b is None else _as_codes(b), cov, area2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(ww > 0, vw / np.where(ww > 0, ww, 1.0), np.nan)
+        df = _by_frame(cov, per, variable, b, legend, codes, {"vw": vw, "ww": ww})
+        with np.errstate(invalid="ignore", divide="ignore"):
+            df["value"] = np.where(df["ww"] > 0, df["vw"] / df["ww"].where(df["ww"] > 0, 1.0), np.nan)
+        df["area_km2"] = df["ww"] * 1e-6
+        del mean
+        frames.append(df.drop(columns=["vw", "ww"]))
+    return pd.concat(frames, ignore_index=True)

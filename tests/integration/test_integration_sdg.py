@@ -12,7 +12,13 @@ import xarray as xr
 
 from openldn.core.codes import NODATA
 from openldn.exceptions import ConfigError, GridMismatchError
-from openldn.integration import change_assessment, one_out_all_out, proportion_degraded, status, status7_to_status3
+from openldn.integration import (
+    change_assessment,
+    one_out_all_out,
+    proportion_degraded,
+    status,
+    status7_to_status3,
+)
 
 ND = NODATA
 VALUES = (-1, 0, 1, ND)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import BASELINE, REPORTING
+from reporting_factory import BASELINE, REPORTING
 
 from openldn.reporting.export import load_schema, report_document, write_csv, write_json, write_xlsx
 from openldn.reporting.prais import build_report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import BASELINE, REPORTING, make_tables
+from reporting_factory import BASELINE, REPORTING, make_tables
 
 from openldn.exceptions import PRAISValidationError
 from openldn.reporting.prais import build_report

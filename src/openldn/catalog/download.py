@@ -23,6 +23,7 @@ __all__ = [
     "ChecksumMismatchError",
     "ProgressCallback",
     "download_file",
+    "http_retry_settings",
     "multihash_to_sha256",
     "sha256_file",
 ]
@@ -62,6 +63,16 @@ def multihash_to_sha256(value: str | None) -> str | None:
     return None
 
 
+def http_retry_settings() -> tuple[int, float]:
+    """(retries, backoff seconds) from ``$OPENLDN_HTTP_RETRIES`` (default 4) and ``$OPENLDN_HTTP_BACKOFF`` (0.5)."""
+    try:
+        retries = max(int(os.environ.get("OPENLDN_HTTP_RETRIES", "4")), 0)
+        backoff = max(float(os.environ.get("OPENLDN_HTTP_BACKOFF", "0.5")), 0.0)
+    except ValueError:
+        retries, backoff = 4, 0.5
+    return retries, backoff
+
+
 def _read_meta(path: Path) -> dict[str, Any]:
     try:
         return dict(json.loads(path.read_text(encoding="utf-8")))
@@ -81,8 +92,8 @@ def download_file(
     *,
     sha256: str | None = None,
     dataset: str = "dataset",
-    retries: int = 5,
-    backoff: float = 0.5,
+    retries: int | None = None,
+    backoff: float | None = None,
     timeout: float = 60.0,
     progress: ProgressCallback | None = None,
     session: Any = None,
@@ -99,10 +110,11 @@ def download_file(
         Expected hex digest; a mismatch deletes the partial file and raises :class:`ChecksumMismatchError`.
     dataset : str
         Dataset id used in error messages.
-    retries : int
-        Attempts after the first one; waits ``backoff * 2**attempt`` seconds between attempts.
-    backoff : float
-        Base wait in seconds.
+    retries : int, optional
+        Attempts after the first one (default ``$OPENLDN_HTTP_RETRIES`` or 4); waits ``backoff * 2**attempt``
+        seconds between attempts.
+    backoff : float, optional
+        Base wait in seconds (default ``$OPENLDN_HTTP_BACKOFF`` or 0.5).
     timeout : float
         Connect/read timeout of each request, in seconds.
     progress : callable, optional
@@ -123,7 +135,11 @@ def download_file(
         The complete file does not have the expected sha256.
     """
     import requests
+    import urllib3
 
+    env_retries, env_backoff = http_retry_settings()
+    retries = env_retries if retries is None else retries
+    backoff = env_backoff if backoff is None else backoff
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.is_file() and (sha256 is None or sha256_file(target) == sha256):
@@ -180,7 +196,7 @@ def download_file(
                     }
                     _write_json(meta_path, meta)
                     with open(part, mode) as fh:
-                        for block in resp.iter_content(_CHUNK):
+                        while block := resp.raw.read1(_CHUNK):  # keeps every byte received before a cut
                             fh.write(block)
                             done += len(block)
                             if progress is not None:
@@ -188,7 +204,10 @@ def download_file(
                     if total is not None and done < total:
                         last_error = f"connection closed after {done} of {total} bytes"
                         continue
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as err:
+            except DataAccessError:
+                raise
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                    urllib3.exceptions.HTTPError, OSError) as err:
                 last_error = f"{type(err).__name__}: {err}".splitlines()[0][:200]
                 continue
             break

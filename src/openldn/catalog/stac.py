@@ -8,6 +8,7 @@ API without ``/search``) is walked with :mod:`pystac` and filtered locally on th
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -94,7 +95,7 @@ def search_items(
     bbox: BBox | None,
     years: Sequence[int] | None,
     timeout: float = 30.0,
-    retries: int = 4,
+    retries: int | None = None,
 ) -> list[Any]:
     """Items of ``entry``'s collection that intersect ``bbox`` (lon/lat) and fall in ``years``.
 
@@ -108,8 +109,9 @@ def search_items(
         Calendar years wanted (the search covers first to last year); None for static data.
     timeout : float
         Request timeout in seconds.
-    retries : int
-        Retries (with exponential backoff) of each request on connection errors and 429/5xx answers.
+    retries : int, optional
+        Retries (with exponential backoff) of each request on connection errors and 429/5xx answers (default
+        ``$OPENLDN_HTTP_RETRIES`` or 4, backoff ``$OPENLDN_HTTP_BACKOFF`` or 0.5 s).
 
     Returns
     -------
@@ -128,16 +130,23 @@ def search_items(
     from pystac_client.stac_api_io import StacApiIO
     from urllib3.util.retry import Retry
 
+    from openldn.catalog.download import http_retry_settings
+
+    env_retries, backoff = http_retry_settings()
+    retries = env_retries if retries is None else retries
     src = entry.source
     assert src.api is not None and src.collection is not None
-    retry = Retry(total=retries, backoff_factor=0.5, status_forcelist=[429, 500, 502, 503, 504],
+    retry = Retry(total=retries, backoff_factor=backoff, status_forcelist=[429, 500, 502, 503, 504],
                   allowed_methods=None)
     what = f"dataset {entry.id}: STAC {src.api} collection {src.collection}"
     try:
         if src.api.endswith(".json") and not src.api.startswith(("http://", "https://")):
             items = _static_items(pystac.Catalog.from_file(src.api), src.collection, bbox, years, src.query)
         else:
-            client = Client.open(src.api, stac_io=StacApiIO(max_retries=retry, timeout=timeout), timeout=timeout)
+            with warnings.catch_warnings():
+                # a static catalogue has no conformance classes: expected, it is walked below
+                warnings.simplefilter("ignore", category=UserWarning)
+                client = Client.open(src.api, stac_io=StacApiIO(max_retries=retry, timeout=timeout), timeout=timeout)
             if client.conforms_to("ITEM_SEARCH"):
                 search = client.search(
                     collections=[src.collection],
@@ -148,7 +157,9 @@ def search_items(
                 )
                 items = list(search.items())
             else:
-                items = _static_items(client, src.collection, bbox, years, src.query)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", category=UserWarning)
+                    items = _static_items(client, src.collection, bbox, years, src.query)
     except DataAccessError:
         raise
     except (requests.RequestException, APIError, OSError, pystac.STACError, ValueError) as err:

@@ -9,6 +9,7 @@ land area), and ``sites`` / ``site_shares`` for false-positive, hotspot and brig
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import xarray as xr
 
 from openldn.core.codes import NODATA, STATUS_DTYPE
 from openldn.core.periods import Period, years_of
+from openldn.core.vocab import LandClass, Legend
 from openldn.integration.fp import polygon_class_shares, read_polygons, recode_from_polygons, site_records
 from openldn.integration.options import IntegrationOptions
 from openldn.integration.population import GROUPS, nearest_year, population_by_class, population_on_class
@@ -25,7 +27,7 @@ from openldn.integration.sdg import one_out_all_out
 from openldn.integration.status import status
 from openldn.integration.summary import SDG_LABELS, STATUS7_LABELS, WATER
 
-__all__ = ["DEGRADATION_LEGEND", "STATUS7_LEGEND", "run"]
+__all__ = ["DEGRADATION_LEGEND", "DEG_LEGEND", "S7_LEGEND", "STATUS7_LEGEND", "run"]
 
 #: Legend of -1/0/1 rasters: code -> (label, colour) (Trends.Earth colours).
 DEGRADATION_LEGEND: dict[int, tuple[str, str]] = {
@@ -43,6 +45,19 @@ STATUS7_LEGEND: dict[int, tuple[str, str]] = {
     6: ("Recent improvement", "#41AB5D"),
     7: ("Persistent improvement", "#006500"),
 }
+
+
+def _as_legend(legend_id: str, name: str, classes: dict[int, tuple[str, str]]) -> Legend:
+    """A :class:`~openldn.core.vocab.Legend` for rasters written by this stage (labels and colours)."""
+    return Legend(
+        id=legend_id, name=name, source=f"openldn.integration:{legend_id}",
+        classes=tuple(LandClass(code, re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_"), label, color)
+                      for code, (label, color) in classes.items()),
+    )
+
+
+DEG_LEGEND = _as_legend("degradation", "Degradation status", DEGRADATION_LEGEND)
+S7_LEGEND = _as_legend("status7", "Expanded land status (7 classes)", STATUS7_LEGEND)
 _SUB = (("land_cover", "lc_degradation"), ("productivity", "prod_degradation"), ("soil_carbon", "soc_degradation"))
 
 
@@ -129,7 +144,7 @@ def run(ctx: Any) -> None:
         )
         if fp_polys is not None:
             before = ctx.materialize(f"sdg_before_recode/{p.label}", layer)
-            ctx.write_raster(f"sdg_before_recode/{p.label}", before, legend=DEGRADATION_LEGEND,
+            ctx.write_raster(f"sdg_before_recode/{p.label}", before, legend=DEG_LEGEND,
                              title=f"SDG 15.3.1 before false-positive recode, {p.label}")
             ctx.add_table("sdg_degradation", class_area_table(
                 _with_water(before, water), ctx.coverage, ctx.area, variable="sdg_15_3_1_before_recode",
@@ -144,7 +159,7 @@ def run(ctx: Any) -> None:
         ctx.layers[f"sdg/{p.label}"] = layer
         sdg[p.label] = layer
         title = "SDG 15.3.1 baseline" if p is baseline else "SDG 15.3.1 reporting period"
-        ctx.write_raster(f"sdg/{p.label}", layer, legend=DEGRADATION_LEGEND, title=f"{title} {p.label}")
+        ctx.write_raster(f"sdg/{p.label}", layer, legend=DEG_LEGEND, title=f"{title} {p.label}")
         t = class_area_table(_with_water(layer, water), ctx.coverage, ctx.area, variable="sdg_15_3_1",
                              period=p.label, legend=SDG_LABELS)
         t["role"] = "baseline" if p is baseline else "reporting"
@@ -159,13 +174,13 @@ def run(ctx: Any) -> None:
             s3 = ctx.materialize(f"status/{p.label}", status(sdg[baseline.label], sdg[p.label]))
             ctx.layers[f"status/{p.label}"] = s3
             status_layers[p.label] = s3
-            ctx.write_raster(f"status/{p.label}", s3, legend=DEGRADATION_LEGEND, title=f"Land status {p.label}")
+            ctx.write_raster(f"status/{p.label}", s3, legend=DEG_LEGEND, title=f"Land status {p.label}")
             ctx.add_table("status", class_area_table(_with_water(s3, water), ctx.coverage, ctx.area,
                                                      variable="status", period=p.label, legend=SDG_LABELS))
             if opts.status == "matrix_and_7class":
                 s7 = ctx.materialize(f"status7/{p.label}", status(sdg[baseline.label], sdg[p.label], expanded=True))
                 ctx.layers[f"status7/{p.label}"] = s7
-                ctx.write_raster(f"status7/{p.label}", s7, legend=STATUS7_LEGEND,
+                ctx.write_raster(f"status7/{p.label}", s7, legend=S7_LEGEND,
                                  title=f"Expanded land status {p.label}")
                 ctx.add_table("status", class_area_table(_with_water(s7, water), ctx.coverage, ctx.area,
                                                          variable="status7", period=p.label, legend=STATUS7_LABELS))

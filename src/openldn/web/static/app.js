@@ -1,0 +1,652 @@
+// openldn web platform: a thin client of the REST API (/api, documented at /docs).
+// It holds no indicator logic: it lists, calls and presents what the server returns.
+"use strict";
+
+const state = {
+  project: null,      // current project object
+  run: null,          // current run object
+  events: null,       // EventSource of the current run
+  layers: [],         // layer descriptions of the current run
+  leaflet: {},        // key -> L.TileLayer
+  tables: [],         // table descriptions of the current run
+  drawing: null,      // {points: [], line: L.Polyline} while drawing a polygon
+  clickMarker: null,
+  runClickedAt: null, // time the run button was clicked (for the timing shown in the status)
+};
+
+// ---------------------------------------------------------------------------------------------------- helpers
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null && v !== false) node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+function token() { return localStorage.getItem("openldn-token") || ""; }
+
+function withToken(url) {
+  const t = token();
+  if (!t) return url;
+  return url + (url.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(t);
+}
+
+async function api(method, url, body, isForm = false) {
+  const headers = {};
+  if (token()) headers.Authorization = "Bearer " + token();
+  const init = { method, headers };
+  if (body !== undefined) {
+    if (isForm) init.body = body;
+    else { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
+  }
+  const response = await fetch(url, init);
+  const type = response.headers.get("content-type") || "";
+  const data = type.includes("json") ? await response.json() : await response.text();
+  if (!response.ok) {
+    const message = (data && data.detail) || response.statusText;
+    const error = new Error(message);
+    error.status = response.status;
+    throw error;
+  }
+  return data;
+}
+
+function toast(message, ok = false) {
+  const box = $("toast");
+  box.textContent = message;
+  box.className = ok ? "ok" : "";
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { box.hidden = true; }, 6000);
+}
+
+async function guarded(fn) {
+  try { return await fn(); } catch (error) { toast(error.message); return undefined; }
+}
+
+function fmt(value) {
+  if (value === null || value === undefined) return "–";
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(3).replace(/\.?0+$/, "");
+  return String(value);
+}
+
+// ---------------------------------------------------------------------------------------------------- map
+const map = L.map("map", { center: [10, 10], zoom: 3, worldCopyJump: true, doubleClickZoom: false });
+map.createPane("land");
+map.getPane("land").style.zIndex = 150; // below the result tiles (tilePane is 200)
+map.createPane("outlines");
+map.getPane("outlines").style.zIndex = 450;
+map.getPane("outlines").style.pointerEvents = "none";
+map.attributionControl.addAttribution("Country outlines: Natural Earth via world-atlas");
+
+async function loadOutlines() {
+  const response = await fetch("/vendor/world-atlas/countries-50m.json");
+  if (!response.ok) { toast("Country outlines are not installed (run 'npm ci' in src/openldn/web/frontend)."); return; }
+  const topo = await response.json();
+  const land = topojson.feature(topo, topo.objects.countries);
+  L.geoJSON(land, { pane: "land", interactive: false, style: { color: "#8a9aa5", weight: 0.6, fillColor: "#f3f1ea", fillOpacity: 1 } }).addTo(map);
+  L.geoJSON(topojson.mesh(topo, topo.objects.countries, (a, b) => a !== b), {
+    pane: "outlines", interactive: false, style: { color: "#55626b", weight: 0.8, fill: false },
+  }).addTo(map);
+}
+
+map.on("click", (event) => {
+  if (state.drawing) { addVertex(event.latlng); return; }
+  if (state.run && state.layers.length) showPoint(event.latlng);
+});
+
+async function showPoint(latlng) {
+  const lon = ((latlng.lng + 540) % 360) - 180;
+  const data = await guarded(() => api("GET", `/api/runs/${state.run.id}/point?lon=${lon}&lat=${latlng.lat}`));
+  if (!data) return;
+  const rows = [];
+  for (const layer of data.layers) {
+    for (const v of layer.values) {
+      const name = layer.values.length > 1 ? `${layer.title} (${v.band})` : layer.title;
+      const shown = v.value === null ? "no data" : (v.label ? `${v.label} (${fmt(v.value)})` : fmt(v.value));
+      rows.push(el("tr", { "data-key": layer.key, "data-band": v.band }, el("td", { text: name }), el("td", { class: "value", text: shown })));
+    }
+  }
+  const content = el("div", { class: "point-values" },
+    el("strong", { text: `${lat2(latlng.lat)}, ${lat2(lon)}` }), el("table", {}, ...rows));
+  L.popup({ maxWidth: 420 }).setLatLng(latlng).setContent(content).openOn(map);
+}
+
+function lat2(x) { return x.toFixed(4); }
+
+// drawing an area of interest: click the vertices, then "Finish polygon"
+function startDrawing() {
+  state.drawing = { points: [], line: L.polyline([], { color: "#d4380d" }).addTo(map) };
+  document.body.classList.add("drawing");
+  $("draw-finish").hidden = false;
+  toast("Click the polygon's corners on the map, then 'Finish polygon'.", true);
+}
+
+function addVertex(latlng) {
+  state.drawing.points.push(latlng);
+  state.drawing.line.setLatLngs(state.drawing.points);
+}
+
+async function finishDrawing() {
+  const drawing = state.drawing;
+  state.drawing = null;
+  document.body.classList.remove("drawing");
+  $("draw-finish").hidden = true;
+  map.removeLayer(drawing.line);
+  if (drawing.points.length < 3) { toast("A polygon needs at least three corners."); return; }
+  const ring = drawing.points.map((p) => [p.lng, p.lat]);
+  ring.push(ring[0]);
+  const saved = await guarded(() => api("POST", `/api/projects/${state.project.id}/geometry`,
+    { geojson: { type: "Polygon", coordinates: [ring] }, role: $("upload-role").value === "zones" ? "zones" : "aoi" }));
+  if (saved) { L.polygon(drawing.points, { color: "#d4380d", fill: false }).addTo(map); toast("Area saved as " + saved.path, true); loadDatasets(); }
+}
+
+// ---------------------------------------------------------------------------------------------------- projects
+async function loadProjects(selectId) {
+  const projects = await api("GET", "/api/projects");
+  const select = $("project-select");
+  select.replaceChildren(...projects.map((p) => el("option", { value: p.id, text: p.name })));
+  if (!projects.length) select.append(el("option", { value: "", text: "(no project yet)" }));
+  const chosen = selectId || (state.project && state.project.id) || (projects[0] && projects[0].id);
+  if (chosen) { select.value = chosen; await selectProject(chosen); }
+}
+
+async function selectProject(id) {
+  if (!id) return;
+  state.project = await api("GET", `/api/projects/${id}`);
+  await Promise.all([loadDatasets(), loadForm(), loadRuns()]);
+}
+
+async function createProject(demo) {
+  const name = demo ? "Demo country" : $("project-name").value.trim();
+  if (!name) { toast("Give the project a name."); return; }
+  const button = demo ? $("demo-btn") : $("create-btn");
+  button.disabled = true;
+  try {
+    const project = await api("POST", "/api/projects", { name, demo });
+    $("project-name").value = "";
+    await loadProjects(project.id);
+    toast(`Project '${project.name}' created.`, true);
+  } catch (error) { toast(error.message); } finally { button.disabled = false; }
+}
+
+async function loadDatasets() {
+  const datasets = await api("GET", `/api/projects/${state.project.id}/datasets`);
+  $("dataset-list").replaceChildren(...datasets.map((d) =>
+    el("li", { text: `${d.role}: ${d.original_name} → ${d.path} (${(d.size / 1048576).toFixed(2)} MiB)` })));
+  $("dataset-paths").replaceChildren(...datasets.map((d) => el("option", { value: d.path, text: d.role })));
+}
+
+async function upload() {
+  const file = $("upload-file").files[0];
+  if (!file || !state.project) { toast("Choose a project and a file."); return; }
+  const form = new FormData();
+  form.append("file", file);
+  const role = $("upload-role").value;
+  const saved = await guarded(() => api("POST", `/api/projects/${state.project.id}/datasets?role=${role}`, form, true));
+  if (saved) { toast(`Uploaded ${saved.original_name} as ${saved.path}`, true); $("upload-file").value = ""; loadDatasets(); }
+}
+
+async function linkLocal() {
+  const path = $("local-path").value.trim();
+  if (!path || !state.project) return;
+  const saved = await guarded(() => api("POST", `/api/projects/${state.project.id}/datasets/local`, { path, role: $("upload-role").value }));
+  if (saved) { toast("Linked " + saved.path, true); loadDatasets(); }
+}
+
+// ---------------------------------------------------------------------------------------------------- run-file form
+// The form is generated from the JSON schema of openldn.config.Assessment. Only the values present in the run
+// file or changed by the user are sent back, so the preset keeps deciding every other option.
+let schema = null;
+let formValue = {};
+
+function resolve(node) {
+  let out = node || {};
+  while (out.$ref) out = schema.$defs[out.$ref.split("/").pop()];
+  if (out.allOf && out.allOf.length === 1) out = { ...resolve(out.allOf[0]), ...out, allOf: undefined };
+  if (out.anyOf) {
+    const options = out.anyOf.filter((o) => o.type !== "null");
+    if (options.length === 1) return { ...resolve(options[0]), nullable: true, default: out.default, description: out.description || options[0].description, title: out.title };
+  }
+  return out;
+}
+
+function getPath(obj, path) { return path.reduce((o, k) => (o && typeof o === "object" ? o[k] : undefined), obj); }
+
+function setPath(obj, path, value) {
+  let node = obj;
+  for (const key of path.slice(0, -1)) { if (typeof node[key] !== "object" || node[key] === null) node[key] = {}; node = node[key]; }
+  if (value === undefined) delete node[path[path.length - 1]];
+  else node[path[path.length - 1]] = value;
+}
+
+function fieldFor(name, spec, path) {
+  const node = resolve(spec);
+  const current = getPath(formValue, path);
+  const id = "f-" + path.join("-");
+  if (node.type === "object" && node.properties) {
+    const box = el("fieldset", {}, el("legend", { text: node.title || name }));
+    if (node.description) box.append(el("div", { class: "desc hint", text: node.description }));
+    for (const [key, child] of Object.entries(node.properties)) box.append(fieldFor(key, child, [...path, key]));
+    return box;
+  }
+  const shown = current !== undefined ? current : node.default;
+  let input;
+  let read;
+  if (node.enum) {
+    input = el("select", { id });
+    if (node.nullable || shown === undefined) input.append(el("option", { value: "", text: "(default)" }));
+    for (const v of node.enum) input.append(el("option", { value: JSON.stringify(v), text: String(v) }));
+    input.value = shown === undefined || shown === null ? "" : JSON.stringify(shown);
+    read = () => (input.value === "" ? undefined : JSON.parse(input.value));
+  } else if (node.const !== undefined) {
+    input = el("input", { id, value: String(node.const), disabled: true });
+    read = () => node.const;
+  } else if (node.type === "boolean") {
+    input = el("input", { id, type: "checkbox" });
+    input.checked = Boolean(shown);
+    read = () => input.checked;
+  } else if (node.type === "integer" || node.type === "number") {
+    input = el("input", { id, type: "number", step: node.type === "integer" ? "1" : "any", min: node.minimum ?? node.exclusiveMinimum, max: node.maximum ?? node.exclusiveMaximum });
+    input.value = shown === undefined || shown === null ? "" : shown;
+    read = () => (input.value === "" ? (node.nullable ? null : undefined) : Number(input.value));
+  } else if (node.type === "string") {
+    input = el("input", { id, type: "text", list: /path|aoi/.test(name) ? "dataset-paths" : undefined });
+    input.value = shown === undefined || shown === null ? "" : shown;
+    read = () => (input.value === "" ? (node.nullable ? null : undefined) : input.value);
+  } else {
+    input = el("textarea", { id, rows: 2, placeholder: "JSON" });
+    input.value = shown === undefined ? "" : JSON.stringify(shown);
+    read = () => { if (input.value.trim() === "") return undefined; return JSON.parse(input.value); };
+  }
+  input.addEventListener("change", () => {
+    try { setPath(formValue, path, read()); input.classList.remove("invalid"); } catch (error) { toast(`${path.join(".")}: ${error.message}`); }
+  });
+  return el("div", { class: "field" }, el("label", { for: id, text: node.title || name }), input,
+    node.description ? el("span", { class: "desc", text: node.description }) : null);
+}
+
+async function loadForm() {
+  const form = $("assessment-form");
+  $("form-message").textContent = "";
+  try {
+    if (!schema) schema = await api("GET", "/api/schema/assessment");
+  } catch (error) {
+    form.replaceChildren(el("p", { class: "hint", text: "Form unavailable: " + error.message }));
+    return;
+  }
+  formValue = await api("GET", `/api/projects/${state.project.id}/assessment`);
+  const root = resolve(schema);
+  form.replaceChildren(...Object.entries(root.properties || {}).map(([k, v]) => fieldFor(k, v, [k])));
+}
+
+async function saveForm() {
+  const message = $("form-message");
+  try {
+    await api("PUT", `/api/projects/${state.project.id}/assessment`, formValue);
+    message.textContent = "Run file is valid and saved.";
+    message.className = "message ok";
+    state.project = await api("GET", `/api/projects/${state.project.id}`);
+  } catch (error) {
+    message.textContent = error.message;
+    message.className = "message error";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------- runs
+async function loadRuns(selectId) {
+  const runs = await api("GET", `/api/projects/${state.project.id}/runs`);
+  const select = $("run-select");
+  select.replaceChildren(...runs.map((r) => el("option", { value: r.id, text: `${new Date(r.created * 1000).toLocaleString()} · ${r.status}` })));
+  if (!runs.length) { select.append(el("option", { value: "", text: "(no run yet)" })); showRun(null); clearResults(); return; }
+  const chosen = selectId || runs[0].id;
+  select.value = chosen;
+  await selectRun(chosen);
+}
+
+async function selectRun(id) {
+  if (state.events) { state.events.close(); state.events = null; }
+  clearResults();
+  const run = await api("GET", `/api/runs/${id}`);
+  showRun(run);
+  if (run.status === "succeeded") await loadResults();
+  else if (run.status === "queued" || run.status === "running") follow(run.id);
+}
+
+function showRun(run) {
+  state.run = run;
+  const status = $("run-status");
+  if (!run) {
+    status.textContent = "No run yet.";
+    status.dataset.status = "";
+    $("progress-bar").style.width = "0";
+    $("cancel-btn").disabled = true;
+    $("resume-btn").disabled = true;
+    $("run-error").textContent = "";
+    return;
+  }
+  const active = run.status === "queued" || run.status === "running";
+  let text = `${run.status}${run.stage ? " · " + run.stage : ""}${run.total ? ` (${run.done}/${run.total})` : ""}${run.message ? " · " + run.message : ""}`;
+  if (run.status === "succeeded" && run.started && run.finished) text += ` · ${(run.finished - run.started).toFixed(1)} s`;
+  status.textContent = text;
+  status.dataset.status = run.status;
+  $("progress-bar").style.width = `${Math.round((run.fraction || 0) * 100)}%`;
+  $("cancel-btn").disabled = !active;
+  $("resume-btn").disabled = !["interrupted", "failed", "cancelled"].includes(run.status);
+  $("run-error").textContent = run.error || "";
+}
+
+function follow(runId) {
+  if (state.events) state.events.close();
+  const source = new EventSource(withToken(`/api/runs/${runId}/events`));
+  state.events = source;
+  source.addEventListener("run", async (event) => {
+    const run = JSON.parse(event.data);
+    if (!state.run || state.run.id !== run.id) return;
+    showRun(run);
+    if (["succeeded", "failed", "cancelled", "interrupted"].includes(run.status)) {
+      source.close();
+      state.events = null;
+      await refreshLog();
+      if (run.status === "succeeded") await loadResults();
+      const option = $("run-select").querySelector(`option[value="${run.id}"]`);
+      if (option) option.textContent = `${new Date(run.created * 1000).toLocaleString()} · ${run.status}`;
+    }
+  });
+  source.onerror = () => {
+    // the server closes the stream when the run ends; reconnect only while it is still active
+    source.close();
+    if (state.events === source) {
+      state.events = null;
+      setTimeout(async () => {
+        const run = await guarded(() => api("GET", `/api/runs/${runId}`));
+        if (run && state.run && state.run.id === runId) {
+          showRun(run);
+          if (run.status === "queued" || run.status === "running") follow(runId);
+          else if (run.status === "succeeded") loadResults();
+        }
+      }, 1000);
+    }
+  };
+}
+
+async function startRun() {
+  if (!state.project) { toast("Create or choose a project first."); return; }
+  state.runClickedAt = performance.now();
+  const run = await guarded(() => api("POST", `/api/projects/${state.project.id}/runs`));
+  if (!run) return;
+  await loadRuns(run.id);
+}
+
+async function cancelRun() {
+  const run = await guarded(() => api("POST", `/api/runs/${state.run.id}/cancel`));
+  if (run) showRun(run);
+}
+
+async function resumeRun() {
+  const run = await guarded(() => api("POST", `/api/runs/${state.run.id}/resume`));
+  if (run) { showRun(run); clearResults(); follow(run.id); }
+}
+
+async function refreshLog() {
+  if (!state.run) return;
+  const text = await guarded(() => api("GET", `/api/runs/${state.run.id}/log?tail=400`));
+  if (text !== undefined) { const pre = $("run-log"); pre.textContent = text; pre.scrollTop = pre.scrollHeight; }
+}
+
+// ---------------------------------------------------------------------------------------------------- results
+function clearResults() {
+  for (const layer of Object.values(state.leaflet)) map.removeLayer(layer);
+  state.leaflet = {};
+  state.layers = [];
+  state.tables = [];
+  $("layers").replaceChildren(el("p", { class: "hint", text: "Layers appear when a run has finished." }));
+  $("downloads").replaceChildren();
+  for (const id of ["table-select", "zone-select", "period-select"]) $(id).replaceChildren();
+  $("chart").replaceChildren();
+  $("table-view").replaceChildren();
+  map.closePopup();
+}
+
+function tileUrl(layer, band) {
+  return withToken(`/api/runs/${state.run.id}/tiles/{z}/{x}/{y}.png?layer=${encodeURIComponent(layer.key)}&band=${band}`);
+}
+
+async function loadResults() {
+  const runId = state.run.id;
+  const [layers, files, tables] = await Promise.all([
+    api("GET", `/api/runs/${runId}/layers`), api("GET", `/api/runs/${runId}/files`), api("GET", `/api/runs/${runId}/tables`),
+  ]);
+  if (!state.run || state.run.id !== runId) return;
+  clearResults();
+  state.layers = layers;
+  renderLayers(layers);
+  renderDownloads(files);
+  state.tables = tables;
+  renderTableChoices();
+  if (layers.length) {
+    const [w, s, e, n] = layers[0].bounds;
+    map.fitBounds([[s, w], [n, e]], { padding: [20, 20] });
+  }
+  if (state.runClickedAt !== null) {
+    const seconds = (performance.now() - state.runClickedAt) / 1000;
+    state.runClickedAt = null;
+    document.body.dataset.runToMapSeconds = seconds.toFixed(1);
+    $("run-status").textContent += ` · map shown ${seconds.toFixed(1)} s after clicking Run`;
+  }
+  refreshLog();
+}
+
+function legendFor(layer, band) {
+  if (layer.legend.length) {
+    return el("div", { class: "legend" }, ...layer.legend.map((c) =>
+      el("span", {}, el("span", { class: "sw", style: `background:${c.color}` }), c.label)));
+  }
+  const [lo, hi] = layer.ranges[band - 1] || [0, 1];
+  return el("div", {}, el("div", { class: "ramp" }),
+    el("div", { class: "ramp-labels" }, el("span", { text: fmt(lo) }), el("span", { text: fmt(hi) })));
+}
+
+function renderLayers(layers) {
+  const box = $("layers");
+  if (!layers.length) { box.replaceChildren(el("p", { class: "hint", text: "This run wrote no map layer." })); return; }
+  box.replaceChildren();
+  layers.forEach((layer, index) => {
+    let band = 1;
+    const tile = L.tileLayer(tileUrl(layer, band), {
+      opacity: 0.85, maxZoom: 18, maxNativeZoom: 18, tileSize: 256,
+      bounds: [[layer.bounds[1], layer.bounds[0]], [layer.bounds[3], layer.bounds[2]]],
+    });
+    state.leaflet[layer.key] = tile;
+    const checkbox = el("input", { type: "checkbox", class: "layer-toggle", "data-key": layer.key, id: `layer-${index}` });
+    const on = index === 0;
+    checkbox.checked = on;
+    if (on) tile.addTo(map);
+    checkbox.addEventListener("change", () => { if (checkbox.checked) tile.addTo(map); else map.removeLayer(tile); });
+    const opacity = el("input", { type: "range", min: 0, max: 1, step: 0.05, value: 0.85, "aria-label": `Opacity of ${layer.title}` });
+    opacity.addEventListener("input", () => tile.setOpacity(Number(opacity.value)));
+    const legendBox = el("div", {}, legendFor(layer, band));
+    let bandSelect = null;
+    if (layer.bands.length > 1) {
+      bandSelect = el("select", { "aria-label": `Band of ${layer.title}` },
+        ...layer.bands.map((b, i) => el("option", { value: i + 1, text: b })));
+      bandSelect.addEventListener("change", () => {
+        band = Number(bandSelect.value);
+        tile.setUrl(tileUrl(layer, band));
+        legendBox.replaceChildren(legendFor(layer, band));
+      });
+    }
+    box.append(el("div", { class: "layer", "data-key": layer.key },
+      el("div", { class: "head" }, checkbox, el("label", { for: `layer-${index}`, text: layer.title }), bandSelect),
+      opacity, legendBox));
+  });
+}
+
+function renderDownloads(files) {
+  const wanted = files.filter((f) => f.folder !== "" || /\.(json|log)$/.test(f.path));
+  $("downloads").replaceChildren(...wanted.map((f) =>
+    el("li", {}, el("a", { href: withToken(`/api/runs/${state.run.id}/files/${f.path}`), target: "_blank", rel: "noopener", text: f.path }),
+      ` (${(f.size / 1024).toFixed(1)} KiB)`)));
+}
+
+// ---------------------------------------------------------------------------------------------------- tables and charts
+function renderTableChoices() {
+  const select = $("table-select");
+  select.replaceChildren(...state.tables.map((t) => el("option", { value: t.name, text: t.name.replaceAll("_", " ") })));
+  const preferred = ["lpd_by_lc", "lc_transitions", "drought_area"].find((n) => state.tables.some((t) => t.name === n));
+  if (preferred) select.value = preferred;
+  tableChanged();
+}
+
+function currentTable() { return state.tables.find((t) => t.name === $("table-select").value); }
+
+function tableChanged() {
+  const table = currentTable();
+  if (!table) { $("table-view").replaceChildren(el("p", { class: "hint", text: "No table." })); return; }
+  const zones = table.zones.length ? table.zones : [{ id: "", name: "(all rows)" }];
+  $("zone-select").replaceChildren(...zones.map((z) => el("option", { value: z.id, text: z.name })));
+  $("period-select").replaceChildren(el("option", { value: "", text: "all periods" }),
+    ...table.periods.map((p) => el("option", { value: p, text: p || "(none)" })));
+  if (table.crosstab && table.periods.length) $("period-select").value = table.periods[0];
+  loadTable();
+}
+
+async function loadTable() {
+  const table = currentTable();
+  if (!table) return;
+  const params = new URLSearchParams();
+  if ($("zone-select").value) params.set("zone_id", $("zone-select").value);
+  if ($("period-select").value) params.set("period", $("period-select").value);
+  const data = await guarded(() => api("GET", `/api/runs/${state.run.id}/tables/${table.name}?${params}`));
+  if (!data) return;
+  const cols = data.columns;
+  if (table.crosstab) renderCrosstab(data.rows);
+  else if (cols.includes("class_label") && cols.includes("area_km2")) renderClassTable(data.rows);
+  else renderPlain(data);
+}
+
+function pivot(rows, rowKey, colKey, valueKey) {
+  const rowLabels = [...new Set(rows.map((r) => r[rowKey]))];
+  const colLabels = [...new Set(rows.map((r) => r[colKey]))];
+  const cells = new Map();
+  for (const r of rows) {
+    const k = r[rowKey] + "\u0000" + r[colKey];
+    cells.set(k, (cells.get(k) || 0) + (Number(r[valueKey]) || 0));
+  }
+  return { rowLabels, colLabels, get: (a, b) => cells.get(a + "\u0000" + b) };
+}
+
+function htmlTable(header, body) {
+  return el("table", { class: "data" },
+    el("thead", {}, el("tr", {}, ...header.map((h) => el("th", { text: h })))),
+    el("tbody", {}, ...body.map((row) => el("tr", {}, ...row.map((c) => el("td", { text: fmt(c) }))))));
+}
+
+function renderCrosstab(rows) {
+  const value = rows.length && "area_km2" in rows[0] ? "area_km2" : "value";
+  const p = pivot(rows, "class_label_a", "class_label_b", value);
+  const body = p.rowLabels.map((a) => [a, ...p.colLabels.map((b) => p.get(a, b) ?? 0)]);
+  $("chart").replaceChildren(barChart(p.rowLabels, p.colLabels, (a, b) => p.get(a, b) ?? 0, value));
+  $("table-view").replaceChildren(htmlTable([`${value} (rows: ${rows[0]?.variable ?? ""})`, ...p.colLabels], body));
+}
+
+function renderClassTable(rows) {
+  const p = pivot(rows, "period", "class_label", "area_km2");
+  const body = p.rowLabels.map((period) => [period || "–", ...p.colLabels.map((c) => p.get(period, c) ?? 0)]);
+  $("chart").replaceChildren(barChart(p.rowLabels, p.colLabels, (a, b) => p.get(a, b) ?? 0, "area_km2"));
+  $("table-view").replaceChildren(htmlTable(["period \\ class (km²)", ...p.colLabels], body));
+}
+
+function renderPlain(data) {
+  $("chart").replaceChildren();
+  $("table-view").replaceChildren(htmlTable(data.columns, data.rows.map((r) => data.columns.map((c) => r[c]))));
+}
+
+const PALETTE = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027", "#4575b4", "#984ea3", "#999999", "#8c510a"];
+
+function colourOf(label, index) {
+  for (const layer of state.layers) {
+    const hit = layer.legend.find((c) => c.label === label);
+    if (hit) return hit.color;
+  }
+  return PALETTE[index % PALETTE.length];
+}
+
+// stacked bars: one bar per group, one segment per series
+function barChart(groups, series, value, unit) {
+  const NS = "http://www.w3.org/2000/svg";
+  const width = Math.max(320, 70 + groups.length * 46), height = 190, left = 80, bottom = 50;
+  const totals = groups.map((g) => series.reduce((s, k) => s + Math.max(0, value(g, k)), 0));
+  const max = Math.max(...totals, 1e-9);
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("width", width + 220);
+  svg.setAttribute("height", height);
+  const add = (tag, attrs, text) => {
+    const node = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    svg.append(node);
+    return node;
+  };
+  const plotH = height - bottom - 10;
+  const barW = Math.min(36, (width - left) / groups.length - 8);
+  add("text", { x: 4, y: 12 }, fmt(max) + " " + unit);
+  add("line", { x1: left - 4, y1: 10, x2: left - 4, y2: 10 + plotH, stroke: "#999" });
+  groups.forEach((g, i) => {
+    let y = 10 + plotH;
+    const x = left + i * (barW + 8);
+    series.forEach((s, j) => {
+      const h = (Math.max(0, value(g, s)) / max) * plotH;
+      y -= h;
+      const rect = add("rect", { x, y, width: barW, height: h, fill: colourOf(s, j) });
+      const title = document.createElementNS(NS, "title");
+      title.textContent = `${g} · ${s}: ${fmt(value(g, s))} ${unit}`;
+      rect.append(title);
+    });
+    const ly = height - bottom + 12;
+    add("text", { x: x + barW / 2, y: ly, "text-anchor": "end", transform: `rotate(-30 ${x + barW / 2} ${ly})` }, String(g).slice(0, 14));
+  });
+  series.forEach((s, j) => {
+    const y = 14 + j * 15;
+    if (y > height - 5) return;
+    add("rect", { x: width + 10, y: y - 9, width: 10, height: 10, fill: colourOf(s, j) });
+    add("text", { x: width + 26, y }, String(s).slice(0, 28));
+  });
+  return svg;
+}
+
+// ---------------------------------------------------------------------------------------------------- start
+async function init() {
+  $("create-btn").addEventListener("click", () => createProject(false));
+  $("demo-btn").addEventListener("click", () => createProject(true));
+  $("project-select").addEventListener("change", (e) => guarded(() => selectProject(e.target.value)));
+  $("upload-btn").addEventListener("click", upload);
+  $("link-btn").addEventListener("click", linkLocal);
+  $("draw-btn").addEventListener("click", () => { if (state.project) startDrawing(); else toast("Choose a project first."); });
+  $("draw-finish").addEventListener("click", finishDrawing);
+  $("save-btn").addEventListener("click", saveForm);
+  $("run-btn").addEventListener("click", startRun);
+  $("cancel-btn").addEventListener("click", cancelRun);
+  $("resume-btn").addEventListener("click", resumeRun);
+  $("run-select").addEventListener("change", (e) => { if (e.target.value) guarded(() => selectRun(e.target.value)); });
+  $("log-box").addEventListener("toggle", refreshLog);
+  $("table-select").addEventListener("change", tableChanged);
+  $("zone-select").addEventListener("change", loadTable);
+  $("period-select").addEventListener("change", loadTable);
+  $("token").value = token();
+  $("token").addEventListener("change", () => { localStorage.setItem("openldn-token", $("token").value); guarded(() => loadProjects()); });
+
+  loadOutlines().catch((error) => toast("Country outlines: " + error.message));
+  const health = await api("GET", "/api/health");
+  $("token-box").hidden = !health.auth;
+  await guarded(() => loadProjects());
+  document.body.dataset.ready = "1";
+}
+
+init().catch((error) => toast(error.message));

@@ -1,0 +1,145 @@
+"""End-to-end tests in a real headless Chromium (Debian package) driven by Playwright.
+
+They start the server on a free port, load the page, start a run, wait for it, toggle a layer, click the map,
+read a value, and save a screenshot under the test's tmp folder. The page must log no console error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("OPENLDN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Any]:
+    """A Playwright page in the Debian Chromium; skips when it or Playwright is missing."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        yield page
+        browser.close()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Callable[..., str]:
+    """Start the app with uvicorn in a thread; return its base URL."""
+    import uvicorn
+
+    from openldn.web.app import VENDOR, create_app
+    from openldn.web.settings import Settings
+
+    if not all(p.is_dir() for p in VENDOR.values()):
+        pytest.skip("map assets missing: run 'npm ci' in src/openldn/web/frontend")
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(**overrides: Any) -> str:
+        port = _free_port()
+        app = create_app(Settings(data_dir=tmp_path / "data", **overrides))
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def _explore(page: Any, base: str, tmp_path: Path, run_timeout_s: float) -> dict[str, float]:
+    """Drive the page through the demo; return timings."""
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(base + "/")
+    page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+    page.click("#demo-btn")
+    page.wait_for_function("document.querySelector('#project-select').selectedOptions[0]?.text === 'Demo country'",
+                           timeout=120_000)
+    clicked = time.monotonic()
+    page.click("#run-btn")
+    page.wait_for_selector("#run-status[data-status='succeeded']", timeout=run_timeout_s * 1000)
+    page.wait_for_selector("#layers .layer-toggle", timeout=20_000)
+    page.wait_for_selector(".leaflet-tile-loaded", timeout=20_000)
+    shown = time.monotonic() - clicked
+
+    # toggle a layer off and on: its tiles leave and come back
+    toggles = page.locator("#layers .layer-toggle")
+    first = toggles.first
+    assert first.is_checked()
+    before = page.locator(".leaflet-tile-pane img").count()
+    first.uncheck()
+    page.wait_for_function(f"document.querySelectorAll('.leaflet-tile-pane img').length < {before}")
+    first.check()
+    page.wait_for_selector(".leaflet-tile-loaded", timeout=20_000)
+
+    # click the centre of the map: a popup lists a value for every layer
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector(".point-values td.value", timeout=20_000)
+    values = page.locator(".point-values td.value").all_text_contents()
+    assert len(values) >= toggles.count()
+    assert any(v != "no data" for v in values), values
+
+    # the tables panel shows a table
+    page.wait_for_selector("#table-view table.data", timeout=20_000)
+    page.wait_for_timeout(600)  # let the popup and tile fade-in animations end
+    page.screenshot(path=str(tmp_path / "openldn-web.png"), full_page=True)
+    assert not errors, errors
+    return {"run_to_map_s": shown}
+
+
+def test_browser__fake_pipeline_run_toggle_click(browser_page, live_server, fake_env, tmp_path) -> None:
+    """The whole page flow on the fake pipeline (always available)."""
+    base = live_server(pipeline="_fake_pipeline:run_assessment")
+    timings = _explore(browser_page, base, tmp_path, run_timeout_s=60)
+    assert (tmp_path / "openldn-web.png").stat().st_size > 10_000
+    print(f"fake pipeline: map shown {timings['run_to_map_s']:.1f} s after clicking Run")
+
+
+@pytest.mark.slow
+def test_browser__demo_run(browser_page, live_server, tmp_path) -> None:
+    """The demo assessment through the real pipeline, from the page."""
+    try:
+        from openldn.datasets import make_demo  # noqa: F401
+        from openldn.pipeline import run_assessment  # noqa: F401
+    except ImportError as error:
+        pytest.skip(f"openldn.pipeline.run_assessment / openldn.datasets.make_demo not importable yet: {error}")
+    base = live_server()
+    timings = _explore(browser_page, base, tmp_path, run_timeout_s=900)
+    assert (tmp_path / "openldn-web.png").stat().st_size > 10_000
+    print(f"demo: map shown {timings['run_to_map_s']:.1f} s after clicking Run")

@@ -1,0 +1,235 @@
+"""Drought stage of the pipeline: SO3-1 hazard, SO3-2 exposure, SO3-3 vulnerability.
+
+Inputs: ``precipitation`` (monthly, required; ``pet`` too for SPEI), ``population_total`` / ``_female`` /
+``_male`` (annual counts, optional), the DVI factor table of the options (optional).
+
+The index is computed on the precipitation's **own grid** (cropped to the analysis extent plus one cell), as the
+GMID / CHIRPS products are, and the annual intensity classes are then put on the analysis grid with the categorical
+rule of :func:`openldn.io.align` (nearest neighbour onto a finer grid: standard.md §10). Outputs:
+
+* layer ``drought_class`` (time, y, x), int16 classes 0-4 per year (nodata where the year's month is missing);
+* rasters ``drought_class/<year>`` and ``drought_max/<window>`` (highest intensity over all years of each window)
+  and ``drought_population_max/<window>`` (people in drought at the window's highest intensity, last year's
+  population);
+* tables ``drought_area`` (class areas per year, water split off as code -2 when land cover is available),
+  ``drought_population`` (population per class, year and group), ``dvi``, ``dvi_trend``, ``dvi_method``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from openldn.core.codes import NODATA, STATUS_DTYPE
+from openldn.core.periods import Period, year_coords, years_of
+from openldn.drought.classes import DROUGHT_LABELS, annual_index, drought_class, drought_legend, max_intensity
+from openldn.drought.classes import drought_windows as _windows
+from openldn.drought.dvi import (
+    dvi_method_table,
+    dvi_table,
+    dvi_trend,
+    load_factor_catalogue,
+    read_factor_table,
+)
+from openldn.drought.exposure import exposed_population, population_for_years
+from openldn.drought.options import DroughtOptions
+from openldn.drought.spi import spei, spi
+from openldn.exceptions import ConfigError, MissingYearError
+
+__all__ = ["WATER", "run"]
+
+#: Class code of water cells in the drought area table (as in the integration tables).
+WATER: int = -2
+_GROUPS = ("total", "female", "male")
+
+
+def _options(ctx: Any) -> DroughtOptions:
+    raw = getattr(ctx.assessment, "drought", None)
+    if isinstance(raw, DroughtOptions):
+        return raw
+    if isinstance(raw, dict):
+        return DroughtOptions(**raw)
+    return DroughtOptions()
+
+
+def _native_crop(raw: xr.DataArray, geobox: Any) -> xr.DataArray:
+    """``raw`` cropped (lazily, by index) to the analysis extent plus one cell on each side."""
+    try:
+        from odc.geo.geom import Geometry  # noqa: F401  (odc-geo present)
+
+        crs = raw.rio.crs
+        bbox = geobox.extent.to_crs(str(crs)).boundingbox if crs is not None else geobox.extent.boundingbox
+    except Exception:  # pragma: no cover - no CRS information: use the whole input
+        return raw
+    out = raw
+    for dim, lo, hi in (("x", bbox.left, bbox.right), ("y", bbox.bottom, bbox.top)):
+        c = np.asarray(raw[dim].values, dtype=float)
+        if c.size < 2:
+            continue
+        step = abs(float(c[1] - c[0]))
+        keep = np.flatnonzero((c >= lo - 1.5 * step) & (c <= hi + 1.5 * step))
+        if keep.size:
+            out = out.isel({dim: slice(int(keep.min()), int(keep.max()) + 1)})
+    return out
+
+
+def _index(ctx: Any, opts: DroughtOptions) -> tuple[xr.DataArray, bool]:
+    """Monthly SPI/SPEI on the precipitation grid (cropped) -> (index, native)."""
+    raw = getattr(ctx, "inputs_raw", {}).get("precipitation")
+    native = raw is not None and "time" in raw.dims
+    pr = _native_crop(raw, ctx.geobox) if native else ctx.input("precipitation")
+    if native and pr.chunks is not None:
+        pr = pr.chunk({"time": -1})
+    if opts.index == "spei":
+        if not ctx.has_input("pet"):
+            raise ConfigError(
+                f"{ctx.assessment.source}: drought.index is 'spei' but no 'pet' input is given; add inputs.pet "
+                "(monthly PET, mm) or use index: spi."
+            )
+        pet_raw = getattr(ctx, "inputs_raw", {}).get("pet")
+        pet = _native_crop(pet_raw, ctx.geobox) if native and pet_raw is not None else ctx.input("pet")
+        return spei(pr, pet, opts.scale, opts.calibration, opts.distribution, months=[opts.month]), native
+    dist = "gamma" if opts.distribution == "loglogistic" else opts.distribution
+    return spi(pr, opts.scale, opts.calibration, dist, months=[opts.month]), native
+
+
+def _on_grid(ctx: Any, classes: xr.DataArray, native: bool) -> xr.DataArray:
+    if not native:
+        return classes
+    from openldn.io import align
+
+    classes.attrs["_FillValue"] = NODATA
+    out = align(classes, ctx.geobox, kind="categorical")
+    return ctx.rechunk(out) if hasattr(ctx, "rechunk") else out
+
+
+def _water_masks(ctx: Any, years: list[int]) -> dict[int, xr.DataArray]:
+    layers = getattr(ctx, "layers", {})
+    if "lc_unccd" not in layers:
+        return {}
+    lc = layers["lc_unccd"]
+    if "time" not in lc.dims:
+        return dict.fromkeys(years, lc == 7)
+    lc_years = [int(y) for y in years_of(lc)]
+    out = {}
+    for y in years:
+        best = min(lc_years, key=lambda v: (abs(v - y), -v))
+        out[y] = lc.isel(time=lc_years.index(best)) == 7
+    return out
+
+
+def _populations(ctx: Any, years: list[int]) -> dict[str, xr.DataArray]:
+    pops: dict[str, xr.DataArray] = {}
+    for g in _GROUPS:
+        name = f"population_{g}"
+        if not ctx.has_input(name):
+            continue
+        stack, subs = population_for_years(ctx.input(name), years)
+        for y, used in sorted(subs.items()):
+            ctx.substitute(f"{name}: {used} used for {y} (nearest available year; SO3-2)")
+        pops[g] = stack
+    if "total" not in pops and "female" in pops and "male" in pops:
+        pops["total"] = pops["female"].fillna(0.0) + pops["male"].fillna(0.0)
+    return pops
+
+
+def run(ctx: Any) -> None:
+    """Run SO3-1, SO3-2 and SO3-3 on a :class:`openldn.pipeline.RunContext`.
+
+    Parameters
+    ----------
+    ctx : openldn.pipeline.RunContext
+        The run context (inputs ``precipitation``, optional ``population_*``; layer ``lc_unccd`` if present).
+    """
+    from openldn.zonal import class_area_table, zonal_sum_table
+
+    opts = _options(ctx)
+    years = Period.from_user_input(opts.years).years
+    ctx.progress("drought", 0, 4, f"{opts.index.upper()}-{opts.scale}")
+    index, native = _index(ctx, opts)
+    annual = annual_index(index, month=opts.month, years=years)
+    for y in annual.attrs.get("missing_years", []):
+        ctx.substitute(
+            f"precipitation: month {opts.month:02d} of {y} is not in the data; drought classes of {y} are no data"
+        )
+    classes = _on_grid(ctx, drought_class(annual, boundaries=opts.class_boundaries), native)
+    classes = classes.assign_coords(time=year_coords(years))
+    classes.attrs.update(
+        long_name=f"Drought intensity class ({opts.index.upper()}-{opts.scale}, month {opts.month})",
+        legend="drought", _FillValue=NODATA, boundaries=opts.class_boundaries, calibration=opts.calibration,
+        distribution=opts.distribution,
+    )
+    ctx.layers["drought_class"] = classes
+    classes = ctx.layers["drought_class"]
+    legend = drought_legend()
+    ctx.progress("drought", 1, 4, "drought classes")
+
+    # SO3-1: maps and class areas per year
+    water = _water_masks(ctx, years)
+    labels = dict(DROUGHT_LABELS)
+    if water:
+        labels[WATER] = "Water body"
+    frames = []
+    for i, y in enumerate(years):
+        cy = classes.isel(time=i, drop=True)
+        ctx.write_raster(f"drought_class/{y}", cy, legend=legend, title=f"Drought intensity {y}")
+        tab_classes = xr.where(water[y], np.int16(WATER), cy).astype(STATUS_DTYPE) if y in water else cy
+        frames.append(
+            class_area_table(tab_classes, ctx.coverage, ctx.area, variable="drought_class", period=str(y),
+                             legend=labels)
+        )
+    ctx.add_table("drought_area", pd.concat(frames, ignore_index=True))
+
+    windows = [w for w in _windows(opts.window_start, years[-1], length=opts.window_length) if w.end >= years[0]]
+    maxima = max_intensity(classes, windows)
+    for w in windows:
+        ctx.write_raster(f"drought_max/{w.label}", maxima.sel(period=w.label, drop=True), legend=legend,
+                         title=f"Highest drought intensity {w.label}")
+    ctx.progress("drought", 2, 4, "population exposure")
+
+    # SO3-2: population per class, year and group
+    pops = _populations(ctx, years) if opts.population else {}
+    if pops:
+        pframes = []
+        for i, y in enumerate(years):
+            cy = classes.isel(time=i, drop=True)
+            for g in _GROUPS:
+                if g not in pops:
+                    continue
+                py = pops[g].isel(time=i, drop=True).astype("float64").fillna(0.0)
+                pframes.append(
+                    zonal_sum_table(py, ctx.coverage, by=cy, variable=f"population_{g}", period=str(y),
+                                    legend=DROUGHT_LABELS)
+                )
+        ctx.add_table("drought_population", pd.concat(pframes, ignore_index=True))
+        total = pops["total"]
+        for w in windows:
+            in_w = [i for i, y in enumerate(years) if w.contains(y)]
+            if not in_w:
+                continue
+            last = total.isel(time=in_w[-1], drop=True)
+            exposed = exposed_population(last, maxima.sel(period=w.label, drop=True))
+            ctx.write_raster(f"drought_population_max/{w.label}", exposed, units="persons",
+                             title=f"Population in drought at the highest intensity {w.label}")
+    ctx.progress("drought", 3, 4, "vulnerability")
+
+    # SO3-3: DVI from the factor table
+    if opts.dvi_factors:
+        resolve = getattr(ctx.assessment, "resolve", None)
+        path = resolve(opts.dvi_factors) if resolve else opts.dvi_factors
+        cat_path = (resolve(opts.dvi_catalogue) if resolve else opts.dvi_catalogue) if opts.dvi_catalogue else None
+        catalogue = load_factor_catalogue(cat_path)
+        factors = read_factor_table(path, catalogue=catalogue)
+        table = dvi_table(factors, catalogue=catalogue, weights=opts.dvi_weights, end_year=opts.dvi_end_year)
+        if table["value"].isna().all():
+            raise MissingYearError(
+                f"DVI factor table {path}: no year has a value for all three components: give at least one "
+                "varying factor per component."
+            )
+        ctx.add_table("dvi", table)
+        ctx.add_table("dvi_trend", dvi_trend(table, tolerance=opts.dvi_trend_tolerance))
+        ctx.add_table("dvi_method", dvi_method_table(factors, catalogue=catalogue))
+    ctx.progress("drought", 4, 4, "done")

@@ -173,7 +173,8 @@ def _open_gdal(p: Path, chunks: Any) -> tuple[xr.DataArray, list[Any], float | N
 def _open_xarray(p: Path, chunks: Any, name: str | None) -> tuple[xr.DataArray, list[Any], float | None]:
     import rioxarray  # noqa: F401  (registers .rio)
 
-    engine = "zarr" if (p.suffix == ".zarr" or p.is_dir()) else "h5netcdf"
+    # NetCDF: let xarray pick an installed backend (h5netcdf needs h5py; scipy reads NetCDF3).
+    engine = "zarr" if (p.suffix == ".zarr" or p.is_dir()) else None
     try:
         ds = xr.open_dataset(p, engine=engine, chunks={}, mask_and_scale=False, decode_coords="all")
     except Exception as err:

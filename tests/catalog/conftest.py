@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,9 +27,9 @@ import rasterio
 import rasterio.shutil
 from rasterio.transform import from_origin
 
-# grid of every test raster: 0.01 degree cells over [10, 0] - [12, 1] (200 x 100 cells)
+# grid of every test raster: 0.01 degree cells over [10, -1] - [14, 1] (400 x 200 cells)
 WEST, NORTH, RES = 10.0, 1.0, 0.01
-WIDTH, HEIGHT = 200, 100
+WIDTH, HEIGHT = 400, 200
 LC_YEARS = [2000, 2001, 2002, 2003]
 NDVI_DATES = [(1, 1), (4, 1), (7, 1), (10, 1)]
 NDVI_TERRA = [0.2, 0.4, 0.6, 0.4]  # per date, 2001; 2002 = + 0.1
@@ -63,14 +64,14 @@ def soc_array() -> np.ndarray:
 
 
 def write_cog(path: Path, arr: np.ndarray, *, nodata: float | None) -> None:
-    """Write a small tiled COG (64 x 64 blocks) on the test grid."""
+    """Write a small tiled COG (128 x 128 blocks) on the test grid."""
     tmp = path.with_suffix(".tmp.tif")
     with rasterio.open(
         tmp, "w", driver="GTiff", width=WIDTH, height=HEIGHT, count=1, dtype=arr.dtype, crs="EPSG:4326",
         transform=from_origin(WEST, NORTH, RES, RES), nodata=nodata,
     ) as dst:
         dst.write(arr, 1)
-    rasterio.shutil.copy(tmp, path, driver="COG", BLOCKSIZE="64", COMPRESS="NONE")
+    rasterio.shutil.copy(tmp, path, driver="COG", BLOCKSIZE="128", COMPRESS="NONE")
     tmp.unlink()
 
 
@@ -347,7 +348,7 @@ def build_catalogue(server: StacServer) -> None:
     for part in ("a", "b"):
         write_cog(data / f"parts_{part}_2000.tif", pop_array(), nodata=-99999)
     server.items = items
-    extent = {"spatial": {"bbox": [[WEST, 0.0, 12.0, NORTH]]},
+    extent = {"spatial": {"bbox": [[WEST, NORTH - HEIGHT * RES, WEST + WIDTH * RES, NORTH]]},
               "temporal": {"interval": [["2000-01-01T00:00:00Z", "2003-12-31T23:59:59Z"]]}}
     for cid in ("test-lc", "test-ndvi", "test-precip", "test-pop"):
         server.collections[cid] = {
@@ -380,18 +381,19 @@ def catalogue_extra(server: StacServer) -> dict[str, Any]:
         "test_lc": {**common, "title": "Test land cover", "variable": "land_cover", "kind": "categorical",
                     "source": {"type": "stac", "api": server.api, "collection": "test-lc", "asset": "lccs_class"},
                     "temporal": "annual", "years": [2000, 2003], "units": "1", "nodata": 0, "legend": "esa_cci",
+                    "dtype": "uint8",
                     "citation": "Test land cover (2026).", "doi": "10.0000/test.lc"},
         "test_lc_static": {**common, "title": "Test land cover, static catalogue", "variable": "land_cover",
                            "kind": "categorical",
                            "source": {"type": "stac", "api": f"{server.url}/static/catalog.json",
                                       "collection": "test-lc", "asset": "lccs_class"},
                            "temporal": "annual", "years": [2000, 2003], "units": "1", "nodata": 0,
-                           "citation": "Test land cover (2026)."},
+                           "dtype": "uint8", "citation": "Test land cover (2026)."},
         "test_ndvi": {**common, "title": "Test NDVI composites", "variable": "ndvi", "kind": "continuous",
                       "source": {"type": "stac", "api": server.api, "collection": "test-ndvi", "asset": "NDVI",
                                  "query": {"platform": {"eq": "terra"}}},
                       "temporal": "composites", "composite": "mean", "years": [2001, 2002], "units": "1",
-                      "scale": 0.0001, "nodata": -3000, "citation": "Test NDVI (2026)."},
+                      "scale": 0.0001, "nodata": -3000, "dtype": "int16", "citation": "Test NDVI (2026)."},
         "test_precip": {**common, "title": "Test monthly precipitation", "variable": "precipitation",
                         "source": {"type": "stac", "api": server.api, "collection": "test-precip",
                                    "asset": "rainfall"},
@@ -456,6 +458,12 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 AOI_BBOX = (10.205, 0.305, 10.395, 0.495)  # inside the test grid: about 19 x 19 cells
+
+
+@pytest.fixture
+def grid() -> SimpleNamespace:
+    """Constants of the test grid and the array makers, for assertions."""
+    return SimpleNamespace(aoi_bbox=AOI_BBOX, west=WEST, north=NORTH, res=RES, lc_array=lc_array)
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ def test_load_catalog__user_file_overrides_one_field_and_adds_entries(tmp_path) 
     extra.write_text(
         "datasets:\n"
         "  esa_cci_lc: {source: {api: https://mirror.example/stac}}\n"
-        "  national_lc: {title: National LC, variable: land_cover, kind: categorical, temporal: annual,\n"
+        "  national_lc: {title: National LC, variable: land_cover, kind: categorical, temporal: annual, dtype: uint8,\n"
         "                years: [2000, 2020], units: '1', licence: CC BY 4.0, citation: Ministry (2024).,\n"
         "                source: {type: url, href: 'lc_{year}.tif'}, resolution: 0.001}\n"
     )
@@ -69,7 +69,7 @@ def test_load_catalog__bad_entry_raises_config_error(entry, match) -> None:
 
 
 def test_catalog__unknown_id_lists_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match="Unknown dataset 'nope'.*esa_cci_lc"):
+    with pytest.raises(ConfigError, match=r"Unknown dataset 'nope'.*esa_cci_lc"):
         load_catalog()["nope"]
 
 

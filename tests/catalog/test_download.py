@@ -35,7 +35,7 @@ def test_download_file__resumes_across_calls(stac_server, tmp_path, cache_dir) -
     stac_server.flaky["lc_2001.tif"] = size // 2
     target = tmp_path / "lc.tif"
     url = f"{stac_server.url}/data/lc_2001.tif"
-    with pytest.raises(DataAccessError, match="partial file is kept.*openldn fetch"):
+    with pytest.raises(DataAccessError, match=r"partial file is kept.*openldn fetch"):
         download_file(url, target, dataset="test_lc", retries=0)
     part = target.with_name("lc.tif.part")
     assert part.stat().st_size == size // 2

@@ -39,7 +39,7 @@ def test_search_items__unreachable_api_raises_data_access_error(catalog_extra, c
     from openldn.catalog import load_catalog
 
     cat = load_catalog([catalog_extra, {"test_lc": {"source": {"api": "http://127.0.0.1:9/stac"}}}])
-    with pytest.raises(DataAccessError, match="dataset test_lc: STAC .* cannot be searched") as err:
+    with pytest.raises(DataAccessError, match=r"dataset test_lc: STAC .* cannot be searched") as err:
         search_items(cat["test_lc"], bbox=(10, 0, 11, 1), years=[2000])
     assert "\n" not in str(err.value)
 

@@ -238,6 +238,8 @@ def _entry(ds_id: str, doc: Any, origin: str) -> DatasetDef:
         resolution = None if doc.get("resolution") is None else float(doc["resolution"])
     except (TypeError, ValueError) as err:
         raise ConfigError(f"{where}: scale, offset, nodata and resolution must be numbers ({err}).") from err
+    if doc.get("kind") == "categorical" and not doc.get("dtype"):
+        raise ConfigError(f"{where}: a categorical dataset needs 'dtype' (e.g. uint8) so classes stay integers.")
     if resolution is not None and resolution <= 0:
         raise ConfigError(f"{where}: resolution must be positive.")
     return DatasetDef(

@@ -293,7 +293,12 @@ def _load_stac(entry: DatasetDef, req: FetchRequest, cache_dir: Path, progress: 
             download_file(href, target, sha256=item_sha256(it, asset), dataset=entry.id, progress=progress)
             local[href] = str(target)
     geobox = _geobox(req)
-    cfg = {"*": {"assets": {asset: {"nodata": entry.nodata}}}} if entry.nodata is not None else None
+    band_cfg: dict[str, Any] = {}
+    if entry.nodata is not None:
+        band_cfg["nodata"] = entry.nodata
+    if entry.dtype:
+        band_cfg["data_type"] = entry.dtype
+    cfg = {"*": {"assets": {asset: band_cfg}}} if band_cfg else None
     odc.stac.configure_rio(cloud_defaults=True, **{k: v for k, v in _gdal_env().items()
                                                    if k.startswith("GDAL_HTTP")})
     try:

@@ -190,6 +190,10 @@ def render_map(
         b.boundary.plot(ax=ax, color="#333333", linewidth=0.7)
         ax.set_xlim(left, right)
         ax.set_ylim(bottom, top)
+    if crs is not None and crs.is_geographic:
+        # equal ground distances along x and y at the map's central latitude
+        ax.set_aspect(1.0 / max(math.cos(math.radians((top + bottom) / 2)), 0.05))
+    ax.set_ylabel("")
     ax.set_title(title, fontsize=12)
     ax.tick_params(labelsize=7)
     if crs is not None:

@@ -1,0 +1,263 @@
+"""One self-contained HTML report per run: maps, tables, charts, and the method and data section.
+
+Everything is inside the one file: map PNGs and charts are embedded as ``data:`` URIs, tables are plain HTML, the
+style sheet is inline, and there is no JavaScript, so the report opens offline in any browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from openldn.io import atomic_path
+from openldn.reporting.prais import PRAISReport, PRAISTable
+
+__all__ = ["MapImage", "data_uri", "render_html", "write_html"]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;color:#1d2733;
+background:#fafbfc;line-height:1.45}
+header{background:#1F4E78;color:#fff;padding:18px 32px}header h1{margin:0 0 4px;font-size:24px}
+header p{margin:0;opacity:.9}
+nav{background:#e9eef4;padding:8px 32px;font-size:14px}nav a{margin-right:14px;color:#1F4E78}
+main{padding:8px 32px 40px;max-width:1280px}
+h2{border-bottom:2px solid #1F4E78;padding-bottom:4px;margin-top:32px}
+.cards{display:flex;flex-wrap:wrap;gap:12px}.card{background:#fff;border:1px solid #d0d7de;border-radius:6px;
+padding:10px 16px;min-width:200px}.card .v{font-size:26px;font-weight:600;color:#1F4E78}.card .k{font-size:13px}
+.maps{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:16px}
+figure{margin:0;background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:8px}
+figure img{width:100%;height:auto;display:block}figcaption{font-size:13px;color:#444;margin-top:4px}
+table{border-collapse:collapse;margin:8px 0 4px;font-size:13px;background:#fff}
+th,td{border:1px solid #c9d1d9;padding:3px 8px}th{background:#DCE6F1;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+.note{font-size:12px;color:#555;margin:2px 0}details{margin:6px 0}summary{cursor:pointer;color:#1F4E78}
+code{background:#eef1f4;padding:0 3px;border-radius:3px;font-size:12px}
+"""
+
+
+class MapImage:
+    """A map to show: title, PNG bytes, and the files it was made from."""
+
+    def __init__(self, key: str, title: str, png: bytes, files: list[str] | None = None) -> None:
+        self.key = key
+        self.title = title
+        self.png = png
+        self.files = files or []
+
+
+def data_uri(png: bytes) -> str:
+    """``data:image/png;base64,...`` URI of PNG bytes."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _fmt(v: Any, kind: str) -> str:
+    if v is None:
+        return ""
+    if kind == "text":
+        return html.escape(str(v))
+    f = float(v)
+    if kind == "count":
+        return f"{f:,.0f}"
+    if kind in ("percent", "change_percent", "index"):
+        return f"{f:+.3f}" if kind == "change_percent" else f"{f:.3f}"
+    if kind == "change":
+        return f"{f:+,.3f}"
+    if kind == "stock":
+        return f"{f:.2f}"
+    return f"{f:,.3f}"
+
+
+def _table_html(t: PRAISTable) -> str:
+    head = "".join(f"<th>{html.escape(c.label)}</th>" for c in t.columns)
+    body = []
+    for r in t.rows:
+        cells = "".join(
+            f'<td class="{"" if c.kind == "text" else "n"}">{_fmt(r.get(c.key), c.kind)}</td>' for c in t.columns
+        )
+        body.append(f"<tr>{cells}</tr>")
+    notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in t.notes)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{notes}"
+
+
+def _cards(report: PRAISReport) -> str:
+    cards = []
+    t2 = report.get("SO1-4.T2")
+    if t2 is not None and t2.rows:
+        base, last = t2.rows[0], t2.rows[-1]
+        cards.append(("SDG 15.3.1, " + str(base["assessment"]), f"{(base.get('percent') or 0):.2f} %"))
+        if len(t2.rows) > 1:
+            cards.append(("SDG 15.3.1, " + str(last["assessment"]), f"{(last.get('percent') or 0):.2f} %"))
+            cards.append(("Change in degraded area", f"{(last.get('change_km2') or 0):+,.1f} km²"))
+    la = report.land_area.get("ALL")
+    if la:
+        cards.append(("Total land area (denominator)", f"{la['land_km2']:,.1f} km²"))
+    pop = report.get("SO2-3.T1")
+    if pop is not None and pop.rows and pop.rows[-1].get("pct_total") is not None:
+        cards.append((f"Population on degraded land, {pop.rows[-1]['year']}", f"{pop.rows[-1]['pct_total']:.2f} %"))
+    return '<div class="cards">' + "".join(
+        f'<div class="card"><div class="v">{html.escape(v)}</div><div class="k">{html.escape(k)}</div></div>'
+        for k, v in cards
+    ) + "</div>"
+
+
+def _charts(report: PRAISReport, tables: dict[str, pd.DataFrame]) -> list[tuple[str, bytes]]:
+    from openldn.reporting import charts
+
+    out: list[tuple[str, bytes]] = []
+    t2 = report.get("SO1-2.T2") or report.get("SO1-2.T1")
+    if t2 is not None:
+        out.append((t2.title, charts.lpd_by_lc_chart(t2.rows, title="Land productivity dynamics by land cover")))
+    t1 = report.get("SO1-4.T1")
+    sdg_src = tables.get("sdg_degradation")
+    series: dict[str, dict[str, float]] = {}
+    if sdg_src is not None and len(sdg_src):
+        sel = sdg_src[(sdg_src["zone_id"].astype(str) == "ALL") & (sdg_src["variable"] == "sdg_15_3_1")]
+        for p, g in sel.groupby(sel["period"].astype(str), sort=False):
+            series[f"1OAO {p}"] = {str(lab): float(a) for lab, a in zip(g["class_label"], g["area_km2"], strict=True)
+                                   if str(lab) != "Water body"}
+    if t1 is not None:
+        for r in t1.rows:
+            series.setdefault(f"Status {r['period']}", {})[str(r["class"])] = float(r["area_km2"])
+    if series:
+        out.append(("SDG 15.3.1 by period", charts.degradation_chart(series, title="SDG 15.3.1 areas (km²)")))
+    tr = tables.get("lc_transitions")
+    if tr is not None and len(tr):
+        for p, g in tr[tr["zone_id"].astype(str) == "ALL"].groupby(tr["period"].astype(str), sort=False):
+            try:
+                a, b = p.split("-")
+            except ValueError:
+                a, b = "initial", "final"
+            out.append((f"Land cover transitions {p}",
+                        charts.transition_sankey(g, title=f"Land cover transitions {p}", left_title=a,
+                                                 right_title=b)))
+    return out
+
+
+def render_html(
+    report: PRAISReport,
+    *,
+    name: str,
+    maps: list[MapImage],
+    tables: dict[str, pd.DataFrame] | None = None,
+    provenance: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+    downloads: dict[str, str] | None = None,
+) -> str:
+    """The HTML text of the report.
+
+    Parameters
+    ----------
+    report : PRAISReport
+        Validated PRAIS tables.
+    name : str
+        Assessment name.
+    maps : list of MapImage
+        Maps to embed.
+    tables : dict of str to pandas.DataFrame, optional
+        Tidy stage tables (for the charts).
+    provenance : dict, optional
+        Run provenance (inputs with checksums, preset, version).
+    options : dict, optional
+        Integration options shown in the method section.
+    downloads : dict of str to str, optional
+        Label -> relative path of the other outputs (workbook, JSON, CSV folder).
+
+    Returns
+    -------
+    str
+    """
+    import openldn
+
+    prov = provenance or {}
+    esc = html.escape
+    created = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(name)} - openldn report</title><style>{_CSS}</style></head><body>",
+        f"<header><h1>{esc(name)}</h1><p>Land degradation indicators (SDG 15.3.1, SO1, SO2-3, SO3) - baseline "
+        f"{esc(report.baseline)}, reporting {esc(', '.join(report.reporting))} - openldn "
+        f"{esc(str(prov.get('openldn_version', openldn.__version__)))} - {created}</p></header>",
+        '<nav><a href="#summary">Summary</a><a href="#maps">Maps</a><a href="#charts">Charts</a>'
+        '<a href="#tables">PRAIS tables</a><a href="#method">Method and data</a></nav><main>',
+        '<h2 id="summary">Summary</h2>',
+        _cards(report),
+    ]
+    if downloads:
+        links = " | ".join(f'<a href="{esc(p)}">{esc(k)}</a>' for k, p in downloads.items())
+        parts.append(f'<p class="note">Files: {links}</p>')
+
+    parts.append('<h2 id="maps">Maps</h2><div class="maps">')
+    for m in maps:
+        files = ", ".join(f"<code>{esc(f)}</code>" for f in m.files)
+        parts.append(
+            f'<figure id="map-{esc(m.key.replace("/", "-"))}"><img class="map" alt="{esc(m.title)}" '
+            f'src="{data_uri(m.png)}"><figcaption>{esc(m.title)}{"<br>" + files if files else ""}</figcaption>'
+            "</figure>"
+        )
+    parts.append("</div>")
+
+    parts.append('<h2 id="charts">Charts</h2><div class="maps">')
+    for title, png in _charts(report, tables or {}):
+        parts.append(f'<figure><img class="chart" alt="{esc(title)}" src="{data_uri(png)}">'
+                     f"<figcaption>{esc(title)}</figcaption></figure>")
+    parts.append("</div>")
+
+    parts.append('<h2 id="tables">PRAIS tables</h2>')
+    for code in report.codes():
+        ts = [t for t in report.tables if t.code == code]
+        main_t = next((t for t in ts if t.zone_id == "ALL"), ts[0])
+        parts.append(f'<h3 id="t-{esc(code)}">{esc(code)} {esc(main_t.title)}</h3>')
+        parts.append(f"<p class=\"note\">{esc(main_t.zone_name)}</p>{_table_html(main_t)}")
+        for t in ts:
+            if t is main_t:
+                continue
+            parts.append(f"<details><summary>{esc(t.zone_name)} ({esc(t.zone_id)})</summary>{_table_html(t)}"
+                         "</details>")
+
+    parts.append('<h2 id="method">Method and data</h2>')
+    preset = prov.get("preset") or {}
+    opts = options or {}
+    method = [
+        ("Method preset", f"{preset.get('id', '')} (sha256 {preset.get('hash', '')})"),
+        ("Integration", "One-Out-All-Out over land cover, land productivity and soil organic carbon "
+                        "(standard.md §7.2): degraded if any sub-indicator is degraded."),
+        ("Improved rule", str(opts.get("improved_rule", "trends_earth"))),
+        ("No-data rule", str(opts.get("nodata_rule", "any_nodata"))),
+        ("Status", "Baseline x period through the 3x3 status matrix (Addendum §2.1); 7-class expanded status."),
+        ("Land-area denominator", "Total land area = area minus inland water (land cover class 7), one denominator "
+                                  "per run; no data kept in the denominator and reported as its own row; water "
+                                  "reported separately."),
+        ("Population", "Counts aggregated onto the analysis grid with a count-conserving rule; float counts (no "
+                       "Int16 rounding)."),
+        ("Checks passed", ", ".join(report.checks)),
+    ]
+    for zid, la in report.land_area.items():
+        method.append((f"Land area {zid}", f"{la['land_km2']:,.3f} km² ({la['source']}); water "
+                                           f"{la['water_km2']:,.3f} km²; no data {la['nodata_km2']:,.3f} km²"))
+    method += [("Substitution", s) for s in report.substitutions]
+    parts.append("<table><tbody>" + "".join(
+        f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in method) + "</tbody></table>")
+    inputs = prov.get("inputs") or []
+    if inputs:
+        parts.append("<h3>Input data</h3><table><thead><tr><th>Role</th><th>File</th><th>sha256</th></tr></thead>"
+                     "<tbody>" + "".join(
+                         f"<tr><td>{esc(str(r.get('role', '')))}</td><td>{esc(str(r.get('path', '')))}</td>"
+                         f"<td><code>{esc(str(r.get('sha256', '')))}</code></td></tr>" for r in inputs)
+                     + "</tbody></table>")
+    parts.append("</main></body></html>")
+    return "\n".join(parts)
+
+
+def write_html(text: str, path: str | Path) -> Path:
+    """Write the report atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,185 @@
+"""Reporting stage (last stage of ``openldn run``): PRAIS tables, exports, map styles and PNGs, HTML report.
+
+Writes under ``ctx.out_dir``:
+
+* ``report/prais_tables.xlsx`` (About sheet + a sheet per PRAIS table), ``report/csv/<code>.csv``,
+  ``report/openldn-run.json`` (every table + provenance; schema ``schemas/openldn-run.schema.json``);
+* next to every COG of ``ctx.outputs``: ``<name>.qml`` (QGIS style) and ``<name>.png`` (map with title, legend,
+  geodesic scale bar and admin boundaries);
+* ``report/report.html``: the self-contained report.
+
+Tables are validated (V1-V3, C1-C8) before anything is written; a broken rule raises
+:class:`~openldn.exceptions.PRAISValidationError` naming the table, the row and the rule.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from openldn.reporting.prais import PRAISReport, build_report
+
+__all__ = ["build_run_report", "map_images", "run"]
+
+#: Order of the maps in the report (key prefixes); others follow.
+_MAP_ORDER = ("sdg/", "status/", "status7/", "sdg_before_recode/", "lc_degradation/", "prod_degradation/",
+              "soc_degradation/", "lpd/", "population_degraded/", "drought")
+
+
+def _opt(ctx: Any, name: str, default: Any = None) -> Any:
+    integ = getattr(ctx.assessment, "integration", None)
+    if integ is None:
+        return default
+    if isinstance(integ, dict):
+        return integ.get(name, default)
+    return getattr(integ, name, default)
+
+
+def build_run_report(ctx: Any) -> PRAISReport:
+    """Build and validate the PRAIS tables of a run context.
+
+    Parameters
+    ----------
+    ctx : openldn.pipeline.RunContext
+        Run context after every other stage.
+
+    Returns
+    -------
+    PRAISReport
+    """
+    from openldn.core.periods import Period
+
+    a = ctx.assessment
+    baseline = Period.from_user_input(a.baseline)
+    year = baseline.end if _opt(ctx, "water_mask_year", "baseline_initial") == "baseline_final" else baseline.start
+    return build_report(
+        ctx.tables, baseline=a.baseline, reporting=list(a.reporting),
+        official_land_area_km2=_opt(ctx, "land_area_km2"), water_mask_year=year,
+        substitutions=list(getattr(ctx, "substitutions", []) or []),
+    )
+
+
+def _sort_key(rec: dict[str, Any]) -> tuple[int, str]:
+    key = str(rec.get("key", ""))
+    for i, p in enumerate(_MAP_ORDER):
+        if key.startswith(p):
+            return i, key
+    return len(_MAP_ORDER), key
+
+
+def _boundaries(ctx: Any) -> Any:
+    """Admin units (or the area of interest) to outline on the maps: from the coverage, else from the run file."""
+    cov = getattr(ctx, "coverage", None)
+    zones = getattr(cov, "zones", None) if cov is not None else None
+    if zones is not None and hasattr(zones, "geometry") and len(zones):
+        return zones
+    a = ctx.assessment
+    paths = []
+    if getattr(a, "zones", None) is not None:
+        paths.append(a.zones.path)
+    if getattr(a, "aoi", None):
+        paths.append(a.aoi)
+    import geopandas as gpd
+
+    for p in paths:
+        try:
+            full = a.resolve(p) if hasattr(a, "resolve") else Path(p)
+            return gpd.read_file(full)
+        except Exception as err:  # a map without outlines is better than no report
+            ctx.log.warning("boundaries %s not drawn: %s", p, err)
+    return None
+
+
+def map_images(ctx: Any, *, png: bool = True) -> list[Any]:
+    """Write a QML style and a PNG map next to every COG of ``ctx.outputs`` and return the images for the report.
+
+    Parameters
+    ----------
+    ctx : openldn.pipeline.RunContext
+        Run context.
+    png : bool
+        Render PNG maps (QML styles are always written).
+
+    Returns
+    -------
+    list of MapImage
+    """
+    import rioxarray
+
+    from openldn.reporting.maps import normalise_legend, render_map, write_qml
+    from openldn.reporting.report import MapImage
+
+    boundaries = _boundaries(ctx)
+    images = []
+    for rec in sorted(ctx.outputs, key=_sort_key):
+        path = Path(ctx.out_dir) / str(rec.get("path", ""))
+        if path.suffix.lower() not in (".tif", ".tiff") or not path.is_file():
+            continue
+        legend = normalise_legend(rec.get("legend"))
+        with rioxarray.open_rasterio(path) as src:
+            da = src.squeeze(drop=True)
+            if legend is None:
+                step = max(1, int(np.ceil(max(da.sizes["y"], da.sizes["x"]) / 1000)))
+                sample = np.asarray(da.isel(y=slice(None, None, step), x=slice(None, None, step)).values, "float64")
+                nod = src.rio.nodata
+                if nod is not None:
+                    sample[sample == nod] = np.nan
+                sample[np.isin(sample, (-32768, -32767))] = np.nan
+                finite = sample[np.isfinite(sample)]
+                vmin, vmax = (float(np.percentile(finite, 2)), float(np.percentile(finite, 98))) \
+                    if finite.size else (0.0, 1.0)
+                write_qml(path.with_suffix(".qml"), vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1.0)
+            else:
+                write_qml(path.with_suffix(".qml"), legend=legend)
+            if not png:
+                continue
+            title = str(rec.get("title") or rec.get("key"))
+            out = render_map(da, path.with_suffix(".png"), title=title, legend=legend, boundaries=boundaries,
+                             units=rec.get("units"), cmap="YlGn" if "population" not in str(rec["key"]) else "magma_r")
+        rel = [str(path.relative_to(ctx.out_dir)), str(path.with_suffix(".qml").relative_to(ctx.out_dir))]
+        images.append(MapImage(str(rec["key"]), title, out.read_bytes(), rel))
+    return images
+
+
+def run(ctx: Any) -> None:
+    """Build, validate and write every report output of a run.
+
+    Parameters
+    ----------
+    ctx : openldn.pipeline.RunContext
+        Run context after every other stage.
+    """
+    from openldn.reporting.export import report_document, write_csv, write_json, write_xlsx
+    from openldn.reporting.report import render_html, write_html
+
+    outputs_spec = getattr(ctx.assessment, "outputs", None)
+    want = {k: getattr(outputs_spec, k, True) for k in ("maps", "png", "xlsx", "html")}
+    ctx.progress("reporting", 0, 4, "PRAIS tables")
+    report = build_run_report(ctx)
+    folder = Path(ctx.out_dir) / "report"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = str(getattr(ctx.assessment, "name", "Assessment"))
+    prov = dict(getattr(ctx, "provenance", {}) or {})
+    downloads = {}
+    ctx.progress("reporting", 1, 4, "exports")
+    if want["xlsx"]:
+        write_xlsx(report, folder / "prais_tables.xlsx", name=name, provenance=prov)
+        downloads["PRAIS workbook (XLSX)"] = "prais_tables.xlsx"
+    write_csv(report, folder / "csv")
+    records = [{k: v for k, v in r.items() if k in ("key", "path", "title", "kind", "legend", "units")}
+               for r in ctx.outputs]
+    write_json(report_document(report, name=name, provenance=prov, outputs=records), folder / "openldn-run.json")
+    downloads["Run document (JSON)"] = "openldn-run.json"
+    downloads["PRAIS tables (CSV)"] = "csv/"
+    ctx.progress("reporting", 2, 4, "maps")
+    images = map_images(ctx, png=want["png"] and want["maps"])
+    if want["html"]:
+        ctx.progress("reporting", 3, 4, "HTML report")
+        integ = getattr(ctx.assessment, "integration", None)
+        opts = integ.model_dump() if hasattr(integ, "model_dump") else dict(integ or {})
+        text = render_html(report, name=name, maps=images, tables=ctx.tables, provenance=prov, options=opts,
+                           downloads=downloads)
+        write_html(text, folder / "report.html")
+    ctx.progress("reporting", 4, 4, "done")

@@ -315,7 +315,7 @@ def build_coverage(
         Analysis grid (north-up).
     aoi : geopandas.GeoDataFrame or GeoSeries
         Area of interest; its features are merged into one zone ``"ALL"``. Its name is taken from ``name_field``
-        when it has a single feature, else ``"Area of interest"``.
+        (or a ``name`` field) when it has a single feature, else ``"Area of interest"``.
     zones : geopandas.GeoDataFrame, optional
         Admin units. Features sharing an id are merged; each unit is clipped to the AOI.
     id_field, name_field : str
@@ -341,8 +341,10 @@ def build_coverage(
     aoi_g = _densify_for(aoi, geobox)
     aoi_geom = shapely.make_valid(shapely.union_all(aoi_g.geometry.values))
     aoi_name = "Area of interest"
-    if len(aoi) == 1 and name_field in aoi.columns and pd.notna(aoi[name_field].iloc[0]):
-        aoi_name = str(aoi[name_field].iloc[0])
+    for fld in (name_field, "name", "NAME"):
+        if len(aoi) == 1 and fld in aoi.columns and pd.notna(aoi[fld].iloc[0]):
+            aoi_name = str(aoi[fld].iloc[0])
+            break
     levels = [_level([aoi_geom], [0], (ny, nx), geobox, np.int8)]
     if levels[0].cells.size == 0 and not (levels[0].labels >= 0).any():
         b = geobox.extent.boundingbox

@@ -1,0 +1,184 @@
+"""Zonal tables: invariants (hypothesis), chunking invariance, and an independent brute-force computation."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+import xarray as xr
+from affine import Affine
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from odc.geo.geobox import GeoBox
+
+from openldn.core.codes import NODATA
+from openldn.core.grid import pixel_area
+from openldn.core.vocab import load_legend
+from openldn.exceptions import GridMismatchError
+from openldn.io import attach_grid
+from openldn.zonal import (
+    build_coverage,
+    class_area_table,
+    crosstab_area_table,
+    zonal_mean_table,
+    zonal_sum_table,
+)
+
+GB = GeoBox((30, 40), Affine(0.05, 0, 10.0, 0, -0.05, 46.0), "EPSG:4326")
+AOI_POLY = shapely.Polygon([(10.12, 44.61), (11.83, 44.7), (11.9, 45.93), (10.4, 45.71), (10.9, 45.2)])
+ZONE_POLYS = {  # a partition of the plane around the AOI (three zones)
+    "w": shapely.box(9, 44, 10.73, 47),
+    "ne": shapely.box(10.73, 45.31, 13, 47),
+    "se": shapely.box(10.73, 44, 13, 45.31),
+}
+
+
+def _grid(data, dims=("y", "x")) -> xr.DataArray:
+    return attach_grid(xr.DataArray(data, dims=dims), GB)
+
+
+@pytest.fixture(scope="module")
+def cov():
+    aoi = gpd.GeoDataFrame({"name": ["Land"]}, geometry=[AOI_POLY], crs="EPSG:4326")
+    zones = gpd.GeoDataFrame({"id": list(ZONE_POLYS), "name": [k.upper() for k in ZONE_POLYS]},
+                             geometry=list(ZONE_POLYS.values()), crs="EPSG:4326")
+    return build_coverage(GB, aoi=aoi, zones=zones)
+
+
+@pytest.fixture(scope="module")
+def area():
+    return pixel_area(_grid(np.zeros((30, 40))))
+
+
+def _brute_fractions(poly) -> np.ndarray:
+    """Independent: shapely intersection area of each cell polygon / cell area (lon/lat plane)."""
+    t = GB.affine
+    jj, ii = np.meshgrid(np.arange(40), np.arange(30))
+    x0 = t.c + t.a * jj
+    y0 = t.f + t.e * ii
+    boxes = shapely.box(x0, y0 + t.e, x0 + t.a, y0)
+    return shapely.area(shapely.intersection(boxes, poly)) / abs(t.a * t.e)
+
+
+def _brute_class_areas(classes: np.ndarray, area: np.ndarray) -> dict[str, pd.Series]:
+    out = {}
+    for zid, poly in [("ALL", AOI_POLY)] + [(k, v.intersection(AOI_POLY)) for k, v in ZONE_POLYS.items()]:
+        w = _brute_fractions(poly) * area
+        out[zid] = pd.Series(w.ravel()).groupby(classes.ravel()).sum() * 1e-6
+    return out
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), cy=st.integers(1, 30), cx=st.integers(1, 40), nod=st.floats(0, 0.3))
+def test_class_areas_invariants_and_chunking(cov, area, seed, cy, cx, nod):
+    rng = np.random.default_rng(seed)
+    data = rng.integers(1, 8, (30, 40)).astype("int16")
+    data[rng.random((30, 40)) < nod] = NODATA
+    cl = _grid(data)
+    t1 = class_area_table(cl, cov, area, variable="lc", period="2015")
+    t2 = class_area_table(cl.chunk({"y": cy, "x": cx}), cov, area.chunk({"y": cx, "x": cy}), variable="lc", period="2015")
+    pd.testing.assert_frame_equal(t1, t2, check_exact=True)  # bit-identical whatever the chunking
+    q = np.rint(t1["area_km2"].to_numpy() / 1e-10).astype(np.int64)  # back to 1e-4 m2 quanta
+    t1 = t1.assign(q=q)
+    zone_q = t1.groupby("zone_id", sort=False)["q"].sum()
+    # shares sum to 1 in every zone with area
+    np.testing.assert_allclose(t1.groupby("zone_id")["share"].sum(), 1.0, rtol=1e-12)
+    # zones partition the AOI: their areas add up to ALL (up to one quantum per boundary cell)
+    n_boundary = sum(lev.cells.size for lev in cov.levels)
+    assert abs(zone_q.drop("ALL").sum() - zone_q["ALL"]) <= n_boundary
+    # per class too
+    per_class = t1[t1.zone_id != "ALL"].groupby("class_code")["q"].sum()
+    all_class = t1[t1.zone_id == "ALL"].set_index("class_code")["q"]
+    assert (per_class - all_class).abs().max() <= n_boundary
+    # independent brute-force computation
+    brute = _brute_class_areas(data, area.values)
+    for zid, ser in brute.items():
+        got = t1[t1.zone_id == zid].set_index("class_code")["area_km2"]
+        ser = ser.reindex(got.index, fill_value=0.0)
+        np.testing.assert_allclose(got.to_numpy(), ser.to_numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_class_table_legend_nodata_and_time(cov, area):
+    data = np.full((2, 30, 40), 2, dtype="uint8")
+    data[0, :, :20] = 255
+    data[1, :, 30:] = 9  # not in the legend
+    cl = attach_grid(xr.DataArray(data, dims=("time", "y", "x"),
+                                  coords={"time": pd.to_datetime(["2001-01-01", "2002-01-01"])}), GB)
+    cl.attrs["_FillValue"] = 255
+    t = class_area_table(cl, cov, area, variable="lc", legend=load_legend("unccd"))
+    assert list(t.columns) == ["zone_id", "zone_name", "period", "variable", "class_code", "class_label", "area_km2", "share"]
+    assert set(t.period) == {"2001", "2002"}
+    all01 = t[(t.zone_id == "ALL") & (t.period == "2001")]
+    assert list(all01.class_code) == [1, 2, 3, 4, 5, 6, 7, NODATA]
+    assert all01.set_index("class_code").loc[NODATA, "class_label"] == "No data"
+    assert all01.set_index("class_code").loc[2, "class_label"] == "Grassland"
+    assert all01.set_index("class_code").loc[NODATA, "area_km2"] > 0
+    all02 = t[(t.zone_id == "ALL") & (t.period == "2002")].set_index("class_code")
+    assert 9 in all02.index and all02.loc[9, "class_label"] == "9"
+    assert all02.loc[9, "area_km2"] > 0
+    assert t.zone_name.iloc[0] == "Land"
+
+
+def test_crosstab_margins_equal_class_tables(cov, area, rng):
+    a = _grid(rng.integers(1, 8, (30, 40)).astype("int16"))
+    b = _grid(rng.integers(1, 6, (30, 40)).astype("int8"))
+    x = crosstab_area_table(a, b.chunk(7), cov, area, variable="tr", period="2000-2015")
+    ta = class_area_table(a, cov, area, variable="a")
+    tb = class_area_table(b, cov, area, variable="b")
+    for zid in cov.zone_ids:
+        xs = x[x.zone_id == zid]
+        ma = xs.groupby("class_code_a")["area_km2"].sum()
+        mb = xs.groupby("class_code_b")["area_km2"].sum()
+        ea = ta[(ta.zone_id == zid) & (ta.area_km2 > 0)].set_index("class_code")["area_km2"]
+        eb = tb[(tb.zone_id == zid) & (tb.area_km2 > 0)].set_index("class_code")["area_km2"]
+        np.testing.assert_allclose(ma.reindex(ea.index).to_numpy(), ea.to_numpy(), rtol=1e-12)
+        np.testing.assert_allclose(mb.reindex(eb.index).to_numpy(), eb.to_numpy(), rtol=1e-12)
+    assert (x.period == "2000-2015").all()
+    # with both legends: full matrix of legend classes + nodata per zone
+    lg = load_legend("unccd")
+    full = crosstab_area_table(a, a, cov, area, variable="tr", legend_a=lg, legend_b=lg)
+    assert len(full) == cov.n_zones * 8 * 8
+    off_diag = full[full.class_code_a != full.class_code_b]
+    assert (off_diag.area_km2 == 0).all()
+
+
+def test_zonal_sum_and_mean_against_brute_force(cov, area, rng):
+    pop = rng.random((30, 40)) * 100
+    pop[4, 5] = np.nan
+    by = rng.integers(-1, 2, (30, 40)).astype("int16")
+    by[10:12] = NODATA
+    soc = rng.random((30, 40)) * 80
+    soc[15, :] = np.nan
+    s = zonal_sum_table(_grid(pop).chunk(11), cov, by=_grid(by), variable="population_total", period="2015")
+    m = zonal_mean_table(_grid(soc), cov, area, variable="soc")
+    m_by = zonal_mean_table(_grid(soc).chunk(9), cov, area, by=_grid(by), variable="soc")
+    for zid, poly in [("ALL", AOI_POLY)] + [(k, v.intersection(AOI_POLY)) for k, v in ZONE_POLYS.items()]:
+        f = _brute_fractions(poly)
+        got = s[s.zone_id == zid].set_index("class_code")["value"]
+        for code in (-1, 0, 1, NODATA):
+            sel = by == code
+            np.testing.assert_allclose(got.loc[code], np.nansum((pop * f)[sel]), rtol=1e-10)
+        w = f * area.values * np.isfinite(soc)
+        row = m[m.zone_id == zid].iloc[0]
+        assert row["value"] == pytest.approx(np.nansum(soc * w) / w.sum(), rel=1e-10)
+        assert row["area_km2"] == pytest.approx(w.sum() * 1e-6, rel=1e-10)
+        mb = m_by[m_by.zone_id == zid].set_index("class_code")
+        for code in (-1, 0, 1):
+            sel = by == code
+            assert mb.loc[code, "value"] == pytest.approx(np.nansum((soc * w)[sel]) / w[sel].sum(), rel=1e-10)
+    assert pd.isna(m["class_code"]).all() and (m["class_label"] == "").all()
+
+
+def test_sums_reproducible_across_chunkings(cov, rng):
+    pop = _grid(rng.random((30, 40)) * 1e6)
+    a = zonal_sum_table(pop, cov, variable="p")
+    b = zonal_sum_table(pop.chunk({"y": 3, "x": 17}), cov, variable="p")
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_grid_mismatch(cov, area):
+    other = xr.DataArray(np.zeros((5, 5), "int16"), dims=("y", "x"))
+    with pytest.raises(GridMismatchError, match="align it first"):
+        class_area_table(other, cov, area, variable="lc")

@@ -17,6 +17,7 @@ import xarray as xr
 from openldn.core.codes import NODATA, STATUS_DTYPE, DroughtClass
 from openldn.core.periods import Period, SomePeriod, year_coords, years_of
 from openldn.core.vocab import Legend, load_legend, read_data_file
+from openldn.drought._grid import keep_grid
 from openldn.exceptions import ConfigError, GridMismatchError, PeriodError
 
 __all__ = [
@@ -149,7 +150,7 @@ def drought_class(index: xr.DataArray, *, boundaries: Boundaries = "upper_inclus
             codes[0],
             xr.where(v >= b1, codes[1], xr.where(v >= b2, codes[2], xr.where(v >= b3, codes[3], codes[4]))),
         )
-    out = xr.where(v.notnull(), out, np.int16(NODATA)).astype(STATUS_DTYPE)
+    out = keep_grid(xr.where(v.notnull(), out, np.int16(NODATA)).astype(STATUS_DTYPE), index)
     out.name = "drought_class"
     out.attrs = {
         "long_name": "Drought intensity class",
@@ -231,6 +232,7 @@ def max_intensity(classes: xr.DataArray, windows: list[Period] | None = None) ->
     out = out.assign_coords(
         period_start=("period", [w.start for w in windows]), period_end=("period", [w.end for w in windows])
     )
+    out = keep_grid(out, classes)
     out.name = "drought_max_class"
     out.attrs = {
         "long_name": "Highest drought intensity in the window",

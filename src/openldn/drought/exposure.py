@@ -13,6 +13,7 @@ import xarray as xr
 
 from openldn.core.codes import NODATA, DroughtClass
 from openldn.core.periods import year_coords, years_of
+from openldn.drought._grid import keep_grid
 from openldn.exceptions import GridMismatchError, MissingYearError
 
 __all__ = ["exposed_population", "nearest_years", "population_for_years"]
@@ -90,9 +91,10 @@ def exposed_population(pop: xr.DataArray, classes: xr.DataArray, *, drought_only
             f"population {dict(pop.sizes)} and drought classes {dict(classes.sizes)} are not on one grid: align "
             "the population onto the analysis grid first."
         )
+    pop = pop.assign_coords(y=classes["y"].values, x=classes["x"].values)  # same grid: one set of coordinates
     valid = (classes != NODATA) & pop.notnull()
     keep = classes >= int(DroughtClass.MILD) if drought_only else classes != NODATA
-    out = xr.where(valid, xr.where(keep, pop, 0.0), np.nan).astype(np.float32)
+    out = keep_grid(xr.where(valid, xr.where(keep, pop, 0.0), np.nan).astype(np.float32), classes)
     out.name = "population_exposed"
     out.attrs = {"long_name": "Population exposed to drought", "units": "persons"}
     return out

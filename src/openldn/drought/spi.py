@@ -17,6 +17,7 @@ import xarray as xr
 
 from openldn.core.periods import Period, SomePeriod
 from openldn.drought import _kernels
+from openldn.drought._grid import keep_grid
 from openldn.exceptions import ConfigError, GridMismatchError, MissingYearError
 
 __all__ = ["SPI_MAX", "SPI_MIN", "spei", "spi"]
@@ -137,6 +138,9 @@ def _standardized(
                 _strip(s)
         return out.reshape((*lead, block.shape[-1]))
 
+    fill = values.attrs.get("_FillValue", values.encoding.get("_FillValue"))
+    if fill is not None and np.isfinite(fill):
+        norm = norm.where(norm != fill)  # declared nodata -> missing
     if norm.chunks is not None:
         norm = norm.chunk({"time": -1})
     out = xr.apply_ufunc(
@@ -148,7 +152,7 @@ def _standardized(
         output_dtypes=[np.float32],
         keep_attrs=False,
     )
-    out = out.transpose(*norm.dims)
+    out = keep_grid(out.transpose(*norm.dims), values)
     if len(full) != len(idx) or not (norm["time"].values == full.values).all():
         out = out.sel(time=norm["time"].values)
     out.attrs = {

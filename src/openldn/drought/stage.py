@@ -96,13 +96,44 @@ def _index(ctx: Any, opts: DroughtOptions) -> tuple[xr.DataArray, bool]:
     return spi(pr, opts.scale, opts.calibration, dist, months=[opts.month]), native
 
 
+def _nearest_same_crs(classes: xr.DataArray, geobox: Any) -> xr.DataArray | None:
+    """Nearest-neighbour copy of ``classes`` onto ``geobox`` when both share a CRS (None otherwise)."""
+    try:
+        crs = classes.rio.crs
+        same = (crs is not None and geobox.crs is not None and crs == geobox.crs.to_wkt()) or str(crs) == str(geobox.crs)
+    except Exception:
+        return None
+    if not same or classes.sizes["x"] < 2 or classes.sizes["y"] < 2:
+        return None
+    aff = geobox.affine
+    ny, nx = geobox.shape
+    xc = aff.c + aff.a * (np.arange(nx) + 0.5)
+    yc = aff.f + aff.e * (np.arange(ny) + 0.5)
+    idx = {}
+    for dim, centres in (("x", xc), ("y", yc)):
+        c = np.asarray(classes[dim].values, dtype=float)
+        step = float(c[1] - c[0])
+        pos = np.floor((centres - (c[0] - step / 2.0)) / step).astype(np.int64)
+        pos[(pos < 0) | (pos >= c.size)] = c.size  # the padded nodata cell
+        idx[dim] = pos
+    padded = classes.pad({"x": (0, 1), "y": (0, 1)}, constant_values=NODATA)
+    from openldn.io import attach_grid
+
+    out = padded.isel(x=idx["x"], y=idx["y"]).astype(classes.dtype)
+    out.attrs = dict(classes.attrs)
+    return attach_grid(out, geobox)
+
+
 def _on_grid(ctx: Any, classes: xr.DataArray, native: bool) -> xr.DataArray:
+    """Classes on the analysis grid: nearest neighbour (standard.md §10)."""
     if not native:
         return classes
-    from openldn.io import align
-
     classes.attrs["_FillValue"] = NODATA
-    out = align(classes, ctx.geobox, kind="categorical")
+    out = _nearest_same_crs(classes, ctx.geobox)
+    if out is None:
+        from openldn.io import align
+
+        out = align(classes, ctx.geobox, kind="categorical")
     return ctx.rechunk(out) if hasattr(ctx, "rechunk") else out
 
 
@@ -121,13 +152,15 @@ def _water_masks(ctx: Any, years: list[int]) -> dict[int, xr.DataArray]:
     return out
 
 
-def _populations(ctx: Any, years: list[int]) -> dict[str, xr.DataArray]:
+def _populations(ctx: Any, years: list[int], like: xr.DataArray) -> dict[str, xr.DataArray]:
     pops: dict[str, xr.DataArray] = {}
+    ctx_y, ctx_x = like["y"].values, like["x"].values
     for g in _GROUPS:
         name = f"population_{g}"
         if not ctx.has_input(name):
             continue
         stack, subs = population_for_years(ctx.input(name), years)
+        stack = stack.assign_coords(y=ctx_y, x=ctx_x)
         for y, used in sorted(subs.items()):
             ctx.substitute(f"{name}: {used} used for {y} (nearest available year; SO3-2)")
         pops[g] = stack
@@ -191,7 +224,7 @@ def run(ctx: Any) -> None:
     ctx.progress("drought", 2, 4, "population exposure")
 
     # SO3-2: population per class, year and group
-    pops = _populations(ctx, years) if opts.population else {}
+    pops = _populations(ctx, years, classes) if opts.population else {}
     if pops:
         pframes = []
         for i, y in enumerate(years):

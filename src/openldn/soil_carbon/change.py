@@ -15,7 +15,7 @@ from openldn.core.codes import NODATA
 from openldn.exceptions import ConfigError, GridMismatchError
 from openldn.soil_carbon.stocks import as_stock
 
-__all__ = ["degradation", "relative_change", "statistical_degradation"]
+__all__ = ["THRESHOLD_TOLERANCE", "degradation", "relative_change", "statistical_degradation"]
 
 
 def _check(a: xr.DataArray, b: xr.DataArray, what: str) -> None:
@@ -23,6 +23,16 @@ def _check(a: xr.DataArray, b: xr.DataArray, what: str) -> None:
         raise GridMismatchError(
             f"{what}: the two stocks are not on one grid ({a.dims} {a.shape} vs {b.dims} {b.shape}): align them."
         )
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(a > 0, (b - a) / a, np.nan)
+
+
+#: Relative changes closer than this to the threshold count as exactly at it (floating-point rounding of stocks
+#: such as 57 -> 51.3 must not decide the class).
+THRESHOLD_TOLERANCE: float = 1e-6
 
 
 def relative_change(initial: xr.DataArray, final: xr.DataArray, *, round_stocks: bool = False) -> xr.DataArray:
@@ -48,21 +58,23 @@ def relative_change(initial: xr.DataArray, final: xr.DataArray, *, round_stocks:
     PRAIS 2022 §1.3 Step 4 (T_SOC); standard.md §6.3.
     """
     _check(initial, final, "SOC change")
-    a = as_stock(initial).astype(np.float64)
-    b = as_stock(final).astype(np.float64)
+    a = as_stock(initial, np.float64)
+    b = as_stock(final, np.float64)
     if round_stocks:
         a, b = np.round(a), np.round(b)
-    out = ((b - a) / a).where(a > 0)
+    out = xr.apply_ufunc(_ratio, a, b, dask="parallelized", output_dtypes=[np.float64])
     out.attrs = {"long_name": "Relative SOC change", "units": "1"}
     out.name = "soc_change"
     return out
 
 
 def _classify(change: xr.DataArray, threshold: float, strict: bool, water: xr.DataArray | None) -> xr.DataArray:
+    at_lo = np.abs(change + threshold) <= THRESHOLD_TOLERANCE
+    at_hi = np.abs(change - threshold) <= THRESHOLD_TOLERANCE
     if strict:
-        deg, imp = change < -threshold, change > threshold
+        deg, imp = (change < -threshold) & ~at_lo, (change > threshold) & ~at_hi
     else:
-        deg, imp = change <= -threshold, change >= threshold
+        deg, imp = (change <= -threshold) | at_lo, (change >= threshold) | at_hi
     out = xr.where(deg, -1, xr.where(imp, 1, 0))
     nd = change.isnull()
     if water is not None:
@@ -166,15 +178,15 @@ def statistical_degradation(
     PRAIS 2022 §1.3 Step 4 (alternative statistical test); GPG v2 ch. 5; standard.md §6.3.
     """
     _check(baseline, reporting, "SOC statistical test")
-    b = as_stock(baseline).astype(np.float64)
-    r = as_stock(reporting).astype(np.float64)
+    b = as_stock(baseline, np.float64)
+    r = as_stock(reporting, np.float64)
     if "time" in b.dims:
         mean_b = b.mean("time", skipna=False)
         sd = b.std("time", ddof=1, skipna=False) if b.sizes["time"] > 1 else None
     else:
         mean_b, sd = b, None
     if baseline_sd is not None:
-        sd = as_stock(baseline_sd).astype(np.float64) if isinstance(baseline_sd, xr.DataArray) else baseline_sd
+        sd = as_stock(baseline_sd, np.float64) if isinstance(baseline_sd, xr.DataArray) else baseline_sd
     if sd is None:
         raise ConfigError(
             "The SOC statistical test needs a baseline spread: give several baseline years or baseline_sd."

@@ -27,10 +27,10 @@ Annualisation = Literal["linear_20y", "geometric_20y"]
 TransitionTiming = Literal["mid", "start"]
 
 
-def as_stock(da: xr.DataArray) -> xr.DataArray:
-    """SOC stock as float32 with NaN for nodata (the array's declared nodata codes, -32768, NaN)."""
+def as_stock(da: xr.DataArray, dtype: type = np.float32) -> xr.DataArray:
+    """SOC stock as float (float32 by default) with NaN for nodata (declared nodata codes, -32768, NaN)."""
     nd = [*input_nodata_codes(da), NODATA]
-    out = da.astype(np.float32)
+    out = da.astype(dtype)
     if np.issubdtype(da.dtype, np.integer) or nd:
         out = out.where(~da.isin(nd))
     out.attrs = {k: v for k, v in da.attrs.items() if k not in ("_FillValue", "nodata")}

@@ -76,3 +76,12 @@ def test_metadata_forms__merges_files_of_one_input() -> None:
     recs = [{"name": "ndvi", "role": "input", "path": f"/d/ndvi_{y}.tif", "sha256": str(y)} for y in (2001, 2002)]
     rows = metadata_forms(recs)
     assert len(rows) == 1 and rows[0]["Files"] == 2 and rows[0]["sha256"] == "2001"
+
+
+def test_record_file__cached_file_gets_its_manifest_fields(stac_server, catalog, cache_dir, assessment) -> None:
+    paths = fetch_assessment(assessment, catalog=catalog)
+    rec = record_file(paths["ndvi"], role="ndvi")  # the form the pipeline uses
+    assert rec["dataset"] == "test_ndvi" and rec["licence"] == "CC BY 4.0"
+    assert rec["item_ids"] == [f"ndvi-terra-{y}-{m:02d}" for y in (2001, 2002) for m in (1, 4, 7, 10)]
+    assert rec["stac"]["collection"] == "test-ndvi" and rec["citation"] == "Test NDVI (2026)."
+    assert record_file(paths["ndvi"], role="ndvi", licence="mine")["licence"] == "mine"  # explicit wins

@@ -55,7 +55,9 @@ def record_file(
     Parameters
     ----------
     path : path
-        The local file (a folder, e.g. a Zarr store, is hashed file by file in sorted order).
+        The local file (a folder, e.g. a Zarr store, is hashed file by file in sorted order). A file fetched into
+        the cache gets the fields of its cache manifest (dataset, URLs, STAC items, licence, citation...) that
+        are not given explicitly.
     role : str
         ``input``, ``aoi``, ``zones`` or another label.
     name : str, optional
@@ -113,9 +115,53 @@ def record_file(
     }
     for key, value in extra.items():
         rec[key] = value
+    if p.is_file():
+        _enrich_from_manifest(rec, p)
     for key in _FORM_KEYS:
         rec.setdefault(key, None)
     return rec
+
+
+def _enrich_from_manifest(rec: dict[str, Any], path: Path) -> None:
+    """Fill the empty fields of a record of a cached file from the cache manifest next to it."""
+    import json
+
+    from openldn.catalog.cache import MANIFEST
+
+    try:
+        man = json.loads((path.parent / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if man.get("file") != path.name or man.get("openldn_cache") is None:
+        return
+    meta = dict(man.get("metadata") or {})
+    items = man.get("items") or []
+    src = man.get("source") or {}
+    urls = [i["href"] for i in items if i.get("href")]
+    stac = None
+    if src.get("type") == "stac":
+        stac = {"api": src.get("api"), "collection": src.get("collection"), "asset": src.get("asset"),
+                "item_ids": [i["id"] for i in items]}
+    found = {
+        "dataset": man.get("dataset"),
+        "url": urls if len(urls) != 1 else urls[0],
+        "item_ids": [i["id"] for i in items],
+        "licence": meta.get("licence"),
+        "citation": meta.get("citation"),
+        "title": meta.get("title"),
+        "source_link": meta.get("source_link"),
+        "publisher": meta.get("publisher"),
+        "doi": meta.get("doi"),
+        "stac": stac,
+        "fetched": man.get("created"),
+        "years": man.get("years"),
+        "missing_years": man.get("missing_years") or [],
+        "request": man.get("request"),
+        "manifest_sha256": man.get("sha256"),
+    }
+    for key, value in found.items():
+        if rec.get(key) is None:
+            rec[key] = value
 
 
 def _local_paths(value: Any, base: Path) -> list[Path]:
@@ -132,35 +178,7 @@ def _local_paths(value: Any, base: Path) -> list[Path]:
 
 
 def _cached_record(name: str, entry: Any) -> dict[str, Any]:
-    man = entry.manifest
-    meta = dict(man.get("metadata") or {})
-    items = man.get("items") or []
-    src = man.get("source") or {}
-    urls = [i["href"] for i in items if i.get("href")]
-    stac = None
-    if src.get("type") == "stac":
-        stac = {"api": src.get("api"), "collection": src.get("collection"), "asset": src.get("asset"),
-                "item_ids": [i["id"] for i in items]}
-    return record_file(
-        entry.path,
-        role="input",
-        name=name,
-        dataset=man.get("dataset"),
-        url=urls if len(urls) != 1 else urls[0],
-        item_ids=[i["id"] for i in items],
-        licence=meta.get("licence"),
-        citation=meta.get("citation"),
-        title=meta.get("title"),
-        source_link=meta.get("source_link"),
-        publisher=meta.get("publisher"),
-        doi=meta.get("doi"),
-        stac=stac,
-        fetched=man.get("created"),
-        years=man.get("years"),
-        missing_years=man.get("missing_years") or [],
-        request=man.get("request"),
-        manifest_sha256=man.get("sha256"),
-    )
+    return record_file(entry.path, role="input", name=name)
 
 
 def provenance_for_assessment(

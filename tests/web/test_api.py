@@ -209,7 +209,7 @@ def test_tiles__png_coloured_from_legend(client, finished_run) -> None:
     assert np.asarray(Image.open(io.BytesIO(far.content)).convert("RGBA"))[..., 3].max() == 0
     assert client.get(f"/api/runs/{rid}/tiles/9/271/248.png", params={"layer": "nope"}).status_code == 404
     assert client.get(f"/api/runs/{rid}/tiles/9/271/248.png", params={"layer": "soc", "band": 3}).status_code == 422
-    assert client.get(f"/api/runs/{rid}/tiles/2/9/1.png", params={"layer": "soc"}).status_code == 422
+    assert client.get(f"/api/runs/{rid}/tiles/2/9/1.png", params={"layer": "soc"}).status_code == 404
 
 
 def test_point__values_of_every_layer(client, finished_run) -> None:

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from openldn import exceptions as exc
 
@@ -77,6 +78,16 @@ def _validation_message(error: RequestValidationError) -> str:
     return _one_line("; ".join(parts) or "invalid request")
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method of every route matching the request's path (Starlette lists only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def register_error_handlers(app: FastAPI) -> None:
     """Make every error answer JSON ``{"detail": message}``, never a stack trace."""
 
@@ -87,7 +98,10 @@ def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         detail = error.detail if isinstance(error.detail, str) else str(error.detail)
-        return JSONResponse({"detail": detail}, status_code=error.status_code, headers=error.headers)
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return JSONResponse({"detail": detail}, status_code=error.status_code, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "DatasetOut",
@@ -35,6 +35,8 @@ Role = Literal[
 class ProjectIn(BaseModel):
     """A new project."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     name: str = Field(min_length=1, max_length=200, description="Display name.")
     demo: bool = Field(default=False, description="Fill the project with the built-in demo data and run file.")
 
@@ -63,6 +65,8 @@ class DatasetOut(BaseModel):
 class LocalDatasetIn(BaseModel):
     """A file already inside the data folder, linked instead of uploaded."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     path: str = Field(min_length=1, description="Path inside the data folder (absolute, or relative to it).")
     role: Role = "other"
 
@@ -88,6 +92,8 @@ class RunOut(BaseModel):
 
 class GeometryIn(BaseModel):
     """A polygon drawn on the map, as GeoJSON (Polygon, MultiPolygon, Feature or FeatureCollection)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     geojson: dict[str, Any]
     role: Literal["aoi", "zones"] = "aoi"

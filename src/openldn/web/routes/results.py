@@ -52,7 +52,7 @@ async def tile(
 ) -> Response:
     """Render a 256 x 256 web-mercator PNG tile of a layer from its COG, coloured with its legend."""
     if x >= 2**z or y >= 2**z:
-        raise WebError(422, f"tile {z}/{x}/{y} does not exist at zoom {z}")
+        raise WebError(404, f"tile {z}/{x}/{y} does not exist at zoom {z}")
     entry = tiles.find_layer(run_dir(request, get_run(request, run_id)), layer)
     png = await run_in_threadpool(tiles.render_tile, entry, z, x, y, band=band)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
@@ -105,7 +105,7 @@ def list_files(request: Request, run_id: str) -> list[dict[str, Any]]:
 @router.get(
     "/runs/{run_id}/files/{path:path}",
     summary="Download an output file",
-    response_class=FileResponse,
+    response_class=Response,
     responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}},
 )
 def download(request: Request, run_id: str, path: str) -> FileResponse:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from openldn.web.db import ACTIVE, FINISHED, new_id
 from openldn.web.errors import WebError
@@ -66,16 +66,21 @@ def resume_run(request: Request, run_id: str) -> dict[str, Any]:
     return run_out(get_run(request, run_id))
 
 
-@router.get("/runs/{run_id}/log", response_class=PlainTextResponse, summary="Read a run's log")
+@router.get(
+    "/runs/{run_id}/log",
+    summary="Read a run's log",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Log text"}},
+)
 def read_log(
     request: Request, run_id: str, tail: Annotated[int, Query(ge=1, le=100000, description="Last lines")] = 500
-) -> str:
+) -> PlainTextResponse:
     """Return the last lines of the run's log (progress, warnings and the traceback of a failure)."""
     path = run_dir(request, get_run(request, run_id)) / LOG_NAME
     if not path.is_file():
-        return ""
+        return PlainTextResponse("")
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    return "\n".join(lines[-tail:]) + "\n"
+    return PlainTextResponse("\n".join(lines[-tail:]) + "\n")
 
 
 @router.get(

@@ -262,31 +262,16 @@ def glo_cdf(x: float, loc: float, scale: float, shape: float) -> float:
 @numba.njit(cache=True, nogil=True)
 def _rolling_sum(series: np.ndarray, scale: int, out: np.ndarray) -> None:
     """Sums over ``scale`` consecutive steps ending at each step; NaN when any value is missing."""
+    # exact window sums (a running sum would leave rounding residue, e.g. 1e-14 instead of an exact zero)
     nt = series.shape[0]
-    total = 0.0
-    n_missing = 0
     for t in range(nt):
-        v = series[t]
-        if math.isnan(v):
-            n_missing += 1
-        else:
-            total += v
-        if t >= scale:
-            old = series[t - scale]
-            if math.isnan(old):
-                n_missing -= 1
-            else:
-                total -= old
-        if t < scale - 1 or n_missing > 0:
+        if t < scale - 1:
             out[t] = math.nan
-        else:
-            out[t] = total
-        if n_missing == 0 and t >= scale - 1 and (t % 64) == 63:
-            # re-sum the window now and then, so rounding does not drift along the series
-            total = 0.0
-            for k in range(t - scale + 1, t + 1):
-                total += series[k]
-            out[t] = total
+            continue
+        total = 0.0
+        for k in range(t - scale + 1, t + 1):
+            total += series[k]
+        out[t] = total  # NaN propagates
 
 
 @numba.njit(cache=True, nogil=True)

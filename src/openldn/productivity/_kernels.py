@@ -1,0 +1,565 @@
+"""Numba kernels of the productivity sub-indicator (private).
+
+Every kernel works on a block ``(time, y, x)`` (time first, as rasters are read) and writes ``(y, x)`` outputs. The
+Mann-Kendall / Theil-Sen kernel processes a *strip* of ``STRIP`` pixels of one row at a time: the pairwise sign and
+tie sums are accumulated over the strip in branch-free inner loops over contiguous pixels (SIMD-friendly), and the
+Theil-Sen median is an exact selection (Wirth's algorithm) in a buffer reused for every pixel. Memory is bounded by
+the strip buffers (``time x STRIP`` values), whatever the block size.
+
+Kernels release the GIL (``nogil=True``) so that dask threads, or :func:`run_rows` for numpy inputs, run them in
+parallel.
+
+References
+----------
+Mann (1945), Kendall (1975): S and its variance with the ties correction. Sen (1968): median of pairwise slopes.
+Hamed and Rao (1998): variance correction for autocorrelated series. Yue and Wang (2002): pre-whitening.
+Wirth (1976), *Algorithms + Data Structures = Programs*: selection of the k-th smallest element.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numba
+import numpy as np
+
+__all__ = [
+    "MK_OUTPUTS",
+    "STRIP",
+    "median_bisect",
+    "mk_block",
+    "mk_variant_block",
+    "percentile_shift_block",
+    "run_rows",
+    "select_kth",
+]
+
+#: Pixels of a row processed together by the Mann-Kendall kernel.
+STRIP = 64
+#: Order of the outputs of the Mann-Kendall kernels (first axis of the returned array).
+MK_OUTPUTS = ("s", "var_s", "z", "p", "slope", "ols_slope", "n")
+
+#: LLVM fast-math flags that keep NaN and infinity semantics (missing years are NaN).
+_FM = {"reassoc", "contract", "nsz", "arcp"}
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_FM)
+def select_kth(buf: np.ndarray, m: int, k: int) -> float:  # pragma: no cover - compiled
+    """k-th smallest (0-based) of ``buf[:m]``, partially reordering ``buf`` (Wirth's selection).
+
+    On return ``buf[k]`` holds the value, every element of ``buf[:k]`` is ``<=`` it and every element of
+    ``buf[k+1:m]`` is ``>=`` it.
+    """
+    lo = 0
+    hi = m - 1
+    while lo < hi:
+        pivot = buf[k]
+        i = lo
+        j = hi
+        while True:
+            while buf[i] < pivot:
+                i += 1
+            while pivot < buf[j]:
+                j -= 1
+            if i <= j:
+                tmp = buf[i]
+                buf[i] = buf[j]
+                buf[j] = tmp
+                i += 1
+                j -= 1
+            if i > j:
+                break
+        if j < k:
+            lo = i
+        if k < i:
+            hi = j
+    return buf[k]
+
+
+@numba.njit(nogil=True, cache=True)
+def _median_inplace(buf: np.ndarray, m: int) -> float:  # pragma: no cover - compiled
+    """Exact median of ``buf[:m]`` (mean of the two middle values when ``m`` is even)."""
+    k = m // 2
+    upper = select_kth(buf, m, k)
+    if m % 2 == 1:
+        return upper
+    lower = buf[0]
+    for i in range(1, k):
+        lower = max(lower, buf[i])
+    return 0.5 * (lower + upper)
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_FM)
+def _z_p(s: float, var_s: float) -> tuple[float, float]:  # pragma: no cover - compiled
+    """Continuity-corrected z and two-sided normal p-value of S."""
+    if s == 0.0 or not var_s > 0.0:
+        return 0.0, 1.0
+    z = (s - 1.0) / math.sqrt(var_s) if s > 0.0 else (s + 1.0) / math.sqrt(var_s)
+    return z, math.erfc(abs(z) * _SQRT1_2)
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_FM)
+def _sort_small(a: np.ndarray, n: int) -> None:  # pragma: no cover - compiled
+    """Insertion sort of ``a[:n]`` (short per-pixel series)."""
+    for i in range(1, n):
+        key = a[i]
+        j = i - 1
+        while j >= 0 and a[j] > key:
+            a[j + 1] = a[j]
+            j -= 1
+        a[j + 1] = key
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_FM)
+def median_bisect(
+    buf: np.ndarray, npair: int, m: int, lo: float, hi: float, gat: np.ndarray
+) -> float:  # pragma: no cover - compiled
+    """Exact median of the ``m`` finite values of ``buf[:npair]`` (the others are ``+inf``), by bisection.
+
+    ``lo`` and ``hi`` are the smallest and largest finite values. The value interval holding the middle rank(s) is
+    halved with branch-free counting passes (``count(v < mid)``) until it holds at most 32 values, which are then
+    gathered and sorted; for an even ``m`` a split between the two middle ranks ends the search at once (largest
+    value below the split, smallest above). The result equals ``numpy.median`` of the finite values exactly.
+    """
+    if m == 0:
+        return np.nan
+    if not hi > lo:
+        return lo
+    k2 = m // 2
+    k1 = k2 - 1 + (m % 2)  # odd m: k1 == k2
+    cl = 0  # number of values < lo
+    ch = m  # number of values <= hi (or < hi once hi is exclusive)
+    hi_incl = True
+    inf = np.inf
+    for _ in range(200):
+        if ch - cl <= 4:
+            break
+        # interpolation step towards the middle rank, kept away from the ends (safeguarded regula falsi)
+        f = (0.5 * (k1 + k2) + 0.5 - cl) / (ch - cl)
+        f = min(max(f, 0.0625), 0.9375)
+        mid = lo + (hi - lo) * f
+        if not (lo < mid < hi):
+            mid = 0.5 * (lo + hi)
+            if not (lo < mid < hi):
+                break
+        c = 0
+        for i in range(npair):
+            c += np.int64(buf[i] < mid)
+        if c <= k1:
+            lo = mid
+            cl = c
+        elif c > k2:
+            hi = mid
+            hi_incl = False
+            ch = c
+        else:  # c == k2 == k1 + 1: the two middle values straddle mid
+            a = -inf
+            b = inf
+            for i in range(npair):
+                v = buf[i]
+                a = max(a, v if v < mid else -inf)
+                b = min(b, v if v >= mid else inf)
+            return 0.5 * (a + b)
+    g = 0
+    for i in range(npair):
+        v = buf[i]
+        gat[g] = v
+        g += (v >= lo) & ((v < hi) | (hi_incl & (v == hi)))
+    if g <= 48:
+        _sort_small(gat, g)
+        return 0.5 * (gat[k1 - cl] + gat[k2 - cl])
+    upper = select_kth(gat, g, k2 - cl)
+    if k1 == k2:
+        return upper
+    lower = gat[0]
+    for i in range(1, k2 - cl):
+        lower = max(lower, gat[i])
+    return 0.5 * (lower + upper)
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_FM)
+def _quantile_sorted(a: np.ndarray, n: int, q: float) -> float:  # pragma: no cover - compiled
+    """Quantile of sorted ``a[:n]`` with linear interpolation between order statistics (Hyndman-Fan type 7)."""
+    pos = q * (n - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, n - 1)
+    frac = pos - lo
+    return a[lo] + (a[hi] - a[lo]) * frac
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_FM)
+def _ties(v: np.ndarray, n: int) -> float:  # pragma: no cover - compiled
+    """Sum over groups of tied values of t (t - 1) (2t + 5), for the non-NaN values of ``v[:n]``."""
+    tie = 0.0
+    for i in range(n):
+        q = 0.0
+        for j in range(n):
+            q += (v[j] == v[i]) * 1.0
+        q = q - 1.0 if v[i] == v[i] else 0.0
+        tie += q * (2.0 * q + 7.0)
+    return tie
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_FM)
+def mk_block(
+    x: np.ndarray, t: np.ndarray, min_years: int, r0: int, r1: int, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """Mann-Kendall S, var(S) (ties), z, p, Theil-Sen and OLS slopes of rows ``r0:r1`` of ``x``.
+
+    Parameters
+    ----------
+    x : ndarray (time, y, x), float
+        Values, NaN = missing year.
+    t : ndarray (time,), float64
+        Time coordinate (years), increasing.
+    min_years : int
+        Pixels with fewer valid years are NaN in every output.
+    r0, r1 : int
+        Rows to process.
+    out : ndarray (7, y, x), float
+        Outputs in the order of :data:`MK_OUTPUTS`.
+
+    Notes
+    -----
+    Missing years are NaN throughout: a comparison with NaN is false, so a pair with a missing year adds nothing
+    to S or to the tie count, and its slope is dropped by the branch-free compaction ``m += (d == d)``. The tie
+    correction is computed only for pixels that have at least one tied pair.
+    """
+    nt = x.shape[0]
+    nx = x.shape[2]
+    npair = nt * (nt - 1) // 2
+    tc = t - t.mean()
+    pi = np.empty(npair, np.int64)
+    pj = np.empty(npair, np.int64)
+    inv_dt = np.empty(npair)
+    k = 0
+    for i in range(nt - 1):
+        for j in range(i + 1, nt):
+            pi[k] = i
+            pj[k] = j
+            inv_dt[k] = 1.0 / (t[j] - t[i])
+            k += 1
+    w_max = STRIP
+    val = np.empty((nt, w_max))  # time-major: strip loops over contiguous pixels
+    val_p = np.empty((w_max, nt))  # pixel-major: per-pixel loops over contiguous years
+    s = np.empty(w_max)
+    teq = np.empty(w_max)
+    n = np.empty(w_max)
+    st = np.empty(w_max)
+    sx = np.empty(w_max)
+    stt = np.empty(w_max)
+    stx = np.empty(w_max)
+    sl = np.empty((max(npair, 1), w_max))  # pairwise slopes of the strip, +inf where a year is missing
+    buf = np.empty(max(npair, 1))
+    gat = np.empty(max(npair, 1))
+    nan = np.nan
+    inf = np.inf
+    for r in range(r0, r1):
+        for c0 in range(0, nx, w_max):
+            w = min(w_max, nx - c0)
+            for c in range(w):
+                s[c] = 0.0
+                teq[c] = 0.0
+                n[c] = 0.0
+                st[c] = 0.0
+                sx[c] = 0.0
+                stt[c] = 0.0
+                stx[c] = 0.0
+            for i in range(nt):
+                ti = tc[i]
+                vi = val[i]
+                for c in range(w):
+                    v = np.float64(x[i, r, c0 + c])
+                    vi[c] = v
+                    val_p[c, i] = v
+                    ok = v == v
+                    m = 1.0 if ok else 0.0
+                    vv = v if ok else 0.0
+                    n[c] += m
+                    st[c] += m * ti
+                    sx[c] += vv
+                    stt[c] += m * ti * ti
+                    stx[c] += vv * ti
+            # S, the number of tied pairs and the pairwise slopes: branch-free over the strip
+            kk = 0
+            for i in range(nt - 1):
+                vi = val[i]
+                for j in range(i + 1, nt):
+                    vj = val[j]
+                    idt = inv_dt[kk]
+                    slk = sl[kk]
+                    for c in range(w):
+                        d = vj[c] - vi[c]
+                        s[c] += (d > 0.0) * 1.0 - (d < 0.0) * 1.0
+                        teq[c] += (d == 0.0) * 1.0
+                        q = d * idt
+                        slk[c] = q if q == q else inf
+                    kk += 1
+            for c in range(w):
+                nn = n[c]
+                cc = c0 + c
+                if nn < min_years:
+                    for o in range(6):
+                        out[o, r, cc] = nan
+                    out[6, r, cc] = nn
+                    continue
+                vp = val_p[c]
+                tie = _ties(vp, nt) if teq[c] > 0.0 else 0.0
+                var_s = (nn * (nn - 1.0) * (2.0 * nn + 5.0) - tie) / 18.0
+                z, p = _z_p(s[c], var_s)
+                # Theil-Sen: exact median of the valid pairwise slopes by bisection
+                lo_c = inf
+                hi_c = -inf
+                for kk in range(npair):
+                    q = sl[kk, c]
+                    buf[kk] = q
+                    lo_c = min(lo_c, q)
+                    hi_c = max(hi_c, q if q < inf else -inf)
+                slope = median_bisect(buf, npair, int(nn * (nn - 1.0) / 2.0), lo_c, hi_c, gat)
+                den = nn * stt[c] - st[c] * st[c]
+                ols = (nn * stx[c] - st[c] * sx[c]) / den if den > 0.0 else nan
+                out[0, r, cc] = s[c]
+                out[1, r, cc] = var_s
+                out[2, r, cc] = z
+                out[3, r, cc] = p
+                out[4, r, cc] = slope
+                out[5, r, cc] = ols
+                out[6, r, cc] = nn
+
+
+@numba.njit(nogil=True, cache=True)
+def _s_var(v: np.ndarray, n: int) -> tuple[float, float]:  # pragma: no cover - compiled
+    """S and its tie-corrected variance of the first ``n`` values of ``v``."""
+    s = 0.0
+    tie = 0.0
+    for i in range(n):
+        eq = 0.0
+        for j in range(n):
+            d = v[j] - v[i]
+            eq += (d == 0.0) * 1.0
+            if j > i:
+                s += (d > 0.0) * 1.0 - (d < 0.0) * 1.0
+        q = eq - 1.0
+        tie += q * (2.0 * q + 7.0)
+    nn = float(n)
+    return s, (nn * (nn - 1.0) * (2.0 * nn + 5.0) - tie) / 18.0
+
+
+@numba.njit(nogil=True, cache=True)
+def mk_variant_block(
+    x: np.ndarray,
+    t: np.ndarray,
+    min_years: int,
+    method: int,
+    z_crit: float,
+    r0: int,
+    r1: int,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Autocorrelation-robust Mann-Kendall variants, per pixel, rows ``r0:r1``.
+
+    ``method`` 1 = Hamed and Rao (1998) variance correction using every lag of the autocorrelation of the ranks of
+    the Theil-Sen-detrended series whose value lies outside ``±z_crit / sqrt(n)``; 2 = Yue and Wang (2002)
+    pre-whitening by the lag-1 autocorrelation before computing S. Theil-Sen and OLS slopes are those of the
+    original series. Output layout as :func:`mk_block`.
+    """
+    nt = x.shape[0]
+    ny = x.shape[1]
+    nx = x.shape[2]
+    npair = nt * (nt - 1) // 2
+    v = np.empty(nt)
+    tv = np.empty(nt)
+    work = np.empty(nt)
+    rank = np.empty(nt)
+    buf = np.empty(max(npair, 1))
+    nan = np.nan
+    tmean = t.mean()
+    _ = ny
+    for r in range(r0, r1):
+        for c in range(nx):
+            n = 0
+            for i in range(nt):
+                val = np.float64(x[i, r, c])
+                if val == val:
+                    v[n] = val
+                    tv[n] = t[i]
+                    n += 1
+            if n < min_years:
+                for o in range(7):
+                    out[o, r, c] = nan
+                out[6, r, c] = n
+                continue
+            # slopes of the original series
+            m = 0
+            for i in range(n - 1):
+                for j in range(i + 1, n):
+                    buf[m] = (v[j] - v[i]) / (tv[j] - tv[i])
+                    m += 1
+            slope = _median_inplace(buf, m)
+            st = 0.0
+            sx = 0.0
+            stt = 0.0
+            stx = 0.0
+            for i in range(n):
+                ti = tv[i] - tmean
+                st += ti
+                sx += v[i]
+                stt += ti * ti
+                stx += ti * v[i]
+            den = n * stt - st * st
+            ols = (n * stx - st * sx) / den if den > 0.0 else nan
+            if method == 1:
+                s, var_s = _s_var(v, n)
+                for i in range(n):
+                    # time counted from 1 at the first valid year (pymannkendall's 1..n without gaps)
+                    work[i] = v[i] - slope * (tv[i] - tv[0] + 1.0)
+                # average ranks of the detrended series
+                for i in range(n):
+                    less = 0.0
+                    eq = 0.0
+                    for j in range(n):
+                        less += (work[j] < work[i]) * 1.0
+                        eq += (work[j] == work[i]) * 1.0
+                    rank[i] = less + 0.5 * (eq + 1.0)
+                rm = 0.0
+                for i in range(n):
+                    rm += rank[i]
+                rm /= n
+                c0 = 0.0
+                for i in range(n):
+                    c0 += (rank[i] - rm) * (rank[i] - rm)
+                bound = z_crit / math.sqrt(n)
+                sni = 0.0
+                if c0 > 0.0:
+                    for lag in range(1, n):
+                        ck = 0.0
+                        for i in range(n - lag):
+                            ck += (rank[i] - rm) * (rank[i + lag] - rm)
+                        acf = ck / c0
+                        if acf > bound or acf < -bound:
+                            sni += (n - lag) * (n - lag - 1.0) * (n - lag - 2.0) * acf
+                var_s = var_s * (1.0 + 2.0 / (n * (n - 1.0) * (n - 2.0)) * sni)
+            else:
+                xm = 0.0
+                for i in range(n):
+                    xm += v[i]
+                xm /= n
+                c0 = 0.0
+                c1 = 0.0
+                for i in range(n):
+                    c0 += (v[i] - xm) * (v[i] - xm)
+                for i in range(n - 1):
+                    c1 += (v[i] - xm) * (v[i + 1] - xm)
+                r1c = c1 / c0 if c0 > 0.0 else 0.0
+                for i in range(n - 1):
+                    work[i] = v[i + 1] - r1c * v[i]
+                s, var_s = _s_var(work, n - 1)
+            z, p = _z_p(s, var_s)
+            out[0, r, c] = s
+            out[1, r, c] = var_s
+            out[2, r, c] = z
+            out[3, r, c] = p
+            out[4, r, c] = slope
+            out[5, r, c] = ols
+            out[6, r, c] = n
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_FM)
+def percentile_shift_block(
+    hist: np.ndarray,
+    recent: np.ndarray,
+    n_classes: int,
+    extension: float,
+    min_hist: int,
+    min_recent: int,
+    r0: int,
+    r1: int,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Percentile-class shift of the recent mean against the historical distribution, rows ``r0:r1``.
+
+    The historical values are extended by two synthetic values at ``min - extension * range`` and
+    ``max + extension * range``; their ``n_classes`` quantile classes (class 1 = up to the first quantile ...)
+    classify the historical mean and the recent mean. ``out`` (3, y, x): historical mean, recent mean, class change
+    (recent class - historical class); NaN where a window has too few valid years.
+    """
+    nh = hist.shape[0]
+    nr = recent.shape[0]
+    nx = hist.shape[2]
+    a = np.empty(nh + 2)
+    qs = np.empty(n_classes - 1)
+    nan = np.nan
+    for r in range(r0, r1):
+        for c in range(nx):
+            n = 0
+            sh = 0.0
+            for i in range(nh):
+                val = np.float64(hist[i, r, c])
+                if val == val:
+                    a[n] = val
+                    sh += val
+                    n += 1
+            m = 0
+            sr = 0.0
+            for i in range(nr):
+                val = np.float64(recent[i, r, c])
+                if val == val:
+                    sr += val
+                    m += 1
+            if n < min_hist or m < min_recent or n == 0 or m == 0:
+                out[0, r, c] = nan
+                out[1, r, c] = nan
+                out[2, r, c] = nan
+                continue
+            _sort_small(a, n)
+            lo = a[0]
+            hi = a[n - 1]
+            ext = extension * (hi - lo)
+            # the two synthetic values keep the array sorted when placed at both ends
+            for i in range(n, 0, -1):
+                a[i] = a[i - 1]
+            a[0] = lo - ext
+            a[n + 1] = hi + ext
+            for k in range(n_classes - 1):
+                qs[k] = _quantile_sorted(a, n + 2, (k + 1.0) / n_classes)
+            bl = sh / n
+            tg = sr / m
+            cb = 1.0
+            ct = 1.0
+            for k in range(n_classes - 1):
+                cb += (bl > qs[k]) * 1.0
+                ct += (tg > qs[k]) * 1.0
+            out[0, r, c] = bl
+            out[1, r, c] = tg
+            out[2, r, c] = ct - cb
+
+
+def run_rows(
+    kernel: Callable[..., None], ny: int, *args: Any, out: np.ndarray, threads: int | None = None
+) -> None:
+    """Run a row kernel ``kernel(*args, r0, r1, out)`` over ``ny`` rows, split in bands across threads.
+
+    The kernels release the GIL, so the bands run in parallel; the result does not depend on the thread count.
+    Inside dask tasks (``threads=1``) it runs in the calling thread.
+    """
+    if threads is None:
+        threads = min(os.cpu_count() or 1, 8)
+    threads = max(1, min(threads, ny))
+    if threads == 1:
+        kernel(*args, 0, ny, out)
+        return
+    bounds = np.linspace(0, ny, threads * 4 + 1).astype(int)
+    with ThreadPoolExecutor(threads) as pool:
+        futures = [
+            pool.submit(kernel, *args, int(b0), int(b1), out)
+            for b0, b1 in itertools.pairwise(bounds)
+            if b1 > b0
+        ]
+        for f in futures:
+            f.result()

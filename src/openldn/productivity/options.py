@@ -1,0 +1,130 @@
+"""Run-file options of the productivity stage (``productivity:`` section; standard.md §16-17)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["ProductivityOptions"]
+
+
+class ProductivityOptions(BaseModel):
+    """Options of land productivity dynamics (SO1-2). Presets (``data/presets``) set them; the run file overrides."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # windows (standard.md §2.3, A5)
+    trend_years: int = Field(
+        16, ge=3, le=100, description="Length of the trend window ending at the period's last year E."
+    )
+    state_recent_years: int = Field(
+        3, ge=1, description="Length of the recent State window (E-2..E by default)."
+    )
+    performance_years: int | None = Field(
+        None, ge=1, description="Length of the Performance window (default: trend_years)."
+    )
+    # annual productivity (A6)
+    annual_aggregation: Literal["mean", "max", "sum"] = Field(
+        "mean",
+        description="How sub-annual vegetation index values are aggregated to one value per year (Trends.Earth: mean); "
+        "ignored when the input is already annual.",
+    )
+    min_years: int = Field(
+        10, ge=3, description="Minimum valid years of the trend window; fewer gives nodata."
+    )
+    # trajectory (A2)
+    trajectory_method: Literal["mann_kendall", "zscore"] = Field(
+        "mann_kendall",
+        description="mann_kendall: slope sign where the Mann-Kendall test is significant (PRAIS 2026); zscore: "
+        "Mann-Kendall z against trajectory_z (GPG v2).",
+    )
+    trajectory_alpha: float = Field(
+        0.05, gt=0, lt=1, description="Two-sided significance level of the trend test."
+    )
+    trajectory_z: float = Field(1.96, gt=0, description="z threshold of the zscore trajectory method.")
+    trajectory_slope: Literal["ols", "theil_sen"] = Field(
+        "ols", description="Slope whose sign gives the direction (Trends.Earth: OLS)."
+    )
+    trajectory_dead_band: float = Field(
+        0.0, ge=0, description="Absolute slope (units per year) at or below which the trajectory is stable."
+    )
+    autocorrelation: Literal["none", "hamed_rao", "pre_whitening"] = Field(
+        "none",
+        description="Autocorrelation-robust Mann-Kendall variant: Hamed-Rao variance or Yue-Wang pre-whitening.",
+    )
+    fdr: bool = Field(
+        False, description="Benjamini-Hochberg false discovery rate control over the area of interest."
+    )
+    fdr_q: float = Field(0.05, gt=0, lt=1, description="False discovery rate when fdr is true.")
+    climate_correction: Literal["none", "restrend", "rue", "wue"] = Field(
+        "none",
+        description="Climate correction of the trajectory: RESTREND residuals, rain or water use efficiency.",
+    )
+    climate_input: str = Field(
+        "precipitation", description="Input holding the climate series (precipitation, soil moisture or ET)."
+    )
+    climate_aggregation: Literal["sum", "mean"] = Field(
+        "sum", description="Aggregation of a monthly climate series to years (precipitation: sum)."
+    )
+    climate_scale: float = Field(
+        1000.0, gt=0, description="Divisor of the climate variable for RUE/WUE (Trends.Earth: 1000)."
+    )
+    # state (A3)
+    state_method: Literal["percentile_shift", "zscore"] = Field(
+        "percentile_shift",
+        description="percentile_shift: decile-class shift (PRAIS 2026); zscore: GPG v2 z-score.",
+    )
+    state_shift: int = Field(2, ge=1, description="Class shift counted as a change (percentile_shift).")
+    state_classes: int = Field(10, ge=2, description="Number of percentile classes (percentile_shift).")
+    state_extension: float = Field(
+        0.05,
+        ge=0,
+        lt=1,
+        description="Fraction of the historical range added at both ends before the percentiles.",
+    )
+    state_dead_band: float | None = Field(
+        None, ge=0, description="Mean difference at or below which State is stable (Trends.Earth: 0.01 NDVI)."
+    )
+    state_z: float = Field(1.96, gt=0, description="z threshold of the zscore State.")
+    state_standard_error: bool = Field(
+        False, description="Divide the State z-score by the standard error of the recent mean (SEPAL, SYKE)."
+    )
+    # performance (A4)
+    performance_threshold: float = Field(
+        0.5, gt=0, description="Ratio to the unit percentile below which land is degraded."
+    )
+    performance_inclusive: bool = Field(
+        False, description="Also count a ratio equal to the threshold as degraded (Trends.Earth: <= 0.5)."
+    )
+    performance_percentile: float = Field(
+        90.0, gt=0, le=100, description="Percentile of the unit used as its potential."
+    )
+    performance_min_unit_pixels: int = Field(1, ge=1, description="Units with fewer valid pixels get nodata.")
+    # combination (A1)
+    lpd_table: str = Field(
+        "prais_2026_table13",
+        description="LPD combination table: prais_2026_table13, prais_2022_table13, prais_2022_table12 or a YAML path.",
+    )
+    lpd_table_baseline: str | None = Field(
+        None, description="Table used for the baseline only (GPG v2 preset: prais_2022_table12)."
+    )
+    # imported LPD (standard.md §5.6)
+    lpd_source: Literal["jrc", "fao_wocat", "trends_earth", "custom"] = Field(
+        "custom", description="Origin of an imported LPD map (input 'lpd'), used instead of computing LPD."
+    )
+    lpd_nodata: list[float] = Field(
+        default_factory=lambda: [0.0, 15.0], description="Codes of an imported LPD map read as nodata."
+    )
+    strict_codes: bool = Field(True, description="Unknown LPD codes are errors (false: nodata).")
+
+    @model_validator(mode="after")
+    def _windows(self) -> ProductivityOptions:
+        if self.state_recent_years >= self.trend_years - 1:
+            raise ValueError(
+                f"state_recent_years={self.state_recent_years} must be smaller than trend_years - 1 "
+                f"({self.trend_years - 1})"
+            )
+        if self.min_years > self.trend_years:
+            raise ValueError(f"min_years={self.min_years} exceeds trend_years={self.trend_years}")
+        return self

@@ -1,0 +1,245 @@
+"""Productivity performance: a pixel's mean productivity against the 90th percentile of its land productivity unit.
+
+References
+----------
+GPG v2 §4.2.5.3; PRAIS 2026 §1.2 Step 5 (Performance); standard.md §5.3-5.4, §16 A4; reference-implementation.md
+§4.4 and D9 (exact percentile over every pixel of the area of interest, no subsampling; ``< 0.5`` by default,
+``<= 0.5`` as Trends.Earth on request).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dask
+import dask.array
+import numpy as np
+import xarray as xr
+
+from openldn.core.codes import NODATA
+from openldn.core.periods import Period, SomePeriod
+from openldn.exceptions import ConfigError, GridMismatchError
+
+__all__ = ["land_productivity_units", "performance", "unit_percentiles"]
+
+#: Nodata of the land productivity unit raster.
+UNIT_NODATA = -1
+
+
+def land_productivity_units(
+    land_cover: xr.DataArray,
+    soil_units: xr.DataArray | None = None,
+    *,
+    land_cover_nodata: int | None = None,
+    soil_nodata: int | None = None,
+) -> xr.DataArray:
+    """Land productivity units: land cover class x soil (or ecological) unit, as one int64 code per pixel.
+
+    ``unit = land_cover * 100000 + soil`` (land cover alone when ``soil_units`` is None); -1 where either input is
+    nodata (its declared nodata, -32768 or NaN) or negative; soil codes must be below 100000 (others are
+    nodata).
+
+    Parameters
+    ----------
+    land_cover : xarray.DataArray
+        Land cover classes ``(y, x)`` (Trends.Earth uses the ESA CCI classes of the first year of the window).
+    soil_units : xarray.DataArray, optional
+        Soil taxonomy or ecological units ``(y, x)`` on the same grid.
+    land_cover_nodata, soil_nodata : int, optional
+        Nodata codes (default: the ``_FillValue`` / ``nodata`` attribute, else -32768).
+
+    Returns
+    -------
+    xarray.DataArray
+        int64 unit codes, -1 = nodata.
+
+    References
+    ----------
+    GPG v2 §4.2.5.3 (land cover / ecosystem functional units); reference-implementation.md §4.4 (soil taxonomy x
+    ESA CCI class).
+    """
+
+    def _valid(a: xr.DataArray, nd: int | None) -> xr.DataArray:
+        nd = a.attrs.get("_FillValue", a.attrs.get("nodata", NODATA)) if nd is None else nd
+        ok = a.notnull() & (a >= 0)
+        if nd is not None and not (isinstance(nd, float) and np.isnan(nd)):
+            ok = ok & (a != nd)
+        return ok
+
+    ok = _valid(land_cover, land_cover_nodata)
+    code = land_cover.where(ok, 0).astype(np.int64)
+    if soil_units is not None:
+        if soil_units.shape != land_cover.shape:
+            raise GridMismatchError(
+                f"soil_units: shape {soil_units.shape} differs from land cover {land_cover.shape}; align both onto "
+                "the analysis grid."
+            )
+        sok = _valid(soil_units, soil_nodata)
+        if "x" in land_cover.coords and "x" in soil_units.coords:
+            soil_units = soil_units.assign_coords(x=land_cover.x.values, y=land_cover.y.values)
+            sok = sok.assign_coords(x=land_cover.x.values, y=land_cover.y.values)
+        sok = sok & (soil_units < 100000)
+        code = code * 100000 + soil_units.where(sok, 0).astype(np.int64)
+        ok = ok & sok
+    out = code.where(ok, UNIT_NODATA).astype(np.int64)
+    out.name = "productivity_unit"
+    out.attrs = {"long_name": "Land productivity unit (land cover x soil)", "_FillValue": UNIT_NODATA}
+    return out
+
+
+def _group_percentiles(
+    values: np.ndarray, units: np.ndarray, q: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact percentile (linear interpolation between order statistics) of ``values`` per unit code."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    u = np.asarray(units, dtype=np.int64).ravel()
+    ok = np.isfinite(v) & (u != UNIT_NODATA)
+    v = v[ok]
+    u = u[ok]
+    if v.size == 0:
+        return np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.int64)
+    order = np.lexsort((v, u))
+    v = v[order]
+    u = u[order]
+    starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
+    counts = np.diff(np.r_[starts, u.size])
+    pos = (q / 100.0) * (counts - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, counts - 1)
+    frac = pos - lo
+    p = v[starts + lo] + (v[starts + hi] - v[starts + lo]) * frac
+    return u[starts], p, counts
+
+
+def unit_percentiles(values: xr.DataArray, units: xr.DataArray, *, q: float = 90.0) -> Any:
+    """Exact ``q``-th percentile of ``values`` within each land productivity unit.
+
+    Parameters
+    ----------
+    values : xarray.DataArray
+        Mean productivity ``(y, x)`` (NaN ignored).
+    units : xarray.DataArray
+        Unit codes from :func:`land_productivity_units` (-1 ignored).
+    q : float, default 90
+        Percentile, with linear interpolation between order statistics (numpy's default rule).
+
+    Returns
+    -------
+    tuple of numpy arrays, or a dask Delayed of it
+        ``(unit codes, percentiles, pixel counts)``, sorted by unit code.
+    """
+    if isinstance(values.data, dask.array.Array) or isinstance(units.data, dask.array.Array):
+        return dask.delayed(_group_percentiles)(values.data, units.data, q)
+    return _group_percentiles(values.values, units.values, q)
+
+
+def _lookup(
+    values: np.ndarray, units: np.ndarray, table: tuple[np.ndarray, np.ndarray, np.ndarray], min_pixels: int
+) -> np.ndarray:
+    codes, p, counts = table
+    out = np.full(values.shape, np.nan, np.float32)
+    if codes.size == 0:
+        return out
+    idx = np.clip(np.searchsorted(codes, units), 0, codes.size - 1)
+    found = (codes[idx] == units) & (units != UNIT_NODATA) & (counts[idx] >= min_pixels)
+    out[found] = p[idx[found]]
+    return out
+
+
+def performance(
+    ndvi: xr.DataArray,
+    units: xr.DataArray,
+    *,
+    window: SomePeriod | None = None,
+    threshold: float = 0.5,
+    inclusive: bool = False,
+    percentile: float = 90.0,
+    min_unit_pixels: int = 1,
+    mask: xr.DataArray | None = None,
+) -> xr.Dataset:
+    """Productivity performance: ratio of a pixel's mean productivity to its unit's ``percentile``-th percentile.
+
+    ``ratio = mean / p90(unit)``, the percentile taken exactly over every valid pixel of the unit inside the area
+    analysed; ``ratio < threshold`` (``<=`` when ``inclusive``) is degraded (-1), otherwise not degraded (0).
+
+    Parameters
+    ----------
+    ndvi : xarray.DataArray
+        Annual productivity ``(time, y, x)`` (its mean over ``window`` is used) or an already averaged ``(y, x)``.
+    units : xarray.DataArray
+        Land productivity units ``(y, x)`` from :func:`land_productivity_units`.
+    window : Period or str, optional
+        Performance window (16 years ending at *E* by default in the stage); every year when omitted.
+    threshold : float, default 0.5
+        Ratio below which a pixel is degraded.
+    inclusive : bool, default False
+        Also count ``ratio == threshold`` as degraded (Trends.Earth's ``<= 0.5``; the manual says "below 50 %").
+    percentile : float, default 90
+        Percentile of the unit used as its potential.
+    min_unit_pixels : int, default 1
+        Units with fewer valid pixels get nodata.
+    mask : xarray.DataArray of bool, optional
+        Area of interest: only its pixels enter the percentiles and receive a class.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``performance`` (int16 -1/0, nodata -32768), ``ratio``, ``unit_max`` (the unit percentile) and ``mean``.
+
+    References
+    ----------
+    GPG v2 §4.2.5.3; PRAIS 2026 §1.2 Step 5; reference-implementation.md §4.4, D9.
+    """
+    if not 0 < percentile <= 100:
+        raise ConfigError(f"performance: percentile={percentile} must lie in (0, 100], e.g. 90.")
+    if threshold <= 0:
+        raise ConfigError(f"performance: threshold={threshold} must be positive, e.g. 0.5.")
+    attrs: dict[str, object] = {}
+    if "time" in ndvi.dims:
+        series = ndvi
+        if window is not None:
+            w = Period.from_user_input(window)
+            series = w.select(ndvi)
+            attrs["performance_window"] = w.label
+        mean = series.mean("time", skipna=True)
+    else:
+        mean = ndvi
+    if mean.shape != units.shape:
+        raise GridMismatchError(
+            f"performance: productivity grid {mean.shape} differs from the unit grid {units.shape}; align both onto "
+            "the analysis grid."
+        )
+    if "x" in mean.coords and "x" in units.coords:
+        units = units.assign_coords(x=mean.x.values, y=mean.y.values)
+    if mask is not None:
+        mean = mean.where(mask)
+    mean = mean.astype(np.float32)
+    table = unit_percentiles(mean, units, q=percentile)
+    if isinstance(mean.data, dask.array.Array) or isinstance(units.data, dask.array.Array):
+        md = mean.data if isinstance(mean.data, dask.array.Array) else dask.array.from_array(mean.data)
+        ud = (
+            units.data
+            if isinstance(units.data, dask.array.Array)
+            else dask.array.from_array(units.data, chunks=md.chunks)
+        )
+        ud = ud.rechunk(md.chunks)
+        pmax = dask.array.map_blocks(_lookup, md, ud, table, int(min_unit_pixels), dtype=np.float32)
+    else:
+        pmax = _lookup(mean.values, units.values, table, int(min_unit_pixels))
+    unit_max = mean.copy(data=pmax)
+    ratio = (mean / unit_max.where(unit_max > 0)).astype(np.float32)
+    degraded = (ratio <= threshold) if inclusive else (ratio < threshold)
+    cls = xr.where(degraded, -1, 0).where(ratio.notnull(), NODATA).astype(np.int16)
+    cls.attrs = {
+        "long_name": "Productivity performance (-1 degraded, 0 not degraded)",
+        "_FillValue": NODATA,
+        "performance_threshold": threshold,
+        "performance_inclusive": inclusive,
+        "performance_percentile": percentile,
+        **attrs,
+    }
+    ratio.attrs = {"long_name": f"Mean productivity / unit {percentile:g}th percentile"}
+    unit_max.attrs = {"long_name": f"{percentile:g}th percentile of the unit"}
+    ds = xr.Dataset({"performance": cls, "ratio": ratio, "unit_max": unit_max, "mean": mean})
+    ds.attrs.update(cls.attrs)
+    return ds

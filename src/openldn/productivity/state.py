@@ -1,0 +1,259 @@
+"""Productivity state: recent years against the historical distribution of the same pixel.
+
+Two variants (standard.md §5.3-5.4, §16 A3):
+
+* percentile-class shift (PRAIS 2026 / Trends.Earth): the historical annual values, extended by 5 % of their range at
+  both ends, are split into 10 percentile classes; a shift of the mean class by >= 2 classes is a change;
+* z-score (GPG v2 / PRAIS 2022): ``z = (mean recent - mean historical) / sd historical`` (optionally divided by
+  ``sqrt(n recent)``, the standard error of the recent mean), classified at a threshold.
+"""
+
+from __future__ import annotations
+
+import dask.array
+import numpy as np
+import xarray as xr
+
+from openldn.core.codes import NODATA
+from openldn.core.periods import Period, SomePeriod, years_of
+from openldn.exceptions import ConfigError, MissingYearError
+from openldn.productivity import _kernels
+
+__all__ = ["state_percentile_shift", "state_zscore"]
+
+
+def _windows(
+    ndvi: xr.DataArray, baseline: SomePeriod, recent: SomePeriod
+) -> tuple[xr.DataArray, xr.DataArray, Period, Period]:
+    b = Period.from_user_input(baseline)
+    r = Period.from_user_input(recent)
+    if b.end >= r.start:
+        raise ConfigError(
+            f"state: the historical window {b.label} overlaps the recent window {r.label}; the historical window must "
+            "end before the recent one starts."
+        )
+    yrs = years_of(ndvi)
+    hist = b.select(ndvi)
+    rec = r.select(ndvi)
+    for win, sel in ((b, hist), (r, rec)):
+        if sel.sizes["time"] == 0:
+            raise MissingYearError(
+                f"state: no productivity year in the window {win.label} (data cover "
+                f"{yrs.min() if yrs.size else '-'}-{yrs.max() if yrs.size else '-'}); choose periods within the data."
+            )
+    return hist, rec, b, r
+
+
+def _shift_numpy(
+    hist: np.ndarray,
+    rec: np.ndarray,
+    *,
+    n_classes: int,
+    extension: float,
+    min_hist: int,
+    min_recent: int,
+    threads: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    h = np.moveaxis(hist, -1, 0)
+    r = np.moveaxis(rec, -1, 0)
+    if not np.issubdtype(h.dtype, np.floating):
+        h = h.astype(np.float64)
+    if not np.issubdtype(r.dtype, np.floating):
+        r = r.astype(np.float64)
+    lead = h.shape[1:]
+    h3 = h.reshape(
+        h.shape[0], int(np.prod(lead[:-1], dtype=np.int64)) if lead else 1, lead[-1] if lead else 1
+    )
+    r3 = r.reshape(r.shape[0], h3.shape[1], h3.shape[2])
+    out = np.empty((3, h3.shape[1], h3.shape[2]), np.float64)
+    _kernels.run_rows(
+        _kernels.percentile_shift_block,
+        h3.shape[1],
+        h3,
+        r3,
+        n_classes,
+        extension,
+        min_hist,
+        min_recent,
+        out=out,
+        threads=threads,
+    )
+    return (
+        out[0].reshape(lead).astype(np.float32),
+        out[1].reshape(lead).astype(np.float32),
+        out[2].reshape(lead).astype(np.float32),
+    )
+
+
+def state_percentile_shift(
+    ndvi: xr.DataArray,
+    *,
+    baseline: SomePeriod,
+    recent: SomePeriod,
+    n_classes: int = 10,
+    shift: int = 2,
+    extension: float = 0.05,
+    dead_band: float | None = None,
+    min_baseline_years: int | None = None,
+    min_recent_years: int = 1,
+) -> xr.Dataset:
+    """Productivity state by the percentile-class shift of the recent mean (PRAIS 2026 / Trends.Earth).
+
+    Per pixel, the historical annual values are extended by two synthetic values ``min - extension * range`` and
+    ``max + extension * range``; the ``n_classes - 1`` quantiles of this extended series (linear interpolation
+    between order statistics, computed by a per-pixel kernel) define classes 1 (``<= q1``) to ``n_classes``
+    (``> q_last``). The historical mean and the recent mean are classed; a change of ``<= -shift`` classes is
+    degrading (-1), ``>= shift`` improving (1), otherwise stable (0).
+
+    Parameters
+    ----------
+    ndvi : xarray.DataArray
+        Annual productivity ``(time, y, x)``.
+    baseline, recent : Period or str
+        Historical window (13 years by default) and recent window (3 years), from
+        :func:`openldn.core.periods.productivity_windows`.
+    n_classes : int, default 10
+        Number of percentile classes (deciles).
+    shift : int, default 2
+        Minimum class change counted as a change.
+    extension : float, default 0.05
+        Fraction of the historical range added at both ends.
+    dead_band : float, optional
+        Where ``|recent mean - historical mean| <= dead_band`` the change is forced to 0 (Trends.Earth: 0.01 NDVI on
+        mean annual NDVI). None disables it.
+    min_baseline_years : int, optional
+        Minimum valid historical years (default: half the window, at least 3); fewer gives nodata.
+    min_recent_years : int, default 1
+        Minimum valid recent years.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``state`` (int16 -1/0/1, nodata -32768), ``baseline_mean``, ``recent_mean`` and ``class_change``.
+
+    References
+    ----------
+    PRAIS 2026 §1.2 Step 5 (State); reference-implementation.md §4.3 (Trends.Earth, quantiles by GEE's percentile
+    reducer; the interpolation rule here is numpy's "linear"); standard.md §5.4.
+    """
+    if n_classes < 2 or shift < 1:
+        raise ConfigError(f"state: n_classes={n_classes} and shift={shift} must be at least 2 and 1.")
+    if not 0.0 <= extension < 1.0:
+        raise ConfigError(f"state: extension={extension} must lie in [0, 1), e.g. 0.05.")
+    hist, rec, b, r = _windows(ndvi, baseline, recent)
+    min_b = max(3, hist.sizes["time"] // 2) if min_baseline_years is None else int(min_baseline_years)
+    is_dask = isinstance(ndvi.data, dask.array.Array)
+    if is_dask:
+        hist = hist.chunk({"time": -1})
+        rec = rec.chunk({"time": -1})
+    rec = rec.rename({"time": "time_recent"})
+    bl, tg, chg = xr.apply_ufunc(
+        _shift_numpy,
+        hist,
+        rec,
+        input_core_dims=[["time"], ["time_recent"]],
+        output_core_dims=[[], [], []],
+        dask="parallelized",
+        output_dtypes=[np.float32, np.float32, np.float32],
+        kwargs={
+            "n_classes": int(n_classes),
+            "extension": float(extension),
+            "min_hist": min_b,
+            "min_recent": int(min_recent_years),
+            "threads": 1 if is_dask else None,
+        },
+    )
+    if dead_band is not None:
+        chg = xr.where(np.abs(tg - bl) <= dead_band, 0.0, chg).where(chg.notnull())
+    cls = (
+        xr.where(chg <= -shift, -1, xr.where(chg >= shift, 1, 0))
+        .where(chg.notnull(), NODATA)
+        .astype(np.int16)
+    )
+    cls.attrs = {
+        "long_name": "Productivity state (-1 degrading, 0 stable, 1 improving)",
+        "_FillValue": NODATA,
+        "state_method": "percentile_shift",
+        "state_classes": n_classes,
+        "state_shift": shift,
+        "state_baseline_window": b.label,
+        "state_recent_window": r.label,
+    }
+    ds = xr.Dataset({"state": cls, "baseline_mean": bl, "recent_mean": tg, "class_change": chg})
+    ds.attrs.update(cls.attrs)
+    return ds
+
+
+def state_zscore(
+    ndvi: xr.DataArray,
+    *,
+    baseline: SomePeriod,
+    recent: SomePeriod,
+    z_threshold: float = 1.96,
+    standard_error: bool = False,
+    ddof: int = 1,
+    min_baseline_years: int | None = None,
+    min_recent_years: int = 1,
+) -> xr.Dataset:
+    """Productivity state as the z-score of the recent mean against the historical years (GPG v2).
+
+    ``z = (A - B) / C`` with ``A`` the mean of the recent years, ``B`` the mean and ``C`` the standard deviation of
+    the historical years (``C / sqrt(n recent)`` when ``standard_error``); ``z < -z_threshold`` degrading,
+    ``z > z_threshold`` improving, stable otherwise. A pixel with a zero historical deviation has ``z = 0`` when
+    ``A == B`` and is otherwise classed by the sign of ``A - B``.
+
+    Parameters
+    ----------
+    ndvi : xarray.DataArray
+        Annual productivity ``(time, y, x)``.
+    baseline, recent : Period or str
+        Historical and recent windows.
+    z_threshold : float, default 1.96
+        Threshold of the classes (GPG v2: only z < -1.96 counts as degraded; 1.28 for the 3-class reduction).
+    standard_error : bool, default False
+        Divide by the standard error of the recent mean (SEPAL, SYKE) instead of the standard deviation.
+    ddof : int, default 1
+        Delta degrees of freedom of the standard deviation (1 = sample standard deviation).
+    min_baseline_years : int, optional
+        Minimum valid historical years (default: half the window, at least 3).
+    min_recent_years : int, default 1
+        Minimum valid recent years.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``state`` (int16 -1/0/1, nodata -32768) and ``z``.
+
+    References
+    ----------
+    GPG v2 §4.2.5.2; PRAIS 2022 §1.2 Step 4; standard.md §5.3, §16 A3.
+    """
+    hist, rec, b, r = _windows(ndvi, baseline, recent)
+    min_b = max(3, hist.sizes["time"] // 2) if min_baseline_years is None else int(min_baseline_years)
+    nb = hist.notnull().sum("time")
+    nr = rec.notnull().sum("time")
+    bm = hist.mean("time", skipna=True)
+    sd = hist.std("time", skipna=True, ddof=ddof)
+    am = rec.mean("time", skipna=True)
+    if standard_error:
+        sd = sd / np.sqrt(nr.where(nr > 0))
+    diff = am - bm
+    z = xr.where(sd > 0, diff / sd.where(sd > 0), xr.where(diff == 0, 0.0, np.sign(diff) * np.inf))
+    valid = (nb >= min_b) & (nr >= min_recent_years) & diff.notnull()
+    z = z.where(valid).astype(np.float32)
+    cls = (
+        xr.where(z < -z_threshold, -1, xr.where(z > z_threshold, 1, 0)).where(valid, NODATA).astype(np.int16)
+    )
+    cls.attrs = {
+        "long_name": "Productivity state (-1 degrading, 0 stable, 1 improving)",
+        "_FillValue": NODATA,
+        "state_method": "zscore",
+        "state_z": z_threshold,
+        "state_standard_error": standard_error,
+        "state_baseline_window": b.label,
+        "state_recent_window": r.label,
+    }
+    z.attrs = {"long_name": "State z-score"}
+    ds = xr.Dataset({"state": cls, "z": z})
+    ds.attrs.update(cls.attrs)
+    return ds

@@ -1,0 +1,243 @@
+"""Per-pixel trend statistics: Mann-Kendall test, Theil-Sen and OLS slopes, false discovery rate control.
+
+References
+----------
+UNCCD Good Practice Guidance v2 (2021) §4.2.5 (trajectory); PRAIS 2026 §1.2 Step 5 (Trends.Earth trajectory: slope
+with Mann-Kendall significance, p <= 0.05); standard.md §5.3-5.4; reference-implementation.md §4.2 and D10 (exact
+p-values over every year instead of a critical-value table over at most 50 images).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import dask
+import dask.array
+import numpy as np
+import xarray as xr
+from scipy.stats import norm
+
+from openldn.core.periods import years_of
+from openldn.exceptions import ConfigError, MissingYearError
+from openldn.productivity import _kernels
+
+__all__ = ["AutocorrelationMethod", "bh_threshold", "fdr_significant", "mann_kendall"]
+
+#: Autocorrelation handling of the Mann-Kendall test.
+AutocorrelationMethod = Literal["none", "hamed_rao", "pre_whitening"]
+_METHODS = {"none": 0, "original": 0, "hamed_rao": 1, "pre_whitening": 2}
+_OUT_DTYPES = {"s": np.float32, "var_s": np.float64, "z": np.float64, "p": np.float64}
+
+
+def _time_values(da: xr.DataArray, dim: str) -> np.ndarray:
+    t = years_of(da).astype(np.float64) if dim == "time" else np.asarray(da[dim].values, dtype=np.float64)
+    if t.size > 1 and not np.all(np.diff(t) > 0):
+        raise MissingYearError(
+            f"dimension {dim!r}: time values must be strictly increasing (got {t[:5].tolist()}...); sort the input "
+            "and drop duplicate years."
+        )
+    return t
+
+
+def _mk_numpy(
+    arr: np.ndarray, *, t: np.ndarray, min_years: int, method: int, z_crit: float, threads: int | None
+):
+    """Apply the kernel to an array whose last axis is time; returns 7 arrays shaped like ``arr[..., 0]``."""
+    x = np.moveaxis(arr, -1, 0)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
+    lead = x.shape[1:]
+    if len(lead) == 0:
+        x3 = x.reshape(x.shape[0], 1, 1)
+    else:
+        x3 = x.reshape(x.shape[0], int(np.prod(lead[:-1], dtype=np.int64)), lead[-1])
+    out = np.empty((len(_kernels.MK_OUTPUTS), x3.shape[1], x3.shape[2]), np.float64)
+    if method == 0:
+        _kernels.run_rows(_kernels.mk_block, x3.shape[1], x3, t, min_years, out=out, threads=threads)
+    else:
+        _kernels.run_rows(
+            _kernels.mk_variant_block, x3.shape[1], x3, t, min_years, method, z_crit, out=out, threads=threads
+        )
+    res = []
+    for name, o in zip(_kernels.MK_OUTPUTS, out, strict=True):
+        o = o.reshape(lead)
+        if name == "n":
+            res.append(o.astype(np.int16))
+        else:
+            res.append(o.astype(_OUT_DTYPES.get(name, np.float32)))
+    return tuple(res)
+
+
+def mann_kendall(
+    da: xr.DataArray,
+    dim: str = "time",
+    *,
+    min_years: int = 4,
+    autocorrelation: AutocorrelationMethod = "none",
+    alpha: float = 0.05,
+) -> xr.Dataset:
+    """Mann-Kendall trend test with Theil-Sen and OLS slopes, per pixel, ignoring missing years.
+
+    S is the sum of the signs of all pairwise differences; its variance carries the ties correction
+    ``(n (n-1) (2n+5) - sum_t t (t-1) (2t+5)) / 18``; ``z = (S - sign(S)) / sqrt(var S)`` (continuity correction,
+    0 when S = 0) and ``p`` is the two-sided normal p-value: the classical test, as ``pymannkendall.original_test``.
+    The Theil-Sen slope is the exact median of the pairwise slopes ``(x_j - x_i) / (t_j - t_i)`` over valid years;
+    the OLS slope is the least-squares slope of value on year.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        Annual series with dimension ``dim`` (numpy- or dask-backed; NaN = missing year).
+    dim : str, default "time"
+        Time dimension. For ``"time"`` the coordinate is read as years (:func:`openldn.core.periods.years_of`);
+        otherwise its numeric values are used.
+    min_years : int, default 4
+        Pixels with fewer valid years are NaN in every output (``n`` still gives the count).
+    autocorrelation : {"none", "hamed_rao", "pre_whitening"}, default "none"
+        ``"hamed_rao"``: variance of S corrected for autocorrelation of the ranks of the Theil-Sen-detrended
+        series (Hamed and Rao 1998; lags whose autocorrelation lies outside the ``alpha`` confidence band);
+        ``"pre_whitening"``: S computed on the series pre-whitened by its lag-1 autocorrelation (Yue and Wang
+        2002). The slopes are those of the original series in every case.
+    alpha : float, default 0.05
+        Significance level of the autocorrelation band (``"hamed_rao"`` only).
+
+    Returns
+    -------
+    xarray.Dataset
+        Variables ``s``, ``var_s``, ``z``, ``p`` (float64 for ``var_s``, ``z``, ``p``; float32 otherwise),
+        ``slope`` (Theil-Sen, units of ``da`` per year), ``ols_slope`` and ``n`` (int16, valid years), on the
+        non-time dimensions of ``da``.
+
+    References
+    ----------
+    Mann (1945); Kendall (1975); Sen (1968); Hamed and Rao (1998); Yue and Wang (2002). GPG v2 §4.2.5;
+    PRAIS 2026 §1.2 Step 5; reference-implementation.md §4.2 (Trends.Earth), D10.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> da = xr.DataArray([1.0, 2.0, 2.0, 4.0, np.nan, 5.0], dims="time", coords={"time": np.arange(2000, 2006)})
+    >>> ds = mann_kendall(da)
+    >>> int(ds.s), round(float(ds.slope), 6), round(float(ds.var_s), 4)
+    (9, 0.9, 15.6667)
+    """
+    if dim not in da.dims:
+        raise ConfigError(f"mann_kendall: dimension {dim!r} is not in the input dims {da.dims}; pass dim=...")
+    if autocorrelation not in _METHODS:
+        raise ConfigError(
+            f"mann_kendall: autocorrelation={autocorrelation!r} is unknown; use 'none', 'hamed_rao' or "
+            "'pre_whitening'."
+        )
+    if int(min_years) < 3:
+        raise ConfigError(f"mann_kendall: min_years={min_years} is too small; use at least 3.")
+    if not 0.0 < alpha < 1.0:
+        raise ConfigError(f"mann_kendall: alpha={alpha} must lie between 0 and 1.")
+    t = _time_values(da, dim)
+    method = _METHODS[autocorrelation]
+    z_crit = float(norm.ppf(1.0 - alpha / 2.0))
+    is_dask = isinstance(da.data, dask.array.Array)
+    if is_dask:
+        da = da.chunk({dim: -1})
+    names = _kernels.MK_OUTPUTS
+    dtypes = [np.int16 if n == "n" else _OUT_DTYPES.get(n, np.float32) for n in names]
+    outs = xr.apply_ufunc(
+        _mk_numpy,
+        da,
+        input_core_dims=[[dim]],
+        output_core_dims=[[] for _ in names],
+        dask="parallelized",
+        output_dtypes=dtypes,
+        kwargs={
+            "t": t,
+            "min_years": int(min_years),
+            "method": method,
+            "z_crit": z_crit,
+            "threads": 1 if is_dask else None,
+        },
+        keep_attrs=False,
+    )
+    units = da.attrs.get("units", "")
+    ds = xr.Dataset(dict(zip(names, outs, strict=True)))
+    for v in ("slope", "ols_slope"):
+        ds[v].attrs["units"] = f"{units} year-1".strip() if units else "year-1"
+    ds["s"].attrs["long_name"] = "Mann-Kendall S"
+    ds["var_s"].attrs["long_name"] = "Variance of S (ties correction)"
+    ds["z"].attrs["long_name"] = "Mann-Kendall z (continuity correction)"
+    ds["p"].attrs["long_name"] = "Two-sided p-value"
+    ds["slope"].attrs["long_name"] = "Theil-Sen slope"
+    ds["ols_slope"].attrs["long_name"] = "Ordinary least squares slope"
+    ds["n"].attrs["long_name"] = "Number of valid years"
+    ds.attrs.update(
+        {
+            "autocorrelation": autocorrelation,
+            "min_years": int(min_years),
+            "first_year": int(t[0]) if t.size else -1,
+            "last_year": int(t[-1]) if t.size else -1,
+        }
+    )
+    return ds
+
+
+def _bh(p: np.ndarray, q: float) -> np.float64:
+    v = np.asarray(p, dtype=np.float64).ravel()
+    v = np.sort(v[np.isfinite(v)])
+    m = v.size
+    if m == 0:
+        return np.float64(-1.0)
+    ok = v <= q * np.arange(1, m + 1) / m
+    if not ok.any():
+        return np.float64(-1.0)
+    return np.float64(v[np.flatnonzero(ok)[-1]])
+
+
+def bh_threshold(p: xr.DataArray, *, q: float = 0.05) -> float | dask.array.Array:
+    """Benjamini-Hochberg p-value threshold over every finite p-value of ``p``.
+
+    The largest ordered p-value ``p_(k)`` with ``p_(k) <= k q / m``; -1 when no test is rejected.
+
+    Parameters
+    ----------
+    p : xarray.DataArray
+        p-values (NaN outside the area of interest or where no test was made).
+    q : float, default 0.05
+        False discovery rate.
+
+    Returns
+    -------
+    float or dask.array.Array
+        The threshold (a 0-d dask array for dask input, computed with the rest of the graph).
+
+    References
+    ----------
+    Benjamini and Hochberg (1995), J. R. Stat. Soc. B 57, 289-300.
+    """
+    if not 0.0 < q < 1.0:
+        raise ConfigError(f"fdr: q={q} must lie between 0 and 1, e.g. 0.05.")
+    if isinstance(p.data, dask.array.Array):
+        return dask.array.from_delayed(dask.delayed(_bh)(p.data, q), shape=(), dtype=np.float64)
+    return float(_bh(p.values, q))
+
+
+def fdr_significant(p: xr.DataArray, *, q: float = 0.05) -> xr.DataArray:
+    """Significance of every test after Benjamini-Hochberg false discovery rate control over the whole array.
+
+    Parameters
+    ----------
+    p : xarray.DataArray
+        p-values of the per-pixel tests over the area of interest (NaN elsewhere).
+    q : float, default 0.05
+        False discovery rate.
+
+    Returns
+    -------
+    xarray.DataArray
+        Boolean, True where the test is rejected (significant); False where ``p`` is NaN.
+
+    References
+    ----------
+    Benjamini and Hochberg (1995); standard.md Appendix A (FDR control is absent from the other LDN tools).
+    """
+    thr = bh_threshold(p, q=q)
+    out = p.copy(data=p.data <= thr)
+    out.attrs = {"long_name": "Significant after Benjamini-Hochberg FDR control", "fdr_q": q}
+    return out

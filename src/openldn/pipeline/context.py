@@ -109,6 +109,14 @@ class RunContext:
             self._aligned[name] = self.rechunk(da)
         return self._aligned[name]
 
+    def on_grid(self, da: xr.DataArray) -> xr.DataArray:
+        """``da`` with the analysis grid's coordinates, CRS and transform (shapes must match the grid)."""
+        from openldn.io import attach_grid
+
+        if da.sizes.get("y") == self.geobox.shape[0] and da.sizes.get("x") == self.geobox.shape[1]:
+            return attach_grid(da, self.geobox)
+        return da
+
     def rechunk(self, da: xr.DataArray) -> xr.DataArray:
         """Chunk ``da`` the run's way: spatial blocks of ``chunk_size``, the whole time axis in one chunk."""
         chunks: dict[str, int] = dict.fromkeys(da.dims, -1)
@@ -125,9 +133,10 @@ class RunContext:
             return da
         self.check_cancel()
         self.progress(self.stage, 0, 1, f"computing {key}")
+        da = self.on_grid(da)
         if not da.chunks:
             da = self.rechunk(da)
-        stored = self.checkpoint.write_layer(key, da)
+        stored = self.on_grid(self.checkpoint.write_layer(key, da))
         self._materialized[key] = (id(da), stored)
         self._materialized[key + "#stored"] = (id(stored), stored)
         if key not in self._stage_layers:
@@ -207,8 +216,7 @@ class RunContext:
         """Reload what a completed stage produced (resume)."""
         info = self.checkpoint.state["stages"][name]
         for key in info["layers"]:
-            stored = self.checkpoint.read_layer(key)
-            stored = self.rechunk(stored)
+            stored = self.rechunk(self.on_grid(self.checkpoint.read_layer(key)))
             self.layers.restore(key, stored)
             self._materialized[key] = (id(stored), stored)
         for key in info["tables"]:

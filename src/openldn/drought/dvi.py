@@ -296,7 +296,7 @@ def dvi_table(
     normed = pd.concat(norm_rows, ignore_index=True)
     if years is None:
         years = sorted(int(y) for y in set(factors["year"]) if y <= end_year)
-    groups = ["total"] + [g for g in ("female", "male") if (factors["sex"] == g).any()]
+    groups = list(GROUPS) if factors["sex"].isin(["female", "male"]).any() else ["total"]
     zones = factors[["zone_id", "zone_name"]].drop_duplicates("zone_id")
     rows = []
     for zone_id, zone_name in zones.itertuples(index=False):

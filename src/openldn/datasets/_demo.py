@@ -241,7 +241,7 @@ def _sl(win: tuple[int, int, int, int]) -> tuple[slice, slice]:
 
 
 def _lookup(codes: np.ndarray, table: dict[int, float]) -> np.ndarray:
-    lut = np.zeros(256, dtype=np.float64)
+    lut = np.zeros(256, dtype=np.float32)
     for k, v in table.items():
         lut[k] = v
     return lut[codes]

@@ -24,6 +24,8 @@ __all__ = [
     "write_stack",
 ]
 
+#: GDAL block cache (MB) used while converting to COG, to keep memory bounded.
+GDAL_CACHE_MB = 512
 #: Creation options shared by every GeoTIFF written by the generators.
 GTIFF_OPTIONS: dict[str, Any] = {"tiled": True, "compress": "deflate", "bigtiff": "if_safer"}
 
@@ -87,6 +89,7 @@ def open_stack_writer(
     tile: int = 256,
     crs: str = "EPSG:4326",
     tags: dict[str, str] | None = None,
+    fast: bool = False,
 ) -> Any:
     """Open a tiled, deflate-compressed GeoTIFF for writing and label its bands.
 
@@ -112,6 +115,8 @@ def open_stack_writer(
         Coordinate reference system.
     tags : dict, optional
         Dataset-level metadata items.
+    fast : bool
+        Use fast ZSTD level-1 compression (for staging files that are converted to COG afterwards).
 
     Returns
     -------
@@ -134,7 +139,8 @@ def open_stack_writer(
         blockysize=block,
         predictor=_predictor(np.dtype(dtype)),
         interleave="band",
-        **GTIFF_OPTIONS,
+        num_threads="2",
+        **{**GTIFF_OPTIONS, **({"compress": "zstd", "zstd_level": 1} if fast else {})},
     )
     if labels is not None:
         for i, label in enumerate(labels, start=1):
@@ -228,7 +234,7 @@ def convert_to_cog(src: Path, dst: Path, *, categorical: bool, tile: int = 512) 
     with rasterio.open(src) as ds:
         dtype = np.dtype(ds.dtypes[0])
         block = _blocksize(ds.height, ds.width, tile)
-    with atomic_target(dst) as tmp:
+    with atomic_target(dst) as tmp, rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 1024 * 1024):
         rasterio.shutil.copy(
             src,
             tmp,

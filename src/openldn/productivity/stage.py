@@ -1,0 +1,359 @@
+"""Pipeline stage of land productivity dynamics (SO1-2).
+
+For the baseline and every reporting period, the trend / state / performance windows are derived from the period's
+last year *E* (standard.md §2.3, :func:`openldn.core.periods.productivity_windows`); trajectory, state, performance,
+LPD and productivity degradation are computed from the ``ndvi`` input (or an imported ``lpd`` map is used), written
+as COGs with the windows in their metadata, and shared as layers ``lpd/<period>`` and ``prod_degradation/<period>``.
+Tables: ``lpd_by_lc`` (crosstab land cover x LPD, SO1-2.T1/T2) and ``prod_degradation`` (-1/0/1 with water in its
+own row, SO1-2.T3), per period and admin unit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from openldn.core.codes import LPD_CLASSES, NODATA
+from openldn.core.periods import Period, ProductivityWindows, productivity_windows, year_coords, years_of
+from openldn.core.vocab import LandClass, Legend, load_legend
+from openldn.exceptions import ConfigError, MissingYearError
+from openldn.productivity.lpd import import_lpd, load_lpd_table, lpd_class, lpd_to_degradation
+from openldn.productivity.options import ProductivityOptions
+from openldn.productivity.performance import land_productivity_units, performance
+from openldn.productivity.state import state_percentile_shift, state_zscore
+from openldn.productivity.trajectory import trajectory
+
+__all__ = ["LPD_LEGEND", "TABLE_WATER_CODE", "annual", "period_windows", "run"]
+
+#: Class code of the water row of the ``prod_degradation`` table (same convention as the land cover stage).
+TABLE_WATER_CODE = 7
+
+_LPD_COLORS = {1: "#F23C46", 2: "#FFAE4C", 3: "#FFFF73", 4: "#D9D9D9", 5: "#267300"}
+#: Legend of the 5-class LPD rasters (codes and labels of standard.md §5.1).
+LPD_LEGEND = Legend(
+    id="lpd",
+    name="Land productivity dynamics",
+    classes=tuple(
+        LandClass(code, label.lower().replace(" ", "_"), label, _LPD_COLORS[code])
+        for code, label in LPD_CLASSES.items()
+    ),
+)
+_TRAJ_LEGEND = {-1: "Degrading", 0: "Stable", 1: "Improving"}
+_PERF_LEGEND = {-1: "Degraded", 0: "Not degraded"}
+_DEG_TABLE_LEGEND = {-1: "Degraded", 0: "Stable", 1: "Improved", TABLE_WATER_CODE: "Water bodies (not land)"}
+
+
+def annual(da: xr.DataArray, how: str = "mean") -> xr.DataArray:
+    """Aggregate a sub-annual series to one value per calendar year (no-op when already annual).
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        Series with a ``time`` dimension.
+    how : {"mean", "max", "sum"}
+        Aggregation (standard.md §5.2, §16 A6: Trends.Earth uses the mean annual NDVI).
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(time, ...)`` with one step per year, at 1 January.
+    """
+    yrs = years_of(da)
+    if np.unique(yrs).size == yrs.size:
+        return da
+    if how not in ("mean", "max", "sum"):
+        raise ConfigError(f"productivity.annual_aggregation={how!r} is unknown; use mean, max or sum.")
+    year = xr.DataArray(yrs, dims="time", name="year")
+    grouped = da.groupby(year)
+    out = getattr(grouped, how)("time", skipna=True)
+    if how == "sum":
+        out = out.where(da.notnull().groupby(year).any("time"))
+    out = out.rename({"year": "time"}).assign_coords(time=year_coords(np.unique(yrs)))
+    out.attrs = dict(da.attrs)
+    out.attrs["annual_aggregation"] = how
+    return out
+
+
+def period_windows(period: Period, opts: ProductivityOptions) -> ProductivityWindows:
+    """Productivity windows of a period from the run options (standard.md §2.3)."""
+    return productivity_windows(
+        period,
+        trend_years=opts.trend_years,
+        state_recent_years=opts.state_recent_years,
+        performance_years=opts.performance_years,
+    )
+
+
+def _options(ctx: Any) -> ProductivityOptions:
+    raw = getattr(ctx.assessment, "productivity", None)
+    if isinstance(raw, ProductivityOptions):
+        return raw
+    if isinstance(raw, dict):
+        return ProductivityOptions(**raw)
+    if raw is not None and hasattr(raw, "model_dump"):
+        return ProductivityOptions(**raw.model_dump())
+    return ProductivityOptions()
+
+
+def _closest(years: np.ndarray, target: int) -> int:
+    return int(min((int(y) for y in years), key=lambda y: (abs(y - target), y)))
+
+
+def _grid_mask(ctx: Any, like: xr.DataArray) -> xr.DataArray | None:
+    cov = getattr(ctx, "coverage", None)
+    if cov is None or not hasattr(cov, "aoi_mask"):
+        return None
+    m = cov.aoi_mask()
+    return xr.DataArray(np.asarray(m.values, dtype=bool), dims=("y", "x"), coords={"y": like["y"], "x": like["x"]})
+
+
+def _check_years(ctx: Any, ndvi: xr.DataArray, w: ProductivityWindows, opts: ProductivityOptions) -> None:
+    have = {int(y) for y in years_of(ndvi)}
+    need = set(w.trend.years) | set(w.state_baseline.years) | set(w.state_recent.years) | set(w.performance.years)
+    missing = sorted(need - have)
+    present = sorted(need & have)
+    n_trend = len(set(w.trend.years) & have)
+    if n_trend < opts.min_years or not set(w.state_recent.years) & have:
+        raise MissingYearError(
+            f"productivity input: period {w.period.label} needs the years {w.trend.label} (trend) and "
+            f"{w.state_recent.label} (recent state) but has {n_trend} of the trend years "
+            f"(min_years={opts.min_years}) and data for {min(have) if have else '-'}-{max(have) if have else '-'}; "
+            "add the missing years or choose periods within the data."
+        )
+    if missing:
+        ctx.substitute(
+            f"productivity {w.period.label}: years {missing} of the windows are missing; computed from "
+            f"{len(present)} available years"
+        )
+
+
+def _units(ctx: Any, w: ProductivityWindows, like: xr.DataArray) -> tuple[xr.DataArray, str]:
+    """Land productivity units for a performance window: land cover at the window start x soil units."""
+    lc = None
+    what = ""
+    if "lc_unccd" in ctx.layers:
+        lc_all = ctx.layers["lc_unccd"]
+        what = "UNCCD land cover"
+    elif ctx.has_input("land_cover"):
+        lc_all = ctx.input("land_cover")
+        what = "land cover input classes"
+    else:
+        lc_all = None
+    if lc_all is not None:
+        if "time" in lc_all.dims:
+            yrs = years_of(lc_all)
+            y = _closest(yrs, w.performance.start)
+            if y != w.performance.start:
+                ctx.substitute(
+                    f"land cover {y} used for {w.performance.start} (productivity units, {w.period.label})"
+                )
+            lc = lc_all.isel(time=int(np.flatnonzero(yrs == y)[0]))
+            what = f"{what} {y}"
+        else:
+            lc = lc_all
+    if lc is None:
+        ctx.substitute(
+            f"productivity {w.period.label}: no land cover; performance uses one unit over the area of interest"
+        )
+        lc = xr.zeros_like(like, dtype=np.int16)
+        what = "area of interest (no land cover)"
+    soil = ctx.input("soil_units") if ctx.has_input("soil_units") else None
+    if soil is not None and "time" in soil.dims:
+        soil = soil.isel(time=-1)
+    if soil is not None:
+        what += " x soil units"
+    lc = lc.assign_coords(y=like["y"], x=like["x"])
+    if soil is not None:
+        soil = soil.assign_coords(y=like["y"], x=like["x"])
+    return land_productivity_units(lc, soil), what
+
+
+def _lc_for_table(ctx: Any, period: Period) -> xr.DataArray | None:
+    if "lc_unccd" not in ctx.layers:
+        return None
+    lc = ctx.layers["lc_unccd"]
+    if "time" not in lc.dims:
+        return lc
+    yrs = years_of(lc)
+    return lc.isel(time=int(np.flatnonzero(yrs == _closest(yrs, period.end))[0]))
+
+
+def _water(ctx: Any, baseline: Period) -> xr.DataArray | None:
+    if "lc_unccd" not in ctx.layers:
+        return None
+    lc = ctx.layers["lc_unccd"]
+    if "time" in lc.dims:
+        yrs = years_of(lc)
+        lc = lc.isel(time=int(np.flatnonzero(yrs == _closest(yrs, baseline.start))[0]))
+    return lc == 7
+
+
+def _imported(ctx: Any, period: Period, opts: ProductivityOptions) -> xr.DataArray:
+    raw = ctx.input("lpd")
+    if "time" in raw.dims:
+        yrs = years_of(raw)
+        if period.end in yrs:
+            raw = raw.isel(time=int(np.flatnonzero(yrs == period.end)[0]))
+        elif yrs.size == 1:
+            ctx.substitute(f"imported LPD of {int(yrs[0])} used for {period.label}")
+            raw = raw.isel(time=0)
+        else:
+            raise MissingYearError(
+                f"input 'lpd': no map for the period {period.label} (its years are {yrs.tolist()}); give one band "
+                f"per period labelled with the period's last year ({period.end})."
+            )
+    return import_lpd(raw, source=opts.lpd_source, nodata=tuple(opts.lpd_nodata), strict=opts.strict_codes)
+
+
+def run(ctx: Any) -> None:
+    """Compute SO1-2 for the baseline and every reporting period, write maps, layers and tables.
+
+    Parameters
+    ----------
+    ctx : openldn.pipeline.RunContext
+        The run context (architecture.md, "Stage contract").
+    """
+    from openldn.zonal import class_area_table, crosstab_area_table
+
+    a = ctx.assessment
+    opts = _options(ctx)
+    periods: list[Period] = list(a.periods)
+    baseline = a.baseline_period
+    unccd = load_legend("unccd")
+    deg_legend = load_legend("degradation")
+    water = _water(ctx, baseline)
+    use_import = ctx.has_input("lpd")
+    ndvi = climate = mask = None
+    if not use_import:
+        ndvi = annual(ctx.input("ndvi"), opts.annual_aggregation)
+        mask = _grid_mask(ctx, ndvi)
+        if mask is not None:
+            ndvi = ndvi.where(mask)
+        if opts.climate_correction != "none":
+            if not ctx.has_input(opts.climate_input):
+                raise ConfigError(
+                    f"{a.source}: productivity.climate_correction={opts.climate_correction!r} needs the input "
+                    f"{opts.climate_input!r}; add it under 'inputs:' or set climate_correction: none."
+                )
+            climate = annual(ctx.input(opts.climate_input), opts.climate_aggregation)
+    lpd_frames: list[pd.DataFrame] = []
+    deg_frames: list[pd.DataFrame] = []
+    windows_meta: dict[str, Any] = {}
+    total = len(periods)
+    for i, p in enumerate(periods):
+        ctx.progress("productivity", i, total, f"productivity {p.label}")
+        label = p.label
+        lpd: xr.DataArray | None
+        if use_import:
+            lpd = _imported(ctx, p, opts)
+            deg = lpd_to_degradation(lpd, strict=opts.strict_codes)
+            meta: dict[str, Any] = {"assessment_period": label, "lpd_source": opts.lpd_source}
+        else:
+            assert ndvi is not None
+            w = period_windows(p, opts)
+            _check_years(ctx, ndvi, w, opts)
+            meta = w.to_attrs()
+            traj = trajectory(
+                ndvi,
+                window=w.trend,
+                method=opts.trajectory_method,
+                alpha=opts.trajectory_alpha,
+                z_threshold=opts.trajectory_z,
+                slope=opts.trajectory_slope,
+                dead_band=opts.trajectory_dead_band,
+                min_years=opts.min_years,
+                autocorrelation=opts.autocorrelation,
+                fdr=opts.fdr,
+                fdr_q=opts.fdr_q,
+                climate=climate,
+                climate_correction=opts.climate_correction,
+                climate_scale=opts.climate_scale,
+                mask=mask,
+            )
+            if opts.state_method == "percentile_shift":
+                st = state_percentile_shift(
+                    ndvi,
+                    baseline=w.state_baseline,
+                    recent=w.state_recent,
+                    n_classes=opts.state_classes,
+                    shift=opts.state_shift,
+                    extension=opts.state_extension,
+                    dead_band=opts.state_dead_band,
+                )
+            else:
+                st = state_zscore(
+                    ndvi,
+                    baseline=w.state_baseline,
+                    recent=w.state_recent,
+                    z_threshold=opts.state_z,
+                    standard_error=opts.state_standard_error,
+                )
+            units, units_what = _units(ctx, w, ndvi.isel(time=0))
+            perf = performance(
+                ndvi,
+                units,
+                window=w.performance,
+                threshold=opts.performance_threshold,
+                inclusive=opts.performance_inclusive,
+                percentile=opts.performance_percentile,
+                min_unit_pixels=opts.performance_min_unit_pixels,
+                mask=mask,
+            )
+            meta["performance_units"] = units_what
+            table_id = opts.lpd_table_baseline if (p == baseline and opts.lpd_table_baseline) else opts.lpd_table
+            table_ref = str(a.resolve(table_id)) if table_id.endswith((".yaml", ".yml")) else table_id
+            table = load_lpd_table(table_ref)
+            comb = lpd_class(traj["trajectory"], st["state"], perf["performance"], table=table)
+            if table.output == "lpd5":
+                lpd = comb
+                deg = lpd_to_degradation(lpd)
+            else:
+                lpd = None
+                deg = comb
+            meta["lpd_table"] = table.id
+            for key, da, legend, title in (
+                (f"productivity_trajectory/{label}", traj["trajectory"], _TRAJ_LEGEND,
+                 f"Productivity trajectory {w.trend.label}"),
+                (f"productivity_state/{label}", st["state"], _TRAJ_LEGEND,
+                 f"Productivity state {w.state_baseline.label} vs {w.state_recent.label}"),
+                (f"productivity_performance/{label}", perf["performance"], _PERF_LEGEND,
+                 f"Productivity performance {w.performance.label}"),
+            ):  # fmt: skip
+                da = da.assign_attrs(meta)
+                ctx.write_raster(key, da, legend=legend, title=title)
+        windows_meta[label] = meta
+        deg = deg.assign_attrs({**meta, "legend": "degradation"})
+        ctx.layers[f"prod_degradation/{label}"] = deg
+        deg = ctx.layers[f"prod_degradation/{label}"]
+        ctx.write_raster(f"prod_degradation/{label}", deg, legend=deg_legend,
+                         title=f"Productivity degradation {label}")
+        if lpd is not None:
+            lpd = lpd.assign_attrs({**meta, "legend": "lpd"})
+            ctx.layers[f"lpd/{label}"] = lpd
+            lpd = ctx.layers[f"lpd/{label}"]
+            ctx.write_raster(f"lpd/{label}", lpd, legend=LPD_LEGEND, title=f"Land productivity dynamics {label}")
+            lc = _lc_for_table(ctx, p)
+            if lc is not None:
+                lpd_frames.append(
+                    crosstab_area_table(lc, lpd, ctx.coverage, ctx.area, variable="lpd_by_lc", period=label,
+                                        legend_a=unccd, legend_b=LPD_LEGEND)
+                )
+        deg_t = deg if water is None else xr.where(water, np.int16(TABLE_WATER_CODE), deg)
+        deg_t = deg_t.astype(np.int16)
+        deg_frames.append(
+            class_area_table(deg_t, ctx.coverage, ctx.area, variable="prod_degradation", period=label,
+                             legend=_DEG_TABLE_LEGEND)
+        )
+    if lpd_frames:
+        ctx.add_table("lpd_by_lc", pd.concat(lpd_frames, ignore_index=True))
+    ctx.add_table("prod_degradation", pd.concat(deg_frames, ignore_index=True))
+    ctx.provenance["productivity"] = {
+        "source": f"imported LPD ({opts.lpd_source})" if use_import else "computed from ndvi",
+        "options": opts.model_dump(),
+        "windows": windows_meta,
+        "nodata": NODATA,
+    }
+    ctx.progress("productivity", total, total, "done")

@@ -25,3 +25,21 @@ def no_dask_compute() -> Callable[[], AbstractContextManager[None]]:
             yield
 
     return manager
+
+
+def _load_fake_context() -> type:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "land_cover" / "fake_context.py"
+    spec = importlib.util.spec_from_file_location("openldn_tests_fake_context", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FakeContext
+
+
+@pytest.fixture
+def fake_context() -> type:
+    """The FakeContext class of tests/land_cover/fake_context.py."""
+    return _load_fake_context()

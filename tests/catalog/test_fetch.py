@@ -204,3 +204,15 @@ def test_resolve_input__not_cached_error(catalog, cache_dir, tmp_path) -> None:
 def test_fetch_assessment__offline_missing_dataset(catalog, cache_dir, assessment) -> None:
     with pytest.raises(DataAccessError, match=rf"dataset test_lc is not cached .*`openldn fetch {assessment}`"):
         fetch_assessment(assessment, catalog=catalog, offline=True)
+
+
+def test_utc_date_groupby__year_is_not_shifted_west_of_greenwich() -> None:
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from openldn.catalog.fetch import _utc_date
+
+    parsed = SimpleNamespace(nominal_datetime=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+    assert _utc_date(None, parsed, 0) == dt.date(2000, 1, 1)
+    later = SimpleNamespace(nominal_datetime=dt.datetime(2000, 1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=3))))
+    assert _utc_date(None, later, 0) == dt.date(1999, 12, 31)  # compared in UTC

@@ -307,7 +307,7 @@ def _load_stac(entry: DatasetDef, req: FetchRequest, cache_dir: Path, progress: 
             bands=[asset],
             geobox=geobox,
             resampling=entry.resampling,
-            groupby="solar_day",
+            groupby=_utc_date,
             chunks={"x": 2048, "y": 2048},
             stac_cfg=cfg,
             patch_url=(lambda u: local.get(u, u)) if local else None,
@@ -317,6 +317,15 @@ def _load_stac(entry: DatasetDef, req: FetchRequest, cache_dir: Path, progress: 
     da = ds[asset]
     nodata = entry.nodata if entry.nodata is not None else da.attrs.get("nodata")
     return _Loaded(bands=_bands_from_stack(da, entry, req, nodata, progress), items=records)
+
+
+def _utc_date(item: Any, parsed: Any, idx: int) -> Any:
+    """odc-stac group key: the item's nominal UTC date.
+
+    Not "solar_day": an annual item stamped 2000-01-01T00:00Z is on 1999-12-31 in solar time west of Greenwich,
+    which would label the year wrongly. Tiles of one composite share the nominal date, so they are mosaicked.
+    """
+    return parsed.nominal_datetime.astimezone(dt.UTC).date()
 
 
 def _short(err: BaseException) -> str:

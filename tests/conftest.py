@@ -24,3 +24,11 @@ def shared_data() -> Path:
 def rng() -> np.random.Generator:
     """A seeded random generator."""
     return np.random.default_rng(20261125)
+
+
+@pytest.fixture(scope="session")
+def demo_run_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small built-in demo (120 x 120 pixels): the run file's path. Shared by the tests of one worker."""
+    from openldn.datasets import make_demo
+
+    return make_demo(tmp_path_factory.mktemp("demo_inputs"), size=120)

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from openldn.config import INPUT_KINDS
+from openldn.core.codes import NODATA
 from openldn.exceptions import ConfigError, OpenLDNError
 
 if TYPE_CHECKING:
@@ -117,6 +119,19 @@ class RunContext:
             return attach_grid(da, self.geobox)
         return da
 
+    def mask_outside_aoi(self, da: xr.DataArray) -> xr.DataArray:
+        """``da`` with cells that do not touch the area of interest set to nodata (as written to maps)."""
+        if getattr(self, "_aoi_mask", None) is None:
+            self._aoi_mask = self.rechunk(self.coverage.aoi_mask())
+        if np.issubdtype(da.dtype, np.integer):
+            fill = da.attrs.get("_FillValue", da.encoding.get("_FillValue", NODATA))
+            fill = NODATA if fill is None else fill
+            out = da.where(self._aoi_mask, fill).astype(da.dtype)
+        else:
+            out = da.where(self._aoi_mask)
+        out.attrs = dict(da.attrs)
+        return out.rio.write_crs(da.rio.crs) if da.rio.crs is not None else out
+
     def rechunk(self, da: xr.DataArray) -> xr.DataArray:
         """Chunk ``da`` the run's way: spatial blocks of ``chunk_size``, the whole time axis in one chunk."""
         chunks: dict[str, int] = dict.fromkeys(da.dims, -1)
@@ -155,7 +170,7 @@ class RunContext:
 
         path = self.out_dir / "maps" / f"{_file_name(key)}.tif"
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_cog(stored, path, legend=legend if _is_legend(legend) else None,
+        write_cog(self.mask_outside_aoi(stored), path, legend=legend if _is_legend(legend) else None,
                   tags={"openldn_key": key, "title": title or key})
         record = {
             "key": key,

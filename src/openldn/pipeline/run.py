@@ -24,7 +24,7 @@ from openldn.config import INPUT_KINDS, Assessment, load_assessment
 from openldn.core.grid import pixel_area
 from openldn.exceptions import ConfigError, EmptyAOIError, InputFileError, OpenLDNError
 from openldn.pipeline.checkpoint import Checkpoint, fingerprint
-from openldn.pipeline.context import ProgressFn, RunContext, manifest
+from openldn.pipeline.context import Cancelled, ProgressFn, RunContext, manifest
 from openldn.pipeline.engine import auto_chunk_size, engine
 
 __all__ = ["STAGES", "RunResult", "run_assessment"]

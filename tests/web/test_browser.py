@@ -99,12 +99,17 @@ def _explore(page: Any, base: str, tmp_path: Path, run_timeout_s: float) -> dict
 
     # toggle a layer off and on: its tiles leave and come back
     toggles = page.locator("#layers .layer-toggle")
-    first = toggles.first
-    assert first.is_checked()
+    assert page.locator("#layers .layer-toggle:checked").count() == 1
+    shown_layer = page.locator("#layers .layer-toggle:checked").first
     before = page.locator(".leaflet-tile-pane img").count()
-    first.uncheck()
+    shown_layer.uncheck()
     page.wait_for_function(f"document.querySelectorAll('.leaflet-tile-pane img').length < {before}")
-    first.check()
+    assert page.locator(".leaflet-tile-pane img").count() == 0
+    other = page.locator("#layers .layer-toggle:not(:checked)").first
+    other.check()
+    page.wait_for_selector(".leaflet-tile-loaded", timeout=20_000)
+    other.uncheck()
+    shown_layer.check()
     page.wait_for_selector(".leaflet-tile-loaded", timeout=20_000)
 
     # click the centre of the map: a popup lists a value for every layer
@@ -119,6 +124,10 @@ def _explore(page: Any, base: str, tmp_path: Path, run_timeout_s: float) -> dict
     page.wait_for_selector("#table-view table.data", timeout=20_000)
     page.wait_for_timeout(600)  # let the popup and tile fade-in animations end
     page.screenshot(path=str(tmp_path / "openldn-web.png"), full_page=True)
+    keep = os.environ.get("OPENLDN_SCREENSHOT_DIR")  # optional copy for people reviewing a CI run
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(tmp_path / "openldn-web.png", Path(keep) / f"openldn-web-{tmp_path.name}.png")
     assert not errors, errors
     return {"run_to_map_s": shown}
 

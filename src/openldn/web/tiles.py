@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -43,15 +44,23 @@ def _hex_to_rgba(color: str) -> tuple[int, int, int, int]:
     return (r, g, b, a)
 
 
+#: Colours given to legend classes that have none.
+_PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
+
+
 def _legend(entry: dict[str, Any]) -> dict[int, tuple[str, str]]:
     legend = entry.get("legend") or {}
     out: dict[int, tuple[str, str]] = {}
-    for code, value in legend.items():
+    for i, (code, value) in enumerate(legend.items()):
         if isinstance(value, dict):
-            label, color = value.get("label", str(code)), value.get("color", "#888888")
+            label, color = value.get("label"), value.get("color")
+        elif isinstance(value, list | tuple):
+            label, color = value[0] if value else None, value[1] if len(value) > 1 else None
         else:
-            label, color = value[0], value[1]
-        out[int(code)] = (str(label), str(color))
+            label, color = value, None
+        if not (isinstance(color, str) and color.startswith("#") and len(color) in (7, 9)):
+            color = _PALETTE[i % len(_PALETTE)]
+        out[int(code)] = (str(label if label is not None else code), color)
     return out
 
 
@@ -97,14 +106,28 @@ def find_layer(out_dir: Path, key: str) -> dict[str, Any]:
     raise WebError(404, f"layer {key!r} is not among the run's map outputs")
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)
 def _info(path: str, mtime: float) -> dict[str, Any]:
     with Reader(path) as src:
         info = src.info()
         bounds = src.get_geographic_bounds(src.tms.rasterio_geographic_crs)
-        names = [d for _, d in info.band_descriptions]
-        minzoom, maxzoom = src.minzoom, src.maxzoom
-        stats = src.statistics(percentiles=[2, 98], max_size=512)
+        return {
+            "bounds": [float(b) for b in bounds],
+            "bands": [d for _, d in info.band_descriptions],
+            "dtype": str(info.dtype),
+            "nodata": info.nodata_value
+            if info.nodata_value is not None and math.isfinite(info.nodata_value)
+            else None,
+            "minzoom": int(src.minzoom),
+            "maxzoom": int(src.maxzoom),
+        }
+
+
+@lru_cache(maxsize=1024)
+def _ranges(path: str, mtime: float) -> list[tuple[float, float]]:
+    """2nd and 98th percentiles of each band (the stretch of continuous layers)."""
+    with Reader(path) as src, np.errstate(invalid="ignore"):
+        stats = src.statistics(percentiles=[2, 98], max_size=256)
     ranges = []
     for band in stats.values():
         lo, hi = band.percentile_2, band.percentile_98
@@ -113,17 +136,7 @@ def _info(path: str, mtime: float) -> dict[str, Any]:
         if hi <= lo:
             hi = lo + 1.0
         ranges.append((float(lo), float(hi)))
-    return {
-        "bounds": [float(b) for b in bounds],
-        "bands": names,
-        "dtype": str(info.dtype),
-        "nodata": info.nodata_value
-        if info.nodata_value is not None and math.isfinite(info.nodata_value)
-        else None,
-        "minzoom": int(minzoom),
-        "maxzoom": int(maxzoom),
-        "ranges": ranges,
-    }
+    return ranges
 
 
 def layer_info(entry: dict[str, Any]) -> dict[str, Any]:
@@ -149,9 +162,10 @@ def layer_info(entry: dict[str, Any]) -> dict[str, Any]:
         "title": entry.get("title") or entry.get("key"),
         "kind": entry.get("kind") or ("categorical" if legend else "continuous"),
         "path": entry["relpath"],
+        "units": entry.get("units") or "",
         "legend": [{"code": c, "label": lab, "color": col} for c, (lab, col) in sorted(legend.items())],
-        **{k: info[k] for k in ("bounds", "bands", "dtype", "nodata", "minzoom", "maxzoom")},
-        "ranges": [list(r) for r in info["ranges"]],
+        **info,
+        "ranges": [] if legend else [list(r) for r in _ranges(str(file), file.stat().st_mtime)],
     }
 
 
@@ -196,7 +210,8 @@ def render_tile(entry: dict[str, Any], z: int, x: int, y: int, *, band: int = 1)
         coded = ImageData(np.ma.masked_array(remapped, mask=mask), bounds=img.bounds, crs=img.crs)
         colormap = {lut[c]: _hex_to_rgba(color) for c, (_, color) in legend.items()}
         return coded.render(img_format="PNG", colormap=colormap)
-    lo, hi = info["ranges"][band - 1] if band - 1 < len(info["ranges"]) else (0.0, 1.0)
+    ranges = _ranges(str(file), file.stat().st_mtime)
+    lo, hi = ranges[band - 1] if band - 1 < len(ranges) else (0.0, 1.0)
     with np.errstate(invalid="ignore"):
         img.rescale(in_range=((lo, hi),))
         return img.render(img_format="PNG", colormap=cmap.get("viridis"))
@@ -223,27 +238,28 @@ def point_values(entries: list[dict[str, Any]], lon: float, lat: float) -> list[
         One item per layer: ``key``, ``title`` and ``values`` (per band: ``band``, ``value``, ``label``), with
         ``value`` None where the layer has no data or the point is outside it.
     """
-    out = []
-    for entry in entries:
-        file: Path = entry["file"]
-        if not file.is_file():
-            continue
-        legend = _legend(entry)
-        info = _info(str(file), file.stat().st_mtime)
-        values = []
-        try:
-            with Reader(str(file)) as src:
-                pt = src.point(lon, lat)
-            arr = np.ma.masked_array(pt.array)
-            for i, (v, masked) in enumerate(zip(arr.data, np.ma.getmaskarray(arr), strict=True)):
-                value: float | int | None = None if masked or not np.isfinite(v) else v.item()
-                label = None
-                if value is not None and legend:
-                    value = int(value)
-                    label = legend.get(value, (str(value), ""))[0]
-                band = info["bands"][i] if i < len(info["bands"]) else str(i + 1)
-                values.append({"band": band, "value": value, "label": label})
-        except PointOutsideBounds:
-            values = [{"band": b, "value": None, "label": None} for b in info["bands"]]
-        out.append({"key": entry.get("key"), "title": entry.get("title") or entry.get("key"), "values": values})
-    return out
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        found = pool.map(lambda e: _point_one(e, lon, lat), [e for e in entries if e["file"].is_file()])
+        return list(found)
+
+
+def _point_one(entry: dict[str, Any], lon: float, lat: float) -> dict[str, Any]:
+    file: Path = entry["file"]
+    legend = _legend(entry)
+    info = _info(str(file), file.stat().st_mtime)
+    values = []
+    try:
+        with Reader(str(file)) as src:
+            pt = src.point(lon, lat)
+        arr = np.ma.masked_array(pt.array)
+        for i, (v, masked) in enumerate(zip(arr.data, np.ma.getmaskarray(arr), strict=True)):
+            value: float | int | None = None if masked or not np.isfinite(v) else v.item()
+            label = None
+            if value is not None and legend:
+                value = int(value)
+                label = legend.get(value, (str(value), ""))[0]
+            band = info["bands"][i] if i < len(info["bands"]) else str(i + 1)
+            values.append({"band": band, "value": value, "label": label})
+    except PointOutsideBounds:
+        values = [{"band": b, "value": None, "label": None} for b in info["bands"]]
+    return {"key": entry.get("key"), "title": entry.get("title") or entry.get("key"), "values": values}

@@ -106,16 +106,20 @@ async function showPoint(latlng) {
   const data = await guarded(() => api("GET", `/api/runs/${state.run.id}/point?lon=${lon}&lat=${latlng.lat}`));
   if (!data) return;
   const rows = [];
-  for (const layer of data.layers) {
-    for (const v of layer.values) {
-      const name = layer.values.length > 1 ? `${layer.title} (${v.band})` : layer.title;
-      const shown = v.value === null ? "no data" : (v.label ? `${v.label} (${fmt(v.value)})` : fmt(v.value));
-      rows.push(el("tr", { "data-key": layer.key, "data-band": v.band }, el("td", { text: name }), el("td", { class: "value", text: shown })));
+  for (const group of groupLayers(data.layers)) {
+    const parts = [];
+    for (const layer of group.layers) {
+      for (const v of layer.values) {
+        const shown = v.value === null ? "no data" : (v.label ? `${v.label} (${fmt(v.value)})` : fmt(v.value));
+        const name = [layer.variant, layer.values.length > 1 ? v.band : ""].filter(Boolean).join(" ");
+        parts.push(name ? `${name}: ${shown}` : shown);
+      }
     }
+    rows.push(el("tr", { "data-key": group.name }, el("td", { text: group.title }), el("td", { class: "value", text: parts.join(" · ") })));
   }
   const content = el("div", { class: "point-values" },
     el("strong", { text: `${lat2(latlng.lat)}, ${lat2(lon)}` }), el("table", {}, ...rows));
-  L.popup({ maxWidth: 420 }).setLatLng(latlng).setContent(content).openOn(map);
+  L.popup({ maxWidth: 520, maxHeight: 320 }).setLatLng(latlng).setContent(content).openOn(map);
 }
 
 function lat2(x) { return x.toFixed(4); }
@@ -450,40 +454,72 @@ function legendFor(layer, band) {
   }
   const [lo, hi] = layer.ranges[band - 1] || [0, 1];
   return el("div", {}, el("div", { class: "ramp" }),
-    el("div", { class: "ramp-labels" }, el("span", { text: fmt(lo) }), el("span", { text: fmt(hi) })));
+    el("div", { class: "ramp-labels" }, el("span", { text: fmt(lo) }), el("span", { text: layer.units || "" }), el("span", { text: fmt(hi) })));
+}
+
+// layers are grouped by the first part of their key ("sdg/2000-2015" -> group "sdg", variant "2000-2015")
+function groupLayers(layers) {
+  const groups = new Map();
+  for (const layer of layers) {
+    const [prefix, ...rest] = layer.key.split("/");
+    if (!groups.has(prefix)) groups.set(prefix, { name: prefix, layers: [] });
+    groups.get(prefix).layers.push({ ...layer, variant: rest.join("/") });
+  }
+  for (const group of groups.values()) {
+    const first = group.layers[0];
+    group.title = first.variant ? first.title.replace(first.variant, "").replace(/\s+/g, " ").replace(/ ,/g, ",").trim() : first.title;
+  }
+  return [...groups.values()];
 }
 
 function renderLayers(layers) {
   const box = $("layers");
   if (!layers.length) { box.replaceChildren(el("p", { class: "hint", text: "This run wrote no map layer." })); return; }
   box.replaceChildren();
-  layers.forEach((layer, index) => {
+  const groups = groupLayers(layers);
+  state.groups = groups;
+  const shownFirst = groups.find((g) => g.name === "sdg") || groups[0];
+  groups.forEach((group, index) => {
+    let current = group.layers[0];
     let band = 1;
-    const tile = L.tileLayer(tileUrl(layer, band), {
+    const tile = L.tileLayer(tileUrl(current, band), {
       opacity: 0.85, maxZoom: 18, maxNativeZoom: 18, tileSize: 256,
-      bounds: [[layer.bounds[1], layer.bounds[0]], [layer.bounds[3], layer.bounds[2]]],
+      bounds: [[current.bounds[1], current.bounds[0]], [current.bounds[3], current.bounds[2]]],
     });
-    state.leaflet[layer.key] = tile;
-    const checkbox = el("input", { type: "checkbox", class: "layer-toggle", "data-key": layer.key, id: `layer-${index}` });
-    const on = index === 0;
-    checkbox.checked = on;
-    if (on) tile.addTo(map);
+    state.leaflet[group.name] = tile;
+    const checkbox = el("input", { type: "checkbox", class: "layer-toggle", "data-key": group.name, id: `layer-${index}` });
+    checkbox.checked = group === shownFirst;
+    if (checkbox.checked) tile.addTo(map);
     checkbox.addEventListener("change", () => { if (checkbox.checked) tile.addTo(map); else map.removeLayer(tile); });
-    const opacity = el("input", { type: "range", min: 0, max: 1, step: 0.05, value: 0.85, "aria-label": `Opacity of ${layer.title}` });
+    const label = el("label", { for: `layer-${index}`, text: current.title });
+    const opacity = el("input", { type: "range", min: 0, max: 1, step: 0.05, value: 0.85, "aria-label": `Opacity of ${group.title}` });
     opacity.addEventListener("input", () => tile.setOpacity(Number(opacity.value)));
-    const legendBox = el("div", {}, legendFor(layer, band));
-    let bandSelect = null;
-    if (layer.bands.length > 1) {
-      bandSelect = el("select", { "aria-label": `Band of ${layer.title}` },
-        ...layer.bands.map((b, i) => el("option", { value: i + 1, text: b })));
-      bandSelect.addEventListener("change", () => {
-        band = Number(bandSelect.value);
-        tile.setUrl(tileUrl(layer, band));
-        legendBox.replaceChildren(legendFor(layer, band));
+    const legendBox = el("div", {}, legendFor(current, band));
+    const bandSelect = el("select", { "aria-label": `Band of ${group.title}` });
+    const fillBands = () => {
+      bandSelect.replaceChildren(...current.bands.map((b, i) => el("option", { value: i + 1, text: b })));
+      bandSelect.hidden = current.bands.length < 2;
+    };
+    fillBands();
+    const redraw = () => {
+      tile.setUrl(tileUrl(current, band));
+      label.textContent = current.title;
+      legendBox.replaceChildren(legendFor(current, band));
+    };
+    bandSelect.addEventListener("change", () => { band = Number(bandSelect.value); redraw(); });
+    let variantSelect = null;
+    if (group.layers.length > 1) {
+      variantSelect = el("select", { class: "variant", "aria-label": `Period of ${group.title}` },
+        ...group.layers.map((l, i) => el("option", { value: i, text: l.variant })));
+      variantSelect.addEventListener("change", () => {
+        current = group.layers[Number(variantSelect.value)];
+        band = 1;
+        fillBands();
+        redraw();
       });
     }
-    box.append(el("div", { class: "layer", "data-key": layer.key },
-      el("div", { class: "head" }, checkbox, el("label", { for: `layer-${index}`, text: layer.title }), bandSelect),
+    box.append(el("div", { class: "layer", "data-key": group.name },
+      el("div", { class: "head" }, checkbox, label), el("div", { class: "row" }, variantSelect, bandSelect),
       opacity, legendBox));
   });
 }

@@ -46,3 +46,30 @@ def test_fetch_command__nothing_to_fetch(cache_dir, tmp_path) -> None:
     con, buf = _console()
     assert fetch_command(run, cache_dir, False, console=con) == 0
     assert "nothing to fetch" in buf.getvalue()
+
+
+def test_fetch_command__dry_run_plans_without_downloading(stac_server, catalog_extra, cache_dir, assessment,
+                                                           tmp_path) -> None:
+    extra = tmp_path / "catalog.yaml"
+    extra.write_text(yaml.safe_dump(catalog_extra))
+    data_requests = len(stac_server.requests_to("/data/"))
+    con, buf = _console()
+    assert fetch_command(assessment, cache_dir, False, catalog=extra, dry_run=True, console=con) == 0
+    out = buf.getvalue()
+    assert "land_cover: test_lc 2000-2003" in out and "to fetch, 4 STAC items" in out
+    assert "soc: test_soc static" in out
+    assert not (cache_dir / "datasets").exists()
+    assert len(stac_server.requests_to("/data/")) == data_requests  # searched, nothing downloaded
+    con, buf = _console()
+    assert fetch_command(assessment, cache_dir, False, catalog=extra, console=con) == 0
+    con, buf = _console()
+    assert fetch_command(assessment, cache_dir, True, catalog=extra, dry_run=True, console=con) == 0
+    assert "land_cover: test_lc 2000-2003" in buf.getvalue() and ": cached" in buf.getvalue()
+    assert "STAC items" not in buf.getvalue()  # offline: no search
+
+
+def test_progress_bytes_format() -> None:
+    from openldn.catalog.cli import _bytes
+
+    assert _bytes(500, None) == "500 B"
+    assert _bytes(1_500_000, 3_000_000) == "1.5 MB/3.0 MB"

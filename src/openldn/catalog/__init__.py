@@ -18,6 +18,7 @@ from openldn.catalog.fetch import (
     fetch_dataset,
     fetched_input_spec,
     make_request,
+    plan_assessment,
     read_assessment_request,
     resolve_input,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "load_catalog",
     "make_request",
     "metadata_forms",
+    "plan_assessment",
     "provenance_for_assessment",
     "read_assessment_request",
     "record_file",

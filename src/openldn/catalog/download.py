@@ -200,7 +200,7 @@ def download_file(
                             fh.write(block)
                             done += len(block)
                             if progress is not None:
-                                progress(f"{dataset}: {target.name}", done, total)
+                                progress(f"{dataset}: download {target.name}", done, total)
                     if total is not None and done < total:
                         last_error = f"connection closed after {done} of {total} bytes"
                         continue

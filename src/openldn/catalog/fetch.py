@@ -46,6 +46,7 @@ __all__ = [
     "fetched_input_spec",
     "make_request",
     "parse_years",
+    "plan_assessment",
     "read_assessment_request",
     "resolve_input",
 ]
@@ -744,6 +745,57 @@ def fetch_assessment(
         out[name] = fetch_dataset(entry, freq, cache_dir=cache_dir, offline=offline, force=force,
                                   progress=progress, command=command).path
     return out
+
+
+def plan_assessment(
+    assessment_path: str | Path,
+    *,
+    cache_dir: str | Path | None = None,
+    catalog: Catalog | str | Path | None = None,
+    search: bool = False,
+) -> list[dict[str, Any]]:
+    """What ``openldn fetch`` would do for a run file, without downloading anything.
+
+    Parameters
+    ----------
+    assessment_path : path
+        The run file.
+    cache_dir : path, optional
+        Cache folder.
+    catalog : Catalog or path, optional
+        The catalogue, or a user catalogue file.
+    search : bool
+        Also search the STAC API (network) and count the matching items of each STAC dataset.
+
+    Returns
+    -------
+    list of dict
+        One row per ``{dataset: ...}`` input: ``input``, ``dataset``, ``years``, ``bbox``, ``key``, ``cached``
+        (bool), ``path`` (when cached), and ``items`` (int, when ``search``; None for URL sources).
+    """
+    from openldn.catalog.stac import search_items
+
+    req = read_assessment_request(assessment_path)
+    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    rows = []
+    for name, spec in req.dataset_inputs().items():
+        entry, freq = _request_for(name, spec, req, cat)
+        key = freq.key(entry)
+        try:
+            hit = read_entry(cache / "datasets" / entry.id / key, verify=False)
+        except ChecksumMismatchError:  # pragma: no cover - verify=False never raises
+            hit = None
+        row: dict[str, Any] = {
+            "input": name, "dataset": entry.id, "years": list(freq.years) if freq.years else None,
+            "bbox": list(freq.bbox), "key": key, "cached": hit is not None,
+            "path": str(hit.path) if hit is not None else None,
+        }
+        if search:
+            row["items"] = (len(search_items(entry, bbox=freq.bbox, years=freq.years))
+                            if entry.source.type == "stac" else None)
+        rows.append(row)
+    return rows
 
 
 def cached_entries(

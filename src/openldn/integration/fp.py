@@ -20,6 +20,7 @@ import xarray as xr
 
 from openldn.core.codes import NODATA, STATUS_DTYPE
 from openldn.exceptions import ConfigError, InputFileError
+from openldn.integration._georef import keep_crs
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -156,7 +157,7 @@ def recode(sdg: xr.DataArray, targets: xr.DataArray) -> xr.DataArray:
     out = xr.where(hit, targets, sdg).astype(STATUS_DTYPE)
     out.attrs = dict(sdg.attrs)
     out.name = sdg.name
-    return out
+    return keep_crs(out, sdg)
 
 
 def recode_from_polygons(

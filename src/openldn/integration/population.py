@@ -17,6 +17,7 @@ import xarray as xr
 from openldn.core.codes import NODATA
 from openldn.core.periods import years_of
 from openldn.exceptions import ConfigError, MissingYearError
+from openldn.integration._georef import keep_crs
 
 if TYPE_CHECKING:
     from openldn.zonal import Coverage
@@ -112,7 +113,7 @@ def population_on_class(population: xr.DataArray, classes: xr.DataArray, code: i
     out = out.where(classes != NODATA).astype("float32")
     out.name = "population_exposed"
     out.attrs = {"units": "people", "long_name": "Population living on degraded land"}
-    return out
+    return keep_crs(out, classes)
 
 
 def population_by_class(

@@ -25,6 +25,7 @@ import xarray as xr
 
 from openldn.core.codes import NODATA, STATUS_DTYPE
 from openldn.exceptions import ConfigError, GridMismatchError
+from openldn.integration._georef import keep_crs
 
 __all__ = ["IMPROVED_RULES", "NODATA_RULES", "ImprovedRule", "NodataRule", "one_out_all_out"]
 
@@ -112,16 +113,5 @@ def one_out_all_out(
         "improved_rule": improved_rule,
         "nodata_rule": nodata_rule,
     }
-    _copy_spatial(lc, out)
-    return out
+    return keep_crs(out, lc)
 
-
-def _copy_spatial(src: xr.DataArray, out: xr.DataArray) -> None:
-    """Keep the CRS of ``src`` on ``out`` (xr.where drops attrs but keeps coordinates)."""
-    crs = None
-    try:
-        crs = src.rio.crs
-    except Exception:  # rioxarray accessor missing or no grid mapping
-        crs = None
-    if crs is not None and "spatial_ref" not in out.coords:
-        out.rio.write_crs(crs, inplace=True)

@@ -83,19 +83,31 @@ def _water_mask(ctx: Any, opts: IntegrationOptions, baseline: Period) -> tuple[x
         return None, None
     lc = ctx.layers["lc_unccd"]
     if "time" not in lc.dims:
-        return lc == 7, None
+        return lc.drop_vars("time", errors="ignore") == 7, None
     years = [int(y) for y in years_of(lc)]
     want = baseline.start if opts.water_mask_year == "baseline_initial" else baseline.end
     best = min(years, key=lambda y: (abs(y - want), y))
     if best != want:
         ctx.substitute(f"land cover {best} used for the water mask of year {want} (land-area denominator)")
-    return lc.isel(time=years.index(best)) == 7, best
+    layer = lc.isel(time=years.index(best)).drop_vars("time", errors="ignore")
+    return layer == 7, best
 
 
 def _with_water(classes: xr.DataArray, water: xr.DataArray | None) -> xr.DataArray:
     if water is None:
         return classes
     return xr.where(water, np.int16(WATER), classes).astype(STATUS_DTYPE)
+
+
+def _georef(ctx: Any, da: xr.DataArray) -> xr.DataArray:
+    """Make sure ``da`` carries the analysis grid's CRS (``xr.where`` may drop it)."""
+    if da.rio.crs is None and getattr(ctx, "geobox", None) is not None:
+        return da.rio.write_crs(ctx.geobox.crs.to_wkt())
+    return da
+
+
+def _write(ctx: Any, key: str, da: xr.DataArray, **kw: Any) -> None:
+    ctx.write_raster(key, _georef(ctx, da), **kw)
 
 
 def _zeros_like(like: xr.DataArray) -> xr.DataArray:
@@ -143,8 +155,8 @@ def run(ctx: Any) -> None:
             improved_rule=opts.improved_rule, nodata_rule=opts.nodata_rule,
         )
         if fp_polys is not None:
-            before = ctx.materialize(f"sdg_before_recode/{p.label}", layer)
-            ctx.write_raster(f"sdg_before_recode/{p.label}", before, legend=DEG_LEGEND,
+            before = ctx.materialize(f"sdg_before_recode/{p.label}", _georef(ctx, layer))
+            _write(ctx, f"sdg_before_recode/{p.label}", before, legend=DEG_LEGEND,
                              title=f"SDG 15.3.1 before false-positive recode, {p.label}")
             ctx.add_table("sdg_degradation", class_area_table(
                 _with_water(before, water), ctx.coverage, ctx.area, variable="sdg_15_3_1_before_recode",
@@ -155,11 +167,11 @@ def run(ctx: Any) -> None:
                 st = class_area_table(_with_water(present[name], water), ctx.coverage, ctx.area, variable=key,
                                       period=p.label, legend=SDG_LABELS)
                 ctx.add_table("subindicator_degradation", st)
-        layer = ctx.materialize(f"sdg/{p.label}", layer)
+        layer = ctx.materialize(f"sdg/{p.label}", _georef(ctx, layer))
         ctx.layers[f"sdg/{p.label}"] = layer
         sdg[p.label] = layer
         title = "SDG 15.3.1 baseline" if p is baseline else "SDG 15.3.1 reporting period"
-        ctx.write_raster(f"sdg/{p.label}", layer, legend=DEG_LEGEND, title=f"{title} {p.label}")
+        _write(ctx, f"sdg/{p.label}", layer, legend=DEG_LEGEND, title=f"{title} {p.label}")
         t = class_area_table(_with_water(layer, water), ctx.coverage, ctx.area, variable="sdg_15_3_1",
                              period=p.label, legend=SDG_LABELS)
         t["role"] = "baseline" if p is baseline else "reporting"
@@ -171,16 +183,18 @@ def run(ctx: Any) -> None:
         for p in reporting:
             if p.label not in sdg:
                 continue
-            s3 = ctx.materialize(f"status/{p.label}", status(sdg[baseline.label], sdg[p.label]))
+            s3 = ctx.materialize(f"status/{p.label}", _georef(ctx, status(sdg[baseline.label], sdg[p.label])))
             ctx.layers[f"status/{p.label}"] = s3
             status_layers[p.label] = s3
-            ctx.write_raster(f"status/{p.label}", s3, legend=DEG_LEGEND, title=f"Land status {p.label}")
+            _write(ctx, f"status/{p.label}", s3, legend=DEG_LEGEND, title=f"Land status {p.label}")
             ctx.add_table("status", class_area_table(_with_water(s3, water), ctx.coverage, ctx.area,
                                                      variable="status", period=p.label, legend=SDG_LABELS))
             if opts.status == "matrix_and_7class":
-                s7 = ctx.materialize(f"status7/{p.label}", status(sdg[baseline.label], sdg[p.label], expanded=True))
+                s7 = ctx.materialize(
+                    f"status7/{p.label}", _georef(ctx, status(sdg[baseline.label], sdg[p.label], expanded=True))
+                )
                 ctx.layers[f"status7/{p.label}"] = s7
-                ctx.write_raster(f"status7/{p.label}", s7, legend=S7_LEGEND,
+                _write(ctx, f"status7/{p.label}", s7, legend=S7_LEGEND,
                                  title=f"Expanded land status {p.label}")
                 ctx.add_table("status", class_area_table(_with_water(s7, water), ctx.coverage, ctx.area,
                                                          variable="status7", period=p.label, legend=STATUS7_LABELS))
@@ -215,7 +229,7 @@ def _population(
         ctx.add_table("population_degraded", t)
         for g, layer in layers.items():
             exposed = population_on_class(layer, cls, -1)
-            ctx.write_raster(f"population_degraded/{year}/{g}", exposed,
+            _write(ctx, f"population_degraded/{year}/{g}", exposed,
                              title=f"{g.capitalize()} population on degraded land, {year}", units="people")
 
 

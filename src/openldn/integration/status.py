@@ -23,6 +23,7 @@ import xarray as xr
 
 from openldn.core.codes import NODATA, STATUS_DTYPE
 from openldn.exceptions import GridMismatchError
+from openldn.integration._georef import keep_crs
 
 __all__ = ["EXPANDED_MATRIX", "STATUS7_TO_3", "status", "status7_to_status3"]
 
@@ -83,7 +84,7 @@ def status(baseline: xr.DataArray, period: xr.DataArray, *, expanded: bool = Fal
         "flag_meanings": meanings,
         "_FillValue": NODATA,
     }
-    return out
+    return keep_crs(out, b)
 
 
 def status7_to_status3(status7: xr.DataArray) -> xr.DataArray:
@@ -105,4 +106,4 @@ def status7_to_status3(status7: xr.DataArray) -> xr.DataArray:
     out = out.astype(STATUS_DTYPE)
     out.name = "status"
     out.attrs = {"_FillValue": NODATA}
-    return out
+    return keep_crs(out, status7)

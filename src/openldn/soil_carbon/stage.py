@@ -1,7 +1,7 @@
 """Pipeline stage of the SOC sub-indicator (SO1-3): layers ``soc/<year>`` and ``soc_degradation/<period>``,
 tables ``soc_by_lc`` (SO1-3.T1) and ``soc_degradation`` (SO1-3.T2), maps.
 
-Stocks come either from the Tier 1 / Tier 2 model (a reference stock and the ``lc_unccd`` layer of the land cover
+Stocks (the layer ``soc_series``, one step per year) come either from the Tier 1 / Tier 2 model (a reference stock and the ``lc_unccd`` layer of the land cover
 stage) or, when the SOC input already holds one stock per year, straight from the input. Years follow the land cover
 stage (baseline first -> last year; reporting periods from ``land_cover.reporting_lc_start``). SOC degradation is
 nodata on water (UNCCD class 7 in the period's initial year, reference-implementation.md §2.1); the table keeps water
@@ -106,6 +106,11 @@ def run(ctx: Any) -> None:
         stocks = as_stock(soc_in)
         stock_years = soc_years
         tier = "input stocks"
+
+    # computed once (the model needs the whole land cover series; inputs are aligned once); every year and period
+    # reads the stored series back
+    ctx.layers["soc_series"] = stocks
+    stocks = ctx.layers["soc_series"]
 
     def stock_at(target: int, what: str) -> xr.DataArray:
         y = pick(stock_years, target, f"SOC ({what})")

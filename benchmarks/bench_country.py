@@ -50,15 +50,15 @@ if workers != "threads":
 if chunk != "auto":
     kw["chunk_size"] = int(chunk)
 t0 = time.perf_counter()
-res = run_assessment(run_file, out, stages=%s, force=True, **kw)
+res = run_assessment(run_file, out, stages=json.loads(sys.argv[5]), force=True, **kw)
 wall = time.perf_counter() - t0
 stop.set(); t.join()
 print(json.dumps({"wall": wall, "timings": res.timings, "peak_rss": peak[0]}))
-""" % (SO1,)
+"""
 
 
 def _run(run_file: Path, out: Path, workers: str, chunk: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(run_file), str(out), workers, chunk],
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(run_file), str(out), workers, chunk, json.dumps(SO1)],
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"run failed ({workers}):\n{proc.stderr[-3000:]}")

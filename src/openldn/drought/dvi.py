@@ -271,8 +271,9 @@ def dvi_table(
     Returns
     -------
     pandas.DataFrame
-        One row per (zone, year, group): ``zone_id, zone_name, period, variable ("dvi"), group, social, economic,
-        infrastructure, value`` (the DVI), ``n_factors``, ``filled``. Female and male rows exist when at least
+        One row per (zone, year, group): ``zone_id, zone_name, period, variable`` (``"dvi_total"``,
+        ``"dvi_female"``, ``"dvi_male"``), ``group, social, economic, infrastructure, value`` (the DVI),
+        ``n_factors``, ``filled``. Female and male rows exist when at least
         one factor is sex-disaggregated; a factor without sex-specific values enters them with its total value.
     """
     cat = load_factor_catalogue() if catalogue is None else catalogue
@@ -334,7 +335,7 @@ def dvi_table(
                     not np.isnan(comps[c]) for c in COMPONENTS
                 ) else np.nan
                 rows.append({
-                    "zone_id": zone_id, "zone_name": zone_name, "period": str(year), "variable": "dvi",
+                    "zone_id": zone_id, "zone_name": zone_name, "period": str(year), "variable": f"dvi_{group}",
                     "group": group, **comps, "value": dvi,
                     "n_factors": sum(len(v) for v in comp_vals.values()), "filled": ";".join(filled),
                 })

@@ -80,9 +80,24 @@ def _run(case: dict[str, Any], fake_context: Any, land_cover: dict[str, Any]) ->
     return ctx
 
 
-def test_stage__national_legend_regions_and_substitutions(case: dict[str, Any], fake_context: Any) -> None:
-    ctx = _run(case, fake_context, {"regions": {"path": "regions.gpkg", "id_field": "region",
-                                                "matrices": {"W": "unccd_default", "E": "stable.yaml"}}})
+def _region_raster(case: dict[str, Any]) -> None:
+    # codes 3 (west, 15 columns) and 8 (east), on a grid extending beyond the land cover (cropped on alignment)
+    nx = NX + 10
+    reg = np.where(np.arange(nx)[None, :] < 15, 3, 8).repeat(NY, axis=0).astype(np.int16)
+    da = xr.DataArray(reg, dims=("y", "x"), coords={"y": Y0 - RES * (np.arange(NY) + 0.5),
+                                                   "x": X0 + RES * (np.arange(nx) + 0.5)})
+    da.rio.write_crs("EPSG:4326").rio.to_raster(case["dir"] / "regions.tif")
+
+
+@pytest.mark.parametrize("regions", ["polygons", "raster"])
+def test_stage__national_legend_regions_and_substitutions(case: dict[str, Any], fake_context: Any,
+                                                          regions: str) -> None:
+    if regions == "polygons":
+        ropts = {"path": "regions.gpkg", "id_field": "region", "matrices": {"W": "unccd_default", "E": "stable.yaml"}}
+    else:
+        _region_raster(case)
+        ropts = {"path": "regions.tif", "matrices": {"3": "unccd_default", "8": "stable.yaml"}}
+    ctx = _run(case, fake_context, {"regions": ropts})
     # substitutions recorded (check C5): 2001 for 2000 and 2022 for 2023
     assert any("2001 used for 2000" in s for s in ctx.substitutions)
     assert any("2022 used for 2023" in s for s in ctx.substitutions)

@@ -1,0 +1,81 @@
+"""Performance: exact unit percentiles (numpy as the reference), thresholds, land productivity units."""
+
+from __future__ import annotations
+
+import dask.array
+import numpy as np
+import pytest
+import xarray as xr
+from tests.productivity._helpers import raise_if_dask_computes, stack
+
+from openldn.exceptions import ConfigError, GridMismatchError
+from openldn.productivity import land_productivity_units, performance, unit_percentiles
+
+
+def test_unit_percentiles__equal_numpy_per_unit(rng: np.random.Generator) -> None:
+    v = rng.gamma(2.0, size=(40, 50))
+    v[rng.random(v.shape) < 0.05] = np.nan
+    u = rng.integers(0, 4, size=(40, 50)).astype(np.int64)
+    u[0, :10] = -1
+    codes, p90, counts = unit_percentiles(xr.DataArray(v, dims=("y", "x")), xr.DataArray(u, dims=("y", "x")))
+    assert codes.tolist() == [0, 1, 2, 3]
+    for code, got, n in zip(codes, p90, counts, strict=True):
+        sel = v[(u == code) & np.isfinite(v)]
+        assert n == sel.size
+        assert got == pytest.approx(np.percentile(sel, 90), rel=1e-12)
+
+
+def test_performance__hand_worked_and_boundaries() -> None:
+    # one unit, means 1..10: p90 (linear) = 9.1; ratios i / 9.1; 0.5 * 9.1 = 4.55 -> 1..4 degraded
+    mean = np.arange(1.0, 11.0).reshape(2, 5)
+    units = np.zeros((2, 5), np.int64)
+    ds = performance(xr.DataArray(mean, dims=("y", "x")), xr.DataArray(units, dims=("y", "x")))
+    assert float(ds.unit_max[0, 0]) == pytest.approx(9.1)
+    np.testing.assert_array_equal(ds.performance.values.ravel(), [-1, -1, -1, -1, 0, 0, 0, 0, 0, 0])
+    # a ratio of exactly 0.5: stable with "< 0.5" (manual), degraded with "<= 0.5" (Trends.Earth)
+    m2 = xr.DataArray(np.array([[1.0, 2.0]]), dims=("y", "x"))
+    u2 = xr.DataArray(np.zeros((1, 2), np.int64), dims=("y", "x"))
+    assert performance(m2, u2, percentile=100).performance.values.tolist() == [[0, 0]]
+    assert performance(m2, u2, percentile=100, inclusive=True).performance.values.tolist() == [[-1, 0]]
+
+
+def test_performance__units_separate_and_mean_over_window(rng: np.random.Generator) -> None:
+    arr = np.empty((4, 2, 2))
+    arr[:] = np.array([[1.0, 10.0], [100.0, 40.0]])
+    arr[0, 0, 0] = np.nan  # ignored in the mean
+    units = xr.DataArray(np.array([[0, 0], [1, 1]], np.int64), dims=("y", "x"))
+    ds = performance(stack(arr).drop_vars(["x", "y"]), units, window="2000-2003", percentile=100)
+    # unit 0: max 10 -> ratios 0.1 / 1; unit 1: max 100 -> 1 / 0.4
+    np.testing.assert_allclose(ds.ratio.values, [[0.1, 1.0], [1.0, 0.4]], rtol=1e-6)
+    np.testing.assert_array_equal(ds.performance.values, [[-1, 0], [0, -1]])
+    assert ds.performance.attrs["performance_window"] == "2000-2003"
+
+
+def test_performance__dask_lazy_equals_numpy(rng: np.random.Generator) -> None:
+    mean = xr.DataArray(rng.gamma(2.0, size=(30, 30)), dims=("y", "x"))
+    units = xr.DataArray(rng.integers(0, 3, size=(30, 30)).astype(np.int64), dims=("y", "x"))
+    with raise_if_dask_computes():
+        lazy = performance(mean.chunk(10), units.chunk(10))
+    assert isinstance(lazy.performance.data, dask.array.Array)
+    eager = performance(mean, units)
+    np.testing.assert_array_equal(lazy.performance.values, eager.performance.values)
+    np.testing.assert_allclose(lazy.ratio.values, eager.ratio.values)
+
+
+def test_land_productivity_units__codes_and_nodata() -> None:
+    lc = xr.DataArray(np.array([[1, 2], [-32768, 3]], np.int16), dims=("y", "x"))
+    soil = xr.DataArray(np.array([[5, 5], [6, 0]], np.int16), dims=("y", "x"), attrs={"_FillValue": 0})
+    u = land_productivity_units(lc, soil)
+    np.testing.assert_array_equal(u.values, [[100005, 200005], [-1, -1]])
+    np.testing.assert_array_equal(land_productivity_units(lc).values, [[1, 2], [-1, 3]])
+    with pytest.raises(GridMismatchError):
+        land_productivity_units(lc, soil.isel(x=[0]))
+
+
+def test_performance__bad_parameters() -> None:
+    m = xr.DataArray(np.ones((2, 2)), dims=("y", "x"))
+    u = xr.DataArray(np.zeros((2, 2), np.int64), dims=("y", "x"))
+    with pytest.raises(ConfigError):
+        performance(m, u, percentile=0)
+    with pytest.raises(GridMismatchError):
+        performance(m, u.isel(x=[0]))

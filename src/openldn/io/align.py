@@ -57,6 +57,21 @@ def _nodata_of(da: xr.DataArray) -> Any:
         return None
 
 
+def _dst_chunks(src: xr.DataArray, dst: GeoBox) -> dict[str, Any]:
+    """Output chunks for odc-geo's dask reprojection (by default it copies the source chunk size, which can be tiny)."""
+    if not src.chunks:
+        return {}
+    return {"chunks": (min(dst.shape.y, _BLOCK), min(dst.shape.x, _BLOCK))}
+
+
+def _yx(out: xr.DataArray) -> xr.DataArray:
+    """odc-geo names geographic output dims latitude/longitude: rename them y/x."""
+    ren = {a: b for a, b in (("latitude", "y"), ("longitude", "x")) if a in out.dims}
+    if ren:
+        out = out.drop_vars(list(ren), errors="ignore").rename(ren)
+    return out
+
+
 def _to_float(da: xr.DataArray, dtype: str) -> xr.DataArray:
     """Integer raster -> float with NaN where nodata (grid and attributes kept)."""
     nd = _nodata_of(da)
@@ -209,7 +224,7 @@ def _align_warp(da: xr.DataArray, src: GeoBox, dst: GeoBox, kind: Kind) -> xr.Da
         if nd is None:
             work = da.copy()
             work.attrs["nodata"] = fill
-        out = xr_reproject(work, dst, resampling=resampling, dst_nodata=fill)
+        out = xr_reproject(work, dst, resampling=resampling, dst_nodata=fill, **_dst_chunks(work, dst))
         out = out.astype(da.dtype)
         out.attrs["_FillValue"] = fill
     else:
@@ -217,8 +232,9 @@ def _align_warp(da: xr.DataArray, src: GeoBox, dst: GeoBox, kind: Kind) -> xr.Da
         work = da if np.issubdtype(da.dtype, np.floating) else da.astype("float32")
         work = work.copy()
         work.attrs["nodata"] = np.nan
-        out = xr_reproject(work, dst, resampling=resampling, dst_nodata=np.nan)
+        out = xr_reproject(work, dst, resampling=resampling, dst_nodata=np.nan, **_dst_chunks(work, dst))
         out.attrs["_FillValue"] = np.nan
+    out = _yx(out)
     out.attrs.pop("nodata", None)
     out.encoding.pop("_FillValue", None)
     dims = [d for d in da.dims if d not in ("y", "x")] + ["y", "x"]
@@ -351,7 +367,8 @@ def _align_count_density(work: xr.DataArray, src: GeoBox, dst: GeoBox) -> xr.Dat
     dens.attrs["nodata"] = np.nan
     dens = dens.rio.write_crs(work.rio.crs)
     finer = _src_is_finer(src, dst)
-    out = xr_reproject(dens, dst, resampling="average" if finer else "nearest", dst_nodata=np.nan)
+    out = _yx(xr_reproject(dens, dst, resampling="average" if finer else "nearest", dst_nodata=np.nan,
+                            **_dst_chunks(dens, dst)))
     dims = [d for d in work.dims if d not in ("y", "x")] + ["y", "x"]
     out = attach_grid(out.transpose(*dims), dst)
     dst_area = pixel_area(out)

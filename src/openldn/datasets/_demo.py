@@ -20,6 +20,7 @@ import yaml
 from affine import Affine
 from shapely.geometry import box
 
+from openldn.core.codes import NODATA
 from openldn.datasets._raster import atomic_target, smooth_field, write_stack
 from openldn.datasets._vector import irregular_aoi, split_into_zones, write_gpkg
 
@@ -411,6 +412,8 @@ def _patch_truth(
                 "prod_degradation": {"2000-2015": 0, "2016-2019": [0, 1], "2016-2023": [0, 1]},
                 "soc_degradation": {"2000-2015": 0, "2016-2019": 0, "2016-2023": -1},
                 "sdg": {"2000-2015": 0, "2016-2019": 1, "2016-2023": -1},
+                "note": "LC and productivity improve, but the SOC loss of grassland -> cropland (f = 0.58: "
+                "12.6-14.7 % after 6-7 years, linear 20-year annualisation) makes the SDG degraded by 2023 (1OAO)",
             },
         },
         "urban_expansion": {
@@ -424,6 +427,8 @@ def _patch_truth(
                 "prod_degradation": {"2000-2015": 0, "2016-2019": -1, "2016-2023": -1},
                 "soc_degradation": {"2000-2015": 0, "2016-2019": None, "2016-2023": -1},
                 "sdg": {"2000-2015": 0, "2016-2019": -1, "2016-2023": -1},
+                "note": "SOC loss to 2019 is 9-13.5 % (factor 0.1 over 20 years, 2-3 years of change): degraded "
+                "or stable depending on the transition-timing convention",
             },
         },
         "declining_productivity": {
@@ -461,8 +466,8 @@ def _patch_truth(
             "expected": {
                 "lc_unccd": 7,
                 "lc_degradation": {"2000-2015": 0, "2016-2019": 0, "2016-2023": 0},
-                "soc_degradation": {"2000-2015": None, "2016-2019": None, "2016-2023": None},
-                "sdg": {"2000-2015": None, "2016-2019": None, "2016-2023": None},
+                "soc_degradation": {"2000-2015": NODATA, "2016-2019": NODATA, "2016-2023": NODATA},
+                "sdg": {"2000-2015": NODATA, "2016-2019": NODATA, "2016-2023": NODATA},
                 "note": "water is excluded from the land area; SOC and SDG are no data on water (Trends.Earth)",
             },
         },
@@ -672,7 +677,7 @@ def make_demo(out_dir: str | Path, *, size: int = 300, seed: int = DEMO_SEED) ->
             "window": "pixel window on the land-cover/NDVI grid: row_off, col_off, height, width",
             "bbox": "lon_min, lat_min, lon_max, lat_max (EPSG:4326), outer edges of the window",
             "expected": "per indicator and period label, the value (or list of acceptable values) that most "
-            "(>= 80 %) pixels of the patch should get; null = not determined by the design. Codes: "
+            "(>= 80 %) pixels of the patch should get; null = not determined by the design; -32768 = no data. Codes: "
             "degradation -1/0/1, LPD 1-5, drought classes 0-4 (upper-inclusive boundaries). Assumes the preset "
             "prais_2026_te: reporting LC/SOC change from 2015, SOC Tier 1 with linear 20-year annualisation "
             "and a 10 % threshold, Trends.Earth 1OAO (improved if LP = +1, or LP = 0 and LC or SOC = +1)",

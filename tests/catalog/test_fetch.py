@@ -218,3 +218,11 @@ def test_utc_date_groupby__year_is_not_shifted_west_of_greenwich() -> None:
     assert _utc_date(None, parsed, 0) == dt.date(2000, 1, 1)
     later = SimpleNamespace(nominal_datetime=dt.datetime(2000, 1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=3))))
     assert _utc_date(None, later, 0) == dt.date(1999, 12, 31)  # compared in UTC
+
+
+def test_make_request__warns_about_years_the_dataset_lacks(catalog) -> None:
+    from openldn.exceptions import OpenLDNWarning
+
+    with pytest.warns(OpenLDNWarning, match="esa_cci_lc has years 1992-2020; 2021-2023 not fetched"):
+        req = make_request(catalog["esa_cci_lc"], {}, bbox=(10, 0, 11, 1), run_years=range(2015, 2024), where="t")
+    assert req.years == tuple(range(2015, 2021))

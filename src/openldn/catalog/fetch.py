@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ from openldn.catalog.cache import (
     write_manifest,
 )
 from openldn.catalog.download import ChecksumMismatchError, ProgressCallback, download_file, sha256_file
-from openldn.exceptions import ConfigError, DataAccessError
+from openldn.exceptions import ConfigError, DataAccessError, OpenLDNWarning
 
 __all__ = [
     "AssessmentRequest",
@@ -141,6 +142,14 @@ class FetchRequest:
         return cache_key(doc)
 
 
+def _span(years: Sequence[int]) -> str:
+    """``2021-2023`` for consecutive years, else a comma list."""
+    ys = sorted(years)
+    if len(ys) > 2 and ys[-1] - ys[0] == len(ys) - 1:
+        return f"{ys[0]}-{ys[-1]}"
+    return ", ".join(str(y) for y in ys)
+
+
 def _round_bbox(bbox: Sequence[float], buffer: float) -> BBox:
     w, s, e, n = (float(v) for v in bbox)
     if not (w < e and s < n):
@@ -178,6 +187,14 @@ def make_request(
             if entry.reference_years:
                 wanted = sorted(set(wanted) | set(range(entry.reference_years[0], entry.reference_years[1] + 1)))
         years = [y for y in wanted if entry.years[0] <= y <= entry.years[1]]
+        dropped = sorted(set(wanted) - set(years))
+        if years and dropped:
+            warnings.warn(
+                f"{where}: dataset {entry.id} has years {entry.years[0]}-{entry.years[1]}; {_span(dropped)} not "
+                "fetched (the run uses the closest years, or give national data for them).",
+                OpenLDNWarning,
+                stacklevel=2,
+            )
         if not years:
             raise ConfigError(
                 f"{where}: dataset {entry.id} has years {entry.years[0]}-{entry.years[1]}, none of {wanted[0]}-{wanted[-1]}; "
@@ -689,6 +706,8 @@ def read_assessment_request(assessment: str | Path) -> AssessmentRequest:
         bbox = tuple(float(v) for v in doc["bbox"])  # type: ignore[assignment]
     elif doc.get("aoi"):
         bbox = aoi_bbox(base / str(doc["aoi"]))
+    elif isinstance(doc.get("zones"), Mapping) and doc["zones"].get("path"):
+        bbox = aoi_bbox(base / str(doc["zones"]["path"]))
     inputs = doc.get("inputs") or {}
     if not isinstance(inputs, Mapping):
         raise ConfigError(f"{path}: 'inputs' must be a mapping of input name -> {{path: ...}} or {{dataset: ...}}.")

@@ -99,8 +99,10 @@ def _index(ctx: Any, opts: DroughtOptions) -> tuple[xr.DataArray, bool]:
 def _nearest_same_crs(classes: xr.DataArray, geobox: Any) -> xr.DataArray | None:
     """Nearest-neighbour copy of ``classes`` onto ``geobox`` when both share a CRS (None otherwise)."""
     try:
+        from pyproj import CRS
+
         crs = classes.rio.crs
-        same = (crs is not None and geobox.crs is not None and crs == geobox.crs.to_wkt()) or str(crs) == str(geobox.crs)
+        same = crs is not None and CRS.from_user_input(crs.to_wkt()).equals(CRS.from_user_input(geobox.crs.to_wkt()))
     except Exception:
         return None
     if not same or classes.sizes["x"] < 2 or classes.sizes["y"] < 2:

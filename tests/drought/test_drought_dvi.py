@@ -160,3 +160,27 @@ def test_exposed_population__drought_cells_only():
     assert out.values.ravel()[:3].tolist() == [0.0, 20.0, 30.0] and np.isnan(out.values.ravel()[3])
     with pytest.raises(GridMismatchError, match="align"):
         exposed_population(pop.isel(x=slice(0, 2)), classes)
+
+
+def test_dvi_grid_and_exposure__stay_lazy():
+    import dask
+    import dask.array as dsa
+
+    class _Counter:
+        n = 0
+
+        def __call__(self, dsk, keys, **kw):
+            _Counter.n += 1
+            return dask.get(dsk, keys, **kw)
+
+    rng = np.random.default_rng(0)
+    lazy = {f: xr.DataArray(dsa.from_array(rng.uniform(0, 100, (4, 6)), chunks=(2, 3)), dims=("y", "x"))
+            for f in ("literacy_rate", "poverty_rate", "safe_drinking_water", "gdp_per_capita")}
+    classes = xr.DataArray(dsa.from_array(rng.integers(0, 5, (4, 6)).astype(np.int16), chunks=(2, 3)), dims=("y", "x"))
+    with dask.config.set(scheduler=_Counter()):
+        g = dvi_grid(lazy)
+        e = exposed_population(lazy["poverty_rate"], classes)
+    assert _Counter.n == 0 and isinstance(g.data, dsa.Array) and isinstance(e.data, dsa.Array)
+    eager = dvi_grid({k: v.compute() for k, v in lazy.items()})
+    np.testing.assert_allclose(g.values, eager.values, rtol=1e-6)
+    assert float(g.min()) >= 0.0 and float(g.max()) <= 1.0

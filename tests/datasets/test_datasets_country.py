@@ -121,3 +121,27 @@ def test_make_synthetic_country__rejects_bad_arguments(tmp_path: Path) -> None:
         make_synthetic_country(tmp_path, width=100, height=100, years=YEARS, tile=100)
     with pytest.raises(ValueError, match="small"):
         make_synthetic_country(tmp_path, width=10, height=100, years=YEARS)
+
+
+def test_make_synthetic_country__drought_inputs(tmp_path: Path) -> None:
+    make_synthetic_country(
+        tmp_path, width=200, height=160, years=YEARS, tile=128, seed=4, drought_inputs=True
+    )
+    doc = yaml.safe_load((tmp_path / "assessment.yaml").read_text())
+    assert {"precipitation", "population_total", "population_female", "population_male"} <= set(doc["inputs"])
+    with rasterio.open(tmp_path / "precipitation.tif") as ds:
+        assert ds.count == 516 and ds.descriptions[0] == "1981-01" and ds.tags(516)["MONTH"] == "2023-12"
+        assert ds.res == pytest.approx((0.05, 0.05)) and (ds.width, ds.height) == (10, 8)
+        p = ds.read().astype(np.float64)
+    annual = p.reshape(43, 12, *p.shape[1:]).sum(axis=1)
+    ratio = annual[2021 - 1981] / annual[:30].mean(axis=0)
+    south = np.arange(8) + 0.5 > 2 * 8 / 3
+    assert (ratio[south] < 0.5).all() and (ratio[~south] > 0.6).all()
+    pops = []
+    for key in ("population_total", "population_female", "population_male"):
+        with rasterio.open(tmp_path / f"{key}.tif") as ds:
+            assert ds.count == 3 and ds.dtypes[0] == "float32"
+            pops.append(ds.read())
+    total, female, male = pops
+    np.testing.assert_array_equal(female + male, total)
+    assert (total >= 0).all() and total[-1].sum() > total[0].sum()

@@ -21,13 +21,18 @@ from affine import Affine
 from rasterio.windows import Window
 
 from openldn.datasets._demo import (
+    _MONTH_WEIGHTS,
     _NDVI_MEAN,
     _NDVI_NOISE,
     _NDVI_RESPONSE,
+    _POP_DENSITY,
+    _POP_GROWTH,
     _SOC_MEAN,
     BARE,
     COMMON_NDVI_ANOMALY,
     CROP,
+    DEMO_DROUGHT_YEAR,
+    DEMO_MONTHS,
     GRASS,
     IPCC_CLIMATE_ZONES,
     SHRUB,
@@ -54,6 +59,8 @@ __all__ = ["COUNTRY_EVENT_CELL", "COUNTRY_ORIGIN", "COUNTRY_RESOLUTION", "make_s
 COUNTRY_RESOLUTION = 0.0025
 #: Upper-left corner (lon, lat) of the synthetic country's grid (tropical Africa; a fictional country).
 COUNTRY_ORIGIN: tuple[float, float] = (20.0, 10.0)
+#: Precipitation cells are this many pixels wide (0.05°, CHIRPS-like).
+PRECIP_FACTOR = 20
 #: Edge (pixels) of the cells of the event grid: each cell holds at most one planted change.
 COUNTRY_EVENT_CELL = 32
 
@@ -117,8 +124,8 @@ class _Fields:
         lc[np.broadcast_to(self.water[er, ec], lc.shape)] = WATER
         return lc
 
-    def block(self, win: Window, years: list[int]) -> dict[str, np.ndarray]:
-        """Land cover (year, y, x), NDVI x 10000 (year, y, x), SOC 2000 and climate zones for one window."""
+    def block(self, win: Window, years: list[int], *, population: bool = False) -> dict[str, np.ndarray]:
+        """Land cover (year, y, x), NDVI x 10000 (year, y, x), SOC 2000, climate zones (and population)."""
         wet = self.wetness(win)
         lc0 = self.base_land_cover(win, wet)
         er, ec = self.event_cells(win)
@@ -160,12 +167,73 @@ class _Fields:
         soc_i16 = np.clip(np.round(soc), 3, 300).astype(np.int16)
         soc_i16[lc0 == WATER] = -32768
         zones = np.where(wet > 0.62, 11, 12).astype(np.uint8)
-        return {
+        out = {
             "land_cover": lc,
             "ndvi": ndvi,
             "soc": soc_i16[np.newaxis],
             "climate_zones": zones[np.newaxis],
         }
+        if population:
+            out.update(self.population(win, lc, years))
+        return out
+
+    def population(self, win: Window, lc: np.ndarray, years: list[int]) -> dict[str, np.ndarray]:
+        """Population total, female and male (year, y, x) float32 persons per pixel; female + male == total."""
+        lat = COUNTRY_ORIGIN[1] - (np.arange(int(win.row_off), int(win.row_off + win.height)) + 0.5) * (
+            COUNTRY_RESOLUTION
+        )
+        cell_km2 = ((COUNTRY_RESOLUTION * 111.32) ** 2 * np.cos(np.deg2rad(lat)))[:, None]
+        spread = np.exp(0.35 * self._smooth(11, self.small, win)) * cell_km2
+        growth = (1.0 + _POP_GROWTH) ** (np.asarray(years, dtype=np.float64) - 2000.0)
+        total = (_lookup(lc, _POP_DENSITY) * spread[None] * growth[:, None, None]).astype(np.float32)
+        share = 0.505 + 0.008 * self._smooth(12, self.big, win)
+        big = (total * np.maximum(share, 1.0 - share)[None]).astype(np.float32)
+        small = (total - big).astype(np.float32)  # exact (Sterbenz), so small + big == total
+        female_big = (share >= 0.5)[None]
+        return {
+            "population_total": total,
+            "population_female": np.where(female_big, big, small),
+            "population_male": np.where(female_big, small, big),
+        }
+
+
+def _write_precipitation(
+    path: Path, *, height: int, width: int, seed: int, fast: bool, tile: int = 128
+) -> tuple[int, int]:
+    """Monthly precipitation 1981-01..2023-12 (mm, float32) on a grid ``PRECIP_FACTOR`` times coarser.
+
+    A drought is planted in ``DEMO_DROUGHT_YEAR`` over the southern third (calendar-year precipitation at 33 %
+    of normal). Written block by block (``tile`` cells, all 516 months per block).
+    """
+    f = PRECIP_FACTOR
+    ph, pw = -(-height // f), -(-width // f)
+    res = COUNTRY_RESOLUTION * f
+    transform = Affine(res, 0.0, COUNTRY_ORIGIN[0], 0.0, -res, COUNTRY_ORIGIN[1])
+    years = np.arange(1981, 2024)
+    z_year = np.random.default_rng((seed, 300)).standard_normal(len(years))
+    big = (max(4, ph // 20), max(4, pw // 20))
+    sigma = 0.16
+    with open_stack_writer(path, height=ph, width=pw, count=len(DEMO_MONTHS), dtype="float32",
+                           transform=transform, nodata=-9999.0, labels=list(DEMO_MONTHS), tile=tile,
+                           tags={"units": "mm/month"}, fast=fast) as dst:  # fmt: skip
+        for win in block_windows(ph, pw, tile):
+            rows = np.arange(int(win.row_off), int(win.row_off + win.height)) + 0.5
+            wet = (0.75 - 0.45 * rows / ph)[:, None] + 0.25 * smooth_field(
+                (seed, 1), coarse=big, shape=(ph, pw), window=win
+            )
+            mean_annual = np.clip(420.0 + 780.0 * np.clip(wet, 0.0, 1.0), 300.0, None)
+            factor = np.empty((len(years), *mean_annual.shape))
+            for i in range(len(years)):
+                local = smooth_field((seed, 310, i), coarse=(4, 4), shape=(ph, pw), window=win)
+                factor[i] = np.exp(sigma * (z_year[i] + 0.5 * local) - 0.5 * sigma**2 * 1.09)
+            iy = DEMO_DROUGHT_YEAR - 1981
+            south = (rows > 2 * ph / 3)[:, None]
+            factor[iy] = np.where(south, 0.33, 1.10)
+            rng = np.random.default_rng((seed, 320, int(win.row_off), int(win.col_off)))
+            eps = rng.gamma(4.0, 0.25, size=(len(years), 12, *mean_annual.shape))
+            monthly = mean_annual[None, None] * _MONTH_WEIGHTS[None, :, None, None] * factor[:, None] * eps
+            dst.write(np.round(monthly, 2).astype(np.float32).reshape(-1, *mean_annual.shape), window=win)
+    return ph, pw
 
 
 def _periods(years: list[int]) -> tuple[str, list[str]]:
@@ -184,6 +252,7 @@ def make_synthetic_country(
     tile: int = 512,
     seed: int = 20261125,
     cog: bool = True,
+    drought_inputs: bool = False,
 ) -> Path:
     """Write a large synthetic country (SO1 inputs) as tiled Cloud Optimized GeoTIFFs, block by block.
 
@@ -209,6 +278,10 @@ def make_synthetic_country(
         Seed of every random draw. Outputs are identical for the same (seed, size, years, tile).
     cog : bool
         Convert the tiled GeoTIFFs to COGs with overviews (True), or keep the tiled GeoTIFFs (False, faster).
+    drought_inputs : bool
+        Also write the SO2-3/SO3 inputs: monthly precipitation 1981-2023 on a 0.05° grid (``precipitation.tif``,
+        drought planted in 2021 over the southern third) and population total/female/male for ``years``
+        (float32 persons per pixel; 12 bytes per pixel and year on disk before compression).
 
     Returns
     -------
@@ -256,6 +329,10 @@ def make_synthetic_country(
         "climate_zones": {"dtype": "uint8", "nodata": 0, "labels": None, "categorical": True,
                           "tags": {"legend": "ipcc_2006_climate_zones"}},
     }  # fmt: skip
+    if drought_inputs:
+        for key in ("population_total", "population_female", "population_male"):
+            specs[key] = {"dtype": "float32", "nodata": -99999.0, "labels": labels, "categorical": False,
+                          "tags": {"units": "persons per pixel"}}  # fmt: skip
     staging = out / f".staging-{seed}"
     staging.mkdir(exist_ok=True)
     writers: dict[str, Any] = {}
@@ -279,7 +356,7 @@ def make_synthetic_country(
                     fast=cog,
                 )
             for win in block_windows(height, width, tile):
-                data = fields.block(win, years)
+                data = fields.block(win, years, population=drought_inputs)
                 for key, arr in data.items():
                     writers[key].write(arr, window=win)
                 zone_counts += np.bincount(data["climate_zones"].ravel(), minlength=13)
@@ -287,6 +364,11 @@ def make_synthetic_country(
         finally:
             for dst in writers.values():
                 dst.close()
+        if drought_inputs:
+            _write_precipitation(
+                staging / "precipitation.tif", height=height, width=width, seed=seed, fast=cog
+            )
+            specs["precipitation"] = {"categorical": False}
     t_blocks = time.perf_counter() - t0
     for key, spec in specs.items():
         src = staging / f"{key}.tif"
@@ -324,7 +406,7 @@ def make_synthetic_country(
     write_gpkg(out / "zones.gpkg", zones, layer="zones")
 
     baseline, reporting = _periods(years)
-    assessment = {
+    assessment: dict[str, Any] = {
         "name": f"Synthetic country {width} x {height}",
         "preset": "prais_2026_te",
         "baseline": baseline,
@@ -339,6 +421,9 @@ def make_synthetic_country(
             "climate_zones": {"path": "climate_zones.tif"},
         },
     }
+    if drought_inputs:
+        for key in ("precipitation", "population_total", "population_female", "population_male"):
+            assessment["inputs"][key] = {"path": f"{key}.tif"}
     run_file = out / "assessment.yaml"
     with atomic_target(run_file) as tmp:
         tmp.write_text(yaml.safe_dump(assessment, sort_keys=False), encoding="utf-8")
@@ -350,6 +435,7 @@ def make_synthetic_country(
         "height": height,
         "tile": tile,
         "cog": cog,
+        "drought_inputs": drought_inputs,
         "crs": "EPSG:4326",
         "resolution_deg": res,
         "bounds": [west, north - height * res, west + width * res, north],

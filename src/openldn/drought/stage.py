@@ -211,7 +211,11 @@ def run(ctx: Any) -> None:
     for i, y in enumerate(years):
         cy = classes.isel(time=i, drop=True)
         ctx.write_raster(f"drought_class/{y}", cy, legend=legend, title=f"Drought intensity {y}")
-        tab_classes = xr.where(water[y], np.int16(WATER), cy).astype(STATUS_DTYPE) if y in water else cy
+        if y in water:
+            wy = water[y].assign_coords(y=cy["y"].values, x=cy["x"].values)  # one grid: one set of coordinates
+            tab_classes = xr.where(wy, np.int16(WATER), cy).astype(STATUS_DTYPE)
+        else:
+            tab_classes = cy
         frames.append(
             class_area_table(tab_classes, ctx.coverage, ctx.area, variable="drought_class", period=str(y),
                              legend=labels)

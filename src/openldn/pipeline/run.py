@@ -10,6 +10,7 @@ import shutil
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ import xarray as xr
 import openldn
 from openldn.config import INPUT_KINDS, Assessment, load_assessment
 from openldn.core.grid import pixel_area
-from openldn.exceptions import ConfigError, EmptyAOIError, InputFileError, OpenLDNError
+from openldn.exceptions import ConfigError, EmptyAOIError, InputFileError, OpenLDNError, OpenLDNWarning
 from openldn.pipeline.checkpoint import Checkpoint, fingerprint
 from openldn.pipeline.context import Cancelled, ProgressFn, RunContext, manifest
 from openldn.pipeline.engine import auto_chunk_size, engine
@@ -135,7 +136,7 @@ def _provenance_record(path: Path, role: str, dataset: str | None) -> dict[str, 
 
 def _prepare(a: Assessment, chunk_size: int | None) -> dict[str, Any]:
     """Open and check everything before anything is written (user mistakes fail here, leaving nothing)."""
-    from openldn.io import analysis_grid, read_vector
+    from openldn.io import analysis_grid, crosses_antimeridian, read_vector
 
     aoi = read_vector(a.resolve(a.aoi))
     zones = None
@@ -144,7 +145,14 @@ def _prepare(a: Assessment, chunk_size: int | None) -> dict[str, Any]:
                             layer=a.zones.layer)
     raw, records = _open_inputs(a)
     ref = raw.get(a.grid.reference) if a.grid.reference else None
-    geobox = analysis_grid(ref, aoi, crs=a.grid.crs, resolution=a.grid.resolution)
+    if a.grid.crs is None and ref is not None and crosses_antimeridian(aoi):
+        crs, res = antimeridian_grid(aoi, ref)
+        log.info("The area of interest crosses the 180th meridian: analysis grid in %s at %.1f m.", crs, res)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OpenLDNWarning)
+            geobox = analysis_grid(None, aoi, crs=crs, resolution=res)
+    else:
+        geobox = analysis_grid(ref, aoi, crs=a.grid.crs, resolution=a.grid.resolution)
     n_time = max([da.sizes.get("time", 1) for da in raw.values()] + [1])
     if chunk_size is None:
         cs = a.engine.chunk_size
@@ -152,6 +160,31 @@ def _prepare(a: Assessment, chunk_size: int | None) -> dict[str, Any]:
     for name, da in raw.items():
         _check_overlap(name, da, geobox, a)
     return {"aoi": aoi, "zones": zones, "raw": raw, "records": records, "geobox": geobox, "chunk_size": chunk_size}
+
+
+def antimeridian_grid(aoi: Any, reference: xr.DataArray) -> tuple[str, float]:
+    """CRS and cell size of the analysis grid for an AOI that crosses the 180th meridian.
+
+    A lon/lat grid cannot hold such an area without spanning the whole globe, so the grid is a Lambert azimuthal
+    equal-area projection centred on the AOI (cells keep their nominal area exactly), with cells of the same area as
+    the reference raster's cells at the AOI's centre. Inputs are warped onto it by their kind's rule.
+    """
+    import shapely
+    from shapely.affinity import translate
+
+    geoms = []
+    for part in shapely.get_parts(aoi.to_crs(4326).geometry.values):
+        geoms.append(translate(part, xoff=360.0) if part.bounds[2] <= 0 else part)
+    c = shapely.union_all(geoms).centroid
+    lon0 = ((c.x + 180.0) % 360.0) - 180.0
+    crs = f"+proj=laea +lat_0={c.y:.6f} +lon_0={lon0:.6f} +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
+    rx, ry = (abs(v) for v in reference.rio.resolution())
+    if reference.rio.crs is not None and reference.rio.crs.is_geographic:
+        from openldn.core.grid import row_areas
+
+        area = row_areas(np.array([c.y - ry / 2, c.y + ry / 2]), rx)[0]
+        return crs, float(np.sqrt(area))
+    return crs, float(np.sqrt(rx * ry))
 
 
 def _check_overlap(name: str, da: xr.DataArray, geobox: Any, a: Assessment) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 from openldn.core.codes import NODATA
 from openldn.drought import stage
@@ -167,3 +168,27 @@ def test_stage__demo_planted_drought_shows(tmp_path):
     area = res.tables["drought_area"]
     assert area[(area.period == str(year)) & (area.class_code == 4)]["area_km2"].max() > 0
     assert isinstance(res.tables["drought_population"], pd.DataFrame)
+
+
+@pytest.mark.realdata
+def test_stage__water_split_off_and_sex_groups(shared_data, stage_context):
+    from openldn.core.periods import year_coords
+    from openldn.zonal import class_area_table
+
+    ctx = _context(stage_context, shared_data, years="2018-2019", window_start=2016)
+    pop = ctx.inputs_raw.pop("population_total")
+    ctx.inputs_raw["population_female"] = pop * 0.5
+    ctx.inputs_raw["population_male"] = pop * 0.5
+    lc = xr.zeros_like(pop.isel(time=slice(0, 1)), dtype=np.int16) + 1
+    lc[:, :3, :4] = 7
+    lc = lc.assign_coords(time=year_coords([2015]))
+    ctx.layers["lc_unccd"] = lc
+    stage.run(ctx)
+    area = ctx.tables["drought_area"]
+    water = area[(area.zone_id == "ALL") & (area.class_code == -2)]
+    ref = class_area_table((lc.isel(time=0, drop=True) == 7).astype(np.int16), ctx.coverage, ctx.area, variable="w")
+    ref_km2 = float(ref[(ref.zone_id == "ALL") & (ref.class_code == 1)]["area_km2"].iloc[0])
+    assert len(water) == 2 and np.allclose(water["area_km2"], ref_km2) and ref_km2 > 0
+    popt = ctx.tables["drought_population"]
+    sums = popt[popt.zone_id == "ALL"].groupby(["period", "variable"])["value"].sum().unstack()
+    np.testing.assert_allclose(sums["population_total"], sums["population_female"] + sums["population_male"])

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import xarray as xr
 
-__all__ = ["LegendSpec", "nice_length", "normalise_legend", "render_map", "scale_bar_length", "write_qml"]
+__all__ = ["LegendSpec", "boundary_lines", "nice_length", "normalise_legend", "render_map", "scale_bar_length", "write_qml"]
 
 #: code -> (label, "#RRGGBB")
 LegendSpec = dict[int, tuple[str, str]]
@@ -95,6 +95,38 @@ def scale_bar_length(crs: Any, x0: float, y0: float, x_extent: float, *, fractio
     return length, step * length / dist
 
 
+def boundary_lines(boundaries: gpd.GeoDataFrame | None, crs: Any) -> list[np.ndarray]:
+    """Outlines of polygons as coordinate arrays in ``crs`` (compute once, reuse for every map).
+
+    Parameters
+    ----------
+    boundaries : geopandas.GeoDataFrame or None
+        Polygons (admin units or the area of interest).
+    crs : pyproj.CRS or None
+        CRS of the maps.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One ``(n, 2)`` array per ring.
+    """
+    import shapely
+
+    if boundaries is None or not len(boundaries):
+        return []
+    b = boundaries
+    if crs is not None and b.crs is not None and b.crs != crs:
+        b = b.to_crs(crs)
+    out: list[np.ndarray] = []
+    for geom in b.geometry.values:
+        if geom is None or geom.is_empty:
+            continue
+        bound = geom.boundary
+        parts = getattr(bound, "geoms", [bound])
+        out.extend(np.asarray(shapely.get_coordinates(part)) for part in parts)
+    return out
+
+
 def _bounds(da: xr.DataArray) -> tuple[float, float, float, float]:
     x = np.asarray(da["x"].values, dtype="float64")
     y = np.asarray(da["y"].values, dtype="float64")
@@ -109,7 +141,7 @@ def render_map(
     *,
     title: str,
     legend: Any = None,
-    boundaries: gpd.GeoDataFrame | None = None,
+    boundaries: gpd.GeoDataFrame | list[np.ndarray] | None = None,
     units: str | None = None,
     cmap: str = "viridis",
     max_pixels: int = 1600,
@@ -127,8 +159,8 @@ def render_map(
         Map title.
     legend : Legend or dict, optional
         Classes to draw (categorical map); None draws a colour bar (continuous map).
-    boundaries : geopandas.GeoDataFrame, optional
-        Admin units drawn as outlines.
+    boundaries : geopandas.GeoDataFrame or list of numpy.ndarray, optional
+        Admin units drawn as outlines (or the output of :func:`boundary_lines`).
     units : str, optional
         Units shown on the colour bar.
     cmap : str
@@ -183,11 +215,12 @@ def render_map(
         cb = fig.colorbar(im, ax=ax, shrink=0.75)
         if units:
             cb.set_label(units)
-    if boundaries is not None and len(boundaries):
-        b = boundaries
-        if crs is not None and b.crs is not None and b.crs != crs:
-            b = b.to_crs(crs)
-        b.boundary.plot(ax=ax, color="#333333", linewidth=0.7)
+    lines = boundary_lines(boundaries, crs) if boundaries is not None and not isinstance(boundaries, list) \
+        else boundaries
+    if lines:
+        from matplotlib.collections import LineCollection
+
+        ax.add_collection(LineCollection(lines, colors="#333333", linewidths=0.7))
         ax.set_xlim(left, right)
         ax.set_ylim(bottom, top)
     if crs is not None and crs.is_geographic:
@@ -206,7 +239,6 @@ def render_map(
             ax.text(x0 + length_map / 2, y0 + 0.025 * h, label, ha="center", va="bottom", fontsize=8,
                     bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
         ax.set_xlabel(f"{crs.to_string()}", fontsize=7)
-    fig.tight_layout()
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", bbox_inches="tight", pad_inches=0.15)

@@ -43,11 +43,14 @@ code{background:#eef1f4;padding:0 3px;border-radius:3px;font-size:12px}
 class MapImage:
     """A map to show: title, PNG bytes, and the files it was made from."""
 
-    def __init__(self, key: str, title: str, png: bytes, files: list[str] | None = None) -> None:
+    def __init__(self, key: str, title: str, png: bytes, files: list[str] | None = None, *,
+                 embed: bool = True) -> None:
         self.key = key
         self.title = title
         self.png = png
         self.files = files or []
+        #: Embed the image in the report (False: listed with links to its files only).
+        self.embed = embed
 
 
 def data_uri(png: bytes) -> str:
@@ -194,7 +197,7 @@ def render_html(
         parts.append(f'<p class="note">Files: {links}</p>')
 
     parts.append('<h2 id="maps">Maps</h2><div class="maps">')
-    for m in maps:
+    for m in (m for m in maps if m.embed):
         files = ", ".join(f"<code>{esc(f)}</code>" for f in m.files)
         parts.append(
             f'<figure id="map-{esc(m.key.replace("/", "-"))}"><img class="map" alt="{esc(m.title)}" '
@@ -202,6 +205,13 @@ def render_html(
             "</figure>"
         )
     parts.append("</div>")
+    others = [m for m in maps if not m.embed]
+    if others:
+        parts.append("<details><summary>Other maps (files next to the report's folder)</summary><table><tbody>")
+        for m in others:
+            links = " ".join(f'<a href="../{esc(f)}">{esc(Path(f).suffix[1:])}</a>' for f in m.files)
+            parts.append(f"<tr><td>{esc(m.title)}</td><td>{links}</td></tr>")
+        parts.append("</tbody></table></details>")
 
     parts.append('<h2 id="charts">Charts</h2><div class="maps">')
     for title, png in _charts(report, tables or {}):

@@ -23,6 +23,10 @@ from openldn.reporting.prais import PRAISReport, build_report
 
 __all__ = ["build_run_report", "map_images", "run"]
 
+#: Maps embedded in the HTML report (key prefixes); the others are listed with links to their files.
+EMBED_PREFIXES = ("sdg/", "sdg_before_recode/", "status/", "status7/", "lc_degradation/", "prod_degradation/",
+                  "soc_degradation/", "lpd/", "population_degraded/", "drought_max/", "drought_population_max/",
+                  "lc_unccd/")
 #: Order of the maps in the report (key prefixes); others follow.
 _MAP_ORDER = ("sdg/", "status/", "status7/", "sdg_before_recode/", "lc_degradation/", "prod_degradation/",
               "soc_degradation/", "lpd/", "population_degraded/", "drought")
@@ -108,10 +112,11 @@ def map_images(ctx: Any, *, png: bool = True) -> list[Any]:
     """
     import rioxarray
 
-    from openldn.reporting.maps import normalise_legend, render_map, write_qml
+    from openldn.reporting.maps import boundary_lines, normalise_legend, render_map, write_qml
     from openldn.reporting.report import MapImage
 
-    boundaries = _boundaries(ctx)
+    zones = _boundaries(ctx)
+    lines_by_crs: dict[str, Any] = {}
     images = []
     for rec in sorted(ctx.outputs, key=_sort_key):
         path = Path(ctx.out_dir) / str(rec.get("path", ""))
@@ -136,10 +141,15 @@ def map_images(ctx: Any, *, png: bool = True) -> list[Any]:
             if not png:
                 continue
             title = str(rec.get("title") or rec.get("key"))
-            out = render_map(da, path.with_suffix(".png"), title=title, legend=legend, boundaries=boundaries,
+            crs = da.rio.crs
+            ck = str(crs)
+            if ck not in lines_by_crs:
+                lines_by_crs[ck] = boundary_lines(zones, crs)
+            out = render_map(da, path.with_suffix(".png"), title=title, legend=legend, boundaries=lines_by_crs[ck],
                              units=rec.get("units"), cmap="YlGn" if "population" not in str(rec["key"]) else "magma_r")
-        rel = [str(path.relative_to(ctx.out_dir)), str(path.with_suffix(".qml").relative_to(ctx.out_dir))]
-        images.append(MapImage(str(rec["key"]), title, out.read_bytes(), rel))
+        rel = [str(p.relative_to(ctx.out_dir)) for p in (path.with_suffix(".png"), path, path.with_suffix(".qml"))]
+        images.append(MapImage(str(rec["key"]), title, out.read_bytes(), rel,
+                               embed=str(rec["key"]).startswith(EMBED_PREFIXES)))
     return images
 
 

@@ -8,16 +8,13 @@ from typing import Any
 from openldn.exceptions import ConfigError
 
 
-def fake_validate(path: Path) -> dict[str, Any]:
+def fake_validate(data: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     """Stand-in for ``openldn.config.load_assessment``: requires a 'name' and a 'baseline' like 2000-2015."""
-    import yaml
-
-    data = yaml.safe_load(Path(path).read_text())
     if not isinstance(data, dict) or "name" not in data:
-        raise ConfigError(f"{Path(path).name}: 'name' is required; add name: <text>")
+        raise ConfigError("<assessment>: 'name' is required; add name: <text>")
     baseline = str(data.get("baseline", "2000-2015"))
     if len(baseline.split("-")) != 2:
-        raise ConfigError(f"{Path(path).name}: baseline {baseline!r} is not a period like 2000-2015")
+        raise ConfigError(f"<assessment>: baseline {baseline!r} is not a period like 2000-2015")
     return data
 
 

@@ -332,7 +332,7 @@ def test_errors__json_without_stack_trace(client, monkeypatch) -> None:
     from openldn.exceptions import InputFileError
     from openldn.web import library
 
-    def boom(path):
+    def boom(data, base_dir):
         raise RuntimeError("secret internal detail")
 
     monkeypatch.setattr(library, "validate_run_file", boom)
@@ -341,12 +341,12 @@ def test_errors__json_without_stack_trace(client, monkeypatch) -> None:
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error (RuntimeError); see the server log"}
 
-    def missing(path):
+    def missing(data, base_dir):
         raise InputFileError("ndvi.tif: file not found; check inputs.ndvi.path")
 
     monkeypatch.setattr(library, "validate_run_file", missing)
     response = client.put(f"/api/projects/{project['id']}/assessment", json={"name": "x"})
-    assert response.status_code == 404
+    assert response.status_code == 422
     assert response.json() == {"detail": "ndvi.tif: file not found; check inputs.ndvi.path"}
     invalid = client.post("/api/projects", json={"name": ""})
     assert invalid.status_code == 422 and isinstance(invalid.json()["detail"], str)
@@ -360,3 +360,22 @@ def test_index__serves_page_and_vendor_assets(client) -> None:
         pytest.skip("npm ci has not been run in src/openldn/web/frontend")
     assert client.get("/vendor/leaflet/leaflet.js").status_code == 200
     assert client.get("/vendor/world-atlas/countries-110m.json").status_code == 200
+
+
+def test_assessment__real_validation_same_message_as_library(client, monkeypatch, tmp_path) -> None:
+    """With the real openldn.config, the form gets exactly the message of load_assessment."""
+    config = pytest.importorskip("openldn.config")
+    from openldn.exceptions import ConfigError
+    from openldn.web import library
+
+    monkeypatch.undo()  # real library calls (the worker environment is not needed here)
+    assert library.validate_run_file.__module__ == "openldn.web.library"
+    project = client.post("/api/projects", json={"name": "real"}).json()
+    body = {"name": "x", "baseline": "2015-2000"}
+    with pytest.raises(ConfigError) as expected:
+        config.load_assessment(body, base_dir=tmp_path)
+    response = client.put(f"/api/projects/{project['id']}/assessment", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"] == str(expected.value)
+    schema = client.get("/api/schema/assessment").json()
+    assert {"baseline", "productivity", "land_cover", "drought"} <= set(schema["properties"])

@@ -100,17 +100,20 @@ def _explore(page: Any, base: str, tmp_path: Path, run_timeout_s: float) -> dict
     # toggle a layer off and on: its tiles leave and come back
     toggles = page.locator("#layers .layer-toggle")
     assert page.locator("#layers .layer-toggle:checked").count() == 1
-    shown_layer = page.locator("#layers .layer-toggle:checked").first
+    shown_key = page.locator("#layers .layer-toggle:checked").first.get_attribute("data-key")
+    other_key = page.locator("#layers .layer-toggle:not(:checked)").first.get_attribute("data-key")
+    shown_layer = page.locator(f"#layers .layer-toggle[data-key='{shown_key}']")
+    other = page.locator(f"#layers .layer-toggle[data-key='{other_key}']")
     before = page.locator(".leaflet-tile-pane img").count()
     shown_layer.uncheck()
     page.wait_for_function(f"document.querySelectorAll('.leaflet-tile-pane img').length < {before}")
     assert page.locator(".leaflet-tile-pane img").count() == 0
-    other = page.locator("#layers .layer-toggle:not(:checked)").first
     other.check()
     page.wait_for_selector(".leaflet-tile-loaded", timeout=20_000)
     other.uncheck()
     shown_layer.check()
     page.wait_for_selector(".leaflet-tile-loaded", timeout=20_000)
+    assert page.locator("#layers .layer-toggle:checked").count() == 1
 
     # click the centre of the map: a popup lists a value for every layer
     box = page.locator("#map").bounding_box()
@@ -136,6 +139,15 @@ def test_browser__fake_pipeline_run_toggle_click(browser_page, live_server, fake
     """The whole page flow on the fake pipeline (always available)."""
     base = live_server(pipeline="_fake_pipeline:run_assessment")
     timings = _explore(browser_page, base, tmp_path, run_timeout_s=60)
+    page = browser_page
+    if page.evaluate("document.querySelector('#assessment-form input, #assessment-form select') !== null"):
+        # the run-file form is generated from the schema; a bad value shows the validation message
+        page.click("#options summary")
+        page.fill("#f-baseline", "2015")
+        page.dispatch_event("#f-baseline", "change")
+        page.click("#save-btn")
+        page.wait_for_selector("#form-message.error", timeout=10_000)
+        assert "not a period like 2000-2015" in page.text_content("#form-message")
     assert (tmp_path / "openldn-web.png").stat().st_size > 10_000
     print(f"fake pipeline: map shown {timings['run_to_map_s']:.1f} s after clicking Run")
 

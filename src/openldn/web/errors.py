@@ -50,7 +50,7 @@ STATUS_CODES: dict[type[BaseException], int] = {
     exc.GridMismatchError: 422,
     exc.EmptyAOIError: 422,
     exc.PRAISValidationError: 422,
-    exc.InputFileError: 404,
+    exc.InputFileError: 422,
     exc.DataAccessError: 502,
     exc.OpenLDNError: 400,
     FileNotFoundError: 404,
@@ -107,12 +107,17 @@ def register_error_handlers(app: FastAPI) -> None:
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _validation_message(error)}, status_code=422)
 
-    @app.exception_handler(Exception)
-    async def _any(request: Request, error: Exception) -> JSONResponse:
+    async def _mapped(request: Request, error: Exception) -> JSONResponse:
         code = status_for(error)
         if code == 500:
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
             message = f"internal error ({type(error).__name__}); see the server log"
         else:
             message = _one_line(str(error)) or type(error).__name__
         return JSONResponse({"detail": message}, status_code=code)
+
+    # library errors are answered by the exception middleware (no traceback in the log) ...
+    for cls in STATUS_CODES:
+        app.add_exception_handler(cls, _mapped)
+    # ... anything else is a bug: logged with its traceback, answered without it
+    app.add_exception_handler(Exception, _mapped)

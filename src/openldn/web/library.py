@@ -23,9 +23,13 @@ def assessment_schema() -> dict[str, Any]:
     return _attr("openldn.config", "Assessment").model_json_schema()
 
 
-def validate_run_file(path: Path) -> Any:
-    """Validate a run file with :func:`openldn.config.load_assessment` (raises ``ConfigError`` on error)."""
-    return _attr("openldn.config", "load_assessment")(path)
+def validate_run_file(data: dict[str, Any], base_dir: Path) -> Any:
+    """Validate run-file content with :func:`openldn.config.load_assessment`, paths relative to ``base_dir``.
+
+    Raises the library's errors (``ConfigError``, ``InputFileError``, ...) with the same one-line messages as
+    ``openldn validate``.
+    """
+    return _attr("openldn.config", "load_assessment")(data, base_dir=base_dir)
 
 
 def make_demo(out_dir: Path) -> Path:

@@ -215,15 +215,10 @@ def save_assessment(request: Request, project_id: str, body: dict[str, Any]) -> 
     folder = project_dir(request, project_id)
     base = folder if not project["assessment"] else safe_join(folder, project["assessment"]).parent
     _check_paths(body, base, settings(request).root)
-    name = f".assessment-{new_id()}.yaml"
-    tmp = base / name
-    tmp.write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
-    try:
-        library.validate_run_file(tmp)
-    except Exception:
-        tmp.unlink(missing_ok=True)
-        raise
+    library.validate_run_file(body, base)
     target = base / "assessment.yaml"
+    tmp = base / f".assessment-{new_id()}.yaml"
+    tmp.write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
     os.replace(tmp, target)
     database(request).set_assessment(project_id, target.relative_to(folder).as_posix())
     return body

@@ -449,8 +449,9 @@ async function loadResults() {
 
 function legendFor(layer, band) {
   if (layer.legend.length) {
-    return el("div", { class: "legend" }, ...layer.legend.map((c) =>
+    const items = el("div", { class: "legend" }, ...layer.legend.map((c) =>
       el("span", {}, el("span", { class: "sw", style: `background:${c.color}` }), c.label)));
+    return layer.legend.length > 10 ? el("details", {}, el("summary", { text: `Legend (${layer.legend.length} classes)` }), items) : items;
   }
   const [lo, hi] = layer.ranges[band - 1] || [0, 1];
   return el("div", {}, el("div", { class: "ramp" }),

@@ -138,7 +138,8 @@ def test_fetch_dataset__download_access_verifies_stac_checksum(stac_server, cata
         np.testing.assert_allclose(src.read(1)[0], 1 + (col0 + np.arange(src.width)) / 100, rtol=1e-6)
     with pytest.raises(ChecksumMismatchError, match="test_pop: checksum mismatch"):
         fetch_dataset(catalog["test_pop"], _request(catalog, "test_pop", years=[2001]), cache_dir=cache_dir)
-    assert not list((cache_dir / "downloads" / "test_pop").glob("*_pop_2001.tif*"))
+    left = {p.name.split("_", 1)[1] for p in (cache_dir / "downloads" / "test_pop").glob("*_pop_2001.tif*")}
+    assert left <= {"pop_2001.tif.lock"}  # neither the bad file nor its .part is kept
 
 
 def test_fetch_dataset__offline_and_missing_names_dataset_and_command(catalog, cache_dir) -> None:
@@ -226,3 +227,14 @@ def test_make_request__warns_about_years_the_dataset_lacks(catalog) -> None:
     with pytest.warns(OpenLDNWarning, match="esa_cci_lc has years 1992-2020; 2021-2023 not fetched"):
         req = make_request(catalog["esa_cci_lc"], {}, bbox=(10, 0, 11, 1), run_years=range(2015, 2024), where="t")
     assert req.years == tuple(range(2015, 2021))
+
+
+def test_fetch_dataset__concurrent_fetches_share_one_entry(stac_server, catalog, cache_dir) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    req = _request(catalog, "test_precip", bbox=(12.105, 0.105, 12.195, 0.195))
+    searches = len(stac_server.requests_to("/stac/search"))
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.map(lambda _: fetch_dataset(catalog["test_precip"], req, cache_dir=cache_dir), range(2))
+    assert a.path == b.path and a.manifest["created"] == b.manifest["created"]
+    assert len(stac_server.requests_to("/stac/search")) == searches + 1  # fetched once, the other waited

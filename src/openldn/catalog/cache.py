@@ -4,6 +4,7 @@ Layout (``cache_dir`` from ``OPENLDN_CACHE_DIR``, else ``~/.cache/openldn``)::
 
     <cache_dir>/datasets/<dataset id>/<key>/data.tif        # tiled COG, one band per year (or month)
     <cache_dir>/datasets/<dataset id>/<key>/manifest.json   # request, STAC items, sha256, licence, citation
+    <cache_dir>/datasets/<dataset id>/<key>/.lock           # held while the entry is being fetched (flock)
     <cache_dir>/downloads/<dataset id>/<name>(.part)         # whole files of "download" datasets (resumable)
 
 ``key`` is a hash of the dataset definition (the fields that change values), the area (lon/lat bbox), the years,

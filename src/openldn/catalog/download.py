@@ -9,11 +9,12 @@ extension, when known) and renamed into place atomically.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "ChecksumMismatchError",
     "ProgressCallback",
     "download_file",
+    "file_lock",
     "http_retry_settings",
     "multihash_to_sha256",
     "sha256_file",
@@ -37,6 +39,23 @@ _RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 class ChecksumMismatchError(DataAccessError):
     """A downloaded or cached file does not have the expected sha256."""
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Exclusive lock held on ``path`` across processes (POSIX ``flock``; no lock where unavailable)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def sha256_file(path: str | Path) -> str:
@@ -134,13 +153,20 @@ def download_file(
     ChecksumMismatchError
         The complete file does not have the expected sha256.
     """
-    import requests
-    import urllib3
-
     env_retries, env_backoff = http_retry_settings()
     retries = env_retries if retries is None else retries
     backoff = env_backoff if backoff is None else backoff
     target = Path(target)
+    with file_lock(target.with_name(target.name + ".lock")):
+        return _download(url, target, sha256=sha256, dataset=dataset, retries=retries, backoff=backoff,
+                         timeout=timeout, progress=progress, session=session)
+
+
+def _download(url: str, target: Path, *, sha256: str | None, dataset: str, retries: int, backoff: float,
+              timeout: float, progress: ProgressCallback | None, session: Any) -> Path:
+    import requests
+    import urllib3
+
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.is_file() and (sha256 is None or sha256_file(target) == sha256):
         return target

@@ -28,6 +28,7 @@ import yaml
 from openldn.catalog._definitions import Catalog, DatasetDef, load_catalog
 from openldn.catalog.cache import (
     DATA_FILE,
+    MANIFEST,
     CacheEntry,
     cache_key,
     default_cache_dir,
@@ -35,7 +36,13 @@ from openldn.catalog.cache import (
     read_entry,
     write_manifest,
 )
-from openldn.catalog.download import ChecksumMismatchError, ProgressCallback, download_file, sha256_file
+from openldn.catalog.download import (
+    ChecksumMismatchError,
+    ProgressCallback,
+    download_file,
+    file_lock,
+    sha256_file,
+)
 from openldn.exceptions import ConfigError, DataAccessError, OpenLDNWarning
 
 __all__ = [
@@ -575,6 +582,20 @@ def fetch_dataset(
             "with network access first."
         )
     folder.mkdir(parents=True, exist_ok=True)
+    with file_lock(folder / ".lock"):
+        if not force:  # another process may have fetched it while we waited for the lock
+            try:
+                hit = read_entry(folder, verify=True)
+            except ChecksumMismatchError:
+                hit = None
+            if hit is not None:
+                return hit
+        (folder / MANIFEST).unlink(missing_ok=True)  # no valid-looking entry while the data file is rewritten
+        return _fetch_into(entry, request, folder, key, cache, progress)
+
+
+def _fetch_into(entry: DatasetDef, request: FetchRequest, folder: Path, key: str, cache: Path,
+                progress: ProgressCallback | None) -> CacheEntry:
     loaded = _load_url(entry, request, cache, progress) if entry.source.type == "url" else \
         _load_stac(entry, request, cache, progress)
     if not loaded.bands:

@@ -32,6 +32,8 @@ SPI_MIN = -3.09
 SPI_MAX = 3.09
 
 _EPS = 1e-15
+#: Relative truncation of the vectorised series (P to 1e-13; the index is stored as float32).
+_EPS_SERIES = 1e-13
 _FPMIN = 1e-300
 _MAXIT = 10000
 _SQRT2 = math.sqrt(2.0)
@@ -310,7 +312,7 @@ def _gamma_cdf_many(a: float, lgamma_a: float, x: np.ndarray, k: int, out: np.nd
                 total[j] += term[j]
         done = True
         for j in range(ns):
-            if term[j] > total[j] * _EPS:
+            if term[j] > total[j] * _EPS_SERIES:
                 done = False
                 break
         if done:

@@ -116,6 +116,11 @@ def test_upload__oversized_refused(make_client) -> None:
     assert "limit" in response.json()["detail"]
     uploads = client.app.state.settings.root / "projects" / project["id"] / "uploads"
     assert list(uploads.glob("*")) == []
+    # a body announced far beyond the limit is refused before it is read
+    huge = b"II*\x00" + b"\x00" * (3 * 1024 * 1024)
+    response = client.post(f"/api/projects/{project['id']}/datasets", files={"file": ("huge.tif", huge)})
+    assert response.status_code == 413
+    assert "upload limit" in response.json()["detail"]
 
 
 def test_geometry__drawn_polygon_saved(client, project) -> None:

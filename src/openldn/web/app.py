@@ -17,6 +17,7 @@ from openldn.web.errors import ErrorOut, register_error_handlers
 from openldn.web.routes import projects, results, runs
 from openldn.web.security import require_token
 from openldn.web.settings import Settings
+from openldn.web.uploads import UploadLimitMiddleware
 from openldn.web.worker import RunManager
 
 __all__ = ["VENDOR", "create_app"]
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.runs = manager
     register_error_handlers(app)
+    app.add_middleware(UploadLimitMiddleware, limit=settings.max_upload_bytes + 1024 * 1024)
 
     api = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
     for module in (projects, runs, results):

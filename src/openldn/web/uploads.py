@@ -6,11 +6,11 @@ import json
 import os
 import zipfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from openldn.web.errors import WebError
 
-__all__ = ["EXTENSIONS", "check_content", "kind_of", "save_stream"]
+__all__ = ["EXTENSIONS", "UploadLimitMiddleware", "check_content", "kind_of", "save_stream"]
 
 #: Accepted extensions and the dataset kind they give.
 EXTENSIONS: dict[str, str] = {
@@ -87,3 +87,33 @@ def check_content(path: Path, ext: str) -> None:
             ok = False
     if not ok:
         raise WebError(415, f"content of the upload does not match its {ext} extension")
+
+
+class UploadLimitMiddleware:
+    """Refuse a request body announced larger than the upload limit before it is read (ASGI middleware).
+
+    The upload route also counts the bytes it stores, so a body without ``Content-Length`` is limited too.
+
+    Parameters
+    ----------
+    app : ASGI application
+        The wrapped application.
+    limit : int
+        Largest accepted body in bytes (the upload limit plus room for the multipart envelope).
+    """
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("method") in ("POST", "PUT"):
+            length = dict(scope.get("headers") or []).get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.limit:
+                from starlette.responses import JSONResponse
+
+                message = f"request body is larger than the upload limit of {self.limit / 2**20:.1f} MiB (OPENLDN_MAX_UPLOAD_MB)"
+                response = JSONResponse({"detail": message}, status_code=413)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

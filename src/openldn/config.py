@@ -8,7 +8,6 @@ and the fix. Every key is documented in ``docs/run-file.md``.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +24,12 @@ from pydantic import (
 
 from openldn.core.periods import Period
 from openldn.core.vocab import list_data_files, load_preset
+from openldn.drought.options import DroughtOptions
 from openldn.exceptions import ConfigError, InputFileError
+from openldn.integration.options import IntegrationOptions
+from openldn.land_cover.options import LandCoverOptions
+from openldn.productivity.options import ProductivityOptions
+from openldn.soil_carbon.options import SoilCarbonOptions
 
 __all__ = [
     "INPUT_KINDS",
@@ -122,21 +126,6 @@ class EngineSpec(BaseModel):
     scheduler: str | None = Field(None, description="Address of an existing Dask scheduler, e.g. tcp://host:8786.")
 
 
-def _options_model(module: str, name: str) -> Any:
-    """The domain options model (domains own their option declarations)."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):  # pragma: no cover - domain not installed
-        return dict[str, Any]
-
-
-ProductivityOptions = _options_model("openldn.productivity.options", "ProductivityOptions")
-LandCoverOptions = _options_model("openldn.land_cover.options", "LandCoverOptions")
-SoilCarbonOptions = _options_model("openldn.soil_carbon.options", "SoilCarbonOptions")
-IntegrationOptions = _options_model("openldn.integration.options", "IntegrationOptions")
-DroughtOptions = _options_model("openldn.drought.options", "DroughtOptions")
-
-
 class Assessment(BaseModel):
     """A whole assessment: area, periods, inputs and method options (the content of a run file)."""
 
@@ -152,11 +141,11 @@ class Assessment(BaseModel):
     zones: ZonesSpec | None = Field(None, description="Admin units for per-unit tables.")
     grid: GridSpec = Field(default_factory=GridSpec, description="Analysis grid.")
     inputs: dict[str, InputSpec] = Field(..., description="Input rasters by name (ndvi, land_cover, soc, ...).")
-    productivity: ProductivityOptions = Field(default_factory=ProductivityOptions, description="Land productivity (SO1-2) options; see the productivity section.")  # type: ignore[valid-type]
-    land_cover: LandCoverOptions = Field(default_factory=LandCoverOptions, description="Land cover (SO1-1) options; see the land_cover section.")  # type: ignore[valid-type]
-    soil_carbon: SoilCarbonOptions = Field(default_factory=SoilCarbonOptions, description="Soil organic carbon (SO1-3) options; see the soil_carbon section.")  # type: ignore[valid-type]
-    integration: IntegrationOptions = Field(default_factory=IntegrationOptions, description="SDG 15.3.1 / SO2-3 integration options; see the integration section.")  # type: ignore[valid-type]
-    drought: DroughtOptions = Field(default_factory=DroughtOptions, description="Drought (SO3) options; see the drought section.")  # type: ignore[valid-type]
+    productivity: ProductivityOptions = Field(default_factory=ProductivityOptions, description="Land productivity (SO1-2) options; see the productivity section.")
+    land_cover: LandCoverOptions = Field(default_factory=LandCoverOptions, description="Land cover (SO1-1) options; see the land_cover section.")
+    soil_carbon: SoilCarbonOptions = Field(default_factory=SoilCarbonOptions, description="Soil organic carbon (SO1-3) options; see the soil_carbon section.")
+    integration: IntegrationOptions = Field(default_factory=IntegrationOptions, description="SDG 15.3.1 / SO2-3 integration options; see the integration section.")
+    drought: DroughtOptions = Field(default_factory=DroughtOptions, description="Drought (SO3) options; see the drought section.")
     outputs: OutputSpec = Field(default_factory=OutputSpec, description="Which products to write.")
     engine: EngineSpec = Field(default_factory=EngineSpec, description="Execution engine and chunking.")
 

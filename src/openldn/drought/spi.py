@@ -225,6 +225,13 @@ def spi(
     MissingYearError
         The data do not cover the calibration period or are shorter than the scale.
 
+    Notes
+    -----
+    Deliberate differences from climate-indices' ``indices.spi``: the series may start in any month and may have
+    gaps (missing months are NaN); a calibration period outside the data is an error (climate-indices silently
+    uses the whole record instead); a calendar month whose Pearson III fit fails is NaN. Values at the first
+    ``scale - 1`` months, and accumulations containing a missing month, are NaN in both.
+
     References
     ----------
     McKee, T. B., Doesken, N. J., Kleist, J. (1993). The relationship of drought frequency and duration to time

@@ -238,3 +238,31 @@ def test_fetch_dataset__concurrent_fetches_share_one_entry(stac_server, catalog,
         a, b = pool.map(lambda _: fetch_dataset(catalog["test_precip"], req, cache_dir=cache_dir), range(2))
     assert a.path == b.path and a.manifest["created"] == b.manifest["created"]
     assert len(stac_server.requests_to("/stac/search")) == searches + 1  # fetched once, the other waited
+
+
+def test_fetch_dataset__interrupted_fetch_resumes_from_finished_bands(stac_server, catalog, cache_dir,
+                                                                      monkeypatch) -> None:
+    import openldn.catalog.fetch as fetch_mod
+
+    class Stop(Exception):
+        pass
+
+    req = _request(catalog, "test_precip", bbox=(11.105, -0.395, 11.195, -0.305))
+
+    def stop_after_five(description, done, total):
+        if description.endswith("reading") and done == 5:
+            raise Stop
+
+    with pytest.raises(Stop):
+        fetch_dataset(catalog["test_precip"], req, cache_dir=cache_dir, progress=stop_after_five)
+    folder = cache_dir / "datasets" / "test_precip" / req.key(catalog["test_precip"])
+    assert sorted(p.name for p in (folder / ".parts").glob("*.npy")) == [f"2001-{m:02d}.npy" for m in range(1, 6)]
+    assert not (folder / "manifest.json").exists()
+    calls = []
+    real = fetch_mod._compute
+    monkeypatch.setattr(fetch_mod, "_compute", lambda da, entry: calls.append(1) or real(da, entry))
+    entry = fetch_dataset(catalog["test_precip"], req, cache_dir=cache_dir)
+    assert len(calls) == 7  # only the months not finished before the interruption were read
+    assert not (folder / ".parts").exists()
+    with rasterio.open(entry.path) as src:
+        np.testing.assert_allclose(src.read()[:, 0, 0], np.arange(1, 13))

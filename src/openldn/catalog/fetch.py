@@ -263,6 +263,38 @@ class _Loaded:
     items: list[dict[str, Any]]
 
 
+class _PartStore:
+    """Finished bands of an entry being fetched, kept in ``<entry>/.parts`` so an interrupted fetch resumes."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _path(self, label: str) -> Path:
+        return self.folder / f"{label or 'static'}.npy"
+
+    def get(self, label: str) -> np.ndarray | None:
+        path = self._path(label)
+        if not path.is_file():
+            return None
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)
+            return None
+
+    def put(self, label: str, arr: np.ndarray) -> np.ndarray:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".{label or 'static'}.{os.getpid()}.tmp.npy"
+        np.save(tmp, arr, allow_pickle=False)
+        os.replace(tmp, self._path(label))
+        return arr
+
+    def clear(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def _to_physical(arr: np.ndarray, entry: DatasetDef, nodata: float | None) -> np.ndarray:
     if entry.kind == "categorical":
         return arr
@@ -285,7 +317,8 @@ def _download_name(url: str) -> str:
     return f"{hashlib.sha256(_clean_url(url).encode()).hexdigest()[:10]}_{name}"
 
 
-def _load_stac(entry: DatasetDef, req: FetchRequest, cache_dir: Path, progress: ProgressCallback | None) -> _Loaded:
+def _load_stac(entry: DatasetDef, req: FetchRequest, cache_dir: Path, progress: ProgressCallback | None,
+               store: _PartStore) -> _Loaded:
     import odc.stac
     import rasterio.errors
 
@@ -340,7 +373,7 @@ def _load_stac(entry: DatasetDef, req: FetchRequest, cache_dir: Path, progress: 
         raise DataAccessError(f"dataset {entry.id}: reading the assets failed ({_short(err)}): check the network.") from err
     da = ds[asset]
     nodata = entry.nodata if entry.nodata is not None else da.attrs.get("nodata")
-    return _Loaded(bands=_bands_from_stack(da, entry, req, nodata, progress), items=records)
+    return _Loaded(bands=_bands_from_stack(da, entry, req, nodata, progress, store), items=records)
 
 
 def _utc_date(item: Any, parsed: Any, idx: int) -> Any:
@@ -374,7 +407,7 @@ def _rio_env() -> Any:
 
 
 def _bands_from_stack(da: Any, entry: DatasetDef, req: FetchRequest, nodata: float | None,
-                      progress: ProgressCallback | None) -> dict[str, np.ndarray]:
+                      progress: ProgressCallback | None, store: _PartStore) -> dict[str, np.ndarray]:
     import pandas as pd
 
     from openldn.catalog.composite import annual_composite
@@ -383,12 +416,18 @@ def _bands_from_stack(da: Any, entry: DatasetDef, req: FetchRequest, nodata: flo
     bands: dict[str, np.ndarray] = {}
     wanted = set(req.years or [])
     if entry.temporal == "static":
-        raw = _compute(da.isel(time=0), entry)
-        return {"": _to_physical(raw, entry, nodata)}
+        done = store.get("")
+        if done is None:
+            done = store.put("", _to_physical(_compute(da.isel(time=0), entry), entry, nodata))
+        return {"": done}
     if entry.temporal == "composites":
         keep = [i for i, t in enumerate(times) if t.year in wanted]
         years = sorted({times[i].year for i in keep})
         for n, year in enumerate(years):
+            restored = store.get(str(year))
+            if restored is not None:
+                bands[str(year)] = restored
+                continue
             sel = [i for i in keep if times[i].year == year]
             raw = _compute(da.isel(time=sel), entry)
             phys = _to_physical(raw, entry, nodata)
@@ -396,7 +435,7 @@ def _bands_from_stack(da: Any, entry: DatasetDef, req: FetchRequest, nodata: flo
 
             stack = xr.DataArray(phys, dims=("time", "y", "x"), coords={"time": times[sel]}, attrs={"units": entry.units})
             out = annual_composite(stack, method=req.composite or "mean", min_count=req.min_count)
-            bands[str(year)] = np.asarray(out.values[0], dtype="float32")
+            bands[str(year)] = store.put(str(year), np.asarray(out.values[0], dtype="float32"))
             if progress:
                 progress(f"{entry.id}: annual {req.composite}", n + 1, len(years))
         return bands
@@ -406,8 +445,12 @@ def _bands_from_stack(da: Any, entry: DatasetDef, req: FetchRequest, nodata: flo
         label = f"{t.year}" if entry.temporal == "annual" else f"{t.year}-{t.month:02d}"
         if label in bands:  # several items per year/month: keep the first
             continue
+        restored = store.get(label)
+        if restored is not None:
+            bands[label] = restored
+            continue
         raw = _compute(da.isel(time=n), entry)
-        bands[label] = _to_physical(raw, entry, nodata)
+        bands[label] = store.put(label, _to_physical(raw, entry, nodata))
         if progress:
             progress(f"{entry.id}: reading", n + 1, len(times))
     return bands
@@ -440,7 +483,8 @@ def _read_warped(href: str, geobox: Any, entry: DatasetDef) -> tuple[np.ndarray,
         raise DataAccessError(f"dataset {entry.id}: cannot read {_clean_url(href)} ({_short(err)}): check the network.") from err
 
 
-def _load_url(entry: DatasetDef, req: FetchRequest, cache_dir: Path, progress: ProgressCallback | None) -> _Loaded:
+def _load_url(entry: DatasetDef, req: FetchRequest, cache_dir: Path, progress: ProgressCallback | None,
+              store: _PartStore) -> _Loaded:
     assert entry.source.href is not None
     geobox = _geobox(req)
     periods: list[int | None] = list(req.years) if req.years is not None else [None]
@@ -450,7 +494,9 @@ def _load_url(entry: DatasetDef, req: FetchRequest, cache_dir: Path, progress: P
     total = len(periods) * len(parts)
     done = 0
     for year in periods:
-        acc: np.ndarray | None = None
+        label = str(year) if year is not None else ""
+        acc: np.ndarray | None = store.get(label)
+        restored = acc is not None
         for part in parts:
             fields = {**part, **req.params, "year": year}
             if "iso3" in req.params:
@@ -459,6 +505,11 @@ def _load_url(entry: DatasetDef, req: FetchRequest, cache_dir: Path, progress: P
                 href = entry.source.href.format(**fields)
             except KeyError as err:
                 raise ConfigError(f"dataset {entry.id}: the URL template needs {{{err.args[0]}}}: add it to the input.") from err
+            records.append({"id": Path(urlsplit(href).path).name, "href": _clean_url(href),
+                            "datetime": str(year) if year else None})
+            done += 1
+            if restored:
+                continue
             src = href
             if entry.access == "download":
                 target = _download_dir(cache_dir, entry) / _download_name(href)
@@ -467,13 +518,10 @@ def _load_url(entry: DatasetDef, req: FetchRequest, cache_dir: Path, progress: P
             raw, nodata = _read_warped(src, geobox, entry)
             phys = _to_physical(raw, entry, nodata)
             acc = phys if entry.kind == "categorical" else phys if acc is None else acc + phys
-            records.append({"id": Path(urlsplit(href).path).name, "href": _clean_url(href),
-                            "datetime": str(year) if year else None})
-            done += 1
             if progress:
                 progress(f"{entry.id}: reading", done, total)
         assert acc is not None
-        bands[str(year) if year is not None else ""] = acc
+        bands[label] = acc if restored else store.put(label, acc)
     return _Loaded(bands=bands, items=records)
 
 
@@ -590,14 +638,17 @@ def fetch_dataset(
                 hit = None
             if hit is not None:
                 return hit
+        else:  # finished bands of an interrupted fetch are not reused either
+            _PartStore(folder / ".parts").clear()
         (folder / MANIFEST).unlink(missing_ok=True)  # no valid-looking entry while the data file is rewritten
         return _fetch_into(entry, request, folder, key, cache, progress)
 
 
 def _fetch_into(entry: DatasetDef, request: FetchRequest, folder: Path, key: str, cache: Path,
                 progress: ProgressCallback | None) -> CacheEntry:
-    loaded = _load_url(entry, request, cache, progress) if entry.source.type == "url" else \
-        _load_stac(entry, request, cache, progress)
+    store = _PartStore(folder / ".parts")
+    loaded = _load_url(entry, request, cache, progress, store) if entry.source.type == "url" else \
+        _load_stac(entry, request, cache, progress, store)
     if not loaded.bands:
         raise DataAccessError(f"dataset {entry.id}: no data for the requested years: check the years or the catalogue.")
     labels = list(loaded.bands)
@@ -633,6 +684,7 @@ def _fetch_into(entry: DatasetDef, request: FetchRequest, folder: Path, key: str
         "definition_origin": entry.origin,
     }
     write_manifest(folder, manifest)
+    store.clear()
     return CacheEntry(path=path, manifest=manifest)
 
 

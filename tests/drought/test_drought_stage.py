@@ -192,3 +192,23 @@ def test_stage__water_split_off_and_sex_groups(shared_data, stage_context):
     popt = ctx.tables["drought_population"]
     sums = popt[popt.zone_id == "ALL"].groupby(["period", "variable"])["value"].sum().unstack()
     np.testing.assert_allclose(sums["population_total"], sums["population_female"] + sums["population_male"])
+
+
+@pytest.mark.realdata
+def test_stage__tier3_gridded_dvi(shared_data, stage_context, tmp_path):
+    ctx = _context(stage_context, shared_data, years="2019-2019", window_start=2019)
+    base = ctx.inputs_raw["population_total"].isel(time=0, drop=True).astype("float32").compute()
+    rng = np.random.default_rng(0)
+    paths = {}
+    for f in ("literacy_rate", "poverty_rate", "safe_drinking_water"):
+        p = tmp_path / f"{f}.tif"
+        base.copy(data=rng.uniform(10, 90, base.shape).astype("float32")).rio.to_raster(p)
+        paths[f] = str(p)
+    ctx.drought = DroughtOptions(years="2019-2019", window_start=2019, dvi_grids=paths)
+    stage.run(ctx)
+    dvi_map = ctx.rasters["dvi/static"]
+    assert float(dvi_map.min()) >= 0.0 and float(dvi_map.max()) <= 1.0
+    tab = ctx.tables["dvi"]
+    value = float(tab[tab.zone_id == "ALL"]["value"].iloc[0])
+    assert 0.3 < value < 0.7  # uniform random factors: about 0.5
+    assert ctx.tables["dvi_trend"].loc[0, "direction"] == "Unknown"

@@ -364,7 +364,7 @@ def dvi_trend(table: pd.DataFrame, *, tolerance: float = 0.05) -> pd.DataFrame:
     """
     rows = []
     for (zone_id, zone_name, group), g in table.groupby(["zone_id", "zone_name", "group"], sort=False):
-        g = g[g["value"].notna()]
+        g = g[g["value"].notna() & g["period"].astype(str).str.fullmatch(r"\d{4}")]
         yrs = g["period"].astype(int).to_numpy()
         vals = g["value"].to_numpy(dtype=float)
         if len(np.unique(yrs)) < 2:

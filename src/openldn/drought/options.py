@@ -60,6 +60,11 @@ class DroughtOptions(BaseModel):
         description="CSV of extra or redefined DVI factors: factor, component, direction (positive/negative); "
         "default: the GPG-SO3 factors of openldn/data/drought/dvi_factors.csv.",
     )
+    dvi_grids: dict[str, str] = Field(
+        default_factory=dict,
+        description="Tier 3 gridded DVI factors: factor name -> raster (one band, or one band per year); "
+        "normalised over every cell and year of the area.",
+    )
     dvi_weights: dict[str, float] = Field(
         default_factory=dict, description="Weights of DVI factors inside their component (default 1 each)."
     )

@@ -28,6 +28,7 @@ from openldn.core.periods import Period, year_coords, years_of
 from openldn.drought.classes import DROUGHT_LABELS, annual_index, drought_class, drought_legend, max_intensity
 from openldn.drought.classes import drought_windows as _windows
 from openldn.drought.dvi import (
+    dvi_grid,
     dvi_method_table,
     dvi_table,
     dvi_trend,
@@ -255,7 +256,8 @@ def run(ctx: Any) -> None:
                              title=f"Population in drought at the highest intensity {w.label}")
     ctx.progress("drought", 3, 4, "vulnerability")
 
-    # SO3-3: DVI from the factor table
+    # SO3-3: DVI from the factor table (Tier 1-3) and from gridded factors (Tier 3)
+    dvi_frames = []
     if opts.dvi_factors:
         resolve = getattr(ctx.assessment, "resolve", None)
         path = resolve(opts.dvi_factors) if resolve else opts.dvi_factors
@@ -268,7 +270,49 @@ def run(ctx: Any) -> None:
                 f"DVI factor table {path}: no year has a value for all three components: give at least one "
                 "varying factor per component."
             )
+        dvi_frames.append(table)
+        ctx.add_table("dvi_method", dvi_method_table(factors, catalogue=catalogue))
+    if opts.dvi_grids:
+        dvi_frames.append(_dvi_from_grids(ctx, opts))
+    if dvi_frames:
+        table = pd.concat(dvi_frames, ignore_index=True)
         ctx.add_table("dvi", table)
         ctx.add_table("dvi_trend", dvi_trend(table, tolerance=opts.dvi_trend_tolerance))
-        ctx.add_table("dvi_method", dvi_method_table(factors, catalogue=catalogue))
     ctx.progress("drought", 4, 4, "done")
+
+
+def _dvi_from_grids(ctx: Any, opts: DroughtOptions) -> pd.DataFrame:
+    """Tier 3 DVI from gridded factors: maps of the first and last year, area-weighted means per zone."""
+    from openldn.io import align, open_raster
+    from openldn.zonal import zonal_mean_table
+
+    resolve = getattr(ctx.assessment, "resolve", None)
+    catalogue = load_factor_catalogue(
+        (resolve(opts.dvi_catalogue) if resolve else opts.dvi_catalogue) if opts.dvi_catalogue else None
+    )
+    raw = {f: open_raster(resolve(p) if resolve else p) for f, p in opts.dvi_grids.items()}
+    years = sorted({int(y) for da in raw.values() if "time" in da.dims for y in years_of(da)})
+    grids = {}
+    for f, da in raw.items():
+        g = align(da, ctx.geobox, kind="continuous")
+        if years and "time" in g.dims:
+            g, subs = population_for_years(g, years)
+            for y, used in sorted(subs.items()):
+                ctx.substitute(f"DVI factor {f}: {used} used for {y} (nearest available year; SO3-3)")
+        grids[f] = ctx.rechunk(g) if hasattr(ctx, "rechunk") else g
+    dvi = dvi_grid(grids, catalogue=catalogue, weights=opts.dvi_weights)
+    like = next(iter(grids.values()))
+    dvi = dvi.assign_coords(y=like["y"].values, x=like["x"].values)
+    if "time" in dvi.dims:
+        ctx.layers["dvi"] = dvi
+        dvi = ctx.layers["dvi"]
+        for i in sorted({0, dvi.sizes["time"] - 1}):
+            y = int(years_of(dvi)[i])
+            ctx.write_raster(f"dvi/{y}", dvi.isel(time=i, drop=True), units="1", title=f"Drought vulnerability {y}")
+        label = None
+    else:
+        ctx.write_raster("dvi/static", dvi, units="1", title="Drought vulnerability")
+        label = ""
+    tab = zonal_mean_table(dvi.astype("float64"), ctx.coverage, ctx.area, variable="dvi_total", period=label)
+    tab["group"] = "total"
+    return tab

@@ -429,13 +429,15 @@ def _bands_from_stack(da: Any, entry: DatasetDef, req: FetchRequest, nodata: flo
                 bands[str(year)] = restored
                 continue
             sel = [i for i in keep if times[i].year == year]
-            raw = _compute(da.isel(time=sel), entry)
-            phys = _to_physical(raw, entry, nodata)
-            import xarray as xr
-
-            stack = xr.DataArray(phys, dims=("time", "y", "x"), coords={"time": times[sel]}, attrs={"units": entry.units})
-            out = annual_composite(stack, method=req.composite or "mean", min_count=req.min_count)
-            bands[str(year)] = store.put(str(year), np.asarray(out.values[0], dtype="float32"))
+            raw = da.isel(time=sel)
+            phys = raw.astype("float32")  # lazy: the year's composites are reduced chunk by chunk
+            if nodata is not None and not np.isnan(nodata):
+                phys = phys.where(raw != nodata)
+            if entry.scale != 1.0 or entry.offset != 0.0:
+                phys = phys * np.float32(entry.scale) + np.float32(entry.offset)
+            phys.attrs = {"units": entry.units}
+            out = annual_composite(phys, method=req.composite or "mean", min_count=req.min_count)
+            bands[str(year)] = store.put(str(year), _compute(out.isel(time=0), entry).astype("float32"))
             if progress:
                 progress(f"{entry.id}: annual {req.composite}", n + 1, len(years))
         return bands

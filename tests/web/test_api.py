@@ -384,3 +384,18 @@ def test_assessment__real_validation_same_message_as_library(client, monkeypatch
     assert response.json()["detail"] == str(expected.value)
     schema = client.get("/api/schema/assessment").json()
     assert {"baseline", "productivity", "land_cover", "drought"} <= set(schema["properties"])
+
+
+def test_boundaries__aoi_and_zones_as_geojson(client, project) -> None:
+    assert client.get(f"/api/projects/{project['id']}/boundaries").json() == {"aoi": None, "zones": None}
+    polygon = {"type": "Polygon", "coordinates": [[[10, 5], [11, 5], [11, 6], [10, 6], [10, 5]]]}
+    aoi = client.post(f"/api/projects/{project['id']}/geometry", json={"geojson": polygon}).json()
+    zones = client.post(f"/api/projects/{project['id']}/geometry",
+                        json={"geojson": polygon, "role": "zones", "name": "North"}).json()
+    body = {"name": "b", "aoi": aoi["path"], "zones": {"path": zones["path"], "id_field": "id", "name_field": "name"}}
+    assert client.put(f"/api/projects/{project['id']}/assessment", json=body).status_code == 200
+    found = client.get(f"/api/projects/{project['id']}/boundaries").json()
+    assert found["aoi"]["type"] == "FeatureCollection"
+    assert found["zones"]["features"][0]["properties"] == {"id": "1", "name": "North"}
+    xs = [x for x, _ in found["aoi"]["features"][0]["geometry"]["coordinates"][0]]
+    assert min(xs) == pytest.approx(10) and max(xs) == pytest.approx(11)

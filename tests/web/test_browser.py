@@ -164,3 +164,25 @@ def test_browser__demo_run(browser_page, live_server, tmp_path) -> None:
     timings = _explore(browser_page, base, tmp_path, run_timeout_s=900)
     assert (tmp_path / "openldn-web.png").stat().st_size > 10_000
     print(f"demo: map shown {timings['run_to_map_s']:.1f} s after clicking Run")
+
+
+def test_browser__cancel_and_resume(browser_page, live_server, fake_env, monkeypatch, tmp_path) -> None:
+    """Cancel a running run from the page, then resume it to completion."""
+    monkeypatch.setenv("OPENLDN_FAKE_DELAY", "1")
+    base = live_server(pipeline="_fake_pipeline:run_assessment")
+    page = browser_page
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(base + "/")
+    page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+    page.click("#demo-btn")
+    page.wait_for_function("document.querySelector('#project-select').selectedOptions[0]?.text === 'Demo country'")
+    page.click("#run-btn")
+    page.wait_for_selector("#run-status[data-status='running']", timeout=30_000)
+    page.click("#cancel-btn")
+    page.wait_for_selector("#run-status[data-status='cancelled']", timeout=30_000)
+    assert page.is_enabled("#resume-btn")
+    page.click("#resume-btn")
+    page.wait_for_selector("#run-status[data-status='succeeded']", timeout=60_000)
+    page.wait_for_selector("#layers .layer-toggle", timeout=20_000)
+    assert not errors, errors

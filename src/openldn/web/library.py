@@ -8,7 +8,7 @@ from typing import Any
 
 from openldn.web.errors import WebError
 
-__all__ = ["assessment_schema", "make_demo", "validate_run_file"]
+__all__ = ["assessment_schema", "boundaries_geojson", "make_demo", "validate_run_file"]
 
 
 def _attr(module: str, name: str) -> Any:
@@ -35,3 +35,22 @@ def validate_run_file(data: dict[str, Any], base_dir: Path) -> Any:
 def make_demo(out_dir: Path) -> Path:
     """Write the demo data set with :func:`openldn.datasets.make_demo`; return its run file."""
     return Path(_attr("openldn.datasets", "make_demo")(out_dir))
+
+
+def boundaries_geojson(path: Path, *, id_field: str | None = None, name_field: str | None = None) -> dict[str, Any]:
+    """Read an area of interest or admin units with :func:`openldn.io.read_vector` as lon/lat GeoJSON.
+
+    Geometries are simplified to about 1/2000 of the layer's extent (for display only); each feature keeps
+    ``id`` and ``name`` (from ``id_field`` / ``name_field`` when given).
+    """
+    import json
+
+    gdf = _attr("openldn.io", "read_vector")(path, id_field=id_field, name_field=name_field)
+    gdf = gdf.to_crs(4326)
+    west, south, east, north = gdf.total_bounds
+    tolerance = max(east - west, north - south) / 2000
+    out = gdf[[]].copy()
+    out["id"] = gdf[id_field].astype(str) if id_field else [str(i + 1) for i in range(len(gdf))]
+    out["name"] = gdf[name_field].astype(str) if name_field else out["id"]
+    out["geometry"] = gdf.geometry.simplify(tolerance, preserve_topology=True)
+    return json.loads(out.set_geometry("geometry").to_json(drop_id=True))

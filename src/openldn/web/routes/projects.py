@@ -222,3 +222,32 @@ def save_assessment(request: Request, project_id: str, body: dict[str, Any]) -> 
     os.replace(tmp, target)
     database(request).set_assessment(project_id, target.relative_to(folder).as_posix())
     return body
+
+
+@router.get("/projects/{project_id}/boundaries", summary="Area of interest and admin units as GeoJSON")
+def boundaries(request: Request, project_id: str) -> dict[str, Any]:
+    """Return the run file's area of interest and admin units in lon/lat (simplified, for the map)."""
+    project = get_project(request, project_id)
+    out: dict[str, Any] = {"aoi": None, "zones": None}
+    if not project["assessment"]:
+        return out
+    folder = project_dir(request, project_id)
+    run_file = safe_join(folder, project["assessment"])
+    data = read_assessment(request, project_id)
+    root = settings(request).root
+
+    def resolve(value: str) -> Path:
+        path = Path(value)
+        path = path if path.is_absolute() else run_file.parent / path
+        if not inside(root, path):
+            raise WebError(403, f"path {value!r} is outside the data folder")
+        return path
+
+    if isinstance(data.get("aoi"), str):
+        out["aoi"] = library.boundaries_geojson(resolve(data["aoi"]))
+    zones = data.get("zones")
+    if isinstance(zones, dict) and isinstance(zones.get("path"), str):
+        out["zones"] = library.boundaries_geojson(
+            resolve(zones["path"]), id_field=zones.get("id_field"), name_field=zones.get("name_field")
+        )
+    return out

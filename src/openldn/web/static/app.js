@@ -10,7 +10,7 @@ const state = {
   leaflet: {},        // key -> L.TileLayer
   tables: [],         // table descriptions of the current run
   drawing: null,      // {points: [], line: L.Polyline} while drawing a polygon
-  clickMarker: null,
+  boundaries: null,   // L.LayerGroup of the project's area of interest and admin units
   runClickedAt: null, // time the run button was clicked (for the timing shown in the status)
 };
 
@@ -80,6 +80,8 @@ function fmt(value) {
 const map = L.map("map", { center: [10, 10], zoom: 3, worldCopyJump: true, doubleClickZoom: false });
 map.createPane("land");
 map.getPane("land").style.zIndex = 150; // below the result tiles (tilePane is 200)
+map.createPane("zones");
+map.getPane("zones").style.zIndex = 440;
 map.createPane("outlines");
 map.getPane("outlines").style.zIndex = 450;
 map.getPane("outlines").style.pointerEvents = "none";
@@ -164,7 +166,38 @@ async function loadProjects(selectId) {
 async function selectProject(id) {
   if (!id) return;
   state.project = await api("GET", `/api/projects/${id}`);
-  await Promise.all([loadDatasets(), loadForm(), loadRuns()]);
+  await Promise.all([loadDatasets(), loadForm(), loadRuns(), loadBoundaries()]);
+}
+
+// the project's area of interest (dashed) and admin units (click one to see its tables)
+async function loadBoundaries() {
+  if (state.boundaries) { map.removeLayer(state.boundaries); state.boundaries = null; }
+  let data;
+  try { data = await api("GET", `/api/projects/${state.project.id}/boundaries`); } catch (error) {
+    toast("Boundaries: " + error.message);
+    return;
+  }
+  const group = L.layerGroup();
+  if (data.aoi) group.addLayer(L.geoJSON(data.aoi, { pane: "zones", interactive: false, style: { color: "#222", weight: 2, dashArray: "6 4", fill: false } }));
+  if (data.zones) {
+    group.addLayer(L.geoJSON(data.zones, {
+      pane: "zones",
+      style: { color: "#333", weight: 1, fillOpacity: 0 },
+      onEachFeature: (feature, layer) => {
+        layer.bindTooltip(feature.properties.name, { sticky: true });
+        layer.on("click", () => chooseZone(String(feature.properties.id)));
+      },
+    }));
+  }
+  group.addTo(map);
+  state.boundaries = group;
+  const bounds = L.featureGroup(group.getLayers()).getBounds();
+  if (bounds.isValid() && !state.layers.length) map.fitBounds(bounds, { padding: [20, 20] });
+}
+
+function chooseZone(id) {
+  const select = $("zone-select");
+  if ([...select.options].some((o) => o.value === id)) { select.value = id; loadTable(); }
 }
 
 async function createProject(demo) {
@@ -354,6 +387,7 @@ function follow(runId) {
     const run = JSON.parse(event.data);
     if (!state.run || state.run.id !== run.id) return;
     showRun(run);
+    if ($("log-box").open && Date.now() - (follow.logAt || 0) > 2000) { follow.logAt = Date.now(); refreshLog(); }
     if (["succeeded", "failed", "cancelled", "interrupted"].includes(run.status)) {
       source.close();
       state.events = null;

@@ -73,3 +73,17 @@ def test_progress_bytes_format() -> None:
 
     assert _bytes(500, None) == "500 B"
     assert _bytes(1_500_000, 3_000_000) == "1.5 MB/3.0 MB"
+
+
+def test_catalog_command__lists_entries_and_reports_bad_files(tmp_path) -> None:
+    from openldn.catalog.cli import catalog_command
+
+    con, buf = _console()
+    assert catalog_command(console=con) == 0
+    out = buf.getvalue()
+    assert "esa_cci_lc" in out and "modis_mod13q1_ndvi" in out and "CC BY 4.0" in out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("datasets: [1, 2]\n")
+    con, buf = _console()
+    assert catalog_command(bad, console=con) == 1
+    assert "must have a 'datasets:' mapping" in buf.getvalue()

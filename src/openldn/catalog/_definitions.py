@@ -318,6 +318,20 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.datasets)
 
+    def describe(self) -> list[dict[str, Any]]:
+        """One row per entry (id, title, variable, years, source, licence, origin), for listings in the CLI and web."""
+        rows = []
+        for ds_id in self:
+            d = self.datasets[ds_id]
+            src = d.source
+            where = f"{src.api} {src.collection}/{src.asset}" if src.type == "stac" else str(src.href)
+            rows.append({
+                "id": d.id, "title": d.title, "variable": d.variable, "temporal": d.temporal,
+                "years": f"{d.years[0]}-{d.years[1]}" if d.years else "static", "units": d.units,
+                "source": where, "access": d.access, "licence": d.licence, "origin": d.origin,
+            })
+        return rows
+
     def for_variable(self, variable: str) -> list[DatasetDef]:
         """The entries providing ``variable`` (e.g. ``"land_cover"``)."""
         return [d for _, d in sorted(self.datasets.items()) if d.variable == variable]

@@ -7,7 +7,7 @@ from typing import Any
 
 from openldn.exceptions import OpenLDNError
 
-__all__ = ["fetch_command"]
+__all__ = ["catalog_command", "fetch_command"]
 
 
 def fetch_command(
@@ -105,4 +105,37 @@ def _dry_run(assessment: Path, cache_dir: Path | None, offline: bool, catalog: P
                   soft_wrap=True)
     if not rows:
         con.print(f"{assessment}: no input uses a catalogue dataset (nothing to fetch).", highlight=False)
+    return 0
+
+
+def catalog_command(catalog: Path | None = None, *, console: Any = None) -> int:
+    """List the datasets of the catalogue (package entries plus a user file), for ``openldn catalog``.
+
+    Parameters
+    ----------
+    catalog : Path, optional
+        A user catalogue file extending the package catalogue.
+    console : rich.console.Console, optional
+        Where to print (default: stdout console).
+
+    Returns
+    -------
+    int
+        Exit code (1 when the user file is invalid).
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from openldn.catalog._definitions import load_catalog
+
+    con = console or Console()
+    try:
+        rows = load_catalog(catalog).describe()
+    except OpenLDNError as err:
+        con.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        return 1
+    table = Table("id", "variable", "years", "source", "licence", title="openldn datasets")
+    for row in rows:
+        table.add_row(row["id"], row["variable"], row["years"], row["source"], row["licence"])
+    con.print(table)
     return 0

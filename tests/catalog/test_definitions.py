@@ -76,3 +76,16 @@ def test_catalog__unknown_id_lists_the_known_ones() -> None:
 def test_load_catalog__missing_file() -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_catalog("/nonexistent/catalog.yaml")
+
+
+def test_import_catalog__loads_no_network_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, openldn.catalog; "
+        "bad = [m for m in ('pystac_client', 'odc.stac', 'requests', 'urllib3', 'rasterio') if m in sys.modules]; "
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

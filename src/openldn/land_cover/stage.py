@@ -110,8 +110,11 @@ def _regions(ctx: Any, like: xr.DataArray) -> tuple[xr.DataArray, dict[int, Any]
 
         src = rioxarray.open_rasterio(path, masked=False).squeeze("band", drop=True)
         reg = src.rio.reproject(gb.crs.to_wkt(), shape=gb.shape, transform=gb.affine, resampling=Resampling.nearest)
-        lut = {int(float(rid)): c for rid, c in codes.items()}
-        arr = np.vectorize(lambda v: lut.get(int(v), 0), otypes=[np.int16])(reg.values)
+        keys = np.array(sorted(int(float(rid)) for rid in codes), dtype=np.int64)
+        vals = np.array([codes[next(r for r in codes if int(float(r)) == k)] for k in keys], dtype=np.int16)
+        src_codes = np.nan_to_num(reg.values.astype(np.float64), nan=-(2**40)).astype(np.int64)
+        pos = np.clip(np.searchsorted(keys, src_codes), 0, keys.size - 1)
+        arr = np.where(keys[pos] == src_codes, vals[pos], 0).astype(np.int16)
     else:
         import geopandas as gpd
         from rasterio.features import rasterize

@@ -266,3 +266,12 @@ def test_fetch_dataset__interrupted_fetch_resumes_from_finished_bands(stac_serve
     assert not (folder / ".parts").exists()
     with rasterio.open(entry.path) as src:
         np.testing.assert_allclose(src.read()[:, 0, 0], np.arange(1, 13))
+
+
+def test_fetch_dataset__projected_load_grid(stac_server, catalog, cache_dir) -> None:
+    req = _request(catalog, "test_soc", crs="EPSG:3857", resolution=2000)
+    with rasterio.open(fetch_dataset(catalog["test_soc"], req, cache_dir=cache_dir).path) as src:
+        assert src.crs.to_epsg() == 3857 and src.res == (2000.0, 2000.0)
+        band = src.read(1)
+    # rows of the source grid run 40 + row; the AOI spans source rows 50-70 (plus buffer)
+    assert np.nanmin(band) >= 40 + 45 and np.nanmax(band) <= 40 + 75

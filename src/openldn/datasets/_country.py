@@ -143,7 +143,7 @@ class _Fields:
         n_years = len(years)
         lc = np.empty((n_years, *lc0.shape), dtype=np.uint8)
         rng = np.random.default_rng((self.seed, 200, int(win.row_off), int(win.col_off)))
-        spatial = 0.08 * (wet - 0.5) + 0.025 * self._smooth(4, self.small, win)
+        spatial = 1.0 + 0.25 * (wet - 0.5) + 0.06 * self._smooth(4, self.small, win)
         gain = np.clip(1.0 + 0.3 * self._smooth(5, self.big, win), 0.5, 1.5)
         ndvi = np.empty((n_years, *lc0.shape), dtype=np.int16)
         for i, year in enumerate(years):
@@ -153,8 +153,7 @@ class _Fields:
             lc[i] = cur
             anomaly = COMMON_NDVI_ANOMALY[(year - 2000) % len(COMMON_NDVI_ANOMALY)]
             value = (
-                _lookup(cur, _NDVI_MEAN)
-                + spatial
+                _lookup(cur, _NDVI_MEAN) * spatial
                 + anomaly * gain * _lookup(cur, _NDVI_RESPONSE)
                 + rng.standard_normal(cur.shape, dtype=np.float32) * _lookup(cur, _NDVI_NOISE)
             )

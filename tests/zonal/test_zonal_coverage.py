@@ -62,8 +62,7 @@ def test_fractions_match_shapely(poly, res, ox, oy):
         return
     cov = build_coverage(gb, aoi=gpd.GeoDataFrame(geometry=[poly], crs="EPSG:3857"))
     lev = cov.levels[0]
-    got = np.zeros(gb.shape.y * gb.shape.x)
-    got[(lev.labels >= 0).reshape(-1)] = 1.0
+    got = cov.full_mask().astype(float).reshape(-1)
     got[lev.cells] += lev.fractions
     np.testing.assert_allclose(got.reshape(ref.shape), ref, rtol=0, atol=1e-9)
     # only boundary cells are stored sparsely
@@ -73,10 +72,10 @@ def test_fractions_match_shapely(poly, res, ox, oy):
 def test_cell_aligned_box_has_no_partial_cells():
     gb = GeoBox((10, 10), Affine(1, 0, 0, 0, -1, 10), "EPSG:3857")
     cov = build_coverage(gb, aoi=gpd.GeoDataFrame(geometry=[shapely.box(2, 3, 7, 8)], crs="EPSG:3857"))
-    lev = cov.levels[0]
-    assert lev.cells.size == 0
-    assert lev.labels.dtype == np.int8
-    assert int((lev.labels == 0).sum()) == 25
+    assert cov.levels[0].cells.size == 0
+    assert cov.codes.dtype == np.int16
+    assert int(cov.full_mask().sum()) == 25
+    assert int(cov.aoi_mask().sum()) == 25
 
 
 def test_zones_clipped_to_aoi_overlaps_and_names():
@@ -97,8 +96,11 @@ def test_zones_clipped_to_aoi_overlaps_and_names():
     np.testing.assert_allclose(fa, box(shapely.box(1, 1, 5.5, 9)), atol=1e-6)
     np.testing.assert_allclose(fb, box(shapely.box(4, 1, 9, 9)), atol=1e-6)
     np.testing.assert_allclose(fall, box(shapely.box(1, 1, 9, 9)), atol=1e-6)
-    # cells fully inside both A and B (columns 4) are kept for both zones
+    # cells fully inside both A and B (column 4) are kept for both zones
     assert fa[5, 4] == 1 and fb[5, 4] == 1
+    # zone labels: the unit holding the largest part of each cell
+    lab = cov.zone_labels().values
+    assert lab[5, 2] == 1 and lab[5, 7] == 2 and lab[0, 0] == 0
     with pytest.raises(ConfigError, match="nope"):
         build_coverage(gb, aoi=aoi, zones=zones, id_field="nope")
 
@@ -119,7 +121,7 @@ def _coverage_area_m2(cov, gb) -> float:
     t = gb.affine
     rows = row_areas(t.f + t.e * np.arange(gb.shape.y + 1), t.a)
     lev = cov.levels[0]
-    full = (lev.labels >= 0).sum(axis=1) @ rows
+    full = cov.full_mask().sum(axis=1) @ rows
     part = (lev.fractions * rows[lev.cells // gb.shape.x]).sum()
     return float(full + part)
 

@@ -12,8 +12,8 @@ Coverage (``accumulate_edges``)
     for anti-aliased font rendering). Work is proportional to the number of boundary cells, memory to one strip.
 
 Accumulation (``pair_area``, ``weighted_sums``)
-    One pass over a strip: cells fully inside one zone are looked up in the label rasters, boundary cells come from
-    the sparse list (cell, zone, fraction). Areas are accumulated as int64 counts of 1e-4 m² so that totals do not
+    One pass over a strip: cells fully inside the AOI and/or one admin unit are looked up in the full-cell code
+    raster, boundary cells come from the sparse list (cell, zone, fraction). Areas are accumulated as int64 counts of 1e-4 m² so that totals do not
     depend on the order of summation.
 """
 
@@ -146,54 +146,78 @@ def mark_seen(codes: np.ndarray, off: int, seen: np.ndarray) -> None:
 
 @numba.njit(cache=True, nogil=True)
 def pair_area(
-    aoi_lab: np.ndarray,
-    zone_lab: np.ndarray,
+    codes: np.ndarray,
     a: np.ndarray,
     lut_a: np.ndarray,
     off_a: int,
     b: np.ndarray,
     lut_b: np.ndarray,
     off_b: int,
+    nb: int,
     area: np.ndarray,
     sp_i: np.ndarray,
     sp_j: np.ndarray,
     sp_zone: np.ndarray,
     sp_frac: np.ndarray,
+    acc_c: np.ndarray,
     acc: np.ndarray,
 ) -> None:
     """Accumulate quantised areas per (zone, class a, class b) over one strip.
 
-    ``aoi_lab``/``zone_lab``: zone index of cells fully inside one zone, -1 elsewhere (``zone_lab`` may be a
-    broadcast -1). ``lut_*[code - off_*]`` maps a code to its class index. Sparse entries add ``frac`` of a cell's
-    area to ``sp_zone``. ``acc`` is int64 ``(zones, na, nb)`` in units of 1e-4 m².
+    ``codes``: full-cell code of each cell (bit 0: inside the AOI; ``code >> 1``: admin unit holding the whole
+    cell, 0 for none). ``lut_*[code - off_*]`` maps a class code to its index; the pair index is
+    ``ia * nb + ib``. Full cells go to ``acc_c``
+    ``(n_codes, na * nb)``; sparse entries add ``frac`` of a cell's area to ``acc[sp_zone]`` ``(n_zones, na * nb)``.
+    Both int64, in units of 1e-4 m².
+
+    Rows whose cells all have the same area (geographic grids) are counted first and multiplied by the row's
+    quantised area once per (code, class pair); other rows quantise every cell. Both give the same sums.
     """
     ny, nx = a.shape
+    nab = acc_c.shape[1]
+    flat = acc_c.reshape(-1)
+    # Per-row counting pays off when resetting the counters costs less than a pass over the row.
+    rowcount = flat.size <= max(4096, nx)
+    cnt = np.zeros(flat.size if rowcount else 1, dtype=np.int64)
     for i in range(ny):
-        for j in range(nx):
-            la = aoi_lab[i, j]
-            lz = zone_lab[i, j]
-            if la < 0 and lz < 0:
-                continue
-            q = np.int64(math.floor(area[i, j] * _INV_QUANTUM + 0.5))
-            ia = lut_a[np.int64(a[i, j]) - off_a]
-            ib = lut_b[np.int64(b[i, j]) - off_b]
-            if la >= 0:
-                acc[la, ia, ib] += q
-            if lz >= 0:
-                acc[lz, ia, ib] += q
-    for k in range(sp_i.shape[0]):
-        i = sp_i[k]
-        j = sp_j[k]
-        q = np.int64(math.floor(sp_frac[k] * area[i, j] * _INV_QUANTUM + 0.5))
-        ia = lut_a[np.int64(a[i, j]) - off_a]
-        ib = lut_b[np.int64(b[i, j]) - off_b]
-        acc[sp_zone[k], ia, ib] += q
+        a0 = area[i, 0]
+        const = rowcount
+        if const:
+            for j in range(nx):
+                if area[i, j] != a0:
+                    const = False
+                    break
+        ci = codes[i]
+        ai = a[i]
+        bi = b[i]
+        if const:
+            # cells outside every zone (code 0) are counted too (no branch) and ignored when decoding
+            for j in range(nx):
+                k = np.int64(ci[j]) * nab + np.int64(lut_a[np.int64(ai[j]) - off_a]) * nb + lut_b[np.int64(bi[j]) - off_b]
+                cnt[k] += 1
+            q0 = np.int64(math.floor(a0 * _INV_QUANTUM + 0.5))
+            for k in range(nab, flat.size):
+                if cnt[k]:
+                    flat[k] += cnt[k] * q0
+            cnt[:] = 0
+        else:
+            for j in range(nx):
+                c = np.int64(ci[j])
+                if c == 0:
+                    continue
+                k = c * nab + np.int64(lut_a[np.int64(ai[j]) - off_a]) * nb + lut_b[np.int64(bi[j]) - off_b]
+                flat[k] += np.int64(math.floor(area[i, j] * _INV_QUANTUM + 0.5))
+    for s in range(sp_i.shape[0]):
+        i = sp_i[s]
+        j = sp_j[s]
+        q = np.int64(math.floor(sp_frac[s] * area[i, j] * _INV_QUANTUM + 0.5))
+        k = np.int64(lut_a[np.int64(a[i, j]) - off_a]) * nb + lut_b[np.int64(b[i, j]) - off_b]
+        acc[sp_zone[s], k] += q
 
 
 @numba.njit(cache=True, nogil=True)
 def weighted_sums(
-    aoi_lab: np.ndarray,
-    zone_lab: np.ndarray,
+    codes: np.ndarray,
     by: np.ndarray,
     lut: np.ndarray,
     off: int,
@@ -203,32 +227,30 @@ def weighted_sums(
     sp_j: np.ndarray,
     sp_zone: np.ndarray,
     sp_frac: np.ndarray,
+    vw_c: np.ndarray,
+    w_c: np.ndarray,
     acc_vw: np.ndarray,
     acc_w: np.ndarray,
 ) -> None:
     """Accumulate ``sum(value * weight * fraction)`` and ``sum(weight * fraction)`` per (zone, class of ``by``).
 
-    NaN values are skipped (they add to neither sum). Summation order is fixed (row-major, then the sparse list),
-    so results are reproducible for a given strip layout.
+    Full cells go to ``vw_c``/``w_c`` ``(n_codes, K)`` by full-cell code, sparse entries to ``acc_vw``/``acc_w``
+    ``(n_zones, K)``. NaN values are skipped. The summation order is fixed (row-major, then the sparse list), so
+    results are reproducible for a given strip layout.
     """
     ny, nx = values.shape
     for i in range(ny):
         for j in range(nx):
-            la = aoi_lab[i, j]
-            lz = zone_lab[i, j]
-            if la < 0 and lz < 0:
+            c = np.int64(codes[i, j])
+            if c == 0:
                 continue
             v = values[i, j]
             if math.isnan(v):
                 continue
             w = weight[i, j]
             k = lut[np.int64(by[i, j]) - off]
-            if la >= 0:
-                acc_vw[la, k] += v * w
-                acc_w[la, k] += w
-            if lz >= 0:
-                acc_vw[lz, k] += v * w
-                acc_w[lz, k] += w
+            vw_c[c, k] += v * w
+            w_c[c, k] += w
     for s in range(sp_i.shape[0]):
         i = sp_i[s]
         j = sp_j[s]
@@ -239,3 +261,49 @@ def weighted_sums(
         k = lut[np.int64(by[i, j]) - off]
         acc_vw[sp_zone[s], k] += v * w
         acc_w[sp_zone[s], k] += w
+
+
+@numba.njit(cache=True)
+def finish_strip(acc: np.ndarray, ncols: int, codes: np.ndarray, add: int, aoi: bool, tol: float) -> int:
+    """Turn an accumulation strip into coverage, write full cells into ``codes``, count the sparse entries.
+
+    ``acc`` (rows, ncols + 2) becomes the coverage fraction of each cell (in place, columns ``:ncols``). Cells fully
+    covered whose code slot is free get ``add`` added to ``codes`` (a view of the same window); full cells whose
+    slot is taken are marked 2.0 (a sparse entry with fraction 1). Returns the number of sparse entries, which
+    :func:`sparse_entries` then collects.
+    """
+    nrows = acc.shape[0]
+    n = 0
+    for i in range(nrows):
+        s = 0.0
+        for j in range(ncols):
+            s -= acc[i, j]
+            cov = s
+            if cov >= 1.0 - tol:
+                c = codes[i, j]
+                free = (c & 1) == 0 if aoi else (c >> 1) == 0
+                if free:
+                    codes[i, j] = c + add
+                    acc[i, j] = 1.0
+                else:
+                    acc[i, j] = 2.0
+                    n += 1
+            elif cov > tol:
+                acc[i, j] = cov
+                n += 1
+            else:
+                acc[i, j] = 0.0
+    return n
+
+
+@numba.njit(cache=True)
+def sparse_entries(acc: np.ndarray, ncols: int, r0: int, c0: int, nx: int, cells: np.ndarray, fracs: np.ndarray) -> None:
+    """Collect the sparse entries marked by :func:`finish_strip` (flat cell index on the full grid, fraction)."""
+    n = 0
+    for i in range(acc.shape[0]):
+        for j in range(ncols):
+            v = acc[i, j]
+            if 0.0 < v < 1.0 or v == 2.0:
+                cells[n] = np.int64(r0 + i) * nx + c0 + j
+                fracs[n] = 1.0 if v == 2.0 else v
+                n += 1

@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from openldn.exceptions import ConfigError, EmptyAOIError
-from openldn.zonal._kernels import accumulate_edges
+from openldn.zonal._kernels import accumulate_edges, finish_strip, sparse_entries
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -36,37 +36,28 @@ _STRIP_CELLS = 1 << 22
 
 @dataclass(frozen=True, eq=False)
 class CoverageLevel:
-    """One level of zones that may not overlap much (the AOI, or the admin units).
+    """Sparse coverage entries of one level of zones (the AOI, or the admin units).
 
     Attributes
     ----------
-    labels : numpy.ndarray
-        ``(ny, nx)`` zone index (global, into :attr:`Coverage.zone_ids`) of cells fully inside exactly that zone;
-        -1 elsewhere.
     cells : numpy.ndarray
-        int64 flat cell indices (``row * nx + col``) of the sparse entries, sorted.
+        int64 flat cell indices (``row * nx + col``) of the entries, sorted.
     zones : numpy.ndarray
-        int32 zone index of each sparse entry.
+        int32 zone index (into :attr:`Coverage.zone_ids`) of each entry.
     fractions : numpy.ndarray
-        float64 fraction of the cell's area inside that zone, in (0, 1].
+        float64 fraction of the cell's area inside that zone, in (0, 1]: boundary cells, and the rare cells lying
+        entirely inside two overlapping zones (fraction 1 for the second one).
     """
 
-    labels: np.ndarray
     cells: np.ndarray
     zones: np.ndarray
     fractions: np.ndarray
 
-    def strip(self, r0: int, r1: int, nx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Labels and sparse entries of rows ``r0:r1`` (sparse rows/cols local to the strip)."""
+    def strip(self, r0: int, r1: int, nx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Entries of rows ``r0:r1``: (row within the strip, column, zone, fraction)."""
         lo, hi = np.searchsorted(self.cells, [r0 * nx, r1 * nx])
         cells = self.cells[lo:hi] - r0 * nx
-        return (
-            self.labels[r0:r1],
-            (cells // nx).astype(np.int64),
-            (cells % nx).astype(np.int64),
-            self.zones[lo:hi],
-            self.fractions[lo:hi],
-        )
+        return (cells // nx).astype(np.int64), (cells % nx).astype(np.int64), self.zones[lo:hi], self.fractions[lo:hi]
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,6 +66,11 @@ class Coverage:
 
     Build it with :func:`build_coverage`. Zone 0 is always the whole AOI; zones 1.. are the admin units, clipped
     to the AOI, in input order.
+
+    Cells lying entirely inside the AOI and/or entirely inside one admin unit are described by :attr:`codes`
+    (one small integer per cell: bit 0 set when the cell is fully inside the AOI, ``code >> 1`` the index of the
+    admin unit holding the whole cell, 0 for none). Every other (cell, zone) overlap is a sparse entry of a
+    :class:`CoverageLevel` (level 0: the AOI, level 1: the admin units).
     """
 
     #: The analysis grid.
@@ -83,7 +79,9 @@ class Coverage:
     zone_ids: tuple[str, ...]
     #: Zone names, same order.
     zone_names: tuple[str, ...]
-    #: Level 0 is the AOI; level 1 (when admin units are given) the admin units.
+    #: Full-cell codes ``(ny, nx)`` (int16, or int32 beyond 16,382 admin units).
+    codes: np.ndarray = field(repr=False)
+    #: Sparse entries: level 0 the AOI, level 1 (when admin units are given) the admin units.
     levels: tuple[CoverageLevel, ...] = field(repr=False)
 
     @property
@@ -95,6 +93,11 @@ class Coverage:
     def n_zones(self) -> int:
         """Number of zones including ``"ALL"``."""
         return len(self.zone_ids)
+
+    @property
+    def n_codes(self) -> int:
+        """Number of possible full-cell codes (``2 * n_zones``)."""
+        return 2 * self.n_zones
 
     @property
     def has_zones(self) -> bool:
@@ -119,34 +122,32 @@ class Coverage:
         for r0 in range(0, ny, h):
             yield r0, min(ny, r0 + h)
 
+    def full_mask(self, zone_id: str = ALL_ZONE) -> np.ndarray:
+        """Boolean array of the cells lying entirely inside a zone (and recorded as such in :attr:`codes`)."""
+        z = self.index_of(zone_id)
+        return (self.codes & 1).astype(bool) if z == 0 else (self.codes >> 1) == z
+
     def fraction(self, zone_id: str = ALL_ZONE) -> xr.DataArray:
         """Fraction (0..1) of each cell inside a zone, as a float32 DataArray on the grid (in memory)."""
         z = self.index_of(zone_id)
-        ny, nx = self.shape
-        out = np.zeros((ny, nx), dtype=np.float32)
+        out = self.full_mask(zone_id).astype(np.float32)
         for lev in self.levels:
-            out[lev.labels == z] = 1.0
             sel = lev.zones == z
-            cells = lev.cells[sel]
-            np.add.at(out.reshape(-1), cells, lev.fractions[sel].astype(np.float32))
+            np.add.at(out.reshape(-1), lev.cells[sel], lev.fractions[sel].astype(np.float32))
         return _grid_array(out, self.geobox, name=f"coverage_{zone_id}")
 
     def aoi_mask(self) -> xr.DataArray:
         """Boolean DataArray: True for cells that overlap the area of interest at all."""
-        lev = self.levels[0]
-        m = lev.labels >= 0
-        m.reshape(-1)[lev.cells] = True
+        m = (self.codes & 1).astype(bool)
+        m.reshape(-1)[self.levels[0].cells] = True
         return _grid_array(m, self.geobox, name="aoi_mask")
 
     def zone_labels(self) -> xr.DataArray:
         """int32 DataArray: index of the admin unit holding the largest part of each cell (0 = none / AOI only)."""
-        ny, nx = self.shape
-        lab = np.zeros((ny, nx), dtype=np.int32)
+        lab = (self.codes >> 1).astype(np.int32)
         if not self.has_zones:
             return _grid_array(lab, self.geobox, name="zone")
         lev = self.levels[1]
-        full = lev.labels >= 0
-        lab[full] = lev.labels[full]
         if lev.cells.size:
             order = np.lexsort((-lev.fractions, lev.cells))
             cells, zones = lev.cells[order], lev.zones[order]
@@ -208,34 +209,50 @@ def coverage_fraction(geom: Any, gb: GeoBox) -> Iterator[tuple[int, int, int, np
         ``(row0, col0, col1, fractions)``: ``fractions[i, j]`` is the covered share of cell
         ``(row0 + i, col0 + j)``; only the window of the geometry's bounds is visited.
     """
+    win = _window(geom, gb)
+    if win is None:
+        return
+    (x0, y0, x1, y1), r_lo, r_hi, c_lo, c_hi = win
+    w = c_hi - c_lo
+    # Exterior rings are counter-clockwise in pixel coordinates (shoelace > 0), which the kernel accumulates as
+    # negative winding (pixel rows grow downwards): the coverage is minus the cumulative sum.
+    for r0, acc in _accumulated(x0, y0, x1, y1, r_lo, r_hi, c_lo, w):
+        yield r0, c_lo, c_hi, -np.cumsum(acc[:, :w], axis=1)
+
+
+def _window(geom: Any, gb: GeoBox) -> tuple[tuple[np.ndarray, ...], int, int, int, int] | None:
+    """Pixel-space edges of ``geom`` and its window (r_lo, r_hi, c_lo, c_hi) on the grid; None when outside."""
     import shapely
 
     ny, nx = int(gb.shape.y), int(gb.shape.x)
     if geom is None or shapely.is_empty(geom):
-        return
-    x0, y0, x1, y1 = _pixel_edges(geom, gb)
-    if x0.size == 0:
-        return
-    xs = np.concatenate([x0, x1])
-    ys = np.concatenate([y0, y1])
+        return None
+    edges = _pixel_edges(geom, gb)
+    if edges[0].size == 0:
+        return None
+    xs = np.concatenate([edges[0], edges[2]])
+    ys = np.concatenate([edges[1], edges[3]])
     c_lo = max(0, int(np.floor(xs.min())))
     c_hi = min(nx, int(np.ceil(xs.max())))
     r_lo = max(0, int(np.floor(ys.min())))
     r_hi = min(ny, int(np.ceil(ys.max())))
     if c_lo >= c_hi or r_lo >= r_hi:
-        return
-    w = c_hi - c_lo
+        return None
+    return edges, r_lo, r_hi, c_lo, c_hi
+
+
+def _accumulated(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray, r_lo: int, r_hi: int, c_lo: int,
+                 w: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Signed-area accumulation strips (rows, w + 2) of the window; see :func:`accumulate_edges`."""
     ex0, ex1 = x0 - c_lo, x1 - c_lo
+    ylo, yhi = np.minimum(y0, y1), np.maximum(y0, y1)
     h = strip_rows(w)
-    # Sign: exterior rings are counter-clockwise in pixel coordinates (shoelace > 0), which the kernel
-    # accumulates as negative winding (pixel rows grow downwards); normalise to positive coverage.
     for r0 in range(r_lo, r_hi, h):
         r1 = min(r_hi, r0 + h)
-        sel = ~((np.maximum(y0, y1) <= r0) | (np.minimum(y0, y1) >= r1))
+        sel = ~((yhi <= r0) | (ylo >= r1))
         acc = np.zeros((r1 - r0, w + 2), dtype=np.float64)
         accumulate_edges(ex0[sel], y0[sel], ex1[sel], y1[sel], r0, acc)
-        cov = -np.cumsum(acc[:, :w], axis=1)
-        yield r0, c_lo, c_hi, cov
+        yield r0, acc
 
 
 def _zone_geoms(
@@ -345,8 +362,15 @@ def build_coverage(
         if len(aoi) == 1 and fld in aoi.columns and pd.notna(aoi[fld].iloc[0]):
             aoi_name = str(aoi[fld].iloc[0])
             break
-    levels = [_level([aoi_geom], [0], (ny, nx), geobox, np.int8)]
-    if levels[0].cells.size == 0 and not (levels[0].labels >= 0).any():
+    n_units = 0
+    if zones is not None:
+        zg = _densify_for(zones, geobox)
+        zids, znames, zgeoms = _zone_geoms(zg, id_field, name_field, geobox.crs.to_wkt(), aoi_geom)
+        n_units = len(zids)
+    dtype = np.int16 if 2 * (n_units + 1) < np.iinfo(np.int16).max else np.int32
+    codes = np.zeros((ny, nx), dtype=dtype)
+    levels = [_level(codes, [aoi_geom], [0], geobox, aoi=True)]
+    if levels[0].cells.size == 0 and not (codes & 1).any():
         b = geobox.extent.boundingbox
         raise EmptyAOIError(
             f"Area of interest {tuple(round(v, 6) for v in aoi_g.total_bounds)} does not cover any cell of the grid "
@@ -354,38 +378,35 @@ def build_coverage(
         )
     ids = [ALL_ZONE]
     names = [aoi_name]
-    if zones is not None:
-        zg = _densify_for(zones, geobox)
-        zids, znames, zgeoms = _zone_geoms(zg, id_field, name_field, geobox.crs.to_wkt(), aoi_geom)
-        if zids:
-            ids.extend(zids)
-            names.extend(znames)
-            dtype = np.int16 if len(ids) < np.iinfo(np.int16).max else np.int32
-            levels.append(_level(zgeoms, list(range(1, len(ids))), (ny, nx), geobox, dtype))
-    return Coverage(geobox=geobox, zone_ids=tuple(ids), zone_names=tuple(names), levels=tuple(levels))
+    if n_units:
+        ids.extend(zids)
+        names.extend(znames)
+        levels.append(_level(codes, zgeoms, list(range(1, len(ids))), geobox, aoi=False))
+    return Coverage(geobox=geobox, zone_ids=tuple(ids), zone_names=tuple(names), codes=codes, levels=tuple(levels))
 
 
-def _level(geoms: list[Any], indices: list[int], shape: tuple[int, int], gb: GeoBox, dtype: Any) -> CoverageLevel:
-    ny, nx = shape
-    labels = np.full((ny, nx), -1, dtype=dtype)
+def _level(codes: np.ndarray, geoms: list[Any], indices: list[int], gb: GeoBox, *, aoi: bool) -> CoverageLevel:
+    """Write full cells into ``codes`` (bit 0 for the AOI, ``2 * zone`` for admin units) and return the sparse rest."""
+    nx = codes.shape[1]
     cells: list[np.ndarray] = []
     zs: list[np.ndarray] = []
     fr: list[np.ndarray] = []
     for z, geom in zip(indices, geoms, strict=True):
-        for r0, c0, c1, cov in coverage_fraction(geom, gb):
-            full = cov >= 1.0 - COVER_TOL
-            part = (cov > COVER_TOL) & ~full
-            view = labels[r0 : r0 + cov.shape[0], c0:c1]
-            free = view < 0
-            view[full & free] = z
-            clash = full & ~free
-            for mask, frac in ((part, None), (clash, 1.0)):
-                if not mask.any():
-                    continue
-                ii, jj = np.nonzero(mask)
-                cells.append((ii + r0).astype(np.int64) * nx + (jj + c0))
-                zs.append(np.full(ii.size, z, dtype=np.int32))
-                fr.append(np.minimum(cov[ii, jj], 1.0) if frac is None else np.full(ii.size, frac))
+        win = _window(geom, gb)
+        if win is None:
+            continue
+        (x0, y0, x1, y1), r_lo, r_hi, c0, c1 = win
+        w = c1 - c0
+        for r0, acc in _accumulated(x0, y0, x1, y1, r_lo, r_hi, c0, w):
+            view = codes[r0 : r0 + acc.shape[0], c0:c1]
+            n = finish_strip(acc, w, view, 1 if aoi else 2 * z, aoi, COVER_TOL)
+            if n:
+                cc = np.empty(n, dtype=np.int64)
+                ff = np.empty(n, dtype=np.float64)
+                sparse_entries(acc, w, r0, c0, nx, cc, ff)
+                cells.append(cc)
+                zs.append(np.full(n, z, dtype=np.int32))
+                fr.append(ff)
     if cells:
         c = np.concatenate(cells)
         z_ = np.concatenate(zs)
@@ -396,4 +417,4 @@ def _level(geoms: list[Any], indices: list[int], shape: tuple[int, int], gb: Geo
         c = np.empty(0, dtype=np.int64)
         z_ = np.empty(0, dtype=np.int32)
         f = np.empty(0, dtype=np.float64)
-    return CoverageLevel(labels=labels, cells=c, zones=z_, fractions=f)
+    return CoverageLevel(cells=c, zones=z_, fractions=f)

@@ -125,35 +125,36 @@ def _strip_codes(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, np.ndarr
     return codes, np.arange(codes.size, dtype=np.int32), 0, inv.reshape(arr.shape).astype(np.int32)
 
 
-_NO_ZONE = np.full((1, 1), -1, dtype=np.int8)
-
-
-def _level_parts(cov: Coverage, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
-    """Labels of both levels and the merged sparse entries for rows r0:r1."""
+def _strip_parts(cov: Coverage, r0: int, r1: int) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Full-cell codes and the sparse entries (both levels) of rows r0:r1."""
     nx = cov.shape[1]
-    lab0, i0, j0, z0, f0 = cov.levels[0].strip(r0, r1, nx)
-    if cov.has_zones:
-        lab1, i1, j1, z1, f1 = cov.levels[1].strip(r0, r1, nx)
-        sparse = (np.concatenate([i0, i1]), np.concatenate([j0, j1]), np.concatenate([z0, z1]), np.concatenate([f0, f1]))
-    else:
-        lab1 = np.broadcast_to(_NO_ZONE, lab0.shape)
-        sparse = (i0, j0, z0, f0)
-    return lab0, lab1, sparse
+    parts = [lev.strip(r0, r1, nx) for lev in cov.levels]
+    sparse = tuple(np.concatenate([p[k] for p in parts]) for k in range(4)) if len(parts) > 1 else parts[0]
+    return cov.codes[r0:r1], sparse
+
+
+def _decode(acc_c: np.ndarray, acc: np.ndarray) -> np.ndarray:
+    """Add full-cell sums by code ``(2 * n_zones, ...)`` into per-zone sums ``(n_zones, ...)`` (fixed order)."""
+    nz = acc.shape[0]
+    acc[0] += acc_c[1::2].sum(axis=0)
+    if nz > 1:
+        acc[1:] += acc_c[2:].reshape(nz - 1, 2, *acc_c.shape[1:]).sum(axis=1)
+    return acc
 
 
 def _run_strips(cov: Coverage, arrays: list[xr.DataArray], fn: Callable[..., Any]) -> list[Any]:
-    """Apply ``fn(r0, r1, lab0, lab1, sparse, *strips)`` on every fixed strip; dask runs them in parallel."""
+    """Apply ``fn(codes, sparse, *strips)`` on every fixed strip; dask runs them in parallel."""
     import dask
 
     lazy = any(a.chunks for a in arrays)
     tasks = []
     for r0, r1 in cov.strips():
-        lab0, lab1, sparse = _level_parts(cov, r0, r1)
+        codes, sparse = _strip_parts(cov, r0, r1)
         pieces = [a.data[r0:r1] if a.chunks else np.asarray(a.data[r0:r1]) for a in arrays]
         if lazy:
-            tasks.append(dask.delayed(fn, pure=False)(r0, r1, lab0, lab1, sparse, *pieces))
+            tasks.append(dask.delayed(fn, pure=False)(codes, sparse, *pieces))
         else:
-            tasks.append((fn, (r0, r1, lab0, lab1, sparse, *pieces)))
+            tasks.append((fn, (codes, sparse, *pieces)))
     if lazy:
         return list(dask.compute(*tasks))
     if len(tasks) > 1:
@@ -193,8 +194,8 @@ def _area2d(area: xr.DataArray, cov: Coverage) -> xr.DataArray:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _pair_strip(r0: int, r1: int, lab0: np.ndarray, lab1: np.ndarray, sparse: tuple[np.ndarray, ...],
-                a: np.ndarray, b: np.ndarray | None, area: np.ndarray, n_zones: int) -> tuple[np.ndarray, ...]:
+def _pair_strip(codes: np.ndarray, sparse: tuple[np.ndarray, ...], a: np.ndarray, b: np.ndarray | None,
+                area: np.ndarray, n_zones: int) -> tuple[np.ndarray, ...]:
     a = np.asarray(a)
     ca, lut_a, off_a, aa = _strip_codes(a)
     if b is None:
@@ -204,11 +205,13 @@ def _pair_strip(r0: int, r1: int, lab0: np.ndarray, lab1: np.ndarray, sparse: tu
         bb = np.broadcast_to(np.zeros((1, 1), dtype=np.int8), a.shape)
     else:
         cb, lut_b, off_b, bb = _strip_codes(np.asarray(b))
-    acc = np.zeros((n_zones, ca.size, cb.size), dtype=np.int64)
+    nab = ca.size * cb.size
+    acc_c = np.zeros((2 * n_zones, nab), dtype=np.int64)
+    acc = np.zeros((n_zones, nab), dtype=np.int64)
     area = np.asarray(area, dtype=np.float64)
     sp_i, sp_j, sp_z, sp_f = sparse
-    pair_area(lab0, lab1, aa, lut_a, off_a, bb, lut_b, off_b, area, sp_i, sp_j, sp_z, sp_f, acc)
-    return ca, cb, acc
+    pair_area(codes, aa, lut_a, off_a, bb, lut_b, off_b, cb.size, area, sp_i, sp_j, sp_z, sp_f, acc_c, acc)
+    return ca, cb, _decode(acc_c, acc).reshape(n_zones, ca.size, cb.size)
 
 
 def _pair_counts(a: xr.DataArray, b: xr.DataArray | None, cov: Coverage, area: xr.DataArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -216,10 +219,10 @@ def _pair_counts(a: xr.DataArray, b: xr.DataArray | None, cov: Coverage, area: x
     nz = cov.n_zones
     arrays = [a, area] if b is None else [a, b, area]
 
-    def fn(r0: int, r1: int, lab0: np.ndarray, lab1: np.ndarray, sparse: tuple[np.ndarray, ...], *p: np.ndarray) -> Any:
+    def fn(codes: np.ndarray, sparse: tuple[np.ndarray, ...], *p: np.ndarray) -> Any:
         if b is None:
-            return _pair_strip(r0, r1, lab0, lab1, sparse, p[0], None, p[1], nz)
-        return _pair_strip(r0, r1, lab0, lab1, sparse, p[0], p[1], p[2], nz)
+            return _pair_strip(codes, sparse, p[0], None, p[1], nz)
+        return _pair_strip(codes, sparse, p[0], p[1], p[2], nz)
 
     parts = _run_strips(cov, arrays, fn)
     codes_a = _merge_codes([p[0] for p in parts])
@@ -429,7 +432,7 @@ def _weighted(values: xr.DataArray, by: xr.DataArray | None, cov: Coverage, weig
     if weight is not None:
         arrays.append(weight)
 
-    def fn(r0: int, r1: int, lab0: np.ndarray, lab1: np.ndarray, sparse: tuple[np.ndarray, ...], *p: np.ndarray) -> Any:
+    def fn(cells: np.ndarray, sparse: tuple[np.ndarray, ...], *p: np.ndarray) -> Any:
         v = np.asarray(p[0], dtype=np.float64)
         k = 1
         if by is not None:
@@ -443,9 +446,11 @@ def _weighted(values: xr.DataArray, by: xr.DataArray | None, cov: Coverage, weig
         w = np.asarray(p[k], dtype=np.float64) if weight is not None else np.broadcast_to(np.ones((1, 1)), v.shape)
         vw = np.zeros((nz, codes.size), dtype=np.float64)
         ww = np.zeros((nz, codes.size), dtype=np.float64)
+        vw_c = np.zeros((2 * nz, codes.size), dtype=np.float64)
+        ww_c = np.zeros((2 * nz, codes.size), dtype=np.float64)
         sp_i, sp_j, sp_z, sp_f = sparse
-        weighted_sums(lab0, lab1, bb, lut, off, v, w, sp_i, sp_j, sp_z, sp_f, vw, ww)
-        return codes, vw, ww
+        weighted_sums(cells, bb, lut, off, v, w, sp_i, sp_j, sp_z, sp_f, vw_c, ww_c, vw, ww)
+        return codes, _decode(vw_c, vw), _decode(ww_c, ww)
 
     parts = _run_strips(cov, arrays, fn)
     codes = _merge_codes([p[0] for p in parts])

@@ -245,3 +245,16 @@ def test_spei__chirps_agrees_with_climate_indices(shared_data):
                                    1981, 1981, 2010)[:nt]
                 assert np.array_equal(np.isnan(ours[:, j, i]), np.isnan(ref))
                 assert np.nanmax(np.abs(ours[:, j, i] - ref)) < 1e-5
+
+
+@pytest.mark.parametrize("distribution", ["gamma", "pearson3"])
+def test_spi__dry_series_with_zeros_agrees_with_climate_indices(distribution):
+    pytest.importorskip("climate_indices")
+    rng = np.random.default_rng(11)
+    pr = rng.gamma(0.8, 30.0, (36 * 12, 2, 3))
+    pr[rng.random(pr.shape) < 0.3] = 0.0  # 30 % dry months
+    ours = spi(_monthly(pr), 1, "1981-2010", distribution).values
+    ref = _climate_indices_spi(_monthly(pr), 1, distribution)
+    assert np.array_equal(np.isnan(ours), np.isnan(ref))
+    assert np.nanmax(np.abs(ours - ref)) < 1e-5
+    assert (pr == 0).sum() > 100

@@ -136,3 +136,18 @@ def test_stage__gap_too_large_is_an_error(case: dict[str, Any], fake_context: An
 
     with pytest.raises(MissingYearError, match="2000"):
         _run(case, fake_context, {"max_year_gap": 0})
+
+
+def test_stage__national_n_by_n_matrix(case: dict[str, Any], fake_context: Any) -> None:
+    # a 45 x 45 matrix on the national legend, rows and columns written as class codes: sign(final - initial)
+    codes = _code(np.arange(45))
+    lines = ["initial," + ",".join(str(c) for c in codes)]
+    for i in range(45):
+        lines.append(f"{codes[i]}," + ",".join(str(int(np.sign(j - i))) for j in range(45)))
+    (case["dir"] / "national_matrix.csv").write_text("\n".join(lines) + "\n")
+    ctx = _run(case, fake_context, {"transition_matrix": "national_matrix.csv"})
+    deg = ctx.layers["lc_degradation/2016-2023"].compute().values
+    np.testing.assert_array_equal(deg, np.sign(case["idx19"] - case["idx"]))
+    t = ctx.tables["lc_transitions"]
+    assert "land_cover_transition_national" in set(t.variable)
+    assert ctx.provenance["land_cover"]["transition_matrix_legend"] == "national"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -63,7 +63,7 @@ def _read_yaml(path: Path | Any, what: str) -> Any:
         raise LegendError(f"{what} file {path} is not valid YAML{where}: fix the syntax.") from err
 
 
-@lru_cache(maxsize=None)
+@cache
 def read_data_file(relpath: str) -> Any:
     """Parsed content of a package data file, e.g. ``read_data_file("legends/unccd.yaml")``."""
     res = _data_root().joinpath(*relpath.split("/"))
@@ -399,11 +399,23 @@ class TransitionMatrix:
         return int(self.values[i, j])
 
 
-def load_transition_matrix(value: str | Path | TransitionMatrix | None = None) -> TransitionMatrix:
+def load_transition_matrix(
+    value: str | Path | TransitionMatrix | None = None, *, legend: str | Path | Legend | None = None
+) -> TransitionMatrix:
     """Load a transition matrix by package id (default ``"unccd_default"``) or from a YAML/CSV file.
 
     YAML: ``legend``, ``columns`` (class keys) and ``matrix`` (one row per initial class key).
     CSV: first column the initial class key, header the final class keys, cells -1/0/1 (or ``-``, ``0``, ``+``).
+    Rows and columns may also be written as class codes. A relative ``legend`` path in a YAML file is relative to
+    that file.
+
+    Parameters
+    ----------
+    value : str, path or TransitionMatrix, optional
+        Package id or file (default ``"unccd_default"``).
+    legend : str, path or Legend, optional
+        Legend of the matrix when the file does not name one (e.g. an N x N CSV matrix of a national legend);
+        default ``"unccd"``.
     """
     if isinstance(value, TransitionMatrix):
         return value
@@ -412,15 +424,27 @@ def load_transition_matrix(value: str | Path | TransitionMatrix | None = None) -
         first = next(iter(doc[0]))
         columns = [k for k in doc[0] if k != first]
         rows = {r[first].strip().lower(): [r[c] for c in columns] for r in doc}
-        doc = {"legend": "unccd", "columns": columns, "matrix": rows}
+        doc = {"columns": columns, "matrix": rows}
     if not isinstance(doc, dict) or "matrix" not in doc:
         raise LegendError(f"Transition matrix file {source} must have 'columns' and 'matrix'.")
-    legend = load_legend(doc.get("legend", "unccd"))
-    cols = [str(c) for c in doc.get("columns", legend.keys)]
+    spec = doc.get("legend", legend if legend is not None else "unccd")
+    if isinstance(spec, str) and not source.startswith("openldn:") and ("/" in spec or spec.endswith(
+            (".yaml", ".yml", ".csv"))) and not Path(spec).is_absolute():
+        spec = str(Path(source).parent / spec)
+    legend = load_legend(spec)
+
+    def as_key(k: Any) -> str:
+        s = str(k).strip()
+        if s not in legend.keys and s.lstrip("-").isdigit() and int(s) in legend.codes:
+            return legend.by_code(int(s)).key
+        return s.lower() if s.lower() in legend.keys else s
+
+    cols = [as_key(c) for c in doc.get("columns", legend.keys)]
     if sorted(cols) != sorted(legend.keys):
         raise LegendError(
             f"Transition matrix {source}: columns {cols} must be exactly the classes of legend {legend.id} ({legend.keys})."
         )
+    doc = {**doc, "matrix": {as_key(k): v for k, v in (doc["matrix"] or {}).items()}}
     sym = {"+": 1, "-": -1, "−": -1, "0": 0, "1": 1, "-1": -1, "stable": 0, "improvement": 1, "degradation": -1}
     n = len(legend.keys)
     values = np.zeros((n, n), dtype=np.int8)

@@ -22,7 +22,14 @@ import xarray as xr
 
 from openldn.core.codes import NODATA
 from openldn.core.periods import Period, years_of
-from openldn.core.vocab import LandClass, Legend, Nesting, load_legend, load_transition_matrix
+from openldn.core.vocab import (
+    LandClass,
+    Legend,
+    Nesting,
+    TransitionMatrix,
+    load_legend,
+    load_transition_matrix,
+)
 from openldn.exceptions import ConfigError, LegendError, MissingYearError
 from openldn.land_cover.reclassify import check_nesting, reclassify
 from openldn.land_cover.transitions import degradation, degradation_by_region, transition_codes
@@ -96,13 +103,43 @@ def _nesting(ctx: Any) -> Nesting | dict[int, Nesting]:
     return check_nesting(resolve_option_path(ctx, spec or "esa_cci__unccd"))
 
 
-def _regions(ctx: Any, like: xr.DataArray) -> tuple[xr.DataArray, dict[int, Any], dict[int, str]]:
-    """Region raster on the analysis grid, region code -> matrix, region code -> id."""
+def load_matrix(ctx: Any, spec: str, national: Legend | None) -> tuple[TransitionMatrix, bool]:
+    """Load a transition matrix of the run; True when it is on the national legend (N x N) rather than UNCCD.
+
+    A matrix on the national (custom) legend is applied to the national classes (PRAIS SO1-1.T3 "7 x 7 or N x N").
+    """
+    path = resolve_option_path(ctx, spec)
+    try:
+        m = load_transition_matrix(path)
+    except LegendError:
+        if national is None:
+            raise
+        m = load_transition_matrix(path, legend=national)
+    if sorted(m.legend.codes) == sorted(load_legend("unccd").codes):
+        return m, False
+    if national is not None and sorted(m.legend.codes) == sorted(national.codes):
+        return m, True
+    raise LegendError(
+        f"Transition matrix {m.source or m.id}: its classes are neither the 7 UNCCD classes nor those of the land "
+        "cover legend: write it on one of those legends."
+    )
+
+
+def _regions(
+    ctx: Any, like: xr.DataArray, national: Legend | None
+) -> tuple[xr.DataArray, dict[int, Any], dict[int, str], bool]:
+    """Region raster on the analysis grid, region code -> matrix, region code -> id, matrices on national codes."""
     ropts = ctx.assessment.land_cover.regions
     path = ctx.assessment.resolve(ropts.path)
     ids = list(ropts.matrices)
     codes = {rid: i + 1 for i, rid in enumerate(ids)}
-    matrices = {codes[rid]: load_transition_matrix(resolve_option_path(ctx, m)) for rid, m in ropts.matrices.items()}
+    loaded = {codes[rid]: load_matrix(ctx, m, national) for rid, m in ropts.matrices.items()}
+    flags = {f for _, f in loaded.values()}
+    if len(flags) > 1:
+        raise LegendError(
+            "The region matrices mix the UNCCD legend and the national legend: write them all on one legend."
+        )
+    matrices = {c: m for c, (m, _) in loaded.items()}
     gb = ctx.geobox
     if Path(path).suffix.lower() in (".tif", ".tiff", ".vrt", ".nc"):
         import rioxarray
@@ -136,7 +173,7 @@ def _regions(ctx: Any, like: xr.DataArray) -> tuple[xr.DataArray, dict[int, Any]
     reg_da = xr.DataArray(arr, dims=("y", "x"), coords={"y": like["y"], "x": like["x"]})
     if like.chunks is not None:
         reg_da = reg_da.chunk({"y": like.chunks[-2], "x": like.chunks[-1]})
-    return reg_da, matrices, {c: rid for rid, c in codes.items()}
+    return reg_da, matrices, {c: rid for rid, c in codes.items()}, flags.pop()
 
 
 def _transition_legend(legend: Legend) -> Legend:
@@ -225,10 +262,17 @@ def run(ctx: Any) -> None:
 
     # Transitions and degradation per period (T5/T6, T7).
     ctx.progress("land_cover", 2, 4, "transitions and degradation")
+    national = single.child if custom and single is not None else None
     regions = None
     if opts.regions is not None:
-        regions = _regions(ctx, lc.isel(time=0))
-    matrix = load_transition_matrix(resolve_option_path(ctx, opts.transition_matrix))
+        regions = _regions(ctx, lc.isel(time=0), national)
+        on_national = regions[3]
+    else:
+        matrix, on_national = load_matrix(ctx, opts.transition_matrix, national)
+
+    def national_at(year: int) -> xr.DataArray:
+        assert national is not None
+        return _national_classes(raw.isel(time=int(np.flatnonzero(years == year)[0])), national)
     deg_legend = load_legend("degradation")
     b0 = pairs[baseline.label][2]
     water_table = lc_at(b0) == 7
@@ -236,10 +280,16 @@ def run(ctx: Any) -> None:
     tr_legend = _transition_legend(unccd)
     for label, (t0, t1, y0, y1) in pairs.items():
         lc0, lc1 = lc_at(y0), lc_at(y1)
+        m0, m1 = (national_at(y0), national_at(y1)) if on_national else (lc0, lc1)
         if regions is None:
-            deg = degradation(lc0, lc1, matrix)
+            deg = degradation(m0, m1, matrix)
         else:
-            deg = degradation_by_region(lc0, lc1, regions[0], regions[1])
+            deg = degradation_by_region(m0, m1, regions[0], regions[1])
+        if on_national:
+            trans_frames.append(
+                crosstab_area_table(m0, m1, ctx.coverage, ctx.area, variable="land_cover_transition_national",
+                                    period=label, legend_a=national, legend_b=national)
+            )
         deg.attrs.update({"initial_year": y0, "final_year": y1, "period": label})
         ctx.layers[f"lc_degradation/{label}"] = deg
         deg = ctx.layers[f"lc_degradation/{label}"]
@@ -261,6 +311,7 @@ def run(ctx: Any) -> None:
     ctx.add_table("lc_degradation", pd.concat(deg_frames, ignore_index=True))
     ctx.provenance["land_cover"] = {
         "nesting": {str(k): v.source for k, v in nesting.items()} if isinstance(nesting, dict) else nesting.source,
+        "transition_matrix_legend": "national" if on_national else "unccd",
         "transition_matrix": matrix.source if regions is None else {
             regions[2][c]: m.source for c, m in regions[1].items()
         },

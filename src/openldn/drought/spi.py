@@ -116,27 +116,32 @@ def _standardized(
     threaded = values.chunks is None  # dask input is parallel over blocks already
 
     def _apply(block: np.ndarray) -> np.ndarray:
-        lead = block.shape[:-1]
-        flat = block.reshape(-1, block.shape[-1])
-        if not flat.dtype.isnative or flat.dtype.kind not in "fiu":
-            flat = flat.astype(np.float64)
-        out = np.empty(flat.shape, dtype=np.float32)
+        # ``block`` is (..., time), usually a transposed view: copy one strip of rows at a time (bounded memory)
+        nt = block.shape[-1]
+        view = block.reshape(1, 1, nt) if block.ndim == 1 else block.reshape(-1, *block.shape[-2:]) \
+            if block.ndim > 2 else block[None]
+        nrow, ncol = view.shape[0], view.shape[1]
+        out = np.empty((nrow, ncol, nt), dtype=np.float32)
+        per = max(1, STRIP_PIXELS // max(ncol, 1))
 
-        def _strip(s: int) -> None:
-            strip = np.ascontiguousarray(flat[s : s + STRIP_PIXELS])
-            out[s : s + STRIP_PIXELS] = _kernels.standardized_index_block(
+        def _strip(r0: int) -> None:
+            strip = np.ascontiguousarray(view[r0 : r0 + per]).reshape(-1, nt)
+            if not strip.dtype.isnative or strip.dtype.kind not in "fiu":
+                strip = strip.astype(np.float64)
+            res = _kernels.standardized_index_block(
                 strip, month, calib, scale, dist, offset, clip_negative, months_out
             )
+            out[r0 : r0 + per] = res.reshape(-1, ncol, nt)
 
-        starts = range(0, flat.shape[0], STRIP_PIXELS)
+        starts = range(0, nrow, per)
         workers = min(os.cpu_count() or 1, len(starts))
         if threaded and workers > 1:  # the kernels release the GIL
             with ThreadPoolExecutor(workers) as pool:
                 list(pool.map(_strip, starts))
         else:
-            for s in starts:
-                _strip(s)
-        return out.reshape((*lead, block.shape[-1]))
+            for r0 in starts:
+                _strip(r0)
+        return out.reshape(block.shape)
 
     fill = values.attrs.get("_FillValue", values.encoding.get("_FillValue"))
     if fill is not None and np.isfinite(fill):

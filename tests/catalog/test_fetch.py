@@ -275,3 +275,19 @@ def test_fetch_dataset__projected_load_grid(stac_server, catalog, cache_dir) -> 
         band = src.read(1)
     # rows of the source grid run 40 + row; the AOI spans source rows 50-70 (plus buffer)
     assert np.nanmin(band) >= 40 + 45 and np.nanmax(band) <= 40 + 75
+
+
+def test_resolve_input__covering_entry_and_area_check(stac_server, catalog, cache_dir, assessment) -> None:
+    paths = fetch_assessment(assessment, catalog=catalog)
+    base = assessment.parent
+    # AOI given but not the run's years: the entry covering the AOI is found
+    assert resolve_input({"dataset": "test_lc"}, base_dir=base, aoi="aoi.geojson", catalog=catalog) == \
+        paths["land_cover"]
+    # a smaller area inside the fetched one is covered too
+    inner = (10.25, 0.35, 10.30, 0.40)
+    assert resolve_input({"dataset": "test_lc", "years": [2001]}, base_dir=base, aoi=inner, catalog=catalog) == \
+        paths["land_cover"]
+    # an area outside it is not
+    with pytest.raises(DataAccessError, match="test_lc is not cached"):
+        resolve_input({"dataset": "test_lc"}, base_dir=base, aoi=(12.0, 0.0, 12.5, 0.5), run_years=[2000],
+                      catalog=catalog)

@@ -925,8 +925,10 @@ def resolve_input(
     cache_dir : path, optional
         Cache folder.
     aoi : path or bbox, optional
-        Area of interest (vector file relative to ``base_dir``, or lon/lat bbox); with ``run_years`` it selects the
-        exact cache entry. Without it the newest cached entry of the dataset covering the spec's years is used.
+        Area of interest (vector file relative to ``base_dir``, or lon/lat bbox). With ``run_years`` (or years in
+        the spec) it selects the exact entry ``openldn fetch`` made; otherwise, or when that entry is missing, the
+        newest cached entry of the dataset that covers the area and the years is used. Without an area, the newest
+        entry covering the years is used: pass ``aoi`` when several areas are cached.
     run_years : sequence of int, optional
         Baseline start to last reporting end (used when the spec has no years).
     catalog : Catalog, optional
@@ -955,15 +957,29 @@ def resolve_input(
     cat = catalog or load_catalog()
     entry = cat[str(spec["dataset"])]
     command = f"openldn fetch {assessment}"
-    if aoi is not None:
-        bbox = aoi_bbox(base / Path(aoi)) if isinstance(aoi, str | Path) else tuple(float(v) for v in aoi)
-        freq = make_request(entry, spec, bbox=bbox, run_years=run_years, where=f"input {entry.variable}")
-        return fetch_dataset(entry, freq, cache_dir=cache_dir, offline=True, command=command).path
-    params = {"iso3": str(spec["iso3"]).upper()} if spec.get("iso3") else {}
+    bbox: BBox | None = None
+    if spec.get("bbox") is not None:
+        bbox = tuple(float(v) for v in spec["bbox"])  # type: ignore[assignment]
+    elif aoi is not None:
+        bbox = aoi_bbox(base / Path(aoi)) if isinstance(aoi, str | Path) else tuple(float(v) for v in aoi)  # type: ignore[assignment]
     years = parse_years(spec.get("years"), f"input {entry.id}")
-    if years and entry.years:
+    exact = bbox is not None and (run_years is not None or years is not None or entry.temporal == "static")
+    if exact:
+        with warnings.catch_warnings():  # the same warning was given by `openldn fetch`
+            warnings.simplefilter("ignore", OpenLDNWarning)
+            freq = make_request(entry, spec, bbox=bbox, run_years=run_years, where=f"input {entry.variable}")
+        try:
+            return fetch_dataset(entry, freq, cache_dir=cache_dir, offline=True, command=command).path
+        except ChecksumMismatchError:
+            raise
+        except DataAccessError:
+            pass  # an entry fetched for a larger area or more years may still cover this input
+        years = list(freq.years) if freq.years else None
+    elif years and entry.years:
         years = [y for y in years if entry.years[0] <= y <= entry.years[1]]
-    hit = find_cached(entry.id, cache_dir=Path(cache_dir) if cache_dir else None, years=years, params=params)
+    params = {"iso3": str(spec["iso3"]).upper()} if spec.get("iso3") else {}
+    hit = find_cached(entry.id, cache_dir=Path(cache_dir) if cache_dir else None, bbox=bbox, years=years,
+                      params=params)
     if hit is None:
         raise DataAccessError(f"dataset {entry.id} is not cached: run `{command}` with network access first.")
     return hit.path

@@ -118,7 +118,14 @@ def _sort_small(a: np.ndarray, n: int) -> None:  # pragma: no cover - compiled
 
 @numba.njit(nogil=True, cache=True, fastmath=_FM)
 def median_bisect(
-    buf: np.ndarray, npair: int, m: int, lo: float, hi: float, gat: np.ndarray
+    buf: np.ndarray,
+    npair: int,
+    m: int,
+    lo: float,
+    hi: float,
+    gat: np.ndarray,
+    guess: float = np.nan,
+    guess_count: int = -1,
 ) -> float:  # pragma: no cover - compiled
     """Exact median of the ``m`` finite values of ``buf[:npair]`` (the others are ``+inf``), by bisection.
 
@@ -126,6 +133,9 @@ def median_bisect(
     halved with branch-free counting passes (``count(v < mid)``) until it holds at most 32 values, which are then
     gathered and sorted; for an even ``m`` a split between the two middle ranks ends the search at once (largest
     value below the split, smallest above). The result equals ``numpy.median`` of the finite values exactly.
+    ``guess`` (e.g. the OLS slope, close to the Theil-Sen slope) is the first split when it lies inside
+    ``(lo, hi)``; it only saves counting passes and never changes the result. ``guess_count``, when not negative,
+    is the number of values below ``guess`` already counted by the caller (saving one more pass).
     """
     if m == 0:
         return np.nan
@@ -140,17 +150,27 @@ def median_bisect(
     for _ in range(200):
         if ch - cl <= 4:
             break
-        # interpolation step towards the middle rank, kept away from the ends (safeguarded regula falsi)
-        f = (0.5 * (k1 + k2) + 0.5 - cl) / (ch - cl)
-        f = min(max(f, 0.0625), 0.9375)
-        mid = lo + (hi - lo) * f
-        if not (lo < mid < hi):
-            mid = 0.5 * (lo + hi)
+        if lo < guess < hi:
+            mid = guess
+            guess = np.nan
+            if guess_count >= 0:
+                c = guess_count
+            else:
+                c = 0
+                for i in range(npair):
+                    c += np.int64(buf[i] < mid)
+        else:
+            # interpolation step towards the middle rank, kept away from the ends (safeguarded regula falsi)
+            f = (0.5 * (k1 + k2) + 0.5 - cl) / (ch - cl)
+            f = min(max(f, 0.0625), 0.9375)
+            mid = lo + (hi - lo) * f
             if not (lo < mid < hi):
-                break
-        c = 0
-        for i in range(npair):
-            c += np.int64(buf[i] < mid)
+                mid = 0.5 * (lo + hi)
+                if not (lo < mid < hi):
+                    break
+            c = 0
+            for i in range(npair):
+                c += np.int64(buf[i] < mid)
         if c <= k1:
             lo = mid
             cl = c
@@ -249,7 +269,6 @@ def mk_block(
     val = np.empty((nt, w_max))  # time-major: strip loops over contiguous pixels
     val_p = np.empty((w_max, nt))  # pixel-major: per-pixel loops over contiguous years
     s = np.empty(w_max)
-    teq = np.empty(w_max)
     n = np.empty(w_max)
     st = np.empty(w_max)
     sx = np.empty(w_max)
@@ -265,7 +284,6 @@ def mk_block(
             w = min(w_max, nx - c0)
             for c in range(w):
                 s[c] = 0.0
-                teq[c] = 0.0
                 n[c] = 0.0
                 st[c] = 0.0
                 sx[c] = 0.0
@@ -296,8 +314,8 @@ def mk_block(
                     slk = sl[kk]
                     for c in range(w):
                         d = vj[c] - vi[c]
-                        s[c] += (d > 0.0) * 1.0 - (d < 0.0) * 1.0
-                        teq[c] += (d == 0.0) * 1.0
+                        # S and the tied-pair count packed in one exact float accumulator: S + 4096 * ties
+                        s[c] += (d > 0.0) * 1.0 - (d < 0.0) * 1.0 + (d == 0.0) * 4096.0
                         q = d * idt
                         slk[c] = q if q == q else inf
                     kk += 1
@@ -310,20 +328,25 @@ def mk_block(
                     out[6, r, cc] = nn
                     continue
                 vp = val_p[c]
-                tie = _ties(vp, nt) if teq[c] > 0.0 else 0.0
+                n_tied = math.floor((s[c] + 2048.0) / 4096.0)
+                s[c] -= 4096.0 * n_tied
+                tie = _ties(vp, nt) if n_tied > 0.0 else 0.0
                 var_s = (nn * (nn - 1.0) * (2.0 * nn + 5.0) - tie) / 18.0
                 z, p = _z_p(s[c], var_s)
                 # Theil-Sen: exact median of the valid pairwise slopes by bisection
+                den = nn * stt[c] - st[c] * st[c]
+                ols = (nn * stx[c] - st[c] * sx[c]) / den if den > 0.0 else nan
+                # copy the pixel's slopes, with their range and the count below the OLS slope (first split)
                 lo_c = inf
                 hi_c = -inf
+                below = 0
                 for kk in range(npair):
                     q = sl[kk, c]
                     buf[kk] = q
                     lo_c = min(lo_c, q)
                     hi_c = max(hi_c, q if q < inf else -inf)
-                slope = median_bisect(buf, npair, int(nn * (nn - 1.0) / 2.0), lo_c, hi_c, gat)
-                den = nn * stt[c] - st[c] * st[c]
-                ols = (nn * stx[c] - st[c] * sx[c]) / den if den > 0.0 else nan
+                    below += np.int64(q < ols)
+                slope = median_bisect(buf, npair, int(nn * (nn - 1.0) / 2.0), lo_c, hi_c, gat, ols, below)
                 out[0, r, cc] = s[c]
                 out[1, r, cc] = var_s
                 out[2, r, cc] = z

@@ -107,12 +107,19 @@ def _grid_mask(ctx: Any, like: xr.DataArray) -> xr.DataArray | None:
     if cov is None or not hasattr(cov, "aoi_mask"):
         return None
     m = cov.aoi_mask()
-    return xr.DataArray(np.asarray(m.values, dtype=bool), dims=("y", "x"), coords={"y": like["y"], "x": like["x"]})
+    return xr.DataArray(
+        np.asarray(m.values, dtype=bool), dims=("y", "x"), coords={"y": like["y"], "x": like["x"]}
+    )
 
 
 def _check_years(ctx: Any, ndvi: xr.DataArray, w: ProductivityWindows, opts: ProductivityOptions) -> None:
     have = {int(y) for y in years_of(ndvi)}
-    need = set(w.trend.years) | set(w.state_baseline.years) | set(w.state_recent.years) | set(w.performance.years)
+    need = (
+        set(w.trend.years)
+        | set(w.state_baseline.years)
+        | set(w.state_recent.years)
+        | set(w.performance.years)
+    )
     missing = sorted(need - have)
     present = sorted(need & have)
     n_trend = len(set(w.trend.years) & have)
@@ -303,7 +310,9 @@ def run(ctx: Any) -> None:
                 mask=mask,
             )
             meta["performance_units"] = units_what
-            table_id = opts.lpd_table_baseline if (p == baseline and opts.lpd_table_baseline) else opts.lpd_table
+            table_id = (
+                opts.lpd_table_baseline if (p == baseline and opts.lpd_table_baseline) else opts.lpd_table
+            )
             table_ref = str(a.resolve(table_id)) if table_id.endswith((".yaml", ".yml")) else table_id
             table = load_lpd_table(table_ref)
             comb = lpd_class(traj["trajectory"], st["state"], perf["performance"], table=table)
@@ -328,24 +337,41 @@ def run(ctx: Any) -> None:
         deg = deg.assign_attrs({**meta, "legend": "degradation"})
         ctx.layers[f"prod_degradation/{label}"] = deg
         deg = ctx.layers[f"prod_degradation/{label}"]
-        ctx.write_raster(f"prod_degradation/{label}", deg, legend=deg_legend,
-                         title=f"Productivity degradation {label}")
+        ctx.write_raster(
+            f"prod_degradation/{label}", deg, legend=deg_legend, title=f"Productivity degradation {label}"
+        )
         if lpd is not None:
             lpd = lpd.assign_attrs({**meta, "legend": "lpd"})
             ctx.layers[f"lpd/{label}"] = lpd
             lpd = ctx.layers[f"lpd/{label}"]
-            ctx.write_raster(f"lpd/{label}", lpd, legend=LPD_LEGEND, title=f"Land productivity dynamics {label}")
+            ctx.write_raster(
+                f"lpd/{label}", lpd, legend=LPD_LEGEND, title=f"Land productivity dynamics {label}"
+            )
             lc = _lc_for_table(ctx, p)
             if lc is not None:
                 lpd_frames.append(
-                    crosstab_area_table(lc, lpd, ctx.coverage, ctx.area, variable="lpd_by_lc", period=label,
-                                        legend_a=unccd, legend_b=LPD_LEGEND)
+                    crosstab_area_table(
+                        lc,
+                        lpd,
+                        ctx.coverage,
+                        ctx.area,
+                        variable="lpd_by_lc",
+                        period=label,
+                        legend_a=unccd,
+                        legend_b=LPD_LEGEND,
+                    )
                 )
         deg_t = deg if water is None else xr.where(water, np.int16(TABLE_WATER_CODE), deg)
         deg_t = deg_t.astype(np.int16)
         deg_frames.append(
-            class_area_table(deg_t, ctx.coverage, ctx.area, variable="prod_degradation", period=label,
-                             legend=_DEG_TABLE_LEGEND)
+            class_area_table(
+                deg_t,
+                ctx.coverage,
+                ctx.area,
+                variable="prod_degradation",
+                period=label,
+                legend=_DEG_TABLE_LEGEND,
+            )
         )
     if lpd_frames:
         ctx.add_table("lpd_by_lc", pd.concat(lpd_frames, ignore_index=True))

@@ -482,7 +482,7 @@ aoi: aoi.geojson
 inputs:
   land_cover: {dataset: test_lc}
   ndvi: {dataset: test_ndvi, years: [2001, 2002], composite: integral}
-  precipitation: {dataset: test_precip}
+  precipitation: {dataset: test_precip, years: [2001]}
   soc: {dataset: test_soc}
   climate_zones: {path: climate.tif, title: National climate zones, licence: CC BY 4.0,
                    citation: "Ministry (2024). Climate zones.", source: "https://example.org/cz"}

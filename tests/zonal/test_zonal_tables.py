@@ -182,3 +182,45 @@ def test_grid_mismatch(cov, area):
     other = xr.DataArray(np.zeros((5, 5), "int16"), dims=("y", "x"))
     with pytest.raises(GridMismatchError, match="align it first"):
         class_area_table(other, cov, area, variable="lc")
+
+
+def test_strip_layout_does_not_change_areas(cov, area, rng, monkeypatch):
+    """Class areas are int64 sums: identical for one strip or many (the coverage is rebuilt with tiny strips too)."""
+    import openldn.zonal.coverage as covmod
+
+    data = _grid(rng.integers(1, 8, (30, 40)).astype("int16"))
+    pop = _grid(rng.random((30, 40)) * 100)
+    ref = class_area_table(data, cov, area, variable="lc")
+    ref_sum = zonal_sum_table(pop, cov, variable="p")
+    monkeypatch.setattr(covmod, "_STRIP_CELLS", 120)  # 3 rows per strip
+    assert list(cov.strips()) == [(r, min(30, r + 3)) for r in range(0, 30, 3)]
+    aoi = gpd.GeoDataFrame({"name": ["Land"]}, geometry=[AOI_POLY], crs="EPSG:4326")
+    zones = gpd.GeoDataFrame({"id": list(ZONE_POLYS), "name": [k.upper() for k in ZONE_POLYS]},
+                             geometry=list(ZONE_POLYS.values()), crs="EPSG:4326")
+    cov_small = build_coverage(GB, aoi=aoi, zones=zones)
+    np.testing.assert_array_equal(cov_small.codes, cov.codes)
+    for la, lb in zip(cov_small.levels, cov.levels, strict=True):
+        np.testing.assert_array_equal(la.cells, lb.cells)
+        np.testing.assert_allclose(la.fractions, lb.fractions, rtol=0, atol=1e-12)
+    pd.testing.assert_frame_equal(class_area_table(data.chunk(4), cov, area, variable="lc"), ref, check_exact=True)
+    got = zonal_sum_table(pop, cov, variable="p")
+    np.testing.assert_allclose(got["value"], ref_sum["value"], rtol=1e-12)
+
+
+def test_tasks_pickle_for_distributed(cov, area, rng):
+    """The strip tasks can be shipped to dask workers (cloudpickle round trip of a lazy table computation)."""
+    import cloudpickle
+    import dask
+
+    data = _grid(rng.integers(1, 8, (30, 40)).astype("int16")).chunk(10)
+    captured = {}
+
+    def scheduler(dsk, keys, **kwargs):
+        blob = cloudpickle.dumps(dsk)
+        captured["graph"] = len(blob)
+        return dask.get(cloudpickle.loads(blob), keys, **kwargs)  # run the unpickled graph
+
+    with dask.config.set(scheduler=scheduler):
+        t = class_area_table(data, cov, area.chunk(10), variable="lc")
+    assert captured["graph"]
+    pd.testing.assert_frame_equal(t, class_area_table(data.compute(), cov, area, variable="lc"), check_exact=True)

@@ -161,7 +161,7 @@ def _open_gdal(p: Path, chunks: Any) -> tuple[xr.DataArray, list[Any], float | N
             nodata = src.nodata
             scales, offsets = tuple(src.scales), tuple(src.offsets)
         da = rioxarray.open_rasterio(
-            p, chunks=_norm_chunks(chunks, ("band", "y", "x")), mask_and_scale=False, lock=False
+            p, chunks=_norm_chunks(chunks, ("band", "y", "x")), mask_and_scale=False
         )
     except rasterio.errors.RasterioIOError as err:
         raise InputFileError(f"{p}: cannot be read as a raster ({err}); check that it is a GeoTIFF/COG.") from err

@@ -218,9 +218,10 @@ def _pair_counts(a: xr.DataArray, b: xr.DataArray | None, cov: Coverage, area: x
     """int64 (zones, codes_a, codes_b) area quanta with the code lists."""
     nz = cov.n_zones
     arrays = [a, area] if b is None else [a, b, area]
+    single = b is None  # the closure captures plain values only (it is shipped to dask workers)
 
     def fn(codes: np.ndarray, sparse: tuple[np.ndarray, ...], *p: np.ndarray) -> Any:
-        if b is None:
+        if single:
             return _pair_strip(codes, sparse, p[0], None, p[1], nz)
         return _pair_strip(codes, sparse, p[0], p[1], p[2], nz)
 
@@ -427,15 +428,17 @@ def _weighted(values: xr.DataArray, by: xr.DataArray | None, cov: Coverage, weig
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     nz = cov.n_zones
     arrays = [values]
-    if by is not None:
+    has_by = by is not None
+    has_w = weight is not None
+    if has_by:
         arrays.append(by)
-    if weight is not None:
+    if has_w:
         arrays.append(weight)
 
     def fn(cells: np.ndarray, sparse: tuple[np.ndarray, ...], *p: np.ndarray) -> Any:
         v = np.asarray(p[0], dtype=np.float64)
         k = 1
-        if by is not None:
+        if has_by:
             codes, lut, off, bb = _strip_codes(np.asarray(p[k]))
             k += 1
         else:
@@ -443,7 +446,7 @@ def _weighted(values: xr.DataArray, by: xr.DataArray | None, cov: Coverage, weig
             lut = np.zeros(1, dtype=np.int32)
             off = 0
             bb = np.broadcast_to(np.zeros((1, 1), dtype=np.int8), v.shape)
-        w = np.asarray(p[k], dtype=np.float64) if weight is not None else np.broadcast_to(np.ones((1, 1)), v.shape)
+        w = np.asarray(p[k], dtype=np.float64) if has_w else np.broadcast_to(np.ones((1, 1)), v.shape)
         vw = np.zeros((nz, codes.size), dtype=np.float64)
         ww = np.zeros((nz, codes.size), dtype=np.float64)
         vw_c = np.zeros((2 * nz, codes.size), dtype=np.float64)

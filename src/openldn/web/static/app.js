@@ -268,9 +268,30 @@ function fieldFor(name, spec, path) {
   const current = getPath(formValue, path);
   const id = "f-" + path.join("-");
   if (node.type === "object" && node.properties) {
-    const box = el("fieldset", {}, el("legend", { text: node.title || name }));
-    if (node.description) box.append(el("div", { class: "desc hint", text: node.description }));
+    const description = spec.description || node.description;
+    const box = el("details", { class: "group", "data-path": path.join(".") }, el("summary", { text: name.replaceAll("_", " ") }));
+    if (description) box.append(el("div", { class: "desc hint", text: description }));
     for (const [key, child] of Object.entries(node.properties)) box.append(fieldFor(key, child, [...path, key]));
+    return box;
+  }
+  if (node.type === "object" && !node.properties && node.additionalProperties && resolve(node.additionalProperties).properties) {
+    // a map of named entries (e.g. inputs: {ndvi: {...}, land_cover: {...}}): one group per entry, and "add"
+    const box = el("details", { class: "group", "data-path": path.join(".") }, el("summary", { text: name.replaceAll("_", " ") }));
+    if (spec.description || node.description) box.append(el("div", { class: "desc hint", text: spec.description || node.description }));
+    const entries = el("div");
+    const addEntry = (key) => entries.append(fieldFor(key, node.additionalProperties, [...path, key]));
+    for (const key of Object.keys(current || {})) addEntry(key);
+    const newName = el("input", { type: "text", placeholder: "name, e.g. ndvi", "aria-label": `New entry of ${name}` });
+    const add = el("button", { type: "button", text: "Add" });
+    add.addEventListener("click", () => {
+      const key = newName.value.trim();
+      if (!key) return;
+      if (getPath(formValue, [...path, key]) === undefined) setPath(formValue, [...path, key], {});
+      addEntry(key);
+      entries.lastChild.open = true;
+      newName.value = "";
+    });
+    box.append(entries, el("div", { class: "row" }, newName, add));
     return box;
   }
   const shown = current !== undefined ? current : node.default;
@@ -293,19 +314,32 @@ function fieldFor(name, spec, path) {
     input = el("input", { id, type: "number", step: node.type === "integer" ? "1" : "any", min: node.minimum ?? node.exclusiveMinimum, max: node.maximum ?? node.exclusiveMaximum });
     input.value = shown === undefined || shown === null ? "" : shown;
     read = () => (input.value === "" ? (node.nullable ? null : undefined) : Number(input.value));
+  } else if (node.type === "array" && resolve(node.items).type === "string" && !resolve(node.items).enum) {
+    input = el("input", { id, type: "text", placeholder: "comma-separated" });
+    input.value = Array.isArray(shown) ? shown.join(", ") : "";
+    read = () => (input.value.trim() === "" ? undefined : input.value.split(",").map((x) => x.trim()).filter(Boolean));
+  } else if (node.anyOf && node.anyOf.some((o) => resolve(o).type === "string")) {
+    // a string or something else (e.g. a path or a list of paths): text, or JSON when it starts with [ or {
+    input = el("input", { id, type: "text", list: /path|aoi/.test(name) ? "dataset-paths" : undefined });
+    input.value = shown === undefined || shown === null ? "" : (typeof shown === "string" ? shown : JSON.stringify(shown));
+    read = () => {
+      const text = input.value.trim();
+      if (text === "") return node.anyOf.some((o) => o.type === "null") ? null : undefined;
+      return /^[[{]/.test(text) ? JSON.parse(text) : text;
+    };
   } else if (node.type === "string") {
     input = el("input", { id, type: "text", list: /path|aoi/.test(name) ? "dataset-paths" : undefined });
     input.value = shown === undefined || shown === null ? "" : shown;
     read = () => (input.value === "" ? (node.nullable ? null : undefined) : input.value);
   } else {
-    input = el("textarea", { id, rows: 2, placeholder: "JSON" });
-    input.value = shown === undefined ? "" : JSON.stringify(shown);
-    read = () => { if (input.value.trim() === "") return undefined; return JSON.parse(input.value); };
+    input = el("textarea", { id, rows: 3, placeholder: "JSON" });
+    input.value = shown === undefined || shown === null ? "" : JSON.stringify(shown, null, 1);
+    read = () => { if (input.value.trim() === "") return node.nullable ? null : undefined; return JSON.parse(input.value); };
   }
   input.addEventListener("change", () => {
     try { setPath(formValue, path, read()); input.classList.remove("invalid"); } catch (error) { toast(`${path.join(".")}: ${error.message}`); }
   });
-  return el("div", { class: "field" }, el("label", { for: id, text: node.title || name }), input,
+  return el("div", { class: "field" }, el("label", { for: id, text: name.replaceAll("_", " ") }), input,
     node.description ? el("span", { class: "desc", text: node.description }) : null);
 }
 

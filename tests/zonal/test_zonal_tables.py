@@ -224,3 +224,10 @@ def test_tasks_pickle_for_distributed(cov, area, rng):
         t = class_area_table(data, cov, area.chunk(10), variable="lc")
     assert captured["graph"]
     pd.testing.assert_frame_equal(t, class_area_table(data.compute(), cov, area, variable="lc"), check_exact=True)
+
+
+def test_transposed_input_gives_same_table(cov, area, rng):
+    data = _grid(rng.integers(1, 4, (30, 40)).astype("uint8"))
+    a = class_area_table(data, cov, area, variable="lc")
+    b = class_area_table(data.transpose("x", "y"), cov, area.transpose("x", "y"), variable="lc")
+    pd.testing.assert_frame_equal(a, b, check_exact=True)

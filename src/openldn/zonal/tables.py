@@ -65,6 +65,13 @@ def _check_grid(da: xr.DataArray, cov: Coverage, what: str) -> None:
         raise GridMismatchError(f"{what}: transform {tuple(t)[:6]} differs from the analysis grid {tuple(a)[:6]}; align it first.")
 
 
+def _yx_last(da: xr.DataArray) -> xr.DataArray:
+    """Put y, x last (strips are cut along y)."""
+    if da.dims[-2:] != ("y", "x"):
+        da = da.transpose(..., "y", "x")
+    return da
+
+
 def _nodata_codes(da: xr.DataArray | None, legend: SomeLegend) -> set[int]:
     out = {NODATA, MASK}
     if legend is not None and hasattr(legend, "nodata"):
@@ -305,7 +312,7 @@ def class_area_table(
     frames = []
     legend_codes, labels = _labels_of(legend)
     nodata = _nodata_codes(classes, legend)
-    for per, cl in _time_slices(classes, period):
+    for per, cl in _time_slices(_yx_last(classes), period):
         codes, _, acc = _pair_counts(_as_codes(cl), None, cov, area2)
         codes, acc2 = _collapse_nodata(codes, acc[:, :, 0], 1, nodata)
         present = codes[(acc2 > 0).any(axis=0)]
@@ -377,7 +384,7 @@ def crosstab_area_table(
     if "time" in a.dims or "time" in b.dims:
         raise GridMismatchError(f"{variable}: crosstab inputs must be (y, x); select one time step of each.")
     area2 = _area2d(area, cov)
-    ca, cb, acc = _pair_counts(_as_codes(a), _as_codes(b), cov, area2)
+    ca, cb, acc = _pair_counts(_as_codes(_yx_last(a)), _as_codes(_yx_last(b)), cov, area2)
     ca, acc = _collapse_nodata(ca, acc, 1, _nodata_codes(a, legend_a))
     cb, acc = _collapse_nodata(cb, acc, 2, _nodata_codes(b, legend_b))
     la, lab_a = _labels_of(legend_a)
@@ -547,7 +554,8 @@ def zonal_sum_table(
     if by is not None:
         _check_grid(by, cov, f"{variable} (by)")
     frames = []
-    for per, v in _time_slices(values, period):
+    by = None if by is None else _yx_last(by)
+    for per, v in _time_slices(_yx_last(values), period):
         b = by
         if by is not None and "time" in by.dims:
             b = by.sel(time=v["time"]) if "time" in v.coords else by.isel(time=0)
@@ -594,7 +602,8 @@ def zonal_mean_table(
     if by is not None:
         _check_grid(by, cov, f"{variable} (by)")
     frames = []
-    for per, v in _time_slices(values, period):
+    by = None if by is None else _yx_last(by)
+    for per, v in _time_slices(_yx_last(values), period):
         b = by
         if by is not None and "time" in by.dims:
             b = by.sel(time=v["time"]) if "time" in v.coords else by.isel(time=0)

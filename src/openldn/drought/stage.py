@@ -4,15 +4,17 @@ Inputs: ``precipitation`` (monthly, required; ``pet`` too for SPEI), ``populatio
 ``_male`` (annual counts, optional), the DVI factor table of the options (optional).
 
 The index is computed on the precipitation's **own grid** (cropped to the analysis extent plus one cell), as the
-GMID / CHIRPS products are, and the annual intensity classes are then put on the analysis grid with the categorical
-rule of :func:`openldn.io.align` (nearest neighbour onto a finer grid: standard.md §10). Outputs:
+GMID / CHIRPS products are, and the annual intensity classes are then put on the analysis grid by nearest neighbour
+(standard.md §10; index arithmetic when both grids share a CRS, else :func:`openldn.io.align`). Outputs:
 
 * layer ``drought_class`` (time, y, x), int16 classes 0-4 per year (nodata where the year's month is missing);
 * rasters ``drought_class/<year>`` and ``drought_max/<window>`` (highest intensity over all years of each window)
   and ``drought_population_max/<window>`` (people in drought at the window's highest intensity, last year's
   population);
 * tables ``drought_area`` (class areas per year, water split off as code -2 when land cover is available),
-  ``drought_population`` (population per class, year and group), ``dvi``, ``dvi_trend``, ``dvi_method``.
+  ``drought_population`` (population per class, year and group), ``dvi``, ``dvi_trend``, ``dvi_method``;
+* with ``dvi_grids`` (Tier 3 gridded factors): layer ``dvi`` and rasters ``dvi/<first year>``, ``dvi/<last year>``
+  (or ``dvi/static``), zone means (area-weighted) in the ``dvi`` table.
 """
 
 from __future__ import annotations
@@ -59,8 +61,6 @@ def _options(ctx: Any) -> DroughtOptions:
 def _native_crop(raw: xr.DataArray, geobox: Any) -> xr.DataArray:
     """``raw`` cropped (lazily, by index) to the analysis extent plus one cell on each side."""
     try:
-        from odc.geo.geom import Geometry  # noqa: F401  (odc-geo present)
-
         crs = raw.rio.crs
         bbox = geobox.extent.to_crs(str(crs)).boundingbox if crs is not None else geobox.extent.boundingbox
     except Exception:  # pragma: no cover - no CRS information: use the whole input

@@ -27,6 +27,10 @@ __all__ = ["build_run_report", "map_images", "run"]
 EMBED_PREFIXES = ("sdg/", "sdg_before_recode/", "status/", "status7/", "lc_degradation/", "prod_degradation/",
                   "soc_degradation/", "lpd/", "population_degraded/", "drought_max/", "drought_population_max/",
                   "lc_unccd/")
+#: Intermediate layers (annual drought classes, productivity components, SOC change, LC transition codes) get a
+#: QGIS style but no PNG, to keep the report stage fast; every indicator map gets both.
+NO_PNG_PREFIXES = ("drought_class/", "productivity_trajectory/", "productivity_state/", "productivity_performance/",
+                   "soc_change/", "lc_transition/")
 #: Order of the maps in the report (key prefixes); others follow.
 _MAP_ORDER = ("sdg/", "status/", "status7/", "sdg_before_recode/", "lc_degradation/", "prod_degradation/",
               "soc_degradation/", "lpd/", "population_degraded/", "drought")
@@ -138,9 +142,12 @@ def map_images(ctx: Any, *, png: bool = True) -> list[Any]:
                 write_qml(path.with_suffix(".qml"), vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1.0)
             else:
                 write_qml(path.with_suffix(".qml"), legend=legend)
-            if not png:
-                continue
             title = str(rec.get("title") or rec.get("key"))
+            key = str(rec.get("key", ""))
+            if not png or key.startswith(NO_PNG_PREFIXES):
+                files = [str(p.relative_to(ctx.out_dir)) for p in (path, path.with_suffix(".qml"))]
+                images.append(MapImage(key, title, b"", files, embed=False))
+                continue
             crs = da.rio.crs
             ck = str(crs)
             if ck not in lines_by_crs:

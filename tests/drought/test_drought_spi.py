@@ -258,3 +258,15 @@ def test_spi__dry_series_with_zeros_agrees_with_climate_indices(distribution):
     assert np.array_equal(np.isnan(ours), np.isnan(ref))
     assert np.nanmax(np.abs(ours - ref)) < 1e-5
     assert (pr == 0).sum() > 100
+
+
+def test_spi__declared_nodata_is_missing():
+    rng = np.random.default_rng(8)
+    v = rng.gamma(2.0, 40.0, 32 * 12).round()
+    v[200] = 65535.0
+    pr = _monthly(v).astype("uint16").assign_attrs(_FillValue=65535)
+    out = spi(pr, 3).values.ravel()
+    assert np.isnan(out[200:203]).all() and np.isfinite(out[203:]).all()
+    pet = _monthly(np.full(v.size, 50.0))
+    out2 = spei(pr, pet, 3).values.ravel()
+    assert np.isnan(out2[200:203]).all() and np.isfinite(out2[203:]).all()

@@ -14,6 +14,7 @@ import xarray as xr
 from openldn.core.codes import NODATA
 from openldn.drought import stage
 from openldn.drought.options import DroughtOptions
+from openldn.exceptions import ConfigError
 
 os.environ.setdefault("CLIMATE_INDICES_LOG_LEVEL", "ERROR")
 
@@ -212,3 +213,16 @@ def test_stage__tier3_gridded_dvi(shared_data, stage_context, tmp_path):
     value = float(tab[tab.zone_id == "ALL"]["value"].iloc[0])
     assert 0.3 < value < 0.7  # uniform random factors: about 0.5
     assert ctx.tables["dvi_trend"].loc[0, "direction"] == "Unknown"
+
+
+@pytest.mark.realdata
+def test_stage__spei_option(shared_data, stage_context):
+    ctx = _context(stage_context, shared_data, index="spei", distribution="loglogistic", years="2018-2019",
+                   window_start=2016)
+    with pytest.raises(ConfigError, match="pet"):
+        stage.run(ctx)
+    pr = ctx.inputs_raw["precipitation"]
+    ctx.inputs_raw["pet"] = (pr.astype("float32") * 0 + 90.0).assign_attrs(pr.attrs)
+    stage.run(ctx)
+    assert "SPEI-12" in ctx.layers["drought_class"].attrs["long_name"]
+    assert set(ctx.tables["drought_area"]["period"]) == {"2018", "2019"}

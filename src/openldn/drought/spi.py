@@ -51,6 +51,14 @@ def _dist_code(distribution: str, allowed: tuple[str, ...]) -> int:
     return code
 
 
+def _mask_fill(da: xr.DataArray) -> xr.DataArray:
+    """``da`` with its declared nodata (``_FillValue``) as NaN (lazy)."""
+    fill = da.attrs.get("_FillValue", da.encoding.get("_FillValue"))
+    if fill is not None and np.isfinite(fill):
+        return da.where(da != fill)
+    return da
+
+
 def _monthly_axis(da: xr.DataArray, name: str) -> pd.DatetimeIndex:
     if "time" not in da.dims:
         raise GridMismatchError(f"{name}: no 'time' dimension (dims {da.dims}): give monthly data as (time, y, x).")
@@ -143,9 +151,6 @@ def _standardized(
                 _strip(r0)
         return out.reshape(block.shape)
 
-    fill = values.attrs.get("_FillValue", values.encoding.get("_FillValue"))
-    if fill is not None and np.isfinite(fill):
-        norm = norm.where(norm != fill)  # declared nodata -> missing
     if norm.chunks is not None:
         norm = norm.chunk({"time": -1})
     out = xr.apply_ufunc(
@@ -245,7 +250,7 @@ def spi(
     """
     code = _dist_code(distribution, ("gamma", "pearson3", "pearson", "pearson_iii"))
     out = _standardized(
-        pr, scale=scale, calibration=calibration, dist=code, offset=0.0, clip_negative=True, name="precipitation",
+        _mask_fill(pr), scale=scale, calibration=calibration, dist=code, offset=0.0, clip_negative=True, name="precipitation",
         months=months,
     )
     out.name = "spi"
@@ -309,7 +314,7 @@ def spei(
         raise GridMismatchError(
             f"precipitation {dict(pr.sizes)} and PET {dict(pet.sizes)} differ in shape: align them first."
         )
-    balance = pr.clip(min=0) - pet
+    balance = _mask_fill(pr).clip(min=0) - _mask_fill(pet)
     out = _standardized(
         balance, scale=scale, calibration=calibration, dist=code, offset=SPEI_OFFSET, clip_negative=False,
         name="water balance", months=months,

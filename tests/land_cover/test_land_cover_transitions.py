@@ -106,6 +106,7 @@ def test_degradation_by_region__at_most_five() -> None:
 
 def test_transition_codes_and_water_mask() -> None:
     a, b = _all_pairs()
+    assert transition_codes(a, b).dtype == np.int16
     codes = transition_codes(a, b).values
     assert codes[0].tolist() == [11, 12, 13, 14, 15, 16, 17]
     assert codes[6, 2] == 73

@@ -246,11 +246,14 @@ def degradation_by_region(
     return _finish(out, "regional matrices", ",".join(f"{k}:{loaded[k].id}" for k in keys))
 
 
-def _trans_block(a: np.ndarray, b: np.ndarray, *, mult: int, nodata_a: list[int], nodata_b: list[int]) -> np.ndarray:
+def _trans_block(
+    a: np.ndarray, b: np.ndarray, *, mult: int, nodata_a: list[int], nodata_b: list[int], dtype: type
+) -> np.ndarray:
     ca, nda = as_int_codes(a, nodata_a)
     cb, ndb = as_int_codes(b, nodata_b)
-    out = ca * mult + cb
-    return np.where(nda | ndb | (ca < 0) | (cb < 0), NODATA, out).astype(np.int32)
+    out = ca.astype(np.int64) * mult + cb
+    bad = nda | ndb | (ca < 0) | (cb < 0) | (cb >= mult) | (out > np.iinfo(dtype).max)
+    return np.where(bad, NODATA, out).astype(dtype)
 
 
 def transition_codes(initial: xr.DataArray, final: xr.DataArray, *, multiplier: int = 10) -> xr.DataArray:
@@ -268,7 +271,8 @@ def transition_codes(initial: xr.DataArray, final: xr.DataArray, *, multiplier: 
     Returns
     -------
     xarray.DataArray
-        int32 transition codes, -32768 where either year is nodata. Same backing as the inputs.
+        Transition codes, int16 for ``multiplier <= 100`` (int32 above), -32768 where either year is nodata or a
+        code does not fit (a final code >= ``multiplier``). Same backing as the inputs.
 
     References
     ----------
@@ -277,6 +281,7 @@ def transition_codes(initial: xr.DataArray, final: xr.DataArray, *, multiplier: 
     _check_pair(initial, final)
     if multiplier < 2:
         raise LegendError(f"multiplier must be at least 2, got {multiplier}.")
+    dtype = np.int16 if multiplier <= 100 else np.int32
     out = xr.apply_ufunc(
         _trans_block,
         initial,
@@ -285,9 +290,10 @@ def transition_codes(initial: xr.DataArray, final: xr.DataArray, *, multiplier: 
             "mult": int(multiplier),
             "nodata_a": input_nodata_codes(initial),
             "nodata_b": input_nodata_codes(final),
+            "dtype": dtype,
         },
         dask="parallelized",
-        output_dtypes=[np.int32],
+        output_dtypes=[dtype],
     )
     out.attrs = {"long_name": "Land cover transition (initial * multiplier + final)", "_FillValue": NODATA,
                  "multiplier": int(multiplier)}

@@ -136,12 +136,13 @@ def accumulate_edges(
 
 
 @numba.njit(cache=True, nogil=True)
-def mark_seen(codes: np.ndarray, off: int, seen: np.ndarray) -> None:
-    """``seen[code - off] = True`` for every code of a 2-D array."""
-    ny, nx = codes.shape
+def mark_seen(keys: np.ndarray, seen: np.ndarray) -> None:
+    """``seen[key] = True`` for every (non-negative) key of a 2-D array."""
+    ny, nx = keys.shape
     for i in range(ny):
+        row = keys[i]
         for j in range(nx):
-            seen[np.int64(codes[i, j]) - off] = True
+            seen[row[j]] = True
 
 
 @numba.njit(cache=True, nogil=True)
@@ -149,10 +150,8 @@ def pair_area(
     codes: np.ndarray,
     a: np.ndarray,
     lut_a: np.ndarray,
-    off_a: int,
     b: np.ndarray,
     lut_b: np.ndarray,
-    off_b: int,
     nb: int,
     area: np.ndarray,
     sp_i: np.ndarray,
@@ -165,8 +164,8 @@ def pair_area(
     """Accumulate quantised areas per (zone, class a, class b) over one strip.
 
     ``codes``: full-cell code of each cell (bit 0: inside the AOI; ``code >> 1``: admin unit holding the whole
-    cell, 0 for none). ``lut_*[code - off_*]`` maps a class code to its index; the pair index is
-    ``ia * nb + ib``. Full cells go to ``acc_c``
+    cell, 0 for none). ``a``/``b`` hold non-negative keys (unsigned views of the class rasters, or class indices)
+    and ``lut_*[key]`` (int64) maps a key to its class index; the pair index is ``ia * nb + ib``. Full cells go to ``acc_c``
     ``(n_codes, na * nb)``; sparse entries add ``frac`` of a cell's area to ``acc[sp_zone]`` ``(n_zones, na * nb)``.
     Both int64, in units of 1e-4 m².
 
@@ -193,7 +192,7 @@ def pair_area(
         if const:
             # cells outside every zone (code 0) are counted too (no branch) and ignored when decoding
             for j in range(nx):
-                k = np.int64(ci[j]) * nab + np.int64(lut_a[np.int64(ai[j]) - off_a]) * nb + lut_b[np.int64(bi[j]) - off_b]
+                k = np.int64(ci[j]) * nab + lut_a[ai[j]] * nb + lut_b[bi[j]]
                 cnt[k] += 1
             q0 = np.int64(math.floor(a0 * _INV_QUANTUM + 0.5))
             for k in range(nab, flat.size):
@@ -205,13 +204,13 @@ def pair_area(
                 c = np.int64(ci[j])
                 if c == 0:
                     continue
-                k = c * nab + np.int64(lut_a[np.int64(ai[j]) - off_a]) * nb + lut_b[np.int64(bi[j]) - off_b]
+                k = c * nab + lut_a[ai[j]] * nb + lut_b[bi[j]]
                 flat[k] += np.int64(math.floor(area[i, j] * _INV_QUANTUM + 0.5))
     for s in range(sp_i.shape[0]):
         i = sp_i[s]
         j = sp_j[s]
         q = np.int64(math.floor(sp_frac[s] * area[i, j] * _INV_QUANTUM + 0.5))
-        k = np.int64(lut_a[np.int64(a[i, j]) - off_a]) * nb + lut_b[np.int64(b[i, j]) - off_b]
+        k = lut_a[a[i, j]] * nb + lut_b[b[i, j]]
         acc[sp_zone[s], k] += q
 
 
@@ -220,7 +219,6 @@ def weighted_sums(
     codes: np.ndarray,
     by: np.ndarray,
     lut: np.ndarray,
-    off: int,
     values: np.ndarray,
     weight: np.ndarray,
     sp_i: np.ndarray,
@@ -248,7 +246,7 @@ def weighted_sums(
             if math.isnan(v):
                 continue
             w = weight[i, j]
-            k = lut[np.int64(by[i, j]) - off]
+            k = lut[by[i, j]]
             vw_c[c, k] += v * w
             w_c[c, k] += w
     for s in range(sp_i.shape[0]):
@@ -258,7 +256,7 @@ def weighted_sums(
         if math.isnan(v):
             continue
         w = weight[i, j] * sp_frac[s]
-        k = lut[np.int64(by[i, j]) - off]
+        k = lut[by[i, j]]
         acc_vw[sp_zone[s], k] += v * w
         acc_w[sp_zone[s], k] += w
 

@@ -117,19 +117,28 @@ def _as_codes(da: xr.DataArray) -> xr.DataArray:
     return da
 
 
-def _strip_codes(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
-    """(codes present, look-up table, offset, array to index with it) for one strip of a class raster."""
+def _strip_codes(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(codes present, int64 look-up table, key array) for one strip of a class raster.
+
+    Up to 16-bit integers, the keys are the unsigned view of the data (no copy) and the table is indexed by it;
+    wider types are factorised with :func:`numpy.unique`.
+    """
     if arr.dtype.itemsize <= 2 and np.issubdtype(arr.dtype, np.integer):
-        info = np.iinfo(arr.dtype)
-        off = int(info.min)
-        seen = np.zeros(int(info.max) - off + 1, dtype=np.bool_)
-        mark_seen(arr, off, seen)
+        udt = np.dtype(f"uint{8 * arr.dtype.itemsize}")
+        keys = arr.view(udt)
+        seen = np.zeros(1 << (8 * arr.dtype.itemsize), dtype=np.bool_)
+        mark_seen(keys, seen)
         present = np.flatnonzero(seen)
-        lut = np.full(seen.size, -1, dtype=np.int32)
-        lut[present] = np.arange(present.size, dtype=np.int32)
-        return present.astype(np.int64) + off, lut, off, arr
+        lut = np.zeros(seen.size, dtype=np.int64)
+        lut[present] = np.arange(present.size, dtype=np.int64)
+        codes = present.astype(udt).view(arr.dtype).astype(np.int64)
+        order = np.argsort(codes, kind="stable")  # signed order of the codes
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        lut[present] = rank
+        return codes[order], lut, keys
     codes, inv = np.unique(np.asarray(arr, dtype=np.int64), return_inverse=True)
-    return codes, np.arange(codes.size, dtype=np.int32), 0, inv.reshape(arr.shape).astype(np.int32)
+    return codes, np.arange(codes.size, dtype=np.int64), inv.reshape(arr.shape).astype(np.int32)
 
 
 def _strip_parts(cov: Coverage, r0: int, r1: int) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
@@ -204,20 +213,19 @@ def _area2d(area: xr.DataArray, cov: Coverage) -> xr.DataArray:
 def _pair_strip(codes: np.ndarray, sparse: tuple[np.ndarray, ...], a: np.ndarray, b: np.ndarray | None,
                 area: np.ndarray, n_zones: int) -> tuple[np.ndarray, ...]:
     a = np.asarray(a)
-    ca, lut_a, off_a, aa = _strip_codes(a)
+    ca, lut_a, aa = _strip_codes(a)
     if b is None:
         cb = np.zeros(1, dtype=np.int64)
-        lut_b = np.zeros(1, dtype=np.int32)
-        off_b = 0
-        bb = np.broadcast_to(np.zeros((1, 1), dtype=np.int8), a.shape)
+        lut_b = np.zeros(1, dtype=np.int64)
+        bb = np.broadcast_to(np.zeros((1, 1), dtype=np.uint8), a.shape)
     else:
-        cb, lut_b, off_b, bb = _strip_codes(np.asarray(b))
+        cb, lut_b, bb = _strip_codes(np.asarray(b))
     nab = ca.size * cb.size
     acc_c = np.zeros((2 * n_zones, nab), dtype=np.int64)
     acc = np.zeros((n_zones, nab), dtype=np.int64)
     area = np.asarray(area, dtype=np.float64)
     sp_i, sp_j, sp_z, sp_f = sparse
-    pair_area(codes, aa, lut_a, off_a, bb, lut_b, off_b, cb.size, area, sp_i, sp_j, sp_z, sp_f, acc_c, acc)
+    pair_area(codes, aa, lut_a, bb, lut_b, cb.size, area, sp_i, sp_j, sp_z, sp_f, acc_c, acc)
     return ca, cb, _decode(acc_c, acc).reshape(n_zones, ca.size, cb.size)
 
 
@@ -446,20 +454,19 @@ def _weighted(values: xr.DataArray, by: xr.DataArray | None, cov: Coverage, weig
         v = np.asarray(p[0], dtype=np.float64)
         k = 1
         if has_by:
-            codes, lut, off, bb = _strip_codes(np.asarray(p[k]))
+            codes, lut, bb = _strip_codes(np.asarray(p[k]))
             k += 1
         else:
             codes = np.zeros(1, dtype=np.int64)
-            lut = np.zeros(1, dtype=np.int32)
-            off = 0
-            bb = np.broadcast_to(np.zeros((1, 1), dtype=np.int8), v.shape)
+            lut = np.zeros(1, dtype=np.int64)
+            bb = np.broadcast_to(np.zeros((1, 1), dtype=np.uint8), v.shape)
         w = np.asarray(p[k], dtype=np.float64) if has_w else np.broadcast_to(np.ones((1, 1)), v.shape)
         vw = np.zeros((nz, codes.size), dtype=np.float64)
         ww = np.zeros((nz, codes.size), dtype=np.float64)
         vw_c = np.zeros((2 * nz, codes.size), dtype=np.float64)
         ww_c = np.zeros((2 * nz, codes.size), dtype=np.float64)
         sp_i, sp_j, sp_z, sp_f = sparse
-        weighted_sums(cells, bb, lut, off, v, w, sp_i, sp_j, sp_z, sp_f, vw_c, ww_c, vw, ww)
+        weighted_sums(cells, bb, lut, v, w, sp_i, sp_j, sp_z, sp_f, vw_c, ww_c, vw, ww)
         return codes, _decode(vw_c, vw), _decode(ww_c, ww)
 
     parts = _run_strips(cov, arrays, fn)

@@ -113,3 +113,17 @@ def test_transition_codes_and_water_mask() -> None:
     nd = transition_codes(a.where(a != 2, -32768), b).values
     assert (nd[1] == -32768).all()
     assert water_mask(a).values[6].all() and not water_mask(a).values[:6].any()
+
+
+def test_degradation__chunked_equals_in_memory(rng: np.random.Generator) -> None:
+    a = rng.integers(1, 8, size=(31, 29)).astype(np.int16)
+    b = rng.integers(1, 8, size=(31, 29)).astype(np.int16)
+    a[rng.random(a.shape) < 0.05] = -32768
+    regions = rng.integers(1, 4, size=(31, 29))
+    ad, bd, rd = (xr.DataArray(x, dims=("y", "x")) for x in (a, b, regions))
+    ref = degradation(ad, bd).values
+    expected = np.where(a == -32768, -32768, EXPECTED[np.clip(a, 1, 7) - 1, b - 1])
+    np.testing.assert_array_equal(ref, expected)
+    np.testing.assert_array_equal(degradation(ad.chunk(8), bd.chunk(8)).compute().values, ref)
+    byreg = degradation_by_region(ad.chunk(8), bd.chunk(8), rd.chunk(8), {1: None, 2: None, 3: None})
+    np.testing.assert_array_equal(byreg.compute().values, ref)

@@ -98,3 +98,23 @@ def test_tier1_stock__reference_year_and_zone_raster(no_dask_compute) -> None:
         lazy = tier1_stock(_soc([50, 50]).chunk(1), lc.chunk({"x": 1, "time": 1}), zones.chunk(1), soc_year=2000)
     assert isinstance(lazy.data, da.Array)
     np.testing.assert_allclose(lazy.compute().values, out.values)
+
+
+def test_tier1_stock__chunked_equals_in_memory(rng: np.random.Generator) -> None:
+    years = [2000, 2003, 2004, 2010, 2015, 2016, 2019, 2023]
+    lc = rng.integers(1, 8, size=(len(years), 23, 17)).astype(np.int16)
+    lc[rng.random(lc.shape) < 0.02] = -32768
+    soc = rng.uniform(0, 120, size=(23, 17)).astype(np.float32)
+    soc[rng.random(soc.shape) < 0.05] = np.nan
+    zones = rng.integers(0, 13, size=(23, 17)).astype(np.uint8)
+    lc_da = xr.DataArray(lc, dims=("time", "y", "x"), coords={"time": pd.DatetimeIndex(
+        [f"{y}-01-01" for y in years], name="time")})
+    soc_da = xr.DataArray(soc, dims=("y", "x"))
+    z_da = xr.DataArray(zones, dims=("y", "x"))
+    for mode in ("linear_20y", "geometric_20y"):
+        ref = tier1_stock(soc_da, lc_da, z_da, annualisation=mode)
+        lazy = tier1_stock(soc_da.chunk(7), lc_da.chunk({"y": 7, "x": 5}), z_da.chunk(7), annualisation=mode)
+        np.testing.assert_array_equal(lazy.compute().values, ref.values)
+        # stocks never become negative, and the first step is the reference stock
+        assert np.nanmin(ref.values) >= 0
+        np.testing.assert_array_equal(ref.values[0], soc)

@@ -100,6 +100,11 @@ class ProductivityOptions(BaseModel):
     performance_percentile: float = Field(
         90.0, gt=0, le=100, description="Percentile of the unit used as its potential."
     )
+    performance_land_cover: Literal["unccd", "input"] = Field(
+        "unccd",
+        description="Land cover of the productivity units: the 7 UNCCD classes, or the input's own classes (e.g. the "
+        "37 ESA CCI classes, as Trends.Earth).",
+    )
     performance_min_unit_pixels: int = Field(1, ge=1, description="Units with fewer valid pixels get nodata.")
     # combination (A1)
     lpd_table: str = Field(

@@ -137,11 +137,16 @@ def _check_years(ctx: Any, ndvi: xr.DataArray, w: ProductivityWindows, opts: Pro
         )
 
 
-def _units(ctx: Any, w: ProductivityWindows, like: xr.DataArray) -> tuple[xr.DataArray, str]:
+def _units(
+    ctx: Any, w: ProductivityWindows, like: xr.DataArray, source: str = "unccd"
+) -> tuple[xr.DataArray, str]:
     """Land productivity units for a performance window: land cover at the window start x soil units."""
     lc = None
     what = ""
-    if "lc_unccd" in ctx.layers:
+    if source == "input" and ctx.has_input("land_cover"):
+        lc_all = ctx.input("land_cover")
+        what = "land cover input classes"
+    elif "lc_unccd" in ctx.layers:
         lc_all = ctx.layers["lc_unccd"]
         what = "UNCCD land cover"
     elif ctx.has_input("land_cover"):
@@ -298,7 +303,7 @@ def run(ctx: Any) -> None:
                     z_threshold=opts.state_z,
                     standard_error=opts.state_standard_error,
                 )
-            units, units_what = _units(ctx, w, ndvi.isel(time=0))
+            units, units_what = _units(ctx, w, ndvi.isel(time=0), opts.performance_land_cover)
             perf = performance(
                 ndvi,
                 units,

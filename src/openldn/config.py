@@ -70,12 +70,41 @@ class InputSpec(BaseModel):
         None, description="File path (GeoTIFF/COG, NetCDF, Zarr), a glob, or a list of one file per year."
     )
     dataset: str | None = Field(None, description="Catalogue dataset id fetched with `openldn fetch` instead of a path.")
-    years: list[int] | None = Field(None, description="Year of each band/file when the file does not say it.")
+    years: list[int] | None = Field(
+        None, description="Year of each band/file when the file does not say it (a list, or 'YYYY-YYYY')."
+    )
     nodata: float | None = Field(None, description="Nodata value when the file does not declare it.")
     scale: float | None = Field(None, description="Scale factor applied to stored values (e.g. 0.0001 for NDVI x 10000).")
     offset: float | None = Field(None, description="Offset added after scaling.")
     legend: str | None = Field(None, description="Legend id or file for categorical inputs (e.g. esa_cci).")
     variable: str | None = Field(None, description="Variable name inside a NetCDF/Zarr file.")
+    composite: Literal["mean", "integral", "max"] | None = Field(
+        None, description="Catalogue datasets: annual composite of sub-annual values (vegetation index)."
+    )
+    min_count: int | None = Field(None, ge=1, description="Catalogue datasets: minimum valid composites per year.")
+    iso3: str | None = Field(None, description="Catalogue datasets distributed per country (WorldPop): ISO3 code.")
+    bbox: list[float] | None = Field(None, description="Catalogue datasets: area to load (W, S, E, N) instead of the AOI's.")
+    crs: str | None = Field(None, description="Catalogue datasets: CRS of the loaded grid.")
+    resolution: float | None = Field(None, gt=0, description="Catalogue datasets: cell size of the loaded grid.")
+    title: str | None = Field(None, description="Metadata form (PRAIS Annex II): dataset title.")
+    source: str | None = Field(None, description="Metadata form: source link or identifier.")
+    doi: str | None = Field(None, description="Metadata form: DOI.")
+    licence: str | None = Field(None, description="Metadata form: licence.")
+    citation: str | None = Field(None, description="Metadata form: full bibliographic citation.")
+
+    @field_validator("years", mode="before")
+    @classmethod
+    def _years(cls, v: Any) -> Any:
+        if isinstance(v, str | int) and not isinstance(v, bool):
+            return Period.from_user_input(v).years
+        return v
+
+    @field_validator("bbox")
+    @classmethod
+    def _bbox(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and (len(v) != 4 or v[0] >= v[2] or v[1] >= v[3]):
+            raise ValueError("bbox must be [west, south, east, north] with west < east and south < north")
+        return v
 
     @model_validator(mode="after")
     def _one_source(self) -> InputSpec:

@@ -151,12 +151,25 @@ def fetch(
     assessment: Annotated[Path, typer.Argument(help="Run file (YAML) naming catalogue datasets.")],
     cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Cache folder.")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Use only the cache.")] = False,
+    catalog: Annotated[Path | None, typer.Option("--catalog", help="Extra catalogue file (YAML).")] = None,
+    force: Force = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Search and report, download nothing.")] = False,
 ) -> None:
     """Download the catalogue datasets an assessment needs into the local cache."""
     from openldn.catalog.cli import fetch_command
 
-    code = fetch_command(assessment, cache_dir, offline)
+    code = fetch_command(assessment, cache_dir, offline, catalog=catalog, force=force, dry_run=dry_run)
     raise typer.Exit(code)
+
+
+@app.command(name="catalog")
+def catalog_list(
+    catalog: Annotated[Path | None, typer.Option("--catalog", help="Extra catalogue file (YAML).")] = None,
+) -> None:
+    """List the datasets of the catalogue (defaults plus an optional file)."""
+    from openldn.catalog.cli import catalog_command
+
+    raise typer.Exit(catalog_command(catalog))
 
 
 @app.command()

@@ -77,14 +77,27 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _fetched(a: Assessment, name: str) -> tuple[Path, dict[str, Any]]:
+    """Cached file of a catalogue input and the local input spec that replaces it (never uses the network)."""
+    spec = a.inputs[name]
+    try:
+        from openldn.catalog import resolve_input
+        from openldn.catalog.fetch import fetched_input_spec
+    except ImportError as err:  # pragma: no cover - catalog extra absent
+        raise ConfigError(
+            f"{a.source}: input {name!r} names dataset {spec.dataset!r}: install the catalog extra "
+            "(pip install 'openldn[catalog]')."
+        ) from err
+    years = range(min(p.start for p in a.periods), max(p.end for p in a.periods) + 1)
+    raw = spec.model_dump(exclude_none=True)
+    path = Path(resolve_input(raw, base_dir=a.base_dir, aoi=a.resolve(a.aoi), run_years=years, assessment=a.source))
+    return path, fetched_input_spec(raw, path)
+
+
 def _input_paths(a: Assessment, name: str) -> list[Path]:
     spec = a.inputs[name]
     if spec.dataset is not None:
-        try:
-            from openldn.catalog import resolve_input
-        except ImportError as err:  # pragma: no cover
-            raise ConfigError(f"input {name!r} names dataset {spec.dataset!r} but openldn.catalog is unavailable.") from err
-        return [Path(resolve_input(spec.model_dump(exclude_none=True), base_dir=a.base_dir))]
+        return [_fetched(a, name)[0]]
     paths = [spec.path] if isinstance(spec.path, str) else list(spec.path or [])
     out: list[Path] = []
     for p in paths:
@@ -103,24 +116,27 @@ def _open_inputs(a: Assessment) -> tuple[dict[str, xr.DataArray], list[dict[str,
     raw: dict[str, xr.DataArray] = {}
     records: list[dict[str, Any]] = []
     for name, spec in a.inputs.items():
-        paths = _input_paths(a, name)
         kind = INPUT_KINDS[name]
-        da = open_raster(
-            paths if len(paths) > 1 else paths[0],
-            years=spec.years,
-            nodata=spec.nodata,
-            scale=spec.scale,
-            offset=spec.offset,
-            time="monthly" if name in ("precipitation", "pet") else "auto",
-            name=name,
-        )
-        if spec.legend:
-            da.attrs["legend"] = spec.legend
+        monthly = "monthly" if name in ("precipitation", "pet") else "auto"
+        if spec.dataset is not None:
+            # fetched files already hold physical values, years in band descriptions and the legend
+            path, local = _fetched(a, name)
+            paths = [path]
+            da = open_raster(path, time=monthly, name=name)
+            legend = local.get("legend") or spec.legend
+        else:
+            paths = _input_paths(a, name)
+            da = open_raster(paths if len(paths) > 1 else paths[0], years=spec.years, nodata=spec.nodata,
+                             scale=spec.scale, offset=spec.offset, time=monthly, name=name)
+            legend = spec.legend
+        if legend:
+            da.attrs["legend"] = legend
         da.attrs["openldn_kind"] = kind
         raw[name] = da
+        meta = {k: v for k, v in spec.model_dump(include={"title", "source", "doi", "licence", "citation"}).items()
+                if v is not None}
         for p in paths:
-            rec = _provenance_record(p, name, spec.dataset)
-            records.append(rec)
+            records.append({**_provenance_record(p, name, spec.dataset), **meta})
     return raw, records
 
 
@@ -128,7 +144,7 @@ def _provenance_record(path: Path, role: str, dataset: str | None) -> dict[str, 
     try:
         from openldn.catalog.provenance import record_file
 
-        return dict(record_file(path, role=role, dataset=dataset))
+        return dict(record_file(path, role=role, name=role, dataset=dataset))
     except ImportError:  # pragma: no cover - catalog extra absent
         st = path.stat()
         return {"role": role, "path": str(path), "sha256": _sha256(path), "size": st.st_size, "dataset": dataset}

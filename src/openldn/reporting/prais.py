@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any, Literal
 
 import pandas as pd
@@ -91,19 +92,19 @@ class PRAISTable(BaseModel):
 
     def row_model(self) -> type[BaseModel]:
         """Pydantic model of one row: numbers for numeric columns (None allowed), text for text columns."""
-        fields: dict[str, Any] = {}
-        for c in self.columns:
-            if c.kind == "text":
-                fields[c.key] = (str, ...)
-            else:
-                fields[c.key] = (float | None, None)
-        name = "Row_" + self.code.replace("-", "_").replace(".", "_")
-        return create_model(name, __config__=ConfigDict(extra="forbid", strict=True), **fields)
+        return _row_model(self.code, tuple((c.key, c.kind == "text") for c in self.columns))
 
     def to_frame(self) -> pd.DataFrame:
         """Rows as a DataFrame with the column labels as headings."""
         return pd.DataFrame([[r.get(c.key) for c in self.columns] for r in self.rows],
                             columns=[c.label for c in self.columns])
+
+
+@lru_cache(maxsize=256)
+def _row_model(code: str, fields_spec: tuple[tuple[str, bool], ...]) -> type[BaseModel]:
+    fields: dict[str, Any] = {k: ((str, ...) if is_text else (float | None, None)) for k, is_text in fields_spec}
+    name = "Row_" + code.replace("-", "_").replace(".", "_")
+    return create_model(name, __config__=ConfigDict(extra="forbid", strict=True), **fields)
 
 
 class PRAISReport(BaseModel):
@@ -191,6 +192,10 @@ class _Builder:
             self.out.append(PRAISTable(code=code, title=TABLE_TITLES[code], zone_id=zone[0], zone_name=zone[1],
                                        columns=columns, rows=rows, notes=list(notes)))
 
+    def report_years(self) -> list[int]:
+        """Years of CP-1.T1 and SO1-3.T1: baseline start and end, end of every reporting period."""
+        return sorted({self.baseline.start, self.baseline.end, *(p.end for p in self.reporting)})
+
     def landof(self, zone: str) -> LandArea | None:
         return self.land.get(zone)
 
@@ -205,11 +210,12 @@ class _Builder:
                     Column(key="nodata_km2", label="Of which without land cover data (km²)", kind="area")]
             for zone in _zones(la):
                 rows = []
-                for year in sorted({str(p) for p in _z(la, zone[0])["period"]}):
-                    d = land_area_from_tables({"land_area": la}, year=int(year)).get(zone[0])
+                zla = _z(la, zone[0])
+                for label, year in _pick(zla["period"], self.report_years()):
+                    d = land_area_from_tables({"land_area": zla}, year=int(year)).get(zone[0])
                     if d is None:
                         continue
-                    rows.append({"year": year, "land_km2": d.land_km2, "water_km2": d.water_km2,
+                    rows.append({"year": label, "land_km2": d.land_km2, "water_km2": d.water_km2,
                                  "country_km2": d.country_km2, "nodata_km2": d.nodata_km2})
                 den = self.landof(zone[0])
                 notes = [f"Denominator of every percentage: {den.land_km2:.3f} km² ({den.source})."] if den else []
@@ -241,9 +247,11 @@ class _Builder:
             for zone in _zones(lc):
                 z = _z(lc, zone[0])
                 rows = []
-                for year in sorted({str(p) for p in z["period"]}):
+                wanted = sorted({self.baseline.start, self.baseline.end, *(p.start for p in self.reporting),
+                                 *(p.end for p in self.reporting)})
+                for label, year in _pick(z["period"], wanted):
                     a = _areas(z[z["period"].astype(str) == year])
-                    rows.append({"year": year, **{f"c{c}": a.get(c, 0.0) for c, _ in classes}})
+                    rows.append({"year": label, **{f"c{c}": a.get(c, 0.0) for c, _ in classes}})
                 self.add("SO1-1.T4", zone, cols, rows)
         tr = self.t.get("lc_transitions")
         if tr is not None and len(tr):
@@ -264,10 +272,10 @@ class _Builder:
         for zone in _zones(sel):
             z = _z(sel, zone[0])
             rows = []
+            sums = _sum_by(z, "class_code_a", "class_code_b")
             for c, lab in _class_list(z, "a"):
-                r = z[z["class_code_a"].astype(int) == c]
-                vals = {f"c{f}": float(r[r["class_code_b"].astype(int) == f]["area_km2"].sum()) for f, _ in fin}
-                rows.append({"initial": lab, **vals, "total": float(r["area_km2"].sum())})
+                vals = {f"c{f}": sums.get((c, f), 0.0) for f, _ in fin}
+                rows.append({"initial": lab, **vals, "total": sum(vals.values())})
             self.add(code, zone, cols, rows)
 
     # -- -1/0/1 tables (SO1-1.T7, SO1-2.T3, SO1-3.T2, SO1-4.T1) ------------------------------------------------
@@ -324,13 +332,12 @@ class _Builder:
                 for zone in _zones(sel):
                     z = _z(sel, zone[0])
                     rows = []
+                    sums = _sum_by(z, f"class_code_{lc_side}", f"class_code_{lpd_side}")
                     for c, lab in _class_list(z, lc_side):
-                        r = z[z[f"class_code_{lc_side}"].astype(int) == c]
-                        lp = r[f"class_code_{lpd_side}"].astype(int)
                         row: dict[str, Any] = {"lc_class": lab}
                         for k in LPD_CLASSES:
-                            row[f"lpd{k}"] = float(r[lp == k]["area_km2"].sum())
-                        row["lpd_nd"] = float(r[~lp.isin(list(LPD_CLASSES))]["area_km2"].sum())
+                            row[f"lpd{k}"] = sums.get((c, k), 0.0)
+                        row["lpd_nd"] = sum(v for (lc, k), v in sums.items() if lc == c and k not in LPD_CLASSES)
                         rows.append(row)
                     self.add(code, zone, cols, rows, [f"Period {label}."])
         self.degradation("SO1-2.T3", "prod_degradation", "prod_degradation", self._all_periods())
@@ -338,9 +345,10 @@ class _Builder:
     def so1_3(self) -> None:
         t = self.t.get("soc_by_lc")
         if t is not None and len(t):
-            years = sorted({str(p) for p in t["period"]})
+            picked = _pick(t["period"], self.report_years())
+            years = [y for _, y in picked]
             cols = [Column(key="lc_class", label="Land cover class", kind="text")] + [
-                Column(key=f"y{y}", label=f"SOC {y} (t/ha)", kind="stock") for y in years]
+                Column(key=f"y{y}", label=f"SOC {lab} (t/ha)", kind="stock") for lab, y in picked]
             for zone in _zones(t):
                 z = _z(t, zone[0])
                 rows = []
@@ -482,16 +490,21 @@ class _Builder:
                 cols = [Column(key="year", label="Year", kind="text")] + [
                     Column(key=f"p{k}", label=f"{v} (%)", kind="percent") for k, v in names.items()] + [
                     Column(key="any", label="Any drought (%)", kind="percent")]
+                agg = sel.groupby([sel["zone_id"].astype(str), sel["period"].astype(str),
+                                   sel["class_code"].astype(int)], sort=True)["value"].sum()
+                per: dict[tuple[str, str], dict[int, float]] = {}
+                for (zid, year, k), v in agg.items():
+                    per.setdefault((zid, year), {})[int(k)] = float(v)
                 for zone in _zones(sel):
-                    z = _z(sel, zone[0])
                     rows = []
-                    for year, zy in z.groupby(z["period"].astype(str), sort=True):
-                        by = zy.groupby(zy["class_code"].astype(int))["value"].sum()
-                        tot = float(by.sum())
+                    for (zid, year), by in per.items():
+                        if zid != zone[0]:
+                            continue
+                        tot = sum(by.values())
                         row: dict[str, Any] = {"year": year}
                         for k in names:
-                            row[f"p{k}"] = _pct(float(by.get(k, 0.0)), tot)
-                        row["any"] = _pct(float(sum(by.get(k, 0.0) for k in names)), tot)
+                            row[f"p{k}"] = _pct(by.get(k, 0.0), tot)
+                        row["any"] = _pct(sum(by.get(k, 0.0) for k in names), tot)
                         rows.append(row)
                     self.add(code, zone, cols, rows)
         dvi = self.t.get("dvi")
@@ -509,6 +522,33 @@ class _Builder:
                         row[g] = _num(v.iloc[0]) if len(v) else None
                     rows.append(row)
                 self.add("SO3-3.T1", zone, cols, rows)
+
+
+def _sum_by(df: pd.DataFrame, *keys: str, value: str = "area_km2") -> dict[tuple[Any, ...], float]:
+    """Sums of ``value`` by integer ``keys`` as a plain dict (one groupby instead of many boolean filters)."""
+    if df.empty:
+        return {}
+    g = df.groupby([df[k].astype(int) for k in keys], sort=False)[value].sum()
+    return {tuple(int(x) for x in (k if isinstance(k, tuple) else (k,))): float(v) for k, v in g.items()}
+
+
+def _pick(periods: Iterable[Any], wanted: list[int]) -> list[tuple[str, str]]:
+    """For each wanted year, the closest available year of a table: ``(row label, year used)``.
+
+    The label is the wanted year, with the data year in brackets when it differs (substitution shown, C5).
+    """
+    available = sorted({int(p) for p in map(str, periods) if p.isdigit()})
+    out: list[tuple[str, str]] = []
+    seen: set[int] = set()
+    for w in wanted:
+        if not available:
+            break
+        best = min(available, key=lambda y: (abs(y - w), y))
+        if best in seen and best != w:
+            continue
+        seen.add(best)
+        out.append((str(w) if best == w else f"{w} (data {best})", str(best)))
+    return out
 
 
 def _group(variable: str) -> str:

@@ -87,6 +87,16 @@ def period_windows(period: Period, opts: ProductivityOptions) -> ProductivityWin
     )
 
 
+def _windows_note(meta: dict[str, Any]) -> str:
+    """Windows of a period for map titles (the COG tags carry the title; standard.md §2.3)."""
+    if "trend_window" not in meta:
+        return f" (imported LPD, {meta.get('lpd_source', 'custom')})"
+    return (
+        f" (trend {meta['trend_window']}, state {meta['state_baseline_window']} vs {meta['state_recent_window']}, "
+        f"performance {meta['performance_window']}, {meta.get('lpd_table', '')})"
+    )
+
+
 def _options(ctx: Any) -> ProductivityOptions:
     raw = getattr(ctx.assessment, "productivity", None)
     if isinstance(raw, ProductivityOptions):
@@ -343,14 +353,20 @@ def run(ctx: Any) -> None:
         ctx.layers[f"prod_degradation/{label}"] = deg
         deg = ctx.layers[f"prod_degradation/{label}"]
         ctx.write_raster(
-            f"prod_degradation/{label}", deg, legend=deg_legend, title=f"Productivity degradation {label}"
+            f"prod_degradation/{label}",
+            deg,
+            legend=deg_legend,
+            title=f"Productivity degradation {label}{_windows_note(meta)}",
         )
         if lpd is not None:
             lpd = lpd.assign_attrs({**meta, "legend": "lpd"})
             ctx.layers[f"lpd/{label}"] = lpd
             lpd = ctx.layers[f"lpd/{label}"]
             ctx.write_raster(
-                f"lpd/{label}", lpd, legend=LPD_LEGEND, title=f"Land productivity dynamics {label}"
+                f"lpd/{label}",
+                lpd,
+                legend=LPD_LEGEND,
+                title=f"Land productivity dynamics {label}{_windows_note(meta)}",
             )
             lc = _lc_for_table(ctx, p)
             if lc is not None:

@@ -264,16 +264,47 @@ def glo_cdf(x: float, loc: float, scale: float, shape: float) -> float:
 @numba.njit(cache=True, nogil=True)
 def _rolling_sum(series: np.ndarray, scale: int, out: np.ndarray) -> None:
     """Sums over ``scale`` consecutive steps ending at each step; NaN when any value is missing."""
-    # exact window sums (a running sum would leave rounding residue, e.g. 1e-14 instead of an exact zero)
     nt = series.shape[0]
+    if scale <= 8:
+        # exact window sums
+        for t in range(nt):
+            if t < scale - 1:
+                out[t] = math.nan
+                continue
+            total = 0.0
+            for k in range(t - scale + 1, t + 1):
+                total += series[k]
+            out[t] = total  # NaN propagates
+        return
+    # long windows: running sum, re-summed exactly every 32 steps (drift below 1e-12 relative); a window of zeros is
+    # exactly zero (the count of non-zero values decides), so the zero mass of the distribution is not lost
+    total = 0.0
+    n_missing = 0
+    n_nonzero = 0
     for t in range(nt):
-        if t < scale - 1:
+        v = series[t]
+        if math.isnan(v):
+            n_missing += 1
+        else:
+            total += v
+            if v != 0.0:
+                n_nonzero += 1
+        if t >= scale:
+            old = series[t - scale]
+            if math.isnan(old):
+                n_missing -= 1
+            else:
+                total -= old
+                if old != 0.0:
+                    n_nonzero -= 1
+        if t < scale - 1 or n_missing > 0:
             out[t] = math.nan
             continue
-        total = 0.0
-        for k in range(t - scale + 1, t + 1):
-            total += series[k]
-        out[t] = total  # NaN propagates
+        if t % 32 == 0:
+            total = 0.0
+            for k in range(t - scale + 1, t + 1):
+                total += series[k]
+        out[t] = total if n_nonzero > 0 else 0.0
 
 
 @numba.njit(cache=True, nogil=True)

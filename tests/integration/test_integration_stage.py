@@ -215,3 +215,17 @@ def test_population_on_degraded_land() -> None:
     rep = build_report(ctx.tables, baseline=BASELINE, reporting=REPORTING)
     row = rep.get("SO2-3.T1").rows[0]
     assert row["pct_female"] == pytest.approx(100 * pop[0][sdg == -1].sum() / pop[0].sum(), rel=1e-9)
+
+
+def test_sites_table_carries_shares_per_sub_indicator(tmp_path: Path) -> None:
+    gpd.GeoDataFrame({"name": ["Mine A"], "process": ["mining"], "drivers": ["gold"], "actions": ["none"]},
+                     geometry=[box(10.0, 40.0, 10.04, 40.04)], crs="EPSG:4326").to_file(tmp_path / "hot.gpkg")
+    ctx = _run(3, 0.0, IntegrationOptions(hotspots="hot.gpkg"), base_dir=tmp_path)
+    rep = build_report(ctx.tables, baseline=BASELINE, reporting=REPORTING)
+    row = rep.get("SO1-4.T4").rows[0]
+    assert row["location"] == "Mine A" and row["drivers"] == "gold"
+    # 4 x 4 cells of 0.01 degree at 40 N
+    assert row["area_km2"] == pytest.approx(float(AREA.values[-4:, :4].sum()) / 1e6, rel=1e-3)
+    sdg = ctx.written[f"sdg/{REPORTING[-1]}"].values[-4:, :4]
+    cell = AREA.values[-4:, :4]
+    assert row["deg_sdg_15_3_1"] == pytest.approx(100 * cell[sdg == -1].sum() / cell.sum(), rel=1e-9)

@@ -424,7 +424,22 @@ class _Builder:
                             Column(key="actions", label="Remediation actions", kind="text")]
                 rows = [{c.key: (float(r[c.key]) if c.kind != "text" else str(r[c.key] or "")) for c in cols}
                         for _, r in k.iterrows()]
-                self.add(code, ("ALL", "Area of interest"), cols, rows)
+                notes: list[str] = []
+                shares = self.t.get("site_shares")
+                if shares is not None and len(shares):
+                    sh = shares[(shares["kind"] == kind) & (shares["class_code"].astype(int) == -1)]
+                    names = {"sdg_15_3_1": "SDG 15.3.1", "land_cover": "land cover", "productivity": "productivity",
+                             "soil_carbon": "SOC"}
+                    for var in [v for v in names if v in set(sh["variable"])]:
+                        cols.append(Column(key=f"deg_{var}", label=f"% degraded ({names[var]})", kind="percent"))
+                        by_site = dict(zip(sh[sh["variable"] == var]["site_id"].astype(str),
+                                           sh[sh["variable"] == var]["share"].astype(float), strict=True))
+                        for sid, row in zip(k["site_id"].astype(str), rows, strict=True):
+                            row[f"deg_{var}"] = 100.0 * by_site[sid] if sid in by_site else None
+                    if len(sh):
+                        notes.append(f"Shares degraded per sub-indicator for period {sh['period'].iloc[0]} "
+                                     "(which sub-indicator drives the site).")
+                self.add(code, ("ALL", "Area of interest"), cols, rows, notes)
 
     # -- SO2-3 ----------------------------------------------------------------------------------------------
     def so2_3(self) -> None:

@@ -270,3 +270,17 @@ def test_spi__declared_nodata_is_missing():
     pet = _monthly(np.full(v.size, 50.0))
     out2 = spei(pr, pet, 3).values.ravel()
     assert np.isnan(out2[200:203]).all() and np.isfinite(out2[203:]).all()
+
+
+@pytest.mark.parametrize("scale", [9, 24, 48])
+def test_spi__long_scales_with_dry_spells_agree_with_climate_indices(scale):
+    pytest.importorskip("climate_indices")
+    rng = np.random.default_rng(3)
+    pr = rng.gamma(0.7, 40.0, (43 * 12, 2, 3))
+    pr[rng.random(pr.shape) < 0.4] = 0.0
+    pr[:, 0, 0] = np.where(np.arange(pr.shape[0]) % 12 < 10, 0.0, pr[:, 0, 0])  # ten dry months a year
+    pr[100:160, 1, 1] = 0.0  # a five-year run of zeros: windows summing to exactly zero
+    ours = spi(_monthly(pr), scale).values
+    ref = _climate_indices_spi(_monthly(pr), scale, "gamma")
+    assert np.array_equal(np.isnan(ours), np.isnan(ref))
+    assert np.nanmax(np.abs(ours - ref)) < 1e-5

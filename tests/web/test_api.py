@@ -269,6 +269,10 @@ def test_run__cancel(make_client, monkeypatch, wait_for) -> None:
     final = wait_for(client, run["id"], ("cancelled",), timeout=20)
     assert final["status"] == "cancelled"
     assert client.post(f"/api/runs/{run['id']}/cancel").status_code == 409
+    # resuming at once waits for the stopping worker, then continues from the checkpoints
+    monkeypatch.setenv("OPENLDN_FAKE_DELAY", "0")
+    assert client.post(f"/api/runs/{run['id']}/resume").status_code == 202
+    assert wait_for(client, run["id"], ("succeeded",))["attempts"] == 2
 
 
 def test_run__failure_reported_with_message(client, wait_for) -> None:

@@ -223,7 +223,19 @@ class RunManager:
 
     # operations ---------------------------------------------------------------------------------------------------
     def start(self, run_id: str) -> None:
-        """Launch the worker process of a queued run."""
+        """Launch the worker process of a queued run.
+
+        Raises
+        ------
+        RuntimeError
+            When the run's previous worker process is still running (e.g. still stopping after a cancel).
+        """
+        with self._lock:
+            old = self._procs.get(run_id)
+            if old is not None and old.poll() is None:
+                raise RuntimeError(f"the previous worker of run {run_id!r} is still stopping; retry in a moment")
+            self._procs.pop(run_id, None)
+            self._cancel_at.pop(run_id, None)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         cmd = [sys.executable, "-m", "openldn.web.worker", str(self.db.path), run_id, self.pipeline]
         run = self.db.get_run(run_id)
@@ -252,6 +264,18 @@ class RunManager:
 
     def resume(self, run_id: str) -> None:
         """Queue a stopped run again in the same output folder (the pipeline resumes from its checkpoints)."""
+        with self._lock:
+            old = self._procs.get(run_id)
+        run = self.db.get_run(run_id)
+        deadline = time.monotonic() + _KILL_AFTER_S
+        # a cancelled worker may still be exiting: give it a moment
+        while time.monotonic() < deadline and (
+            (old is not None and old.poll() is None)
+            or (run is not None and old is None and pid_alive(run["pid"], run_id))
+        ):
+            time.sleep(0.1)
+        if old is not None and old.poll() is None:
+            raise RuntimeError(f"the previous worker of run {run_id!r} is still stopping; retry in a moment")
         self.db.update_run(run_id, status="queued", cancel_requested=0, error=None, finished=None, message="resuming")
         self.start(run_id)
 

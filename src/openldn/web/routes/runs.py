@@ -62,7 +62,10 @@ def resume_run(request: Request, run_id: str) -> dict[str, Any]:
     run = get_run(request, run_id)
     if run["status"] not in ("interrupted", "failed", "cancelled"):
         raise WebError(409, f"run {run_id!r} is {run['status']}; only interrupted, failed or cancelled runs resume")
-    manager(request).resume(run_id)
+    try:
+        manager(request).resume(run_id)
+    except RuntimeError as error:
+        raise WebError(409, str(error)) from None
     return run_out(get_run(request, run_id))
 
 

@@ -462,8 +462,9 @@ async function cancelRun() {
 }
 
 async function resumeRun() {
+  $("resume-btn").disabled = true;
   const run = await guarded(() => api("POST", `/api/runs/${state.run.id}/resume`));
-  if (run) { showRun(run); clearResults(); follow(run.id); }
+  if (run) { showRun(run); clearResults(); follow(run.id); } else showRun(state.run);
 }
 
 async function refreshLog() {

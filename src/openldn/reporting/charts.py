@@ -90,7 +90,7 @@ def degradation_chart(series: dict[str, dict[str, float]], *, title: str) -> byt
         PNG.
     """
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig, ax = plt.subplots(figsize=(8, 3.8))
     periods = list(series)
     classes = list(DEG_COLORS)
     w = 0.8 / len(classes)
@@ -98,10 +98,10 @@ def degradation_chart(series: dict[str, dict[str, float]], *, title: str) -> byt
     for i, c in enumerate(classes):
         ax.bar(x + i * w - 0.4 + w / 2, [series[p].get(c, 0.0) for p in periods], width=w,
                color=DEG_COLORS[c], edgecolor="#555555", linewidth=0.5, label=c)
-    ax.set_xticks(x, periods)
+    ax.set_xticks(x, [p.replace(" ", "\n", 1) for p in periods], fontsize=8)
     ax.set_ylabel("km²")
     ax.set_title(title)
-    ax.legend(fontsize=8, frameon=False, ncol=4)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return png_bytes(fig)
 
@@ -150,7 +150,7 @@ def transition_sankey(flows: pd.DataFrame, *, title: str, colors: dict[int, str]
 
     lpos, rpos = stack(left), stack(right)
     scale = 1 - gap * (max(len(left), len(right)) - 1)
-    fig, ax = plt.subplots(figsize=(8, 5.5))
+    fig, ax = plt.subplots(figsize=(9, 6))
     xl, xr, bw = 0.0, 1.0, 0.06
     lcur = dict(lpos)
     rcur = dict(rpos)
@@ -174,10 +174,10 @@ def transition_sankey(flows: pd.DataFrame, *, title: str, colors: dict[int, str]
                                    edgecolor="#333333", linewidth=0.5))
             tx = x - 0.01 if side == "l" else x + bw + 0.01
             ax.text(tx, pos[int(c)] + h / 2, f"{labels.get(int(c), c)} ({v:,.0f} km²)", va="center",
-                    ha="right" if side == "l" else "left", fontsize=7)
+                    ha="right" if side == "l" else "left", fontsize=8)
     ax.text(xl + bw / 2, 1.03, left_title, ha="center", fontsize=9, weight="bold")
     ax.text(xr + bw / 2, 1.03, right_title, ha="center", fontsize=9, weight="bold")
-    ax.set_xlim(-0.45, 1.5)
+    ax.set_xlim(-0.5, 1.56)
     ax.set_ylim(1.06, -0.02)
     ax.axis("off")
     ax.set_title(title)

@@ -1,8 +1,8 @@
 """Pipeline stage of the SOC sub-indicator (SO1-3): layers ``soc/<year>`` and ``soc_degradation/<period>``,
 tables ``soc_by_lc`` (SO1-3.T1) and ``soc_degradation`` (SO1-3.T2), maps.
 
-Stocks (the layer ``soc_series``, one step per year) come either from the Tier 1 / Tier 2 model (a reference stock and the ``lc_unccd`` layer of the land cover
-stage) or, when the SOC input already holds one stock per year, straight from the input. Years follow the land cover
+Stocks (the layer ``soc_series``: the years used, or every year for the statistical test) come either from the
+Tier 1 / Tier 2 model (a reference stock and the ``lc_unccd`` layer of the land cover stage) or, when the SOC input already holds one stock per year, straight from the input. Years follow the land cover
 stage (baseline first -> last year; reporting periods from ``land_cover.reporting_lc_start``). SOC degradation is
 nodata on water (UNCCD class 7 in the period's initial year, reference-implementation.md §2.1); the table keeps water
 in its own row (code 7, class 7 in the baseline's initial year) so that its land area equals the land cover table's.
@@ -107,17 +107,22 @@ def run(ctx: Any) -> None:
         stock_years = soc_years
         tier = "input stocks"
 
-    # computed once (the model needs the whole land cover series; inputs are aligned once); every year and period
-    # reads the stored series back
+    pairs = {p.label: (p, *period_years(p, baseline, lcopts.reporting_lc_start)) for p in a.periods}
+    targets = sorted(set(opts.years) if opts.years else {t for _, t0, t1 in pairs.values() for t in (t0, t1)})
+
+    # The stocks of the years used are computed once (the model needs the whole land cover series; inputs are
+    # aligned once) and stored; every year and period reads them back. The statistical test keeps every year.
+    if opts.method != "statistical":
+        wanted = set(targets) | {t for _, t0, t1 in pairs.values() for t in (t0, t1)}
+        used = sorted({closest_year(stock_years, t, opts.max_year_gap, f"SOC ({t})") for t in wanted})
+        keep = np.flatnonzero(np.isin(stock_years, used))
+        stocks, stock_years = stocks.isel(time=keep), stock_years[keep]
     ctx.layers["soc_series"] = stocks
     stocks = ctx.layers["soc_series"]
 
     def stock_at(target: int, what: str) -> xr.DataArray:
         y = pick(stock_years, target, f"SOC ({what})")
         return stocks.isel(time=int(np.flatnonzero(stock_years == y)[0]), drop=True)
-
-    pairs = {p.label: (p, *period_years(p, baseline, lcopts.reporting_lc_start)) for p in a.periods}
-    targets = sorted(set(opts.years) if opts.years else {t for _, t0, t1 in pairs.values() for t in (t0, t1)})
 
     # SO1-3.T1: mean stock per land cover class and year.
     frames = []

@@ -284,6 +284,20 @@ def count_weights(
     return np.where(np.isfinite(w), w, 0.0)
 
 
+def _overlap_range(edges: np.ndarray, a: float, b: float) -> tuple[int, int]:
+    """Index range [i0, i1) of the intervals of monotonic ``edges`` that overlap the interval between a and b."""
+    lo, hi = min(a, b), max(a, b)
+    inc = edges[-1] >= edges[0]
+    e = edges if inc else edges[::-1]
+    n = e.size - 1
+    s0 = int(np.searchsorted(e, lo, side="right")) - 1  # interval containing lo
+    s1 = int(np.searchsorted(e, hi, side="left"))  # first edge >= hi
+    s0, s1 = max(s0, 0), min(s1, n)
+    if s1 <= s0:
+        return 0, 0
+    return (s0, s1) if inc else (n - s1, n - s0)
+
+
 def _count_block(src: np.ndarray, wy: np.ndarray, wx: np.ndarray) -> np.ndarray:
     x = np.asarray(src, dtype=np.float64)
     valid = np.isfinite(x)
@@ -324,19 +338,17 @@ def _align_count(da: xr.DataArray, src: GeoBox, dst: GeoBox) -> xr.DataArray:
         import dask.array as dsa
     for k0 in range(0, ny, _BLOCK):
         k1 = min(ny, k0 + _BLOCK)
-        wy_full = count_weights(sy, ty[k0 : k1 + 1], measure=measure)
-        rows = np.nonzero(wy_full.any(axis=1))[0]
+        i0, i1 = _overlap_range(sy, ty[k0], ty[k1])
+        wy = count_weights(sy[i0 : i1 + 1], ty[k0 : k1 + 1], measure=measure) if i1 > i0 else None
         row_blocks = []
         for l0 in range(0, nx, _BLOCK):
             l1 = min(nx, l0 + _BLOCK)
             shape = (*lead, k1 - k0, l1 - l0)
-            wx_full = count_weights(sx, tx[l0 : l1 + 1])
-            cols = np.nonzero(wx_full.any(axis=1))[0]
-            if rows.size == 0 or cols.size == 0:
+            j0, j1 = _overlap_range(sx, tx[l0], tx[l1])
+            if wy is None or j1 <= j0:
                 blk = dsa.full(shape, np.nan, dtype=np.float64) if is_dask else np.full(shape, np.nan)
             else:
-                i0, i1, j0, j1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-                wy, wx = wy_full[i0:i1], wx_full[j0:j1]
+                wx = count_weights(sx[j0 : j1 + 1], tx[l0 : l1 + 1])
                 piece = data[..., i0:i1, j0:j1]
                 if is_dask:
                     task = dask.delayed(_count_block, pure=True)(piece, wy, wx)

@@ -299,12 +299,21 @@ def _overlap_range(edges: np.ndarray, a: float, b: float) -> tuple[int, int]:
 
 
 def _count_block(src: np.ndarray, wy: np.ndarray, wx: np.ndarray) -> np.ndarray:
+    """``wy.T @ x @ wx`` per leading index with sparse (banded) weights; NaN where no valid source cell overlaps."""
+    from scipy import sparse
+
     x = np.asarray(src, dtype=np.float64)
     valid = np.isfinite(x)
     x = np.where(valid, x, 0.0)
-    tot = np.einsum("...ij,ik,jl->...kl", x, wy, wx, optimize=True)
-    cov = np.einsum("...ij,ik,jl->...kl", valid.astype(np.float64), wy, wx, optimize=True)
-    return np.where(cov > 0, tot, np.nan)
+    wyt = sparse.csr_matrix(wy.T)
+    wxs = sparse.csc_matrix(wx)
+    lead = x.shape[:-2]
+    out = np.empty((*lead, wy.shape[1], wx.shape[1]), dtype=np.float64)
+    for idx in np.ndindex(*lead):
+        tot = wyt @ np.asarray((wxs.T @ x[idx].T).T)
+        cov = wyt @ np.asarray((wxs.T @ valid[idx].astype(np.float64).T).T)
+        out[idx] = np.where(cov > 0, tot, np.nan)
+    return out
 
 
 def _align_count(da: xr.DataArray, src: GeoBox, dst: GeoBox) -> xr.DataArray:

@@ -192,3 +192,17 @@ def test_fdr__matches_scipy_benjamini_hochberg(rng: np.random.Generator) -> None
     assert isinstance(lazy.data, dask.array.Array)
     np.testing.assert_array_equal(lazy.values, sig.values)
     assert bh_threshold(xr.DataArray(np.array([0.5, 0.9])), q=0.05) == -1.0
+
+
+def test_mann_kendall__exact_p_values_match_scipy_kendalltau(rng: np.random.Generator) -> None:
+    x = rng.normal(size=(16, 1, 30))
+    x[:, 0, :10] += np.arange(16)[:, None] * 0.1
+    x[3, 0, 20:] = np.nan  # 15 valid years in these pixels
+    ds = mann_kendall(stack(x), p_method="exact")
+    for c in range(30):
+        ok = np.isfinite(x[:, 0, c])
+        ref = scipy.stats.kendalltau(np.arange(16)[ok], x[ok, 0, c], method="exact").pvalue
+        assert float(ds.p[0, c]) == pytest.approx(ref, abs=1e-12)
+    # with ties the normal approximation is kept
+    tied = mann_kendall(series([1, 2, 2, 3, 5, 4]), p_method="exact")
+    assert float(tied.p) == pytest.approx(float(mann_kendall(series([1, 2, 2, 3, 5, 4])).p))

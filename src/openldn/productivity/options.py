@@ -53,6 +53,11 @@ class ProductivityOptions(BaseModel):
         "none",
         description="Autocorrelation-robust Mann-Kendall variant: Hamed-Rao variance or Yue-Wang pre-whitening.",
     )
+    trajectory_p_method: Literal["normal", "exact"] = Field(
+        "normal",
+        description="p-value of the Mann-Kendall S: normal approximation (classical test) or the exact permutation "
+        "distribution for series without ties.",
+    )
     fdr: bool = Field(
         False, description="Benjamini-Hochberg false discovery rate control over the area of interest."
     )

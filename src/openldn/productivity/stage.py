@@ -288,6 +288,7 @@ def run(ctx: Any) -> None:
                 dead_band=opts.trajectory_dead_band,
                 min_years=opts.min_years,
                 autocorrelation=opts.autocorrelation,
+                p_method=opts.trajectory_p_method,
                 fdr=opts.fdr,
                 fdr_q=opts.fdr_q,
                 climate=climate,

@@ -216,6 +216,7 @@ def trajectory(
     dead_band: float = 0.0,
     min_years: int = 10,
     autocorrelation: AutocorrelationMethod = "none",
+    p_method: Literal["normal", "exact"] = "normal",
     fdr: bool = False,
     fdr_q: float = 0.05,
     climate: xr.DataArray | None = None,
@@ -238,6 +239,8 @@ def trajectory(
         Minimum number of valid years; fewer gives nodata.
     autocorrelation : {"none", "hamed_rao", "pre_whitening"}, default "none"
         See :func:`openldn.productivity.mann_kendall`.
+    p_method : {"normal", "exact"}, default "normal"
+        p-value of S: normal approximation, or exact permutation distribution for series without ties.
     fdr : bool, default False
         Control the false discovery rate (Benjamini-Hochberg, rate ``fdr_q``) over the pixels of ``mask`` (or every
         pixel) instead of testing each pixel at ``alpha``.
@@ -291,7 +294,9 @@ def trajectory(
             )
     if mask is not None:
         series = series.where(mask)
-    stats = mann_kendall(series, min_years=min_years, autocorrelation=autocorrelation, alpha=alpha)
+    stats = mann_kendall(
+        series, min_years=min_years, autocorrelation=autocorrelation, alpha=alpha, p_method=p_method
+    )
     significant = fdr_significant(stats["p"], q=fdr_q) if fdr else None
     cls = classify_trajectory(
         stats,

@@ -95,3 +95,24 @@ def test_annual_index__december_values_and_missing_years():
     assert out.values.ravel()[:2].tolist() == [11.0, 23.0] and np.isnan(out.values.ravel()[2])
     assert out.attrs["missing_years"] == [2001]
     assert pd.DatetimeIndex(out["time"].values).year.tolist() == [1999, 2000, 2001]
+
+
+def test_annual_index_and_max_intensity__stay_lazy():
+    class _Counter:
+        n = 0
+
+        def __call__(self, dsk, keys, **kw):
+            _Counter.n += 1
+            return dask.get(dsk, keys, **kw)
+
+    t = pd.date_range("2000-01-01", "2007-12-01", freq="MS")
+    rng = np.random.default_rng(1)
+    spi = xr.DataArray(dsa.from_array(rng.normal(size=(t.size, 3, 4)), chunks=(t.size, 2, 2)),
+                       dims=("time", "y", "x"), coords={"time": t})
+    with dask.config.set(scheduler=_Counter()):
+        annual = annual_index(spi, month=12)
+        classes = drought_class(annual)
+        maxima = max_intensity(classes)
+    assert _Counter.n == 0 and isinstance(maxima.data, dsa.Array)
+    expected = drought_class(annual.compute()).values.reshape(2, 4, 3, 4).max(axis=1)
+    np.testing.assert_array_equal(maxima.values, expected)

@@ -231,3 +231,15 @@ def test_transposed_input_gives_same_table(cov, area, rng):
     a = class_area_table(data, cov, area, variable="lc")
     b = class_area_table(data.transpose("x", "y"), cov, area.transpose("x", "y"), variable="lc")
     pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_sum_by_yearly_classes(cov, rng):
+    pop = _grid(rng.random((30, 40)) * 10)
+    by = attach_grid(xr.DataArray(np.stack([np.zeros((30, 40), "int16"), np.ones((30, 40), "int16")]),
+                                  dims=("time", "y", "x"),
+                                  coords={"time": pd.to_datetime(["2001-01-01", "2002-01-01"])}), GB)
+    t = zonal_sum_table(pop, cov, by=by, variable="p")
+    assert set(t.period) == {"2001", "2002"}
+    a = t[(t.zone_id == "ALL") & (t.period == "2001")].set_index("class_code")["value"]
+    b = t[(t.zone_id == "ALL") & (t.period == "2002")].set_index("class_code")["value"]
+    assert a.loc[0] == pytest.approx(b.loc[1], rel=1e-12) and a.loc[0] > 0

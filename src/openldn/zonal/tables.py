@@ -198,6 +198,20 @@ def _time_slices(da: xr.DataArray, period: str | None) -> list[tuple[str, xr.Dat
     return out
 
 
+def _paired_slices(values: xr.DataArray, by: xr.DataArray | None, period: str | None
+                   ) -> list[tuple[str, xr.DataArray, xr.DataArray | None]]:
+    """(period label, values, by) per time step of whichever input has a time axis (matched by date if both)."""
+    if by is not None and "time" in by.dims and "time" not in values.dims:
+        return [(per, values, b) for per, b in _time_slices(by, period)]
+    out = []
+    for per, v in _time_slices(values, period):
+        b = by
+        if by is not None and "time" in by.dims:
+            b = by.sel(time=v["time"].values)
+        out.append((per, v, b))
+    return out
+
+
 def _area2d(area: xr.DataArray, cov: Coverage) -> xr.DataArray:
     _check_grid(area, cov, "area")
     if area.dims != ("y", "x"):
@@ -562,10 +576,7 @@ def zonal_sum_table(
         _check_grid(by, cov, f"{variable} (by)")
     frames = []
     by = None if by is None else _yx_last(by)
-    for per, v in _time_slices(_yx_last(values), period):
-        b = by
-        if by is not None and "time" in by.dims:
-            b = by.sel(time=v["time"]) if "time" in v.coords else by.isel(time=0)
+    for per, v, b in _paired_slices(_yx_last(values), by, period):
         codes, vw, _ = _weighted(v, None if b is None else _as_codes(b), cov, None)
         frames.append(_by_frame(cov, per, variable, b, legend, codes, {"value": vw}))
     return pd.concat(frames, ignore_index=True)
@@ -610,10 +621,7 @@ def zonal_mean_table(
         _check_grid(by, cov, f"{variable} (by)")
     frames = []
     by = None if by is None else _yx_last(by)
-    for per, v in _time_slices(_yx_last(values), period):
-        b = by
-        if by is not None and "time" in by.dims:
-            b = by.sel(time=v["time"]) if "time" in v.coords else by.isel(time=0)
+    for per, v, b in _paired_slices(_yx_last(values), by, period):
         codes, vw, ww = _weighted(v, None if b is None else _as_codes(b), cov, area2)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(ww > 0, vw / np.where(ww > 0, ww, 1.0), np.nan)

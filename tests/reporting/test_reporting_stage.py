@@ -40,6 +40,8 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                              geometry=[box(-71.8, 18.8, -71.6, 19.0), box(-71.6, 18.8, -71.4, 19.0)],
                              crs="EPSG:4326")
     zones.to_file(out / "zones.gpkg")
+    gpd.GeoDataFrame({"name": ["Quarry"], "process": ["mining"]}, geometry=[box(-71.75, 18.85, -71.7, 18.9)],
+                     crs="EPSG:4326").to_file(out / "hotspots.gpkg")
     rng = np.random.default_rng(3)
     deg = rng.choice([-1, 0, 1], size=(20, 40)).astype("int16")
     deg[:3, :3] = -32768
@@ -58,7 +60,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                "units": None if legend else "people"}
         outputs.append(rec)
     assessment = SimpleNamespace(
-        name="Test country", baseline=BASELINE, reporting=REPORTING, integration=IntegrationOptions(),
+        name="Test country", baseline=BASELINE, reporting=REPORTING, integration=IntegrationOptions(hotspots=str(out / "hotspots.gpkg")),
         outputs=SimpleNamespace(maps=True, png=True, xlsx=True, html=True), aoi=str(out / "zones.gpkg"),
         zones=SimpleNamespace(path=str(out / "zones.gpkg")), resolve=lambda p: Path(p),
     )
@@ -83,7 +85,8 @@ def test_stage_writes_every_output(run_dir: Path) -> None:
         assert (run_dir / "maps" / f"{name}.png").is_file()
         assert (run_dir / "maps" / f"{name}.qml").is_file()
     text = (rep / "report.html").read_text()
-    assert text.count('class="map"') == 3
+    assert (run_dir / "maps" / "hotspots_brightspots.png").is_file()
+    assert text.count('class="map"') == 4
     assert "http://" not in text.replace("http://www.w3.org", "") and "<script" not in text
 
 
@@ -117,7 +120,7 @@ def test_report_renders_in_chromium(run_dir: Path, tmp_path: Path) -> None:
             browser.close()
     assert not errors, errors
     maps = [ok for cls, ok in loaded if cls == "map"]
-    assert len(maps) == 3 and all(maps), loaded
+    assert len(maps) == 4 and all(maps), loaded
     assert all(ok for _, ok in loaded)
     assert height > 2000
     import matplotlib.image as mpimg

@@ -146,6 +146,7 @@ def render_map(
     cmap: str = "viridis",
     max_pixels: int = 1600,
     dpi: int = 110,
+    highlights: list[tuple[list[np.ndarray], str, str]] | None = None,
 ) -> Path:
     """Render a raster to a PNG with title, legend, geodesic scale bar and admin boundaries.
 
@@ -169,6 +170,9 @@ def render_map(
         Larger rasters are decimated for display.
     dpi : int
         Resolution of the PNG.
+    highlights : list of (lines, colour, label), optional
+        Extra outlines drawn thicker and listed in the legend (e.g. hotspot and brightspot polygons, as returned
+        by :func:`boundary_lines`).
 
     Returns
     -------
@@ -227,6 +231,20 @@ def render_map(
         # equal ground distances along x and y at the map's central latitude
         ax.set_aspect(1.0 / max(math.cos(math.radians((top + bottom) / 2)), 0.05))
     ax.set_ylabel("")
+    extra_handles = []
+    for hl_lines, color, label in highlights or []:
+        from matplotlib.collections import LineCollection
+        from matplotlib.lines import Line2D
+
+        if hl_lines:
+            ax.add_collection(LineCollection(hl_lines, colors=color, linewidths=1.8))
+            extra_handles.append(Line2D([0], [0], color=color, linewidth=1.8, label=label))
+    if extra_handles:
+        ax.set_xlim(left, right)
+        ax.set_ylim(bottom, top)
+        old = ax.get_legend()
+        handles = (old.legend_handles if old is not None else []) + extra_handles
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
     ax.set_title(title, fontsize=12)
     ax.tick_params(labelsize=7)
     if crs is not None:

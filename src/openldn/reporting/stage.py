@@ -21,7 +21,7 @@ import numpy as np
 
 from openldn.reporting.prais import PRAISReport, build_report
 
-__all__ = ["build_run_report", "map_images", "run"]
+__all__ = ["EMBED_PREFIXES", "NO_PNG_PREFIXES", "build_run_report", "map_images", "run", "site_map"]
 
 #: Maps embedded in the HTML report (key prefixes); the others are listed with links to their files.
 EMBED_PREFIXES = ("sdg/", "sdg_before_recode/", "status/", "status7/", "lc_degradation/", "prod_degradation/",
@@ -160,6 +160,52 @@ def map_images(ctx: Any, *, png: bool = True) -> list[Any]:
     return images
 
 
+def site_map(ctx: Any) -> Any:
+    """PNG of the latest land status with the hotspot (red) and brightspot (green) polygons, or None.
+
+    Parameters
+    ----------
+    ctx : openldn.pipeline.RunContext
+        Run context.
+
+    Returns
+    -------
+    MapImage or None
+    """
+    import rioxarray
+
+    from openldn.integration.fp import read_polygons
+    from openldn.reporting.maps import boundary_lines, normalise_legend, render_map
+    from openldn.reporting.report import MapImage
+
+    files = {kind: _opt(ctx, kind) for kind in ("hotspots", "brightspots")}
+    if not any(files.values()):
+        return None
+    recs = [r for r in ctx.outputs if str(r.get("key", "")).startswith(("status/", "sdg/"))]
+    status = [r for r in recs if str(r["key"]).startswith("status/")]
+    rec = (status or recs or [None])[-1]
+    if rec is None:
+        return None
+    path = Path(ctx.out_dir) / str(rec["path"])
+    if not path.is_file():
+        return None
+    a = ctx.assessment
+    with rioxarray.open_rasterio(path) as src:
+        da = src.squeeze(drop=True)
+        crs = da.rio.crs
+        highlights = []
+        for kind, color in (("hotspots", "#D7191C"), ("brightspots", "#1A9641")):
+            if files[kind]:
+                gdf = read_polygons(str(a.resolve(files[kind]) if hasattr(a, "resolve") else files[kind]))
+                highlights.append((boundary_lines(gdf, crs), color, kind.capitalize()))
+        out = render_map(da, Path(ctx.out_dir) / "maps" / "hotspots_brightspots.png",
+                         title=f"Hotspots and brightspots over {rec.get('title') or rec['key']}",
+                         legend=normalise_legend(rec.get("legend")), boundaries=boundary_lines(_boundaries(ctx), crs),
+                         highlights=highlights)
+    return MapImage("hotspots_brightspots", "Hotspots and brightspots", out.read_bytes(),
+                    [str(out.relative_to(ctx.out_dir))])
+
+
 def run(ctx: Any) -> None:
     """Build, validate and write every report output of a run.
 
@@ -192,6 +238,10 @@ def run(ctx: Any) -> None:
     downloads["PRAIS tables (CSV)"] = "csv/"
     ctx.progress("reporting", 2, 4, "maps")
     images = map_images(ctx, png=want["png"] and want["maps"])
+    if want["png"] and want["maps"]:
+        sites = site_map(ctx)
+        if sites is not None:
+            images.append(sites)
     if want["html"]:
         ctx.progress("reporting", 3, 4, "HTML report")
         integ = getattr(ctx.assessment, "integration", None)

@@ -254,7 +254,7 @@ def render_map(
         if length_map > 0:
             ax.add_patch(Rectangle((x0, y0), length_map, 0.012 * h, facecolor="black", edgecolor="black"))
             label = f"{length_m / 1000:g} km" if length_m >= 1000 else f"{length_m:g} m"
-            ax.text(x0 + length_map / 2, y0 + 0.025 * h, label, ha="center", va="bottom", fontsize=8,
+            ax.text(x0 + length_map / 2, y0 + 0.035 * h, label, ha="center", va="bottom", fontsize=8,
                     bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
         ax.set_xlabel(f"{crs.to_string()}", fontsize=7)
     path = Path(path)

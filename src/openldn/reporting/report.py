@@ -247,6 +247,10 @@ def render_html(
         ("Population", "Counts aggregated onto the analysis grid with a count-conserving rule; float counts (no "
                        "Int16 rounding)."),
         ("Checks passed", ", ".join(report.checks)),
+        ("Differences from Trends.Earth", "one land-area denominator for every SO1 table (water and no data "
+                                          "reported separately); float population (no Int16 cap); status bands "
+                                          "carry their own content; tables generated from data (no formula "
+                                          "templates) - see docs/differences.md."),
     ]
     for zid, la in report.land_area.items():
         method.append((f"Land area {zid}", f"{la['land_km2']:,.3f} km² ({la['source']}); water "

@@ -403,3 +403,13 @@ def test_boundaries__aoi_and_zones_as_geojson(client, project) -> None:
     assert found["zones"]["features"][0]["properties"] == {"id": "1", "name": "North"}
     xs = [x for x, _ in found["aoi"]["features"][0]["geometry"]["coordinates"][0]]
     assert min(xs) == pytest.approx(10) and max(xs) == pytest.approx(11)
+
+
+def test_legend__uniform_colours_are_told_apart() -> None:
+    from openldn.web.tiles import _legend
+
+    grey = _legend({"legend": {"-1": ["Degrading", "#808080"], "0": ["Stable", "#808080"], "1": ["Improving", "#808080"]}})
+    assert [label for label, _ in grey.values()] == ["Degrading", "Stable", "Improving"]
+    assert len({colour for _, colour in grey.values()}) == 3
+    kept = _legend({"legend": {"1": ["A", "#ff0000"], "2": ["B", None], "3": "C"}})
+    assert kept[1] == ("A", "#ff0000") and kept[3][0] == "C" and kept[2][1].startswith("#")

@@ -61,6 +61,9 @@ def _legend(entry: dict[str, Any]) -> dict[int, tuple[str, str]]:
         if not (isinstance(color, str) and color.startswith("#") and len(color) in (7, 9)):
             color = _PALETTE[i % len(_PALETTE)]
         out[int(code)] = (str(label if label is not None else code), color)
+    if len(out) > 1 and len({c.lower() for _, c in out.values()}) == 1:
+        # one colour for every class cannot be read on a map: colour the classes apart
+        out = {code: (label, _PALETTE[i % len(_PALETTE)]) for i, (code, (label, _)) in enumerate(sorted(out.items()))}
     return out
 
 

@@ -687,7 +687,8 @@ function colourOf(label, index) {
 // stacked bars: one bar per group, one segment per series
 function barChart(groups, series, value, unit) {
   const NS = "http://www.w3.org/2000/svg";
-  const width = Math.max(320, 70 + groups.length * 46), height = 190, left = 80, bottom = 50;
+  const step = groups.length > 12 ? 28 : 46;
+  const width = Math.max(320, 90 + groups.length * step), height = 190, left = 80, bottom = 50;
   const totals = groups.map((g) => series.reduce((s, k) => s + Math.max(0, value(g, k)), 0));
   const max = Math.max(...totals, 1e-9);
   const svg = document.createElementNS(NS, "svg");
@@ -701,12 +702,12 @@ function barChart(groups, series, value, unit) {
     return node;
   };
   const plotH = height - bottom - 10;
-  const barW = Math.min(36, (width - left) / groups.length - 8);
+  const barW = step - 10;
   add("text", { x: 4, y: 12 }, fmt(max) + " " + unit);
   add("line", { x1: left - 4, y1: 10, x2: left - 4, y2: 10 + plotH, stroke: "#999" });
   groups.forEach((g, i) => {
     let y = 10 + plotH;
-    const x = left + i * (barW + 8);
+    const x = left + i * step;
     series.forEach((s, j) => {
       const h = (Math.max(0, value(g, s)) / max) * plotH;
       y -= h;

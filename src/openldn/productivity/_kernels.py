@@ -1,10 +1,12 @@
 """Numba kernels of the productivity sub-indicator (private).
 
 Every kernel works on a block ``(time, y, x)`` (time first, as rasters are read) and writes ``(y, x)`` outputs. The
-Mann-Kendall / Theil-Sen kernel processes a *strip* of ``STRIP`` pixels of one row at a time: the pairwise sign and
-tie sums are accumulated over the strip in branch-free inner loops over contiguous pixels (SIMD-friendly), and the
-Theil-Sen median is an exact selection (Wirth's algorithm) in a buffer reused for every pixel. Memory is bounded by
-the strip buffers (``time x STRIP`` values), whatever the block size.
+Mann-Kendall / Theil-Sen kernel processes a *strip* of ``STRIP`` pixels of one row at a time: the pairwise signs,
+tie counts and slopes are computed for the whole strip in branch-free inner loops over contiguous pixels
+(SIMD-friendly; missing years are NaN and drop out of every comparison), then the Theil-Sen slope of each pixel is
+the exact median of its valid pairwise slopes, found by an interpolation bisection seeded by the OLS slope
+(:func:`median_bisect`) in buffers reused for every pixel. Memory is bounded by the strip buffers
+(``pairs x STRIP`` values), whatever the block size.
 
 Kernels release the GIL (``nogil=True``) so that dask threads, or :func:`run_rows` for numpy inputs, run them in
 parallel.
@@ -13,7 +15,8 @@ References
 ----------
 Mann (1945), Kendall (1975): S and its variance with the ties correction. Sen (1968): median of pairwise slopes.
 Hamed and Rao (1998): variance correction for autocorrelated series. Yue and Wang (2002): pre-whitening.
-Wirth (1976), *Algorithms + Data Structures = Programs*: selection of the k-th smallest element.
+Wirth (1976), *Algorithms + Data Structures = Programs*: selection of the k-th smallest element (fallback when
+many values tie).
 """
 
 from __future__ import annotations

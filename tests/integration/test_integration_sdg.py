@@ -9,6 +9,8 @@ import dask.array as dsa
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from openldn.core.codes import NODATA
 from openldn.exceptions import ConfigError, GridMismatchError
@@ -150,3 +152,18 @@ def test_proportion_degraded__water_excluded_nodata_included() -> None:
 def test_change_assessment() -> None:
     out = change_assessment(100.0, 80.0, 1000.0)
     assert out == {"change_km2": -20.0, "change_percent": -2.0}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from([-1, 0, 1]), st.sampled_from([-1, 0, 1]), st.sampled_from([-1, 0, 1])),
+             min_size=1, max_size=30),
+    st.integers(0, 2),
+)
+def test_one_out_all_out__monotone(combos: list[tuple[int, int, int]], which: int) -> None:
+    """Degrading one sub-indicator never improves the 1OAO result; any degraded input gives degraded."""
+    before = one_out_all_out(*_layers(combos)).values.ravel()
+    worse = [tuple(max(-1, v - 1) if i == which else v for i, v in enumerate(c)) for c in combos]
+    after = one_out_all_out(*_layers(worse)).values.ravel()
+    assert (after <= before).all()
+    assert ((after == -1) == np.array([-1 in c for c in worse])).all()

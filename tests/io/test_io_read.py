@@ -212,3 +212,14 @@ def test_read_vector_repairs_invalid_geometry(tmp_path):
     g = read_vector(p)
     assert g.geometry.is_valid.all()
     assert g.geometry.iloc[0].area == pytest.approx(2.0)  # two triangles of area 1
+
+
+def test_read_vector_wraps_polygons_beyond_antimeridian(tmp_path):
+    p = tmp_path / "fiji.geojson"
+    gpd.GeoDataFrame({"id": ["f"]}, geometry=[shapely.box(177, -19, 182, -16)], crs="EPSG:4326").to_file(p)
+    g = read_vector(p)
+    b = g.total_bounds
+    assert b[0] == pytest.approx(-180) and b[2] == pytest.approx(180)
+    geom = g.geometry.iloc[0]
+    assert geom.area == pytest.approx(5 * 3)
+    assert geom.intersection(shapely.box(-180, -19, -178, -16)).area == pytest.approx(2 * 3)

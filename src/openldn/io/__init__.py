@@ -10,7 +10,7 @@ from __future__ import annotations
 from openldn.io._atomic import atomic_path, write_table
 from openldn.io.align import align, attach_grid
 from openldn.io.grid import analysis_grid, crosses_antimeridian, geobox_of
-from openldn.io.read import open_raster, parse_time_label, read_vector
+from openldn.io.read import open_raster, parse_time_label, read_vector, wrap_longitudes
 from openldn.io.write import write_cog
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "open_raster",
     "parse_time_label",
     "read_vector",
+    "wrap_longitudes",
     "write_cog",
     "write_table",
 ]

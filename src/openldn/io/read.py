@@ -25,7 +25,7 @@ from openldn.exceptions import ConfigError, EmptyAOIError, GridMismatchError, In
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["open_raster", "parse_time_label", "read_vector"]
+__all__ = ["open_raster", "parse_time_label", "read_vector", "wrap_longitudes"]
 
 TimeMode = Literal["auto", "annual", "monthly", "static"]
 
@@ -390,6 +390,23 @@ def _apply_nodata_scale(da: xr.DataArray, nd: float | None, scale: float | None,
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def wrap_longitudes(geom: Any) -> Any:
+    """Bring the parts of a lon/lat polygon lying beyond ±180° back into -180..180 (split at the antimeridian).
+
+    A polygon drawn across the antimeridian with longitudes such as 175..185 becomes a multipolygon with parts
+    175..180 and -180..-175, which is how rasters on a -180..180 grid see it.
+    """
+    import shapely
+
+    parts = []
+    for shift in (-360.0, 0.0, 360.0):
+        lo, hi = -180.0 + shift, 180.0 + shift
+        piece = shapely.clip_by_rect(geom, lo, -90.0, hi, 90.0)
+        if not piece.is_empty:
+            parts.append(shapely.transform(piece, lambda xy, s=shift: xy - np.array([s, 0.0])))
+    return shapely.make_valid(shapely.union_all(parts)) if parts else geom
+
+
 def read_vector(
     path: str | os.PathLike[str],
     *,
@@ -412,7 +429,8 @@ def read_vector(
     -------
     geopandas.GeoDataFrame
         Non-empty polygons, invalid geometries repaired with :func:`shapely.make_valid`. A missing CRS is taken as
-        EPSG:4326 (with a warning).
+        EPSG:4326 (with a warning). Lon/lat polygons drawn beyond ±180° are split at the antimeridian and wrapped
+        into -180..180 (:func:`wrap_longitudes`).
 
     Raises
     ------
@@ -452,6 +470,10 @@ def read_vector(
         gdf.loc[bad, gdf.geometry.name] = polys
     keep = ~gdf.geometry.is_empty & gdf.geometry.notna() & gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
     gdf = gdf[keep].reset_index(drop=True)
+    if gdf.crs is not None and gdf.crs.is_geographic and len(gdf):
+        b = gdf.total_bounds
+        if b[0] < -180 or b[2] > 180:
+            gdf = gdf.set_geometry([wrap_longitudes(g) for g in gdf.geometry.values], crs=gdf.crs)
     if len(gdf) == 0:
         raise EmptyAOIError(f"{p}: no polygon feature (only points, lines or empty geometries); give polygons.")
     return gdf

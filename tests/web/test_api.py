@@ -142,11 +142,21 @@ def test_assessment__validation_message_passed_through(client, project) -> None:
 
 
 def test_assessment__path_outside_data_folder_refused(client, project) -> None:
-    for path in ("/etc/passwd", "../../../../etc/passwd"):
-        body = {"name": "x", "inputs": {"ndvi": {"path": path}}}
+    bodies = [{"name": "x", "inputs": {"ndvi": {"path": path}}} for path in ("/etc/passwd", "../../../../etc/passwd")]
+    bodies += [
+        {"name": "x", "inputs": {"ndvi": {"path": ["ok.tif", "/etc/x.tif"]}}},
+        {"name": "x", "inputs": {"ndvi": {"path": "/etc/*.tif"}}},
+        {"name": "x", "inputs": {"land_cover": {"path": "lc.tif", "legend": "../../../../legend.yaml"}}},
+        {"name": "x", "land_cover": {"transition_matrix": "/tmp/matrix.csv"}},
+        {"name": "x", "integration": {"hotspots": "~/hotspots.gpkg"}},
+    ]
+    for body in bodies:
         response = client.put(f"/api/projects/{project['id']}/assessment", json=body)
-        assert response.status_code == 403, path
+        assert response.status_code == 403, body
         assert "outside the data folder" in response.json()["detail"]
+    allowed = {"name": "x", "inputs": {"land_cover": {"path": "uploads/lc.tif", "legend": "esa_cci"}},
+               "land_cover": {"transition_matrix": "unccd_default"}}
+    assert client.put(f"/api/projects/{project['id']}/assessment", json=allowed).status_code == 200
 
 
 def test_local_dataset__inside_accepted_outside_refused(client, project, tmp_path) -> None:

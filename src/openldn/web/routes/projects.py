@@ -22,8 +22,17 @@ from openldn.web.uploads import check_content, kind_of, save_stream
 
 router = APIRouter(tags=["projects"])
 
-#: Keys of the run file whose string values are file paths (checked to stay in the data folder).
+#: Keys of the run file whose string values are always file paths (checked to stay in the data folder).
 _PATH_KEYS = {"path", "aoi"}
+#: Endings of other strings taken as file paths (legend, matrix, coefficient, hotspot files ...).
+_FILE_ENDINGS = (
+    ".tif", ".tiff", ".nc", ".zarr", ".gpkg", ".geojson", ".json", ".shp", ".zip", ".yaml", ".yml", ".csv", ".vrt",
+)
+
+
+def _looks_like_path(key: str, value: str) -> bool:
+    text = value.strip().lower()
+    return key in _PATH_KEYS or "/" in text or "\\" in text or text.endswith(_FILE_ENDINGS) or text.startswith("~")
 
 
 @router.get("/projects", response_model=list[ProjectOut], summary="List projects")
@@ -198,8 +207,10 @@ def _check_paths(value: Any, base: Path, root: Path, key: str = "") -> None:
     elif isinstance(value, list):
         for v in value:
             _check_paths(v, base, root, key)
-    elif isinstance(value, str) and key in _PATH_KEYS:
-        path = Path(value)
+    elif isinstance(value, str) and _looks_like_path(key, value):
+        # globs are checked on their fixed part
+        fixed = value.split("*")[0].split("?")[0].split("[")[0] or "."
+        path = Path(fixed).expanduser()
         if "\x00" in value or not inside(root, path if path.is_absolute() else base / path):
             raise WebError(403, f"{key} {value!r} is outside the data folder")
 

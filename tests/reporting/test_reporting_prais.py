@@ -142,3 +142,4 @@ def test_years_substituted_are_labelled() -> None:
     t["land_area"] = la.assign(period=la["period"].replace({"2000": "2001", "2023": "2022"}))
     rep = build_report(t, baseline=BASELINE, reporting=REPORTING)
     assert [r["year"] for r in rep.get("CP-1.T1").rows] == ["2000 (data 2001)", "2015", "2019", "2023 (data 2022)"]
+    assert "CP-1.T1: data of 2022 used for 2023" in rep.substitutions

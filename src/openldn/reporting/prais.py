@@ -185,12 +185,23 @@ class _Builder:
         self.reporting = reporting
         self.land = land
         self.out: list[PRAISTable] = []
+        self.subs: list[str] = []
 
     def add(self, code: str, zone: tuple[str, str], columns: list[Column], rows: list[dict[str, Any]],
             notes: Iterable[str] = ()) -> None:
         if rows:
             self.out.append(PRAISTable(code=code, title=TABLE_TITLES[code], zone_id=zone[0], zone_name=zone[1],
                                        columns=columns, rows=rows, notes=list(notes)))
+
+    def pick(self, code: str, periods: Iterable[Any], wanted: list[int]) -> list[tuple[str, str]]:
+        """Closest available years, recording every substitution (check C5)."""
+        out = _pick(periods, wanted)
+        for label, year in out:
+            if label != year:
+                msg = f"{code}: data of {year} used for {label.split(' ')[0]}"
+                if msg not in self.subs:
+                    self.subs.append(msg)
+        return out
 
     def report_years(self) -> list[int]:
         """Years of CP-1.T1 and SO1-3.T1: baseline start and end, end of every reporting period."""
@@ -211,7 +222,7 @@ class _Builder:
             for zone in _zones(la):
                 rows = []
                 zla = _z(la, zone[0])
-                for label, year in _pick(zla["period"], self.report_years()):
+                for label, year in self.pick("CP-1.T1", zla["period"], self.report_years()):
                     d = land_area_from_tables({"land_area": zla}, year=int(year)).get(zone[0])
                     if d is None:
                         continue
@@ -249,7 +260,7 @@ class _Builder:
                 rows = []
                 wanted = sorted({self.baseline.start, self.baseline.end, *(p.start for p in self.reporting),
                                  *(p.end for p in self.reporting)})
-                for label, year in _pick(z["period"], wanted):
+                for label, year in self.pick("SO1-1.T4", z["period"], wanted):
                     a = _areas(z[z["period"].astype(str) == year])
                     rows.append({"year": label, **{f"c{c}": a.get(c, 0.0) for c, _ in classes}})
                 self.add("SO1-1.T4", zone, cols, rows)
@@ -345,7 +356,7 @@ class _Builder:
     def so1_3(self) -> None:
         t = self.t.get("soc_by_lc")
         if t is not None and len(t):
-            picked = _pick(t["period"], self.report_years())
+            picked = self.pick("SO1-3.T1", t["period"], self.report_years())
             years = [y for _, y in picked]
             cols = [Column(key="lc_class", label="Land cover class", kind="text")] + [
                 Column(key=f"y{y}", label=f"SOC {lab} (t/ha)", kind="stock") for lab, y in picked]
@@ -645,7 +656,7 @@ def build_report(
                        "country_km2": v.country_km2, "computed_land_km2": v.computed_land_km2,
                        "source": v.source} for k, v in land.items()},
         tables=bld.out,
-        substitutions=list(substitutions),
+        substitutions=[*substitutions, *bld.subs],
     )
     if validate:
         validate_report(report)

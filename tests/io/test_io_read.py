@@ -223,3 +223,14 @@ def test_read_vector_wraps_polygons_beyond_antimeridian(tmp_path):
     geom = g.geometry.iloc[0]
     assert geom.area == pytest.approx(5 * 3)
     assert geom.intersection(shapely.box(-180, -19, -178, -16)).area == pytest.approx(2 * 3)
+
+
+def test_years_inside_longer_band_descriptions(tmp_path, rng):
+    p = _write_tif(tmp_path / "x.tif", rng.random((2, 2, 2)).astype("float32"), descriptions=["ndvi_2001", "ndvi_2002"])
+    assert list(pd.DatetimeIndex(open_raster(p).time.values).year) == [2001, 2002]
+    m = _write_tif(tmp_path / "m.tif", rng.random((2, 2, 2)).astype("float32"), descriptions=["pr 2001.11", "pr 2001.12"])
+    t = pd.DatetimeIndex(open_raster(m, time="monthly").time.values)
+    assert list(zip(t.year, t.month, strict=True)) == [(2001, 11), (2001, 12)]
+    dup = _write_tif(tmp_path / "d.tif", rng.random((2, 2, 2)).astype("float32"), descriptions=["a_2001", "b_2001"])
+    with pytest.raises(MissingYearError):
+        open_raster(dup)

@@ -62,6 +62,18 @@ def parse_time_label(label: Any) -> tuple[str, pd.Timestamp] | None:
     return None
 
 
+def _loose_label(label: Any, *, monthly: bool) -> str | None:
+    """A year (or ``YYYY-MM``) found inside a longer label such as ``"ndvi_2001"`` or ``"pr 2001.03"``."""
+    if label is None:
+        return None
+    text = str(label)
+    if monthly:
+        m = _MONTH_IN_NAME.findall(text)
+        return f"{m[-1][0]}-{m[-1][1]}" if m else None
+    m = _YEAR_IN_NAME.findall(text)
+    return m[-1] if len(m) == 1 else None
+
+
 def _expand_paths(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
     if isinstance(path, str | os.PathLike):
         text = os.fspath(path)
@@ -103,6 +115,11 @@ def _time_values(
         return mode, pd.DatetimeIndex([p[1] for p in parsed if p is not None], name="time")
     parsed = [parse_time_label(v) for v in labels]
     ok = all(p is not None for p in parsed) and n > 0
+    if not ok and n > 0 and time != "static":
+        loose = [_loose_label(v, monthly=time == "monthly") for v in labels]
+        if all(v is not None for v in loose) and len(set(loose)) == n:
+            parsed = [parse_time_label(v) for v in loose]
+            ok = all(p is not None for p in parsed)
     if time == "static":
         if n != 1:
             raise ConfigError(f"{where}: {n} bands but the input is static (one band); pick one band or drop time.")
@@ -311,12 +328,8 @@ def open_raster(
             file_nodata = nd if file_nodata is None else file_nodata
             file_scale, file_offset = sc, of
             parts.append(one)
-            if time == "monthly":
-                m = _MONTH_IN_NAME.findall(p.stem)
-                labels.append(f"{m[-1][0]}-{m[-1][1]}" if m else None)
-            else:
-                m = _YEAR_IN_NAME.findall(p.stem)
-                labels.append(m[-1] if m else None)
+            labels.append(_loose_label(p.stem, monthly=time == "monthly") if time == "monthly"
+                          else (_YEAR_IN_NAME.findall(p.stem) or [None])[-1])
         mode, tindex = _time_values(labels, years, "monthly" if time == "monthly" else "annual", where, len(paths))
         da = xr.concat(parts, dim="band", join="override", combine_attrs="drop_conflicts")
     da = da.drop_vars("band", errors="ignore")

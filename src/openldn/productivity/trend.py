@@ -27,6 +27,8 @@ __all__ = ["AutocorrelationMethod", "bh_threshold", "fdr_significant", "mann_ken
 #: Autocorrelation handling of the Mann-Kendall test.
 AutocorrelationMethod = Literal["none", "hamed_rao", "pre_whitening"]
 _METHODS = {"none": 0, "original": 0, "hamed_rao": 1, "pre_whitening": 2}
+#: Longest series given an exact p-value (longer ones keep the normal approximation, accurate there).
+_EXACT_MAX_N = 60
 _OUT_DTYPES = {"s": np.float32, "var_s": np.float64, "z": np.float64, "p": np.float64}
 
 
@@ -136,7 +138,7 @@ def mann_kendall(
     p_method : {"normal", "exact"}, default "normal"
         ``"exact"``: for series without ties (and without autocorrelation correction), the two-sided p-value is
         taken from the exact permutation distribution of S (Kendall 1975) instead of its normal approximation;
-        series with ties keep the normal p-value. Useful for short windows (16 years).
+        series with ties or longer than 60 years keep the normal p-value. Useful for short windows (16 years).
 
     Returns
     -------
@@ -169,6 +171,8 @@ def mann_kendall(
         raise ConfigError(f"mann_kendall: min_years={min_years} is too small; use at least 3.")
     if not 0.0 < alpha < 1.0:
         raise ConfigError(f"mann_kendall: alpha={alpha} must lie between 0 and 1.")
+    if p_method not in ("normal", "exact"):
+        raise ConfigError(f"mann_kendall: p_method={p_method!r} is unknown; use 'normal' or 'exact'.")
     t = _time_values(da, dim)
     method = _METHODS[autocorrelation]
     z_crit = float(norm.ppf(1.0 - alpha / 2.0))
@@ -196,7 +200,7 @@ def mann_kendall(
     units = da.attrs.get("units", "")
     ds = xr.Dataset(dict(zip(names, outs, strict=True)))
     if p_method == "exact" and autocorrelation == "none":
-        n_max = max(int(t.size), 2)
+        n_max = min(max(int(t.size), 2), _EXACT_MAX_N)
         ds["p"] = xr.apply_ufunc(
             _exact_p,
             ds.s,
@@ -207,8 +211,6 @@ def mann_kendall(
             dask="parallelized",
             output_dtypes=[np.float64],
         )
-    elif p_method not in ("normal", "exact"):
-        raise ConfigError(f"mann_kendall: p_method={p_method!r} is unknown; use 'normal' or 'exact'.")
     for v in ("slope", "ols_slope"):
         ds[v].attrs["units"] = f"{units} year-1".strip() if units else "year-1"
     ds["s"].attrs["long_name"] = "Mann-Kendall S"

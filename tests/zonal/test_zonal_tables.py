@@ -243,3 +243,24 @@ def test_sum_by_yearly_classes(cov, rng):
     a = t[(t.zone_id == "ALL") & (t.period == "2001")].set_index("class_code")["value"]
     b = t[(t.zone_id == "ALL") & (t.period == "2002")].set_index("class_code")["value"]
     assert a.loc[0] == pytest.approx(b.loc[1], rel=1e-12) and a.loc[0] > 0
+
+
+def test_projected_grid_with_varying_cell_areas(rng):
+    """UTM cells have slightly different true areas: the per-cell quantisation path, against brute force."""
+    gb = GeoBox((25, 30), Affine(1000, 0, 400_000, 0, -1000, 5_000_000), "EPSG:32633")
+    poly = shapely.Polygon([(402_500, 4_977_300), (428_100, 4_980_000), (421_000, 4_999_100)])
+    cov = build_coverage(gb, aoi=gpd.GeoDataFrame(geometry=[poly], crs="EPSG:32633"))
+    data = attach_grid(xr.DataArray(rng.integers(0, 3, (25, 30)).astype("int16"), dims=("y", "x")), gb)
+    area = pixel_area(data)
+    assert np.ptp(area.values[0]) > 0  # areas vary along rows
+    t = class_area_table(data, cov, area, variable="c")
+    t2 = class_area_table(data.chunk(7), cov, area.chunk(9), variable="c")
+    pd.testing.assert_frame_equal(t, t2, check_exact=True)
+    jj, ii = np.meshgrid(np.arange(30), np.arange(25))
+    x0 = 400_000 + 1000 * jj
+    y0 = 5_000_000 - 1000 * ii
+    frac = shapely.area(shapely.intersection(shapely.box(x0, y0 - 1000, x0 + 1000, y0), poly)) / 1e6
+    brute = pd.Series((frac * area.values).ravel()).groupby(data.values.ravel()).sum() * 1e-6
+    got = t.set_index("class_code")["area_km2"]
+    for code, val in brute.items():
+        assert got.loc[code] == pytest.approx(val, rel=1e-9)

@@ -379,6 +379,9 @@ def test_index__serves_page_and_vendor_assets(client) -> None:
         pytest.skip("npm ci has not been run in src/openldn/web/frontend")
     assert client.get("/vendor/leaflet/leaflet.js").status_code == 200
     assert client.get("/vendor/world-atlas/countries-110m.json").status_code == 200
+    docs = client.get("/docs").text
+    assert "/vendor/swagger-ui/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+    assert client.get("/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
 
 
 def test_assessment__real_validation_same_message_as_library(client, monkeypatch, tmp_path) -> None:

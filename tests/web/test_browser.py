@@ -148,6 +148,13 @@ def test_browser__fake_pipeline_run_toggle_click(browser_page, live_server, fake
         page.click("#save-btn")
         page.wait_for_selector("#form-message.error", timeout=10_000)
         assert "not a period like 2000-2015" in page.text_content("#form-message")
+    # the API documentation works offline too
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(base + "/docs")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)
+    assert page.locator(".swagger-ui .opblock").count() > 20
+    assert not errors, errors
     assert (tmp_path / "openldn-web.png").stat().st_size > 10_000
     print(f"fake pipeline: map shown {timings['run_to_map_s']:.1f} s after clicking Run")
 

@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.responses import FileResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 import openldn
@@ -32,6 +33,7 @@ VENDOR = {
     "leaflet": NODE_MODULES / "leaflet" / "dist",
     "world-atlas": NODE_MODULES / "world-atlas",
     "topojson-client": NODE_MODULES / "topojson-client" / "dist",
+    "swagger-ui": NODE_MODULES / "swagger-ui-dist",
 }
 
 _ERRORS = {
@@ -82,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Compute, follow and explore UNCCD land degradation assessments (SDG 15.3.1, SO1-SO3).",
         lifespan=lifespan,
         responses=_ERRORS,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -103,6 +107,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "max_upload_mb": settings.max_upload_mb,
             "vendor": all(p.is_dir() for p in VENDOR.values()),
         }
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        """Swagger UI of the API, with its assets served from ``/vendor`` (no CDN)."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="openldn API",
+            swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/vendor/swagger-ui/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:

@@ -13,6 +13,7 @@ import numpy as np
 import rasterio
 import rasterio.shutil
 from affine import Affine
+from rasterio.enums import Resampling
 from rasterio.windows import Window
 
 __all__ = [
@@ -25,7 +26,7 @@ __all__ = [
 ]
 
 #: GDAL block cache (MB) used while converting to COG, to keep memory bounded.
-GDAL_CACHE_MB = 512
+GDAL_CACHE_MB = 64
 #: Creation options shared by every GeoTIFF written by the generators.
 GTIFF_OPTIONS: dict[str, Any] = {"tiled": True, "compress": "deflate", "bigtiff": "if_safer"}
 
@@ -215,10 +216,14 @@ def write_stack(
 def convert_to_cog(src: Path, dst: Path, *, categorical: bool, tile: int = 512) -> Path:
     """Copy a tiled GeoTIFF to a Cloud Optimized GeoTIFF with overviews, atomically.
 
+    The overviews are first built inside ``src`` (band by band, so memory does not grow with the number of bands
+    or the raster width), then the COG driver copies data and overviews. Memory stays within the GDAL block cache
+    (``GDAL_CACHE_MB``) plus a few blocks.
+
     Parameters
     ----------
     src : pathlib.Path
-        Source GeoTIFF (any layout).
+        Source GeoTIFF (tiled, band-interleaved); it is modified (internal overviews are added).
     dst : pathlib.Path
         Output COG.
     categorical : bool
@@ -234,18 +239,28 @@ def convert_to_cog(src: Path, dst: Path, *, categorical: bool, tile: int = 512) 
     with rasterio.open(src) as ds:
         dtype = np.dtype(ds.dtypes[0])
         block = _blocksize(ds.height, ds.width, tile)
-    with atomic_target(dst) as tmp, rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 1024 * 1024):
-        rasterio.shutil.copy(
-            src,
-            tmp,
-            driver="COG",
-            compress="deflate",
-            predictor=_predictor(dtype),
-            blocksize=block,
-            overview_resampling="nearest" if categorical else "average",
-            bigtiff="if_safer",
-            num_threads="2",
-        )
+        size = max(ds.height, ds.width)
+    factors = []
+    factor = 2
+    while size / (factor // 2) > block:
+        factors.append(factor)
+        factor *= 2
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 1024 * 1024):
+        if factors:
+            with rasterio.open(src, "r+") as ds:
+                ds.build_overviews(factors, Resampling.nearest if categorical else Resampling.average)
+        with atomic_target(dst) as tmp:
+            rasterio.shutil.copy(
+                src,
+                tmp,
+                driver="COG",
+                compress="deflate",
+                predictor=_predictor(dtype),
+                blocksize=block,
+                overviews="FORCE_USE_EXISTING" if factors else "NONE",
+                bigtiff="if_safer",
+                num_threads="2",
+            )
     return Path(dst)
 
 

@@ -264,3 +264,13 @@ def test_projected_grid_with_varying_cell_areas(rng):
     got = t.set_index("class_code")["area_km2"]
     for code, val in brute.items():
         assert got.loc[code] == pytest.approx(val, rel=1e-9)
+
+
+def test_zone_area_table_matches_brute_force(cov, area):
+    from openldn.zonal import zone_area_table
+
+    t = zone_area_table(cov, area)
+    assert list(t.zone_id) == list(cov.zone_ids)
+    for zid, poly in [("ALL", AOI_POLY)] + [(k, v.intersection(AOI_POLY)) for k, v in ZONE_POLYS.items()]:
+        ref = float((_brute_fractions(poly) * area.values).sum()) * 1e-6
+        assert t.set_index("zone_id").loc[zid, "area_km2"] == pytest.approx(ref, rel=1e-9)

@@ -15,6 +15,7 @@ from openldn.zonal.tables import (
     crosstab_area_table,
     zonal_mean_table,
     zonal_sum_table,
+    zone_area_table,
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "crosstab_area_table",
     "zonal_mean_table",
     "zonal_sum_table",
+    "zone_area_table",
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "crosstab_area_table",
     "zonal_mean_table",
     "zonal_sum_table",
+    "zone_area_table",
 ]
 
 #: Label of the nodata class in every table.
@@ -632,3 +633,26 @@ def zonal_mean_table(
         del mean
         frames.append(df.drop(columns=["vw", "ww"]))
     return pd.concat(frames, ignore_index=True)
+
+
+def zone_area_table(cov: Coverage, area: xr.DataArray) -> pd.DataFrame:
+    """Area of every zone (the AOI ``"ALL"`` first), counting boundary cells by their covered fraction.
+
+    Parameters
+    ----------
+    cov : Coverage
+        Zone coverage.
+    area : xarray.DataArray
+        Cell area in m² on the analysis grid.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``zone_id, zone_name, area_km2``; the same totals as the class tables of any variable.
+    """
+    import rioxarray  # noqa: F401
+
+    area2 = _area2d(area, cov)
+    ones = xr.zeros_like(area2, dtype=np.uint8)
+    t = class_area_table(ones, cov, area2, variable="zone_area")
+    return t.groupby(["zone_id", "zone_name"], sort=False, as_index=False)["area_km2"].sum()

@@ -108,6 +108,12 @@ def _options(ctx: Any) -> ProductivityOptions:
     return ProductivityOptions()
 
 
+def _store(ctx: Any, key: str, da: xr.DataArray) -> xr.DataArray:
+    """Materialise ``da`` once through the run context when it can (the pipeline's checkpoint store)."""
+    materialize = getattr(ctx, "materialize", None)
+    return materialize(key, da) if callable(materialize) else da
+
+
 def _closest(years: np.ndarray, target: int) -> int:
     return int(min((int(y) for y in years), key=lambda y: (abs(y - target), y)))
 
@@ -331,14 +337,9 @@ def run(ctx: Any) -> None:
             )
             table_ref = str(a.resolve(table_id)) if table_id.endswith((".yaml", ".yml")) else table_id
             table = load_lpd_table(table_ref)
-            comb = lpd_class(traj["trajectory"], st["state"], perf["performance"], table=table)
-            if table.output == "lpd5":
-                lpd = comb
-                deg = lpd_to_degradation(lpd)
-            else:
-                lpd = None
-                deg = comb
             meta["lpd_table"] = table.id
+            # store each sub-indicator once, then combine the stored layers (no recomputation of the trend)
+            stored = []
             for key, da, legend, title in (
                 (f"productivity_trajectory/{label}", traj["trajectory"], _TRAJ_LEGEND,
                  f"Productivity trajectory {w.trend.label}"),
@@ -347,9 +348,23 @@ def run(ctx: Any) -> None:
                 (f"productivity_performance/{label}", perf["performance"], _PERF_LEGEND,
                  f"Productivity performance {w.performance.label}"),
             ):  # fmt: skip
-                da = da.assign_attrs(meta)
+                da = _store(ctx, key, da.assign_attrs(meta))
                 ctx.write_raster(key, da, legend=legend, title=title)
+                stored.append(da)
+            comb = lpd_class(*stored, table=table)
+            if table.output == "lpd5":
+                lpd = comb.assign_attrs({**meta, "legend": "lpd"})
+                ctx.layers[f"lpd/{label}"] = lpd
+                lpd = ctx.layers[f"lpd/{label}"]
+                deg = lpd_to_degradation(lpd)
+            else:
+                lpd = None
+                deg = comb
         windows_meta[label] = meta
+        if use_import and lpd is not None:
+            lpd = lpd.assign_attrs({**meta, "legend": "lpd"})
+            ctx.layers[f"lpd/{label}"] = lpd
+            lpd = ctx.layers[f"lpd/{label}"]
         deg = deg.assign_attrs({**meta, "legend": "degradation"})
         ctx.layers[f"prod_degradation/{label}"] = deg
         deg = ctx.layers[f"prod_degradation/{label}"]
@@ -360,9 +375,6 @@ def run(ctx: Any) -> None:
             title=f"Productivity degradation {label}{_windows_note(meta)}",
         )
         if lpd is not None:
-            lpd = lpd.assign_attrs({**meta, "legend": "lpd"})
-            ctx.layers[f"lpd/{label}"] = lpd
-            lpd = ctx.layers[f"lpd/{label}"]
             ctx.write_raster(
                 f"lpd/{label}",
                 lpd,

@@ -143,3 +143,22 @@ def test_years_substituted_are_labelled() -> None:
     rep = build_report(t, baseline=BASELINE, reporting=REPORTING)
     assert [r["year"] for r in rep.get("CP-1.T1").rows] == ["2000 (data 2001)", "2015", "2019", "2023 (data 2022)"]
     assert "CP-1.T1: data of 2022 used for 2023" in rep.substitutions
+
+
+def test_unexpected_layout_skips_only_that_section(tidy_tables) -> None:
+    tidy_tables["dvi"] = tidy_tables["dvi"].drop(columns=["variable"])
+    tidy_tables["dvi_trend"] = pd.DataFrame([{"zone_id": "ALL", "zone_name": "Area", "group": "total",
+                                              "first_year": 2000, "last_year": 2023, "change": -0.04,
+                                              "direction": "stable"}])
+    rep = build_report(tidy_tables, baseline=BASELINE, reporting=REPORTING)
+    assert len(rep.skipped) == 1 and rep.skipped[0].startswith("SO3:")
+    assert rep.get("SO1-4.T2") is not None and rep.get("SO3-1.T1") is not None
+
+
+def test_dvi_trend_table(tidy_tables) -> None:
+    tidy_tables["dvi_trend"] = pd.DataFrame([{"zone_id": "ALL", "zone_name": "Area", "group": "total",
+                                              "first_year": 2000, "last_year": 2023, "change": -0.04,
+                                              "direction": "stable"}])
+    rep = build_report(tidy_tables, baseline=BASELINE, reporting=REPORTING)
+    assert rep.get("SO3-3.T2").rows == [{"group": "total", "first_year": "2000", "last_year": "2023",
+                                         "change": -0.04, "direction": "stable"}]

@@ -86,6 +86,7 @@ def report_document(
         "land_area": report.land_area,
         "checks": report.checks,
         "substitutions": report.substitutions,
+        "skipped": report.skipped,
         "provenance": prov,
         "outputs": outputs or [],
         "tables": [t.model_dump(mode="json") for t in report.tables],
@@ -222,6 +223,7 @@ def write_xlsx(
             info.append((f"Total land area, {zid} (km²)", f"{la['land_km2']:.3f} ({la['source']}); water "
                          f"{la['water_km2']:.3f} km² reported separately"))
         info += [("Substitution", s) for s in report.substitutions]
+        info += [("Not built", s) for s in report.skipped]
         for rec in prov.get("inputs", []) or []:
             info.append((f"Input {rec.get('role', '')}", f"{rec.get('path', '')} sha256 {rec.get('sha256', '')}"))
         for i, (k, v) in enumerate(info, start=2):

@@ -64,6 +64,7 @@ TABLE_TITLES: dict[str, str] = {
     "SO3-2.T2": "Female population exposed to drought by intensity class (%)",
     "SO3-2.T3": "Male population exposed to drought by intensity class (%)",
     "SO3-3.T1": "Drought vulnerability index, total / female / male",
+    "SO3-3.T2": "Direction of change of the drought vulnerability index",
 }
 
 
@@ -118,6 +119,8 @@ class PRAISReport(BaseModel):
     tables: list[PRAISTable]
     substitutions: list[str] = Field(default_factory=list)
     checks: list[str] = Field(default_factory=list)
+    #: Sections whose source table had an unexpected layout (the other tables are still built).
+    skipped: list[str] = Field(default_factory=list)
 
     def codes(self) -> list[str]:
         """Table codes present, in catalogue order."""
@@ -548,6 +551,18 @@ class _Builder:
                         row[g] = _num(v.iloc[0]) if len(v) else None
                     rows.append(row)
                 self.add("SO3-3.T1", zone, cols, rows)
+        trend = self.t.get("dvi_trend")
+        if trend is not None and len(trend):
+            cols = [Column(key="group", label="Group", kind="text"),
+                    Column(key="first_year", label="First year", kind="text"),
+                    Column(key="last_year", label="Last year", kind="text"),
+                    Column(key="change", label="Change of the DVI", kind="change"),
+                    Column(key="direction", label="Direction of change", kind="text")]
+            for zone in _zones(trend):
+                rows = [{"group": str(r["group"]), "first_year": str(r["first_year"]), "last_year": str(r["last_year"]),
+                         "change": _num(r["change"]), "direction": str(r["direction"])}
+                        for _, r in _z(trend, zone[0]).iterrows()]
+                self.add("SO3-3.T2", zone, cols, rows)
 
 
 def _sum_by(df: pd.DataFrame, *keys: str, value: str = "area_km2") -> dict[tuple[Any, ...], float]:
@@ -641,14 +656,20 @@ def build_report(
     year = water_mask_year if water_mask_year is not None else b.start
     land = land_area_from_tables(tables, year=year, official_land_area_km2=official_land_area_km2)
     bld = _Builder(tables, b, rep, land)
-    bld.cp1()
-    bld.so1_1()
-    bld.degradation("SO1-1.T7", "lc_degradation", "lc_degradation", bld._all_periods())
-    bld.so1_2()
-    bld.so1_3()
-    bld.so1_4()
-    bld.so2_3()
-    bld.so3()
+    skipped: list[str] = []
+    sections = (("CP-1", bld.cp1), ("SO1-1", bld.so1_1),
+                ("SO1-1.T7", lambda: bld.degradation("SO1-1.T7", "lc_degradation", "lc_degradation",
+                                                     bld._all_periods())),
+                ("SO1-2", bld.so1_2), ("SO1-3", bld.so1_3), ("SO1-4", bld.so1_4), ("SO2-3", bld.so2_3),
+                ("SO3", bld.so3))
+    for name, build in sections:
+        try:
+            build()
+        except (KeyError, ValueError, TypeError, AttributeError) as err:
+            if isinstance(err, PRAISValidationError):
+                raise
+            # a stage table with an unexpected layout must not hide every other table
+            skipped.append(f"{name}: source table has an unexpected layout ({type(err).__name__}: {err})")
     report = PRAISReport(
         baseline=b.label,
         reporting=[p.label for p in rep],
@@ -657,6 +678,7 @@ def build_report(
                        "source": v.source} for k, v in land.items()},
         tables=bld.out,
         substitutions=[*substitutions, *bld.subs],
+        skipped=skipped,
     )
     if validate:
         validate_report(report)

@@ -256,6 +256,7 @@ def render_html(
         method.append((f"Land area {zid}", f"{la['land_km2']:,.3f} km² ({la['source']}); water "
                                            f"{la['water_km2']:,.3f} km²; no data {la['nodata_km2']:,.3f} km²"))
     method += [("Substitution", s) for s in report.substitutions]
+    method += [("Not built", s) for s in report.skipped]
     parts.append("<table><tbody>" + "".join(
         f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in method) + "</tbody></table>")
     inputs = prov.get("inputs") or []

@@ -133,3 +133,21 @@ def test_demo__planted_declining_and_improving_patches_are_found(tmp_path) -> No
         k.startswith("prod_degradation") for k in tables
     )
     assert isinstance(pd.DataFrame(), pd.DataFrame)
+
+
+@pytest.mark.realdata
+def test_land_productivity_dynamics__equals_the_step_by_step_chain_on_catalonia(shared_data) -> None:
+    from openldn.productivity import land_productivity_dynamics
+
+    sb = read_annual(shared_data / "catalonia" / "standing_biomass_2000_2016.tif")
+    units = xr.zeros_like(sb.isel(time=0), dtype=np.int64)
+    _, _, _, lpd, _ = _lpd_chain(sb, units, "2001-2016")
+    ds = land_productivity_dynamics(sb, period="2001-2016", units=units)
+    np.testing.assert_array_equal(ds.lpd.values, lpd.values)
+    assert ds.attrs["state_recent_window"] == "2014-2016"
+    gpg = land_productivity_dynamics(
+        sb,
+        period="2001-2016",
+        options={"trajectory_method": "zscore", "state_method": "zscore", "lpd_table": "prais_2022_table12"},
+    )
+    assert "lpd" not in gpg and set(np.unique(gpg.prod_degradation.values)) <= {-1, 0, -32768}

@@ -6,6 +6,7 @@ Compute functions are pure and lazy (numpy- or dask-backed xarray in, the same k
 
 from __future__ import annotations
 
+from openldn.productivity.dynamics import land_productivity_dynamics
 from openldn.productivity.lpd import (
     LPDTable,
     import_lpd,
@@ -30,6 +31,7 @@ __all__ = [
     "classify_trajectory",
     "fdr_significant",
     "import_lpd",
+    "land_productivity_dynamics",
     "land_productivity_units",
     "list_lpd_tables",
     "load_lpd_table",

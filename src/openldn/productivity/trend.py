@@ -44,7 +44,7 @@ def _time_values(da: xr.DataArray, dim: str) -> np.ndarray:
 
 def _mk_numpy(
     arr: np.ndarray, *, t: np.ndarray, min_years: int, method: int, z_crit: float, threads: int | None
-):
+) -> tuple[np.ndarray, ...]:
     """Apply the kernel to an array whose last axis is time; returns 7 arrays shaped like ``arr[..., 0]``."""
     x = np.moveaxis(arr, -1, 0)
     if not np.issubdtype(x.dtype, np.floating):

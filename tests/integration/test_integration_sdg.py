@@ -167,3 +167,18 @@ def test_one_out_all_out__monotone(combos: list[tuple[int, int, int]], which: in
     after = one_out_all_out(*_layers(worse)).values.ravel()
     assert (after <= before).all()
     assert ((after == -1) == np.array([-1 in c for c in worse])).all()
+
+
+def test_proportion_and_population_stay_lazy() -> None:
+    from openldn.integration import population_on_class
+
+    sdg = xr.DataArray(np.array([[-1, 0, 1, ND]] * 4, dtype="int16"), dims=("y", "x")).chunk({"x": 2})
+    area = xr.ones_like(sdg, dtype="float64")
+    pop = xr.full_like(sdg, 10.0, dtype="float64")
+    with dask.config.set(scheduler=_raise_scheduler):
+        prop = proportion_degraded(sdg, area)
+        exposed = population_on_class(pop, sdg)
+        s3 = status7_to_status3(status(sdg, sdg, expanded=True))
+    assert all(isinstance(x.data, dsa.Array) for x in (prop, exposed, s3))
+    assert float(prop) == pytest.approx(25.0)
+    assert float(exposed.sum()) == pytest.approx(40.0)

@@ -92,8 +92,10 @@ def test_missing_stage_tables_are_absent() -> None:
 
 
 def test_official_land_area_sets_the_denominator(tidy_tables) -> None:
-    rep = build_report(tidy_tables, baseline=BASELINE, reporting=REPORTING, official_land_area_km2=1000.0)
+    rep = build_report(tidy_tables, baseline=BASELINE, reporting=REPORTING, official_land_area_km2=1000.0,
+                       confidence="medium")
     assert _rows(rep, "SO1-4.T2")[0]["percent"] == pytest.approx(22.0)
+    assert "Confidence: medium." in rep.get("SO1-4.T2").notes
 
 
 def _bump(t: dict[str, pd.DataFrame], key: str, variable: str, zone: str, code: int, delta: float) -> None:

@@ -52,6 +52,9 @@ class IntegrationOptions(BaseModel):
     brightspots: str | None = Field(
         None, description="Polygon file of brightspots (SO1-4.T5), optional fields name, process, drivers, actions."
     )
+    confidence: Literal["high", "medium", "low"] | None = Field(
+        None, description="Confidence in the SDG 15.3.1 estimate reported in SO1-4.T2 (a national judgement)."
+    )
     population_baseline_year: int | None = Field(
         None, description="Population year for the SO2-3 baseline (default: last year of the baseline period)."
     )

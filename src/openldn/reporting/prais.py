@@ -189,6 +189,7 @@ class _Builder:
         self.land = land
         self.out: list[PRAISTable] = []
         self.subs: list[str] = []
+        self.confidence: str | None = None
 
     def add(self, code: str, zone: tuple[str, str], columns: list[Column], rows: list[dict[str, Any]],
             notes: Iterable[str] = ()) -> None:
@@ -416,6 +417,8 @@ class _Builder:
                                  "change_percent": _pct(a[-1] - base, land)})
                 subs = sorted({str(v) for v in z.get("sub_indicators", pd.Series(dtype=str)).dropna()})
                 notes = ["Method: One-Out-All-Out."] + ([f"Sub-indicators used: {'; '.join(subs)}."] if subs else [])
+                if self.confidence:
+                    notes.append(f"Confidence: {self.confidence}.")
                 self.add("SO1-4.T2", zone, cols, rows, notes)
         sites = self.t.get("sites")
         if sites is not None and len(sites):
@@ -626,6 +629,7 @@ def build_report(
     official_land_area_km2: float | None = None,
     water_mask_year: int | None = None,
     substitutions: Iterable[str] = (),
+    confidence: str | None = None,
     validate: bool = True,
 ) -> PRAISReport:
     """Build every PRAIS table the run has data for, per admin unit, and validate them.
@@ -644,6 +648,8 @@ def build_report(
         Land cover year of the water mask (default: the baseline's initial year, standard.md §16 A13).
     substitutions : iterable of str
         Substitutions recorded during the run (reported with check C5).
+    confidence : {"high", "medium", "low"}, optional
+        Confidence in the SDG 15.3.1 estimate (SO1-4.T2 tick box).
     validate : bool
         Run :func:`validate_report` (raises on the first broken rule).
 
@@ -656,6 +662,7 @@ def build_report(
     year = water_mask_year if water_mask_year is not None else b.start
     land = land_area_from_tables(tables, year=year, official_land_area_km2=official_land_area_km2)
     bld = _Builder(tables, b, rep, land)
+    bld.confidence = confidence
     skipped: list[str] = []
     sections = (("CP-1", bld.cp1), ("SO1-1", bld.so1_1),
                 ("SO1-1.T7", lambda: bld.degradation("SO1-1.T7", "lc_degradation", "lc_degradation",

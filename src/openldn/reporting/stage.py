@@ -65,7 +65,7 @@ def build_run_report(ctx: Any) -> PRAISReport:
     return build_report(
         ctx.tables, baseline=a.baseline, reporting=list(a.reporting),
         official_land_area_km2=_opt(ctx, "land_area_km2"), water_mask_year=year,
-        substitutions=list(getattr(ctx, "substitutions", []) or []),
+        substitutions=list(getattr(ctx, "substitutions", []) or []), confidence=_opt(ctx, "confidence"),
     )
 
 

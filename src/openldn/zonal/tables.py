@@ -47,6 +47,9 @@ SomeLegend = Any  # Legend | Mapping[int, str | Mapping | tuple] | None
 
 
 def _check_grid(da: xr.DataArray, cov: Coverage, what: str) -> None:
+    """Shape (and, when the raster carries one, transform) must be the analysis grid's."""
+    import rioxarray  # noqa: F401  (registers .rio)
+
     ny, nx = cov.shape
     if "y" not in da.dims or "x" not in da.dims:
         raise GridMismatchError(f"{what}: dims {da.dims} have no y/x; give a raster on the analysis grid.")
@@ -173,13 +176,33 @@ def _run_strips(cov: Coverage, arrays: list[xr.DataArray], fn: Callable[..., Any
         else:
             tasks.append((fn, (codes, sparse, *pieces)))
     if lazy:
-        return list(dask.compute(*tasks))
+        # Batches of a few strips per worker thread keep memory bounded (a strip of every input in flight each).
+        batch = max(2, 2 * _n_workers())
+        out: list[Any] = []
+        for k in range(0, len(tasks), batch):
+            out.extend(dask.compute(*tasks[k : k + batch]))
+        return out
     if len(tasks) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor() as pool:
             return list(pool.map(lambda t: t[0](*t[1]), tasks))
     return [f(*a) for f, a in tasks]
+
+
+def _n_workers() -> int:
+    """Threads of the active dask scheduler (the distributed client's when there is one)."""
+    import os
+    import sys
+
+    if "distributed" in sys.modules:  # a client can only exist when distributed was imported
+        try:
+            from distributed import get_client
+
+            return max(1, sum(get_client().nthreads().values()))
+        except ValueError:
+            pass
+    return os.cpu_count() or 1
 
 
 def _merge_codes(parts: list[np.ndarray]) -> np.ndarray:

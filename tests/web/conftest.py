@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,15 +14,18 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from _fakes import fake_demo, fake_validate
-from fastapi.testclient import TestClient
-
-from openldn.web import library
-from openldn.web.app import create_app
-from openldn.web.settings import Settings
-
 HERE = Path(__file__).resolve().parent
-FAKE_PIPELINE = "_fake_pipeline:run_assessment"
+if str(HERE) not in sys.path:  # the helper modules next to this file, whatever pytest's import mode
+    sys.path.insert(0, str(HERE))
+
+from _web_fakes import fake_demo, fake_validate  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+
+from openldn.web import library  # noqa: E402
+from openldn.web.app import create_app  # noqa: E402
+from openldn.web.settings import Settings  # noqa: E402
+
+FAKE_PIPELINE = "_web_fake_pipeline:run_assessment"
 
 
 @pytest.fixture

@@ -137,7 +137,7 @@ def _explore(page: Any, base: str, tmp_path: Path, run_timeout_s: float) -> dict
 
 def test_browser__fake_pipeline_run_toggle_click(browser_page, live_server, fake_env, tmp_path) -> None:
     """The whole page flow on the fake pipeline (always available)."""
-    base = live_server(pipeline="_fake_pipeline:run_assessment")
+    base = live_server(pipeline="_web_fake_pipeline:run_assessment")
     timings = _explore(browser_page, base, tmp_path, run_timeout_s=60)
     page = browser_page
     if page.evaluate("document.querySelector('#assessment-form input, #assessment-form select') !== null"):
@@ -176,7 +176,7 @@ def test_browser__demo_run(browser_page, live_server, tmp_path) -> None:
 def test_browser__cancel_and_resume(browser_page, live_server, fake_env, monkeypatch, tmp_path) -> None:
     """Cancel a running run from the page, then resume it to completion."""
     monkeypatch.setenv("OPENLDN_FAKE_DELAY", "1")
-    base = live_server(pipeline="_fake_pipeline:run_assessment")
+    base = live_server(pipeline="_web_fake_pipeline:run_assessment")
     page = browser_page
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)

@@ -14,7 +14,7 @@ from openldn.web.settings import Settings  # noqa: E402
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    from _fakes import fake_demo, fake_validate
+    from _web_fakes import fake_demo, fake_validate
 
     patch = pytest.MonkeyPatch()
     patch.setattr(library, "make_demo", fake_demo)

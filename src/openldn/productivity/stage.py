@@ -20,11 +20,10 @@ from openldn.core.codes import LPD_CLASSES, NODATA
 from openldn.core.periods import Period, ProductivityWindows, productivity_windows, year_coords, years_of
 from openldn.core.vocab import LandClass, Legend, load_legend
 from openldn.exceptions import ConfigError, MissingYearError
+from openldn.productivity.dynamics import land_productivity_dynamics
 from openldn.productivity.lpd import import_lpd, load_lpd_table, lpd_class, lpd_to_degradation
 from openldn.productivity.options import ProductivityOptions
-from openldn.productivity.performance import land_productivity_units, performance
-from openldn.productivity.state import state_percentile_shift, state_zscore
-from openldn.productivity.trajectory import trajectory
+from openldn.productivity.performance import land_productivity_units
 
 __all__ = ["LPD_LEGEND", "TABLE_WATER_CODE", "annual", "period_windows", "run"]
 
@@ -284,68 +283,26 @@ def run(ctx: Any) -> None:
             w = period_windows(p, opts)
             _check_years(ctx, ndvi, w, opts)
             meta = w.to_attrs()
-            traj = trajectory(
-                ndvi,
-                window=w.trend,
-                method=opts.trajectory_method,
-                alpha=opts.trajectory_alpha,
-                z_threshold=opts.trajectory_z,
-                slope=opts.trajectory_slope,
-                dead_band=opts.trajectory_dead_band,
-                min_years=opts.min_years,
-                autocorrelation=opts.autocorrelation,
-                p_method=opts.trajectory_p_method,
-                fdr=opts.fdr,
-                fdr_q=opts.fdr_q,
-                climate=climate,
-                climate_correction=opts.climate_correction,
-                climate_scale=opts.climate_scale,
-                mask=mask,
-            )
-            if opts.state_method == "percentile_shift":
-                st = state_percentile_shift(
-                    ndvi,
-                    baseline=w.state_baseline,
-                    recent=w.state_recent,
-                    n_classes=opts.state_classes,
-                    shift=opts.state_shift,
-                    extension=opts.state_extension,
-                    dead_band=opts.state_dead_band,
-                )
-            else:
-                st = state_zscore(
-                    ndvi,
-                    baseline=w.state_baseline,
-                    recent=w.state_recent,
-                    z_threshold=opts.state_z,
-                    standard_error=opts.state_standard_error,
-                )
-            units, units_what = _units(ctx, w, ndvi.isel(time=0), opts.performance_land_cover)
-            perf = performance(
-                ndvi,
-                units,
-                window=w.performance,
-                threshold=opts.performance_threshold,
-                inclusive=opts.performance_inclusive,
-                percentile=opts.performance_percentile,
-                min_unit_pixels=opts.performance_min_unit_pixels,
-                mask=mask,
-            )
-            meta["performance_units"] = units_what
             table_id = (
                 opts.lpd_table_baseline if (p == baseline and opts.lpd_table_baseline) else opts.lpd_table
             )
             table_ref = str(a.resolve(table_id)) if table_id.endswith((".yaml", ".yml")) else table_id
             table = load_lpd_table(table_ref)
+            units, units_what = _units(ctx, w, ndvi.isel(time=0), opts.performance_land_cover)
+            period_opts = opts.model_copy(update={"lpd_table": table_ref, "lpd_table_baseline": None})
+            dyn = land_productivity_dynamics(
+                ndvi, period=p, units=units, options=period_opts, climate=climate, mask=mask
+            )
+            meta["performance_units"] = units_what
             meta["lpd_table"] = table.id
             # store each sub-indicator once, then combine the stored layers (no recomputation of the trend)
             stored = []
             for key, da, legend, title in (
-                (f"productivity_trajectory/{label}", traj["trajectory"], _TRAJ_LEGEND,
+                (f"productivity_trajectory/{label}", dyn["trajectory"], _TRAJ_LEGEND,
                  f"Productivity trajectory {w.trend.label}"),
-                (f"productivity_state/{label}", st["state"], _TRAJ_LEGEND,
+                (f"productivity_state/{label}", dyn["state"], _TRAJ_LEGEND,
                  f"Productivity state {w.state_baseline.label} vs {w.state_recent.label}"),
-                (f"productivity_performance/{label}", perf["performance"], _PERF_LEGEND,
+                (f"productivity_performance/{label}", dyn["performance"], _PERF_LEGEND,
                  f"Productivity performance {w.performance.label}"),
             ):  # fmt: skip
                 da = _store(ctx, key, da.assign_attrs(meta))

@@ -123,6 +123,13 @@ def _explore(page: Any, base: str, tmp_path: Path, run_timeout_s: float) -> dict
     assert len(values) >= toggles.count()
     assert any(v != "no data" for v in values), values
 
+    # the downloads list the report files, and they download
+    links = page.locator("#downloads a[href*='/files/report/']")
+    assert links.count() >= 1
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert any(h.endswith(".xlsx") for h in hrefs) and any(h.endswith("report.html") for h in hrefs), hrefs
+    assert page.request.get(base + hrefs[0]).ok
+
     # the tables panel shows a table
     page.wait_for_selector("#table-view table.data", timeout=20_000)
     page.wait_for_timeout(600)  # let the popup and tile fade-in animations end

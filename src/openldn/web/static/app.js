@@ -594,11 +594,21 @@ function renderLayers(layers) {
   });
 }
 
+// downloads grouped by folder: the report (workbook, JSON, HTML) first, then tables, maps and the rest
 function renderDownloads(files) {
-  const wanted = files.filter((f) => f.folder !== "" || /\.(json|log)$/.test(f.path));
-  $("downloads").replaceChildren(...wanted.map((f) =>
-    el("li", {}, el("a", { href: withToken(`/api/runs/${state.run.id}/files/${f.path}`), target: "_blank", rel: "noopener", text: f.path }),
-      ` (${(f.size / 1024).toFixed(1)} KiB)`)));
+  const order = ["report", "tables", "maps"];
+  const folders = [...new Set(files.map((f) => f.folder))].sort((a, b) =>
+    (order.includes(a) ? order.indexOf(a) : 9) - (order.includes(b) ? order.indexOf(b) : 9) || a.localeCompare(b));
+  const link = (f) => el("li", {}, el("a", { href: withToken(`/api/runs/${state.run.id}/files/${f.path}`), target: "_blank", rel: "noopener", text: f.path }),
+    ` (${(f.size / 1024).toFixed(1)} KiB)`);
+  const items = [];
+  for (const folder of folders) {
+    const inFolder = files.filter((f) => f.folder === folder);
+    const list = el("ul", { class: "list" }, ...inFolder.map(link));
+    const title = `${folder || "run"} (${inFolder.length})`;
+    items.push(el("li", {}, inFolder.length > 8 ? el("details", {}, el("summary", { text: title }), list) : el("div", {}, el("strong", { text: title }), list)));
+  }
+  $("downloads").replaceChildren(...items);
 }
 
 // ---------------------------------------------------------------------------------------------------- tables and charts

@@ -79,3 +79,21 @@ def test_performance__bad_parameters() -> None:
         performance(m, u, percentile=0)
     with pytest.raises(GridMismatchError):
         performance(m, u.isel(x=[0]))
+
+
+@pytest.mark.parametrize("q", [90.0, 50.0, 100.0, 1.0])
+def test_unit_percentiles__blockwise_dask_equals_in_memory(q: float, rng: np.random.Generator) -> None:
+    v = np.round(rng.gamma(2.0, size=(60, 70)), 1)  # ties
+    v[rng.random(v.shape) < 0.05] = np.nan
+    u = rng.integers(0, 5, size=(60, 70)).astype(np.int64)
+    u[:3] = -1
+    u[10, 10] = 9  # a one-pixel unit
+    v[10, 10] = 2.0
+    u[u == 3] = 7
+    v[u == 7] = 1.5  # a constant unit
+    vv, uu = xr.DataArray(v, dims=("y", "x")), xr.DataArray(u, dims=("y", "x"))
+    eager = unit_percentiles(vv, uu, q=q)
+    with raise_if_dask_computes():
+        lazy = unit_percentiles(vv.chunk(17), uu.chunk(17), q=q)
+    for a, b in zip(eager, lazy.compute(), strict=True):
+        np.testing.assert_array_equal(a, b)

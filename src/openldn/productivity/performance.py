@@ -111,6 +111,112 @@ def _group_percentiles(
     return u[starts], p, counts
 
 
+#: Bins per unit of the histogram pass of the blockwise percentile (dask inputs).
+_BINS = 1024
+
+
+def _block_pairs(v: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    v = np.asarray(v, dtype=np.float64).ravel()
+    u = np.asarray(u, dtype=np.int64).ravel()
+    ok = np.isfinite(v) & (u != UNIT_NODATA)
+    return v[ok], u[ok]
+
+
+def _stats_block(v: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-unit (codes, count, min, max) of one block."""
+    v, u = _block_pairs(v, u)
+    codes, inv = np.unique(u, return_inverse=True)
+    count = np.bincount(inv, minlength=codes.size)
+    vmin = np.full(codes.size, np.inf)
+    vmax = np.full(codes.size, -np.inf)
+    np.minimum.at(vmin, inv, v)
+    np.maximum.at(vmax, inv, v)
+    return codes, count, vmin, vmax
+
+
+def _stats_merge(*parts: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    codes = np.unique(np.concatenate([p[0] for p in parts])) if parts else np.empty(0, np.int64)
+    count = np.zeros(codes.size, np.int64)
+    vmin = np.full(codes.size, np.inf)
+    vmax = np.full(codes.size, -np.inf)
+    for c, n, lo, hi in parts:
+        i = np.searchsorted(codes, c)
+        count[i] += n
+        vmin[i] = np.minimum(vmin[i], lo)
+        vmax[i] = np.maximum(vmax[i], hi)
+    return codes, count, vmin, vmax
+
+
+def _bins(v: np.ndarray, u: np.ndarray, stats: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Unit index and histogram bin of every value (a monotone map of [min, max] of its unit onto the bins)."""
+    codes, _, vmin, vmax = stats
+    i = np.searchsorted(codes, u)
+    span = vmax[i] - vmin[i]
+    scale = np.where(span > 0, _BINS / np.where(span > 0, span, 1.0), 0.0)
+    b = np.minimum(((v - vmin[i]) * scale).astype(np.int64), _BINS - 1)
+    return i, b
+
+
+def _hist_block(v: np.ndarray, u: np.ndarray, stats: tuple[np.ndarray, ...]) -> np.ndarray:
+    v, u = _block_pairs(v, u)
+    i, b = _bins(v, u, stats)
+    return np.bincount(i * _BINS + b, minlength=stats[0].size * _BINS).reshape(stats[0].size, _BINS)
+
+
+def _targets(stats: tuple[np.ndarray, ...], hist: np.ndarray, q: float) -> dict[str, np.ndarray]:
+    """Ranks of the two order statistics of the percentile and the bins holding them, per unit."""
+    count = stats[1]
+    pos = (q / 100.0) * (count - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, count - 1)
+    cum = np.cumsum(hist, axis=1)
+    b_lo = np.array([np.searchsorted(cum[k], lo[k], side="right") for k in range(count.size)], np.int64)
+    b_hi = np.array([np.searchsorted(cum[k], hi[k], side="right") for k in range(count.size)], np.int64)
+    before = np.where(b_lo > 0, cum[np.arange(count.size), np.maximum(b_lo - 1, 0)], 0)
+    return {"lo": lo, "hi": hi, "frac": pos - lo, "b_lo": b_lo, "b_hi": b_hi, "before": before}
+
+
+def _gather_block(
+    v: np.ndarray, u: np.ndarray, stats: tuple[np.ndarray, ...], tg: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    v, u = _block_pairs(v, u)
+    i, b = _bins(v, u, stats)
+    keep = (b >= tg["b_lo"][i]) & (b <= tg["b_hi"][i])
+    return i[keep], v[keep]
+
+
+def _finish(
+    stats: tuple[np.ndarray, ...], tg: dict[str, np.ndarray], *parts: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    codes, count = stats[0], stats[1]
+    i = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
+    v = np.concatenate([p[1] for p in parts]) if parts else np.empty(0)
+    order = np.lexsort((v, i))
+    i, v = i[order], v[order]
+    start = np.searchsorted(i, np.arange(codes.size))
+    base = start - tg["before"]
+    a = v[base + tg["lo"]] if v.size else np.empty(0)
+    b = v[base + tg["hi"]] if v.size else np.empty(0)
+    return codes, a + (b - a) * tg["frac"], count
+
+
+def _blockwise_percentiles(values: dask.array.Array, units: dask.array.Array, q: float) -> Any:
+    """Exact per-unit percentiles in three passes over the blocks, memory bounded by the blocks.
+
+    Pass 1: count, min and max per unit; pass 2: a 1024-bin histogram per unit, which gives the bins holding the
+    two order statistics of the percentile; pass 3: only the values of those bins are gathered and sorted.
+    """
+    vb = values.to_delayed().ravel()
+    ub = units.to_delayed().ravel()
+    stats = dask.delayed(_stats_merge)(
+        *[dask.delayed(_stats_block)(v, u) for v, u in zip(vb, ub, strict=True)]
+    )
+    hist = dask.delayed(sum)([dask.delayed(_hist_block)(v, u, stats) for v, u in zip(vb, ub, strict=True)])
+    tg = dask.delayed(_targets)(stats, hist, q)
+    parts = [dask.delayed(_gather_block)(v, u, stats, tg) for v, u in zip(vb, ub, strict=True)]
+    return dask.delayed(_finish)(stats, tg, *parts)
+
+
 def unit_percentiles(values: xr.DataArray, units: xr.DataArray, *, q: float = 90.0) -> Any:
     """Exact ``q``-th percentile of ``values`` within each land productivity unit.
 
@@ -127,9 +233,17 @@ def unit_percentiles(values: xr.DataArray, units: xr.DataArray, *, q: float = 90
     -------
     tuple of numpy arrays, or a dask Delayed of it
         ``(unit codes, percentiles, pixel counts)``, sorted by unit code.
+
+    Notes
+    -----
+    For dask inputs the percentiles are computed blockwise in three passes (per-unit range, per-unit histogram,
+    then only the values of the bins holding the needed order statistics), so no task holds the whole raster; the
+    result is identical to the in-memory computation.
     """
     if isinstance(values.data, dask.array.Array) or isinstance(units.data, dask.array.Array):
-        return dask.delayed(_group_percentiles)(values.data, units.data, q)
+        vd = values.data if isinstance(values.data, dask.array.Array) else dask.array.from_array(values.data)
+        ud = units.data if isinstance(units.data, dask.array.Array) else dask.array.from_array(units.data)
+        return _blockwise_percentiles(vd, ud.rechunk(vd.chunks), q)
     return _group_percentiles(values.values, units.values, q)
 
 

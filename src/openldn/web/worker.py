@@ -110,6 +110,7 @@ def run_worker(db_path: Path, run_id: str, pipeline: str) -> int:
     last = {"t": 0.0, "c": 0.0, "cancel": False}
 
     def progress(stage: str, done: int = 0, total: int = 0, message: str = "") -> None:
+        """Log a progress step and record it in the database (at most every 0.2 s)."""
         now = time.monotonic()
         log.info("progress %s %s/%s %s", stage, done, total, message)
         if now - last["t"] > 0.2 or (total and done >= total):
@@ -117,6 +118,7 @@ def run_worker(db_path: Path, run_id: str, pipeline: str) -> int:
             db.update_run(run_id, stage=str(stage), done=int(done), total=int(total), message=_one_line(message))
 
     def cancel() -> bool:
+        """Return whether a cancel was requested (the database is read at most every 0.5 s)."""
         now = time.monotonic()
         if now - last["c"] > 0.5:
             last["c"] = now

@@ -248,6 +248,7 @@ def boundaries(request: Request, project_id: str) -> dict[str, Any]:
     root = settings(request).root
 
     def resolve(value: str) -> Path:
+        """Resolve a run-file path and refuse it outside the data folder."""
         path = Path(value)
         path = path if path.is_absolute() else run_file.parent / path
         if not inside(root, path):

@@ -97,6 +97,7 @@ async def run_events(request: Request, run_id: str) -> StreamingResponse:
     db = database(request)
 
     async def events() -> AsyncIterator[str]:
+        """Yield one event per change of the run, a keep-alive comment every 15 s, until the run ends."""
         version, beat = -1, time.monotonic()
         while True:
             run = await asyncio.to_thread(db.get_run, run_id)

@@ -87,6 +87,7 @@ def test_stage_writes_every_output(run_dir: Path) -> None:
     text = (rep / "report.html").read_text()
     assert (run_dir / "maps" / "hotspots_brightspots.png").is_file()
     assert text.count('class="map"') == 4
+    assert "By admin unit" in text and "North" in text
     assert "http://" not in text.replace("http://www.w3.org", "") and "<script" not in text
 
 

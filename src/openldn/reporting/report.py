@@ -108,6 +108,28 @@ def _cards(report: PRAISReport) -> str:
     ) + "</div>"
 
 
+def _zone_summary(report: PRAISReport) -> str:
+    """One row per admin unit: land area, SDG 15.3.1 at baseline and latest status, change, population share."""
+    esc = html.escape
+    rows = []
+    for t in (t for t in report.tables if t.code == "SO1-4.T2"):
+        base, last = t.rows[0], t.rows[-1]
+        la = report.land_area.get(t.zone_id, {})
+        pop = report.get("SO2-3.T1", t.zone_id)
+        pct_pop = pop.rows[-1].get("pct_total") if pop is not None and pop.rows else None
+        cells = [esc(t.zone_name), _fmt(la.get("land_km2"), "area"), _fmt(base.get("percent"), "percent"),
+                 _fmt(last.get("percent"), "percent") if len(t.rows) > 1 else "",
+                 _fmt(last.get("change_km2"), "change") if len(t.rows) > 1 else "", _fmt(pct_pop, "percent")]
+        rows.append("<tr>" + "".join(f'<td class="{"" if i == 0 else "n"}">{c}</td>' for i, c in enumerate(cells))
+                    + "</tr>")
+    if len(rows) < 2:
+        return ""
+    head = ("<tr><th>Admin unit</th><th>Total land area (km²)</th><th>Degraded, baseline (%)</th>"
+            "<th>Degraded, latest status (%)</th><th>Change (km²)</th><th>Population on degraded land, latest (%)"
+            "</th></tr>")
+    return f"<h3>By admin unit</h3><table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+
 def _charts(report: PRAISReport, tables: dict[str, pd.DataFrame]) -> list[tuple[str, bytes]]:
     from openldn.reporting import charts
 
@@ -191,6 +213,7 @@ def render_html(
         '<a href="#tables">PRAIS tables</a><a href="#method">Method and data</a></nav><main>',
         '<h2 id="summary">Summary</h2>',
         _cards(report),
+        _zone_summary(report),
     ]
     if downloads:
         links = " | ".join(f'<a href="{esc(p)}">{esc(k)}</a>' for k, p in downloads.items())

@@ -172,3 +172,6 @@ def test_stage__too_few_years_is_a_clear_error(rng: np.random.Generator) -> None
 
     with pytest.raises(MissingYearError, match="2000-2015"):
         stage.run(ctx)
+    inputs["ndvi"] = inputs["ndvi"].isel(time=0, drop=True)
+    with pytest.raises(MissingYearError, match="no years"):
+        stage.run(_Ctx(inputs, layers, ProductivityOptions()))

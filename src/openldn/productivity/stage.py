@@ -255,7 +255,13 @@ def run(ctx: Any) -> None:
     use_import = ctx.has_input("lpd")
     ndvi = climate = mask = None
     if not use_import:
-        ndvi = annual(ctx.input("ndvi"), opts.annual_aggregation)
+        raw = ctx.input("ndvi")
+        if "time" not in raw.dims:
+            raise MissingYearError(
+                f"{a.source}: input 'ndvi' has no years; give one band per year (band description or YEAR tag = "
+                "the year) or a list of yearly files."
+            )
+        ndvi = annual(raw, opts.annual_aggregation)
         mask = _grid_mask(ctx, ndvi)
         if mask is not None:
             ndvi = ndvi.where(mask)

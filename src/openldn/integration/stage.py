@@ -157,7 +157,7 @@ def run(ctx: Any) -> None:
         if fp_polys is not None:
             before = ctx.materialize(f"sdg_before_recode/{p.label}", _georef(ctx, layer))
             _write(ctx, f"sdg_before_recode/{p.label}", before, legend=DEG_LEGEND,
-                             title=f"SDG 15.3.1 before false-positive recode, {p.label}")
+                   title=f"SDG 15.3.1 before false-positive recode, {p.label}")
             ctx.add_table("sdg_degradation", class_area_table(
                 _with_water(before, water), ctx.coverage, ctx.area, variable="sdg_15_3_1_before_recode",
                 period=p.label, legend=SDG_LABELS))
@@ -194,8 +194,7 @@ def run(ctx: Any) -> None:
                     f"status7/{p.label}", _georef(ctx, status(sdg[baseline.label], sdg[p.label], expanded=True))
                 )
                 ctx.layers[f"status7/{p.label}"] = s7
-                _write(ctx, f"status7/{p.label}", s7, legend=S7_LEGEND,
-                                 title=f"Expanded land status {p.label}")
+                _write(ctx, f"status7/{p.label}", s7, legend=S7_LEGEND, title=f"Expanded land status {p.label}")
                 ctx.add_table("status", class_area_table(_with_water(s7, water), ctx.coverage, ctx.area,
                                                          variable="status7", period=p.label, legend=STATUS7_LABELS))
 
@@ -230,7 +229,7 @@ def _population(
         for g, layer in layers.items():
             exposed = population_on_class(layer, cls, -1)
             _write(ctx, f"population_degraded/{year}/{g}", exposed,
-                             title=f"{g.capitalize()} population on degraded land, {year}", units="people")
+                   title=f"{g.capitalize()} population on degraded land, {year}", units="people")
 
 
 def _sites(ctx: Any, opts: IntegrationOptions, fp_polys: Any, sdg: dict[str, xr.DataArray]) -> None:

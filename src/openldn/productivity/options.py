@@ -67,7 +67,9 @@ class ProductivityOptions(BaseModel):
         description="Climate correction of the trajectory: RESTREND residuals, rain or water use efficiency.",
     )
     climate_input: str = Field(
-        "precipitation", description="Input holding the climate series (precipitation, soil moisture or ET)."
+        "precipitation",
+        description="Input holding the climate series: precipitation (RESTREND, RUE), climate (e.g. soil moisture) "
+        "or pet / evapotranspiration (WUE).",
     )
     climate_aggregation: Literal["sum", "mean"] = Field(
         "sum", description="Aggregation of a monthly climate series to years (precipitation: sum)."

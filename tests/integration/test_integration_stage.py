@@ -200,7 +200,7 @@ def test_population_on_degraded_land() -> None:
     pop = rng.gamma(2.0, 50.0, size=(2, NY, NX))
     stack = xr.DataArray(pop, dims=("time", "y", "x"),
                          coords={"time": year_coords([2015, 2020]), "y": TEMPLATE.y, "x": TEMPLATE.x})
-    ctx = FakeContext(_layers(rng, np.zeros((NY, NX), bool)), IntegrationOptions(),
+    ctx = FakeContext(_layers(rng, np.zeros((NY, NX), bool)), IntegrationOptions(te_population_band=True),
                       inputs={"population_female": stack * 0.5, "population_male": stack * 0.5})
     land_area_stage.run(ctx)
     integration_stage.run(ctx)
@@ -212,6 +212,9 @@ def test_population_on_degraded_land() -> None:
     # independent: people on degraded cells in 2015 (every cell fully inside the AOI)
     assert float(tot.loc[tot["class_code"] == -1, "value"].sum()) == pytest.approx(pop[0][sdg == -1].sum(), rel=1e-9)
     assert float(tot["value"].sum()) == pytest.approx(pop[0].sum(), rel=1e-9)
+    signed = ctx.written["population_te_signed/2015/female"].values
+    assert (signed[sdg == -1] < 0).all() and (signed[(sdg == 0) | (sdg == 1)] >= 0).all()
+    assert np.isnan(signed[sdg == ND]).all()
     rep = build_report(ctx.tables, baseline=BASELINE, reporting=REPORTING)
     row = rep.get("SO2-3.T1").rows[0]
     assert row["pct_female"] == pytest.approx(100 * pop[0][sdg == -1].sum() / pop[0].sum(), rel=1e-9)

@@ -6,7 +6,12 @@ Compute functions take numpy- or dask-backed xarray DataArrays and return the sa
 from __future__ import annotations
 
 from openldn.integration.fp import recode, recode_from_polygons, site_records
-from openldn.integration.population import aggregate_counts, population_by_class, population_on_class
+from openldn.integration.population import (
+    aggregate_counts,
+    population_by_class,
+    population_on_class,
+    signed_population,
+)
 from openldn.integration.sdg import one_out_all_out
 from openldn.integration.status import status, status7_to_status3
 from openldn.integration.summary import (
@@ -33,6 +38,7 @@ __all__ = [
     "proportion_degraded",
     "recode",
     "recode_from_polygons",
+    "signed_population",
     "site_records",
     "status",
     "status7_to_status3",

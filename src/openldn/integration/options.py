@@ -55,6 +55,11 @@ class IntegrationOptions(BaseModel):
     confidence: Literal["high", "medium", "low"] | None = Field(
         None, description="Confidence in the SDG 15.3.1 estimate reported in SO1-4.T2 (a national judgement)."
     )
+    te_population_band: bool = Field(
+        False,
+        description="Also write Trends.Earth's signed population band (people, negated where degraded, no data on "
+        "water) for file compatibility (reference-implementation.md §10, D15); counts stay float.",
+    )
     population_baseline_year: int | None = Field(
         None, description="Population year for the SO2-3 baseline (default: last year of the baseline period)."
     )

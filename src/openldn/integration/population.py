@@ -28,6 +28,7 @@ __all__ = [
     "nearest_year",
     "population_by_class",
     "population_on_class",
+    "signed_population",
 ]
 
 #: Population groups of SO2-3 (input names ``population_<group>``).
@@ -113,6 +114,31 @@ def population_on_class(population: xr.DataArray, classes: xr.DataArray, code: i
     out = out.where(classes != NODATA).astype("float32")
     out.name = "population_exposed"
     out.attrs = {"units": "people", "long_name": "Population living on degraded land"}
+    return keep_crs(out, classes)
+
+
+def signed_population(population: xr.DataArray, classes: xr.DataArray) -> xr.DataArray:
+    """Trends.Earth's "Population affected by degradation" band: people per cell, negated where degraded.
+
+    The sign convention is the one of Trends.Earth's code (degraded negative), not of its documentation
+    (reference-implementation.md §10). Counts stay float (no Int16 rounding or cap).
+
+    Parameters
+    ----------
+    population : xarray.DataArray
+        People per cell, ``(y, x)``.
+    classes : xarray.DataArray
+        -1/0/1 layer, nodata -32768 (no data in the result).
+
+    Returns
+    -------
+    xarray.DataArray
+        float32 signed people per cell, NaN where ``classes`` is no data.
+    """
+    pop = population.astype("float32").fillna(0.0)
+    out = xr.where(classes == -1, -pop, pop).where(classes != NODATA).astype("float32")
+    out.name = "population_signed"
+    out.attrs = {"units": "people", "long_name": "Population affected by degradation (negative where degraded)"}
     return keep_crs(out, classes)
 
 

@@ -22,7 +22,13 @@ from openldn.core.periods import Period, years_of
 from openldn.core.vocab import LandClass, Legend
 from openldn.integration.fp import polygon_class_shares, read_polygons, recode_from_polygons, site_records
 from openldn.integration.options import IntegrationOptions
-from openldn.integration.population import GROUPS, nearest_year, population_by_class, population_on_class
+from openldn.integration.population import (
+    GROUPS,
+    nearest_year,
+    population_by_class,
+    population_on_class,
+    signed_population,
+)
 from openldn.integration.sdg import one_out_all_out
 from openldn.integration.status import status
 from openldn.integration.summary import SDG_LABELS, STATUS7_LABELS, WATER
@@ -230,6 +236,10 @@ def _population(
             exposed = population_on_class(layer, cls, -1)
             _write(ctx, f"population_degraded/{year}/{g}", exposed,
                    title=f"{g.capitalize()} population on degraded land, {year}", units="people")
+            if opts.te_population_band:
+                _write(ctx, f"population_te_signed/{year}/{g}", signed_population(layer, cls),
+                       title=f"{g.capitalize()} population affected by degradation (Trends.Earth sign), {year}",
+                       units="people")
 
 
 def _sites(ctx: Any, opts: IntegrationOptions, fp_polys: Any, sdg: dict[str, xr.DataArray]) -> None:

@@ -28,13 +28,15 @@ log = logging.getLogger("openldn.web")
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 NODE_MODULES = HERE / "frontend" / "node_modules"
-#: URL prefix -> folder of third-party browser assets installed by ``npm ci`` in ``web/frontend``.
-VENDOR = {
-    "leaflet": NODE_MODULES / "leaflet" / "dist",
-    "world-atlas": NODE_MODULES / "world-atlas",
-    "topojson-client": NODE_MODULES / "topojson-client" / "dist",
-    "swagger-ui": NODE_MODULES / "swagger-ui-dist",
+#: URL prefix -> folder (inside node_modules) of third-party browser assets installed by ``npm ci`` in ``web/frontend``.
+VENDOR_PACKAGES = {
+    "leaflet": "leaflet/dist",
+    "world-atlas": "world-atlas",
+    "topojson-client": "topojson-client/dist",
+    "swagger-ui": "swagger-ui-dist",
 }
+#: The vendored folders in the default node_modules.
+VENDOR = {name: NODE_MODULES / sub for name, sub in VENDOR_PACKAGES.items()}
 
 _ERRORS = {
     code: {"model": ErrorOut, "description": text}
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         workers at shutdown (their runs become resumable).
     """
     settings = settings or Settings()
+    node_modules = Path(settings.node_modules) if settings.node_modules else NODE_MODULES
+    vendor = {name: node_modules / sub for name, sub in VENDOR_PACKAGES.items()}
     db = Database(settings.db_path)
     manager = RunManager(db, settings.pipeline)
 
@@ -106,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "status": "ok",
             "auth": bool(settings.token),
             "max_upload_mb": settings.max_upload_mb,
-            "vendor": all(p.is_dir() for p in VENDOR.values()),
+            "vendor": all(p.is_dir() for p in vendor.values()),
         }
 
     @app.get("/docs", include_in_schema=False)
@@ -127,7 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for name, folder in VENDOR.items():
+    for name, folder in vendor.items():
         if folder.is_dir():
             app.mount(f"/vendor/{name}", StaticFiles(directory=folder), name=f"vendor-{name}")
         else:

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         "(or '?token=<token>' for map tiles and event streams).",
     )
     max_upload_mb: float = Field(default=1024.0, gt=0, description="Largest accepted upload, in MiB.")
+    node_modules: Path | None = Field(
+        default=None,
+        description="Folder of the npm packages served under /vendor (default: web/frontend/node_modules, "
+        "filled by 'npm ci' in web/frontend).",
+    )
     pipeline: str = Field(
         default="openldn.pipeline:run_assessment",
         description="Import path 'module:function' of the run function called by the worker process.",

@@ -189,6 +189,7 @@ def test_run__events_stream_until_finished(client, project) -> None:
             if line.startswith("data: "):
                 events.append(json.loads(line[6:]))
     assert events[-1]["status"] == "succeeded"
+    assert "pid" not in events[-1] and "out_dir" not in events[-1]  # only the documented fields
     assert len(events) >= 2
 
 

@@ -64,7 +64,9 @@ def live_server(tmp_path: Path) -> Callable[..., str]:
     def start(**overrides: Any) -> str:
         port = _free_port()
         app = create_app(Settings(data_dir=tmp_path / "data", **overrides))
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=5)
+        )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 20

@@ -44,4 +44,6 @@ def serve(host: str | None = None, port: int | None = None, *, data_dir: str | N
     overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir, "token": token}.items() if v}
     settings = Settings(**overrides)
     print(f"openldn web platform on http://{settings.host}:{settings.port}/ (data folder {settings.root})")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=5
+    )

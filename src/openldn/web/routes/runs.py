@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -105,7 +104,7 @@ async def run_events(request: Request, run_id: str) -> StreamingResponse:
                 return
             if run["version"] != version:
                 version = run["version"]
-                yield f"event: run\ndata: {json.dumps(run_out(run))}\n\n"
+                yield f"event: run\ndata: {RunOut.model_validate(run_out(run)).model_dump_json()}\n\n"
                 if run["status"] in FINISHED:
                     return
             elif time.monotonic() - beat > 15:

@@ -60,6 +60,8 @@ def test_fractions_match_shapely(poly, res, ox, oy):
         with pytest.raises(EmptyAOIError):
             build_coverage(gb, aoi=gpd.GeoDataFrame(geometry=[poly], crs="EPSG:3857"))
         return
+    if ref.max() < 1e-6:  # slivers below the snapping tolerance: either outcome is right
+        return
     cov = build_coverage(gb, aoi=gpd.GeoDataFrame(geometry=[poly], crs="EPSG:3857"))
     lev = cov.levels[0]
     got = cov.full_mask().astype(float).reshape(-1)

@@ -162,25 +162,70 @@ def _decode(acc_c: np.ndarray, acc: np.ndarray) -> np.ndarray:
     return acc
 
 
-def _run_strips(cov: Coverage, arrays: list[xr.DataArray], fn: Callable[..., Any]) -> list[Any]:
-    """Apply ``fn(codes, sparse, *strips)`` on every fixed strip; dask runs them in parallel."""
+#: Below this many cells per chunk, dask inputs are cut into strips rather than processed chunk by chunk.
+_MIN_BLOCK_CELLS = 1 << 16
+
+
+def _run_strips(cov: Coverage, arrays: list[xr.DataArray], fn: Callable[..., Any], *, any_layout: bool = False
+                ) -> list[Any]:
+    """Apply ``fn(codes, sparse, *pieces)`` on pieces of the grid; dask runs them in parallel.
+
+    Default: fixed row strips (the same for any chunking, so float sums are reproducible). With ``any_layout``
+    (integer sums, which do not depend on the order of summation) and dask inputs, the pieces are the inputs' own
+    chunks, which avoids copying them into strips.
+    """
     import dask
 
     lazy = any(a.chunks for a in arrays)
     tasks = []
-    for r0, r1 in cov.strips():
-        codes, sparse = _strip_parts(cov, r0, r1)
-        pieces = [a.data[r0:r1] if a.chunks else np.asarray(a.data[r0:r1]) for a in arrays]
-        if lazy:
-            tasks.append(dask.delayed(fn, pure=False)(codes, sparse, *pieces))
-        else:
-            tasks.append((fn, (codes, sparse, *pieces)))
+    sizes: list[int] = []  # cells of each piece, to batch by memory
+    ref = next((a for a in arrays if a.chunks), None)
+    big_chunks = ref is not None and ref.data.size / max(1, ref.data.npartitions) >= _MIN_BLOCK_CELLS
+    if lazy and any_layout and big_chunks:
+        import dask.array as dsa
+
+        assert ref is not None
+        chunks = ref.data.chunks
+        datas = [
+            (a.data if a.chunks else dsa.from_array(np.asarray(a.data), chunks=chunks, name=False))
+            for a in arrays
+        ]
+        datas = [d if d.chunks == chunks else d.rechunk(chunks) for d in datas]
+        row_edges = np.cumsum((0, *chunks[0]))
+        col_edges = np.cumsum((0, *chunks[1]))
+        for iy in range(len(chunks[0])):
+            r0, r1 = int(row_edges[iy]), int(row_edges[iy + 1])
+            codes_rows, (si, sj, sz, sf) = _strip_parts(cov, r0, r1)
+            for ix in range(len(chunks[1])):
+                c0, c1 = int(col_edges[ix]), int(col_edges[ix + 1])
+                m = (sj >= c0) & (sj < c1)
+                sparse = (si[m], sj[m] - c0, sz[m], sf[m])
+                blocks = [d.blocks[iy, ix] for d in datas]
+                tasks.append(dask.delayed(fn, pure=False)(codes_rows[:, c0:c1], sparse, *blocks))
+                sizes.append((r1 - r0) * (c1 - c0))
+    else:
+        for r0, r1 in cov.strips():
+            codes, sparse = _strip_parts(cov, r0, r1)
+            pieces = [a.data[r0:r1] if a.chunks else np.asarray(a.data[r0:r1]) for a in arrays]
+            sizes.append((r1 - r0) * cov.shape[1])
+            if lazy:
+                tasks.append(dask.delayed(fn, pure=False)(codes, sparse, *pieces))
+            else:
+                tasks.append((fn, (codes, sparse, *pieces)))
     if lazy:
-        # Batches of a few strips per worker thread keep memory bounded (a strip of every input in flight each).
-        batch = max(2, 2 * _n_workers())
+        # Batches of about two strips' worth of cells per worker thread keep memory bounded.
+        from openldn.zonal.coverage import _STRIP_CELLS
+
+        budget = 2 * _n_workers() * _STRIP_CELLS
         out: list[Any] = []
-        for k in range(0, len(tasks), batch):
-            out.extend(dask.compute(*tasks[k : k + batch]))
+        k = 0
+        while k < len(tasks):
+            k1, acc = k, 0
+            while k1 < len(tasks) and (k1 == k or acc + sizes[k1] <= budget):
+                acc += sizes[k1]
+                k1 += 1
+            out.extend(dask.compute(*tasks[k:k1]))
+            k = k1
         return out
     if len(tasks) > 1:
         from concurrent.futures import ThreadPoolExecutor
@@ -278,7 +323,7 @@ def _pair_counts(a: xr.DataArray, b: xr.DataArray | None, cov: Coverage, area: x
             return _pair_strip(codes, sparse, p[0], None, p[1], nz)
         return _pair_strip(codes, sparse, p[0], p[1], p[2], nz)
 
-    parts = _run_strips(cov, arrays, fn)
+    parts = _run_strips(cov, arrays, fn, any_layout=True)
     codes_a = _merge_codes([p[0] for p in parts])
     codes_b = _merge_codes([p[1] for p in parts])
     total = np.zeros((nz, codes_a.size, codes_b.size), dtype=np.int64)

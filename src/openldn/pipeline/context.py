@@ -170,8 +170,11 @@ class RunContext:
 
         path = self.out_dir / "maps" / f"{_file_name(key)}.tif"
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_cog(self.mask_outside_aoi(stored), path, legend=legend if _is_legend(legend) else None,
-                  tags={"openldn_key": key, "title": title or key})
+        # scalar metadata (productivity windows, LUT, units, periods...) travel with the file as GeoTIFF tags
+        tags = {k: v for k, v in stored.attrs.items()
+                if isinstance(v, str | int | float) and not k.startswith("_") and k not in ("grid_mapping",)}
+        tags.update({"openldn_key": key, "title": title or key, "openldn_version": openldn_version()})
+        write_cog(self.mask_outside_aoi(stored), path, legend=legend if _is_legend(legend) else None, tags=tags)
         record = {
             "key": key,
             "path": str(path.relative_to(self.out_dir)),
@@ -238,6 +241,13 @@ class RunContext:
             self.tables[key] = self.checkpoint.read_table(key)
         for rec in info["outputs"]:
             self.outputs = [o for o in self.outputs if o["key"] != rec["key"]] + [rec]
+
+
+def openldn_version() -> str:
+    """The installed openldn version."""
+    import openldn
+
+    return openldn.__version__
 
 
 def _file_name(key: str) -> str:

@@ -1,10 +1,11 @@
 """Tidy zonal tables: class areas, class-pair (transition) areas, zonal sums and area-weighted means.
 
-Every function streams over fixed row strips of the grid (the same strips whatever the dask chunking of the
-inputs), computes each strip with a numba kernel (strips run in parallel through dask) and combines the strips in
-order. Areas are summed as int64 counts of 1e-4 m², so class areas are exact sums, bit-identical for any chunking
-or engine; a zone's classes (nodata included) add up exactly to the zone's area. Sums and means are float64 sums in
-a fixed order (reproducible for any chunking as well).
+Every function streams over pieces of the grid, computes each piece with a numba kernel (pieces run in parallel
+through dask, in memory-bounded batches; numpy inputs through a thread pool) and combines the pieces in order.
+Areas are summed as int64 counts of 1e-4 m², so class areas are exact sums, bit-identical for any chunking or
+engine; a zone's classes (nodata included) add up exactly to the zone's area. Integer tables from dask inputs use
+the inputs' own chunks as pieces (no copy); sums and means are float64 sums over fixed row strips (the same strips
+whatever the chunking), added in a fixed order, so they are reproducible for any chunking as well.
 """
 
 from __future__ import annotations

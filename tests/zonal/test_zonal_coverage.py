@@ -154,3 +154,20 @@ def test_projected_aoi_onto_geographic_grid():
     aoi_3035 = gpd.GeoSeries([shapely.segmentize(box_ll, 0.01)], crs="EPSG:4326").to_crs("EPSG:3035")
     cov = build_coverage(gb, aoi=gpd.GeoDataFrame(geometry=aoi_3035))
     assert _coverage_area_m2(cov, gb) == pytest.approx(_equal_area_m2(box_ll), rel=1e-4)
+
+
+def test_centre_rule_matches_cell_centres():
+    gb = GeoBox((12, 15), Affine(1, 0, 0, 0, -1, 12), "EPSG:3857")
+    aoi_poly = shapely.Polygon([(0.3, 0.7), (13.2, 1.9), (11.6, 11.4), (2.5, 10.2)])
+    zones = gpd.GeoDataFrame({"id": ["w", "e"]}, geometry=[shapely.box(-1, -1, 6.3, 13), shapely.box(6.3, -1, 16, 13)],
+                             crs="EPSG:3857")
+    cov = build_coverage(gb, aoi=gpd.GeoDataFrame(geometry=[aoi_poly], crs="EPSG:3857"), zones=zones, rule="centre")
+    jj, ii = np.meshgrid(np.arange(15), np.arange(12))
+    centres = shapely.points(jj + 0.5, 12 - ii - 0.5)
+    inside = shapely.contains(aoi_poly, centres)
+    np.testing.assert_array_equal(cov.fraction().values, inside.astype("float32"))
+    west = inside & (jj + 0.5 < 6.3)
+    np.testing.assert_array_equal(cov.fraction("w").values, west.astype("float32"))
+    assert all(lev.cells.size == 0 for lev in cov.levels)
+    with pytest.raises(ConfigError, match="rule"):
+        build_coverage(gb, aoi=gpd.GeoDataFrame(geometry=[aoi_poly], crs="EPSG:3857"), rule="touch")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -323,6 +323,7 @@ def build_coverage(
     zones: gpd.GeoDataFrame | None = None,
     id_field: str = "id",
     name_field: str = "name",
+    rule: Literal["fraction", "centre"] = "fraction",
 ) -> Coverage:
     """Fractional coverage of every cell of ``geobox`` by the AOI and by each admin unit.
 
@@ -337,6 +338,11 @@ def build_coverage(
         Admin units. Features sharing an id are merged; each unit is clipped to the AOI.
     id_field, name_field : str
         Fields of ``zones`` with the unit identifier and name (the id is used when the name field is absent).
+    rule : {"fraction", "centre"}
+        ``"fraction"`` (default): border cells count with the exact share of their area inside each polygon.
+        ``"centre"``: a cell counts entirely for a polygon containing its centre, and not at all otherwise -- the
+        Trends.Earth AOI mask (GDAL rasterize without ``ALL_TOUCHED``, reference-implementation.md §2), for
+        conformance runs (differences register D13).
 
     Returns
     -------
@@ -367,9 +373,14 @@ def build_coverage(
         zg = _densify_for(zones, geobox)
         zids, znames, zgeoms = _zone_geoms(zg, id_field, name_field, geobox.crs.to_wkt(), aoi_geom)
         n_units = len(zids)
+    if rule not in ("fraction", "centre"):
+        raise ConfigError(f"build_coverage: rule {rule!r} is not 'fraction' or 'centre'.")
     dtype = np.int16 if 2 * (n_units + 1) < np.iinfo(np.int16).max else np.int32
     codes = np.zeros((ny, nx), dtype=dtype)
-    levels = [_level(codes, [aoi_geom], [0], geobox, aoi=True)]
+    if rule == "centre":
+        levels = [_centre_level(codes, [aoi_geom], [1], geobox)]
+    else:
+        levels = [_level(codes, [aoi_geom], [0], geobox, aoi=True)]
     if levels[0].cells.size == 0 and not (codes & 1).any():
         b = geobox.extent.boundingbox
         raise EmptyAOIError(
@@ -381,8 +392,24 @@ def build_coverage(
     if n_units:
         ids.extend(zids)
         names.extend(znames)
-        levels.append(_level(codes, zgeoms, list(range(1, len(ids))), geobox, aoi=False))
+        if rule == "centre":
+            levels.append(_centre_level(codes, zgeoms, [2 * z for z in range(1, len(ids))], geobox))
+        else:
+            levels.append(_level(codes, zgeoms, list(range(1, len(ids))), geobox, aoi=False))
     return Coverage(geobox=geobox, zone_ids=tuple(ids), zone_names=tuple(names), codes=codes, levels=tuple(levels))
+
+
+def _centre_level(codes: np.ndarray, geoms: list[Any], values: list[int], gb: GeoBox) -> CoverageLevel:
+    """Pixel-centre rule: burn ``values`` into ``codes`` where the cell centre lies inside each geometry."""
+    from rasterio.features import rasterize
+
+    shapes = [(g, v) for g, v in zip(geoms, values, strict=True) if g is not None and not g.is_empty]
+    if shapes:
+        burnt = rasterize(shapes, out_shape=codes.shape, transform=gb.affine, fill=0, all_touched=False,
+                          dtype=np.int32 if codes.dtype == np.int32 else np.int16)
+        codes += burnt.astype(codes.dtype)
+    e = np.empty(0, dtype=np.int64)
+    return CoverageLevel(cells=e, zones=np.empty(0, dtype=np.int32), fractions=np.empty(0, dtype=np.float64))
 
 
 def _level(codes: np.ndarray, geoms: list[Any], indices: list[int], gb: GeoBox, *, aoi: bool) -> CoverageLevel:

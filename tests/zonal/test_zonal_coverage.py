@@ -169,5 +169,6 @@ def test_centre_rule_matches_cell_centres():
     west = inside & (jj + 0.5 < 6.3)
     np.testing.assert_array_equal(cov.fraction("w").values, west.astype("float32"))
     assert all(lev.cells.size == 0 for lev in cov.levels)
+    assert cov.rule == "centre"
     with pytest.raises(ConfigError, match="rule"):
         build_coverage(gb, aoi=gpd.GeoDataFrame(geometry=[aoi_poly], crs="EPSG:3857"), rule="touch")

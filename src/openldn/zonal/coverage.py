@@ -83,6 +83,8 @@ class Coverage:
     codes: np.ndarray = field(repr=False)
     #: Sparse entries: level 0 the AOI, level 1 (when admin units are given) the admin units.
     levels: tuple[CoverageLevel, ...] = field(repr=False)
+    #: How border cells count: ``"fraction"`` (exact share) or ``"centre"`` (pixel-centre rule).
+    rule: str = "fraction"
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -396,7 +398,8 @@ def build_coverage(
             levels.append(_centre_level(codes, zgeoms, [2 * z for z in range(1, len(ids))], geobox))
         else:
             levels.append(_level(codes, zgeoms, list(range(1, len(ids))), geobox, aoi=False))
-    return Coverage(geobox=geobox, zone_ids=tuple(ids), zone_names=tuple(names), codes=codes, levels=tuple(levels))
+    return Coverage(geobox=geobox, zone_ids=tuple(ids), zone_names=tuple(names), codes=codes, levels=tuple(levels),
+                    rule=rule)
 
 
 def _centre_level(codes: np.ndarray, geoms: list[Any], values: list[int], gb: GeoBox) -> CoverageLevel:

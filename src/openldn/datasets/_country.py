@@ -1,7 +1,12 @@
 """The synthetic country: a large, deterministic SO1 input set written block by block as tiled COGs.
 
 Memory stays bounded whatever the raster size: every field is evaluated per block from tiny coarse grids
-(bilinearly upsampled noise, an event grid), so only one block of every band is in memory at a time.
+(bilinearly upsampled noise, an event grid), so only one block of every band is in memory at a time; COG
+overviews are built band by band inside the staging file and the COG driver then only copies.
+
+Measured (2 shared cores, Python 3.11, GDAL 3.10): 10 000 x 10 000 pixels x 24 years with default options takes
+about 300 s of CPU (blocks 40 %, COG conversion 60 %), peak RSS 0.5 GB, 4.1 GB on disk (NDVI 4.0 GB); 2048 x 2048 x
+24 years takes about 12 s of CPU and 0.4 GB RSS.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The built-in demo: a small synthetic area of interest in semi-arid Kenya with planted, documented patches.
 
 Every value is generated from a seeded random generator, so two runs with the same arguments give identical
-arrays. See :func:`make_demo` for the content and ``truth.json`` (written beside the data) for the planted truth.
+files (rasters, truth.json, run file). See :func:`make_demo` for the content and ``truth.json`` (written beside the
+data) for the planted truth. The default demo (300 x 300) takes about 1-2 s and 21 MB on disk.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -587,7 +587,6 @@ def make_demo(out_dir: str | Path, *, size: int = 300, seed: int = DEMO_SEED) ->
         raise ValueError(
             f"make_demo: size={size} is too small; use size >= 120 so that the planted patches fit"
         )
-    t0 = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     west, north = DEMO_BOUNDS_ORIGIN
@@ -717,9 +716,7 @@ def make_demo(out_dir: str | Path, *, size: int = 300, seed: int = DEMO_SEED) ->
             "Precipitation: mean annual 420 mm (south-east) to 1200 mm (north-west), bimodal seasons, year "
             "factors lognormal (sd 0.16), gamma monthly noise (shape 4).",
         },
-        "generation_seconds": None,
     }
-    truth["generation_seconds"] = round(time.perf_counter() - t0, 2)
     with atomic_target(out / DEMO_FILES["truth"]) as tmp:
         tmp.write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
     with atomic_target(out / DEMO_FILES["readme"]) as tmp:

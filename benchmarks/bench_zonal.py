@@ -84,7 +84,7 @@ def main() -> None:
     import dask.array as dsa
 
     def lazy(x: xr.DataArray, name: str) -> xr.DataArray:  # named: no hashing of the (broadcast) arrays
-        return x.copy(data=dsa.from_array(np.asarray(x.data), chunks=2048, name=name))
+        return x.copy(deep=False, data=dsa.from_array(np.asarray(x.data), chunks=2048, name=name))
 
     dka, dkb, dkarea = lazy(da, "bench-a"), lazy(db, "bench-b"), lazy(area, "bench-area")
     rss0 = _peak_rss_mb()

@@ -42,9 +42,11 @@ def attach_grid(da: xr.DataArray, gb: GeoBox) -> xr.DataArray:
     xs = t.c + t.a * (np.arange(gb.shape.x) + 0.5)
     ys = t.f + t.e * (np.arange(gb.shape.y) + 0.5)
     da = da.assign_coords(y=ys, x=xs)
-    da = da.drop_vars("spatial_ref", errors="ignore")
-    da = da.rio.write_crs(gb.crs.to_wkt())
-    return da.rio.write_transform(gb.affine)
+    da = da.drop_vars("spatial_ref", errors="ignore").copy(deep=False)
+    # inplace on a shallow copy: rioxarray's default (inplace=False) deep-copies the data
+    da.rio.write_crs(gb.crs.to_wkt(), inplace=True)
+    da.rio.write_transform(gb.affine, inplace=True)
+    return da
 
 
 def _nodata_of(da: xr.DataArray) -> Any:

@@ -168,8 +168,9 @@ def _grid_array(data: np.ndarray, gb: GeoBox, *, name: str) -> xr.DataArray:
     xs = t.c + t.a * (np.arange(gb.shape.x) + 0.5)
     ys = t.f + t.e * (np.arange(gb.shape.y) + 0.5)
     da = xr.DataArray(data, dims=("y", "x"), coords={"y": ys, "x": xs}, name=name)
-    da = da.rio.write_crs(gb.crs.to_wkt())
-    return da.rio.write_transform(t)
+    da.rio.write_crs(gb.crs.to_wkt(), inplace=True)  # inplace: no copy of the data
+    da.rio.write_transform(t, inplace=True)
+    return da
 
 
 def strip_rows(nx: int) -> int:

@@ -132,6 +132,11 @@ class GridSpec(BaseModel):
     reference: str | None = Field("land_cover", description="Input whose grid is the analysis grid.")
     crs: str | None = Field(None, description="CRS of the analysis grid (e.g. EPSG:4326) when no reference is used.")
     resolution: float | None = Field(None, gt=0, description="Cell size in CRS units when no reference is used.")
+    coverage: Literal["fraction", "centre"] = Field(
+        "fraction",
+        description="Border cells: exact fractional coverage by the AOI/admin polygons, or Trends.Earth's "
+        "pixel-centre rule (for conformance runs).",
+    )
 
 
 class OutputSpec(BaseModel):

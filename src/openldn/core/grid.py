@@ -84,26 +84,49 @@ def pixel_area(obj: xr.DataArray | xr.Dataset) -> xr.DataArray:
     crs = CRS.from_user_input(crs)
     t = obj.rio.transform()
     ny, nx = obj.sizes["y"], obj.sizes["x"]
-    if crs.is_geographic and t.b == 0 and t.d == 0:
-        lat_edges = t.f + t.e * np.arange(ny + 1)
-        rows = row_areas(lat_edges, t.a, crs=crs)
-        data = np.broadcast_to(rows[:, None], (ny, nx))
-        values: Any = data
+    chunks = _yx_chunks(obj)
+    geographic = crs.is_geographic and t.b == 0 and t.d == 0
+    if geographic:
+        rows = row_areas(t.f + t.e * np.arange(ny + 1), t.a, crs=crs)
+        if chunks is None:
+            values: Any = np.broadcast_to(rows[:, None], (ny, nx))
+        else:  # lazy: one column per row chunk, broadcast block by block (no full grid in memory)
+            import dask.array as dsa
+
+            col = dsa.from_array(rows[:, None], chunks=(chunks[0], 1))
+            values = dsa.broadcast_to(col, (ny, nx), chunks=chunks)
+    elif chunks is None:
+        values = _projected_areas(crs, t, 0, ny, 0, nx)
     else:
-        values = _projected_areas(crs, t, ny, nx)
+        import dask.array as dsa
+
+        values = dsa.map_blocks(
+            _projected_block, dtype=np.float64, chunks=chunks, crs_wkt=crs.to_wkt(), transform=tuple(t)[:6],
+        )
     da = xr.DataArray(values, dims=("y", "x"), coords={"y": obj["y"], "x": obj["x"]}, name="pixel_area")
     da.attrs["units"] = "m2"
     da.attrs["long_name"] = "Pixel area"
-    if obj.chunks:
-        chunks = dict(zip(obj.dims, obj.chunks, strict=False)) if isinstance(obj, xr.DataArray) else obj.chunks
-        da = da.chunk({"y": chunks.get("y", -1), "x": chunks.get("x", -1)})
     if "spatial_ref" in obj.coords:
         da = da.assign_coords(spatial_ref=obj["spatial_ref"])
     return da
 
 
-def _projected_areas(crs: CRS, t: Any, ny: int, nx: int, block: int = 1024) -> np.ndarray:
-    """Cell areas on a projected grid: nominal cell area divided by the projection's areal scale factor.
+def _yx_chunks(obj: xr.DataArray | xr.Dataset) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    if not obj.chunks:
+        return None
+    chunks = dict(obj.chunksizes) if hasattr(obj, "chunksizes") else dict(obj.chunks)
+    return tuple(chunks["y"]), tuple(chunks["x"])
+
+
+def _projected_block(*, crs_wkt: str, transform: tuple[float, ...], block_info: Any = None) -> np.ndarray:
+    from affine import Affine
+
+    (r0, r1), (c0, c1) = block_info[None]["array-location"]
+    return _projected_areas(CRS.from_wkt(crs_wkt), Affine(*transform), r0, r1, c0, c1)
+
+
+def _projected_areas(crs: CRS, t: Any, r0: int, r1: int, c0: int, c1: int, block: int = 1024) -> np.ndarray:
+    """Cell areas of rows r0:r1, columns c0:c1 of a projected grid: nominal area over the areal scale factor.
 
     The areal scale factor (pyproj ``Proj.get_factors``) is evaluated at each cell centre; it is 1 on
     equal-area projections, so their cells keep ``|det(transform)|`` exactly.
@@ -113,14 +136,14 @@ def _projected_areas(crs: CRS, t: Any, ny: int, nx: int, block: int = 1024) -> n
     proj = Proj(crs)
     to_ll = Transformer.from_crs(crs, crs.geodetic_crs or "EPSG:4326", always_xy=True)
     nominal = abs(t.a * t.e - t.b * t.d)
-    out = np.empty((ny, nx), dtype=np.float64)
-    cols = np.arange(nx) + 0.5
-    for r0 in range(0, ny, block):
-        r1 = min(ny, r0 + block)
-        cc, rr = np.meshgrid(cols, np.arange(r0, r1) + 0.5)
+    out = np.empty((r1 - r0, c1 - c0), dtype=np.float64)
+    cols = np.arange(c0, c1) + 0.5
+    for b0 in range(r0, r1, block):
+        b1 = min(r1, b0 + block)
+        cc, rr = np.meshgrid(cols, np.arange(b0, b1) + 0.5)
         xs = t.c + cc * t.a + rr * t.b
         ys = t.f + cc * t.d + rr * t.e
         lon, lat = to_ll.transform(xs, ys)
         scale = np.asarray(proj.get_factors(lon, lat, errcheck=False).areal_scale, dtype=np.float64)
-        out[r0:r1] = nominal / scale
+        out[b0 - r0 : b1 - r0] = nominal / scale
     return out

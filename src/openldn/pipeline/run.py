@@ -320,12 +320,12 @@ def _execute(
         geobox = prep["geobox"]
         from openldn.zonal import build_coverage
 
-        area = pixel_area(grid_template(geobox))
+        area = pixel_area(grid_template(geobox, chunk_size=prep["chunk_size"]))
         zones_spec = a.zones
         coverage = build_coverage(
             geobox, aoi=prep["aoi"], zones=prep["zones"],
             id_field=zones_spec.id_field if zones_spec else "id",
-            name_field=zones_spec.name_field if zones_spec else "name",
+            name_field=zones_spec.name_field if zones_spec else "name", rule=a.grid.coverage,
         )
         ctx = RunContext(
             assessment=a, out_dir=out, geobox=geobox, area=area, coverage=coverage, checkpoint=ckpt,
@@ -392,13 +392,19 @@ def _write_tables(ctx: RunContext) -> None:
         write_table(df, ctx.out_dir / "tables" / f"{key}.csv")
 
 
-def grid_template(geobox: Any) -> xr.DataArray:
-    """A zero (y, x) DataArray on ``geobox`` with its CRS and transform (cell-centre coordinates)."""
+def grid_template(geobox: Any, *, chunk_size: int | None = None) -> xr.DataArray:
+    """A zero (y, x) DataArray on ``geobox`` with its CRS and transform (cell-centre coordinates); lazy if chunked."""
     import rioxarray  # noqa: F401
 
     ny, nx = geobox.shape
     t = geobox.transform
     x = t.c + t.a * (np.arange(nx) + 0.5)
     y = t.f + t.e * (np.arange(ny) + 0.5)
-    da = xr.DataArray(np.zeros((ny, nx), dtype="uint8"), dims=("y", "x"), coords={"y": y, "x": x})
+    if chunk_size:
+        import dask.array as dsa
+
+        zeros: Any = dsa.zeros((ny, nx), dtype="uint8", chunks=(chunk_size, chunk_size))
+    else:
+        zeros = np.zeros((ny, nx), dtype="uint8")
+    da = xr.DataArray(zeros, dims=("y", "x"), coords={"y": y, "x": x})
     return da.rio.write_crs(geobox.crs.to_wkt()).rio.write_transform(t)

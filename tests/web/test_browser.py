@@ -157,6 +157,17 @@ def test_browser__fake_pipeline_run_toggle_click(browser_page, live_server, fake
         page.click("#save-btn")
         page.wait_for_selector("#form-message.error", timeout=10_000)
         assert "not a period like 2000-2015" in page.text_content("#form-message")
+    # draw an area of interest: three clicks on the map, then "Finish polygon"
+    page.click("#data > summary")
+    page.click("#draw-btn")
+    page.wait_for_function("document.querySelectorAll('.leaflet-popup').length === 0")  # the value popup has faded out
+    box = page.locator("#map").bounding_box()
+    for dx, dy in ((-80, -60), (80, -60), (0, 80)):
+        page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
+    page.click("#draw-finish")
+    page.wait_for_function("document.querySelector('#dataset-list').textContent.includes('drawn area.geojson')")
+    assert "aoi: drawn area.geojson" in page.text_content("#dataset-list")
+
     # the API documentation works offline too
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)

@@ -128,6 +128,7 @@ function lat2(x) { return x.toFixed(4); }
 
 // drawing an area of interest: click the vertices, then "Finish polygon"
 function startDrawing() {
+  map.closePopup();
   state.drawing = { points: [], line: L.polyline([], { color: "#d4380d" }).addTo(map) };
   document.body.classList.add("drawing");
   $("draw-finish").hidden = false;

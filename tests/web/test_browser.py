@@ -134,6 +134,7 @@ def _explore(page: Any, base: str, tmp_path: Path, run_timeout_s: float) -> dict
 
     # the tables panel shows a table
     page.wait_for_selector("#table-view table.data", timeout=20_000)
+    page.evaluate("document.querySelector('#sidebar').scrollTop = 0")
     page.wait_for_timeout(600)  # let the popup and tile fade-in animations end
     page.screenshot(path=str(tmp_path / "openldn-web.png"), full_page=True)
     keep = os.environ.get("OPENLDN_SCREENSHOT_DIR")  # optional copy for people reviewing a CI run

@@ -40,8 +40,20 @@ LPD_LEGEND = Legend(
         for code, label in LPD_CLASSES.items()
     ),
 )
-_TRAJ_LEGEND = {-1: "Degrading", 0: "Stable", 1: "Improving"}
-_PERF_LEGEND = {-1: "Degraded", 0: "Not degraded"}
+_TRAJ_LEGEND = Legend(
+    id="productivity_trend",
+    name="Productivity trajectory / state",
+    classes=(
+        LandClass(-1, "degrading", "Degrading", "#AB2727"),
+        LandClass(0, "stable", "Stable", "#F5F5DC"),
+        LandClass(1, "improving", "Improving", "#45A146"),
+    ),
+)
+_PERF_LEGEND = Legend(
+    id="productivity_performance",
+    name="Productivity performance",
+    classes=(LandClass(-1, "degraded", "Degraded", "#AB2727"), LandClass(0, "not_degraded", "Not degraded", "#F5F5DC")),
+)
 _DEG_TABLE_LEGEND = {-1: "Degraded", 0: "Stable", 1: "Improved", TABLE_WATER_CODE: "Water bodies (not land)"}
 
 

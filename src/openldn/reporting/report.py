@@ -284,13 +284,28 @@ def render_html(
         f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in method) + "</tbody></table>")
     inputs = prov.get("inputs") or []
     if inputs:
-        parts.append("<h3>Input data</h3><table><thead><tr><th>Role</th><th>File</th><th>sha256</th></tr></thead>"
-                     "<tbody>" + "".join(
-                         f"<tr><td>{esc(str(r.get('role', '')))}</td><td>{esc(str(r.get('path', '')))}</td>"
-                         f"<td><code>{esc(str(r.get('sha256', '')))}</code></td></tr>" for r in inputs)
-                     + "</tbody></table>")
+        parts.append(_input_data_table(inputs, esc))
     parts.append("</main></body></html>")
     return "\n".join(parts)
+
+
+def _input_data_table(inputs: list[dict[str, Any]], esc: Any) -> str:
+    """The data section: one row per input in the layout of the PRAIS metadata form (standard.md §15)."""
+    try:
+        from openldn.catalog import metadata_forms
+
+        rows = metadata_forms(inputs)
+    except ImportError:  # catalog extra absent: role, file and checksum only
+        rows = [{"input": r.get("role", ""), "Source link / identifier": r.get("path", ""),
+                 "sha256": r.get("sha256", "")} for r in inputs]
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    head = "".join(f"<th>{esc(str(c))}</th>" for c in cols)
+    body = "".join(
+        "<tr>" + "".join(
+            f"<td><code>{esc(str(r.get(c, '')))}</code></td>" if c == "sha256" else f"<td>{esc(str(r.get(c, '')))}</td>"
+            for c in cols) + "</tr>"
+        for r in rows)
+    return f"<h3>Input data</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def write_html(text: str, path: str | Path) -> Path:

@@ -116,6 +116,7 @@ def run(
 @app.command()
 def demo(
     out: Out = Path("openldn-demo"),
+    size: Annotated[int, typer.Option("--size", min=120, help="Demo grid size in pixels (square).")] = 300,
     workers: Workers = None,
     scheduler: Scheduler = None,
     chunk_size: ChunkSize = None,
@@ -125,7 +126,7 @@ def demo(
     from openldn.datasets import make_demo
 
     out = out.expanduser().resolve()
-    run_file = make_demo(out / "inputs")
+    run_file = make_demo(out / "inputs", size=size)
     if not _state.get("quiet"):
         typer.echo(f"Demo inputs written to {run_file.parent}")
     result = _run_with_progress(run_file, out, workers=workers, scheduler=scheduler, chunk_size=chunk_size,

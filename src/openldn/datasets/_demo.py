@@ -722,6 +722,13 @@ def make_demo(out_dir: str | Path, *, size: int = 300, seed: int = DEMO_SEED) ->
     with atomic_target(out / DEMO_FILES["readme"]) as tmp:
         tmp.write_text(_readme(size, truth), encoding="utf-8")
 
+    # SO3-3: national vulnerability factors (the package's example table of GPG-SO3 core factors)
+    from importlib import resources
+
+    factors = resources.files("openldn") / "data" / "drought" / "dvi_example.csv"
+    with atomic_target(out / "dvi_factors.csv") as tmp:
+        tmp.write_text(factors.read_text(encoding="utf-8"), encoding="utf-8")
+
     assessment = {
         "name": "openldn demo (synthetic, Kenya)",
         "preset": "prais_2026_te",
@@ -740,6 +747,7 @@ def make_demo(out_dir: str | Path, *, size: int = 300, seed: int = DEMO_SEED) ->
             "population_female": {"path": DEMO_FILES["population_female"]},
             "population_male": {"path": DEMO_FILES["population_male"]},
         },
+        "drought": {"dvi_factors": "dvi_factors.csv"},
     }
     run_file = out / DEMO_FILES["assessment"]
     with atomic_target(run_file) as tmp:

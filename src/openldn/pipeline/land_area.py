@@ -12,7 +12,7 @@ import xarray as xr
 from openldn.core.codes import NODATA
 from openldn.core.periods import years_of
 
-__all__ = ["LAND_CLASSES", "land_water_mask", "run"]
+__all__ = ["CP1_YEARS", "LAND_CLASSES", "land_water_mask", "reported_years", "run"]
 
 #: Codes of the land/water mask.
 LAND_CLASSES: dict[int, tuple[str, str]] = {1: ("Land", "#C8B560"), 2: ("Water bodies", "#0053C4")}
@@ -27,13 +27,37 @@ def land_water_mask(lc_unccd: xr.DataArray) -> xr.DataArray:
     return out
 
 
+#: Years of CP-1.T1 (PRAIS 2026): land, water and country area.
+CP1_YEARS = (2000, 2015, 2019, 2023)
+
+
+def reported_years(ctx: object, available: list[int]) -> list[int]:
+    """Land cover years whose land area a report can use: period bounds, the reporting LC start, CP-1.T1 years.
+
+    Each wanted year is served by the closest available land cover year.
+    """
+    a = ctx.assessment  # type: ignore[attr-defined]
+    periods = getattr(a, "periods", None)
+    if not periods or not available:  # a bare context: keep every year
+        return sorted(available)
+    wanted = {y for p in periods for y in (p.start, p.end)} | set(CP1_YEARS)
+    start = getattr(getattr(a, "land_cover", None), "reporting_lc_start", None)
+    if start:
+        wanted.add(int(start))
+    return sorted({min(available, key=lambda y: (abs(y - w), y)) for w in wanted})
+
+
 def run(ctx: object) -> None:
-    """Add the ``land_area`` table: land/water/no-data area of each land cover year, per zone."""
+    """Add the ``land_area`` table: land/water/no-data area of the reported land cover years, per zone."""
     from openldn.zonal import class_area_table
 
     lc = ctx.layers["lc_unccd"]  # type: ignore[attr-defined]
+    all_years = [int(y) for y in years_of(lc)]
+    keep = set(reported_years(ctx, all_years))
     frames = []
-    for i, year in enumerate(years_of(lc)):
+    for i, year in enumerate(all_years):
+        if year not in keep:
+            continue
         mask = land_water_mask(lc.isel(time=i))
         frames.append(
             class_area_table(mask, ctx.coverage, ctx.area, variable="land_area", period=str(year),  # type: ignore[attr-defined]

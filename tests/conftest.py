@@ -32,3 +32,24 @@ def demo_run_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from openldn.datasets import make_demo
 
     return make_demo(tmp_path_factory.mktemp("demo_inputs"), size=120)
+
+
+@pytest.fixture
+def no_dask_compute():
+    """Context-manager factory: any dask compute inside the block raises (compute functions stay lazy)."""
+    from openldn.testing import raise_if_dask_computes
+
+    return raise_if_dask_computes
+
+
+@pytest.fixture
+def fake_context() -> type:
+    """The stand-in run context of tests/land_cover/fake_context.py (for stage tests)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent / "land_cover" / "fake_context.py"
+    spec = importlib.util.spec_from_file_location("openldn_tests_fake_context", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FakeContext

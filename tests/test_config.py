@@ -62,7 +62,7 @@ def test_errors_name_the_key(tmp_path: Path, doc: dict, words: list[str]) -> Non
 
 def test_missing_file_named(tmp_path: Path) -> None:
     p = _write(tmp_path, {**BASE, "inputs": {"land_cover": {"path": "nope.tif"}}})
-    with pytest.raises(InputFileError, match="inputs.land_cover.path.*nope.tif"):
+    with pytest.raises(InputFileError, match=r"inputs\.land_cover\.path.*nope\.tif"):
         load_assessment(p)
 
 

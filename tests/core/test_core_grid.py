@@ -68,10 +68,10 @@ def test_pixel_area__equal_area_projection_is_nominal() -> None:
 
 def test_pixel_area__utm_true_area_differs_from_nominal() -> None:
     import rioxarray  # noqa: F401
-    from pyproj import Geod, Transformer
 
     # 1 km cells on the UTM 33N central meridian: scale factor 0.9996, true area = nominal / 0.9996**2.
     from affine import Affine
+    from pyproj import Geod, Transformer
 
     da = xr.DataArray(np.zeros((1, 1)), dims=("y", "x"), coords={"y": [5_000_500.0], "x": [500_500.0]})
     da = da.rio.write_crs(32633).rio.write_transform(Affine(1000, 0, 500_000, 0, -1000, 5_001_000))

@@ -1,15 +1,14 @@
-"""Helpers of the productivity tests (series factories, real-data readers, a dask scheduler that refuses to run)."""
+"""Helpers of the productivity tests (series factories, real-data readers; laziness check from openldn.testing)."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import dask
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+from openldn.testing import raise_if_dask_computes  # noqa: F401  (used by the test modules)
 
 
 def series(
@@ -46,12 +45,3 @@ def read_annual(path: Path) -> xr.DataArray:
     return da
 
 
-@contextmanager
-def raise_if_dask_computes() -> Any:
-    """Fail if anything triggers a dask computation inside the block (xarray's testing idiom)."""
-
-    def _scheduler(dsk: Any, keys: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("a dask computation was triggered inside a compute function")
-
-    with dask.config.set(scheduler=_scheduler):
-        yield

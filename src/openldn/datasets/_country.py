@@ -50,13 +50,13 @@ from openldn.datasets._demo import (
 )
 from openldn.datasets._raster import (
     GDAL_CACHE_MB,
-    atomic_target,
     block_windows,
     convert_to_cog,
     open_stack_writer,
     smooth_field,
 )
 from openldn.datasets._vector import irregular_aoi, split_into_zones, write_gpkg
+from openldn.io import atomic_path
 
 __all__ = ["COUNTRY_EVENT_CELL", "COUNTRY_ORIGIN", "COUNTRY_RESOLUTION", "make_synthetic_country"]
 
@@ -379,12 +379,12 @@ def make_synthetic_country(
         if cog:
             convert_to_cog(src, out / f"{key}.tif", categorical=spec["categorical"], tile=tile)
         else:
-            with atomic_target(out / f"{key}.tif") as tmp:
+            with atomic_path(out / f"{key}.tif") as tmp:
                 shutil.move(src, tmp)
     shutil.rmtree(staging, ignore_errors=True)
     t_cog = time.perf_counter() - t0 - t_blocks
 
-    with atomic_target(out / "climate_zone_codes.csv") as tmp:
+    with atomic_path(out / "climate_zone_codes.csv") as tmp:
         rows = ["code,zone,n_pixels_in_clip"]
         rows += [f"{c},{z},{int(zone_counts[c]) if c else 0}" for c, z in IPCC_CLIMATE_ZONES.items()]
         tmp.write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -429,7 +429,7 @@ def make_synthetic_country(
         for key in ("precipitation", "population_total", "population_female", "population_male"):
             assessment["inputs"][key] = {"path": f"{key}.tif"}
     run_file = out / "assessment.yaml"
-    with atomic_target(run_file) as tmp:
+    with atomic_path(run_file) as tmp:
         tmp.write_text(yaml.safe_dump(assessment, sort_keys=False), encoding="utf-8")
     events, counts = np.unique(fields.events, return_counts=True)
     meta = {
@@ -450,6 +450,6 @@ def make_synthetic_country(
         "seconds": {"blocks": round(t_blocks, 2), "cog": round(t_cog, 2),
                     "total": round(time.perf_counter() - t0, 2)},
     }  # fmt: skip
-    with atomic_target(out / "country.json") as tmp:
+    with atomic_path(out / "country.json") as tmp:
         tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return run_file

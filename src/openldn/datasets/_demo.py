@@ -21,9 +21,10 @@ from affine import Affine
 from shapely.geometry import box
 
 from openldn.core.codes import NODATA
-from openldn.datasets._raster import atomic_target, smooth_field, write_stack
+from openldn.datasets._raster import smooth_field, write_stack
 from openldn.datasets._vector import irregular_aoi, split_into_zones, write_gpkg
 from openldn.exceptions import InputFileError
+from openldn.io import atomic_path
 
 __all__ = [
     "DEMO_BASELINE",
@@ -637,7 +638,7 @@ def make_demo(out_dir: str | Path, *, size: int = 300, seed: int = DEMO_SEED) ->
     write_stack(out / DEMO_FILES["climate_zones"], cz, transform=transform, nodata=0,
                 tags={"legend": "ipcc_2006_climate_zones"})  # fmt: skip
     counts = np.bincount(cz.ravel(), minlength=13)
-    with atomic_target(out / DEMO_FILES["climate_zone_codes"]) as tmp, tmp.open("w", newline="") as fh:
+    with atomic_path(out / DEMO_FILES["climate_zone_codes"]) as tmp, tmp.open("w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["code", "zone", "n_pixels_in_clip"])
         for code, zone in IPCC_CLIMATE_ZONES.items():
@@ -717,16 +718,16 @@ def make_demo(out_dir: str | Path, *, size: int = 300, seed: int = DEMO_SEED) ->
             "factors lognormal (sd 0.16), gamma monthly noise (shape 4).",
         },
     }
-    with atomic_target(out / DEMO_FILES["truth"]) as tmp:
+    with atomic_path(out / DEMO_FILES["truth"]) as tmp:
         tmp.write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
-    with atomic_target(out / DEMO_FILES["readme"]) as tmp:
+    with atomic_path(out / DEMO_FILES["readme"]) as tmp:
         tmp.write_text(_readme(size, truth), encoding="utf-8")
 
     # SO3-3: national vulnerability factors (the package's example table of GPG-SO3 core factors)
     from importlib import resources
 
     factors = resources.files("openldn") / "data" / "drought" / "dvi_example.csv"
-    with atomic_target(out / "dvi_factors.csv") as tmp:
+    with atomic_path(out / "dvi_factors.csv") as tmp:
         tmp.write_text(factors.read_text(encoding="utf-8"), encoding="utf-8")
 
     assessment = {
@@ -750,7 +751,7 @@ def make_demo(out_dir: str | Path, *, size: int = 300, seed: int = DEMO_SEED) ->
         "drought": {"dvi_factors": "dvi_factors.csv"},
     }
     run_file = out / DEMO_FILES["assessment"]
-    with atomic_target(run_file) as tmp:
+    with atomic_path(run_file) as tmp:
         tmp.write_text(yaml.safe_dump(assessment, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return run_file
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,8 +13,9 @@ from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.windows import Window
 
+from openldn.io import atomic_path
+
 __all__ = [
-    "atomic_target",
     "block_windows",
     "convert_to_cog",
     "open_stack_writer",
@@ -31,29 +29,6 @@ GDAL_CACHE_MB = 64
 GTIFF_OPTIONS: dict[str, Any] = {"tiled": True, "compress": "deflate", "bigtiff": "if_safer"}
 
 
-@contextlib.contextmanager
-def atomic_target(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` and rename it onto ``path`` on success.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        Final file name.
-
-    Yields
-    ------
-    pathlib.Path
-        Temporary file name in the same folder (same suffix, so drivers recognise the format).
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + ".aux.xml"), tmp.with_name(tmp.name + ".ovr")):
-            if leftover.exists():
-                leftover.unlink()
 
 
 def _blocksize(height: int, width: int, tile: int) -> int:
@@ -97,7 +72,7 @@ def open_stack_writer(
     Parameters
     ----------
     path : pathlib.Path
-        File to create (normally a temporary name from :func:`atomic_target`).
+        File to create (normally a temporary name from :func:`atomic_path`).
     height, width, count : int
         Raster size and number of bands.
     dtype : str
@@ -194,7 +169,7 @@ def write_stack(
     arr = data if data.ndim == 3 else data[np.newaxis]
     count, height, width = arr.shape
     with (
-        atomic_target(path) as tmp,
+        atomic_path(path) as tmp,
         open_stack_writer(
             tmp,
             height=height,
@@ -249,7 +224,7 @@ def convert_to_cog(src: Path, dst: Path, *, categorical: bool, tile: int = 512) 
         if factors:
             with rasterio.open(src, "r+") as ds:
                 ds.build_overviews(factors, Resampling.nearest if categorical else Resampling.average)
-        with atomic_target(dst) as tmp:
+        with atomic_path(dst) as tmp:
             rasterio.shutil.copy(
                 src,
                 tmp,

@@ -12,7 +12,7 @@ import numpy as np
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
-from openldn.datasets._raster import atomic_target
+from openldn.io import atomic_path
 
 __all__ = ["irregular_aoi", "split_into_zones", "write_gpkg"]
 
@@ -102,6 +102,6 @@ def write_gpkg(path: Path, gdf: gpd.GeoDataFrame, *, layer: str) -> Path:
     pathlib.Path
         ``path``.
     """
-    with atomic_target(path) as tmp:
+    with atomic_path(path) as tmp:
         gdf.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
     return Path(path)

@@ -58,6 +58,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+    finally:  # GDAL side files of the temporary name (statistics, external overviews)
+        for side in (tmp.with_name(tmp.name + ".aux.xml"), tmp.with_name(tmp.name + ".ovr")):
+            with contextlib.suppress(FileNotFoundError):
+                side.unlink()
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:

@@ -14,6 +14,8 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
+from openldn.io import atomic_path
+
 __all__ = ["Checkpoint"]
 
 
@@ -57,10 +59,8 @@ class Checkpoint:
 
     def save(self) -> None:
         """Write the state atomically."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_path.with_name(f".state-{uuid.uuid4().hex}.json")
-        tmp.write_text(json.dumps(self.state, indent=1, default=str))
-        os.replace(tmp, self.state_path)
+        with atomic_path(self.state_path) as tmp:
+            tmp.write_text(json.dumps(self.state, indent=1, default=str))
 
     def stage_done(self, name: str) -> bool:
         """Whether ``name`` completed in an earlier attempt."""
@@ -110,11 +110,8 @@ class Checkpoint:
     # -- tables ---------------------------------------------------------------------------------------------
     def write_table(self, key: str, df: pd.DataFrame) -> None:
         """Store a stage's table."""
-        path = self.root / "tables" / f"{_safe(key)}.pkl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        df.to_pickle(tmp)
-        os.replace(tmp, path)
+        with atomic_path(self.root / "tables" / f"{_safe(key)}.pkl") as tmp:
+            df.to_pickle(tmp)
 
     def read_table(self, key: str) -> pd.DataFrame:
         """A stored table."""

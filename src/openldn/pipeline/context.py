@@ -148,12 +148,12 @@ class RunContext:
             return da
         self.check_cancel()
         self.progress(self.stage, 0, 1, f"computing {key}")
+        given = id(da)  # cache by the caller's object: write_raster(key, da) after layers[key] = da reuses it
         da = self.on_grid(da)
         if not da.chunks:
             da = self.rechunk(da)
         stored = self.on_grid(self.checkpoint.write_layer(key, da))
-        self._materialized[key] = (id(da), stored)
-        self._materialized[key + "#stored"] = (id(stored), stored)
+        self._materialized[key] = (given, stored)
         if key not in self._stage_layers:
             self._stage_layers.append(key)
         return stored

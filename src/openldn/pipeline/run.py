@@ -5,11 +5,9 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import os
 import shutil
 import threading
 import time
-import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -222,7 +220,8 @@ def _check_overlap(name: str, da: xr.DataArray, geobox: Any, a: Assessment) -> N
         )
 
 
-def _fingerprint(a: Assessment, records: list[dict[str, Any]], chunk_size: int) -> str:
+def _fingerprint(a: Assessment, records: list[dict[str, Any]]) -> str:
+    """Configuration, input checksums and version: chunking is left out (results do not depend on it)."""
     payload = {
         "assessment": a.model_dump(mode="json"),
         "inputs": sorted((r.get("role"), r.get("sha256")) for r in records),
@@ -281,7 +280,7 @@ def run_assessment(
     if out.exists() and not out.is_dir():
         raise InputFileError(f"Output folder {out} is a file: choose a folder path with --out.")
     prep = _prepare(a, chunk_size)
-    fp = _fingerprint(a, prep["records"], prep["chunk_size"])
+    fp = _fingerprint(a, prep["records"])
     cancel_fn = cancel.is_set if isinstance(cancel, threading.Event) else cancel
 
     created = not out.exists()
@@ -379,10 +378,10 @@ def _execute(
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from openldn.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def _write_tables(ctx: RunContext) -> None:

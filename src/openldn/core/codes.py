@@ -10,6 +10,7 @@ __all__ = [
     "LPD_CLASSES",
     "MASK",
     "NODATA",
+    "WATER",
     "STATUS_DTYPE",
     "DroughtClass",
     "Status",
@@ -20,6 +21,8 @@ __all__ = [
 NODATA: int = -32768
 #: Outside the area of interest (Trends.Earth convention, used only for file compatibility).
 MASK: int = -32767
+#: Code of water cells in every area table (degradation, SDG, status, drought): not land, never in a land share.
+WATER: int = -2
 #: dtype of status, LPD, 7-class status and drought class rasters.
 STATUS_DTYPE = np.dtype("int16")
 

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from openldn.config import INPUT_KINDS
 from openldn.core.codes import NODATA
+from openldn.core.stage import Stage
 from openldn.exceptions import ConfigError, OpenLDNError
+from openldn.registry import input_kinds
 
 if TYPE_CHECKING:
     from odc.geo.geobox import GeoBox
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from openldn.config import Assessment
     from openldn.core.vocab import Legend
     from openldn.pipeline.checkpoint import Checkpoint
+    from openldn.pipeline.ledger import AreaLedger
 
 __all__ = ["Cancelled", "RunContext"]
 
@@ -47,6 +49,7 @@ class _Layers(MutableMapping[str, xr.DataArray]):
         return self._data[key]
 
     def __setitem__(self, key: str, value: xr.DataArray) -> None:
+        self._ctx.check_key(key, table=False)
         self._data[key] = self._ctx.materialize(key, value)
 
     def __delitem__(self, key: str) -> None:
@@ -83,6 +86,9 @@ class RunContext:
     substitutions: list[str] = field(default_factory=list)
     stage: str = ""
     log: logging.Logger = log
+    #: The declaration of the running stage (keys it may produce); None outside a stage.
+    current: Stage | None = None
+    ledger: AreaLedger | None = None  # the area ledger (openldn.pipeline.ledger), set after land cover
 
     def __post_init__(self) -> None:
         self.layers = _Layers(self)
@@ -107,7 +113,7 @@ class RunContext:
                 )
             from openldn.io import align
 
-            da = align(self.inputs_raw[name], self.geobox, kind=INPUT_KINDS[name])
+            da = align(self.inputs_raw[name], self.geobox, kind=input_kinds()[name])
             self._aligned[name] = self.rechunk(da)
         return self._aligned[name]
 
@@ -163,6 +169,7 @@ class RunContext:
         title: str | None = None, units: str | None = None,
     ) -> Path:
         """Write ``da`` as a COG under ``out_dir/maps`` (atomically) and record it in the outputs manifest."""
+        self.check_key(key, table=False)
         stored = self.materialize(key, da)
         if not self.assessment.outputs.maps:
             return self.checkpoint.layer_path(key)
@@ -190,6 +197,7 @@ class RunContext:
 
     def add_table(self, key: str, df: pd.DataFrame) -> None:
         """Register a tidy table (appended to an existing table with the same key)."""
+        self.check_key(key, table=True)
         if key in self.tables and key not in self._stage_tables:
             self.tables[key] = df
         elif key in self.tables:
@@ -216,9 +224,25 @@ class RunContext:
             raise Cancelled("Run cancelled; start it again to resume from the last completed step.")
 
     # -- stage bookkeeping (used by the pipeline) ------------------------------------------------------------
-    def begin_stage(self, name: str) -> None:
+    def check_key(self, key: str, *, table: bool) -> None:
+        """Refuse a table or layer key that the running stage did not declare (declarations cannot drift)."""
+        st = self.current
+        if st is None:
+            return
+        ok = st.produces_table(key) if table else st.produces_layer(key)
+        if not ok:
+            what = "table" if table else "layer"
+            raise RuntimeError(
+                f"stage {st.name!r} produced {what} {key!r}, which its STAGE declaration does not list; "
+                f"add it to STAGE.{what}s in the stage module."
+            )
+
+    def begin_stage(self, stage: Stage | str) -> None:
         """Start collecting what a stage produces."""
-        self.stage = name
+        if isinstance(stage, Stage):
+            self.current, self.stage = stage, stage.name
+        else:
+            self.current, self.stage = None, stage
         self._stage_layers, self._stage_tables, self._stage_outputs = [], [], []
 
     def end_stage(self) -> None:
@@ -229,9 +253,11 @@ class RunContext:
             self.stage, layers=list(self._stage_layers), tables=list(self._stage_tables),
             outputs=list(self._stage_outputs),
         )
+        self.current = None
 
-    def restore_stage(self, name: str) -> None:
-        """Reload what a completed stage produced (resume)."""
+    def restore_stage(self, stage: Stage | str) -> None:
+        """Reload what a completed stage produced (resume), then let the stage rebuild its run services."""
+        name = stage.name if isinstance(stage, Stage) else stage
         info = self.checkpoint.state["stages"][name]
         for key in info["layers"]:
             stored = self.rechunk(self.on_grid(self.checkpoint.read_layer(key)))
@@ -241,6 +267,8 @@ class RunContext:
             self.tables[key] = self.checkpoint.read_table(key)
         for rec in info["outputs"]:
             self.outputs = [o for o in self.outputs if o["key"] != rec["key"]] + [rec]
+        if isinstance(stage, Stage) and stage.restore is not None:
+            stage.restore(self)
 
 
 def openldn_version() -> str:

@@ -9,7 +9,7 @@ and the fix. Every key is documented in ``docs/run-file.md``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import (
@@ -18,18 +18,22 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
 from openldn.core.periods import Period
 from openldn.core.vocab import list_data_files, load_preset
-from openldn.drought.options import DroughtOptions
 from openldn.exceptions import ConfigError, InputFileError
-from openldn.integration.options import IntegrationOptions
-from openldn.land_cover.options import LandCoverOptions
-from openldn.productivity.options import ProductivityOptions
-from openldn.soil_carbon.options import SoilCarbonOptions
+from openldn.registry import input_kinds, stages
+
+if TYPE_CHECKING:
+    from openldn.drought.options import DroughtOptions
+    from openldn.integration.options import IntegrationOptions
+    from openldn.land_cover.options import LandCoverOptions
+    from openldn.productivity.options import ProductivityOptions
+    from openldn.soil_carbon.options import SoilCarbonOptions
 
 __all__ = [
     "INPUT_KINDS",
@@ -42,21 +46,18 @@ __all__ = [
     "load_assessment",
 ]
 
-#: Every input an assessment can name, with the kind that drives its resampling rule.
-INPUT_KINDS: dict[str, Literal["categorical", "continuous", "count"]] = {
-    "ndvi": "continuous",
-    "land_cover": "categorical",
-    "soc": "continuous",
-    "climate_zones": "categorical",
-    "soil_units": "categorical",
-    "lpd": "categorical",
-    "precipitation": "continuous",
-    "pet": "continuous",
-    "climate": "continuous",
-    "population_total": "count",
-    "population_female": "count",
-    "population_male": "count",
-}
+# Input names and kinds are declared by the stages (``STAGE.inputs`` at the end of each domain's stage.py, e.g.
+# openldn/drought/stage.py) and gathered by openldn.registry; ``INPUT_KINDS`` below is derived from them.
+
+
+def __getattr__(name: str) -> Any:
+    if name == "INPUT_KINDS":
+        return input_kinds()
+    raise AttributeError(f"module 'openldn.config' has no attribute {name!r}")
+
+
+#: Keys of ``inputs.<name>`` that only a catalogue dataset (``dataset:``) uses.
+CATALOGUE_ONLY_KEYS: tuple[str, ...] = ("composite", "min_count", "iso3", "bbox", "crs", "resolution")
 
 _STRICT = ConfigDict(extra="forbid", validate_default=True)
 
@@ -110,7 +111,21 @@ class InputSpec(BaseModel):
     def _one_source(self) -> InputSpec:
         if (self.path is None) == (self.dataset is None):
             raise ValueError("give exactly one of 'path' or 'dataset'")
+        if self.path is not None:
+            given = [k for k in CATALOGUE_ONLY_KEYS if getattr(self, k) is not None]
+            if given:
+                raise ValueError(
+                    f"{', '.join(repr(k) for k in given)} only apply to catalogue datasets ('dataset:'), not to a "
+                    "local file; remove them (prepare the annual values of a local file beforehand)"
+                )
+            if self.variable is not None and not _is_multi_variable(self.path):
+                raise ValueError("'variable' only applies to NetCDF or Zarr files; remove it for a GeoTIFF")
         return self
+
+
+def _is_multi_variable(path: str | list[str]) -> bool:
+    paths = [path] if isinstance(path, str) else path
+    return any(str(p).lower().rstrip("/").endswith((".nc", ".nc4", ".netcdf", ".zarr", ".h5")) for p in paths)
 
 
 class ZonesSpec(BaseModel):
@@ -160,8 +175,8 @@ class EngineSpec(BaseModel):
     scheduler: str | None = Field(None, description="Address of an existing Dask scheduler, e.g. tcp://host:8786.")
 
 
-class Assessment(BaseModel):
-    """A whole assessment: area, periods, inputs and method options (the content of a run file)."""
+class AssessmentBase(BaseModel):
+    """The run file's keys shared by every stage; :data:`Assessment` adds each stage's option section."""
 
     model_config = _STRICT
 
@@ -175,11 +190,6 @@ class Assessment(BaseModel):
     zones: ZonesSpec | None = Field(None, description="Admin units for per-unit tables.")
     grid: GridSpec = Field(default_factory=GridSpec, description="Analysis grid.")
     inputs: dict[str, InputSpec] = Field(..., description="Input rasters by name (ndvi, land_cover, soc, ...).")
-    productivity: ProductivityOptions = Field(default_factory=ProductivityOptions, description="Land productivity (SO1-2) options; see the productivity section.")
-    land_cover: LandCoverOptions = Field(default_factory=LandCoverOptions, description="Land cover (SO1-1) options; see the land_cover section.")
-    soil_carbon: SoilCarbonOptions = Field(default_factory=SoilCarbonOptions, description="Soil organic carbon (SO1-3) options; see the soil_carbon section.")
-    integration: IntegrationOptions = Field(default_factory=IntegrationOptions, description="SDG 15.3.1 / SO2-3 integration options; see the integration section.")
-    drought: DroughtOptions = Field(default_factory=DroughtOptions, description="Drought (SO3) options; see the drought section.")
     outputs: OutputSpec = Field(default_factory=OutputSpec, description="Which products to write.")
     engine: EngineSpec = Field(default_factory=EngineSpec, description="Execution engine and chunking.")
 
@@ -207,13 +217,14 @@ class Assessment(BaseModel):
     @field_validator("inputs")
     @classmethod
     def _known_inputs(cls, v: dict[str, InputSpec]) -> dict[str, InputSpec]:
-        unknown = sorted(set(v) - set(INPUT_KINDS))
+        kinds = input_kinds()
+        unknown = sorted(set(v) - set(kinds))
         if unknown:
-            raise ValueError(f"unknown input(s) {unknown}; use names from {sorted(INPUT_KINDS)}")
+            raise ValueError(f"unknown input(s) {unknown}; use names from {sorted(kinds)}")
         return v
 
     @model_validator(mode="after")
-    def _grid_reference(self) -> Assessment:
+    def _grid_reference(self) -> AssessmentBase:
         ref = self.grid.reference
         if self.grid.crs is None and ref is not None and ref not in self.inputs:
             raise ValueError(f"grid.reference {ref!r} is not one of the inputs ({', '.join(self.inputs)})")
@@ -254,14 +265,52 @@ class Assessment(BaseModel):
         """The preset document (with its hash)."""
         return load_preset(self.preset)
 
+    def options(self, section: str) -> BaseModel:
+        """The validated options of a stage's run-file section (``"productivity"``, ``"drought"``...)."""
+        value = getattr(self, section, None)
+        if not isinstance(value, BaseModel):
+            raise KeyError(section)
+        return value
+
+
+def option_sections() -> dict[str, type[BaseModel]]:
+    """Run-file option section -> its model, from the stage registry."""
+    return {s.options_key: s.options for s in stages() if s.options_key and s.options is not None}
+
+
+def _build_assessment() -> type[AssessmentBase]:
+    fields: dict[str, Any] = {
+        key: (model, Field(default_factory=model, description=f"{stage.title} options; see the {key} section."))
+        for stage in stages()
+        if (key := stage.options_key) and (model := stage.options) is not None
+    }
+    model = create_model("Assessment", __base__=AssessmentBase, __module__=__name__, **fields)
+    model.__doc__ = "A whole assessment: area, periods, inputs and each stage's options (the content of a run file)."
+    return model
+
+
+if TYPE_CHECKING:
+
+    class Assessment(AssessmentBase):
+        """Static view of the option sections for type checkers (the real model is built from the registry)."""
+
+        productivity: ProductivityOptions
+        land_cover: LandCoverOptions
+        soil_carbon: SoilCarbonOptions
+        integration: IntegrationOptions
+        drought: DroughtOptions
+
+else:
+    Assessment = _build_assessment()
+
 
 def _format_loc(loc: tuple[Any, ...]) -> str:
     return ".".join(str(x) for x in loc if not str(x).startswith("function-after")) or "(top level)"
 
 
-def _first_error(err: ValidationError, source: str) -> ConfigError:
+def _first_error(err: ValidationError, source: str, prefix: str = "") -> ConfigError:
     e = err.errors()[0]
-    loc = _format_loc(tuple(e.get("loc", ())))
+    loc = _format_loc(((prefix,) if prefix else ()) + tuple(e.get("loc", ())))
     msg = str(e.get("msg", "invalid value")).removeprefix("Value error, ").rstrip(".")
     kind = e.get("type", "")
     fix = {
@@ -272,29 +321,50 @@ def _first_error(err: ValidationError, source: str) -> ConfigError:
     return ConfigError(f"{source}: key '{loc}': {msg}; {fix}{more}.")
 
 
+#: Top-level keys of a preset file besides the option sections.
+PRESET_KEYS: tuple[str, ...] = ("id", "name", "description", "baseline", "reporting", "hash")
+
+
+def check_preset(preset: dict[str, Any], name: str) -> None:
+    """Refuse a preset with a key that would not act (as strictly as a run file).
+
+    Raises
+    ------
+    ConfigError
+        An unknown top-level key, an unknown option in a section, or an option value the section's model refuses.
+    """
+    sections = option_sections()
+    where = f"preset {name!r} (src/openldn/data/presets/{name}.yaml)"
+    unknown = sorted(set(preset) - set(PRESET_KEYS) - set(sections))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; use {sorted(set(PRESET_KEYS) | set(sections))}.")
+    for section, model in sections.items():
+        block = preset.get(section)
+        if block is None:
+            continue
+        if not isinstance(block, dict):
+            raise ConfigError(f"{where}: key '{section}' must be a mapping of options.")
+        try:
+            model.model_validate(block)
+        except ValidationError as err:
+            raise _first_error(err, where, prefix=section) from None
+
+
 def _merge_preset(data: dict[str, Any], source: str) -> dict[str, Any]:
     preset_name = data.get("preset", "prais_2026_te")
     names = list_data_files("presets")
     if preset_name not in names:
         raise ConfigError(f"{source}: key 'preset': unknown preset {preset_name!r}; use one of {', '.join(names)}.")
     preset = load_preset(preset_name)
+    check_preset(preset, preset_name)
     out = dict(data)
     out.setdefault("baseline", preset.get("baseline", "2000-2015"))
     out.setdefault("reporting", list(preset.get("reporting", [])))
-    models = {
-        "productivity": ProductivityOptions,
-        "land_cover": LandCoverOptions,
-        "soil_carbon": SoilCarbonOptions,
-        "integration": IntegrationOptions,
-        "drought": DroughtOptions,
-    }
-    for section, model in models.items():
+    for section in option_sections():
         user = out.get(section) or {}
         if not isinstance(user, dict):
             raise ConfigError(f"{source}: key '{section}' must be a mapping of options.")
-        fields = getattr(model, "model_fields", None)
-        base = {k: v for k, v in (preset.get(section) or {}).items() if fields is None or k in fields}
-        out[section] = {**base, **user}
+        out[section] = {**(preset.get(section) or {}), **user}
     return out
 
 
@@ -412,14 +482,16 @@ def run_file_reference() -> str:
             lines.append(f"| `{name}` | {ann.replace('|', 'or')} | {default.replace('|', 'or')} | {desc} |")
         lines.append("")
 
+    from openldn.registry import input_decls
+
     table(Assessment, "top level")
     table(InputSpec, "inputs.<name>")
-    lines.extend(["Input names: " + ", ".join(f"`{k}` ({v})" for k, v in INPUT_KINDS.items()) + ".", ""])
+    lines.extend(["Input names:", "", "| name | kind | what it is |", "|---|---|---|"])
+    lines.extend(f"| `{d.name}` | {d.kind} | {d.description} |" for d in input_decls().values())
+    lines.append("")
     table(ZonesSpec, "zones")
     table(GridSpec, "grid")
-    for section, model in (("productivity", ProductivityOptions), ("land_cover", LandCoverOptions),
-                           ("soil_carbon", SoilCarbonOptions), ("integration", IntegrationOptions),
-                           ("drought", DroughtOptions)):
+    for section, model in option_sections().items():
         table(model, section)
     table(OutputSpec, "outputs")
     table(EngineSpec, "engine")

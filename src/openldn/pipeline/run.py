@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import shutil
@@ -19,27 +18,46 @@ import pandas as pd
 import xarray as xr
 
 import openldn
-from openldn.config import INPUT_KINDS, Assessment, load_assessment
+from openldn.config import Assessment, load_assessment
+from openldn.core.stage import Stage
 from openldn.core.grid import pixel_area
 from openldn.exceptions import ConfigError, EmptyAOIError, InputFileError, OpenLDNError, OpenLDNWarning
 from openldn.pipeline.checkpoint import Checkpoint, fingerprint
 from openldn.pipeline.context import Cancelled, ProgressFn, RunContext, manifest
 from openldn.pipeline.engine import auto_chunk_size, engine
+from openldn.registry import input_decls, stages
 
-__all__ = ["STAGES", "RunResult", "run_assessment"]
+__all__ = ["RunResult", "run_assessment", "runnable_stages"]
 
 log = logging.getLogger("openldn")
 
-#: Stage name -> module with ``run(ctx)`` and the inputs that switch it on (any of them).
-STAGES: list[tuple[str, str, tuple[str, ...]]] = [
-    ("land_cover", "openldn.land_cover.stage", ("land_cover",)),
-    ("land_area", "openldn.pipeline.land_area", ("land_cover",)),
-    ("productivity", "openldn.productivity.stage", ("ndvi", "lpd")),
-    ("soil_carbon", "openldn.soil_carbon.stage", ("soc",)),
-    ("integration", "openldn.integration.stage", ("land_cover",)),
-    ("drought", "openldn.drought.stage", ("precipitation",)),
-    ("reporting", "openldn.reporting.stage", ()),
-]
+
+def runnable_stages(a: Assessment, only: list[str] | None = None) -> list[Stage]:
+    """The registered stages a run of ``a`` executes, in order: those switched on by a given input.
+
+    Parameters
+    ----------
+    a : Assessment
+        The run file.
+    only : list of str, optional
+        Restrict to these stage names.
+
+    Raises
+    ------
+    ConfigError
+        ``only`` names a stage that does not exist.
+    """
+    registered = stages()
+    if only is not None:
+        unknown = sorted(set(only) - {s.name for s in registered})
+        if unknown:
+            raise ConfigError(
+                f"unknown stage(s) {unknown}; use names from {[s.name for s in registered]}."
+            )
+    return [
+        s for s in registered
+        if (only is None or s.name in only) and (not s.switched_on_by or any(i in a.inputs for i in s.switched_on_by))
+    ]
 
 
 @dataclass
@@ -113,9 +131,10 @@ def _open_inputs(a: Assessment) -> tuple[dict[str, xr.DataArray], list[dict[str,
 
     raw: dict[str, xr.DataArray] = {}
     records: list[dict[str, Any]] = []
+    decls = input_decls()
     for name, spec in a.inputs.items():
-        kind = INPUT_KINDS[name]
-        monthly = "monthly" if name in ("precipitation", "pet") else "auto"
+        kind = decls[name].kind
+        monthly = "monthly" if decls[name].time == "monthly" else "auto"
         if spec.dataset is not None:
             # fetched files already hold physical values, years in band descriptions and the legend
             path, local = _fetched(a, name)
@@ -342,26 +361,21 @@ def _execute(
             "fingerprint": fp,
         }
         result = RunResult(out_dir=out)
-        selected = [s for s in STAGES if (stages is None or s[0] in stages)]
-        runnable = [s for s in selected if not s[2] or any(ctx.has_input(i) for i in s[2])]
-        for i, (name, module, _needs) in enumerate(runnable):
+        runnable = runnable_stages(a, stages)
+        for i, stage in enumerate(runnable):
+            name = stage.name
             ctx.check_cancel()
             if ckpt.stage_done(name):
-                ctx.restore_stage(name)
+                ctx.restore_stage(stage)
                 result.resumed.append(name)
                 if progress:
                     progress(name, 1, 1, "resumed from checkpoint")
                 continue
-            try:
-                mod = importlib.import_module(module)
-            except ImportError as err:
-                log.warning("stage %s unavailable: %s", name, err)
-                continue
             ts = time.perf_counter()
             if progress:
                 progress(name, 0, 1, f"stage {i + 1}/{len(runnable)}")
-            ctx.begin_stage(name)
-            mod.run(ctx)
+            ctx.begin_stage(stage)
+            stage.run(ctx)
             ctx.end_stage()
             result.timings[name] = time.perf_counter() - ts
             if progress:

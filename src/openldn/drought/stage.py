@@ -316,3 +316,25 @@ def _dvi_from_grids(ctx: Any, opts: DroughtOptions) -> pd.DataFrame:
     tab = zonal_mean_table(dvi.astype("float64"), ctx.coverage, ctx.area, variable="dvi_total", period=label)
     tab["group"] = "total"
     return tab
+
+
+# -- the stage declaration (openldn.core.stage; registered in openldn.registry) ---------------------------------
+from openldn.core.stage import InputDecl, KeyPattern, Stage  # noqa: E402
+
+STAGE = Stage(
+    name="drought",
+    title="Drought hazard, exposure and vulnerability (SO3)",
+    run=run,
+    options_key="drought",
+    options=DroughtOptions,
+    inputs=(
+        InputDecl("precipitation", "continuous", "Monthly precipitation in mm, one band per month (band "
+                  "descriptions YYYY-MM).", time="monthly"),
+        InputDecl("pet", "continuous", "Monthly potential evapotranspiration in mm, for SPEI.", time="monthly"),
+    ),
+    switched_on_by=("precipitation",),
+    tables=(KeyPattern("drought_area"), KeyPattern("drought_population"), KeyPattern("dvi"),
+            KeyPattern("dvi_trend"), KeyPattern("dvi_method")),
+    layers=(KeyPattern("drought_class"), KeyPattern("drought_class/{year}"), KeyPattern("drought_max/{window}"),
+            KeyPattern("drought_population_max/{window}"), KeyPattern("dvi"), KeyPattern("dvi/{year}")),
+)

@@ -268,3 +268,29 @@ def _sites(ctx: Any, opts: IntegrationOptions, fp_polys: Any, sdg: dict[str, xr.
         ctx.add_table("sites", pd.concat(frames, ignore_index=True))
     if shares:
         ctx.add_table("site_shares", pd.concat(shares, ignore_index=True))
+
+
+# -- the stage declaration (openldn.core.stage; registered in openldn.registry) ---------------------------------
+from openldn.core.stage import InputDecl, KeyPattern, Stage  # noqa: E402
+
+STAGE = Stage(
+    name="integration",
+    title="SDG 15.3.1 and population on degraded land (SO1-4, SO2-3)",
+    run=run,
+    options_key="integration",
+    options=IntegrationOptions,
+    inputs=(
+        InputDecl("population_total", "count", "Population counts (people per cell), one band or file per year.",
+                  time="annual"),
+        InputDecl("population_female", "count", "Female population counts, one band or file per year.",
+                  time="annual"),
+        InputDecl("population_male", "count", "Male population counts, one band or file per year.",
+                  time="annual"),
+    ),
+    switched_on_by=("land_cover",),
+    tables=(KeyPattern("sdg_degradation"), KeyPattern("subindicator_degradation"), KeyPattern("status"),
+            KeyPattern("population_degraded"), KeyPattern("sites"), KeyPattern("site_shares")),
+    layers=(KeyPattern("sdg/{period}"), KeyPattern("sdg_before_recode/{period}"), KeyPattern("status/{period}"),
+            KeyPattern("status7/{period}"), KeyPattern("population_degraded/{year}/{group}"),
+            KeyPattern("population_te_signed/{year}/{group}")),
+)

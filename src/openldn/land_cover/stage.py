@@ -319,3 +319,26 @@ def run(ctx: Any) -> None:
         "water_for_tables": f"UNCCD class 7 in {b0}",
     }
     ctx.progress("land_cover", 4, 4, "done")
+
+
+# -- the stage declaration (openldn.core.stage; registered in openldn.registry) ---------------------------------
+from openldn.core.stage import InputDecl, KeyPattern, Stage  # noqa: E402
+from openldn.land_cover.options import LandCoverOptions  # noqa: E402
+
+STAGE = Stage(
+    name="land_cover",
+    title="Land cover (SO1-1)",
+    run=run,
+    options_key="land_cover",
+    options=LandCoverOptions,
+    inputs=(
+        InputDecl("land_cover", "categorical", "Land cover maps, one band or file per year, in the legend given by "
+                  "`legend` (ESA CCI, CGLS-LC100, UNCCD or a national legend file).", time="annual"),
+    ),
+    switched_on_by=("land_cover",),
+    tables=(KeyPattern("lc_area", "UNCCD class areas per year (SO1-1.T4)"),
+            KeyPattern("lc_transitions", "transition areas per period (SO1-1.T5/T6)"),
+            KeyPattern("lc_degradation", "land cover degradation areas per period (SO1-1.T7)")),
+    layers=(KeyPattern("lc_unccd"), KeyPattern("lc_unccd/{year}"), KeyPattern("lc_degradation/{period}"),
+            KeyPattern("lc_transition/{period}")),
+)

@@ -66,3 +66,15 @@ def run(ctx: object) -> None:
     import pandas as pd
 
     ctx.add_table("land_area", pd.concat(frames, ignore_index=True))  # type: ignore[attr-defined]
+
+
+# -- the stage declaration (openldn.core.stage; registered in openldn.registry) ---------------------------------
+from openldn.core.stage import KeyPattern, Stage  # noqa: E402
+
+STAGE = Stage(
+    name="land_area",
+    title="Land and water areas (the area ledger)",
+    run=run,  # type: ignore[arg-type]
+    switched_on_by=("land_cover",),
+    tables=(KeyPattern("land_area", "land, water and no-data area per land cover year and zone (CP-1.T1)"),),
+)

@@ -392,3 +392,28 @@ def run(ctx: Any) -> None:
         "nodata": NODATA,
     }
     ctx.progress("productivity", total, total, "done")
+
+
+# -- the stage declaration (openldn.core.stage; registered in openldn.registry) ---------------------------------
+from openldn.core.stage import InputDecl, KeyPattern, Stage  # noqa: E402
+
+STAGE = Stage(
+    name="productivity",
+    title="Land productivity dynamics (SO1-2)",
+    run=run,
+    options_key="productivity",
+    options=ProductivityOptions,
+    inputs=(
+        InputDecl("ndvi", "continuous", "Annual vegetation index (NDVI, EVI...), one band or file per year, "
+                  "physical values after `scale`/`offset`.", time="annual"),
+        InputDecl("lpd", "categorical", "An existing 5-class land productivity dynamics map (1 declining ... "
+                  "5 increasing) used instead of computing it from the vegetation index.", time="static"),
+        InputDecl("soil_units", "categorical", "Soil or land units for the productivity performance comparison "
+                  "(optional).", time="static"),
+    ),
+    switched_on_by=("ndvi", "lpd"),
+    tables=(KeyPattern("lpd_by_lc", "LPD x land cover per period (SO1-2.T1/T2)"),
+            KeyPattern("prod_degradation", "productivity degradation areas per period (SO1-2.T3)")),
+    layers=(KeyPattern("lpd/{period}"), KeyPattern("prod_degradation/{period}"),
+            KeyPattern("productivity_{part}/{period}")),
+)

@@ -250,3 +250,13 @@ def run(ctx: Any) -> None:
                            downloads=downloads)
         write_html(text, folder / "report.html")
     ctx.progress("reporting", 4, 4, "done")
+
+
+# -- the stage declaration (openldn.core.stage; registered in openldn.registry) ---------------------------------
+from openldn.core.stage import KeyPattern, Stage  # noqa: E402
+
+STAGE = Stage(
+    name="reporting",
+    title="PRAIS tables, maps and report",
+    run=run,
+)

@@ -190,3 +190,27 @@ def run(ctx: Any) -> None:
         "years": {k: {"initial": v[1], "final": v[2]} for k, v in pairs.items()},
     }
     ctx.progress("soil_carbon", 3, 3, "done")
+
+
+# -- the stage declaration (openldn.core.stage; registered in openldn.registry) ---------------------------------
+from openldn.core.stage import InputDecl, KeyPattern, Stage  # noqa: E402
+from openldn.soil_carbon.options import SoilCarbonOptions  # noqa: E402
+
+STAGE = Stage(
+    name="soil_carbon",
+    title="Soil organic carbon (SO1-3)",
+    run=run,
+    options_key="soil_carbon",
+    options=SoilCarbonOptions,
+    inputs=(
+        InputDecl("soc", "continuous", "Soil organic carbon stock 0-30 cm in t C/ha (one baseline map, or one "
+                  "band per year).", time="auto"),
+        InputDecl("climate_zones", "categorical", "IPCC climate zones (codes of the IPCC Tier 1 factor table) for "
+                  "the land-use change factors.", time="static"),
+    ),
+    switched_on_by=("soc",),
+    tables=(KeyPattern("soc_by_lc", "mean SOC stock per land cover class and year (SO1-3.T1)"),
+            KeyPattern("soc_degradation", "SOC degradation areas per period (SO1-3.T2)")),
+    layers=(KeyPattern("soc_series"), KeyPattern("soc/{year}"), KeyPattern("soc_change/{period}"),
+            KeyPattern("soc_degradation/{period}")),
+)

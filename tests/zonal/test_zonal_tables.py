@@ -84,7 +84,7 @@ def test_class_areas_invariants_and_chunking(cov, area, seed, cy, cx, nod):
     t1 = t1.assign(q=q)
     zone_q = t1.groupby("zone_id", sort=False)["q"].sum()
     # shares sum to 1 in every zone with area
-    np.testing.assert_allclose(t1.groupby("zone_id")["share"].sum(), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(t1.groupby("zone_id")["share_of_area"].sum(), 1.0, rtol=1e-12)
     # zones partition the AOI: their areas add up to ALL (up to one quantum per boundary cell)
     n_boundary = sum(lev.cells.size for lev in cov.levels)
     assert abs(zone_q.drop("ALL").sum() - zone_q["ALL"]) <= n_boundary
@@ -108,7 +108,8 @@ def test_class_table_legend_nodata_and_time(cov, area):
                                   coords={"time": pd.to_datetime(["2001-01-01", "2002-01-01"])}), GB)
     cl.attrs["_FillValue"] = 255
     t = class_area_table(cl, cov, area, variable="lc", legend=load_legend("unccd"))
-    assert list(t.columns) == ["zone_id", "zone_name", "period", "variable", "class_code", "class_label", "area_km2", "share"]
+    assert list(t.columns) == ["zone_id", "zone_name", "period", "variable", "class_code", "class_label", "area_km2",
+                               "share_of_area", "share_of_land"]
     assert set(t.period) == {"2001", "2002"}
     all01 = t[(t.zone_id == "ALL") & (t.period == "2001")]
     assert list(all01.class_code) == [1, 2, 3, 4, 5, 6, 7, NODATA]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from openldn.core.codes import MASK, NODATA
+from openldn.core.codes import MASK, NODATA, WATER
 from openldn.exceptions import GridMismatchError
 from openldn.zonal._kernels import AREA_QUANTUM_M2, mark_seen, pair_area, weighted_sums
 from openldn.zonal.coverage import Coverage
@@ -372,6 +372,7 @@ def class_area_table(
     variable: str,
     period: str | None = None,
     legend: Legend | Mapping[int, Any] | None = None,
+    land_share: bool = False,
 ) -> pd.DataFrame:
     """Area of each class in each zone.
 
@@ -391,13 +392,19 @@ def class_area_table(
         Written in the ``period`` column (default ``""``).
     legend : Legend or dict, optional
         Class labels; with a legend every legend class gets a row (zero area when absent).
+    land_share : bool
+        The classes partition the zone into land and water, water coded :data:`openldn.core.codes.WATER` (as
+        :meth:`openldn.pipeline.ledger.AreaLedger.class_table` makes them): fill ``share_of_land``.
 
     Returns
     -------
     pandas.DataFrame
-        ``zone_id, zone_name, period, variable, class_code, class_label, area_km2, share``; one row per zone and
-        class, ``"ALL"`` first, classes in legend order then by code, nodata last. ``share`` is the class area over
-        the zone area (nodata included); zones with no area have share 0.
+        ``zone_id, zone_name, period, variable, class_code, class_label, area_km2, share_of_area, share_of_land``;
+        one row per zone and class, ``"ALL"`` first, classes in legend order then by code, nodata last.
+        ``share_of_area`` is the class area over the zone area (water and nodata included); zones with no area have
+        0. ``share_of_land`` (with ``land_share``) is the class area over the zone's land area (zone area minus the
+        water row; nodata on land included), NaN on the water row and in tables that are not split into land and
+        water.
     """
     _check_grid(classes, cov, variable)
     area2 = _area2d(area, cov)
@@ -414,16 +421,24 @@ def class_area_table(
         for k, c in enumerate(order):
             if c in pos:
                 full[:, k] = acc2[:, pos[c]]
-        frames.append(_class_frame(cov, per, variable, order, labels, full))
+        frames.append(_class_frame(cov, per, variable, order, labels, full, land_share=land_share))
     return pd.concat(frames, ignore_index=True)
 
 
 def _class_frame(cov: Coverage, period: str, variable: str, order: list[int], labels: dict[int, str],
-                 q: np.ndarray) -> pd.DataFrame:
+                 q: np.ndarray, *, land_share: bool = False) -> pd.DataFrame:
     nz, nk = q.shape
     zone_tot = q.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(zone_tot[:, None] > 0, q / np.maximum(zone_tot[:, None], 1), 0.0)
+    if land_share:
+        is_water = np.array([c == WATER for c in order], dtype=bool)
+        land_tot = zone_tot - q[:, is_water].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            of_land = np.where(land_tot[:, None] > 0, q / np.maximum(land_tot[:, None], 1), 0.0)
+        of_land[:, is_water] = np.nan
+    else:
+        of_land = np.full(q.shape, np.nan)
     return pd.DataFrame({
         "zone_id": np.repeat(cov.zone_ids, nk),
         "zone_name": np.repeat(cov.zone_names, nk),
@@ -432,7 +447,8 @@ def _class_frame(cov: Coverage, period: str, variable: str, order: list[int], la
         "class_code": np.tile(np.array(order, dtype=np.int64), nz),
         "class_label": np.tile([_label(c, labels) for c in order], nz),
         "area_km2": (q * _KM2_PER_QUANTUM).reshape(-1),
-        "share": share.reshape(-1),
+        "share_of_area": share.reshape(-1),
+        "share_of_land": of_land.reshape(-1),
     })
 
 
@@ -468,8 +484,8 @@ def crosstab_area_table(
     -------
     pandas.DataFrame
         ``zone_id, zone_name, period, variable, class_code_a, class_label_a, class_code_b, class_label_b,
-        area_km2, share`` (share of the zone's area). Without both legends only pairs with area in some zone
-        are listed.
+        area_km2, share_of_area`` (share of the zone's area, water included). Without both legends only pairs
+        with area in some zone are listed.
     """
     _check_grid(a, cov, f"{variable} (a)")
     _check_grid(b, cov, f"{variable} (b)")
@@ -514,7 +530,7 @@ def crosstab_area_table(
         "class_code_b": np.tile(codes_b, nz),
         "class_label_b": np.tile([_label(int(c), lab_b) for c in codes_b], nz) if nk else np.array([], dtype=object),
         "area_km2": (q * _KM2_PER_QUANTUM).reshape(-1),
-        "share": share.reshape(-1),
+        "share_of_area": share.reshape(-1),
     })
 
 

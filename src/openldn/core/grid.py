@@ -2,9 +2,9 @@
 
 On geographic grids the area of a cell is the area of its ellipsoidal quadrangle on WGS84
 (reference-implementation.md §3): with ``Z(phi)`` the area between the equator and latitude ``phi`` over 360 degrees
-of longitude, ``A = (Z(phi_max) - Z(phi_min)) * dlon / 360``. On projected grids the true ground area of each cell is
-the nominal cell area divided by the projection's areal scale factor; it equals ``res**2`` only on equal-area
-projections.
+of longitude, ``A = (Z(phi_max) - Z(phi_min)) * dlon / 360``. On projected grids the area of each cell is
+the ellipsoidal area of the polygon of its four corners (see :func:`pixel_area`); it equals ``res**2`` only on
+equal-area projections.
 """
 
 from __future__ import annotations
@@ -70,9 +70,11 @@ def pixel_area(obj: xr.DataArray | xr.Dataset) -> xr.DataArray:
     Notes
     -----
     Geographic CRS: exact ellipsoidal quadrangle area per row (the same formula as Trends.Earth, so areas agree).
-    Projected CRS: nominal cell area divided by the projection's areal scale factor at the cell centre
-    (pyproj ``Proj.get_factors``), i.e. the true ground area whatever the projection's distortion; exactly the
-    nominal area on equal-area projections.
+    Projected CRS: the area on the CRS's ellipsoid of the polygon of each cell's four corners (taken to longitude
+    and latitude, then measured in a local ellipsoidal equal-area projection), i.e. the true ground area whatever
+    the projection's distortion; it agrees with the geodesic polygon of the corners to a relative
+    ``(cell size / Earth radius)**2`` and is the nominal area on equal-area projections. Vectorised, computed block
+    by block (lazily per chunk when ``obj`` is chunked).
     """
     import rioxarray  # noqa: F401  (registers .rio)
 
@@ -125,25 +127,53 @@ def _projected_block(*, crs_wkt: str, transform: tuple[float, ...], block_info: 
     return _projected_areas(CRS.from_wkt(crs_wkt), Affine(*transform), r0, r1, c0, c1)
 
 
-def _projected_areas(crs: CRS, t: Any, r0: int, r1: int, c0: int, c1: int, block: int = 1024) -> np.ndarray:
-    """Cell areas of rows r0:r1, columns c0:c1 of a projected grid: nominal area over the areal scale factor.
+def _ellipsoid_axes(crs: CRS) -> tuple[float, float]:
+    """Semi-major and semi-minor axes (m) of ``crs``'s ellipsoid (WGS84 when it has none)."""
+    ell = crs.ellipsoid
+    if ell is None:
+        return WGS84_A, WGS84_B
+    return float(ell.semi_major_metre), float(ell.semi_minor_metre)
 
-    The areal scale factor (pyproj ``Proj.get_factors``) is evaluated at each cell centre; it is 1 on
-    equal-area projections, so their cells keep ``|det(transform)|`` exactly.
+
+def _projected_areas(crs: CRS, t: Any, r0: int, r1: int, c0: int, c1: int, block: int = 512) -> np.ndarray:
+    """Ellipsoidal area (m²) of the cells in rows r0:r1, columns c0:c1 of a projected grid.
+
+    Each cell is the polygon of its four corners on the ellipsoid of ``crs``: the corners are taken to longitude
+    and latitude (the inverse of the grid's projection), then into an ellipsoidal Lambert azimuthal equal-area
+    projection centred on the block, where the quadrilateral's area is the exact area on the ellipsoid of the
+    region it bounds (Snyder 1987, "Map projections: a working manual", USGS PP 1395, §24). The edges of that
+    region differ from the geodesics through the corners only by a second-order bulge: the result agrees with
+    the geodesic polygon of the corners (``pyproj.Geod.polygon_area_perimeter``) to a relative
+    ``(cell size / Earth radius)**2`` (1e-8 for 1 km cells), far below the projection's own distortion, which the
+    old areal-scale-factor formula misjudged (pyproj's factors are spherical on Web Mercator: 0.5 % at 70° N).
+    The computation is vectorised and needs the corners of one block of rows at a time.
     """
     from pyproj import Proj
 
-    proj = Proj(crs)
+    a, b = _ellipsoid_axes(crs)
     to_ll = Transformer.from_crs(crs, crs.geodetic_crs or "EPSG:4326", always_xy=True)
-    nominal = abs(t.a * t.e - t.b * t.d)
     out = np.empty((r1 - r0, c1 - c0), dtype=np.float64)
-    cols = np.arange(c0, c1) + 0.5
+    cols = np.arange(c0, c1 + 1, dtype=np.float64)
     for b0 in range(r0, r1, block):
         b1 = min(r1, b0 + block)
-        cc, rr = np.meshgrid(cols, np.arange(b0, b1) + 0.5)
-        xs = t.c + cc * t.a + rr * t.b
-        ys = t.f + cc * t.d + rr * t.e
-        lon, lat = to_ll.transform(xs, ys)
-        scale = np.asarray(proj.get_factors(lon, lat, errcheck=False).areal_scale, dtype=np.float64)
-        out[b0 - r0 : b1 - r0] = nominal / scale
+        cc, rr = np.meshgrid(cols, np.arange(b0, b1 + 1, dtype=np.float64))
+        lon, lat = to_ll.transform(t.c + cc * t.a + rr * t.b, t.f + cc * t.d + rr * t.e, errcheck=False)
+        lon, lat = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+        valid = np.isfinite(lon) & np.isfinite(lat)
+        if not valid.any():
+            out[b0 - r0 : b1 - r0] = 0.0
+            continue
+        # centre of the local equal-area projection: the middle corner with valid coordinates
+        mid = np.unravel_index(np.argmin(np.where(valid, np.abs(rr - (b0 + b1) / 2) + np.abs(cc - (c0 + c1) / 2), np.inf)), rr.shape)
+        laea = Proj(proj="laea", lat_0=float(lat[mid]), lon_0=float(lon[mid]), a=a, b=b, units="m")
+        px, py = laea(np.where(valid, lon, 0.0), np.where(valid, lat, 0.0), errcheck=False)
+        px = np.where(valid, np.asarray(px, dtype=np.float64), np.nan)
+        py = np.where(valid, np.asarray(py, dtype=np.float64), np.nan)
+        # relative to one corner of each cell (no cancellation between large coordinates), shoelace formula
+        x0, y0 = px[:-1, :-1], py[:-1, :-1]
+        x1, y1 = px[:-1, 1:] - x0, py[:-1, 1:] - y0
+        x2, y2 = px[1:, 1:] - x0, py[1:, 1:] - y0
+        x3, y3 = px[1:, :-1] - x0, py[1:, :-1] - y0
+        area = 0.5 * np.abs(x1 * y2 - x2 * y1 + x2 * y3 - x3 * y2)
+        out[b0 - r0 : b1 - r0] = np.where(np.isfinite(area), area, 0.0)
     return out

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from openldn.core.codes import NODATA, STATUS_DTYPE
+from openldn.core.codes import NODATA, WATER
 from openldn.core.periods import Period, year_coords, years_of
 from openldn.drought.classes import DROUGHT_LABELS, annual_index, drought_class, drought_legend, max_intensity
 from openldn.drought.classes import drought_windows as _windows
@@ -41,11 +41,10 @@ from openldn.drought.exposure import exposed_population, population_for_years
 from openldn.drought.options import DroughtOptions
 from openldn.drought.spi import spei, spi
 from openldn.exceptions import ConfigError, MissingYearError
+from openldn.pipeline.ledger import ledger_of
 
 __all__ = ["WATER", "run"]
 
-#: Class code of water cells in the drought area table (as in the integration tables).
-WATER: int = -2
 _GROUPS = ("total", "female", "male")
 
 
@@ -141,18 +140,9 @@ def _on_grid(ctx: Any, classes: xr.DataArray, native: bool) -> xr.DataArray:
 
 
 def _water_masks(ctx: Any, years: list[int]) -> dict[int, xr.DataArray]:
-    layers = getattr(ctx, "layers", {})
-    if "lc_unccd" not in layers:
-        return {}
-    lc = layers["lc_unccd"]
-    if "time" not in lc.dims:
-        return dict.fromkeys(years, lc == 7)
-    lc_years = [int(y) for y in years_of(lc)]
-    out = {}
-    for y in years:
-        best = min(lc_years, key=lambda v: (abs(v - y), -v))
-        out[y] = lc.isel(time=lc_years.index(best)) == 7
-    return out
+    """The run's one water mask (area ledger, ``integration.water_mask_year``) for every year; {} without water."""
+    water = ledger_of(ctx).water
+    return {} if water is None else dict.fromkeys(years, water)
 
 
 def _populations(ctx: Any, years: list[int], like: xr.DataArray) -> dict[str, xr.DataArray]:
@@ -180,7 +170,7 @@ def run(ctx: Any) -> None:
     ctx : openldn.pipeline.RunContext
         The run context (inputs ``precipitation``, optional ``population_*``; layer ``lc_unccd`` if present).
     """
-    from openldn.zonal import class_area_table, zonal_sum_table
+    from openldn.zonal import zonal_sum_table
 
     opts = _options(ctx)
     years = Period.from_user_input(opts.years).years
@@ -212,15 +202,8 @@ def run(ctx: Any) -> None:
     for i, y in enumerate(years):
         cy = classes.isel(time=i, drop=True)
         ctx.write_raster(f"drought_class/{y}", cy, legend=legend, title=f"Drought intensity {y}")
-        if y in water:
-            wy = water[y].assign_coords(y=cy["y"].values, x=cy["x"].values)  # one grid: one set of coordinates
-            tab_classes = xr.where(wy, np.int16(WATER), cy).astype(STATUS_DTYPE)
-        else:
-            tab_classes = cy
-        frames.append(
-            class_area_table(tab_classes, ctx.coverage, ctx.area, variable="drought_class", period=str(y),
-                             legend=labels)
-        )
+        # the water row is the area ledger's (one water mask for every table of the run)
+        frames.append(ledger_of(ctx).class_table(cy, variable="drought_class", period=str(y), legend=labels))
     ctx.add_table("drought_area", pd.concat(frames, ignore_index=True))
 
     windows = [w for w in _windows(opts.window_start, years[-1], length=opts.window_length) if w.end >= years[0]]

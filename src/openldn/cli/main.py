@@ -187,6 +187,15 @@ def serve(
     _serve(host=host, port=port)
 
 
+def _add_accuracy() -> None:
+    from openldn.accuracy.cli import app as accuracy_app
+
+    app.add_typer(accuracy_app, name="accuracy")
+
+
+_add_accuracy()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning user errors into one-line messages and exit code 2."""
     try:

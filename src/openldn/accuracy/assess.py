@@ -1,0 +1,202 @@
+"""From a drawn sample and its reference labels to accuracy and area estimates, and the SO1-4.T2 confidence level.
+
+:func:`confidence_level` is the documented rule (docs/accuracy.md) turning the interval of the degraded-area
+proportion into the high / medium / low confidence that PRAIS asks beside the proportion of degraded land
+(table SO1-4.T2). :func:`assess_sample` joins a sample with its labels, builds the error matrix of the labelled
+points and applies :func:`openldn.accuracy.estimate_accuracy`; :func:`write_assessment` writes CSV + JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from openldn.accuracy.design import SampleDesign
+from openldn.accuracy.estimators import AccuracyEstimate, ProportionEstimate, estimate_accuracy
+from openldn.accuracy.labels import check_labels
+from openldn.exceptions import ConfigError
+
+__all__ = ["ConfidenceRule", "SampleAssessment", "assess_sample", "confidence_level", "write_assessment"]
+
+ConfidenceRule = Literal["relative", "absolute"]
+
+#: Default thresholds of each rule: (high, medium); above ``medium`` the confidence is low.
+#: ``relative``: half-width of the 95 % interval over the estimated proportion; ``absolute``: half-width in
+#: percentage points of the land area.
+DEFAULT_THRESHOLDS: dict[str, tuple[float, float]] = {"relative": (0.25, 0.5), "absolute": (2.0, 5.0)}
+
+
+def confidence_level(
+    estimate: ProportionEstimate,
+    *,
+    rule: ConfidenceRule = "relative",
+    thresholds: tuple[float, float] | None = None,
+) -> str:
+    """SO1-4.T2 confidence level (``"high"``, ``"medium"``, ``"low"``) from the interval of the degraded proportion.
+
+    Parameters
+    ----------
+    estimate : ProportionEstimate
+        Stratified estimate of the degraded-area proportion with its interval.
+    rule : {"relative", "absolute"}
+        ``relative`` (default): the half-width of the interval divided by the estimate; ``absolute``: the
+        half-width in percentage points of the land area.
+    thresholds : tuple of float, optional
+        ``(high, medium)`` upper bounds; default ``(0.25, 0.5)`` for ``relative`` (interval within ±25 % of the
+        estimate: high; within ±50 %: medium; else low) and ``(2, 5)`` percentage points for ``absolute``.
+
+    Returns
+    -------
+    str
+
+    Notes
+    -----
+    PRAIS asks for the level without defining it; this rule is openldn's convention, documented in
+    docs/accuracy.md and recorded with the estimate. A zero estimate is ``high`` only if its interval is zero too.
+    """
+    if rule not in DEFAULT_THRESHOLDS:
+        raise ConfigError(f"confidence rule {rule!r}: use 'relative' or 'absolute'")
+    hi_t, med_t = thresholds if thresholds is not None else DEFAULT_THRESHOLDS[rule]
+    if not 0 <= hi_t <= med_t:
+        raise ConfigError(f"confidence thresholds {(hi_t, med_t)}: give 0 <= high <= medium")
+    half = estimate.half_width
+    if rule == "relative":
+        value = half / estimate.proportion if estimate.proportion > 0 else (0.0 if half == 0 else float("inf"))
+    else:
+        value = 100.0 * half
+    return "high" if value <= hi_t else "medium" if value <= med_t else "low"
+
+
+@dataclass(frozen=True)
+class SampleAssessment:
+    """Estimates from a labelled sample, with what is needed to report them."""
+
+    design: SampleDesign
+    estimate: AccuracyEstimate
+    degraded: ProportionEstimate | None
+    confidence: str | None
+    rule: str
+    thresholds: tuple[float, float]
+    n_points: int
+    n_labelled: int
+    labelled_per_stratum: list[int]
+    interpreters: list[str]
+
+    def table(self) -> pd.DataFrame:
+        """Per-class table with labels; areas in km² (``area_km2`` ...)."""
+        t = self.estimate.table()
+        t.insert(1, "class_label", self.design.class_labels)
+        t.insert(0, "map", self.design.map_key)
+        return t.rename(columns={c: c.replace("area", "area_km2", 1) for c in t.columns
+                                 if c.startswith("area") and "proportion" not in c}).rename(
+            columns={"mapped_area": "mapped_area_km2"})  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (areas in km²)."""
+        d = self.estimate.to_dict()
+        d["per_class"] = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+                          for row in json.loads(self.table().to_json(orient="records"))]  # fmt: skip
+        return {
+            "map": self.design.map_key,
+            "area_unit": "km2",
+            "sample": {"n_points": self.n_points, "n_labelled": self.n_labelled,
+                       "labelled_per_stratum": dict(zip(map(str, self.design.classes), self.labelled_per_stratum,
+                                                        strict=True)),
+                       "interpreters": self.interpreters, "seed": self.design.seed,
+                       "allocation": self.design.allocation},  # fmt: skip
+            "degraded": None if self.degraded is None else self.degraded.to_dict(),
+            "confidence_level": self.confidence,
+            "confidence_rule": {"rule": self.rule, "thresholds": list(self.thresholds),
+                                "definition": _RULE_TEXT[self.rule]},  # fmt: skip
+            "estimates": d,
+        }
+
+
+_RULE_TEXT = {
+    "relative": "high if the half-width of the interval of the degraded proportion is at most the first threshold "
+    "times the estimate, medium if at most the second, else low",
+    "absolute": "high if the half-width of the interval of the degraded proportion is at most the first threshold "
+    "(percentage points), medium if at most the second, else low",
+}
+
+
+def assess_sample(
+    design: SampleDesign,
+    points: pd.DataFrame,
+    labels: pd.DataFrame,
+    *,
+    confidence: float = 0.95,
+    rule: ConfidenceRule = "relative",
+    thresholds: tuple[float, float] | None = None,
+) -> SampleAssessment:
+    """Estimate accuracies and areas from the labelled points of a sample.
+
+    Parameters
+    ----------
+    design : SampleDesign
+        The design (``design.json``): strata, mapped areas, degraded classes.
+    points : pandas.DataFrame
+        The sample (``points.csv``): at least ``point_id`` and ``stratum``.
+    labels : pandas.DataFrame
+        Labels as read by :func:`openldn.accuracy.labels.read_labels` (checked here); unlabelled points are left
+        out and counted.
+    confidence : float
+        Confidence level of the intervals.
+    rule, thresholds
+        The confidence-level rule (:func:`confidence_level`).
+
+    Returns
+    -------
+    SampleAssessment
+    """
+    classes = {c: lab for c, lab in zip(design.classes, design.class_labels, strict=True)}
+    checked = check_labels(labels, classes, points["point_id"].astype(str))
+    pts = points.assign(point_id=points["point_id"].astype(str))[["point_id", "stratum"]]
+    joined = pts.merge(checked, on="point_id", how="inner")
+    done = joined[joined["reference"].notna()]
+    pos = {c: i for i, c in enumerate(design.classes)}
+    k = len(design.classes)
+    counts = np.zeros((k, k), dtype=np.int64)
+    for s, r in zip(done["stratum"].astype(int), done["reference"].astype(int), strict=True):
+        counts[pos[s], pos[r]] += 1
+    area_km2 = np.asarray(design.mapped_area_m2, dtype=np.float64) / 1e6
+    short = [f"{design.classes[i]} ({design.class_labels[i]}): {int(counts[i].sum())}"
+             for i in range(k) if area_km2[i] > 0 and counts[i].sum() < 2]  # fmt: skip
+    if short:
+        raise ConfigError(f"labels: strata with fewer than 2 labelled points: {'; '.join(short)}; every mapped class "
+                          f"needs at least 2 ({len(done)} of {len(points)} points labelled so far)")  # fmt: skip
+    est = estimate_accuracy(counts, area_km2, classes=design.classes, confidence=confidence)
+    deg = est.class_proportion(design.degraded_classes) if design.degraded_classes else None
+    level = None if deg is None else confidence_level(deg, rule=rule, thresholds=thresholds)
+    interp = sorted({str(v) for v in done["interpreter"] if str(v).strip()})
+    return SampleAssessment(
+        design=design, estimate=est, degraded=deg, confidence=level, rule=rule,
+        thresholds=thresholds if thresholds is not None else DEFAULT_THRESHOLDS[rule],
+        n_points=len(points), n_labelled=len(done), labelled_per_stratum=counts.sum(axis=1).tolist(),
+        interpreters=interp,
+    )  # fmt: skip
+
+
+def write_assessment(result: SampleAssessment, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``accuracy.csv`` (per class), ``error_matrix.csv`` (counts and area proportions) and ``accuracy.json``."""
+    from openldn.io import atomic_path, write_table
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"table": out / "accuracy.csv", "matrix": out / "error_matrix.csv", "json": out / "accuracy.json"}
+    write_table(result.table(), paths["table"])
+    est = result.estimate
+    rows = []
+    for i, c in enumerate(est.classes):
+        for j, r in enumerate(est.classes):
+            rows.append({"map_class": c, "reference_class": r, "count": int(est.counts[i, j]),
+                         "area_proportion": float(est.proportions[i, j])})  # fmt: skip
+    write_table(pd.DataFrame(rows), paths["matrix"])
+    with atomic_path(paths["json"]) as tmp:
+        tmp.write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    return paths

@@ -1,0 +1,125 @@
+"""``openldn accuracy design|estimate``: sample design on a run's map, and estimates from the labelled sample.
+
+Heavy libraries are imported inside the commands (the CLI starts fast).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from openldn.exceptions import ConfigError
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="accuracy",
+    help="Sample-based accuracy and area estimates of a run's maps (Olofsson et al. 2014).",
+    no_args_is_help=True,
+)
+
+
+def _codes(text: str | None, what: str) -> list[int] | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"{what} {text!r}: give class codes separated by commas, e.g. -1 or 1,2") from None
+
+
+def _users(text: str | None) -> dict[int, float] | None:
+    if text is None or not text.strip():
+        return None
+    out: dict[int, float] = {}
+    for part in text.split(","):
+        try:
+            code, value = part.split("=")
+            out[int(code)] = float(value)
+        except ValueError:
+            raise ConfigError(f"--users {text!r}: give code=accuracy pairs separated by commas, e.g. "
+                              "'-1=0.7,0=0.95,1=0.7'") from None  # fmt: skip
+    return out
+
+
+@app.command()
+def design(
+    map_: Annotated[str, typer.Argument(metavar="MAP", help="Map key of the run (e.g. sdg/2016-2023) or a GeoTIFF.")],
+    run: Annotated[Path | None, typer.Option("--run", "-r", help="Output folder of the run.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the sample files.")] = Path("sample"),
+    n: Annotated[int | None, typer.Option("--n", min=2, help="Total sample size (default: from --target-se).")] = None,
+    target_se: Annotated[float, typer.Option("--target-se", help="Target standard error of the degraded-area "
+                                             "proportion.")] = 0.01,  # fmt: skip
+    users: Annotated[str | None, typer.Option("--users", help="Expected user's accuracies, e.g. '-1=0.7,0=0.95' "
+                                              "(others 0.8).")] = None,  # fmt: skip
+    minimum: Annotated[int, typer.Option("--minimum", min=0, help="At least this many points per class (0: "
+                                         "proportional allocation).")] = 0,  # fmt: skip
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    degraded: Annotated[str | None, typer.Option("--degraded", help="Degraded class codes, e.g. '-1' or '1,2' "
+                                                 "(default from the map's legend).")] = None,  # fmt: skip
+    zones: Annotated[Path | None, typer.Option("--zones", help="Admin units file: sample only inside them.")] = None,
+    zone_field: Annotated[str, typer.Option("--zone-field", help="Identifier field of --zones.")] = "id",
+    zone_ids: Annotated[str | None, typer.Option("--zone-ids", help="Only these admin units (comma-separated ids).")]
+    = None,  # fmt: skip
+) -> None:
+    """Draw a stratified random sample on a categorical map; write points.gpkg/.csv, design.json and labels.csv."""
+    from openldn.accuracy.sampling import design_sample
+
+    d, table = design_sample(
+        map_, out, run_dir=run, n=n, target_se=target_se, users_accuracy=_users(users), minimum=minimum, seed=seed,
+        degraded=_codes(degraded, "--degraded"), zones=zones, zone_field=zone_field,
+        zone_ids=[z.strip() for z in zone_ids.split(",")] if zone_ids else None,
+    )  # fmt: skip
+    alloc = ", ".join(f"{lab} {a}" for lab, a in zip(d.class_labels, d.allocation, strict=True))
+    typer.echo(f"{len(table)} points on {d.map_key} ({alloc}) written to {out}; fill in {out / 'labels.csv'}")
+
+
+@app.command()
+def estimate(
+    sample: Annotated[Path, typer.Argument(help="Sample folder written by `openldn accuracy design`.")],
+    labels: Annotated[Path | None, typer.Option("--labels", "-l", help="Labels file (CSV or GeoPackage); default "
+                                                "labels.csv in the sample folder.")] = None,  # fmt: skip
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: the sample folder).")]
+    = None,  # fmt: skip
+    confidence: Annotated[float, typer.Option("--confidence", help="Confidence level of the intervals.")] = 0.95,
+    rule: Annotated[str, typer.Option("--rule", help="SO1-4.T2 confidence rule: relative or absolute.")]
+    = "relative",  # fmt: skip
+    thresholds: Annotated[str | None, typer.Option("--thresholds", help="High,medium bounds of the rule, e.g. "
+                                                   "0.25,0.5.")] = None,  # fmt: skip
+) -> None:
+    """Estimate accuracies, class areas and the degraded proportion (with intervals) from the labelled points."""
+    import pandas as pd
+
+    from openldn.accuracy.assess import assess_sample, write_assessment
+    from openldn.accuracy.design import SampleDesign
+    from openldn.accuracy.labels import read_labels
+    from openldn.accuracy.sampling import SAMPLE_FILES
+
+    d = SampleDesign.from_json(sample / SAMPLE_FILES["design"])
+    pts_path = sample / SAMPLE_FILES["points_csv"]
+    if not pts_path.is_file():
+        raise ConfigError(f"{pts_path}: no sample points; give the folder written by `openldn accuracy design`")
+    points = pd.read_csv(pts_path, dtype={"point_id": str})
+    lab = read_labels(labels if labels is not None else sample / SAMPLE_FILES["labels"])
+    th: tuple[float, float] | None = None
+    if thresholds:
+        try:
+            a, b = (float(v) for v in thresholds.split(","))
+        except ValueError:
+            raise ConfigError(f"--thresholds {thresholds!r}: give two numbers, e.g. 0.25,0.5") from None
+        th = (a, b)
+    if rule not in ("relative", "absolute"):
+        raise ConfigError(f"--rule {rule!r}: use relative or absolute")
+    res = assess_sample(d, points, lab, confidence=confidence, rule=rule, thresholds=th)  # type: ignore[arg-type]
+    paths = write_assessment(res, out if out is not None else sample)
+    est = res.estimate
+    typer.echo(f"{res.n_labelled} of {res.n_points} points labelled; overall accuracy {est.overall:.3f} "
+               f"± {est.z * est.overall_se:.3f}")  # fmt: skip
+    if res.degraded is not None:
+        g = res.degraded
+        typer.echo(f"degraded: {100 * g.proportion:.2f} % of the area (map {100 * g.mapped_proportion:.2f} %), "
+                   f"{100 * confidence:.0f} % interval {100 * g.ci_low:.2f}-{100 * g.ci_high:.2f} %, "
+                   f"{g.area:.1f} ± {g.half_width * g.total_area:.1f} km²; confidence {res.confidence}")  # fmt: skip
+    typer.echo(f"written: {', '.join(str(p) for p in paths.values())}")

@@ -1,0 +1,224 @@
+"""Draw a sample on a map of a run and write it for the interpreters (GeoPackage, CSV, design record, labels form).
+
+Files written in the output folder:
+
+* ``points.gpkg`` (layer ``points``, geometry in the map's CRS) and ``points.csv``: ``point_id``, ``stratum``,
+  ``stratum_label``, ``row``, ``col``, ``x``, ``y``, ``lon``, ``lat``, ``zone_id`` (with admin units), then the
+  value of every categorical map of the run at the point (one column per map, named like ``sdg_2016-2023``);
+* ``design.json``: the :class:`~openldn.accuracy.design.SampleDesign` (map, strata, mapped areas, allocation, seed);
+* ``labels.csv``: the empty labels form (``point_id``, ``reference``, ``interpreter``, ``confidence``, ``notes``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from openldn.accuracy.design import (
+    DEGRADED_CLASSES,
+    MapInfo,
+    SampleDesign,
+    allocate,
+    draw_points,
+    map_info,
+    run_categorical_maps,
+    sample_size,
+    scan_strata,
+)
+from openldn.accuracy.labels import label_template
+from openldn.exceptions import ConfigError
+
+__all__ = ["DEFAULT_USERS_ACCURACY", "SAMPLE_FILES", "design_sample", "resolve_map", "values_at_points"]
+
+#: Expected user's accuracy of a class when none is given (used only for the sample size).
+DEFAULT_USERS_ACCURACY = 0.8
+#: File names written by :func:`design_sample`.
+SAMPLE_FILES: dict[str, str] = {
+    "points_gpkg": "points.gpkg",
+    "points_csv": "points.csv",
+    "design": "design.json",
+    "labels": "labels.csv",
+}
+
+
+def resolve_map(map_: str | Path, run_dir: str | Path | None) -> tuple[MapInfo, dict[str, MapInfo]]:
+    """The stratifying map (a run output key such as ``sdg/2016-2023``, or a GeoTIFF path) and the run's maps."""
+    maps = run_categorical_maps(run_dir) if run_dir is not None else {}
+    key = str(map_)
+    if key in maps:
+        return maps[key], maps
+    alias = {m.column: m for m in maps.values()}
+    if key in alias:
+        return alias[key], maps
+    p = Path(map_)
+    if not p.suffix and run_dir is not None:
+        raise ConfigError(f"map {key!r} is not a categorical map of the run {run_dir}; use one of "
+                          f"{', '.join(sorted(maps))}")  # fmt: skip
+    if run_dir is not None and not p.is_absolute() and not p.is_file():
+        p = Path(run_dir) / p
+    info = map_info(p)
+    return info, maps or {info.key: info}
+
+
+def values_at_points(points: pd.DataFrame, maps: Mapping[str, MapInfo], crs: str) -> pd.DataFrame:
+    """Value of every map at the points (columns named after the maps; no data as ``pd.NA``)."""
+    import rasterio
+    from pyproj import CRS, Transformer
+
+    out = pd.DataFrame(index=points.index)
+    xs = points["x"].to_numpy(dtype=np.float64)
+    ys = points["y"].to_numpy(dtype=np.float64)
+    for info in maps.values():
+        if CRS.from_user_input(info.crs) != CRS.from_user_input(crs):
+            tr = Transformer.from_crs(CRS.from_user_input(crs), CRS.from_user_input(info.crs), always_xy=True)
+            mx, my = tr.transform(xs, ys)
+        else:
+            mx, my = xs, ys
+        with rasterio.open(info.path) as src:
+            vals = np.array([v[0] for v in src.sample(zip(mx, my, strict=True))], dtype=np.int64) if len(xs) else \
+                np.zeros(0, dtype=np.int64)  # fmt: skip
+            # points outside this map's extent come back as nodata (rasterio fills with the file's nodata or 0)
+            bad = np.zeros(len(vals), dtype=bool)
+            if info.nodata is not None:
+                bad |= vals == info.nodata
+            rows, cols = rasterio.transform.rowcol(src.transform, mx, my)
+            bad |= (np.asarray(rows) < 0) | (np.asarray(rows) >= src.height) | (np.asarray(cols) < 0) | \
+                (np.asarray(cols) >= src.width)  # fmt: skip
+        col = pd.array(vals, dtype="Int64")
+        col[bad] = pd.NA
+        out[info.column] = col
+    return out
+
+
+def _parse_users(users: Mapping[int, float] | None, classes: Sequence[int]) -> list[float]:
+    users = dict(users or {})
+    unknown = sorted(set(users) - set(classes))
+    if unknown:
+        raise ConfigError(f"expected user's accuracy given for class(es) {unknown} that are not in the map's legend "
+                          f"{list(classes)}")  # fmt: skip
+    return [float(users.get(c, DEFAULT_USERS_ACCURACY)) for c in classes]
+
+
+def design_sample(
+    map_: str | Path,
+    out_dir: str | Path,
+    *,
+    run_dir: str | Path | None = None,
+    n: int | None = None,
+    target_se: float = 0.01,
+    users_accuracy: Mapping[int, float] | None = None,
+    minimum: int = 0,
+    seed: int = 0,
+    degraded: Sequence[int] | None = None,
+    zones: str | Path | None = None,
+    zone_field: str = "id",
+    zone_ids: Sequence[str] | None = None,
+    max_pixels: int = 4_000_000,
+) -> tuple[SampleDesign, pd.DataFrame]:
+    """Design a stratified random sample on a categorical map and write it (see the module docstring).
+
+    Parameters
+    ----------
+    map_ : str or pathlib.Path
+        The stratifying map: an output key of the run (``sdg/2016-2023``, ``lpd/2016-2023``,
+        ``lc_degradation/2016-2023``, ``status/2016-2023``...) or a categorical GeoTIFF path.
+    out_dir : str or pathlib.Path
+        Folder for the sample files (created).
+    run_dir : str or pathlib.Path, optional
+        Output folder of the run: its categorical maps are resolved by key and their values written at the points.
+    n : int, optional
+        Total sample size. Default: from ``target_se`` and the expected user's accuracies (:func:`sample_size`).
+    target_se : float
+        Target standard error of the degraded-area proportion (used when ``n`` is not given).
+    users_accuracy : mapping of int to float, optional
+        Expected user's accuracy per class code (default :data:`DEFAULT_USERS_ACCURACY` for every class).
+    minimum : int
+        0: proportional allocation; above 0: at least that many points per mapped class.
+    seed : int
+        Random seed (same inputs and seed -> same points).
+    degraded : sequence of int, optional
+        Class codes counted as degraded (default from :data:`~openldn.accuracy.design.DEGRADED_CLASSES`).
+    zones : str or pathlib.Path, optional
+        Admin units file: the sample is drawn only inside them (cell-centre rule) and each point gets its
+        ``zone_id``.
+    zone_field : str
+        Identifier field of ``zones``.
+    zone_ids : sequence of str, optional
+        Only these admin units (default: all).
+    max_pixels : int
+        Pixels read at once (memory bound).
+
+    Returns
+    -------
+    tuple of SampleDesign and pandas.DataFrame
+        The design record and the points table (as written to ``points.csv``).
+    """
+    import geopandas as gpd
+
+    from openldn.io import atomic_path, read_vector, write_table
+
+    info, maps = resolve_map(map_, run_dir)
+    classes = sorted(info.classes)
+    deg = list(degraded) if degraded is not None else list(DEGRADED_CLASSES.get(info.legend_id or "", ()))
+    bad = [c for c in deg if c not in info.classes]
+    if bad:
+        raise ConfigError(f"degraded class(es) {bad} are not in the legend of {info.key} ({info.classes})")
+    zgdf = None
+    zid: list[str] | None = None
+    if zones is not None:
+        zgdf = read_vector(zones, id_field=zone_field).to_crs(info.crs)
+        zgdf[zone_field] = zgdf[zone_field].astype(str)
+        if zone_ids:
+            missing = sorted(set(map(str, zone_ids)) - set(zgdf[zone_field]))
+            if missing:
+                raise ConfigError(f"{zones}: admin unit id(s) {missing} not found in field {zone_field!r}")
+            zgdf = zgdf[zgdf[zone_field].isin([str(z) for z in zone_ids])].reset_index(drop=True)
+        zid = list(zgdf[zone_field])
+    scan = scan_strata(info, zones=zgdf, max_pixels=max_pixels)
+    users = _parse_users(users_accuracy, classes)
+    from_se = n is None
+    if n is None:
+        n = sample_size(scan.weights, users, target_se)
+    if n < 2:
+        raise ConfigError(f"sample size {n}: draw at least 2 points per mapped class")
+    alloc = allocate(n, scan.weights, minimum=minimum, available=scan.pixels)
+    points = draw_points(info, scan, alloc, seed=seed, zones=zgdf, zone_ids=zid, max_pixels=max_pixels)
+    values = values_at_points(points, maps, info.crs)
+    table = pd.concat([points, values], axis=1)
+    design = SampleDesign(
+        map_key=info.key,
+        map_path=str(info.path.resolve()),
+        legend_id=info.legend_id,
+        classes=classes,
+        class_labels=[info.classes[c] for c in classes],
+        degraded_classes=deg,
+        pixels=scan.pixels.tolist(),
+        mapped_area_m2=scan.area_m2.tolist(),
+        allocation=alloc.tolist(),
+        n=int(alloc.sum()),
+        seed=int(seed),
+        target_se=float(target_se) if from_se else None,
+        expected_users_accuracy=users,
+        minimum=int(minimum),
+        zones_path=None if zones is None else str(Path(zones).resolve()),
+        zone_field=None if zones is None else zone_field,
+        zone_ids=None if not zone_ids else [str(z) for z in zone_ids],
+        crs=info.crs,
+        maps=[m.column for m in maps.values()],
+    )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_table(table, out / SAMPLE_FILES["points_csv"])
+    gdf = gpd.GeoDataFrame(table.astype({c: "float64" for c in values.columns}),
+                           geometry=gpd.points_from_xy(table["x"], table["y"]), crs=info.crs)  # fmt: skip
+    with atomic_path(out / SAMPLE_FILES["points_gpkg"]) as tmp:
+        gdf.to_file(tmp, layer="points", driver="GPKG")
+    with atomic_path(out / SAMPLE_FILES["design"]) as tmp:
+        tmp.write_text(design.to_json(), encoding="utf-8")
+    labels = out / SAMPLE_FILES["labels"]
+    if not labels.exists():  # never overwrite interpreters' work
+        write_table(label_template(table["point_id"]), labels)
+    return design, table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import traceback
@@ -39,10 +40,17 @@ def _root(
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print errors.")] = False,
+    progress: Annotated[str, typer.Option(
+        "--progress", envvar="OPENLDN_PROGRESS",
+        help="Run progress: 'auto' (a bar on a terminal, lines otherwise) or 'json' (one JSON object a line on "
+             "stderr: stage, done, total, message; for programs such as the QGIS plugin).")] = "auto",
 ) -> None:
     """openldn command line."""
+    if progress not in ("auto", "json"):
+        raise typer.BadParameter(f"--progress must be 'auto' or 'json', not {progress!r}.")
     _state["debug"] = debug
     _state["quiet"] = quiet
+    _state["progress"] = progress
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
 
 
@@ -65,10 +73,15 @@ def _run_with_progress(assessment: Path, out: Path, **kw: Any) -> Any:
     tasks: dict[str, Any] = {}
     with Progress(
         SpinnerColumn(), TextColumn("[bold]{task.description:<14}"), BarColumn(), TextColumn("{task.fields[msg]}"),
-        TimeElapsedColumn(), console=console, disable=bool(_state.get("quiet")) or not console.is_terminal,
+        TimeElapsedColumn(), console=console,
+        disable=bool(_state.get("quiet")) or not console.is_terminal or _state.get("progress") == "json",
     ) as bar:
 
         def progress(stage: str, done: int, total: int, message: str = "") -> None:
+            if _state.get("progress") == "json":
+                print(json.dumps({"stage": stage, "done": done, "total": total, "message": message}),
+                      file=sys.stderr, flush=True)
+                return
             if stage not in tasks:
                 tasks[stage] = bar.add_task(stage, total=max(total, 1), msg="")
             bar.update(tasks[stage], completed=done, total=max(total, 1), msg=message[:60])

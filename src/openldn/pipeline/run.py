@@ -167,8 +167,12 @@ def _provenance_record(path: Path, role: str, dataset: str | None) -> dict[str, 
         return {"role": role, "path": str(path), "sha256": _sha256(path), "size": st.st_size, "dataset": dataset}
 
 
-def _prepare(a: Assessment, chunk_size: int | None) -> dict[str, Any]:
-    """Open and check everything before anything is written (user mistakes fail here, leaving nothing)."""
+def _prepare(a: Assessment, chunk_size: int | None,
+             raw_inputs: dict[str, xr.DataArray] | None = None) -> dict[str, Any]:
+    """Open and check everything before anything is written (user mistakes fail here, leaving nothing).
+
+    ``raw_inputs`` replaces the inputs the run file names (tests and the Python API hand arrays in directly).
+    """
     from openldn.io import analysis_grid, crosses_antimeridian, read_vector
 
     aoi = read_vector(a.resolve(a.aoi))
@@ -176,7 +180,10 @@ def _prepare(a: Assessment, chunk_size: int | None) -> dict[str, Any]:
     if a.zones is not None:
         zones = read_vector(a.resolve(a.zones.path), id_field=a.zones.id_field, name_field=a.zones.name_field,
                             layer=a.zones.layer)
-    raw, records = _open_inputs(a)
+    if raw_inputs is None:
+        raw, records = _open_inputs(a)
+    else:
+        raw, records = dict(raw_inputs), []
     ref = raw.get(a.grid.reference) if a.grid.reference else None
     if a.grid.crs is None and ref is not None and crosses_antimeridian(aoi):
         crs, res = antimeridian_grid(aoi, ref)
@@ -335,31 +342,7 @@ def _execute(
     workers = workers if workers is not None else a.engine.workers
     scheduler = scheduler if scheduler is not None else a.engine.scheduler
     with engine(workers=workers, scheduler=scheduler, log=lambda m: log.info(m)) as _client:
-        geobox = prep["geobox"]
-        from openldn.zonal import build_coverage
-
-        area = pixel_area(grid_template(geobox, chunk_size=prep["chunk_size"]))
-        zones_spec = a.zones
-        coverage = build_coverage(
-            geobox, aoi=prep["aoi"], zones=prep["zones"],
-            id_field=zones_spec.id_field if zones_spec else "id",
-            name_field=zones_spec.name_field if zones_spec else "name", rule=a.grid.coverage,
-        )
-        ctx = RunContext(
-            assessment=a, out_dir=out, geobox=geobox, area=area, coverage=coverage, checkpoint=ckpt,
-            chunk_size=prep["chunk_size"], inputs_raw=prep["raw"], progress_fn=progress, cancel_fn=cancel_fn,
-        )
-        ctx.area = ctx.rechunk(area)
-        ctx.provenance = {
-            "openldn_version": openldn.__version__,
-            "run_file": a.source,
-            "preset": {"id": a.preset, "hash": a.preset_content()["hash"]},
-            "parameters": a.model_dump(mode="json"),
-            "inputs": prep["records"],
-            "grid": {"crs": str(geobox.crs), "shape": list(geobox.shape), "transform": list(geobox.transform)[:6]},
-            "chunk_size": prep["chunk_size"],
-            "fingerprint": fp,
-        }
+        ctx = build_context(a, out, prep, ckpt, progress=progress, cancel_fn=cancel_fn)
         result = RunResult(out_dir=out)
         runnable = runnable_stages(a, stages)
         for i, stage in enumerate(runnable):
@@ -389,6 +372,42 @@ def _execute(
     result.tables = ctx.tables
     result.timings["total"] = time.perf_counter() - t0
     return result
+
+
+def build_context(
+    a: Assessment, out: Path, prep: dict[str, Any], ckpt: Checkpoint, *, progress: ProgressFn | None = None,
+    cancel_fn: Callable[[], bool] | None = None,
+) -> RunContext:
+    """The run context of a prepared run: grid, cell areas, coverage, inputs and provenance.
+
+    The one way a context is made, by ``run_assessment`` and by :func:`openldn.testing.make_context`.
+    """
+    geobox = prep["geobox"]
+    from openldn.zonal import build_coverage
+
+    area = pixel_area(grid_template(geobox, chunk_size=prep["chunk_size"]))
+    zones_spec = a.zones
+    coverage = build_coverage(
+        geobox, aoi=prep["aoi"], zones=prep["zones"],
+        id_field=zones_spec.id_field if zones_spec else "id",
+        name_field=zones_spec.name_field if zones_spec else "name", rule=a.grid.coverage,
+    )
+    ctx = RunContext(
+        assessment=a, out_dir=out, geobox=geobox, area=area, coverage=coverage, checkpoint=ckpt,
+        chunk_size=prep["chunk_size"], inputs_raw=prep["raw"], progress_fn=progress, cancel_fn=cancel_fn,
+    )
+    ctx.area = ctx.rechunk(area)
+    ctx.provenance = {
+        "openldn_version": openldn.__version__,
+        "run_file": a.source,
+        "preset": {"id": a.preset, "hash": a.preset_content()["hash"]},
+        "parameters": a.model_dump(mode="json"),
+        "inputs": prep["records"],
+        "grid": {"crs": str(geobox.crs), "shape": list(geobox.shape), "transform": list(geobox.transform)[:6]},
+        "chunk_size": prep["chunk_size"],
+        "fingerprint": ckpt.fingerprint,
+    }
+    return ctx
 
 
 def _atomic_text(path: Path, text: str) -> None:

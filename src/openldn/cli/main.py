@@ -148,6 +148,27 @@ def demo(
 
 
 @app.command()
+def monitor(
+    assessment: Annotated[Path, typer.Argument(help="Run file (YAML) with monthly precipitation.")],
+    month: Annotated[str, typer.Option("--month", help="Bulletin month, YYYY-MM.")],
+    out: Out = Path("openldn-monitor"),
+    reference: Annotated[str, typer.Option("--reference", help="Reference years of the fits.")] = "1991-2020",
+    index: Annotated[str, typer.Option("--index", help="spi, or spei (needs inputs.pet).")] = "spi",
+    distribution: Annotated[str | None, typer.Option("--distribution", help="gamma, pearson3, loglogistic.")] = None,
+    rules: Annotated[Path | None, typer.Option("--rules", help="Alert rules file (YAML).")] = None,
+    provisional: Annotated[list[str] | None, typer.Option("--provisional", help="A provisional month, YYYY-MM.")] = None,
+    history: Annotated[int, typer.Option("--history", min=1, help="Months in the charts.")] = 24,
+) -> None:
+    """Monthly drought monitoring: SPI at 1-24 months, alert levels, people exposed, bulletin (docs/monitoring.md)."""
+    from openldn.monitoring.monitor import monitor_command
+
+    res = monitor_command(assessment, month, out, reference=reference, index=index, distribution=distribution,
+                          rules=rules, provisional=provisional or (), history=history)
+    if not _state.get("quiet"):
+        typer.echo("\n".join(res.text) + f"\nBulletin: {res.files['html']}")
+
+
+@app.command()
 def validate(assessment: Annotated[Path, typer.Argument(help="Run file (YAML).")]) -> None:
     """Check a run file and the inputs it names, without computing anything."""
     from openldn.config import load_assessment

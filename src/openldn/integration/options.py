@@ -60,6 +60,12 @@ class IntegrationOptions(BaseModel):
         description="Also write Trends.Earth's signed population band (people, negated where degraded, no data on "
         "water) for file compatibility (reference-implementation.md §10, D15); counts stay float.",
     )
+    population_classes: Literal["period_sdg", "status"] = Field(
+        "period_sdg",
+        description="Map on which SO2-3 counts the population of the latest year: period_sdg = the last reporting "
+        "period's own one-out-all-out map (Trends.Earth; architecture.md), status = the 3-class status of that "
+        "period against the baseline. The baseline year always uses the baseline one-out-all-out map.",
+    )
     population_baseline_year: int | None = Field(
         None, description="Population year for the SO2-3 baseline (default: last year of the baseline period)."
     )

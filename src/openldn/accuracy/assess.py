@@ -108,11 +108,11 @@ class SampleAssessment:
                        "labelled_per_stratum": dict(zip(map(str, self.design.classes), self.labelled_per_stratum,
                                                         strict=True)),
                        "interpreters": self.interpreters, "seed": self.design.seed,
-                       "allocation": self.design.allocation},  # fmt: skip
+                       "allocation": self.design.allocation},
             "degraded": None if self.degraded is None else self.degraded.to_dict(),
             "confidence_level": self.confidence,
             "confidence_rule": {"rule": self.rule, "thresholds": list(self.thresholds),
-                                "definition": _RULE_TEXT[self.rule]},  # fmt: skip
+                                "definition": _RULE_TEXT[self.rule]},
             "estimates": d,
         }
 
@@ -154,7 +154,7 @@ def assess_sample(
     -------
     SampleAssessment
     """
-    classes = {c: lab for c, lab in zip(design.classes, design.class_labels, strict=True)}
+    classes = dict(zip(design.classes, design.class_labels, strict=True))
     checked = check_labels(labels, classes, points["point_id"].astype(str))
     pts = points.assign(point_id=points["point_id"].astype(str))[["point_id", "stratum"]]
     joined = pts.merge(checked, on="point_id", how="inner")

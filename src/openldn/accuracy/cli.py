@@ -51,18 +51,18 @@ def design(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the sample files.")] = Path("sample"),
     n: Annotated[int | None, typer.Option("--n", min=2, help="Total sample size (default: from --target-se).")] = None,
     target_se: Annotated[float, typer.Option("--target-se", help="Target standard error of the degraded-area "
-                                             "proportion.")] = 0.01,  # fmt: skip
+                                             "proportion.")] = 0.01,
     users: Annotated[str | None, typer.Option("--users", help="Expected user's accuracies, e.g. '-1=0.7,0=0.95' "
-                                              "(others 0.8).")] = None,  # fmt: skip
+                                              "(others 0.8).")] = None,
     minimum: Annotated[int, typer.Option("--minimum", min=0, help="At least this many points per class (0: "
-                                         "proportional allocation).")] = 0,  # fmt: skip
+                                         "proportional allocation).")] = 0,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     degraded: Annotated[str | None, typer.Option("--degraded", help="Degraded class codes, e.g. '-1' or '1,2' "
-                                                 "(default from the map's legend).")] = None,  # fmt: skip
+                                                 "(default from the map's legend).")] = None,
     zones: Annotated[Path | None, typer.Option("--zones", help="Admin units file: sample only inside them.")] = None,
     zone_field: Annotated[str, typer.Option("--zone-field", help="Identifier field of --zones.")] = "id",
     zone_ids: Annotated[str | None, typer.Option("--zone-ids", help="Only these admin units (comma-separated ids).")]
-    = None,  # fmt: skip
+    = None,
 ) -> None:
     """Draw a stratified random sample on a categorical map; write points.gpkg/.csv, design.json and labels.csv."""
     from openldn.accuracy.sampling import design_sample
@@ -80,14 +80,14 @@ def design(
 def estimate(
     sample: Annotated[Path, typer.Argument(help="Sample folder written by `openldn accuracy design`.")],
     labels: Annotated[Path | None, typer.Option("--labels", "-l", help="Labels file (CSV or GeoPackage); default "
-                                                "labels.csv in the sample folder.")] = None,  # fmt: skip
+                                                "labels.csv in the sample folder.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: the sample folder).")]
-    = None,  # fmt: skip
+    = None,
     confidence: Annotated[float, typer.Option("--confidence", help="Confidence level of the intervals.")] = 0.95,
     rule: Annotated[str, typer.Option("--rule", help="SO1-4.T2 confidence rule: relative or absolute.")]
-    = "relative",  # fmt: skip
+    = "relative",
     thresholds: Annotated[str | None, typer.Option("--thresholds", help="High,medium bounds of the rule, e.g. "
-                                                   "0.25,0.5.")] = None,  # fmt: skip
+                                                   "0.25,0.5.")] = None,
 ) -> None:
     """Estimate accuracies, class areas and the degraded proportion (with intervals) from the labelled points."""
     import pandas as pd

@@ -123,9 +123,9 @@ def allocate(
     k = w.size
     if n < 0 or minimum < 0:
         raise ConfigError(f"allocation: sample size {n} and minimum {minimum} must not be negative")
-    cap = np.full(k, np.iinfo(np.int64).max, dtype=np.int64) if available is None else np.asarray(available, np.int64)
+    cap = np.full(k, n, dtype=np.int64) if available is None else np.asarray(available, dtype=np.int64)
     cap = np.where(w > 0, cap, 0)
-    n = int(min(n, cap.sum()))
+    n = int(min(n, int(cap.sum())))
     out = np.zeros(k, dtype=np.int64)
     fixed = np.zeros(k, dtype=bool)
     if minimum > 0:
@@ -456,6 +456,7 @@ def draw_points(
                 for r, c in zip(rr, cc, strict=True):
                     found.append((i, int(r) + r0, int(c), int(zr[r, c]) - 1 if zr is not None else -1))
         seen += counts
+    found.sort()  # canonical order (class, row, col) whatever the strip size, then a seeded shuffle
     order = rng.permutation(len(found))
     found = [found[j] for j in order]
     t = Affine(*info.transform)

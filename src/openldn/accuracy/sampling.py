@@ -212,7 +212,7 @@ def design_sample(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_table(table, out / SAMPLE_FILES["points_csv"])
-    gdf = gpd.GeoDataFrame(table.astype({c: "float64" for c in values.columns}),
+    gdf = gpd.GeoDataFrame(table.astype(dict.fromkeys(values.columns, "float64")),
                            geometry=gpd.points_from_xy(table["x"], table["y"]), crs=info.crs)  # fmt: skip
     with atomic_path(out / SAMPLE_FILES["points_gpkg"]) as tmp:
         gdf.to_file(tmp, layer="points", driver="GPKG")

@@ -15,6 +15,7 @@ and months the user declares provisional in ``provisional_months``; the bulletin
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,8 +54,10 @@ def parse_month(label: str | pd.Timestamp) -> pd.Timestamp:
     if isinstance(label, pd.Timestamp):
         return pd.Timestamp(label.year, label.month, 1)
     text = str(label).strip()
+    if not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", text):
+        raise ConfigError(f"month {label!r} is not a month: give it as YYYY-MM, e.g. 2023-09.")
     try:
-        ts = pd.Timestamp(text + "-01" if len(text) == 7 else text)
+        ts = pd.Timestamp(text[:7] + "-01")
     except (ValueError, TypeError):
         raise ConfigError(f"month {label!r} is not a month: give it as YYYY-MM, e.g. 2023-09.") from None
     return pd.Timestamp(ts.year, ts.month, 1)
@@ -213,7 +216,7 @@ def monitor_indices(
     n_cells = int(mask.sum())
     have = np.isfinite(values[:, mask]).sum(axis=1) if n_cells else np.zeros(len(months), dtype=int)
     last_ok = months[have > 0].max() if (have > 0).any() else None
-    if have[-1] == 0:
+    if not len(have) or have[-1] == 0:
         raise MissingYearError(
             f"precipitation: {month:%Y-%m} has no value over the area (all cells nodata); the latest month with "
             f"data is {last_ok:%Y-%m}: choose that month or complete the input." if last_ok is not None else

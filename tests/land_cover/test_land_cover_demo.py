@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import rioxarray
 
+from openldn.core.codes import WATER
+
 datasets = pytest.importorskip("openldn.datasets")
 if not hasattr(datasets, "make_demo"):  # pragma: no cover - generator not there yet
     pytest.skip("openldn.datasets.make_demo is not available", allow_module_level=True)
@@ -55,7 +57,7 @@ def test_demo__one_land_area_in_every_degradation_table(demo_run: tuple[Path, di
     land = pd.read_csv(out / "tables" / "land_area.csv")
     land2000 = land[(land.period == 2000) & (land.class_code != 2)].groupby("zone_id").area_km2.sum()
     for df in (lc, soc):
-        totals = df[df.class_code != 7].groupby(["period", "zone_id"]).area_km2.sum()
+        totals = df[df.class_code != WATER].groupby(["period", "zone_id"]).area_km2.sum()
         for (_, zone), total in totals.items():
             assert total == pytest.approx(land2000[zone], rel=1e-12)
     # deforestation and urban expansion (12 x 12 cells each) are degraded land cover in the reporting periods

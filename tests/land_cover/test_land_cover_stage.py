@@ -15,6 +15,7 @@ import xarray as xr
 from shapely.geometry import box
 
 from openldn.config import load_assessment
+from openldn.core.codes import WATER
 from openldn.core.grid import pixel_area
 
 KEYS = ["tree_covered", "grassland", "cropland", "wetland", "artificial", "other_land", "water_body"]
@@ -122,8 +123,8 @@ def test_stage__national_legend_regions_and_substitutions(case: dict[str, Any], 
     # T5/T6 crosstab and T7 areas agree with the degradation layer
     t7 = ctx.tables["lc_degradation"]
     rep = t7[(t7.period == "2016-2023") & (t7.zone_id == "ALL")].set_index("class_code").area_km2
-    in_table = np.where(p0 == 7, 7, expected)  # water of the baseline's initial year has its own row
-    for code in (-1, 0, 1, 7):
+    in_table = np.where(p0 == 7, WATER, expected)  # the ledger's water (baseline's initial year) has its own row
+    for code in (-1, 0, 1, WATER):
         assert rep[code] == pytest.approx(area[in_table == code].sum(), rel=1e-9)
     t6 = ctx.tables["lc_transitions"]
     t6 = t6[(t6.period == "2016-2023") & (t6.zone_id == "ALL")]

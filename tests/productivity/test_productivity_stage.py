@@ -14,6 +14,7 @@ from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_zeros
 from shapely.geometry import box
 
+from openldn.core.codes import WATER
 from openldn.core.grid import pixel_area
 from openldn.core.periods import Period, year_coords
 from openldn.productivity import stage
@@ -125,7 +126,7 @@ def test_stage__computed_lpd_layers_rasters_and_tables(rng: np.random.Generator)
     t3 = ctx.tables["prod_degradation"]
     allz = t3[(t3.zone_id == "ALL") & (t3.period == "2000-2015")]
     assert allz.area_km2.sum() == pytest.approx(N * N, rel=1e-9)  # 1 km cells, equal-area grid
-    assert allz.set_index("class_code").area_km2[7] == pytest.approx(8.0)  # water row
+    assert allz.set_index("class_code").area_km2[WATER] == pytest.approx(8.0)  # water row
     t1 = ctx.tables["lpd_by_lc"]
     assert set(t1.period) == {"2000-2015", "2016-2023"}
     assert t1[t1.zone_id == "ALL"].groupby("period").area_km2.sum().tolist() == pytest.approx([400.0, 400.0])

@@ -1,7 +1,7 @@
 """Integration stage of the pipeline: SO1-4 (1OAO, status, false-positive recode) and SO2-3.
 
 Reads ``ctx.layers``: ``lc_degradation/<p>``, ``prod_degradation/<p>``, ``soc_degradation/<p>`` for the baseline and
-every reporting period, and ``lc_unccd`` for the water mask. Writes layers and rasters ``sdg/<p>``, ``status/<p>``,
+every reporting period; water comes from the run's area ledger (:mod:`openldn.pipeline.ledger`). Writes layers and rasters ``sdg/<p>``, ``status/<p>``,
 ``status7/<p>`` and tables ``sdg_degradation``, ``status``, ``population_degraded``, ``subindicator_degradation``
 (the three -1/0/1 sub-indicator tables with water split off the same way as SDG, so every SO1 table shares one
 land area), and ``sites`` / ``site_shares`` for false-positive, hotspot and brightspot polygons.
@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from openldn.core.codes import NODATA, STATUS_DTYPE
-from openldn.core.periods import Period, years_of
+from openldn.core.periods import Period
 from openldn.core.vocab import LandClass, Legend
 from openldn.integration.fp import polygon_class_shares, read_polygons, recode_from_polygons, site_records
 from openldn.integration.options import IntegrationOptions
@@ -31,7 +31,8 @@ from openldn.integration.population import (
 )
 from openldn.integration.sdg import one_out_all_out
 from openldn.integration.status import status
-from openldn.integration.summary import SDG_LABELS, STATUS7_LABELS, WATER
+from openldn.integration.summary import SDG_LABELS, STATUS7_LABELS
+from openldn.pipeline.ledger import AreaLedger, ledger_of
 
 __all__ = ["DEGRADATION_LEGEND", "DEG_LEGEND", "S7_LEGEND", "STATUS7_LEGEND", "run"]
 
@@ -84,25 +85,10 @@ def _resolve(ctx: Any, path: str) -> str:
     return str(p if p.is_absolute() else Path(getattr(ctx.assessment, "base_dir", Path.cwd())) / p)
 
 
-def _water_mask(ctx: Any, opts: IntegrationOptions, baseline: Period) -> tuple[xr.DataArray | None, int | None]:
-    if "lc_unccd" not in ctx.layers:
-        return None, None
-    lc = ctx.layers["lc_unccd"]
-    if "time" not in lc.dims:
-        return lc.drop_vars("time", errors="ignore") == 7, None
-    years = [int(y) for y in years_of(lc)]
-    want = baseline.start if opts.water_mask_year == "baseline_initial" else baseline.end
-    best = min(years, key=lambda y: (abs(y - want), y))
-    if best != want:
-        ctx.substitute(f"land cover {best} used for the water mask of year {want} (land-area denominator)")
-    layer = lc.isel(time=years.index(best)).drop_vars("time", errors="ignore")
-    return layer == 7, best
-
-
-def _with_water(classes: xr.DataArray, water: xr.DataArray | None) -> xr.DataArray:
-    if water is None:
-        return classes
-    return xr.where(water, np.int16(WATER), classes).astype(STATUS_DTYPE)
+def _table(ledger: AreaLedger, classes: xr.DataArray, *, variable: str, period: str,
+           legend: dict[int, str]) -> pd.DataFrame:
+    """Class-area table with the ledger's water row (one water mask for every table of the run)."""
+    return ledger.class_table(classes.astype(STATUS_DTYPE), variable=variable, period=period, legend=legend)
 
 
 def _georef(ctx: Any, da: xr.DataArray) -> xr.DataArray:
@@ -128,14 +114,13 @@ def run(ctx: Any) -> None:
     ctx : openldn.pipeline.RunContext
         The run context (layers from the land cover, productivity and soil carbon stages).
     """
-    from openldn.zonal import class_area_table
-
     opts = _options(ctx)
     a = ctx.assessment
     baseline = Period.from_user_input(a.baseline, name="baseline")
     reporting = [Period.from_user_input(p) for p in a.reporting]
     periods = [baseline, *reporting]
-    water, _water_year = _water_mask(ctx, opts, baseline)
+    ledger = ledger_of(ctx)
+    water = ledger.water
 
     fp_polys = read_polygons(_resolve(ctx, opts.false_positives), required=("reason", "target")) \
         if opts.false_positives else None
@@ -164,22 +149,19 @@ def run(ctx: Any) -> None:
             before = ctx.materialize(f"sdg_before_recode/{p.label}", _georef(ctx, layer))
             _write(ctx, f"sdg_before_recode/{p.label}", before, legend=DEG_LEGEND,
                    title=f"SDG 15.3.1 before false-positive recode, {p.label}")
-            ctx.add_table("sdg_degradation", class_area_table(
-                _with_water(before, water), ctx.coverage, ctx.area, variable="sdg_15_3_1_before_recode",
-                period=p.label, legend=SDG_LABELS))
+            ctx.add_table("sdg_degradation", _table(ledger, before, variable="sdg_15_3_1_before_recode",
+                                                    period=p.label, legend=SDG_LABELS))
             layer = recode_from_polygons(before, fp_polys, period=p.label)
         for name, key in _SUB:
             if name in present:
-                st = class_area_table(_with_water(present[name], water), ctx.coverage, ctx.area, variable=key,
-                                      period=p.label, legend=SDG_LABELS)
+                st = _table(ledger, present[name], variable=key, period=p.label, legend=SDG_LABELS)
                 ctx.add_table("subindicator_degradation", st)
         layer = ctx.materialize(f"sdg/{p.label}", _georef(ctx, layer))
         ctx.layers[f"sdg/{p.label}"] = layer
         sdg[p.label] = layer
         title = "SDG 15.3.1 baseline" if p is baseline else "SDG 15.3.1 reporting period"
         _write(ctx, f"sdg/{p.label}", layer, legend=DEG_LEGEND, title=f"{title} {p.label}")
-        t = class_area_table(_with_water(layer, water), ctx.coverage, ctx.area, variable="sdg_15_3_1",
-                             period=p.label, legend=SDG_LABELS)
+        t = _table(ledger, layer, variable="sdg_15_3_1", period=p.label, legend=SDG_LABELS)
         t["role"] = "baseline" if p is baseline else "reporting"
         t["sub_indicators"] = ",".join(used[p.label])
         ctx.add_table("sdg_degradation", t)
@@ -193,16 +175,15 @@ def run(ctx: Any) -> None:
             ctx.layers[f"status/{p.label}"] = s3
             status_layers[p.label] = s3
             _write(ctx, f"status/{p.label}", s3, legend=DEG_LEGEND, title=f"Land status {p.label}")
-            ctx.add_table("status", class_area_table(_with_water(s3, water), ctx.coverage, ctx.area,
-                                                     variable="status", period=p.label, legend=SDG_LABELS))
+            ctx.add_table("status", _table(ledger, s3, variable="status", period=p.label, legend=SDG_LABELS))
             if opts.status == "matrix_and_7class":
                 s7 = ctx.materialize(
                     f"status7/{p.label}", _georef(ctx, status(sdg[baseline.label], sdg[p.label], expanded=True))
                 )
                 ctx.layers[f"status7/{p.label}"] = s7
                 _write(ctx, f"status7/{p.label}", s7, legend=S7_LEGEND, title=f"Expanded land status {p.label}")
-                ctx.add_table("status", class_area_table(_with_water(s7, water), ctx.coverage, ctx.area,
-                                                         variable="status7", period=p.label, legend=STATUS7_LABELS))
+                ctx.add_table("status", _table(ledger, s7, variable="status7", period=p.label,
+                                               legend=STATUS7_LABELS))
 
     _population(ctx, opts, baseline, reporting, sdg, status_layers, water)
     _sites(ctx, opts, fp_polys, sdg)

@@ -9,7 +9,7 @@ Denominator rule (A12-A14, one denominator per run):
   reported as their own row; water is reported separately and is never part of the denominator.
 
 Tables here are the tidy tables of architecture.md (``zone_id, zone_name, period, variable, class_code,
-class_label, area_km2, share``). Water rows in the integration tables carry :data:`WATER` as class code.
+class_label, area_km2, share_of_area, share_of_land``). Water rows carry :data:`openldn.core.codes.WATER`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pandas as pd
 import xarray as xr
 
-from openldn.core.codes import NODATA
+from openldn.core.codes import NODATA, WATER  # WATER re-exported: the one water code of every table
 
 __all__ = [
     "SDG_LABELS",
@@ -32,8 +32,6 @@ __all__ = [
     "proportion_degraded",
 ]
 
-#: Class code of water rows in the SDG / status tables (water is reported separately from land).
-WATER: int = -2
 #: Labels of the 3-class codes used in every -1/0/1 table.
 SDG_LABELS: dict[int, str] = {-1: "Degraded", 0: "Stable", 1: "Improved", NODATA: "No data", WATER: "Water body"}
 #: Labels of the 7-class status.

@@ -75,11 +75,12 @@ class LandCoverOptions(BaseModel):
         default=True,
         description="Stop on a land cover code that the nesting does not define (False: treat it as no data).",
     )
-    water_mask: Literal["period_initial", "baseline_initial"] = Field(
+    water_mask: Literal["period_initial", "baseline_initial", "run"] = Field(
         default="period_initial",
-        description="Year whose class 7 defines water for the SOC layers: the initial year of each period "
-        "(Trends.Earth) or the baseline's initial year. The tables always split water with the baseline's "
-        "initial year, so that every table of the run has the same land area (ambiguity A13).",
+        description="Where SOC change is masked as water in the SOC degradation layers (the SOC method only): "
+        "class 7 of each period's initial year (Trends.Earth), of the baseline's initial year, or 'run' = the "
+        "run's water mask. The water row of every table (SOC included) is always the run's one water mask, "
+        "chosen by integration.water_mask_year (the area ledger), so every table has the same land area (A13).",
     )
     write_maps: bool = Field(default=True, description="Write land cover, change and degradation maps.")
 

@@ -6,9 +6,11 @@ reporting period compares ``reporting_lc_start`` (2015 in the PRAIS 2026 / Trend
 year when unset) with its last year. A missing year is replaced by the closest available year within
 ``max_year_gap`` years, recorded with ``ctx.substitute`` (check C5).
 
-Land area (standard.md §3, §14 C1-C2; differences register D7): the degradation table keeps water in its own row
-(class code 7, UNCCD class 7 in the baseline's initial year), so that improved + stable + degraded + no data is the
-same land area in every degradation table of the run.
+Land area (standard.md §3, §14 C1-C2; differences register D7): the run's area ledger
+(:mod:`openldn.pipeline.ledger`) is built here, as soon as ``lc_unccd`` exists; the degradation table keeps the
+ledger's water in its own row (code :data:`openldn.core.codes.WATER`, the water year chosen by
+``integration.water_mask_year``), so that improved + stable + degraded + no data is the same land area in every area
+table of the run.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from openldn.core.codes import NODATA
+from openldn.core.codes import NODATA, WATER
 from openldn.core.periods import Period, years_of
 from openldn.core.vocab import (
     LandClass,
@@ -43,8 +45,8 @@ __all__ = [
     "run",
 ]
 
-#: Class code of water rows in the degradation tables (``lc_degradation``, ``soc_degradation``).
-TABLE_WATER_CODE: int = 7
+#: Class code of water rows in the degradation tables: the one water code (kept name; use core.codes.WATER).
+TABLE_WATER_CODE: int = WATER
 
 
 def degradation_table_legend() -> dict[int, str]:
@@ -221,6 +223,9 @@ def run(ctx: Any) -> None:
     ctx.layers["lc_unccd"] = reclassify(raw, nesting, strict=opts.strict_codes)
     lc = ctx.layers["lc_unccd"]
     years = years_of(lc)
+    from openldn.pipeline.ledger import ledger_of
+
+    ledger = ledger_of(ctx)  # the run's one water mask and land area (built once, here)
 
     def year_of(target: int, what: str) -> int:
         used = closest_year(years, target, opts.max_year_gap, f"land cover ({what})")
@@ -274,8 +279,6 @@ def run(ctx: Any) -> None:
         assert national is not None
         return _national_classes(raw.isel(time=int(np.flatnonzero(years == year)[0])), national)
     deg_legend = load_legend("degradation")
-    b0 = pairs[baseline.label][2]
-    water_table = lc_at(b0) == 7
     trans_frames, deg_frames = [], []
     tr_legend = _transition_legend(unccd)
     for label, (t0, t1, y0, y1) in pairs.items():
@@ -297,10 +300,8 @@ def run(ctx: Any) -> None:
             crosstab_area_table(lc0, lc1, ctx.coverage, ctx.area, variable="land_cover_transition", period=label,
                                 legend_a=unccd, legend_b=unccd)
         )
-        deg_t = xr.where(water_table, np.int16(TABLE_WATER_CODE), deg).astype(np.int16)
         deg_frames.append(
-            class_area_table(deg_t, ctx.coverage, ctx.area, variable="lc_degradation", period=label,
-                             legend=degradation_table_legend())
+            ledger.class_table(deg, variable="lc_degradation", period=label, legend=degradation_table_legend())
         )
         if opts.write_maps and a.outputs.maps:
             ctx.write_raster(f"lc_transition/{label}", transition_codes(lc0, lc1), legend=tr_legend,
@@ -316,7 +317,7 @@ def run(ctx: Any) -> None:
             regions[2][c]: m.source for c, m in regions[1].items()
         },
         "years": {k: {"initial": v[2], "final": v[3]} for k, v in pairs.items()},
-        "water_for_tables": f"UNCCD class 7 in {b0}",
+        "water_for_tables": ledger.source,
     }
     ctx.progress("land_cover", 4, 4, "done")
 

@@ -1,31 +1,29 @@
-"""The land-area stage: land, water and no-data area per land cover year (source of CP-1.T1).
+"""The land-area stage: the run's area ledger (:mod:`openldn.pipeline.ledger`) and the ``land_area`` table.
 
-Water is UNCCD class 7; land is classes 1-6; everything else inside the area of interest is no data. One table per
-land cover year lets the reporting stage pick the denominator rule of the run (standard.md §3, §16 A12-A13).
+The ledger (one water mask chosen by ``integration.water_mask_year``, zone areas, land areas) is built as soon as the
+land cover exists (the land cover stage asks for it for its own degradation table); this stage stores its land/water
+codes as the layer ``land_water`` (so that a resumed run rebuilds the same ledger, :func:`restore`) and writes the
+``land_area`` table: land, water and no-data area of each reported land cover year, per zone (CP-1.T1). That table
+describes each year's own land cover; the denominator of every percentage is the ledger's (one year for the run).
 """
 
 from __future__ import annotations
 
-import numpy as np
-import xarray as xr
+import dataclasses
+from typing import Any
 
-from openldn.core.codes import NODATA
+import pandas as pd
+
 from openldn.core.periods import years_of
+from openldn.pipeline.ledger import LAND_WATER_LABELS, LAND_WATER_LAYER, land_water_codes, ledger_of
 
-__all__ = ["CP1_YEARS", "LAND_CLASSES", "land_water_mask", "reported_years", "run"]
+__all__ = ["CP1_YEARS", "LAND_CLASSES", "land_water_mask", "reported_years", "restore", "run"]
 
-#: Codes of the land/water mask.
-LAND_CLASSES: dict[int, tuple[str, str]] = {1: ("Land", "#C8B560"), 2: ("Water bodies", "#0053C4")}
-
-
-def land_water_mask(lc_unccd: xr.DataArray) -> xr.DataArray:
-    """1 where land (UNCCD 1-6), 2 where water (7), nodata elsewhere; int16."""
-    land = (lc_unccd >= 1) & (lc_unccd <= 6)
-    water = lc_unccd == 7
-    out = xr.where(land, np.int16(1), xr.where(water, np.int16(2), np.int16(NODATA))).astype("int16")
-    out.attrs = {"long_name": "Land and water", "_FillValue": NODATA}
-    return out
-
+#: Codes of the land/water mask (kept name; defined once in :mod:`openldn.pipeline.ledger`).
+LAND_CLASSES: dict[int, tuple[str, str]] = LAND_WATER_LABELS
+#: 1 where land (UNCCD 1-6), 2 where water (7), nodata elsewhere (kept name of
+#: :func:`openldn.pipeline.ledger.land_water_codes`).
+land_water_mask = land_water_codes
 
 #: Years of CP-1.T1 (PRAIS 2026): land, water and country area.
 CP1_YEARS = (2000, 2015, 2019, 2023)
@@ -47,25 +45,32 @@ def reported_years(ctx: object, available: list[int]) -> list[int]:
     return sorted({min(available, key=lambda y: (abs(y - w), y)) for w in wanted})
 
 
-def run(ctx: object) -> None:
-    """Add the ``land_area`` table: land/water/no-data area of the reported land cover years, per zone."""
+def restore(ctx: Any) -> None:
+    """Rebuild ``ctx.ledger`` after a resume (from the stored ``land_water`` layer)."""
+    ctx.ledger = None
+    ledger_of(ctx)
+
+
+def run(ctx: Any) -> None:
+    """Store the ledger's land/water layer and add the ``land_area`` table of the reported land cover years."""
     from openldn.zonal import class_area_table
 
-    lc = ctx.layers["lc_unccd"]  # type: ignore[attr-defined]
+    led = ledger_of(ctx)
+    if led.land_water is not None:
+        ctx.layers[LAND_WATER_LAYER] = led.land_water
+        ctx.ledger = dataclasses.replace(led, land_water=ctx.layers[LAND_WATER_LAYER])
+    lc = ctx.layers["lc_unccd"]
     all_years = [int(y) for y in years_of(lc)]
     keep = set(reported_years(ctx, all_years))
     frames = []
     for i, year in enumerate(all_years):
         if year not in keep:
             continue
-        mask = land_water_mask(lc.isel(time=i))
         frames.append(
-            class_area_table(mask, ctx.coverage, ctx.area, variable="land_area", period=str(year),  # type: ignore[attr-defined]
-                             legend={k: v[0] for k, v in LAND_CLASSES.items()})
+            class_area_table(land_water_codes(lc.isel(time=i)), ctx.coverage, ctx.area, variable="land_area",
+                             period=str(year), legend={k: v[0] for k, v in LAND_WATER_LABELS.items()})
         )
-    import pandas as pd
-
-    ctx.add_table("land_area", pd.concat(frames, ignore_index=True))  # type: ignore[attr-defined]
+    ctx.add_table("land_area", pd.concat(frames, ignore_index=True))
 
 
 # -- the stage declaration (openldn.core.stage; registered in openldn.registry) ---------------------------------
@@ -77,4 +82,6 @@ STAGE = Stage(
     run=run,  # type: ignore[arg-type]
     switched_on_by=("land_cover",),
     tables=(KeyPattern("land_area", "land, water and no-data area per land cover year and zone (CP-1.T1)"),),
+    layers=(KeyPattern("land_water", "the area ledger's land/water codes (1 land, 2 water) in the water year"),),
+    restore=restore,  # type: ignore[arg-type]
 )

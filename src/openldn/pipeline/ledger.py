@@ -109,8 +109,9 @@ class AreaLedger:
         Cell areas in m² ``(y, x)``.
     zones : tuple of ZoneArea
         One entry per zone, ``"ALL"`` first.
-    water : xarray.DataArray or None
-        Boolean water mask ``(y, x)``; None without land cover (then no cell is water).
+    land_water : xarray.DataArray or None
+        Land/water codes ``(y, x)`` of :func:`land_water_codes` in the water year (layer ``land_water``); None
+        without land cover (then no cell is water).
     water_rule : str or None
         The value of ``integration.water_mask_year`` that chose the water year.
     water_year : int or None
@@ -124,7 +125,7 @@ class AreaLedger:
     coverage: Any
     area: xr.DataArray
     zones: tuple[ZoneArea, ...]
-    water: xr.DataArray | None = None
+    land_water: xr.DataArray | None = None
     water_rule: str | None = None
     water_year: int | None = None
     wanted_year: int | None = None
@@ -133,6 +134,11 @@ class AreaLedger:
 
     def __post_init__(self) -> None:
         self._by_id.update({z.zone_id: z for z in self.zones})
+
+    @property
+    def water(self) -> xr.DataArray | None:
+        """Boolean water mask ``(y, x)`` (None without land cover)."""
+        return None if self.land_water is None else self.land_water == _WATER_CELL
 
     # -- numbers -----------------------------------------------------------------------------------------------
     def zone(self, zone_id: str = "ALL") -> ZoneArea:
@@ -194,9 +200,9 @@ class AreaLedger:
         xarray.DataArray
             Same dims and attributes, a signed integer dtype.
         """
-        if self.water is None:
-            return classes
         w = self.water
+        if w is None:
+            return classes
         if classes.sizes.get("y") != w.sizes["y"] or classes.sizes.get("x") != w.sizes["x"]:
             raise GridMismatchError(
                 f"area ledger: raster {classes.name or ''} of shape {classes.sizes.get('y')}x{classes.sizes.get('x')} "
@@ -348,10 +354,10 @@ def build_ledger(ctx: Any, *, land_water: xr.DataArray | None = None) -> AreaLed
     if land_water is None:
         codes = xr.zeros_like(area, dtype=np.int16)
         return AreaLedger(coverage=ctx.coverage, area=area, zones=_zone_areas(codes, ctx.coverage, area),
-                          water=None, water_rule=rule, official_land_km2=official)
-    water = land_water == _WATER_CELL
+                          land_water=None, water_rule=rule, official_land_km2=official)
     return AreaLedger(coverage=ctx.coverage, area=area, zones=_zone_areas(land_water, ctx.coverage, area),
-                      water=water, water_rule=rule, water_year=used, wanted_year=wanted, official_land_km2=official)
+                      land_water=land_water, water_rule=rule, water_year=used, wanted_year=wanted,
+                      official_land_km2=official)
 
 
 def ledger_of(ctx: Any) -> AreaLedger:

@@ -4,8 +4,8 @@ For the baseline and every reporting period, the trend / state / performance win
 last year *E* (standard.md §2.3, :func:`openldn.core.periods.productivity_windows`); trajectory, state, performance,
 LPD and productivity degradation are computed from the ``ndvi`` input (or an imported ``lpd`` map is used), written
 as COGs with the windows in their metadata, and shared as layers ``lpd/<period>`` and ``prod_degradation/<period>``.
-Tables: ``lpd_by_lc`` (crosstab land cover x LPD, SO1-2.T1/T2) and ``prod_degradation`` (-1/0/1 with water in its
-own row, SO1-2.T3), per period and admin unit.
+Tables: ``lpd_by_lc`` (crosstab land cover x LPD, SO1-2.T1/T2) and ``prod_degradation`` (-1/0/1 with the area
+ledger's water in its own row, code :data:`openldn.core.codes.WATER`, SO1-2.T3), per period and admin unit.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from openldn.core.codes import LPD_CLASSES, NODATA
+from openldn.core.codes import LPD_CLASSES, NODATA, WATER
 from openldn.core.periods import Period, ProductivityWindows, productivity_windows, year_coords, years_of
 from openldn.core.vocab import LandClass, Legend, load_legend
 from openldn.exceptions import ConfigError, MissingYearError
@@ -27,8 +27,8 @@ from openldn.productivity.performance import land_productivity_units
 
 __all__ = ["LPD_LEGEND", "TABLE_WATER_CODE", "annual", "period_windows", "run"]
 
-#: Class code of the water row of the ``prod_degradation`` table (same convention as the land cover stage).
-TABLE_WATER_CODE = 7
+#: Class code of the water row of the ``prod_degradation`` table: the one water code (kept name).
+TABLE_WATER_CODE = WATER
 
 _LPD_COLORS = {1: "#F23C46", 2: "#FFAE4C", 3: "#FFFF73", 4: "#D9D9D9", 5: "#267300"}
 #: Legend of the 5-class LPD rasters (codes and labels of standard.md §5.1).
@@ -220,16 +220,6 @@ def _lc_for_table(ctx: Any, period: Period) -> xr.DataArray | None:
     return lc.isel(time=int(np.flatnonzero(yrs == _closest(yrs, period.end))[0]))
 
 
-def _water(ctx: Any, baseline: Period) -> xr.DataArray | None:
-    if "lc_unccd" not in ctx.layers:
-        return None
-    lc = ctx.layers["lc_unccd"]
-    if "time" in lc.dims:
-        yrs = years_of(lc)
-        lc = lc.isel(time=int(np.flatnonzero(yrs == _closest(yrs, baseline.start))[0]))
-    return lc == 7
-
-
 def _imported(ctx: Any, period: Period, opts: ProductivityOptions) -> xr.DataArray:
     raw = ctx.input("lpd")
     if "time" in raw.dims:
@@ -255,7 +245,7 @@ def run(ctx: Any) -> None:
     ctx : openldn.pipeline.RunContext
         The run context (architecture.md, "Stage contract").
     """
-    from openldn.zonal import class_area_table, crosstab_area_table
+    from openldn.zonal import crosstab_area_table
 
     a = ctx.assessment
     opts = _options(ctx)
@@ -263,7 +253,9 @@ def run(ctx: Any) -> None:
     baseline = a.baseline_period
     unccd = load_legend("unccd")
     deg_legend = load_legend("degradation")
-    water = _water(ctx, baseline)
+    from openldn.pipeline.ledger import ledger_of
+
+    ledger = ledger_of(ctx)  # the run's one water mask and land area
     use_import = ctx.has_input("lpd")
     ndvi = climate = mask = None
     if not use_import:
@@ -370,17 +362,9 @@ def run(ctx: Any) -> None:
                         legend_b=LPD_LEGEND,
                     )
                 )
-        deg_t = deg if water is None else xr.where(water, np.int16(TABLE_WATER_CODE), deg)
-        deg_t = deg_t.astype(np.int16)
         deg_frames.append(
-            class_area_table(
-                deg_t,
-                ctx.coverage,
-                ctx.area,
-                variable="prod_degradation",
-                period=label,
-                legend=_DEG_TABLE_LEGEND,
-            )
+            ledger.class_table(deg.astype(np.int16), variable="prod_degradation", period=label,
+                               legend=_DEG_TABLE_LEGEND)
         )
     if lpd_frames:
         ctx.add_table("lpd_by_lc", pd.concat(lpd_frames, ignore_index=True))

@@ -4,8 +4,10 @@ tables ``soc_by_lc`` (SO1-3.T1) and ``soc_degradation`` (SO1-3.T2), maps.
 Stocks (the layer ``soc_series``: the years used, or every year for the statistical test) come either from the
 Tier 1 / Tier 2 model (a reference stock and the ``lc_unccd`` layer of the land cover stage) or, when the SOC input already holds one stock per year, straight from the input. Years follow the land cover
 stage (baseline first -> last year; reporting periods from ``land_cover.reporting_lc_start``). SOC degradation is
-nodata on water (UNCCD class 7 in the period's initial year, reference-implementation.md §2.1); the table keeps water
-in its own row (code 7, class 7 in the baseline's initial year) so that its land area equals the land cover table's.
+nodata on water, as the SOC method says (``land_cover.water_mask``: UNCCD class 7 of the period's initial year by
+default, reference-implementation.md §2.1); the table's water row is the run's area ledger's (code
+:data:`openldn.core.codes.WATER`, year chosen by ``integration.water_mask_year``), so that its land area equals every
+other table's.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from openldn.core.periods import years_of
 from openldn.core.vocab import load_legend
 from openldn.exceptions import ConfigError
 from openldn.land_cover.stage import (
-    TABLE_WATER_CODE,
     closest_year,
     degradation_table_legend,
     period_years,
@@ -44,7 +45,8 @@ def run(ctx: Any) -> None:
     ctx : openldn.pipeline.RunContext
         The run context (architecture.md, "Stage contract").
     """
-    from openldn.zonal import class_area_table, zonal_mean_table
+    from openldn.pipeline.ledger import ledger_of, water_of
+    from openldn.zonal import zonal_mean_table
 
     a = ctx.assessment
     opts = a.soil_carbon
@@ -143,14 +145,15 @@ def run(ctx: Any) -> None:
     ctx.progress("soil_carbon", 1, 3, "SOC degradation")
     deg_legend = load_legend("degradation")
     b0 = pairs[baseline.label][1]
-    base_lc = lc_at(b0, "water mask")
-    water_table = base_lc == 7 if base_lc is not None else None
+    ledger = ledger_of(ctx)  # the water row of the table: the run's one water mask
     deg_frames = []
     for label, (p, t0, t1) in pairs.items():
         s0, s1 = stock_at(t0, f"{label} initial"), stock_at(t1, f"{label} final")
-        wyear = t0 if lcopts.water_mask == "period_initial" else b0
-        wlc = lc_at(wyear, f"{label} water")
-        water = wlc == 7 if wlc is not None else None
+        if lcopts.water_mask == "run":
+            water = ledger.water
+        else:  # the SOC method's own mask (Trends.Earth: class 7 of the period's initial year)
+            wlc = lc_at(t0 if lcopts.water_mask == "period_initial" else b0, f"{label} water")
+            water = water_of(wlc) if wlc is not None else None
         if opts.method == "statistical" and p.name != "baseline":
             bsel = (stock_years >= pairs[baseline.label][1]) & (stock_years <= pairs[baseline.label][2])
             rsel = (stock_years > t0) & (stock_years <= t1)
@@ -168,10 +171,9 @@ def run(ctx: Any) -> None:
         key = f"soc_degradation/{label}"
         ctx.layers[key] = deg
         deg = ctx.layers[key]
-        deg_t = deg if water_table is None else xr.where(water_table, np.int16(TABLE_WATER_CODE), deg)
         deg_frames.append(
-            class_area_table(deg_t.astype(np.int16), ctx.coverage, ctx.area, variable="soc_degradation",
-                             period=label, legend=degradation_table_legend())
+            ledger.class_table(deg.astype(np.int16), variable="soc_degradation", period=label,
+                               legend=degradation_table_legend())
         )
         if opts.write_maps and a.outputs.maps:
             change = (relative_change(s0, s1, round_stocks=opts.round_stocks) * 100).astype(np.float32)

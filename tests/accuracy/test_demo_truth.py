@@ -1,0 +1,95 @@
+"""End to end on the small demo: draw a sample on the SDG map, let the planted truth play the interpreter, estimate.
+
+The reference ("truth") is what the demo planted (truth.json): a point inside a planted patch takes the SDG 15.3.1
+status the patch was built to have in the period, every other point is stable (the background has no trend and no
+land cover change). The planted degraded area is computed here independently, as the equal-area (LAEA) area of the
+degraded patches' rectangles.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from openldn.cli.main import main
+
+PERIOD = "2016-2023"
+SO1 = ["land_cover", "land_area", "productivity", "soil_carbon", "integration"]
+
+
+@pytest.fixture(scope="module")
+def demo_run(demo_run_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from openldn.pipeline import run_assessment
+
+    out = tmp_path_factory.mktemp("accuracy_run")
+    run_assessment(demo_run_file, out, stages=SO1)
+    return out
+
+
+def _interpreter(points: pd.DataFrame, truth: dict, period: str) -> pd.DataFrame:  # type: ignore[type-arg]
+    """Label every point from the planted truth (what a photo-interpreter would see)."""
+    ref = []
+    for lon, lat in zip(points["lon"], points["lat"], strict=True):
+        label = 0
+        for p in truth["patches"]:
+            x0, y0, x1, y1 = p["bbox"]
+            if x0 < lon < x1 and y0 < lat < y1:
+                value = (p["expected"].get("sdg") or {}).get(period)
+                label = 0 if value is None else value
+        ref.append(label)
+    return pd.DataFrame({"point_id": points["point_id"], "reference": ref, "interpreter": "truth.json",
+                         "confidence": "high", "notes": ""})  # fmt: skip
+
+
+def _planted_degraded_km2(truth: dict, period: str) -> float:  # type: ignore[type-arg]
+    boxes = [box(*p["bbox"]) for p in truth["patches"] if (p["expected"].get("sdg") or {}).get(period) == -1]
+    assert len(boxes) == 4  # deforestation, cropland and urban expansion, declining productivity
+    lon0, lat0 = truth["bounds"][0] + 0.15, truth["bounds"][1] + 0.15
+    g = gpd.GeoSeries(boxes, crs=4326).to_crs(f"+proj=laea +lat_0={lat0} +lon_0={lon0} +datum=WGS84")
+    return float(g.area.sum()) / 1e6
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_interval_contains_the_planted_degraded_area(demo_run: Path, demo_run_file: Path, tmp_path: Path,
+                                                     seed: int) -> None:  # fmt: skip
+    sample = tmp_path / "sample"
+    code = main(["accuracy", "design", f"sdg/{PERIOD}", "--run", str(demo_run), "--out", str(sample),
+                 "--n", "240", "--minimum", "40", "--seed", str(seed)])  # fmt: skip
+    assert code == 0
+    points = pd.read_csv(sample / "points.csv")
+    assert len(points) == 240 and f"lpd_{PERIOD}" in points.columns and f"lc_degradation_{PERIOD}" in points.columns
+    truth = json.loads((demo_run_file.parent / "truth.json").read_text())
+    labels = _interpreter(points, truth, PERIOD)
+    # partial labelling: the last 20 points are left for later
+    labels["reference"] = labels["reference"].astype(str)
+    labels.loc[labels.index[-20:], "reference"] = ""
+    labels.to_csv(sample / "labels.csv", index=False)
+    assert main(["accuracy", "estimate", str(sample)]) == 0
+    doc = json.loads((sample / "accuracy.json").read_text())
+    assert doc["sample"]["n_points"] == 240 and doc["sample"]["n_labelled"] == 220
+    deg = doc["degraded"]
+    planted = _planted_degraded_km2(truth, PERIOD)
+    assert deg["area_ci_low"] <= planted <= deg["area_ci_high"], (deg, planted)
+    # the estimate is informative: its interval is narrower than the planted area itself
+    assert deg["area_ci_high"] - deg["area_ci_low"] < planted
+    assert doc["confidence_level"] in {"high", "medium", "low"}
+    table = pd.read_csv(sample / "accuracy.csv")
+    assert table["area_km2"].sum() == pytest.approx(deg["total_area"])
+
+
+def test_cli_errors_are_one_line(demo_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["accuracy", "design", "sdg/1999-2000", "--run", str(demo_run), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "not a categorical map of the run" in err and err.count("\n") == 1
+    sample = tmp_path / "s"
+    assert main(["accuracy", "design", f"sdg/{PERIOD}", "--run", str(demo_run), "--out", str(sample), "--n", "30",
+                 "--minimum", "5"]) == 0  # fmt: skip
+    (sample / "labels.csv").write_text("point_id,reference\nP99999,-1\n", encoding="utf-8")
+    assert main(["accuracy", "estimate", str(sample)]) == 2
+    err = capsys.readouterr().err
+    assert "not in the sample (P99999)" in err and err.count("\n") == 1

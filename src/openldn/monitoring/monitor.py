@@ -357,7 +357,7 @@ def summarise(
         with np.errstate(invalid="ignore", divide="ignore"):
             means[s] = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
     # people by level (bulletin month and the month before) on the population grid
-    people: dict[tuple[int, str, int], float] = {}
+    people: dict[tuple[int, str, str, int], float] = {}
     if population and pop_cov is not None:
         from openldn.io import align
         from openldn.zonal import zonal_sum_table
@@ -371,7 +371,7 @@ def summarise(
                 tab = zonal_sum_table(pop, pop_cov, by=on_pop, variable=f"population_{grp}",
                                       legend=rules.legend())
                 for r in tab.itertuples():
-                    people[(t, str(r.zone_id), int(r.class_code))] = float(r.value)
+                    people[(t, grp, str(r.zone_id), int(r.class_code))] = float(r.value)
     cur, prev = len(months) - 1, len(months) - 2
     for z, zid in enumerate(index_cov.zone_ids):
         row: dict[str, Any] = {"zone_id": zid, "zone_name": index_cov.zone_names[z], "month": ind.label,
@@ -401,8 +401,8 @@ def summarise(
             for grp in population or {}:
                 for c in codes:
                     key = rules.by_code(c).key
-                    row[f"people_{grp}_{key}"] = people.get((cur, zid, c), 0.0)
-                    row[f"people_{grp}_{key}_previous"] = people.get((prev, zid, c), 0.0)
+                    row[f"people_{grp}_{key}"] = people.get((cur, grp, zid, c), 0.0)
+                    row[f"people_{grp}_{key}_previous"] = people.get((prev, grp, zid, c), 0.0)
         rows.append(row)
     units = pd.DataFrame(rows)
     srows = []

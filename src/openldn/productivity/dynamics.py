@@ -85,6 +85,8 @@ def land_productivity_dynamics(
         climate_correction=opts.climate_correction,
         climate_scale=opts.climate_scale,
         mask=mask,
+        level=opts.trajectory_level,
+        quantum=opts.value_quantum,
     )
     if opts.state_method == "percentile_shift":
         st = state_percentile_shift(
@@ -95,6 +97,7 @@ def land_productivity_dynamics(
             shift=opts.state_shift,
             extension=opts.state_extension,
             dead_band=opts.state_dead_band,
+            quantum=opts.value_quantum,
         )
     else:
         st = state_zscore(

@@ -34,10 +34,15 @@ class ProductivityOptions(BaseModel):
         10, ge=3, description="Minimum valid years of the trend window; fewer gives nodata."
     )
     # trajectory (A2)
-    trajectory_method: Literal["mann_kendall", "zscore"] = Field(
+    trajectory_method: Literal["mann_kendall", "zscore", "kendall_table"] = Field(
         "mann_kendall",
         description="mann_kendall: slope sign where the Mann-Kendall test is significant (PRAIS 2026); zscore: "
-        "Mann-Kendall z against trajectory_z (GPG v2).",
+        "Mann-Kendall z against trajectory_z (GPG v2); kendall_table: Trends.Earth's rule, |S| against the "
+        "critical values of Hollander & Wolfe Table A.30 for the window length, in its rule order.",
+    )
+    trajectory_level: Literal[90, 95, 99] = Field(
+        95,
+        description="Confidence level of the kendall_table method (Trends.Earth counts 95 and 99 as significant).",
     )
     trajectory_alpha: float = Field(
         0.05, gt=0, lt=1, description="Two-sided significance level of the trend test."
@@ -48,6 +53,13 @@ class ProductivityOptions(BaseModel):
     )
     trajectory_dead_band: float = Field(
         0.0, ge=0, description="Absolute slope (units per year) at or below which the trajectory is stable."
+    )
+    value_quantum: float | None = Field(
+        None,
+        gt=0,
+        description="Storage step of the vegetation index (Trends.Earth: 0.0001, NDVI x 10000 as integers). When "
+        "set, values are rounded to multiples of it and the trajectory and State dead bands are compared exactly "
+        "in those integer units; None uses the values as given (comparisons in float64).",
     )
     autocorrelation: Literal["none", "hamed_rao", "pre_whitening"] = Field(
         "none",
@@ -139,4 +151,11 @@ class ProductivityOptions(BaseModel):
             )
         if self.min_years > self.trend_years:
             raise ValueError(f"min_years={self.min_years} exceeds trend_years={self.trend_years}")
+        if self.trajectory_method == "kendall_table" and not 4 <= self.trend_years <= 60:
+            raise ValueError(
+                f"trajectory_method=kendall_table: the critical-S table covers trend_years 4 to 60, not "
+                f"{self.trend_years}; use trajectory_method: mann_kendall for longer windows"
+            )
+        if self.trajectory_method == "kendall_table" and self.trajectory_level == 99 and self.trend_years == 60:
+            raise ValueError("trajectory_level=99: the critical-S table has no 99 % value for 60 years")
         return self

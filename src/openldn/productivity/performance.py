@@ -315,7 +315,7 @@ def performance(
             w = Period.from_user_input(window)
             series = w.select(ndvi)
             attrs["performance_window"] = w.label
-        mean = series.mean("time", skipna=True)
+        mean = series.astype(np.float64).mean("time", skipna=True)
     else:
         mean = ndvi
     if mean.shape != units.shape:
@@ -327,6 +327,7 @@ def performance(
         units = units.assign_coords(x=mean.x.values, y=mean.y.values)
     if mask is not None:
         mean = mean.where(mask)
+    mean64 = mean.astype(np.float64)
     mean = mean.astype(np.float32)
     table = unit_percentiles(mean, units, q=percentile)
     if isinstance(mean.data, dask.array.Array) or isinstance(units.data, dask.array.Array):
@@ -341,9 +342,11 @@ def performance(
     else:
         pmax = _lookup(mean.values, units.values, table, int(min_unit_pixels))
     unit_max = mean.copy(data=pmax)
-    ratio = (mean / unit_max.where(unit_max > 0)).astype(np.float32)
-    degraded = (ratio <= threshold) if inclusive else (ratio < threshold)
-    cls = xr.where(degraded, -1, 0).where(ratio.notnull(), NODATA).astype(np.int16)
+    # the class from the float64 ratio (a ratio exactly at the threshold classifies by ``inclusive``)
+    ratio64 = mean64 / unit_max.astype(np.float64).where(unit_max > 0)
+    degraded = (ratio64 <= threshold) if inclusive else (ratio64 < threshold)
+    cls = xr.where(degraded, -1, 0).where(ratio64.notnull(), NODATA).astype(np.int16)
+    ratio = ratio64.astype(np.float32)
     cls.attrs = {
         "long_name": "Productivity performance (-1 degraded, 0 not degraded)",
         "_FillValue": NODATA,

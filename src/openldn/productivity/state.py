@@ -96,6 +96,7 @@ def state_percentile_shift(
     dead_band: float | None = None,
     min_baseline_years: int | None = None,
     min_recent_years: int = 1,
+    quantum: float | None = None,
 ) -> xr.Dataset:
     """Productivity state by the percentile-class shift of the recent mean (PRAIS 2026 / Trends.Earth).
 
@@ -125,6 +126,11 @@ def state_percentile_shift(
         Minimum valid historical years (default: half the window, at least 3); fewer gives nodata.
     min_recent_years : int, default 1
         Minimum valid recent years.
+    quantum : float, optional
+        Storage step of the values (Trends.Earth: 0.0001, NDVI x 10000 integers): values are rounded to multiples
+        of it and the classes and the dead band computed in those integer units, the dead band exactly as
+        ``|sum_r n_h - sum_h n_r| <= dead_band / quantum * n_h n_r``. Without it the dead band is compared in
+        float64 on the same sums.
 
     Returns
     -------
@@ -140,8 +146,20 @@ def state_percentile_shift(
         raise ConfigError(f"state: n_classes={n_classes} and shift={shift} must be at least 2 and 1.")
     if not 0.0 <= extension < 1.0:
         raise ConfigError(f"state: extension={extension} must lie in [0, 1), e.g. 0.05.")
-    hist, rec, b, r = _windows(ndvi, baseline, recent)
+    if quantum is not None and not quantum > 0:
+        raise ConfigError(f"state: quantum={quantum} must be positive, e.g. 0.0001.")
+    values = ndvi if quantum is None else (ndvi.astype(np.float64) / quantum).round()
+    hist, rec, b, r = _windows(values, baseline, recent)
     min_b = max(3, hist.sizes["time"] // 2) if min_baseline_years is None else int(min_baseline_years)
+    flat = None
+    if dead_band is not None:
+        # |recent mean - historical mean| <= dead_band, in float64 on sums and counts (exact for integer values)
+        h64 = hist.astype(np.float64)
+        r64 = rec.astype(np.float64)
+        nh = h64.notnull().sum("time").astype(np.float64)
+        nr = r64.notnull().sum("time").astype(np.float64)
+        band_units = float(dead_band) if quantum is None else round(float(dead_band) / quantum, 9)
+        flat = abs(r64.sum("time") * nh - h64.sum("time") * nr) <= band_units * nh * nr
     is_dask = isinstance(ndvi.data, dask.array.Array)
     if is_dask:
         hist = hist.chunk({"time": -1})
@@ -163,8 +181,11 @@ def state_percentile_shift(
             "threads": 1 if is_dask else None,
         },
     )
-    if dead_band is not None:
-        chg = xr.where(np.abs(tg - bl) <= dead_band, 0.0, chg).where(chg.notnull())
+    if flat is not None:
+        chg = xr.where(flat, 0.0, chg).where(chg.notnull())
+    if quantum is not None:
+        bl = (bl * quantum).astype(np.float32)
+        tg = (tg * quantum).astype(np.float32)
     cls = (
         xr.where(chg <= -shift, -1, xr.where(chg >= shift, 1, 0))
         .where(chg.notnull(), NODATA)
@@ -179,6 +200,8 @@ def state_percentile_shift(
         "state_baseline_window": b.label,
         "state_recent_window": r.label,
     }
+    if quantum is not None:
+        cls.attrs["value_quantum"] = quantum
     ds = xr.Dataset({"state": cls, "baseline_mean": bl, "recent_mean": tg, "class_change": chg})
     ds.attrs.update(cls.attrs)
     return ds

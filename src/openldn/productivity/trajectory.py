@@ -9,6 +9,9 @@ correction by RESTREND, rain use efficiency or water use efficiency); GPG v2 §4
 
 from __future__ import annotations
 
+import csv
+from functools import lru_cache
+from importlib import resources
 from typing import Literal
 
 import numpy as np
@@ -23,13 +26,18 @@ __all__ = [
     "ClimateCorrection",
     "TrajectoryMethod",
     "classify_trajectory",
+    "kendall_critical_s",
+    "kendall_table_significance",
+    "ols_slope_parts",
     "restrend_residuals",
     "trajectory",
     "use_efficiency",
 ]
 
 #: How the trend is turned into a class.
-TrajectoryMethod = Literal["mann_kendall", "zscore"]
+TrajectoryMethod = Literal["mann_kendall", "zscore", "kendall_table"]
+#: Confidence levels of the critical-S table.
+_LEVELS = (90, 95, 99)
 #: Climate correction of the series before the trend test.
 ClimateCorrection = Literal["none", "restrend", "rue", "wue"]
 
@@ -37,6 +45,165 @@ ClimateCorrection = Literal["none", "restrend", "rue", "wue"]
 def _as_int16_class(cls: xr.DataArray, valid: xr.DataArray) -> xr.DataArray:
     out = cls.where(valid, NODATA).astype(np.int16)
     out.attrs["_FillValue"] = NODATA
+    return out
+
+
+@lru_cache(maxsize=1)
+def _kendall_rows() -> dict[int, tuple[int, int, int | None]]:
+    """``n -> (s90, s95, s99)`` from ``openldn/data/productivity/kendall_critical_s.csv`` (s99 None when absent)."""
+    src = resources.files("openldn") / "data" / "productivity" / "kendall_critical_s.csv"
+    with src.open("r", encoding="utf-8") as fh:
+        rows = {
+            int(r["n"]): (int(r["s90"]), int(r["s95"]), int(r["s99"]) if r["s99"].strip() else None)
+            for r in csv.DictReader(fh)
+        }
+    return rows
+
+
+def kendall_critical_s(n: int, level: int = 95) -> int:
+    """Critical value of the Mann-Kendall |S| for ``n`` years at the 90, 95 or 99 % level.
+
+    Values of Hollander and Wolfe, *Nonparametric Statistical Methods*, Table A.30, as tabulated by Trends.Earth
+    for n = 4 ... 60 (package data ``openldn/data/productivity/kendall_critical_s.csv``; n = 60 has no 99 % value).
+
+    Parameters
+    ----------
+    n : int
+        Number of years of the trend window (Trends.Earth: the window length, whatever the valid years of a pixel).
+    level : {90, 95, 99}, default 95
+        Confidence level of the table column.
+
+    Returns
+    -------
+    int
+        The critical |S|.
+
+    Raises
+    ------
+    ConfigError
+        When ``n`` is outside 4 ... 60, the level is unknown or the table has no value for it.
+
+    Examples
+    --------
+    >>> kendall_critical_s(15, 95)
+    33
+    """
+    if level not in _LEVELS:
+        raise ConfigError(f"kendall_table: level {level!r} is unknown; use 90, 95 or 99.")
+    rows = _kendall_rows()
+    if int(n) not in rows:
+        raise ConfigError(
+            f"kendall_table: the critical-S table covers windows of {min(rows)} to {max(rows)} years, not {n}; "
+            "change productivity.trend_years or use trajectory_method: mann_kendall."
+        )
+    value = rows[int(n)][_LEVELS.index(level)]
+    if value is None:
+        raise ConfigError(
+            f"kendall_table: the table has no {level} % value for n = {n}; use trajectory_level 90 or 95 or a "
+            "shorter window."
+        )
+    return value
+
+
+def ols_slope_parts(series: xr.DataArray, *, dim: str = "time") -> xr.Dataset:
+    """Numerator and denominator of the per-pixel least-squares slope, in float64, over the valid years.
+
+    With ``t`` the years counted from the first step of ``series`` and ``m`` the valid years,
+    ``num = n * sum(t x) - sum(t) * sum(x)`` and ``den = n * sum(t t) - sum(t) ** 2`` (``slope = num / den``). For
+    integer values (e.g. a vegetation index stored as integers, see ``value_quantum``) every sum is an exact
+    integer in float64, so a threshold ``|slope| <= b`` can be tested exactly as ``|num| <= b * den``.
+
+    Parameters
+    ----------
+    series : xarray.DataArray
+        Annual values, NaN = missing year.
+    dim : str, default "time"
+        Time dimension (read as years for ``"time"``).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``num`` and ``den`` (float64; ``den`` is 0 where fewer than two years are valid).
+    """
+    t_abs = years_of(series).astype(np.float64) if dim == "time" else np.asarray(series[dim].values, np.float64)
+    t = xr.DataArray(t_abs - (t_abs[0] if t_abs.size else 0.0), dims=dim)
+    x = series.astype(np.float64)
+    m = x.notnull()
+    x0 = x.fillna(0.0)
+    n = m.sum(dim).astype(np.float64)
+    st = (m * t).sum(dim)
+    sx = x0.sum(dim)
+    stt = (m * t * t).sum(dim)
+    stx = (x0 * t).sum(dim)
+    return xr.Dataset({"num": n * stx - st * sx, "den": n * stt - st * st})
+
+
+def kendall_table_significance(
+    s: xr.DataArray,
+    slope: xr.DataArray,
+    *,
+    n: int,
+    flat: xr.DataArray | None = None,
+    dead_band: float = 0.0,
+) -> xr.DataArray:
+    """Trends.Earth's trajectory significance band (-3 ... 3) from S, the slope and the critical-S table.
+
+    The band is built as the reference tool builds it (reference-implementation.md §4.2), each rule overriding the
+    previous ones, with ``k90, k95, k99`` the critical values of :func:`kendall_critical_s` for ``n``:
+    slope > 0 and |S| >= k90, k95, k99 give 1, 2, 3; slope < 0 gives -1, -2, -3 likewise; then |S| <= k90 gives 0;
+    then a slope inside the dead band gives 0. Hence a pixel is non-zero only when |S| > k90 (strictly), and is
+    at least 95 % significant when also |S| >= k95.
+
+    Parameters
+    ----------
+    s : xarray.DataArray
+        Mann-Kendall S (NaN where undefined).
+    slope : xarray.DataArray
+        Slope whose sign gives the direction (Trends.Earth: OLS), NaN where undefined.
+    n : int
+        Length of the trend window in years (not the valid years of a pixel, as in the reference).
+    flat : xarray.DataArray of bool, optional
+        Pixels inside the dead band (e.g. ``|num| <= b * den`` from :func:`ols_slope_parts`, exact for integer
+        values); by default ``|slope| <= dead_band`` in float64.
+    dead_band : float, default 0.0
+        Absolute slope at or below which the band is 0 (Trends.Earth: 10 in NDVI x 10000 per year); used when
+        ``flat`` is not given.
+
+    Returns
+    -------
+    xarray.DataArray
+        int16 -3 ... 3, -32768 where S or the slope is undefined.
+
+    References
+    ----------
+    Hollander and Wolfe, Table A.30; reference-implementation.md §4.2 (Trends.Earth ``productivity_trajectory``).
+    """
+    k90 = kendall_critical_s(n, 90)
+    k95 = kendall_critical_s(n, 95)
+    k99 = _kendall_rows()[int(n)][2]
+    sl = slope.astype(np.float64)
+    a = abs(s.astype(np.float64))
+    if flat is None:
+        flat = abs(sl) <= float(dead_band)
+    band = xr.full_like(sl, NODATA, dtype=np.float64)
+    for sign, cond in ((1, sl > 0), (-1, sl < 0)):
+        band = xr.where(cond & (a >= k90), sign * 1, band)
+        band = xr.where(cond & (a >= k95), sign * 2, band)
+        if k99 is not None:
+            band = xr.where(cond & (a >= k99), sign * 3, band)
+    band = xr.where(a <= k90, 0, band)
+    band = xr.where(flat, 0, band)
+    valid = s.notnull() & sl.notnull()
+    out: xr.DataArray = band.where(valid, NODATA).astype(np.int16)
+    out.name = "trajectory_significance"
+    out.attrs = {
+        "long_name": "Trajectory significance (-3/-2/-1 decline at 99/95/90 %, 0 stable, 1/2/3 increase)",
+        "_FillValue": NODATA,
+        "kendall_n": int(n),
+        "kendall_s90": k90,
+        "kendall_s95": k95,
+        "kendall_s99": -1 if k99 is None else k99,
+    }
     return out
 
 
@@ -49,6 +216,9 @@ def classify_trajectory(
     slope: Literal["ols", "theil_sen"] = "ols",
     dead_band: float = 0.0,
     significant: xr.DataArray | None = None,
+    n_window: int | None = None,
+    level: int = 95,
+    flat: xr.DataArray | None = None,
 ) -> xr.DataArray:
     """Trajectory class -1 (degrading), 0 (stable), 1 (improving) from trend statistics.
 
@@ -56,10 +226,12 @@ def classify_trajectory(
     ----------
     trend : xarray.Dataset
         Output of :func:`openldn.productivity.mann_kendall`.
-    method : {"mann_kendall", "zscore"}, default "mann_kendall"
-        ``"mann_kendall"`` (PRAIS 2026 / Trends.Earth): the sign of the slope where the test is significant
+    method : {"mann_kendall", "zscore", "kendall_table"}, default "mann_kendall"
+        ``"mann_kendall"`` (PRAIS 2026 manual): the sign of the slope where the test is significant
         (``p <= alpha``, or ``significant`` when given). ``"zscore"`` (GPG v2 / PRAIS 2022): ``z < -z_threshold``
-        degrading, ``z > z_threshold`` improving.
+        degrading, ``z > z_threshold`` improving. ``"kendall_table"`` (Trends.Earth exactly): the significance band
+        of :func:`kendall_table_significance` reduced to 3 classes, significant where ``|band|`` reaches
+        ``level`` (90 -> 1, 95 -> 2, 99 -> 3).
     alpha : float, default 0.05
         Significance level of the two-sided test (``"mann_kendall"``).
     z_threshold : float, default 1.96
@@ -71,6 +243,13 @@ def classify_trajectory(
         annual NDVI; 0 disables it except for an exactly flat slope).
     significant : xarray.DataArray of bool, optional
         Significance mask replacing ``p <= alpha`` (e.g. from :func:`fdr_significant`).
+    n_window : int, optional
+        Length of the trend window in years (``"kendall_table"``; default: the largest ``n`` of ``trend``).
+    level : {90, 95, 99}, default 95
+        Confidence level of ``"kendall_table"``.
+    flat : xarray.DataArray of bool, optional
+        Pixels inside the dead band, computed exactly by the caller (:func:`trajectory` does it from
+        :func:`ols_slope_parts`); by default ``|slope| <= dead_band`` in float64.
 
     Returns
     -------
@@ -84,16 +263,29 @@ def classify_trajectory(
     sl = trend["ols_slope"] if slope == "ols" else trend["slope"]
     if slope not in ("ols", "theil_sen"):
         raise ConfigError(f"trajectory: slope={slope!r} is unknown; use 'ols' or 'theil_sen'.")
+    sl = sl.astype(np.float64)
     valid = trend["z"].notnull() & sl.notnull()
+    if flat is None:
+        flat = abs(sl) <= float(dead_band)
+    band: xr.DataArray | None = None
     if method == "mann_kendall":
         sig = (trend["p"] <= alpha) if significant is None else significant
         cls = xr.where(sig & (sl > 0), 1, xr.where(sig & (sl < 0), -1, 0))
     elif method == "zscore":
         z = trend["z"]
         cls = xr.where(z > z_threshold, 1, xr.where(z < -z_threshold, -1, 0))
+    elif method == "kendall_table":
+        if level not in _LEVELS:
+            raise ConfigError(f"trajectory: level={level!r} is unknown; use 90, 95 or 99.")
+        n = int(n_window) if n_window is not None else int(trend["n"].max())
+        band = kendall_table_significance(trend["s"], sl, n=n, flat=flat)
+        cls = xr.where(band >= _LEVELS.index(level) + 1, 1, xr.where(band <= -(_LEVELS.index(level) + 1), -1, 0))
+        valid = band != NODATA
     else:
-        raise ConfigError(f"trajectory: method={method!r} is unknown; use 'mann_kendall' or 'zscore'.")
-    cls = xr.where(np.abs(sl) <= dead_band, 0, cls)
+        raise ConfigError(
+            f"trajectory: method={method!r} is unknown; use 'mann_kendall', 'zscore' or 'kendall_table'."
+        )
+    cls = xr.where(flat, 0, cls)
     out = _as_int16_class(cls, valid)
     out.name = "trajectory"
     out.attrs.update(
@@ -106,6 +298,8 @@ def classify_trajectory(
             "trajectory_dead_band": dead_band,
         }
     )
+    if band is not None:
+        out.attrs.update({"trajectory_level": level, **{k: v for k, v in band.attrs.items() if k.startswith("kendall")}})
     return out
 
 
@@ -223,6 +417,8 @@ def trajectory(
     climate_correction: ClimateCorrection = "none",
     climate_scale: float = 1000.0,
     mask: xr.DataArray | None = None,
+    level: int = 95,
+    quantum: float | None = None,
 ) -> xr.Dataset:
     """Productivity trajectory over a window: trend statistics and the -1/0/1 class.
 
@@ -255,12 +451,20 @@ def trajectory(
         Divisor of the climate variable for RUE/WUE.
     mask : xarray.DataArray of bool, optional
         Area of interest (pixels outside are nodata and excluded from the FDR control).
+    level : {90, 95, 99}, default 95
+        Confidence level of the ``"kendall_table"`` method.
+    quantum : float, optional
+        Storage step of the values (Trends.Earth: 0.0001 for NDVI stored as NDVI x 10000 integers). The values are
+        rounded to multiples of it and the statistics computed in those integer units, so that S, its ties and
+        the dead band (``|num| <= dead_band / quantum * den``, :func:`ols_slope_parts`) are exact. The slopes
+        returned are in the units of ``ndvi``.
 
     Returns
     -------
     xarray.Dataset
-        ``trajectory`` (int16 -1/0/1, nodata -32768) and the variables of :func:`mann_kendall`; attributes give
-        the window and the parameters.
+        ``trajectory`` (int16 -1/0/1, nodata -32768) and the variables of :func:`mann_kendall` (``ols_slope`` in
+        float64), plus ``trajectory_significance`` (-3 ... 3) for ``"kendall_table"``; attributes give the window
+        and the parameters.
 
     References
     ----------
@@ -268,6 +472,11 @@ def trajectory(
     """
     series = ndvi
     attrs: dict[str, object] = {}
+    n_window: int | None = None
+    if quantum is not None:
+        if not quantum > 0:
+            raise ConfigError(f"trajectory: quantum={quantum} must be positive, e.g. 0.0001.")
+        series = (series.astype(np.float64) / quantum).round()
     if window is not None:
         w = Period.from_user_input(window)
         series = w.select(ndvi)
@@ -278,6 +487,10 @@ def trajectory(
                 f"{yrs.min() if yrs.size else '-'}-{yrs.max() if yrs.size else '-'}); choose periods within the data."
             )
         attrs["trend_window"] = w.label
+        n_window = w.end - w.start + 1
+    elif series.sizes.get("time", 0):
+        yrs = years_of(series)
+        n_window = int(yrs.max() - yrs.min() + 1)
     if climate_correction != "none":
         if climate is None:
             raise ConfigError(
@@ -298,6 +511,18 @@ def trajectory(
         series, min_years=min_years, autocorrelation=autocorrelation, alpha=alpha, p_method=p_method
     )
     significant = fdr_significant(stats["p"], q=fdr_q) if fdr else None
+    # the OLS slope and the dead band in float64 (exact for integer values: see ols_slope_parts)
+    parts = ols_slope_parts(series)
+    unit = 1.0 if quantum is None else float(quantum)
+    band_units = float(dead_band) if quantum is None else round(float(dead_band) / unit, 9)
+    ols = (parts["num"] / parts["den"].where(parts["den"] > 0)) * unit
+    stats["ols_slope"] = ols.where(stats["ols_slope"].notnull()).assign_attrs(stats["ols_slope"].attrs)
+    if slope == "ols":
+        flat = abs(parts["num"]) <= band_units * parts["den"]
+    else:
+        flat = abs(stats["slope"].astype(np.float64)) <= band_units
+    if quantum is not None and slope != "ols":
+        stats["slope"] = (stats["slope"].astype(np.float64) * unit).assign_attrs(stats["slope"].attrs)
     cls = classify_trajectory(
         stats,
         method=method,
@@ -306,12 +531,22 @@ def trajectory(
         slope=slope,
         dead_band=dead_band,
         significant=significant,
+        n_window=n_window,
+        level=level,
+        flat=flat,
     )
+    if quantum is not None:
+        cls.attrs["value_quantum"] = quantum
     cls.attrs.update(attrs)
     cls.attrs.update(
         {"climate_correction": climate_correction, "autocorrelation": autocorrelation, "fdr": fdr}
     )
     ds = stats.assign(trajectory=cls)
+    if method == "kendall_table":
+        assert n_window is not None
+        ds["trajectory_significance"] = kendall_table_significance(
+            stats["s"], stats["ols_slope" if slope == "ols" else "slope"], n=n_window, flat=flat
+        )
     ds.attrs.update(attrs)
     ds.attrs.update(cls.attrs)
     return ds

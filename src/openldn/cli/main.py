@@ -174,9 +174,14 @@ def validate(assessment: Annotated[Path, typer.Argument(help="Run file (YAML).")
     from openldn.config import load_assessment
     from openldn.pipeline.run import _prepare
 
+    from openldn.pipeline.run import plan_years
+
     a = load_assessment(assessment)
     prep = _prepare(a, None)
     gb = prep["geobox"]
+    for choice in plan_years(a, prep["raw"]):
+        if choice.substituted:
+            typer.echo(f"warning: {choice.note()}", err=True)
     typer.echo(f"{assessment}: valid. Preset {a.preset}; periods {', '.join(p.label for p in a.periods)}; "
                f"inputs {', '.join(a.inputs)}; grid {gb.shape[1]} x {gb.shape[0]} ({gb.crs}).")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from odc.geo.geobox import GeoBox
     from pydantic import BaseModel
 
-__all__ = ["InputDecl", "InputKind", "KeyPattern", "Stage", "StageContext"]
+__all__ = ["InputDecl", "InputKind", "KeyPattern", "Stage", "StageContext", "YearNeed"]
 
 #: How an input is resampled onto the analysis grid: class codes (nearest/mode), values (average), counts (sum).
 InputKind = Literal["categorical", "continuous", "count"]
@@ -79,6 +79,28 @@ class KeyPattern:
         parts = re.split(r"\{[a-z_]+\}", self.pattern)
         regex = "[^/]+".join(re.escape(p) for p in parts)
         return re.fullmatch(regex, key) is not None
+
+
+@dataclass(frozen=True)
+class YearNeed:
+    """A year of an input that a stage will use, known from the run file alone (for ``validate``).
+
+    Attributes
+    ----------
+    input : str
+        Input name.
+    year : int
+        The wanted year.
+    what : str
+        What it is for, in words.
+    max_gap : int, optional
+        Largest accepted distance to the closest available year (None: any).
+    """
+
+    input: str
+    year: int
+    what: str
+    max_gap: int | None = None
 
 
 class StageContext(Protocol):
@@ -148,6 +170,9 @@ class Stage:
     restore : callable, optional
         ``restore(ctx)`` after the stage's layers and tables were reloaded on resume (to rebuild run services such
         as the area ledger).
+    year_needs : callable, optional
+        ``year_needs(assessment)``: the input years the stage will ask for; ``validate`` resolves them with
+        :func:`openldn.core.years.closest_year` and warns about every substitution before anything runs.
     """
 
     name: str
@@ -160,6 +185,7 @@ class Stage:
     tables: tuple[KeyPattern, ...] = ()
     layers: tuple[KeyPattern, ...] = ()
     restore: Callable[[StageContext], None] | None = None
+    year_needs: Callable[[Any], Iterable[YearNeed]] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def produces_table(self, key: str) -> bool:

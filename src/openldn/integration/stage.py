@@ -255,7 +255,17 @@ def _sites(ctx: Any, opts: IntegrationOptions, fp_polys: Any, sdg: dict[str, xr.
 
 
 # -- the stage declaration (openldn.core.stage; registered in openldn.registry) ---------------------------------
-from openldn.core.stage import InputDecl, KeyPattern, Stage  # noqa: E402
+from openldn.core.stage import InputDecl, KeyPattern, Stage, YearNeed  # noqa: E402
+
+
+def _year_needs(a: Any) -> list[YearNeed]:
+    """Population years of SO2-3: the baseline's end and the last reporting period's end (or the options' years)."""
+    opts: IntegrationOptions = a.integration
+    years = [("baseline", opts.population_baseline_year or a.baseline_period.end)]
+    if a.reporting_periods:
+        years.append(("latest", opts.population_latest_year or a.reporting_periods[-1].end))
+    return [YearNeed(f"population_{g}", y, f"population_{g} for SO2-3 ({role} year)")
+            for role, y in years for g in ("total", "female", "male")]
 
 STAGE = Stage(
     name="integration",
@@ -272,6 +282,7 @@ STAGE = Stage(
                   time="annual"),
     ),
     switched_on_by=("land_cover",),
+    year_needs=_year_needs,
     tables=(KeyPattern("sdg_degradation"), KeyPattern("subindicator_degradation"), KeyPattern("status"),
             KeyPattern("population_degraded"), KeyPattern("sites"), KeyPattern("site_shares")),
     layers=(KeyPattern("sdg/{period}"), KeyPattern("sdg_before_recode/{period}"), KeyPattern("status/{period}"),

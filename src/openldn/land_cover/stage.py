@@ -323,8 +323,20 @@ def run(ctx: Any) -> None:
 
 
 # -- the stage declaration (openldn.core.stage; registered in openldn.registry) ---------------------------------
-from openldn.core.stage import InputDecl, KeyPattern, Stage  # noqa: E402
+from openldn.core.stage import InputDecl, KeyPattern, Stage, YearNeed  # noqa: E402
 from openldn.land_cover.options import LandCoverOptions  # noqa: E402
+
+
+def _year_needs(a: Any) -> list[YearNeed]:
+    """Land cover years of every period's comparison (what ``run`` will ask ``closest_year`` for)."""
+    opts: LandCoverOptions = a.land_cover
+    baseline = a.baseline_period
+    needs = []
+    for p in a.periods:
+        t0, t1 = period_years(p, baseline, opts.reporting_lc_start)
+        needs += [YearNeed("land_cover", t0, f"land cover, start of {p.label}", opts.max_year_gap),
+                  YearNeed("land_cover", t1, f"land cover, end of {p.label}", opts.max_year_gap)]
+    return needs
 
 STAGE = Stage(
     name="land_cover",
@@ -337,6 +349,7 @@ STAGE = Stage(
                   "`legend` (ESA CCI, CGLS-LC100, UNCCD or a national legend file).", time="annual"),
     ),
     switched_on_by=("land_cover",),
+    year_needs=_year_needs,
     tables=(KeyPattern("lc_area", "UNCCD class areas per year (SO1-1.T4)"),
             KeyPattern("lc_transitions", "transition areas per period (SO1-1.T5/T6)"),
             KeyPattern("lc_degradation", "land cover degradation areas per period (SO1-1.T7)")),

@@ -20,6 +20,7 @@ import xarray as xr
 import openldn
 from openldn.config import Assessment, load_assessment
 from openldn.core.stage import Stage
+from openldn.core.years import YearChoice
 from openldn.core.grid import pixel_area
 from openldn.exceptions import ConfigError, EmptyAOIError, InputFileError, OpenLDNError, OpenLDNWarning
 from openldn.pipeline.checkpoint import Checkpoint, fingerprint
@@ -27,7 +28,7 @@ from openldn.pipeline.context import Cancelled, ProgressFn, RunContext, manifest
 from openldn.pipeline.engine import auto_chunk_size, engine
 from openldn.registry import input_decls, stages
 
-__all__ = ["RunResult", "run_assessment", "runnable_stages"]
+__all__ = ["RunResult", "plan_years", "run_assessment", "runnable_stages"]
 
 log = logging.getLogger("openldn")
 
@@ -58,6 +59,44 @@ def runnable_stages(a: Assessment, only: list[str] | None = None) -> list[Stage]
         s for s in registered
         if (only is None or s.name in only) and (not s.switched_on_by or any(i in a.inputs for i in s.switched_on_by))
     ]
+
+
+def plan_years(a: Assessment, raw: dict[str, xr.DataArray]) -> list[YearChoice]:
+    """The input years every stage of a run of ``a`` will use, resolved by the one closest-year rule.
+
+    Parameters
+    ----------
+    a : Assessment
+        The run file.
+    raw : dict
+        The opened inputs (their time coordinates say which years exist).
+
+    Returns
+    -------
+    list of YearChoice
+        One per (input, wanted year); ``choice.substituted`` marks a year served by another.
+
+    Raises
+    ------
+    MissingYearError
+        A wanted year is farther than its stage accepts from every available year (``run`` would refuse it too).
+    """
+    from openldn.core.periods import years_of
+    from openldn.core.years import closest_year
+
+    out: list[YearChoice] = []
+    seen: set[tuple[str, int]] = set()
+    for stage in runnable_stages(a):
+        if stage.year_needs is None:
+            continue
+        for need in stage.year_needs(a):
+            da = raw.get(need.input)
+            if da is None or "time" not in da.dims or (need.input, need.year) in seen:
+                continue
+            seen.add((need.input, need.year))
+            available = sorted({int(y) for y in years_of(da)})
+            out.append(closest_year(available, need.year, what=f"{a.source}: {need.what}", max_gap=need.max_gap))
+    return out
 
 
 @dataclass

@@ -325,12 +325,13 @@ class FitStore:
 
     Parameters
     ----------
-    folder : path
-        Cache folder (created when needed).
+    folder : path, optional
+        Cache folder (created when needed); None keeps the fits in memory only (for the life of the store).
     """
 
-    def __init__(self, folder: str | Path) -> None:
-        self.folder = Path(folder)
+    def __init__(self, folder: str | Path | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else None
+        self._memory: dict[str, np.ndarray] = {}
         self.hits = 0
         self.misses = 0
 
@@ -360,6 +361,13 @@ class FitStore:
         Parameters are those of :func:`fit_parameters`; ``coords`` are the ``(y, x)`` coordinates of the grid.
         """
         key = self.key(values, months, scale, spec, coords)
+        if self.folder is None:
+            if key in self._memory:
+                self.hits += 1
+                return self._memory[key]
+            self._memory[key] = fit_parameters(values, months, scale, spec)
+            self.misses += 1
+            return self._memory[key]
         path = self.folder / f"{spec.index}-{int(scale):02d}-{key}.npz"
         if path.is_file():
             try:

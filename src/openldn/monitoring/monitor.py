@@ -176,7 +176,7 @@ def monitor_indices(
     pet : xarray.DataArray, optional
         Monthly PET (mm), same grid and months, for SPEI.
     store : FitStore, optional
-        Where reference fits are kept; default: fit in memory each time.
+        Where reference fits are kept; default: fitted in memory for this call only.
     area_mask : ndarray of bool (y, x), optional
         Cells of the area of interest (for naming missing months); default all cells.
 
@@ -234,7 +234,7 @@ def monitor_indices(
     missing = [f"{m:%Y-%m}" for m, h in zip(months[reach:], have[reach:], strict=True) if h == 0]
     incomplete = {f"{m:%Y-%m}": round(1.0 - h / n_cells, 4)
                   for m, h in zip(months[reach:], have[reach:], strict=True) if 0 < h < n_cells}
-    store = store or FitStore(Path("."))
+    store = store if store is not None else FitStore()
     coords = (np.asarray(pr["y"].values, dtype=float), np.asarray(pr["x"].values, dtype=float))
     out_vals: dict[int, np.ndarray] = {}
     hits0, miss0 = store.hits, store.misses

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 import openldn
 from openldn.web.db import Database
 from openldn.web.errors import ErrorOut, register_error_handlers
-from openldn.web.routes import projects, results, runs
+from openldn.web.routes import monitor, projects, results, runs
 from openldn.web.security import require_token
 from openldn.web.settings import Settings
 from openldn.web.uploads import UploadLimitMiddleware
@@ -102,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (projects, runs, results):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(monitor.router)
+    app.include_router(monitor.page_router)
 
     @app.get("/api/health", tags=["meta"], summary="Liveness and configuration")
     def health() -> dict[str, object]:

@@ -1,0 +1,136 @@
+// Drought monitoring page: lists the bulletins written by `openldn monitor` under <data>/monitoring and shows the
+// latest alerts per admin unit. No inline script (the server's Content-Security-Policy forbids it).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+async function api(path, options) {
+  const res = await fetch(path, Object.assign({ credentials: "same-origin" }, options || {}));
+  if (res.status === 401) {
+    $("signin").hidden = false;
+    throw new Error("sign in with the server's token");
+  }
+  if (!res.ok) {
+    let detail = res.statusText;
+    try { detail = (await res.json()).detail || detail; } catch (e) { /* not JSON */ }
+    throw new Error(detail);
+  }
+  return res.status === 204 ? null : res.json();
+}
+
+function showError(err) {
+  $("error").textContent = String(err.message || err);
+  $("error").hidden = false;
+}
+
+function cell(row, text, cls) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (cls) td.className = cls;
+  row.appendChild(td);
+  return td;
+}
+
+function fileUrl(folder, path) {
+  return `/api/monitoring/${encodeURIComponent(folder)}/files/${path.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+function levelCell(row, levels, code) {
+  const lv = levels.find((l) => l.code === code);
+  const td = cell(row, lv ? lv.label : "No data", "level");
+  if (lv) {
+    td.style.background = lv.color;
+    td.style.color = lv.code === levels[levels.length - 1].code ? "#fff" : "#000";
+  }
+}
+
+function render(folder, doc) {
+  const levels = doc.rules.levels;
+  const idx = doc.index.toUpperCase();
+  $("title").textContent = `${doc.name}, ${doc.month} (${idx}, reference ${doc.reference_period})`;
+  const ul = $("text");
+  ul.replaceChildren();
+  for (const t of doc.text) {
+    const li = document.createElement("li");
+    li.textContent = t;
+    ul.appendChild(li);
+  }
+  const above = levels.filter((l) => l.code > 0);
+  const hasPeople = doc.units.length && ("people_total_" + above[0].key) in doc.units[0];
+  const head = ["Unit", "Level", "Previous", "Since"].concat(above.map((l) => `${l.label} %`));
+  const scales = doc.scales.filter((s) => [3, 6, 12].includes(s));
+  scales.forEach((s) => head.push(`${idx}-${s}`));
+  if (hasPeople) above.forEach((l) => head.push(`People at ${l.label.toLowerCase()}`));
+  const tr = document.createElement("tr");
+  head.forEach((h) => { const th = document.createElement("th"); th.textContent = h; tr.appendChild(th); });
+  $("units").tHead.replaceChildren(tr);
+  const body = $("units").tBodies[0];
+  body.replaceChildren();
+  for (const u of doc.units) {
+    const row = document.createElement("tr");
+    cell(row, u.zone_name, "name");
+    levelCell(row, levels, u.level);
+    levelCell(row, levels, u.previous_level);
+    cell(row, u.since || "");
+    above.forEach((l) => cell(row, `${Math.round(100 * u["share_" + l.key])}`));
+    scales.forEach((s) => { const v = u[`${doc.index}_${s}`]; cell(row, v === null ? "–" : v.toFixed(2)); });
+    if (hasPeople) above.forEach((l) => cell(row, Math.round(u["people_total_" + l.key]).toLocaleString()));
+    body.appendChild(row);
+  }
+  const maps = $("maps");
+  maps.replaceChildren();
+  for (const [key, path] of Object.entries(doc.files)) {
+    if (!key.startsWith("map_")) continue;
+    const img = document.createElement("img");
+    img.alt = key.slice(4);
+    img.src = fileUrl(folder, `${doc.month}/${path}`);
+    maps.appendChild(img);
+  }
+  $("html-link").href = fileUrl(folder, `${doc.month}/bulletin.html`);
+  $("csv-link").href = fileUrl(folder, `${doc.month}/units.csv`);
+  $("pdf-link").hidden = !doc.files.pdf;
+  if (doc.files.pdf) $("pdf-link").href = fileUrl(folder, `${doc.month}/bulletin.pdf`);
+  const notes = [`Latest month with data: ${doc.last_data_month}.`,
+    `Missing months: ${doc.missing_months.length ? doc.missing_months.join(", ") : "none"}.`,
+    `Provisional months: ${doc.provisional_months.length ? doc.provisional_months.join(", ") : "none declared"}.`];
+  if (doc.population) notes.push(`Population: ${doc.population}.`);
+  $("notes").textContent = notes.join(" ");
+  $("bulletin").hidden = false;
+}
+
+async function loadBulletin() {
+  const folder = $("folder").value;
+  const month = $("month").value;
+  $("error").hidden = true;
+  try {
+    render(folder, await api(`/api/monitoring/${encodeURIComponent(folder)}` + (month ? `?month=${month}` : "")));
+  } catch (err) { showError(err); }
+}
+
+async function start() {
+  $("error").hidden = true;
+  let list;
+  try { list = await api("/api/monitoring"); } catch (err) { showError(err); return; }
+  $("signin").hidden = true;
+  if (!list.length) { $("empty").hidden = false; return; }
+  const sel = $("folder");
+  sel.replaceChildren(...list.map((f) => new Option(`${f.latest.name} (${f.folder})`, f.folder)));
+  const fillMonths = () => {
+    const f = list.find((x) => x.folder === sel.value);
+    $("month").replaceChildren(...f.months.slice().reverse().map((m) => new Option(m, m)));
+    $("month").value = f.latest.month;
+  };
+  sel.onchange = () => { fillMonths(); loadBulletin(); };
+  $("month").onchange = loadBulletin;
+  fillMonths();
+  loadBulletin();
+}
+
+$("signin-btn").onclick = async () => {
+  try {
+    await api("/api/session", { method: "POST", headers: { Authorization: `Bearer ${$("token").value}` } });
+    start();
+  } catch (err) { showError(err); }
+};
+
+start();

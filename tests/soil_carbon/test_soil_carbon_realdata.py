@@ -105,7 +105,7 @@ def test_sierra_de_neiba__land_cover_and_soc_stages(shared_data: Path, fake_cont
     lc_deg_km2 = lcd[(lcd.period == "2015-2017") & (lcd.class_code == -1) & (lcd.zone_id == "ALL")].area_km2.sum()
     print(f"Sierra de Neiba tree-covered 2019: {forest_km2:.2f} km2; LC degraded 2015-2017: {lc_deg_km2:.4f} km2")
     assert 500 < forest_km2 < 650
-    assert {"lc_unccd/2015", "lc_degradation/2015-2017", "soc/2019", "soc_degradation/2017-2019"} <= set(ctx.rasters)
+    assert {"lc_unccd/2015", "lc_degradation/2015-2017", "soc/2019", "soc_degradation/2017-2019"} <= {o["key"] for o in ctx.outputs}
 
 
 def _alaska_stocks(d: Path) -> xr.DataArray:

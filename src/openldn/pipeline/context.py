@@ -114,7 +114,8 @@ class RunContext:
             from openldn.io import align
 
             da = align(self.inputs_raw[name], self.geobox, kind=input_kinds()[name])
-            self._aligned[name] = self.rechunk(da)
+            # one set of grid coordinates for inputs and layers alike (the analysis grid's), whatever the source
+            self._aligned[name] = self.rechunk(self.on_grid(da))
         return self._aligned[name]
 
     def on_grid(self, da: xr.DataArray) -> xr.DataArray:

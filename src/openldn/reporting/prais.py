@@ -6,25 +6,27 @@ row model (pydantic) whose fields are typed: numeric fields accept only numbers 
 then applies the PRAIS rules V1-V3 and the openldn checks C1-C8 (standard.md §14) and raises
 :class:`~openldn.exceptions.PRAISValidationError` naming the table, the zone, the row and the rule.
 
-One land-area denominator per run (standard.md §3, §16 A12-A14): total land area = area minus inland water, water
-from the land cover of the baseline's initial year (or an official CP-1.T1 value); cells without data stay in the
-denominator and are reported as a "No data" row; water is reported separately.
+One land-area denominator per run (standard.md §3, §16 A12-A14): the run's area ledger
+(:mod:`openldn.pipeline.ledger`): total land area = area minus inland water, water from the one land cover year chosen
+by ``integration.water_mask_year`` (or an official CP-1.T1 value); cells without data stay in the denominator and are
+reported as a "No data" row; water is reported separately. Every report also carries a consistency certificate
+(:mod:`openldn.reporting.certificate`): each table's totals against the ledger and the rules actually checked.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from openldn.core.codes import LPD_CLASSES, NODATA
+from openldn.core.codes import LPD_CLASSES, NODATA, WATER
 from openldn.core.periods import Period
 from openldn.exceptions import PRAISValidationError
-from openldn.integration.summary import WATER, LandArea, land_area_from_tables
+from openldn.integration.summary import LandArea, land_area_from_tables
 
 __all__ = [
     "TABLE_TITLES",
@@ -118,7 +120,13 @@ class PRAISReport(BaseModel):
     land_area: dict[str, dict[str, Any]]
     tables: list[PRAISTable]
     substitutions: list[str] = Field(default_factory=list)
+    #: Rules that were checked and passed (the full list, with those not checked, is ``rules``).
     checks: list[str] = Field(default_factory=list)
+    #: Every rule of standard.md §14: ``rule``, ``text``, ``status`` (passed / failed / partly checked / not
+    #: checked) and ``how``.
+    rules: list[dict[str, Any]] = Field(default_factory=list)
+    #: The consistency certificate (:func:`openldn.reporting.certificate.consistency_certificate`).
+    consistency: dict[str, Any] = Field(default_factory=dict)
     #: Sections whose source table had an unexpected layout (the other tables are still built).
     skipped: list[str] = Field(default_factory=list)
 
@@ -631,6 +639,8 @@ def build_report(
     substitutions: Iterable[str] = (),
     confidence: str | None = None,
     validate: bool = True,
+    ledger: Mapping[str, Any] | None = None,
+    strict_codes: bool | None = None,
 ) -> PRAISReport:
     """Build every PRAIS table the run has data for, per admin unit, and validate them.
 
@@ -652,6 +662,12 @@ def build_report(
         Confidence in the SDG 15.3.1 estimate (SO1-4.T2 tick box).
     validate : bool
         Run :func:`validate_report` (raises on the first broken rule).
+    ledger : dict, optional
+        The run's area ledger (:meth:`openldn.pipeline.ledger.AreaLedger.summary`): the land, water and total area
+        of every zone and the denominator of every percentage. Without it they are read from the ``land_area``
+        table at ``water_mask_year`` (a report built from tables alone).
+    strict_codes : bool, optional
+        ``land_cover.strict_codes`` of the run (whether rule C4 was enforced by the land cover stage).
 
     Returns
     -------
@@ -659,8 +675,11 @@ def build_report(
     """
     b = Period.from_user_input(baseline)
     rep = [Period.from_user_input(p) for p in reporting]
-    year = water_mask_year if water_mask_year is not None else b.start
-    land = land_area_from_tables(tables, year=year, official_land_area_km2=official_land_area_km2)
+    if ledger is not None:
+        land = _land_from_ledger(ledger)
+    else:
+        year = water_mask_year if water_mask_year is not None else b.start
+        land = land_area_from_tables(tables, year=year, official_land_area_km2=official_land_area_km2)
     bld = _Builder(tables, b, rep, land)
     bld.confidence = confidence
     skipped: list[str] = []
@@ -688,8 +707,23 @@ def build_report(
         skipped=skipped,
     )
     if validate:
-        validate_report(report)
+        validate_report(report, strict_codes=strict_codes, has_land_cover="lc_area" in tables)
+    from openldn.reporting.certificate import consistency_certificate
+
+    report.consistency = consistency_certificate(tables, report, ledger=ledger)
     return report
+
+
+def _land_from_ledger(ledger: Mapping[str, Any]) -> dict[str, LandArea]:
+    """Denominators of every zone from the area ledger's summary."""
+    out = {}
+    src = f"area ledger: {ledger.get('source', '')}"
+    for zid, z in ledger["zones"].items():
+        den, land = float(z["denominator_km2"]), float(z["land_km2"])
+        official = den != land
+        out[str(zid)] = LandArea(str(zid), den, float(z["water_km2"]), float(z["land_nodata_km2"]),
+                                 "official (CP-1.T1)" if official else src, data_land_km2=land if official else None)
+    return out
 
 
 def _fail(t: PRAISTable, i: int | None, rule: str, what: str, fix: str) -> PRAISValidationError:
@@ -700,7 +734,8 @@ def _fail(t: PRAISTable, i: int | None, rule: str, what: str, fix: str) -> PRAIS
     return PRAISValidationError(f"{t.code} [{t.zone_id}]{row}: rule {rule}: {what}; {fix}.")
 
 
-def validate_report(report: PRAISReport, *, rel_tol: float = 1e-6) -> list[str]:
+def validate_report(report: PRAISReport, *, rel_tol: float = 1e-6, strict_codes: bool | None = None,
+                    has_land_cover: bool = True) -> list[str]:
     """Check every table with PRAIS rules V1-V3 and openldn checks C1-C8 (standard.md §14).
 
     Parameters
@@ -708,19 +743,23 @@ def validate_report(report: PRAISReport, *, rel_tol: float = 1e-6) -> list[str]:
     report : PRAISReport
         The tables to check.
     rel_tol : float
-        Relative tolerance of the area sums (C1, C2) and of the 100 % bound.
+        Relative tolerance of the area sums (C1) and of the 100 % bound.
+    strict_codes : bool, optional
+        Whether the land cover stage stopped on unmapped codes (``land_cover.strict_codes``; rule C4).
+    has_land_cover : bool
+        Whether the run has land cover tables (C4 applies only then).
 
     Returns
     -------
     list of str
-        The checks that passed (also stored in ``report.checks``).
+        The rules that were checked and passed (also ``report.checks``). ``report.rules`` lists every rule with
+        its status: ``passed``, ``partly checked`` or ``not checked`` (a broken rule raises).
 
     Raises
     ------
     PRAISValidationError
         On the first broken rule; the message names the table, the zone, the row and the rule.
     """
-    passed: list[str] = []
     for t in report.tables:
         model = t.row_model()
         for i, r in enumerate(t.rows):
@@ -744,9 +783,10 @@ def validate_report(report: PRAISReport, *, rel_tol: float = 1e-6) -> list[str]:
                                 "the denominator is smaller than the part (check the land area or population)")
                 if c.kind == "index" and not 0.0 <= v <= 1.0:
                     raise _fail(t, i, "C8", f"DVI {c.label!r} is {v}, outside [0, 1]", "normalise the factors")
-    passed += ["V2", "V3", "C8"]
 
-    # V1: no area above the total country area of CP-1.T1; C1/C2: class areas sum to the one land area
+    # V1: no area above the total country area of CP-1.T1; C1: class areas sum to the one land area (every -1/0/1
+    # table, whatever its notes say)
+    n_c1 = 0
     for t in report.tables:
         la = report.land_area.get(t.zone_id)
         if la is None:
@@ -761,21 +801,41 @@ def validate_report(report: PRAISReport, *, rel_tol: float = 1e-6) -> list[str]:
                                 f"{country:.3f} km² (CP-1.T1)", "check the area of interest and CP-1.T1")
         if t.columns == _DEG_COLS:
             computed = la.get("computed_land_km2", la["land_km2"])
-            water_split = not any("not separated" in n for n in t.notes)
             for period in dict.fromkeys(r["period"] for r in t.rows):
                 s = sum(r["area_km2"] for r in t.rows if r["period"] == period)
-                if computed is not None and water_split and abs(s - computed) > tol:
+                n_c1 += 1
+                if computed is not None and abs(s - computed) > tol:
                     raise _fail(t, None, "C1", f"period {period}: classes sum to {s:.6f} km², not the total land "
                                 f"area {computed:.6f} km²", "use one water mask for every table (C2)")
-    passed += ["V1", "C1", "C2"]
+    has_so3 = any(t.code.startswith("SO3-1") for t in report.tables)
+    rules = [
+        ("V1", "passed", "every area of every table compared with the zone's total country area (CP-1.T1 land + "
+                         "water); every percentage compared with 100 %"),
+        ("V2", "passed", "every value of a non-negative column (areas, percentages, counts, stocks, DVI)"),
+        ("V3", "passed", "every numeric field validated as a finite number"),
+        ("C1", "passed" if n_c1 else "not checked",
+         f"classes summed per period in {n_c1} (table, zone, period) blocks of SO1-1.T7, SO1-2.T3, SO1-3.T2 and "
+         "SO1-4.T1 against the computed land area; CP-1.T1 bound as V1"),
+        ("C2", "passed", "one land area (the area ledger's) is the denominator of every SO1 table; each table's "
+                         "land total is compared with it in the consistency certificate"),
+        ("C3", "not checked", "at most 5 region matrices is enforced when the run file is read; that the regions "
+                              "cover the land exactly once is not checked"),
+        ("C4", ("passed" if strict_codes and has_land_cover else "not checked"),
+         ("enforced by the land cover stage: land_cover.strict_codes is true, so an unmapped code would have "
+          "stopped the run" if strict_codes and has_land_cover else
+          "land_cover.strict_codes is false (unmapped codes are counted as no data) or no land cover"
+          if has_land_cover else "no land cover in the run")),
+        ("C5", "passed", f"years picked by the PRAIS tables are the requested ones or recorded; "
+                         f"{len(report.substitutions)} substitution(s) listed"),
+        ("C6", "partly checked", "percentages compared with 100 %; that each group divides by its own national "
+                                 "total holds by construction of SO2-3.T1 and SO3-2 and is not re-checked"),
+        ("C7", "passed" if has_so3 else "not checked",
+         "SO3-1 percentages divide by the area ledger's denominator; compared in the consistency certificate"
+         if has_so3 else "no SO3-1 table"),
+        ("C8", "passed", "every DVI value compared with [0, 1]"),
+    ]
+    from openldn.reporting.certificate import RULES
 
-    # C4: unmapped land cover codes are an error of the land cover stage (LegendError) before any table exists
-    passed.append("C4")
-    # C3: at most 5 regional transition matrices is a property of the run file (national matrix by default)
-    passed.append("C3")
-    # C5: substitutions are recorded
-    passed.append("C5")
-    # C6 / C7 are enforced by construction (same-group totals; one land area for SO1 and SO3); bound checked above
-    passed += ["C6", "C7"]
-    report.checks = passed
-    return passed
+    report.rules = [{"rule": k, "text": RULES[k], "status": st, "how": how} for k, st, how in rules]
+    report.checks = [k for k, st, _ in rules if st == "passed"]
+    return list(report.checks)

@@ -58,15 +58,33 @@ def build_run_report(ctx: Any) -> PRAISReport:
     PRAISReport
     """
     from openldn.core.periods import Period
+    from openldn.pipeline.ledger import ledger_of
 
     a = ctx.assessment
     baseline = Period.from_user_input(a.baseline)
     year = baseline.end if _opt(ctx, "water_mask_year", "baseline_initial") == "baseline_final" else baseline.start
-    return build_report(
+    # the one land area of the run: every percentage divides by it (a context holding only tables, as a report
+    # rebuilt from a finished run's CSVs, has no grid: its land areas come from the land_area table)
+    has_grid = getattr(ctx, "area", None) is not None and getattr(ctx, "coverage", None) is not None
+    ledger = ledger_of(ctx) if getattr(ctx, "ledger", None) is not None or has_grid else None
+    lc_opts = getattr(a, "land_cover", None)
+    report = build_report(
         ctx.tables, baseline=a.baseline, reporting=list(a.reporting),
         official_land_area_km2=_opt(ctx, "land_area_km2"), water_mask_year=year,
         substitutions=list(getattr(ctx, "substitutions", []) or []), confidence=_opt(ctx, "confidence"),
+        ledger=ledger.summary() if ledger is not None else None, strict_codes=getattr(lc_opts, "strict_codes", None),
     )
+    cert = report.consistency
+    if not cert.get("ok", True):
+        bad = [e for e in cert.get("entries", []) if not e["ok"]][:5]
+        ctx.log.warning(
+            "CONSISTENCY CERTIFICATE FAILED: %d table total(s) differ from the area ledger by more than %g "
+            "(first: %s); do not submit these tables before the cause is found (see the report's certificate).",
+            cert.get("failures", 0), cert.get("tolerance", 0.0),
+            "; ".join(f"{e['table']} {e['variable']} {e['period']} {e['zone_id']} {e['quantity']} "
+                      f"{e['value_km2']:.6f} vs {e['ledger_km2']:.6f}" for e in bad),
+        )
+    return report
 
 
 def _sort_key(rec: dict[str, Any]) -> tuple[int, str]:

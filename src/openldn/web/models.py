@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from openldn.registry import input_kinds
 
 __all__ = [
     "DatasetOut",
@@ -14,22 +16,12 @@ __all__ = [
     "RunOut",
 ]
 
-#: What an uploaded or linked dataset is used for in the run file.
-Role = Literal[
-    "aoi",
-    "zones",
-    "ndvi",
-    "land_cover",
-    "soc",
-    "climate_zones",
-    "precipitation",
-    "population_total",
-    "population_female",
-    "population_male",
-    "lpd",
-    "soil_units",
-    "other",
-]
+#: What an uploaded or linked dataset is used for in the run file: the AOI, the admin units, or one of the inputs
+#: the stages declare (openldn.registry), so a new input becomes a role without touching the web app.
+if TYPE_CHECKING:
+    Role = str
+else:
+    Role = Literal[("aoi", "zones", *input_kinds(), "other")]
 
 
 class ProjectIn(BaseModel):

@@ -93,3 +93,53 @@ def test_cli_errors_are_one_line(demo_run: Path, tmp_path: Path, capsys: pytest.
     assert main(["accuracy", "estimate", str(sample)]) == 2
     err = capsys.readouterr().err
     assert "not in the sample (P99999)" in err and err.count("\n") == 1
+
+
+def test_admin_units_estimates_add_up_and_cover_the_planted_area(demo_run: Path, demo_run_file: Path,
+                                                                  tmp_path: Path) -> None:  # fmt: skip
+    """Sample inside the admin units; per-unit degraded areas sum to the total, each interval holds its planted area."""
+    sample = tmp_path / "zones"
+    zones_file = demo_run_file.parent / "zones.gpkg"
+    assert main(["accuracy", "design", f"sdg/{PERIOD}", "--run", str(demo_run), "--out", str(sample), "--n", "300",
+                 "--minimum", "60", "--seed", "5", "--zones", str(zones_file)]) == 0  # fmt: skip
+    points = pd.read_csv(sample / "points.csv", dtype={"zone_id": str})
+    truth = json.loads((demo_run_file.parent / "truth.json").read_text())
+    assert set(points["zone_id"]) <= {"Z1", "Z2", "Z3", "Z4", "Z5"}
+    _interpreter(points, truth, PERIOD).to_csv(sample / "labels.csv", index=False)
+    assert main(["accuracy", "estimate", str(sample)]) == 0
+    doc = json.loads((sample / "accuracy.json").read_text())
+    by_zone = doc["degraded_by_zone"]
+    assert sum(z["area"] for z in by_zone.values()) == pytest.approx(doc["degraded"]["area"], rel=1e-9)
+    assert sum(z["total_area"] for z in by_zone.values()) == pytest.approx(doc["degraded"]["total_area"], rel=1e-9)
+    # planted degraded area per unit: the degraded patches cut by the unit polygons (equal-area projection)
+    zones = gpd.read_file(zones_file)
+    boxes = [box(*p["bbox"]) for p in truth["patches"] if (p["expected"].get("sdg") or {}).get(PERIOD) == -1]
+    laea = f"+proj=laea +lat_0={truth['bounds'][1] + 0.15} +lon_0={truth['bounds'][0] + 0.15} +datum=WGS84"
+    patches = gpd.GeoDataFrame(geometry=boxes, crs=4326).to_crs(laea)
+    for _, z in zones.to_crs(laea).iterrows():
+        planted = float(patches.intersection(z.geometry).area.sum()) / 1e6
+        est = by_zone[str(z["id"])]
+        assert est["area_ci_low"] - 0.1 <= planted <= est["area_ci_high"] + 0.1, (z["id"], est, planted)
+    table = pd.read_csv(sample / "accuracy_zones.csv")
+    assert set(table["zone_id"]) == set(by_zone)
+
+
+def test_exclusion_map_leaves_water_out_of_the_land_cover_frame(demo_run: Path, tmp_path: Path) -> None:
+    import rasterio
+
+    with_water = tmp_path / "w"
+    land = tmp_path / "l"
+    key = f"lc_degradation/{PERIOD}"
+    assert main(["accuracy", "design", key, "--run", str(demo_run), "--out", str(with_water), "--n", "50"]) == 0
+    assert main(["accuracy", "design", key, "--run", str(demo_run), "--out", str(land), "--n", "50",
+                 "--exclude", "lc_unccd/2023=7"]) == 0  # fmt: skip
+    a = json.loads((with_water / "design.json").read_text())
+    b = json.loads((land / "design.json").read_text())
+    with rasterio.open(demo_run / "maps" / "lc_unccd_2023.tif") as src:
+        water = int((src.read(1) == 7).sum())
+    assert water > 0
+    assert sum(a["pixels"]) - sum(b["pixels"]) == water  # the water cells are stable (0) in the LC degradation map
+    points = pd.read_csv(land / "points.csv")
+    assert (points["lc_unccd_2023"] != 7).all()
+    assert sum(b["mapped_area_m2"]) < sum(a["mapped_area_m2"])
+    assert b["exclude"]["map"] == "lc_unccd/2023" and b["exclude"]["codes"] == [7]

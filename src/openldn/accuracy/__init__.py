@@ -17,6 +17,7 @@ from openldn.accuracy.estimators import (
     ProportionEstimate,
     estimate_accuracy,
     estimate_class_proportion,
+    estimate_domain_proportion,
     z_value,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "ProportionEstimate",
     "estimate_accuracy",
     "estimate_class_proportion",
+    "estimate_domain_proportion",
     "z_value",
 ]

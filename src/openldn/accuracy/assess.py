@@ -17,7 +17,12 @@ import numpy as np
 import pandas as pd
 
 from openldn.accuracy.design import SampleDesign
-from openldn.accuracy.estimators import AccuracyEstimate, ProportionEstimate, estimate_accuracy
+from openldn.accuracy.estimators import (
+    AccuracyEstimate,
+    ProportionEstimate,
+    estimate_accuracy,
+    estimate_domain_proportion,
+)
 from openldn.accuracy.labels import check_labels
 from openldn.exceptions import ConfigError
 
@@ -86,6 +91,18 @@ class SampleAssessment:
     n_labelled: int
     labelled_per_stratum: list[int]
     interpreters: list[str]
+    zones: dict[str, ProportionEstimate] | None = None
+
+    def zone_table(self) -> pd.DataFrame:
+        """Degraded area and share of each admin unit (empty without zones in the design)."""
+        rows = []
+        for zid, e in (self.zones or {}).items():
+            rows.append({"zone_id": zid, "zone_area_km2": e.total_area, "degraded_km2": e.area,
+                         "degraded_km2_se": e.area_se, "degraded_km2_ci_low": e.ci_low * e.total_area,
+                         "degraded_km2_ci_high": e.ci_high * e.total_area, "share": e.proportion, "share_se": e.se,
+                         "share_ci_low": e.ci_low, "share_ci_high": e.ci_high,
+                         "mapped_share": e.mapped_proportion})  # fmt: skip
+        return pd.DataFrame(rows)
 
     def table(self) -> pd.DataFrame:
         """Per-class table with labels; areas in km² (``area_km2`` ...)."""
@@ -110,6 +127,7 @@ class SampleAssessment:
                        "interpreters": self.interpreters, "seed": self.design.seed,
                        "allocation": self.design.allocation},
             "degraded": None if self.degraded is None else self.degraded.to_dict(),
+            "degraded_by_zone": None if self.zones is None else {z: e.to_dict() for z, e in self.zones.items()},
             "confidence_level": self.confidence,
             "confidence_rule": {"rule": self.rule, "thresholds": list(self.thresholds),
                                 "definition": _RULE_TEXT[self.rule]},
@@ -174,16 +192,35 @@ def assess_sample(
     deg = est.class_proportion(design.degraded_classes) if design.degraded_classes else None
     level = None if deg is None else confidence_level(deg, rule=rule, thresholds=thresholds)
     interp = sorted({str(v) for v in done["interpreter"] if str(v).strip()})
+    zones = None
+    if design.zone_mapped_area_m2 and design.degraded_classes and "zone_id" in points.columns:
+        zone_of = dict(zip(points["point_id"].astype(str), points["zone_id"].astype(str), strict=True))
+        in_deg = done["reference"].astype(int).isin(design.degraded_classes).to_numpy()
+        zcol = done["point_id"].map(zone_of).to_numpy()
+        strata = done["stratum"].astype(int).map(pos).to_numpy()
+        n_h = counts.sum(axis=1)
+        deg_pos = [pos[c] for c in design.degraded_classes]
+        zones = {}
+        for zid, zarea in design.zone_mapped_area_m2.items():
+            zarea_km2 = np.asarray(zarea, dtype=np.float64) / 1e6
+            if zarea_km2.sum() <= 0:
+                continue
+            hits = np.bincount(strata[in_deg & (zcol == zid)], minlength=k)
+            zones[zid] = estimate_domain_proportion(
+                n_h, hits, area_km2, float(zarea_km2.sum()), classes=tuple(design.degraded_classes),
+                mapped_domain_share=float(zarea_km2[deg_pos].sum() / zarea_km2.sum()), confidence=confidence,
+            )  # fmt: skip
     return SampleAssessment(
         design=design, estimate=est, degraded=deg, confidence=level, rule=rule,
         thresholds=thresholds if thresholds is not None else DEFAULT_THRESHOLDS[rule],
         n_points=len(points), n_labelled=len(done), labelled_per_stratum=counts.sum(axis=1).tolist(),
-        interpreters=interp,
+        interpreters=interp, zones=zones,
     )  # fmt: skip
 
 
 def write_assessment(result: SampleAssessment, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``accuracy.csv`` (per class), ``error_matrix.csv`` (counts and area proportions) and ``accuracy.json``."""
+    """Write ``accuracy.csv`` (per class), ``error_matrix.csv`` (counts and area proportions), ``accuracy.json`` and,
+    with admin units in the design, ``accuracy_zones.csv`` (degraded area and share per unit)."""
     from openldn.io import atomic_path, write_table
 
     out = Path(out_dir)
@@ -197,6 +234,8 @@ def write_assessment(result: SampleAssessment, out_dir: str | Path) -> dict[str,
             rows.append({"map_class": c, "reference_class": r, "count": int(est.counts[i, j]),
                          "area_proportion": float(est.proportions[i, j])})  # fmt: skip
     write_table(pd.DataFrame(rows), paths["matrix"])
+    if result.zones:
+        paths["zones"] = write_table(result.zone_table(), out / "accuracy_zones.csv")
     with atomic_path(paths["json"]) as tmp:
         tmp.write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
     return paths

@@ -44,6 +44,16 @@ def _users(text: str | None) -> dict[int, float] | None:
     return out
 
 
+def _exclude(text: str | None) -> tuple[str, list[int]] | None:
+    if text is None or not text.strip():
+        return None
+    key, _, codes = text.partition("=")
+    parsed = _codes(codes, "--exclude")
+    if not key.strip() or not parsed:
+        raise ConfigError(f"--exclude {text!r}: give a map and codes, e.g. 'lc_unccd/2023=7'")
+    return key.strip(), parsed
+
+
 @app.command()
 def design(
     map_: Annotated[str, typer.Argument(metavar="MAP", help="Map key of the run (e.g. sdg/2016-2023) or a GeoTIFF.")],
@@ -63,6 +73,8 @@ def design(
     zone_field: Annotated[str, typer.Option("--zone-field", help="Identifier field of --zones.")] = "id",
     zone_ids: Annotated[str | None, typer.Option("--zone-ids", help="Only these admin units (comma-separated ids).")]
     = None,
+    exclude: Annotated[str | None, typer.Option("--exclude", help="Leave out cells of another map with these codes, "
+                                                "e.g. 'lc_unccd/2023=7' (water).")] = None,
 ) -> None:
     """Draw a stratified random sample on a categorical map; write points.gpkg/.csv, design.json and labels.csv."""
     from openldn.accuracy.sampling import design_sample
@@ -70,7 +82,7 @@ def design(
     d, table = design_sample(
         map_, out, run_dir=run, n=n, target_se=target_se, users_accuracy=_users(users), minimum=minimum, seed=seed,
         degraded=_codes(degraded, "--degraded"), zones=zones, zone_field=zone_field,
-        zone_ids=[z.strip() for z in zone_ids.split(",")] if zone_ids else None,
+        zone_ids=[z.strip() for z in zone_ids.split(",")] if zone_ids else None, exclude=_exclude(exclude),
     )  # fmt: skip
     alloc = ", ".join(f"{lab} {a}" for lab, a in zip(d.class_labels, d.allocation, strict=True))
     typer.echo(f"{len(table)} points on {d.map_key} ({alloc}) written to {out}; fill in {out / 'labels.csv'}")

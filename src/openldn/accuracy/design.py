@@ -20,10 +20,12 @@ from openldn.exceptions import ConfigError, InputFileError
 
 __all__ = [
     "DEGRADED_CLASSES",
+    "Exclude",
     "MapInfo",
     "SampleDesign",
     "StrataScan",
     "allocate",
+    "check_exclude",
     "draw_points",
     "map_info",
     "run_categorical_maps",
@@ -258,6 +260,7 @@ class StrataScan:
     pixels: np.ndarray  # int64 per class
     area_m2: np.ndarray  # float64 per class
     strip_pixels: list[np.ndarray] = field(default_factory=list, repr=False)  # per strip, per class
+    zone_area_m2: np.ndarray | None = None  # zones x classes, with zones
 
     @property
     def weights(self) -> np.ndarray:
@@ -287,6 +290,8 @@ class SampleDesign:
     zones_path: str | None = None
     zone_field: str | None = None
     zone_ids: list[str] | None = None
+    zone_mapped_area_m2: dict[str, list[float]] | None = None
+    exclude: dict[str, Any] | None = None
     crs: str = ""
     maps: list[str] = field(default_factory=list)
     method: str = ("stratified random sample of pixels (strata = map classes), simple random sample without "
@@ -355,7 +360,33 @@ def _read_strip(info: MapInfo, r0: int, r1: int) -> np.ndarray:
         return np.asarray(src.read(1, window=Window(0, r0, info.shape[1], r1 - r0)))
 
 
-def scan_strata(info: MapInfo, *, zones: Any = None, max_pixels: int = 4_000_000) -> StrataScan:
+#: Pixels to leave out of the frame: a map on the same grid and the codes to exclude (e.g. water in the land cover).
+Exclude = tuple[MapInfo, tuple[int, ...]]
+
+
+def check_exclude(info: MapInfo, exclude: Exclude | None) -> None:
+    """Check that an exclusion map shares the stratifying map's grid."""
+    if exclude is None:
+        return
+    other = exclude[0]
+    if other.shape != info.shape or not np.allclose(other.transform, info.transform) or other.crs != info.crs:
+        raise ConfigError(f"{other.path}: the exclusion map is not on the grid of {info.path}; use a map of the "
+                          "same run")  # fmt: skip
+
+
+def _frame(info: MapInfo, r0: int, r1: int, shape: tuple[int, ...], zones: Any,
+           exclude: Exclude | None) -> tuple[np.ndarray, np.ndarray | None]:  # fmt: skip
+    """Cells of rows r0:r1 in the sampling frame, and the 1-based zone index of each cell (None without zones)."""
+    zr = None if zones is None else _zone_raster(info, r0, r1, zones)
+    inside = np.ones(shape, dtype=bool) if zr is None else zr > 0
+    if exclude is not None:
+        inside &= ~np.isin(_read_strip(exclude[0], r0, r1), np.asarray(exclude[1]))
+    return inside, zr
+
+
+def scan_strata(
+    info: MapInfo, *, zones: Any = None, exclude: Exclude | None = None, max_pixels: int = 4_000_000
+) -> StrataScan:
     """Count the pixels and sum the mapped area of each legend class, strip by strip.
 
     Parameters
@@ -364,34 +395,44 @@ def scan_strata(info: MapInfo, *, zones: Any = None, max_pixels: int = 4_000_000
         The categorical map (see :func:`map_info`).
     zones : geopandas.GeoDataFrame, optional
         Admin units (already in the map's CRS) to restrict the frame to (pixel-centre rule).
+    exclude : tuple of MapInfo and tuple of int, optional
+        A map on the same grid and the codes whose cells leave the frame (e.g. ``lc_unccd/2023`` and ``(7,)``:
+        water).
     max_pixels : int
         Pixels read at once.
 
     Returns
     -------
     StrataScan
+        With ``zone_area_m2`` (zones x classes) when zones are given.
     """
+    check_exclude(info, exclude)
     classes = sorted(info.classes)
     k = len(classes)
     pixels = np.zeros(k, dtype=np.int64)
     area = np.zeros(k, dtype=np.float64)
     per_strip: list[np.ndarray] = []
     lut_codes = np.asarray(classes)
+    nz = 0 if zones is None else len(zones)
+    zone_area = np.zeros((nz, k), dtype=np.float64)
     for r0, r1 in _strips(info.shape, max_pixels):
         data = _read_strip(info, r0, r1)
         cell = _row_areas(info, r0, r1)
-        inside = np.ones(data.shape, dtype=bool) if zones is None else _zone_raster(info, r0, r1, zones) > 0
+        inside, zr = _frame(info, r0, r1, data.shape, zones, exclude)
         counts = np.zeros(k, dtype=np.int64)
         for i, code in enumerate(lut_codes):
             m = (data == code) & inside
             counts[i] = int(m.sum())
             area[i] += float(cell[m].sum())
+            if zr is not None and counts[i]:
+                zone_area[:, i] += np.bincount(zr[m], weights=cell[m], minlength=nz + 1)[1:]
         pixels += counts
         per_strip.append(counts)
     if pixels.sum() == 0:
         raise ConfigError(f"{info.path}: no pixel of the map's classes {classes} lies in the sampling frame "
                           "(all no data, or outside the selected admin units)")  # fmt: skip
-    return StrataScan(classes=classes, pixels=pixels, area_m2=area, strip_pixels=per_strip)
+    return StrataScan(classes=classes, pixels=pixels, area_m2=area, strip_pixels=per_strip,
+                      zone_area_m2=zone_area if zones is not None else None)  # fmt: skip
 
 
 def draw_points(
@@ -402,6 +443,7 @@ def draw_points(
     seed: int,
     zones: Any = None,
     zone_ids: Sequence[str] | None = None,
+    exclude: Exclude | None = None,
     max_pixels: int = 4_000_000,
 ) -> pd.DataFrame:
     """Draw a stratified random sample of pixels (without replacement within each stratum).
@@ -420,6 +462,8 @@ def draw_points(
         Admin units in the map's CRS (the same as for the scan).
     zone_ids : sequence of str, optional
         Identifier of each zone row (recorded in the ``zone_id`` column).
+    exclude : tuple of MapInfo and tuple of int, optional
+        Cells left out of the frame (the same as for the scan).
     max_pixels : int
         Pixels read at once.
 
@@ -446,8 +490,7 @@ def draw_points(
         wanted = [(i, r[(r >= seen[i]) & (r < seen[i] + counts[i])] - seen[i]) for i, r in enumerate(ranks)]
         if any(len(w) for _, w in wanted):
             data = _read_strip(info, r0, r1)
-            zr = None if zones is None else _zone_raster(info, r0, r1, zones)
-            inside = np.ones(data.shape, dtype=bool) if zr is None else zr > 0
+            inside, zr = _frame(info, r0, r1, data.shape, zones, exclude)
             for i, local in wanted:
                 if not len(local):
                     continue

@@ -25,7 +25,14 @@ import pandas as pd
 
 from openldn.exceptions import ConfigError
 
-__all__ = ["AccuracyEstimate", "ProportionEstimate", "estimate_accuracy", "estimate_class_proportion", "z_value"]
+__all__ = [
+    "AccuracyEstimate",
+    "ProportionEstimate",
+    "estimate_accuracy",
+    "estimate_class_proportion",
+    "estimate_domain_proportion",
+    "z_value",
+]
 
 
 def z_value(confidence: float) -> float:
@@ -99,7 +106,7 @@ class ProportionEstimate:
             "area_ci_high": self.ci_high * self.total_area,
             "total_area": self.total_area,
             "confidence": self.confidence,
-            "mapped_proportion": self.mapped_proportion,
+            "mapped_proportion": _jsonable(self.mapped_proportion),
         }
 
 
@@ -311,6 +318,69 @@ def estimate_class_proportion(
         mapped_proportion=float(w[cols].sum()),
         total_area=float(a.sum()),
     )
+
+
+def estimate_domain_proportion(
+    sample_sizes: Any,
+    hits: Any,
+    mapped_area: Any,
+    domain_area: float,
+    *,
+    mapped_domain_share: float | None = None,
+    classes: tuple[Any, ...] = (),
+    confidence: float = 0.95,
+) -> ProportionEstimate:
+    """Stratified estimate of the area of a domain (e.g. degraded land in one admin unit) and its share of the domain.
+
+    Parameters
+    ----------
+    sample_sizes : array-like, shape (k,)
+        Labelled sample units ``n_h`` in each stratum (the whole sample, inside and outside the domain).
+    hits : array-like, shape (k,)
+        Units of each stratum that lie in the domain and whose reference class counts (e.g. degraded).
+    mapped_area : array-like, shape (k,)
+        Mapped area ``A_h`` of each stratum (whole frame).
+    domain_area : float
+        Known area of the domain (e.g. the admin unit's mapped area), the denominator of the proportion.
+    mapped_domain_share : float, optional
+        The map's figure for the same share (recorded as ``mapped_proportion``).
+    classes : tuple
+        Reference classes counted (recorded).
+    confidence : float
+        Confidence level.
+
+    Returns
+    -------
+    ProportionEstimate
+        ``area`` and ``area_se``: estimated area and standard error; ``proportion``: ``area / domain_area``.
+
+    Notes
+    -----
+    The stratified estimator of a total (Cochran 1977, §5.2 and §2.13 for domains): with ``y = 1`` for a unit in
+    the domain whose reference class counts, ``A = sum_h A_h ybar_h`` and
+    ``V(A) = sum_h A_h^2 ybar_h (1 - ybar_h) / (n_h - 1)`` (finite population correction ignored), the same form as
+    eq. 10-11 of Olofsson et al. (2014).
+    """
+    n = np.asarray(sample_sizes, dtype=np.float64)
+    y = np.asarray(hits, dtype=np.float64)
+    a = np.asarray(mapped_area, dtype=np.float64)
+    if not (n.shape == y.shape == a.shape) or np.any(y > n) or np.any(y < 0):
+        raise ConfigError("domain estimate: give sample sizes, hits (<= sample sizes) and areas, one per stratum")
+    if not domain_area > 0:
+        raise ConfigError(f"domain estimate: domain area {domain_area} must be positive")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n > 0, y / n, 0.0)
+        var = np.where(n > 1, a**2 * share * (1.0 - share) / (n - 1.0), 0.0)
+    area = float(np.sum(a * share))
+    area_se = float(np.sqrt(var.sum()))
+    p, se = area / domain_area, area_se / domain_area
+    z = z_value(confidence)
+    return ProportionEstimate(
+        classes=tuple(classes), proportion=p, se=se, area=area, area_se=area_se, ci_low=max(0.0, p - z * se),
+        ci_high=min(1.0, p + z * se), confidence=confidence,
+        mapped_proportion=float("nan") if mapped_domain_share is None else float(mapped_domain_share),
+        total_area=float(domain_area),
+    )  # fmt: skip
 
 
 def estimate_accuracy(

@@ -116,6 +116,7 @@ def design_sample(
     zones: str | Path | None = None,
     zone_field: str = "id",
     zone_ids: Sequence[str] | None = None,
+    exclude: tuple[str | Path, Sequence[int]] | None = None,
     max_pixels: int = 4_000_000,
 ) -> tuple[SampleDesign, pd.DataFrame]:
     """Design a stratified random sample on a categorical map and write it (see the module docstring).
@@ -148,6 +149,10 @@ def design_sample(
         Identifier field of ``zones``.
     zone_ids : sequence of str, optional
         Only these admin units (default: all).
+    exclude : tuple, optional
+        ``(map, codes)``: cells of another map of the run (key or path, same grid) with these codes leave the
+        frame, e.g. ``("lc_unccd/2023", [7])`` for a land-only frame on the land cover degradation map (which is
+        stable, not no data, on water).
     max_pixels : int
         Pixels read at once (memory bound).
 
@@ -177,7 +182,11 @@ def design_sample(
                 raise ConfigError(f"{zones}: admin unit id(s) {missing} not found in field {zone_field!r}")
             zgdf = zgdf[zgdf[zone_field].isin([str(z) for z in zone_ids])].reset_index(drop=True)
         zid = list(zgdf[zone_field])
-    scan = scan_strata(info, zones=zgdf, max_pixels=max_pixels)
+    excl = None
+    if exclude is not None:
+        excl_info, _ = resolve_map(exclude[0], run_dir)
+        excl = (excl_info, tuple(int(c) for c in exclude[1]))
+    scan = scan_strata(info, zones=zgdf, exclude=excl, max_pixels=max_pixels)
     users = _parse_users(users_accuracy, classes)
     from_se = n is None
     if n is None:
@@ -185,7 +194,8 @@ def design_sample(
     if n < 2:
         raise ConfigError(f"sample size {n}: draw at least 2 points per mapped class")
     alloc = allocate(n, scan.weights, minimum=minimum, available=scan.pixels)
-    points = draw_points(info, scan, alloc, seed=seed, zones=zgdf, zone_ids=zid, max_pixels=max_pixels)
+    points = draw_points(info, scan, alloc, seed=seed, zones=zgdf, zone_ids=zid, exclude=excl,
+                         max_pixels=max_pixels)  # fmt: skip
     values = values_at_points(points, maps, info.crs)
     table = pd.concat([points, values], axis=1)
     design = SampleDesign(
@@ -206,6 +216,10 @@ def design_sample(
         zones_path=None if zones is None else str(Path(zones).resolve()),
         zone_field=None if zones is None else zone_field,
         zone_ids=None if not zone_ids else [str(z) for z in zone_ids],
+        zone_mapped_area_m2=None if scan.zone_area_m2 is None or zid is None else
+        {z: scan.zone_area_m2[i].tolist() for i, z in enumerate(zid)},
+        exclude=None if excl is None else {"map": excl[0].key, "path": str(excl[0].path.resolve()),
+                                           "codes": list(excl[1])},
         crs=info.crs,
         maps=[m.column for m in maps.values()],
     )

@@ -112,7 +112,7 @@ def test_monitor__month_without_data_is_an_error(rng):
     with pytest.raises(MissingYearError, match="latest month in the input is 2023-09"):
         monitor_indices(pr, MonitorOptions(month="2023-10"))
     pr.loc[{"time": "2023-09-01"}] = np.nan
-    with pytest.raises(MissingYearError, match="2023-09 has no value over the area.*2023-08"):
+    with pytest.raises(MissingYearError, match=r"2023-09 has no value over the area.*2023-08"):
         monitor_indices(pr, MonitorOptions(month="2023-09"))
     with pytest.raises(ConfigError, match="YYYY-MM"):
         monitor_indices(pr, MonitorOptions(month="Sept"))

@@ -102,11 +102,13 @@ def index_classes(da: Any) -> Any:
     v = np.asarray(da.values, dtype=np.float64)
     out = np.full(v.shape, NODATA, dtype=np.int16)
     ok = np.isfinite(v)
-    for code, _lab, _col, lo, hi in _spi_classes():
+    for code, _lab, _col, lower, upper in _spi_classes():
+        lo = -np.inf if lower is None else float(lower)
+        hi = np.inf if upper is None else float(upper)
         if code < 0:
-            sel = ok & (v <= hi) & ((v > lo) if lo is not None else True)
+            sel = ok & (v <= hi) & (v > lo)
         elif code > 0:
-            sel = ok & (v >= lo) & ((v < hi) if hi is not None else True)
+            sel = ok & (v >= lo) & (v < hi)
         else:
             sel = ok & (v > lo) & (v < hi)
         out[sel] = code
@@ -197,7 +199,7 @@ def _document(res: MonitorResult, files: dict[str, Any]) -> dict[str, Any]:
     for (zid, var), g in res.series.groupby(["zone_id", "variable"], sort=False):
         hist.setdefault(str(zid), {})[str(var)] = [None if not np.isfinite(v) else round(float(v), 4)
                                                    for v in g["value"]]
-    return _clean({
+    doc: dict[str, Any] = _clean({
         "name": res.name,
         "month": ind.label,
         "index": ind.spec.index,
@@ -220,6 +222,7 @@ def _document(res: MonitorResult, files: dict[str, Any]) -> dict[str, Any]:
         "files": {k: str(Path(v).relative_to(res.out_dir / ind.label)) if res.out_dir else str(v)
                   for k, v in files.items()},
     })
+    return doc
 
 
 def _img(path: Path, alt: str, cls: str = "") -> str:

@@ -29,7 +29,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-from openldn.core.periods import Period, SomePeriod
+from openldn.core.periods import Period
 from openldn.drought import _kernels
 from openldn.drought._kernels import (
     GAMMA,

@@ -195,7 +195,7 @@ def monitor_indices(
     month = parse_month(options.month)
     spec = options.spec
     rules = load_alert_rules(options.rules)
-    scales = sorted(set(int(s) for s in options.scales) | set(rules.scales))
+    scales = sorted({int(s) for s in options.scales} | set(rules.scales))
     if any(not 1 <= s <= 72 for s in scales):
         raise ConfigError(f"scales {scales} must be 1-72 months.")
     if options.history < 1:
@@ -303,8 +303,9 @@ class MonitorResult:
 
 def _weights(cov: Any, area: np.ndarray) -> np.ndarray:
     """(zones, pixels) area weights: cell area x covered fraction."""
-    return np.stack([np.asarray(cov.fraction(z).values, dtype=np.float64).reshape(-1) for z in cov.zone_ids]) \
-        * area.reshape(-1)[None, :]
+    frac = np.stack([np.asarray(cov.fraction(z).values, dtype=np.float64).reshape(-1) for z in cov.zone_ids])
+    out: np.ndarray = frac * np.asarray(area, dtype=np.float64).reshape(-1)[None, :]
+    return out
 
 
 def summarise(
@@ -370,8 +371,8 @@ def summarise(
             for grp, pop in population.items():
                 tab = zonal_sum_table(pop, pop_cov, by=on_pop, variable=f"population_{grp}",
                                       legend=rules.legend())
-                for r in tab.itertuples():
-                    people[(t, grp, str(r.zone_id), int(r.class_code))] = float(r.value)
+                for zid_, code_, val_ in zip(tab["zone_id"], tab["class_code"], tab["value"], strict=True):
+                    people[(t, grp, str(zid_), int(code_))] = float(val_)
     cur, prev = len(months) - 1, len(months) - 2
     for z, zid in enumerate(index_cov.zone_ids):
         row: dict[str, Any] = {"zone_id": zid, "zone_name": index_cov.zone_names[z], "month": ind.label,

@@ -20,11 +20,6 @@ from openldn.web.errors import WebError
 from openldn.web.routes.deps import settings
 from openldn.web.security import inside, require_token, safe_join
 
-try:
-    from openldn.web.security import FILE_CSP
-except ImportError:  # pragma: no cover - security module without the output-file policy
-    FILE_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
-
 __all__ = ["MONITORING_DIR", "page_router", "router"]
 
 #: Sub-folder of the data folder holding the monitoring output folders.
@@ -134,10 +129,8 @@ def bulletin_file(request: Request, name: str, path: str) -> FileResponse:
     target = safe_join(folder, path)
     if not target.is_file() or target.suffix.lower() not in _MEDIA:
         raise WebError(404, f"file {path!r} is not among the bulletin's outputs")
-    headers = {"Content-Security-Policy": FILE_CSP} if target.suffix.lower() == ".html" else None
     return FileResponse(target, media_type=_MEDIA[target.suffix.lower()], filename=target.name,
-                        content_disposition_type="inline" if target.suffix.lower() != ".tif" else "attachment",
-                        headers=headers)
+                        content_disposition_type="inline" if target.suffix.lower() != ".tif" else "attachment")
 
 
 @page_router.get("/monitor")

@@ -251,7 +251,7 @@ def _lookup(
     values: np.ndarray, units: np.ndarray, table: tuple[np.ndarray, np.ndarray, np.ndarray], min_pixels: int
 ) -> np.ndarray:
     codes, p, counts = table
-    out = np.full(values.shape, np.nan, np.float32)
+    out = np.full(values.shape, np.nan, np.float64)
     if codes.size == 0:
         return out
     idx = np.clip(np.searchsorted(codes, units), 0, codes.size - 1)
@@ -327,8 +327,8 @@ def performance(
         units = units.assign_coords(x=mean.x.values, y=mean.y.values)
     if mask is not None:
         mean = mean.where(mask)
-    mean64 = mean.astype(np.float64)
-    mean = mean.astype(np.float32)
+    # float64 throughout: the unit percentile and the ratio are compared with the threshold in float64
+    mean = mean.astype(np.float64)
     table = unit_percentiles(mean, units, q=percentile)
     if isinstance(mean.data, dask.array.Array) or isinstance(units.data, dask.array.Array):
         md = mean.data if isinstance(mean.data, dask.array.Array) else dask.array.from_array(mean.data)
@@ -338,12 +338,12 @@ def performance(
             else dask.array.from_array(units.data, chunks=md.chunks)
         )
         ud = ud.rechunk(md.chunks)
-        pmax = dask.array.map_blocks(_lookup, md, ud, table, int(min_unit_pixels), dtype=np.float32)
+        pmax = dask.array.map_blocks(_lookup, md, ud, table, int(min_unit_pixels), dtype=np.float64)
     else:
         pmax = _lookup(mean.values, units.values, table, int(min_unit_pixels))
     unit_max = mean.copy(data=pmax)
     # the class from the float64 ratio (a ratio exactly at the threshold classifies by ``inclusive``)
-    ratio64 = mean64 / unit_max.astype(np.float64).where(unit_max > 0)
+    ratio64 = mean / unit_max.where(unit_max > 0)
     degraded = (ratio64 <= threshold) if inclusive else (ratio64 < threshold)
     cls = xr.where(degraded, -1, 0).where(ratio64.notnull(), NODATA).astype(np.int16)
     ratio = ratio64.astype(np.float32)
@@ -357,6 +357,13 @@ def performance(
     }
     ratio.attrs = {"long_name": f"Mean productivity / unit {percentile:g}th percentile"}
     unit_max.attrs = {"long_name": f"{percentile:g}th percentile of the unit"}
-    ds = xr.Dataset({"performance": cls, "ratio": ratio, "unit_max": unit_max, "mean": mean})
+    ds = xr.Dataset(
+        {
+            "performance": cls,
+            "ratio": ratio,
+            "unit_max": unit_max.astype(np.float32).assign_attrs(unit_max.attrs),
+            "mean": mean.astype(np.float32),
+        }
+    )
     ds.attrs.update(cls.attrs)
     return ds

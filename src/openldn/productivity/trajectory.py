@@ -479,7 +479,7 @@ def trajectory(
         series = (series.astype(np.float64) / quantum).round()
     if window is not None:
         w = Period.from_user_input(window)
-        series = w.select(ndvi)
+        series = w.select(series)
         if series.sizes["time"] == 0:
             yrs = years_of(ndvi)
             raise MissingYearError(

@@ -62,7 +62,7 @@ def test_xlsx_has_a_sheet_per_table_and_no_formulas(report, tmp_path: Path) -> N
     with zipfile.ZipFile(path) as z:
         wb = z.read("xl/workbook.xml").decode()
         sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
-        assert len(sheets) == 1 + len(report.codes())
+        assert len(sheets) == 2 + len(report.codes())  # About, Consistency and one per table code
         for code in report.codes():
             assert f'name="{code}"' in wb
         for n in sheets:

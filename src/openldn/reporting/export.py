@@ -85,6 +85,7 @@ def report_document(
         "reporting": report.reporting,
         "land_area": report.land_area,
         "checks": report.checks,
+        "consistency": report.consistency,
         "substitutions": report.substitutions,
         "skipped": report.skipped,
         "provenance": prov,
@@ -218,6 +219,7 @@ def write_xlsx(
             ("openldn version", str(prov.get("openldn_version", ""))),
             ("Preset", f"{(prov.get('preset') or {}).get('id', '')} {(prov.get('preset') or {}).get('hash', '')}"),
             ("Checks passed", ", ".join(report.checks)),
+            ("Consistency certificate", _certificate_line(report.consistency)),
         ]
         for zid, la in report.land_area.items():
             info.append((f"Total land area, {zid} (km²)", f"{la['land_km2']:.3f} ({la['source']}); water "
@@ -230,6 +232,9 @@ def write_xlsx(
             about.write_string(i, 0, k, head)
             about.write_string(i, 1, v)
 
+        if report.consistency:
+            _certificate_sheet(wb.add_worksheet("Consistency"), report.consistency, title, head, text_f, note_f,
+                               num["area"])
         for code in report.codes():
             ws = wb.add_worksheet(_sheet_name(code))
             tables = [t for t in report.tables if t.code == code]
@@ -266,3 +271,69 @@ def _write_block(ws: Any, t: PRAISTable, row: int, head: Any, zone_f: Any, text_
         ws.write_string(row, 0, n, note_f)
         row += 1
     return row + 1
+
+
+def _certificate_line(cert: dict[str, Any]) -> str:
+    if not cert:
+        return "not computed"
+    if cert.get("ok"):
+        return (f"PASSED: every table total equals the area ledger within {cert.get('tolerance', 0):g} (relative); "
+                "see the Consistency sheet")
+    return (f"FAILED: {cert.get('failures', 0)} table total(s) differ from the area ledger; do not submit before the "
+            "cause is found (Consistency sheet)")
+
+
+def _certificate_sheet(ws: Any, cert: dict[str, Any], title: Any, head: Any, text_f: Any, note_f: Any,
+                       area_f: Any) -> None:
+    """The consistency certificate: ledger, rules, notes and every table total against the ledger."""
+    ws.set_column(0, 0, 26)
+    ws.set_column(1, 9, 18)
+    ws.write_string(0, 0, "Consistency certificate", title)
+    ws.write_string(1, 0, _certificate_line(cert), note_f)
+    row = 3
+    led = cert.get("ledger") or {}
+    if led:
+        ws.write_string(row, 0, "Area ledger", head)
+        ws.write_string(row, 1, f"{led.get('source', '')}; {led.get('definition', '')}")
+        row += 1
+        heads = ["Zone", "Total area (km²)", "Water (km²)", "Land (km²)", "No data on land (km²)",
+                 "Denominator (km²)"]
+        for j, h in enumerate(heads):
+            ws.write_string(row, j, h, head)
+        row += 1
+        for zid, z in led.get("zones", {}).items():
+            ws.write_string(row, 0, str(zid), text_f)
+            for j, k in enumerate(("total_km2", "water_km2", "land_km2", "land_nodata_km2", "denominator_km2"), 1):
+                ws.write_number(row, j, float(z[k]), area_f)
+            row += 1
+        row += 1
+    ws.write_string(row, 0, "Rules", head)
+    row += 1
+    for j, h in enumerate(["Rule", "Status", "What was done", "Rule text"]):
+        ws.write_string(row, j, h, head)
+    row += 1
+    for r in cert.get("rules", []):
+        for j, k in enumerate(("rule", "status", "how", "text")):
+            ws.write_string(row, j, str(r.get(k, "")), text_f)
+        row += 1
+    row += 1
+    for n in cert.get("notes", []):
+        ws.write_string(row, 0, f"Note {n.get('period', '')}", head)
+        ws.write_string(row, 1, str(n.get("text", "")), note_f)
+        row += 1
+    row += 1
+    cols = ["source", "table", "variable", "period", "zone_id", "quantity", "value_km2", "ledger_km2",
+            "difference_km2", "relative_difference", "ok"]
+    for j, h in enumerate(cols):
+        ws.write_string(row, j, h, head)
+    row += 1
+    for e in cert.get("entries", []):
+        for j, k in enumerate(cols):
+            v = e.get(k)
+            if isinstance(v, bool):
+                ws.write_string(row, j, "ok" if v else "FAILED", text_f)
+            elif isinstance(v, int | float) and math.isfinite(float(v)):
+                ws.write_number(row, j, float(v), text_f if k == "relative_difference" else area_f)
+            else:
+                ws.write_string(row, j, "" if v is None else str(v), text_f)
+        row += 1

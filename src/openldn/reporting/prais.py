@@ -425,6 +425,14 @@ class _Builder:
                                  "change_percent": _pct(a[-1] - base, land)})
                 subs = sorted({str(v) for v in z.get("sub_indicators", pd.Series(dtype=str)).dropna()})
                 notes = ["Method: One-Out-All-Out."] + ([f"Sub-indicators used: {'; '.join(subs)}."] if subs else [])
+                for p in self.reporting:
+                    own = _areas(z[z["period"].astype(str) == p.label]).get(-1)
+                    if own is not None and len(rows) > 1:
+                        notes.append(
+                            f"{p.label}: {own:.3f} km² degraded on the period's own SDG 15.3.1 map (table "
+                            "sdg_degradation, web tables); the status row differs because the status also counts "
+                            "land degraded in the baseline and unchanged in the period, and is no data where the "
+                            "baseline has no data.")
                 if self.confidence:
                     notes.append(f"Confidence: {self.confidence}.")
                 self.add("SO1-4.T2", zone, cols, rows, notes)

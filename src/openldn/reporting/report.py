@@ -108,6 +108,82 @@ def _cards(report: PRAISReport) -> str:
     ) + "</div>"
 
 
+def _certificate_banner(report: PRAISReport) -> str:
+    cert = report.consistency
+    if not cert or cert.get("ok", True):
+        return ""
+    return ('<div class="card" style="border:2px solid #C00000;background:#FDECEA;padding:8px;margin:8px 0">'
+            f"<strong>Consistency certificate FAILED</strong>: {int(cert.get('failures', 0))} table total(s) differ "
+            "from the area ledger, or a rule failed. Do not submit these tables before the cause is found; see "
+            '<a href="#consistency">Consistency certificate</a>.</div>')
+
+
+def _figure_notes(report: PRAISReport) -> str:
+    """Why the period-based and status-based degraded areas differ, beside both figures."""
+    notes = (report.consistency or {}).get("notes") or []
+    if not notes:
+        return ""
+    return "<h3>Two degraded areas per reporting period</h3>" + "".join(
+        f'<p class="note">{html.escape(str(n.get("text", "")))}</p>' for n in notes)
+
+
+def _certificate_html(report: PRAISReport) -> str:
+    """The consistency certificate section: the ledger, the rules and every table total against the ledger."""
+    from openldn.reporting.certificate import certificate_rows
+
+    esc = html.escape
+    cert = report.consistency or {}
+    parts = ['<h2 id="consistency">Consistency certificate</h2>']
+    if not cert:
+        return parts[0] + '<p class="note">Not computed.</p>'
+    verdict = ("PASSED: every table's total, water and land equal the area ledger within a relative "
+               f"{cert.get('tolerance', 0):g}" if cert.get("ok") else
+               f"FAILED: {int(cert.get('failures', 0))} difference(s) above {cert.get('tolerance', 0):g}, or a rule "
+               "failed")
+    parts.append(f"<p><strong>{esc(verdict)}</strong> (reference: {esc(str(cert.get('reference', '')))}).</p>")
+    led = cert.get("ledger") or {}
+    if led:
+        parts.append(f'<p class="note">{esc(str(led.get("source", "")))}; {esc(str(led.get("definition", "")))}.'
+                     "</p>")
+        rows = "".join(
+            f"<tr><td>{esc(str(z))}</td>" + "".join(
+                f'<td class="n">{_fmt(v[k], "area")}</td>'
+                for k in ("total_km2", "water_km2", "land_km2", "land_nodata_km2", "denominator_km2")) + "</tr>"
+            for z, v in led.get("zones", {}).items())
+        parts.append("<table><thead><tr><th>Zone</th><th>Total area (km²)</th><th>Water (km²)</th><th>Land (km²)"
+                     "</th><th>No data on land (km²)</th><th>Denominator (km²)</th></tr></thead>"
+                     f"<tbody>{rows}</tbody></table>")
+    parts.append("<h3>PRAIS rules and openldn checks</h3><table><thead><tr><th>Rule</th><th>Status</th>"
+                 "<th>What was done</th><th>Rule</th></tr></thead><tbody>")
+    for r in cert.get("rules", []):
+        parts.append(f"<tr><td>{esc(str(r.get('rule', '')))}</td><td>{esc(str(r.get('status', '')))}</td>"
+                     f"<td>{esc(str(r.get('how', '')))}</td><td>{esc(str(r.get('text', '')))}</td></tr>")
+    parts.append("</tbody></table>")
+
+    def _rows(entries: list[dict[str, Any]]) -> str:
+        out = []
+        for e in entries:
+            rel = e.get("relative_difference")
+            out.append(
+                f"<tr><td>{esc(str(e['table']))}</td><td>{esc(str(e['variable']))}</td><td>{esc(str(e['period']))}"
+                f"</td><td>{esc(str(e['zone_id']))}</td><td>{esc(str(e['quantity']))}</td>"
+                f'<td class="n">{_fmt(e.get("value_km2"), "area")}</td>'
+                f'<td class="n">{_fmt(e.get("ledger_km2"), "area")}</td>'
+                f'<td class="n">{"" if rel is None else f"{float(rel):.1e}"}</td>'
+                f"<td>{'ok' if e.get('ok') else '<strong>FAILED</strong>'}</td></tr>")
+        return "".join(out)
+
+    head = ("<thead><tr><th>Table</th><th>Variable</th><th>Period</th><th>Zone</th><th>Quantity</th>"
+            "<th>Table (km²)</th><th>Ledger (km²)</th><th>Relative difference</th><th></th></tr></thead>")
+    parts.append(f"<h3>Table totals against the ledger (whole area)</h3><table>{head}<tbody>"
+                 f"{_rows(certificate_rows(cert, zone='ALL'))}</tbody></table>")
+    others = [e for e in certificate_rows(cert, zone=None) if e["zone_id"] != "ALL"]
+    if others:
+        parts.append(f"<details><summary>Admin units ({len(others)} comparisons)</summary><table>{head}<tbody>"
+                     f"{_rows(others)}</tbody></table></details>")
+    return "".join(parts)
+
+
 def _zone_summary(report: PRAISReport) -> str:
     """One row per admin unit: land area, SDG 15.3.1 at baseline and latest status, change, population share."""
     esc = html.escape
@@ -210,9 +286,12 @@ def render_html(
         f"{esc(report.baseline)}, reporting {esc(', '.join(report.reporting))} - openldn "
         f"{esc(str(prov.get('openldn_version', openldn.__version__)))} - {created}</p></header>",
         '<nav><a href="#summary">Summary</a><a href="#maps">Maps</a><a href="#charts">Charts</a>'
-        '<a href="#tables">PRAIS tables</a><a href="#method">Method and data</a></nav><main>',
+        '<a href="#tables">PRAIS tables</a><a href="#consistency">Consistency</a><a href="#method">Method and data'
+        '</a></nav><main>',
         '<h2 id="summary">Summary</h2>',
+        _certificate_banner(report),
         _cards(report),
+        _figure_notes(report),
         _zone_summary(report),
     ]
     if downloads:
@@ -254,6 +333,8 @@ def render_html(
             parts.append(f"<details><summary>{esc(t.zone_name)} ({esc(t.zone_id)})</summary>{_table_html(t)}"
                          "</details>")
 
+    parts.append(_certificate_html(report))
+
     parts.append('<h2 id="method">Method and data</h2>')
     preset = prov.get("preset") or {}
     opts = options or {}
@@ -264,9 +345,10 @@ def render_html(
         ("Improved rule", str(opts.get("improved_rule", "trends_earth"))),
         ("No-data rule", str(opts.get("nodata_rule", "any_nodata"))),
         ("Status", "Baseline x period through the 3x3 status matrix (Addendum §2.1); 7-class expanded status."),
-        ("Land-area denominator", "Total land area = area minus inland water (land cover class 7), one denominator "
-                                  "per run; no data kept in the denominator and reported as its own row; water "
-                                  "reported separately."),
+        ("Land-area denominator", "Total land area = area minus inland water (land cover class 7 of one year, the "
+                                  "area ledger), one denominator per run and one water area in every table; no "
+                                  "data kept in the denominator and reported as its own row; water reported "
+                                  "separately. " + str((report.consistency.get("ledger") or {}).get("source", ""))),
         ("Population", "Counts aggregated onto the analysis grid with a count-conserving rule; float counts (no "
                        "Int16 rounding)."),
         ("Checks passed", ", ".join(report.checks)),

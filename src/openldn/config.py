@@ -181,7 +181,7 @@ class AssessmentBase(BaseModel):
     model_config = _STRICT
 
     name: str = Field("Assessment", description="Name shown in reports.")
-    preset: str = Field("prais_2026_te", description="Method preset: prais_2026_te, gpg_v2_2021 or gpg_v1_2017.")
+    preset: str = Field("prais_2026_te", description="Method preset: prais_2026_te, trends_earth, gpg_v2_2021 or gpg_v1_2017.")
     baseline: str = Field("2000-2015", description="Baseline period, 'YYYY-YYYY'.")
     reporting: list[str] = Field(
         default_factory=lambda: ["2016-2019", "2016-2023"], description="Reporting periods, cumulative from 2016."

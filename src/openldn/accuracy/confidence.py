@@ -125,7 +125,11 @@ def pixel_confidence(*components: A) -> A:
     """
     if not components:
         raise ConfigError("pixel_confidence: give at least one component")
-    return functools.reduce(np.minimum, components)  # type: ignore[no-any-return]
+    result: Any = components[0]
+    for c in components[1:]:
+        other: Any = c
+        result = np.minimum(result, other)
+    return result  # type: ignore[no-any-return]
 
 
 def confidence_class(confidence: A, *, bounds: tuple[float, float] = (1 / 3, 2 / 3)) -> A:
@@ -143,7 +147,7 @@ def confidence_class(confidence: A, *, bounds: tuple[float, float] = (1 / 3, 2 /
     if hasattr(c, "where") and hasattr(c, "dims"):  # xarray: keep it lazy
         import xarray as xr
 
-        out = xr.where(c >= hi, 3, xr.where(c >= lo, 2, 1))
+        out: Any = xr.where(c >= hi, 3, xr.where(c >= lo, 2, 1))  # type: ignore[no-untyped-call]
         return out.where(c.notnull(), NODATA).astype(np.int16)  # type: ignore[no-any-return]
     arr = np.asarray(c, dtype=np.float64)
     res = np.where(arr >= hi, 3, np.where(arr >= lo, 2, 1))

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from openldn.exceptions import ConfigError, InputFileError
 
@@ -44,7 +45,7 @@ DEGRADED_CLASSES: dict[str, tuple[int, ...]] = {
 }
 
 
-def sample_size(weights: Sequence[float], user_accuracies: Sequence[float], target_se: float) -> int:
+def sample_size(weights: ArrayLike, user_accuracies: ArrayLike, target_se: float) -> int:
     """Total sample size for a target standard error (Olofsson et al. 2014, eq. 13; Cochran 1977, eq. 5.25).
 
     ``n = (sum_i W_i S_i / S)^2`` with ``S_i = sqrt(U_i (1 - U_i))``, rounded up.
@@ -95,10 +96,10 @@ def sample_size(weights: Sequence[float], user_accuracies: Sequence[float], targ
 
 def allocate(
     n: int,
-    weights: Sequence[float],
+    weights: ArrayLike,
     *,
     minimum: int = 0,
-    available: Sequence[int] | None = None,
+    available: ArrayLike | None = None,
 ) -> np.ndarray:
     """Split a total sample size among strata: proportional to area, or with a fixed minimum per stratum.
 
@@ -348,8 +349,9 @@ def _zone_raster(info: MapInfo, r0: int, r1: int, zones: Any) -> np.ndarray:
     shapes = [(geom, i + 1) for i, geom in enumerate(zones.geometry) if geom is not None and not geom.is_empty]
     if not shapes:
         return np.zeros((r1 - r0, info.shape[1]), dtype=np.int32)
-    return rasterize(shapes, out_shape=(r1 - r0, info.shape[1]), transform=t, fill=0, dtype="int32",
-                     all_touched=False)  # fmt: skip
+    out: np.ndarray = rasterize(shapes, out_shape=(r1 - r0, info.shape[1]), transform=t, fill=0, dtype="int32",
+                                all_touched=False)  # fmt: skip
+    return out
 
 
 def _read_strip(info: MapInfo, r0: int, r1: int) -> np.ndarray:
@@ -438,7 +440,7 @@ def scan_strata(
 def draw_points(
     info: MapInfo,
     scan: StrataScan,
-    allocation: Sequence[int],
+    allocation: ArrayLike,
     *,
     seed: int,
     zones: Any = None,
@@ -505,7 +507,8 @@ def draw_points(
     t = Affine(*info.transform)
     rows = np.array([f[1] for f in found], dtype=np.int64)
     cols = np.array([f[2] for f in found], dtype=np.int64)
-    xs, ys = t * (cols + 0.5, rows + 0.5)
+    xs = t.c + t.a * (cols + 0.5) + t.b * (rows + 0.5)
+    ys = t.f + t.d * (cols + 0.5) + t.e * (rows + 0.5)
     to_ll = Transformer.from_crs(CRS.from_user_input(info.crs), "EPSG:4326", always_xy=True)
     lon, lat = to_ll.transform(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
     width = max(5, len(str(len(found))))

@@ -107,10 +107,10 @@ def check_labels(df: pd.DataFrame, classes: Mapping[int, str], point_ids: Iterab
         raise ConfigError(f"{src}: point id(s) {', '.join(dup.unique()[:5])} appear more than once; keep one label "
                           "per point")  # fmt: skip
     by_label = {str(v).strip().lower(): k for k, v in classes.items()}
-    codes: list[object] = []
+    codes: list[int | None] = []
     for i, value in enumerate(out["reference"]):
         if value == "" or value.lower() in ("nan", "none"):
-            codes.append(pd.NA)
+            codes.append(None)
             continue
         code: int | None = None
         try:

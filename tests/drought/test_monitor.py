@@ -234,3 +234,24 @@ def test_alerts__bad_rules_are_clear_errors(tmp_path):
         parse_alert_rules({"levels": [{"code": 1, "label": "x"}]})
     with pytest.raises(ConfigError, match="do not exist"):
         load_alert_rules(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("distribution", ["loglogistic", "pearson3"])
+def test_monitor__spei_latest_month_equals_full_series_spei(rng, distribution):
+    from openldn.drought import spei
+
+    pr = _synthetic(rng)
+    pet = pr.copy(data=rng.gamma(6.0, 12.0, size=pr.shape))
+    ind = monitor_indices(pr, MonitorOptions(month="2023-09", index="spei", distribution=distribution), pet=pet)
+    for s in (1, 6, 24):
+        ref = spei(pr, pet, s, "1991-2020", distribution).sel(time=ind.months).values
+        np.testing.assert_allclose(ind.values[s].values, ref, rtol=0, atol=2e-6)
+    with pytest.raises(ConfigError, match="needs monthly PET"):
+        monitor_indices(pr, MonitorOptions(month="2023-09", index="spei"))
+
+
+def test_monitor__provisional_months_are_named(rng):
+    pr = _synthetic(rng)
+    ind = monitor_indices(pr, MonitorOptions(month="2023-08", provisional=("2023-08", "2023-09")))
+    assert ind.provisional_months == ["2023-08"]  # 2023-09 is after the bulletin month
+    assert ind.missing_months == [] and ind.incomplete_months == {}

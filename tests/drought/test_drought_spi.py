@@ -202,7 +202,7 @@ def _climate_indices_spi(pr: xr.DataArray, scale: int, distribution: str) -> np.
 
 @pytest.mark.realdata
 @pytest.mark.parametrize(("scale", "distribution"), [(1, "gamma"), (3, "gamma"), (12, "gamma"), (24, "gamma"),
-                                                     (12, "pearson3")])
+                                                     (12, "pearson3"), (24, "pearson3")])
 def test_spi__chirps_agrees_with_climate_indices(shared_data, scale, distribution):
     pytest.importorskip("climate_indices")
     pr = _read_chirps(shared_data)

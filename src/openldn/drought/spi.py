@@ -205,7 +205,8 @@ def spi(
     non-missing calibration accumulations (Hosking's approximations), with the probability of zero and the
     support-limit rules of climate-indices (values below 0.0005 count as zeros, values beyond the support get a
     probability of 0.0005 / 0.9995). A calendar month with fewer than four non-zero values is missing (NaN),
-    where climate-indices returns -3.09 for its zeros.
+    where climate-indices returns -3.09 for its zeros. The CDF agrees with ``scipy.stats.pearson3`` to 1e-9 for
+    every skew, near-symmetric fits included (large gamma shapes use Temme's uniform asymptotic expansion).
 
     Parameters
     ----------

@@ -68,8 +68,14 @@ def _write(path: Path, data: np.ndarray, *, nodata: float, names: list[str] | No
 
 
 def write_outputs(out_dir: Path) -> None:
-    """Write every output of the fake run in ``out_dir``."""
+    """Write every output of the fake run in ``out_dir``.
+
+    ``OPENLDN_FAKE_NAME`` (when set) replaces the admin unit's name, a land cover class label and a legend label,
+    so that tests can check how user-supplied text is shown.
+    """
     out_dir = Path(out_dir)
+    name = os.environ.get("OPENLDN_FAKE_NAME")
+    lpd_legend = {**LPD_LEGEND, "1": [name, LPD_LEGEND["1"][1]]} if name else LPD_LEGEND
     _write(out_dir / "maps" / "lpd_2000-2015.tif", lpd_array(), nodata=NODATA)
     _write(out_dir / "maps" / "sdg_2000-2015.tif", sdg_array(), nodata=NODATA)
     soc = np.stack([np.full((SIZE, SIZE), 40.0, "float32"), np.linspace(20, 60, SIZE * SIZE, dtype="float32").reshape(SIZE, SIZE)])
@@ -78,12 +84,12 @@ def write_outputs(out_dir: Path) -> None:
     tables = out_dir / "tables"
     tables.mkdir(parents=True, exist_ok=True)
     rows = []
-    for zid, zname in (("ALL", "Whole area"), ("A1", "North")):
+    for zid, zname in (("ALL", "Whole area"), ("A1", name or "North")):
         for lpd in range(1, 6):
-            for lc, lab in ((1, "Tree-covered"), (3, "Cropland")):
+            for lc, lab in ((1, "Tree-covered"), (3, name or "Cropland")):
                 rows.append(
                     {"zone_id": zid, "zone_name": zname, "period": "2000-2015", "variable": "lpd_by_lc",
-                     "class_code_a": lpd, "class_label_a": LPD_LEGEND[str(lpd)][0], "class_code_b": lc,
+                     "class_code_a": lpd, "class_label_a": lpd_legend[str(lpd)][0], "class_code_b": lc,
                      "class_label_b": lab, "area_km2": float(lpd * lc), "share": 0.05}
                 )
     pd.DataFrame(rows).to_csv(tables / "lpd_by_lc.csv", index=False)
@@ -100,7 +106,7 @@ def write_outputs(out_dir: Path) -> None:
     (report / "prais.xlsx").write_bytes(b"PK\x03\x04fake-workbook")
     manifest = [
         {"key": "lpd/2000-2015", "path": "maps/lpd_2000-2015.tif", "title": "Land productivity dynamics 2000-2015",
-         "legend": LPD_LEGEND, "kind": "categorical"},
+         "legend": lpd_legend, "kind": "categorical"},
         {"key": "sdg/2000-2015", "path": "maps/sdg_2000-2015.tif", "title": "SDG 15.3.1 baseline",
          "legend": SDG_LEGEND, "kind": "categorical"},
         {"key": "soc", "path": "maps/soc.tif", "title": "Soil organic carbon (t/ha)", "legend": {},

@@ -294,7 +294,11 @@ def test_run__failure_reported_with_message(client, wait_for) -> None:
     run = client.post(f"/api/projects/{project['id']}/runs").json()
     final = wait_for(client, run["id"], ("failed",))
     assert final["error"] == "ValueError: fake failure in reporting"
-    assert "Traceback" in client.get(f"/api/runs/{run['id']}/log").text
+    # the log shown to the client keeps the message, not the traceback nor server paths (the file keeps them)
+    log = client.get(f"/api/runs/{run['id']}/log").text
+    assert "ValueError: fake failure in reporting" in log
+    assert "Traceback" not in log and 'File "' not in log and str(root) not in log
+    assert "Traceback" in (root / run_dir_of(client, run["id"]) / "run.log").read_text()
 
 
 def test_run__interrupted_by_restart_then_resumed(make_client, monkeypatch, wait_for) -> None:
@@ -345,7 +349,9 @@ def test_auth__token_required_for_reads_and_writes(make_client) -> None:
     assert wrong.status_code == 401
     good = client.post("/api/projects", json={"name": "x"}, headers={"Authorization": "Bearer s3cret"})
     assert good.status_code == 201
-    assert client.get("/api/projects", params={"token": "s3cret"}).status_code == 200
+    # never in a query string (URLs are logged), even the right one
+    in_query = client.get("/api/projects", params={"token": "s3cret"}, headers={"Authorization": "Bearer s3cret"})
+    assert in_query.status_code == 400 and "URL" in in_query.json()["detail"]
 
 
 def test_errors__json_without_stack_trace(client, monkeypatch) -> None:

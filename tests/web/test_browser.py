@@ -63,6 +63,7 @@ def live_server(tmp_path: Path) -> Callable[..., str]:
 
     def start(**overrides: Any) -> str:
         port = _free_port()
+        overrides = {"auth": False, **overrides}  # the flows below run without token unless one is given
         app = create_app(Settings(data_dir=tmp_path / "data", **overrides))
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=5)
@@ -82,6 +83,15 @@ def live_server(tmp_path: Path) -> Callable[..., str]:
         thread.join(timeout=15)
 
 
+def _wait_until(page: Any, expression: str, timeout: float = 30_000) -> None:
+    """Poll a JavaScript expression from the test until it is true (``page.wait_for_function`` evaluates strings in
+    the page, which the Content-Security-Policy forbids; ``page.evaluate`` runs through the DevTools protocol)."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.1)
+
+
 def _explore(page: Any, base: str, tmp_path: Path, run_timeout_s: float) -> dict[str, float]:
     """Drive the page through the demo; return timings."""
     errors: list[str] = []
@@ -90,7 +100,7 @@ def _explore(page: Any, base: str, tmp_path: Path, run_timeout_s: float) -> dict
     page.goto(base + "/")
     page.wait_for_selector("body[data-ready='1']", timeout=20_000)
     page.click("#demo-btn")
-    page.wait_for_function("document.querySelector('#project-select').selectedOptions[0]?.text === 'Demo country'",
+    _wait_until(page, "document.querySelector('#project-select').selectedOptions[0]?.text === 'Demo country'",
                            timeout=120_000)
     clicked = time.monotonic()
     page.click("#run-btn")
@@ -108,7 +118,7 @@ def _explore(page: Any, base: str, tmp_path: Path, run_timeout_s: float) -> dict
     other = page.locator(f"#layers .layer-toggle[data-key='{other_key}']")
     before = page.locator(".leaflet-tile-pane img").count()
     shown_layer.uncheck()
-    page.wait_for_function(f"document.querySelectorAll('.leaflet-tile-pane img').length < {before}")
+    _wait_until(page, f"document.querySelectorAll('.leaflet-tile-pane img').length < {before}")
     assert page.locator(".leaflet-tile-pane img").count() == 0
     other.check()
     page.wait_for_selector(".leaflet-tile-loaded", timeout=20_000)
@@ -161,12 +171,12 @@ def test_browser__fake_pipeline_run_toggle_click(browser_page, live_server, fake
     # draw an area of interest: three clicks on the map, then "Finish polygon"
     page.click("#data > summary")
     page.click("#draw-btn")
-    page.wait_for_function("document.querySelectorAll('.leaflet-popup').length === 0")  # the value popup has faded out
+    _wait_until(page, "document.querySelectorAll('.leaflet-popup').length === 0")  # the value popup has faded out
     box = page.locator("#map").bounding_box()
     for dx, dy in ((-80, -60), (80, -60), (0, 80)):
         page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
     page.click("#draw-finish")
-    page.wait_for_function("document.querySelector('#dataset-list').textContent.includes('drawn area.geojson')")
+    _wait_until(page, "document.querySelector('#dataset-list').textContent.includes('drawn area.geojson')")
     assert "aoi: drawn area.geojson" in page.text_content("#dataset-list")
 
     # the API documentation works offline too
@@ -204,7 +214,7 @@ def test_browser__cancel_and_resume(browser_page, live_server, fake_env, monkeyp
     page.goto(base + "/")
     page.wait_for_selector("body[data-ready='1']", timeout=20_000)
     page.click("#demo-btn")
-    page.wait_for_function("document.querySelector('#project-select').selectedOptions[0]?.text === 'Demo country'")
+    _wait_until(page, "document.querySelector('#project-select').selectedOptions[0]?.text === 'Demo country'")
     page.click("#run-btn")
     page.wait_for_selector("#run-status[data-status='running']", timeout=30_000)
     page.click("#cancel-btn")
@@ -214,3 +224,61 @@ def test_browser__cancel_and_resume(browser_page, live_server, fake_env, monkeyp
     page.wait_for_selector("#run-status[data-status='succeeded']", timeout=60_000)
     page.wait_for_selector("#layers .layer-toggle", timeout=20_000)
     assert not errors, errors
+
+
+XSS = '<img src=x onerror="window.__xss=(window.__xss||0)+1">'
+
+
+def test_browser__user_names_are_text_never_html(browser_page, live_server, fake_env, monkeypatch, tmp_path) -> None:
+    """An admin unit, a class and a legend entry named ``<img src=x onerror=...>`` run no script anywhere (map
+    tooltip, legend, table, chart, selects), and the Content-Security-Policy blocks inline handlers anyway. The
+    page signs in with the token of the printed address (``#token=``), which is then kept in a cookie only."""
+    import httpx
+
+    monkeypatch.setenv("OPENLDN_FAKE_NAME", XSS)
+    base = live_server(pipeline="_web_fake_pipeline:run_assessment", auth=True, token="t0ken-for-the-test")
+    api = httpx.Client(base_url=base, headers={"Authorization": "Bearer t0ken-for-the-test"}, timeout=30)
+    project = api.post("/api/projects", json={"name": XSS, "demo": True}).json()
+    polygon = {"type": "Polygon", "coordinates": [[[10, 5], [11, 5], [11, 6], [10, 6], [10, 5]]]}
+    zones = api.post(f"/api/projects/{project['id']}/geometry", json={"geojson": polygon, "role": "zones", "name": XSS}).json()
+    body = {"name": "x", "baseline": "2000-2015", "zones": {"path": zones["path"], "id_field": "id", "name_field": "name"}}
+    assert api.put(f"/api/projects/{project['id']}/assessment", json=body).status_code == 200
+    run = api.post(f"/api/projects/{project['id']}/runs").json()
+    deadline = time.monotonic() + 60
+    while api.get(f"/api/runs/{run['id']}").json()["status"] != "succeeded":
+        assert time.monotonic() < deadline, "the run did not finish"
+        time.sleep(0.3)
+
+    page = browser_page
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(base + "/#token=t0ken-for-the-test")
+    page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+    assert "token" not in page.url  # the fragment is dropped at once
+    assert page.evaluate("document.cookie") == ""  # the session cookie is HTTP-only: no script reads it
+    page.wait_for_selector("#layers .layer-toggle", timeout=30_000)
+    page.wait_for_selector("#table-view table.data", timeout=20_000)
+    # the unit's name, shown in a tooltip when the pointer is over it on the map
+    box = page.locator("#map").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.move(box["x"] + box["width"] / 2 + 5, box["y"] + box["height"] / 2 + 5)
+    page.wait_for_selector(".leaflet-tooltip", timeout=10_000)
+    assert page.text_content(".leaflet-tooltip").strip() == XSS
+    # the name in the selects, the legend, the table and the chart: as text
+    page.select_option("#table-select", "lpd_by_lc")
+    _wait_until(page, "[...document.querySelectorAll('#zone-select option')].some(o => o.text.includes('<img'))")
+    page.select_option("#zone-select", "A1")
+    _wait_until(page, "document.querySelector('#table-view').textContent.includes('<img')", timeout=10_000)
+    assert XSS in page.text_content("#layers")
+    assert XSS in page.text_content("#chart")
+    assert XSS in page.text_content("#project-select")
+    page.wait_for_timeout(500)
+    assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert page.evaluate("window.__xss") is None
+    assert not errors, errors
+    # even HTML slipped into the page could not run an inline handler: the policy refuses it
+    page.evaluate("document.body.insertAdjacentHTML('beforeend', '<img id=probe src=x onerror=\"window.__csp=1\">')")
+    page.wait_for_timeout(800)
+    assert page.evaluate("window.__csp") is None
+    assert any("Content Security Policy" in e for e in errors), errors

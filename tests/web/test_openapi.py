@@ -19,7 +19,8 @@ def app(tmp_path_factory):
     patch = pytest.MonkeyPatch()
     patch.setattr(library, "make_demo", fake_demo)
     patch.setattr(library, "validate_run_file", fake_validate)
-    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("schemathesis"), token=None, max_upload_mb=1))
+    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("schemathesis"), auth=False, allowed_hosts=["testserver"],
+                              max_upload_mb=1))
     app.state.db.create_project("seed")
     yield app
     patch.undo()

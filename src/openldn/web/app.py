@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse
+import anyio
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 import openldn
 from openldn.web.db import Database
-from openldn.web.errors import ErrorOut, register_error_handlers
+from openldn.web.errors import ErrorOut, WebError, register_error_handlers
 from openldn.web.routes import monitor, projects, results, runs
-from openldn.web.security import require_token
+from openldn.web.security import (
+    COOKIE,
+    GuardMiddleware,
+    RedactTokenFilter,
+    allowed_hosts,
+    require_token,
+    session_value,
+)
 from openldn.web.settings import Settings
 from openldn.web.uploads import UploadLimitMiddleware
 from openldn.web.worker import RunManager
@@ -42,8 +50,8 @@ _ERRORS = {
     code: {"model": ErrorOut, "description": text}
     for code, text in {
         400: "Bad request",
+        403: "Path outside the data folder, or a cross-origin request",
         401: "Missing or wrong token",
-        403: "Path outside the data folder",
         404: "Not found",
         409: "Conflict with the current state",
         413: "Upload too large",
@@ -69,6 +77,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         workers at shutdown (their runs become resumable).
     """
     settings = settings or Settings()
+    token_generated = False
+    if settings.auth and not settings.token:
+        settings.token = secrets.token_urlsafe(24)
+        token_generated = True
+    elif not settings.auth:
+        settings.token = None
+    _redact_access_log()
     node_modules = Path(settings.node_modules) if settings.node_modules else NODE_MODULES
     vendor = {name: node_modules / sub for name, sub in VENDOR_PACKAGES.items()}
     db = Database(settings.db_path)
@@ -77,6 +92,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         """Start the run manager with the server and stop its workers with it."""
+        app.state.heavy = anyio.CapacityLimiter(settings.heavy_workers)
+        if token_generated:
+            # printed, never logged: the address to open, with the token in the fragment (not sent to the server)
+            print(
+                f"openldn web platform: open http://{settings.host}:{settings.port}/#token={settings.token}\n"
+                f"  access token: {settings.token}  (set OPENLDN_TOKEN to choose it)",
+                flush=True,
+            )
         manager.startup()
         try:
             yield
@@ -97,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runs = manager
     register_error_handlers(app)
     app.add_middleware(UploadLimitMiddleware, limit=settings.max_upload_bytes + 1024 * 1024)
+    app.add_middleware(GuardMiddleware, hosts=allowed_hosts(settings.host, settings.allowed_hosts))
 
     api = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
     for module in (projects, runs, results):
@@ -105,27 +129,48 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(monitor.router)
     app.include_router(monitor.page_router)
 
+    def signed_in(request: Request) -> bool:
+        try:
+            require_token(request)
+        except WebError:
+            return False
+        return True
+
     @app.get("/api/health", tags=["meta"], summary="Liveness and configuration")
-    def health() -> dict[str, object]:
-        """Return whether the server runs, whether a token is needed and whether the map assets are installed."""
+    def health(request: Request) -> dict[str, object]:
+        """Return whether the server runs, whether a token is needed (and given) and whether the map assets are
+        installed."""
         return {
             "status": "ok",
             "auth": bool(settings.token),
+            "signed_in": signed_in(request),
             "max_upload_mb": settings.max_upload_mb,
             "vendor": all(p.is_dir() for p in vendor.values()),
         }
 
+    @app.post("/api/session", tags=["meta"], status_code=204, summary="Sign in: keep the token in a cookie")
+    def sign_in(request: Request, response: Response) -> None:
+        """Check ``Authorization: Bearer <token>`` and set the session cookie (HTTP-only, ``SameSite=Strict``)
+        with which the page's map tiles, downloads and event streams are authorised."""
+        header = request.headers.get("authorization", "")
+        if settings.token and not header.lower().startswith("bearer "):
+            raise WebError(401, "send the token as 'Authorization: Bearer <token>' to sign in")
+        require_token(request)
+        if settings.token:
+            response.set_cookie(
+                COOKIE, session_value(settings.token), httponly=True, samesite="strict", path="/",
+                secure=request.url.scheme == "https",
+            )
+
+    @app.delete("/api/session", tags=["meta"], status_code=204, summary="Sign out")
+    def sign_out(response: Response) -> None:
+        """Remove the session cookie."""
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        """Swagger UI of the API, with its assets served from ``/vendor`` (no CDN)."""
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="openldn API",
-            swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/vendor/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/vendor/swagger-ui/favicon-32x32.png",
-            swagger_ui_parameters={"validatorUrl": None},
-        )
+    def docs() -> FileResponse:
+        """Swagger UI of the API, with its assets served from ``/vendor`` (no CDN, no inline script)."""
+        return FileResponse(STATIC / "docs.html", media_type="text/html")
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
@@ -139,3 +184,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else:
             log.warning("%s is missing: run 'npm ci' in %s to install the map assets", folder, HERE / "frontend")
     return app
+
+
+def _redact_access_log() -> None:
+    """Blank tokens in uvicorn's access log (a client may still put one in a URL)."""
+    for name in ("uvicorn.access", "uvicorn.error", "openldn.web"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokenFilter) for f in logger.filters):
+            logger.addFilter(RedactTokenFilter())

@@ -88,12 +88,21 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+def _clean(request: Request, message: str) -> str:
+    """The message without server paths (relative to the data folder) or tracebacks."""
+    from openldn.web.security import scrub
+
+    settings = getattr(request.app.state, "settings", None)
+    roots = (settings.root,) if settings is not None else ()
+    return _one_line(scrub(message, *roots))
+
+
 def register_error_handlers(app: FastAPI) -> None:
-    """Make every error answer JSON ``{"detail": message}``, never a stack trace."""
+    """Make every error answer JSON ``{"detail": message}``, never a stack trace nor a server path."""
 
     @app.exception_handler(WebError)
     async def _web_error(request: Request, error: WebError) -> JSONResponse:
-        return JSONResponse({"detail": error.message}, status_code=error.status_code)
+        return JSONResponse({"detail": _clean(request, error.message)}, status_code=error.status_code)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -101,11 +110,11 @@ def register_error_handlers(app: FastAPI) -> None:
         headers = dict(error.headers or {})
         if error.status_code == 405:
             headers["Allow"] = ", ".join(_allowed_methods(request))
-        return JSONResponse({"detail": detail}, status_code=error.status_code, headers=headers or None)
+        return JSONResponse({"detail": _clean(request, detail)}, status_code=error.status_code, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _validation_message(error)}, status_code=422)
+        return JSONResponse({"detail": _clean(request, _validation_message(error))}, status_code=422)
 
     async def _mapped(request: Request, error: Exception) -> JSONResponse:
         code = status_for(error)
@@ -113,7 +122,7 @@ def register_error_handlers(app: FastAPI) -> None:
             log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
             message = f"internal error ({type(error).__name__}); see the server log"
         else:
-            message = _one_line(str(error)) or type(error).__name__
+            message = _clean(request, str(error)) or type(error).__name__
         return JSONResponse({"detail": message}, status_code=code)
 
     # library errors are answered by the exception middleware (no traceback in the log) ...

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -37,20 +39,38 @@ def make_demo(out_dir: Path) -> Path:
     return Path(_attr("openldn.datasets", "make_demo")(out_dir))
 
 
-def boundaries_geojson(path: Path, *, id_field: str | None = None, name_field: str | None = None) -> dict[str, Any]:
-    """Read an area of interest or admin units with :func:`openldn.io.read_vector` as lon/lat GeoJSON.
+def boundaries_geojson(
+    path: Path, *, id_field: str | None = None, name_field: str | None = None, offset: int = 0, limit: int = 500
+) -> dict[str, Any]:
+    """Read an area of interest or admin units with :func:`openldn.io.read_vector` as lon/lat GeoJSON, one page.
 
-    Geometries are simplified to about 1/2000 of the layer's extent (for display only); each feature keeps
-    ``id`` and ``name`` (from ``id_field`` / ``name_field`` when given).
+    Geometries are simplified to about 1/2000 of the layer's extent and rounded to 1e-6 degree (for display
+    only); each feature keeps ``id`` and ``name`` (from ``id_field`` / ``name_field`` when given). Features
+    ``offset`` to ``offset + limit`` are returned, with ``total`` and ``next_offset`` (None on the last page), so a
+    layer with many units is sent in pages.
     """
-    import json
+    stat = Path(path).stat()
+    layer = _simplified(str(path), stat.st_mtime_ns, stat.st_size, id_field, name_field)
+    page = layer.iloc[offset : offset + limit]
+    out: dict[str, Any] = json.loads(page.to_json(drop_id=True)) if len(page) else {"type": "FeatureCollection", "features": []}
+    out["total"] = len(layer)
+    out["next_offset"] = offset + limit if offset + limit < len(layer) else None
+    return out
 
-    gdf = _attr("openldn.io", "read_vector")(path, id_field=id_field, name_field=name_field)
+
+@functools.lru_cache(maxsize=8)
+def _simplified(path: str, mtime_ns: int, size: int, id_field: str | None, name_field: str | None) -> Any:
+    """The layer in lon/lat, simplified and rounded for display (cached by file, modification time and size)."""
+    import numpy as np
+    import shapely
+
+    gdf = _attr("openldn.io", "read_vector")(Path(path), id_field=id_field, name_field=name_field)
     gdf = gdf.to_crs(4326)
     west, south, east, north = gdf.total_bounds
     tolerance = max(east - west, north - south) / 2000
     out = gdf[[]].copy()
     out["id"] = gdf[id_field].astype(str) if id_field else [str(i + 1) for i in range(len(gdf))]
     out["name"] = gdf[name_field].astype(str) if name_field else out["id"]
-    out["geometry"] = gdf.geometry.simplify(tolerance, preserve_topology=True)
-    return json.loads(out.set_geometry("geometry").to_json(drop_id=True))
+    simple = gdf.geometry.simplify(tolerance, preserve_topology=True)
+    out["geometry"] = shapely.transform(simple.values, lambda xy: np.round(xy, 6))
+    return out.set_geometry("geometry", crs=4326)

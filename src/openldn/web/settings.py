@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -12,6 +13,20 @@ __all__ = ["Settings"]
 #: File types accepted by the upload endpoint, by extension, and the role they can play.
 RASTER_EXTENSIONS = (".tif", ".tiff", ".nc")
 VECTOR_EXTENSIONS = (".gpkg", ".geojson", ".json", ".zip")
+
+
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def is_loopback(host: str) -> bool:
+    """Return whether ``host`` (a name or an address) designates this machine's loopback interface."""
+    name = host.strip().strip("[]").lower()
+    if name in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -31,8 +46,23 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port of the server.")
     token: str | None = Field(
         default=None,
-        description="When set, every write and every data read needs 'Authorization: Bearer <token>' "
-        "(or '?token=<token>' for map tiles and event streams).",
+        description="Access token of the API, sent as 'Authorization: Bearer <token>' or kept by the page in a "
+        "same-site cookie; generated at start (and printed) when not given.",
+    )
+    auth: bool = Field(
+        default=True,
+        description="Whether the API needs the access token. 'OPENLDN_AUTH=false' opts out, and only on a "
+        "loopback interface (127.0.0.1, ::1, localhost).",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Extra host names the server answers to (for example its DNS name when bound to a public "
+        "address); requests naming any other host are refused (DNS rebinding).",
+    )
+    heavy_workers: int = Field(
+        default=4, ge=1, le=64,
+        description="Threads for heavy requests (map tiles, pixel values, tables, boundaries, validation), kept "
+        "apart from the threads answering light requests.",
     )
     max_upload_mb: float = Field(default=1024.0, gt=0, description="Largest accepted upload, in MiB.")
     node_modules: Path | None = Field(
@@ -44,6 +74,15 @@ class Settings(BaseSettings):
         default="openldn.pipeline:run_assessment",
         description="Import path 'module:function' of the run function called by the worker process.",
     )
+
+    @model_validator(mode="after")
+    def _auth_only_off_on_loopback(self) -> Settings:
+        if not self.auth and not is_loopback(self.host):
+            raise ValueError(
+                f"OPENLDN_AUTH=false is only allowed on a loopback interface, not on {self.host!r}: "
+                "keep the access token or bind to 127.0.0.1"
+            )
+        return self
 
     @property
     def max_upload_bytes(self) -> int:

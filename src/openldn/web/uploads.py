@@ -90,9 +90,11 @@ def check_content(path: Path, ext: str) -> None:
 
 
 class UploadLimitMiddleware:
-    """Refuse a request body announced larger than the upload limit before it is read (ASGI middleware).
+    """Refuse a request body larger than the upload limit, counting its bytes as they arrive (ASGI middleware).
 
-    The upload route also counts the bytes it stores, so a body without ``Content-Length`` is limited too.
+    A body announced larger (``Content-Length``) is refused before it is read; a body without length
+    (``Transfer-Encoding: chunked``) is cut off as soon as the bytes received pass the limit, so it is never
+    spooled to disk whole. The upload route also counts the bytes of the file it stores.
 
     Parameters
     ----------
@@ -106,14 +108,46 @@ class UploadLimitMiddleware:
         self.app = app
         self.limit = limit
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope.get("method") in ("POST", "PUT"):
-            length = dict(scope.get("headers") or []).get(b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.limit:
-                from starlette.responses import JSONResponse
+    def _message(self) -> str:
+        return f"request body is larger than the upload limit of {self.limit / 2**20:.1f} MiB (OPENLDN_MAX_UPLOAD_MB)"
 
-                message = f"request body is larger than the upload limit of {self.limit / 2**20:.1f} MiB (OPENLDN_MAX_UPLOAD_MB)"
-                response = JSONResponse({"detail": message}, status_code=413)
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        from starlette.responses import JSONResponse
+
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await JSONResponse({"detail": self._message()}, status_code=413)(scope, receive, send)
+            return
+        received = 0
+        over = False
+        started = False
+
+        async def counted_receive() -> dict[str, Any]:
+            nonlocal received, over
+            if over:
+                return {"type": "http.disconnect"}
+            message: dict[str, Any] = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    over = True  # stop reading: the app sees a disconnected client
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            if over and not started:
+                return  # the app's answer to the cut body is replaced by the 413 below
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not over:
+                raise
+        if over and not started:
+            await JSONResponse({"detail": self._message()}, status_code=413)(scope, receive, send)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio.to_thread
 from fastapi import Request
 
 from openldn.web.db import Database
@@ -12,7 +15,16 @@ from openldn.web.errors import WebError
 from openldn.web.settings import Settings
 from openldn.web.worker import RunManager
 
-__all__ = ["database", "get_project", "get_run", "manager", "project_dir", "run_dir", "settings"]
+__all__ = ["database", "get_project", "get_run", "heavy", "manager", "project_dir", "run_dir", "run_out", "settings"]
+
+T = TypeVar("T")
+
+
+async def heavy(request: Request, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``function`` in the threads reserved for heavy requests (tiles, pixel values, tables, boundaries,
+    validation), so that light requests, served by the other threads, never wait behind them."""
+    limiter = getattr(request.app.state, "heavy", None)
+    return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs), limiter=limiter)
 
 
 def settings(request: Request) -> Settings:
@@ -58,8 +70,12 @@ def run_dir(request: Request, run: dict[str, Any]) -> Path:
     return settings(request).root / run["out_dir"]
 
 
-def run_out(run: dict[str, Any]) -> dict[str, Any]:
-    """Add the progress fraction to a run row."""
+def run_out(run: dict[str, Any], root: Path | None = None) -> dict[str, Any]:
+    """Add the progress fraction to a run row; its error and message without server paths (relative to ``root``)."""
+    from openldn.web.security import scrub
+
     total = run.get("total") or 0
     fraction = 1.0 if run["status"] == "succeeded" else (min(1.0, run["done"] / total) if total else 0.0)
-    return {**run, "fraction": fraction}
+    roots = (root,) if root is not None else ()
+    clean = {k: " ".join(scrub(run[k], *roots).split()) for k in ("error", "message") if isinstance(run.get(k), str)}
+    return {**run, **clean, "fraction": fraction}

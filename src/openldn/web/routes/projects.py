@@ -10,14 +10,13 @@ from typing import Annotated, Any
 
 import yaml
 from fastapi import APIRouter, File, Query, Request, UploadFile
-from fastapi.concurrency import run_in_threadpool
 
 from openldn.web import library
 from openldn.web.db import new_id
 from openldn.web.errors import WebError
 from openldn.web.models import DatasetOut, GeometryIn, LocalDatasetIn, ProjectIn, ProjectOut, Role
-from openldn.web.routes.deps import database, get_project, project_dir, settings
-from openldn.web.security import inside, safe_join
+from openldn.web.routes.deps import database, get_project, heavy, project_dir, settings
+from openldn.web.security import check_run_paths, inside, resolve_inside, safe_join
 from openldn.web.uploads import check_content, kind_of, save_stream
 
 router = APIRouter(tags=["projects"])
@@ -42,8 +41,12 @@ def list_projects(request: Request) -> list[dict[str, Any]]:
 
 
 @router.post("/projects", response_model=ProjectOut, status_code=201, summary="Create a project")
-def create_project(request: Request, body: ProjectIn) -> dict[str, Any]:
+async def create_project(request: Request, body: ProjectIn) -> dict[str, Any]:
     """Create a project; with ``demo: true`` it is filled with the demo data and its run file."""
+    return await heavy(request, _create_project, request, body)
+
+
+def _create_project(request: Request, body: ProjectIn) -> dict[str, Any]:
     db = database(request)
     project = db.create_project(body.name)
     folder = project_dir(request, project["id"])
@@ -105,9 +108,9 @@ async def upload_dataset(
     folder = project_dir(request, project_id) / "uploads"
     folder.mkdir(exist_ok=True)
     target = folder / f"{new_id()}{ext}"
-    size = await run_in_threadpool(save_stream, file.file, target, limit)
+    size = await heavy(request, save_stream, file.file, target, limit)
     try:
-        check_content(target, ext)
+        await heavy(request, check_content, target, ext)
     except WebError:
         target.unlink(missing_ok=True)
         raise
@@ -127,8 +130,12 @@ async def upload_dataset(
     status_code=201,
     summary="Link a file already in the data folder",
 )
-def link_dataset(request: Request, project_id: str, body: LocalDatasetIn) -> dict[str, Any]:
+async def link_dataset(request: Request, project_id: str, body: LocalDatasetIn) -> dict[str, Any]:
     """Register a file inside the data folder without copying it (paths outside the folder are refused)."""
+    return await heavy(request, _link_dataset, request, project_id, body)
+
+
+def _link_dataset(request: Request, project_id: str, body: LocalDatasetIn) -> dict[str, Any]:
     get_project(request, project_id)
     root = settings(request).root
     raw = Path(body.path)
@@ -200,28 +207,34 @@ def read_assessment(request: Request, project_id: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _check_paths(value: Any, base: Path, root: Path, key: str = "") -> None:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _check_paths(v, base, root, str(k))
-    elif isinstance(value, list):
-        for v in value:
-            _check_paths(v, base, root, key)
-    elif isinstance(value, str) and _looks_like_path(key, value):
-        # globs are checked on their fixed part
-        fixed = value.split("*")[0].split("?")[0].split("[")[0] or "."
-        path = Path(fixed).expanduser()
-        if "\x00" in value or not inside(root, path if path.is_absolute() else base / path):
-            raise WebError(403, f"{key} {value!r} is outside the data folder")
+def _check_paths(value: Any, base: Path, root: Path) -> None:
+    """Refuse any path of run-file content outside the data folder (globs expanded, symbolic links followed)."""
+    check_run_paths(value, base, root, _looks_like_path)
+
+
+def check_saved_run_file(request: Request, project: dict[str, Any]) -> None:
+    """Check the paths of a project's saved run file again (before a run reads them: links may have changed)."""
+    if not project["assessment"]:
+        return
+    folder = project_dir(request, project["id"])
+    run_file = safe_join(folder, project["assessment"])
+    if not run_file.is_file():
+        return
+    data = yaml.safe_load(run_file.read_text(encoding="utf-8"))
+    _check_paths(data if isinstance(data, dict) else {}, run_file.parent, settings(request).root)
 
 
 @router.put("/projects/{project_id}/assessment", summary="Validate and save the project's run file")
-def save_assessment(request: Request, project_id: str, body: dict[str, Any]) -> dict[str, Any]:
+async def save_assessment(request: Request, project_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Validate the run file with ``openldn.config.load_assessment`` (same messages as the CLI) and save it.
 
     Paths are relative to the project folder (as returned by the dataset endpoints) and must stay inside the data
-    folder.
+    folder: globs are expanded and symbolic links followed before the check.
     """
+    return await heavy(request, _save_assessment, request, project_id, body)
+
+
+def _save_assessment(request: Request, project_id: str, body: dict[str, Any]) -> dict[str, Any]:
     project = get_project(request, project_id)
     folder = project_dir(request, project_id)
     base = folder if not project["assessment"] else safe_join(folder, project["assessment"]).parent
@@ -236,8 +249,21 @@ def save_assessment(request: Request, project_id: str, body: dict[str, Any]) -> 
 
 
 @router.get("/projects/{project_id}/boundaries", summary="Area of interest and admin units as GeoJSON")
-def boundaries(request: Request, project_id: str) -> dict[str, Any]:
-    """Return the run file's area of interest and admin units in lon/lat (simplified, for the map)."""
+async def boundaries(
+    request: Request,
+    project_id: str,
+    offset: Annotated[int, Query(ge=0, description="First admin unit of the page")] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000, description="Admin units per page")] = 500,
+) -> dict[str, Any]:
+    """Return the run file's area of interest and a page of its admin units in lon/lat, simplified for the map.
+
+    ``zones`` is a GeoJSON FeatureCollection with ``total`` (number of admin units) and ``next_offset`` (None on
+    the last page).
+    """
+    return await heavy(request, _boundaries, request, project_id, offset, limit)
+
+
+def _boundaries(request: Request, project_id: str, offset: int, limit: int) -> dict[str, Any]:
     project = get_project(request, project_id)
     out: dict[str, Any] = {"aoi": None, "zones": None}
     if not project["assessment"]:
@@ -247,19 +273,19 @@ def boundaries(request: Request, project_id: str) -> dict[str, Any]:
     data = read_assessment(request, project_id)
     root = settings(request).root
 
-    def resolve(value: str) -> Path:
-        """Resolve a run-file path and refuse it outside the data folder."""
-        path = Path(value)
-        path = path if path.is_absolute() else run_file.parent / path
-        if not inside(root, path):
-            raise WebError(403, f"path {value!r} is outside the data folder")
-        return path
+    def resolve(value: str, key: str) -> Path:
+        """Resolve a run-file path (glob expanded, links followed) and refuse it outside the data folder."""
+        found = resolve_inside(value, run_file.parent, root, what=key)
+        if not found:
+            raise WebError(404, f"{key} {value!r} matches no file")
+        return found[0]
 
     if isinstance(data.get("aoi"), str):
-        out["aoi"] = library.boundaries_geojson(resolve(data["aoi"]))
+        out["aoi"] = library.boundaries_geojson(resolve(data["aoi"], "aoi"), limit=5000)
     zones = data.get("zones")
     if isinstance(zones, dict) and isinstance(zones.get("path"), str):
         out["zones"] = library.boundaries_geojson(
-            resolve(zones["path"]), id_field=zones.get("id_field"), name_field=zones.get("name_field")
+            resolve(zones["path"], "zones.path"), id_field=zones.get("id_field"), name_field=zones.get("name_field"),
+            offset=offset, limit=limit,
         )
     return out

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import pathlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
 from openldn.web import tables, tiles
 from openldn.web.errors import WebError
-from openldn.web.routes.deps import get_run, run_dir
-from openldn.web.security import safe_join
+from openldn.web.routes.deps import get_run, heavy, run_dir
+from openldn.web.security import inside, safe_join
 
 router = APIRouter(tags=["results"])
 
@@ -29,10 +29,10 @@ _MEDIA = {
 
 
 @router.get("/runs/{run_id}/layers", summary="List a run's map layers")
-def list_layers(request: Request, run_id: str) -> list[dict[str, Any]]:
+async def list_layers(request: Request, run_id: str) -> list[dict[str, Any]]:
     """Return each map output: key, title, legend, bounds (lon/lat), bands and value range."""
     out_dir = run_dir(request, get_run(request, run_id))
-    return [tiles.layer_info(e) for e in tiles.raster_layers(out_dir)]
+    return await heavy(request, lambda: [tiles.layer_info(e) for e in tiles.raster_layers(out_dir)])
 
 
 @router.get(
@@ -53,13 +53,13 @@ async def tile(
     """Render a 256 x 256 web-mercator PNG tile of a layer from its COG, coloured with its legend."""
     if x >= 2**z or y >= 2**z:
         raise WebError(404, f"tile {z}/{x}/{y} does not exist at zoom {z}")
-    entry = tiles.find_layer(run_dir(request, get_run(request, run_id)), layer)
-    png = await run_in_threadpool(tiles.render_tile, entry, z, x, y, band=band)
+    out_dir = run_dir(request, get_run(request, run_id))
+    png = await heavy(request, lambda: tiles.render_tile(tiles.find_layer(out_dir, layer), z, x, y, band=band))
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
 
 
 @router.get("/runs/{run_id}/point", summary="Values of every layer at a point")
-def point(
+async def point(
     request: Request,
     run_id: str,
     lon: Annotated[float, Query(ge=-180, le=180)],
@@ -67,17 +67,40 @@ def point(
 ) -> dict[str, Any]:
     """Return the value (and class label) of every layer and band at ``lon``, ``lat``."""
     out_dir = run_dir(request, get_run(request, run_id))
-    return {"lon": lon, "lat": lat, "layers": tiles.point_values(tiles.raster_layers(out_dir), lon, lat)}
+    values = await heavy(request, lambda: tiles.point_values(tiles.raster_layers(out_dir), lon, lat))
+    return {"lon": lon, "lat": lat, "layers": values}
+
+
+def _tables_inside(out_dir: pathlib.Path, name: str | None = None) -> None:
+    """Refuse a run's tables folder, or a table file, that is a symbolic link leading out of the run folder."""
+    folder = out_dir / "tables"
+    if not folder.exists() and not folder.is_symlink():
+        return
+    if not inside(out_dir, folder):
+        raise WebError(403, "the run's tables folder is outside the run folder")
+    if name is not None:
+        candidates = [folder / f"{name.removesuffix('.csv')}.csv"]
+    else:
+        candidates = list(folder.glob("*.csv"))
+    for path in candidates:
+        if (path.exists() or path.is_symlink()) and not inside(out_dir, path):
+            raise WebError(403, f"table {path.stem!r} is outside the run folder")
 
 
 @router.get("/runs/{run_id}/tables", summary="List a run's tables")
-def list_tables(request: Request, run_id: str) -> list[dict[str, Any]]:
-    """Return each table with its columns, admin units and periods."""
-    return tables.list_tables(run_dir(request, get_run(request, run_id)))
+async def list_tables(request: Request, run_id: str) -> list[dict[str, Any]]:
+    """Return each table with its columns, admin units and periods (links out of the run folder are refused)."""
+    out_dir = run_dir(request, get_run(request, run_id))
+
+    def listed() -> list[dict[str, Any]]:
+        _tables_inside(out_dir)
+        return tables.list_tables(out_dir)
+
+    return await heavy(request, listed)
 
 
 @router.get("/runs/{run_id}/tables/{name}", summary="Rows of a table")
-def read_table(
+async def read_table(
     request: Request,
     run_id: str,
     name: str,
@@ -85,7 +108,13 @@ def read_table(
     period: Annotated[str | None, Query(max_length=100, description="Only this period or year")] = None,
 ) -> dict[str, Any]:
     """Return a table's rows, optionally for one admin unit and one period."""
-    return tables.read_table(run_dir(request, get_run(request, run_id)), name, zone_id=zone_id, period=period)
+    out_dir = run_dir(request, get_run(request, run_id))
+
+    def rows() -> dict[str, Any]:
+        _tables_inside(out_dir, name if "/" not in name and "\\" not in name and name not in ("", ".", "..") else None)
+        return tables.read_table(out_dir, name, zone_id=zone_id, period=period)
+
+    return await heavy(request, rows)
 
 
 @router.get("/runs/{run_id}/files", summary="List a run's output files")
@@ -96,7 +125,10 @@ def list_files(request: Request, run_id: str) -> list[dict[str, Any]]:
         return []
     files = []
     for path in sorted(out_dir.rglob("*")):
-        if path.is_file() and not path.name.startswith(".") and ".checkpoint" not in path.parts:
+        if (
+            path.is_file() and not path.name.startswith(".") and ".checkpoint" not in path.parts
+            and inside(out_dir, path)
+        ):
             rel = path.relative_to(out_dir).as_posix()
             files.append({"path": rel, "size": path.stat().st_size, "folder": rel.split("/")[0] if "/" in rel else ""})
     return files

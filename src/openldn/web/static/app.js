@@ -29,18 +29,16 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-function token() { return localStorage.getItem("openldn-token") || ""; }
-
-function withToken(url) {
-  const t = token();
-  if (!t) return url;
-  return url + (url.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(t);
+// The access token is never kept by the page: it is sent once to /api/session, which answers with an HTTP-only,
+// same-site cookie that authorises every later call (including map tiles, downloads and event streams).
+async function signIn(token) {
+  const response = await fetch("/api/session", { method: "POST", headers: { Authorization: "Bearer " + token } });
+  if (!response.ok) throw new Error("Sign-in failed: wrong access token.");
 }
 
 async function api(method, url, body, isForm = false) {
   const headers = {};
-  if (token()) headers.Authorization = "Bearer " + token();
-  const init = { method, headers };
+  const init = { method, headers, credentials: "same-origin" };
   if (body !== undefined) {
     if (isForm) init.body = body;
     else { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
@@ -174,7 +172,16 @@ async function selectProject(id) {
 async function loadBoundaries() {
   if (state.boundaries) { map.removeLayer(state.boundaries); state.boundaries = null; }
   let data;
-  try { data = await api("GET", `/api/projects/${state.project.id}/boundaries`); } catch (error) {
+  try {
+    // admin units come in pages (big layers): fetch them all, up to 20 000 units
+    data = await api("GET", `/api/projects/${state.project.id}/boundaries?limit=2000`);
+    let next = data.zones ? data.zones.next_offset : null;
+    while (next !== null && next !== undefined && next < 20000) {
+      const page = await api("GET", `/api/projects/${state.project.id}/boundaries?limit=2000&offset=${next}`);
+      data.zones.features.push(...page.zones.features);
+      next = page.zones.next_offset;
+    }
+  } catch (error) {
     toast("Boundaries: " + error.message);
     return;
   }
@@ -185,7 +192,8 @@ async function loadBoundaries() {
       pane: "zones",
       style: { color: "#333", weight: 1, fillOpacity: 0 },
       onEachFeature: (feature, layer) => {
-        layer.bindTooltip(feature.properties.name, { sticky: true });
+        // a text node, never HTML: unit names come from user files
+        layer.bindTooltip(el("span", { class: "zone-name", text: String(feature.properties.name ?? "") }), { sticky: true });
         layer.on("click", () => chooseZone(String(feature.properties.id)));
       },
     }));
@@ -416,7 +424,7 @@ function showRun(run) {
 
 function follow(runId) {
   if (state.events) state.events.close();
-  const source = new EventSource(withToken(`/api/runs/${runId}/events`));
+  const source = new EventSource(`/api/runs/${runId}/events`);
   state.events = source;
   source.addEventListener("run", async (event) => {
     const run = JSON.parse(event.data);
@@ -489,7 +497,7 @@ function clearResults() {
 }
 
 function tileUrl(layer, band) {
-  return withToken(`/api/runs/${state.run.id}/tiles/{z}/{x}/{y}.png?layer=${encodeURIComponent(layer.key)}&band=${band}`);
+  return `/api/runs/${state.run.id}/tiles/{z}/{x}/{y}.png?layer=${encodeURIComponent(layer.key)}&band=${band}`;
 }
 
 async function loadResults() {
@@ -519,8 +527,8 @@ async function loadResults() {
 
 function legendFor(layer, band) {
   if (layer.legend.length) {
-    const items = el("div", { class: "legend" }, ...layer.legend.map((c) =>
-      el("span", {}, el("span", { class: "sw", style: `background:${c.color}` }), c.label)));
+    const swatch = (color) => { const node = el("span", { class: "sw" }); node.style.background = color; return node; };
+    const items = el("div", { class: "legend" }, ...layer.legend.map((c) => el("span", {}, swatch(c.color), String(c.label))));
     return layer.legend.length > 10 ? el("details", {}, el("summary", { text: `Legend (${layer.legend.length} classes)` }), items) : items;
   }
   const [lo, hi] = layer.ranges[band - 1] || [0, 1];
@@ -600,7 +608,7 @@ function renderDownloads(files) {
   const order = ["report", "tables", "maps"];
   const folders = [...new Set(files.map((f) => f.folder))].sort((a, b) =>
     (order.includes(a) ? order.indexOf(a) : 9) - (order.includes(b) ? order.indexOf(b) : 9) || a.localeCompare(b));
-  const link = (f) => el("li", {}, el("a", { href: withToken(`/api/runs/${state.run.id}/files/${f.path}`), target: "_blank", rel: "noopener", text: f.path }),
+  const link = (f) => el("li", {}, el("a", { href: `/api/runs/${state.run.id}/files/${f.path.split("/").map(encodeURIComponent).join("/")}`, target: "_blank", rel: "noopener", text: f.path }),
     ` (${(f.size / 1024).toFixed(1)} KiB)`);
   const items = [];
   for (const folder of folders) {
@@ -757,12 +765,22 @@ async function init() {
   $("table-select").addEventListener("change", tableChanged);
   $("zone-select").addEventListener("change", loadTable);
   $("period-select").addEventListener("change", loadTable);
-  $("token").value = token();
-  $("token").addEventListener("change", () => { localStorage.setItem("openldn-token", $("token").value); guarded(() => loadProjects()); });
+  $("token").addEventListener("change", () => guarded(async () => {
+    await signIn($("token").value.trim());
+    $("token").value = "";
+    $("token-box").hidden = true;
+    await loadProjects();
+  }));
 
   loadOutlines().catch((error) => toast("Country outlines: " + error.message));
+  // the address printed by 'openldn serve' carries the token in its fragment (never sent to the server)
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.has("token")) {
+    history.replaceState(null, "", location.pathname + location.search);
+    await signIn(fragment.get("token")).catch((error) => toast(error.message));
+  }
   const health = await api("GET", "/api/health");
-  $("token-box").hidden = !health.auth;
+  $("token-box").hidden = !health.auth || health.signed_in;
   await guarded(() => loadProjects());
   document.body.dataset.ready = "1";
 }

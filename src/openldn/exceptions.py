@@ -16,6 +16,7 @@ __all__ = [
     "MissingYearError",
     "OpenLDNError",
     "OpenLDNWarning",
+    "OutputWriteError",
     "PRAISValidationError",
     "PeriodError",
 ]
@@ -59,6 +60,10 @@ class PRAISValidationError(OpenLDNError, ValueError):
 
 class DataAccessError(OpenLDNError, ConnectionError):
     """A remote dataset could not be reached or is not cached."""
+
+
+class OutputWriteError(OpenLDNError, OSError):
+    """An output cannot be written: the folder is not writable, the disk is full, or a path is too long."""
 
 
 class OpenLDNWarning(UserWarning):

@@ -66,9 +66,11 @@ class Checkpoint:
         """Whether ``name`` completed in an earlier attempt."""
         return bool(self.state["stages"].get(name, {}).get("done"))
 
-    def mark_done(self, name: str, *, layers: list[str], tables: list[str], outputs: list[dict[str, Any]]) -> None:
-        """Record a completed stage."""
-        self.state["stages"][name] = {"done": True, "layers": layers, "tables": tables, "outputs": outputs}
+    def mark_done(self, name: str, *, layers: list[str], tables: list[str], outputs: list[dict[str, Any]],
+                  provenance: dict[str, Any] | None = None, substitutions: list[str] | None = None) -> None:
+        """Record a completed stage, with the provenance entries and substitution notes it added."""
+        self.state["stages"][name] = {"done": True, "layers": layers, "tables": tables, "outputs": outputs,
+                                      "provenance": provenance or {}, "substitutions": substitutions or []}
         self.save()
 
     # -- layers ---------------------------------------------------------------------------------------------

@@ -245,14 +245,20 @@ class RunContext:
         else:
             self.current, self.stage = None, stage
         self._stage_layers, self._stage_tables, self._stage_outputs = [], [], []
+        self._provenance_before = json.dumps(self.provenance, sort_keys=True, default=str)
+        self._substitutions_before = len(self.substitutions)
 
     def end_stage(self) -> None:
         """Persist what the stage produced and mark it done."""
         for key in self._stage_tables:
             self.checkpoint.write_table(key, self.tables[key])
+        before = json.loads(getattr(self, "_provenance_before", "{}"))
+        now = json.loads(json.dumps(self.provenance, sort_keys=True, default=str))
         self.checkpoint.mark_done(
             self.stage, layers=list(self._stage_layers), tables=list(self._stage_tables),
             outputs=list(self._stage_outputs),
+            provenance={k: v for k, v in now.items() if before.get(k) != v},
+            substitutions=self.substitutions[getattr(self, "_substitutions_before", 0):],
         )
         self.current = None
 
@@ -268,6 +274,9 @@ class RunContext:
             self.tables[key] = self.checkpoint.read_table(key)
         for rec in info["outputs"]:
             self.outputs = [o for o in self.outputs if o["key"] != rec["key"]] + [rec]
+        # what the stage recorded besides its products, so a resumed run reports what an uninterrupted one does
+        self.provenance.update(info.get("provenance", {}))
+        self.substitutions.extend(m for m in info.get("substitutions", []) if m not in self.substitutions)
         if isinstance(stage, Stage) and stage.restore is not None:
             stage.restore(self)
 

@@ -22,10 +22,18 @@ from openldn.config import Assessment, load_assessment
 from openldn.core.stage import Stage
 from openldn.core.years import YearChoice
 from openldn.core.grid import pixel_area
-from openldn.exceptions import ConfigError, EmptyAOIError, InputFileError, OpenLDNError, OpenLDNWarning
+from openldn.exceptions import (
+    ConfigError,
+    EmptyAOIError,
+    InputFileError,
+    OpenLDNError,
+    OpenLDNWarning,
+    OutputWriteError,
+)
 from openldn.pipeline.checkpoint import Checkpoint, fingerprint
 from openldn.pipeline.context import Cancelled, ProgressFn, RunContext, manifest
 from openldn.pipeline.engine import auto_chunk_size, engine
+from openldn.pipeline.publish import INTERNAL, OutputLock, publish, recover, staging_dir
 from openldn.registry import input_decls, stages
 
 __all__ = ["RunResult", "plan_years", "run_assessment", "runnable_stages"]
@@ -317,8 +325,10 @@ def run_assessment(
     assessment : Assessment or path
         A validated assessment or the path of a run file.
     out_dir : path
-        Output folder (created). Maps in ``maps/``, tables in ``tables/``, reports in ``report/``, the outputs
-        manifest in ``outputs.json``, checkpoints in ``.openldn/``.
+        Output folder (created). Maps in ``maps/``, tables in ``tables/``, reports in ``report/``, the rasters'
+        manifest in ``outputs.json``, every file with its checksum in ``manifest.json``; checkpoints and the staging
+        area in ``.openldn/``. One run at a time per folder; the result is published whole at the end
+        (:mod:`openldn.pipeline.publish`), so a failed run leaves the previous result intact.
     progress : callable, optional
         ``progress(stage, done, total, message)``.
     cancel : threading.Event or callable, optional
@@ -342,22 +352,63 @@ def run_assessment(
     t0 = time.perf_counter()
     a = assessment if isinstance(assessment, Assessment) else load_assessment(assessment)
     out = Path(out_dir).expanduser().resolve()
-    if out.exists() and not out.is_dir():
+    try:
+        exists, is_dir = out.exists(), out.is_dir()
+    except OSError as err:  # e.g. a name longer than the file system allows
+        raise _output_error(out, err) from None
+    if exists and not is_dir:
         raise InputFileError(f"Output folder {out} is a file: choose a folder path with --out.")
     prep = _prepare(a, chunk_size)
     fp = _fingerprint(a, prep["records"])
     cancel_fn = cancel.is_set if isinstance(cancel, threading.Event) else cancel
 
     created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
     try:
-        return _execute(a, out, prep, fp, progress=progress, cancel_fn=cancel_fn, resume=resume, force=force,
-                        workers=workers, scheduler=scheduler, stages=stages, t0=t0)
-    except OpenLDNError as err:
-        if created and not isinstance(err, Cancelled):
-            # A user mistake found mid-run: leave nothing behind in a folder this run created.
-            shutil.rmtree(out, ignore_errors=True)
-        raise
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _output_error(out, err) from None
+    with OutputLock(out):  # a second run on this folder stops here, touching nothing
+        try:
+            recover(out)
+            return _execute(a, out, prep, fp, progress=progress, cancel_fn=cancel_fn, resume=resume, force=force,
+                            workers=workers, scheduler=scheduler, stages=stages, t0=t0)
+        except Cancelled:
+            raise  # kept for resuming
+        except OSError as err:
+            _discard(out, created)
+            if isinstance(err, OpenLDNError):
+                raise
+            raise _output_error(out, err) from None
+        except Exception:
+            # A user mistake found mid-run, or a bug: leave nothing of this attempt behind; the previously
+            # published result (if any) is untouched.
+            _discard(out, created)
+            raise
+
+
+def _discard(out: Path, created: bool) -> None:
+    """Remove what a failed attempt wrote: the whole folder if this run created it, else the staging area."""
+    if created:
+        shutil.rmtree(out, ignore_errors=True)
+    else:
+        shutil.rmtree(out / INTERNAL, ignore_errors=True)
+
+
+def _output_error(out: Path, err: OSError) -> OutputWriteError:
+    """A one-line error for an output that cannot be written, with the fix."""
+    import errno
+
+    where = err.filename or out
+    fixes = {
+        errno.ENOSPC: "the disk is full: free space or choose another --out",
+        errno.EDQUOT: "the disk quota is exceeded: free space or choose another --out",
+        errno.EACCES: "the folder is not writable: choose a folder you can write to with --out",
+        errno.EPERM: "the folder is not writable: choose a folder you can write to with --out",
+        errno.EROFS: "the file system is read-only: choose another --out",
+        errno.ENAMETOOLONG: "the path is too long: choose a shorter --out",
+    }
+    fix = fixes.get(err.errno or 0, "check the output folder")
+    return OutputWriteError(f"{where}: cannot write the results ({err.strerror or err}); {fix}.")
 
 
 def _execute(
@@ -369,7 +420,10 @@ def _execute(
     resumed_state = resume and not force and ckpt.load()
     if not resumed_state:
         ckpt.reset()
+    staging = staging_dir(out)
     if resumed_state and ckpt.state.get("finished"):
+        if staging.is_dir():  # finished but killed before publishing
+            publish(out)
         result = RunResult(out_dir=out, noop=True, resumed=list(ckpt.state["stages"]))
         outputs = out / "outputs.json"
         if outputs.is_file():
@@ -381,7 +435,8 @@ def _execute(
     workers = workers if workers is not None else a.engine.workers
     scheduler = scheduler if scheduler is not None else a.engine.scheduler
     with engine(workers=workers, scheduler=scheduler, log=lambda m: log.info(m)) as _client:
-        ctx = build_context(a, out, prep, ckpt, progress=progress, cancel_fn=cancel_fn)
+        staging.mkdir(parents=True, exist_ok=True)
+        ctx = build_context(a, staging, prep, ckpt, progress=progress, cancel_fn=cancel_fn)
         result = RunResult(out_dir=out)
         runnable = runnable_stages(a, stages)
         for i, stage in enumerate(runnable):
@@ -403,10 +458,11 @@ def _execute(
             if progress:
                 progress(name, 1, 1, f"done in {result.timings[name]:.1f} s")
         _write_tables(ctx)
-        _atomic_text(out / "outputs.json", manifest(ctx))
+        _atomic_text(staging / "outputs.json", manifest(ctx))
         ckpt.state["finished"] = True
         ckpt.state["timings"] = result.timings
         ckpt.save()
+        publish(out)
     result.outputs = ctx.outputs
     result.tables = ctx.tables
     result.timings["total"] = time.perf_counter() - t0

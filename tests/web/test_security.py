@@ -351,3 +351,11 @@ def test_load__light_requests_not_queued_behind_heavy_ones(live, monkeypatch) ->
     assert statuses == [200] * 48
     assert light_s < 0.5, f"a light request waited {light_s:.2f} s behind heavy ones"
 
+
+
+def test_serve__no_token_off_loopback_is_a_clear_error(tmp_path: Path) -> None:
+    from openldn.exceptions import ConfigError
+    from openldn.web import serve
+
+    with pytest.raises(ConfigError, match="only allowed on a loopback interface"):
+        serve(host="0.0.0.0", data_dir=str(tmp_path / "d"), auth=False)

@@ -23,7 +23,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return _create_app(settings)
 
 
-def serve(host: str | None = None, port: int | None = None, *, data_dir: str | None = None, token: str | None = None) -> None:
+def serve(
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    data_dir: str | None = None,
+    token: str | None = None,
+    auth: bool | None = None,
+) -> None:
     """Run the web platform with uvicorn until interrupted.
 
     Parameters
@@ -35,14 +42,28 @@ def serve(host: str | None = None, port: int | None = None, *, data_dir: str | N
     data_dir : str, optional
         Data folder; default ``OPENLDN_DATA_DIR`` or ``./openldn-data``.
     token : str, optional
-        Access token; default ``OPENLDN_TOKEN`` (none).
+        Access token; default ``OPENLDN_TOKEN``, else one generated and printed at start.
+    auth : bool, optional
+        ``False`` runs without token (only allowed on a loopback interface); default ``OPENLDN_AUTH`` (true).
     """
     import uvicorn
 
     from openldn.web.settings import Settings
 
-    overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir, "token": token}.items() if v}
-    settings = Settings(**overrides)
+    overrides: dict[str, object] = {
+        k: v for k, v in {"host": host, "port": port, "data_dir": data_dir, "token": token}.items() if v
+    }
+    if auth is not None:
+        overrides["auth"] = auth
+    from pydantic import ValidationError
+
+    from openldn.exceptions import ConfigError
+
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = "; ".join(str(e.get("msg", "invalid")).removeprefix("Value error, ") for e in error.errors())
+        raise ConfigError(f"web settings (OPENLDN_* variables): {problems}") from None
     print(f"openldn web platform on http://{settings.host}:{settings.port}/ (data folder {settings.root})")
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=5

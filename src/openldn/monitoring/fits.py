@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +48,7 @@ from openldn.drought._kernels import (
     pearson3_cdf,
     pearson3_from_lmoments,
 )
-from openldn.drought.spi import SPEI_OFFSET
+from openldn.drought.spi import SPEI_OFFSET, STRIP_PIXELS
 from openldn.exceptions import ConfigError, MissingYearError
 from openldn.io import atomic_path
 
@@ -230,6 +232,25 @@ class IndexSpec:
         return Period.from_user_input(self.calibration, name="calibration")
 
 
+def _by_strips(fn: Any, arrays: tuple[np.ndarray, ...], out_shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """``fn(*strips)`` over strips of pixel rows of ``arrays`` on a thread pool (the kernels release the GIL)."""
+    n = arrays[0].shape[0]
+    out = np.empty((n, *out_shape), dtype=dtype)
+    starts = list(range(0, n, STRIP_PIXELS))
+
+    def run(i0: int) -> None:
+        out[i0 : i0 + STRIP_PIXELS] = fn(*(a[i0 : i0 + STRIP_PIXELS] for a in arrays))
+
+    workers = min(os.cpu_count() or 1, len(starts))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(run, starts))
+    else:
+        for i0 in starts:
+            run(i0)
+    return out
+
+
 def _pixels(values: np.ndarray) -> np.ndarray:
     """``(time, y, x)`` -> contiguous ``(pixels, time)`` float64."""
     nt = values.shape[0]
@@ -270,7 +291,9 @@ def fit_parameters(values: np.ndarray, months: pd.DatetimeIndex, scale: int, spe
     month = (months.month.to_numpy() - 1).astype(np.int64)
     calib = np.asarray((months.year >= cal.start) & (months.year <= cal.end), dtype=np.bool_)
     px = _pixels(values)
-    out = _fit_block(px, month, calib, int(scale), spec.code, spec.offset, spec.index == "spi")
+    clip = spec.index == "spi"
+    out = _by_strips(lambda b: _fit_block(b, month, calib, int(scale), spec.code, spec.offset, clip), (px,),
+                     (12, _N_PARAMS), np.float64)
     return out.reshape(*values.shape[1:], 12, _N_PARAMS)
 
 
@@ -303,7 +326,11 @@ def transform(values: np.ndarray, months: pd.DatetimeIndex, scale: int, spec: In
     month = (months.month.to_numpy() - 1).astype(np.int64)
     px = _pixels(values)
     par = np.ascontiguousarray(params.reshape(-1, 12, _N_PARAMS), dtype=np.float64)
-    out = _transform_block(px, month, int(scale), spec.code, spec.offset, spec.index == "spi", par, int(first_out))
+    clip = spec.index == "spi"
+    out = _by_strips(
+        lambda b, p: _transform_block(b, month, int(scale), spec.code, spec.offset, clip, p, int(first_out)),
+        (px, par), (nt,), np.float32,
+    )
     return out.T.reshape(nt, *values.shape[1:])
 
 

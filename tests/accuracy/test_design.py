@@ -62,6 +62,8 @@ def test_allocation_proportional_and_with_a_minimum() -> None:
     capped = allocate(100, [0.5, 0.5], available=[10, 1000])
     assert list(capped) == [10, 90]
     assert list(allocate(10, [0.7, 0.0, 0.3], minimum=2)) == [7, 0, 3]
+    # proportional would give 19 / 0.8 / 0.2: every mapped stratum still gets the 2 units its variance needs
+    assert list(allocate(20, [0.95, 0.04, 0.01])) == [16, 2, 2]
     with pytest.raises(ConfigError, match="minimum"):
         allocate(10, [0.5, 0.3, 0.2], minimum=5)
 

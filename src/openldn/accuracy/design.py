@@ -112,7 +112,8 @@ def allocate(
     minimum : int
         0: proportional allocation. Above 0: every mapped stratum gets at least ``minimum`` units (Olofsson et al.
         2014 recommend 50-100 in the rare classes) and the rest is shared in proportion to area among the strata
-        whose proportional share exceeds the minimum.
+        whose proportional share exceeds the minimum. In both cases every mapped stratum gets at least 2 units
+        (the stratified variance needs 2).
     available : sequence of int, optional
         Pixels available in each stratum: no stratum gets more (the surplus goes to the others by area).
 
@@ -131,13 +132,10 @@ def allocate(
     n = int(min(n, int(cap.sum())))
     out = np.zeros(k, dtype=np.int64)
     fixed = np.zeros(k, dtype=bool)
-    if minimum > 0:
-        floor = np.minimum(cap, minimum)
-        if floor.sum() > n:
-            raise ConfigError(f"allocation: a minimum of {minimum} units in each of {int((w > 0).sum())} mapped "
-                              f"strata needs more than the total sample size {n}; raise --n or lower --minimum")
-    else:
-        floor = np.zeros(k, dtype=np.int64)
+    floor = np.minimum(cap, max(minimum, 2))  # the stratified variance needs 2 units in every mapped stratum
+    if floor.sum() > n:
+        raise ConfigError(f"allocation: at least {max(minimum, 2)} units in each of {int((w > 0).sum())} mapped "
+                          f"strata need more than the total sample size {n}; raise --n or lower --minimum")
     # iterate: strata whose proportional share is below the floor (or above the cap) are fixed there
     while True:
         free = (~fixed) & (w > 0)

@@ -11,6 +11,7 @@ Files written in the output folder:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -228,8 +229,14 @@ def design_sample(
     write_table(table, out / SAMPLE_FILES["points_csv"])
     gdf = gpd.GeoDataFrame(table.astype(dict.fromkeys(values.columns, "float64")),
                            geometry=gpd.points_from_xy(table["x"], table["y"]), crs=info.crs)  # fmt: skip
-    with atomic_path(out / SAMPLE_FILES["points_gpkg"]) as tmp:
-        gdf.to_file(tmp, layer="points", driver="GPKG")
+    quiet = logging.getLogger("pyogrio")  # its "Created N records" is not news for the user
+    level = quiet.level
+    quiet.setLevel(max(level, logging.WARNING))
+    try:
+        with atomic_path(out / SAMPLE_FILES["points_gpkg"]) as tmp:
+            gdf.to_file(tmp, layer="points", driver="GPKG")
+    finally:
+        quiet.setLevel(level)
     with atomic_path(out / SAMPLE_FILES["design"]) as tmp:
         tmp.write_text(design.to_json(), encoding="utf-8")
     labels = out / SAMPLE_FILES["labels"]

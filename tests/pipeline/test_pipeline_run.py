@@ -53,7 +53,7 @@ def test_run__every_area_table_shares_the_aoi_area(so1_run: tuple[Path, object],
     laea = gpd.GeoSeries([geom], crs=4326).to_crs("+proj=laea +lat_0=-1.15 +lon_0=37.65 +datum=WGS84")
     expected_km2 = float(laea.area.iloc[0]) / 1e6
     for key, df in result.tables.items():  # type: ignore[attr-defined]
-        if "share" not in df.columns or "zone_id" not in df.columns:  # class tables (mean tables carry area too)
+        if "share_of_area" not in df.columns or "zone_id" not in df.columns:  # class tables (mean tables carry area too)
             continue
         allz = df[df["zone_id"] == "ALL"]
         group_cols = [c for c in ("variable", "period") if c in allz.columns]

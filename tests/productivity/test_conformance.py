@@ -331,3 +331,21 @@ def test_alaska_preset_equals_a_straightforward_reimplementation(quantum: float 
     disagree = float((ours[valid] != ref[valid]).mean())
     assert disagree == 0.0
     assert 0.05 < float((ref[valid] != 0).mean()) < 0.95  # both classes occur: the comparison is not vacuous
+
+
+def test_kendall_table_refuses_options_it_would_ignore() -> None:
+    with pytest.raises(ValueError, match="fdr: false"):
+        ProductivityOptions(trajectory_method="kendall_table", fdr=True)
+    with pytest.raises(ValueError, match="autocorrelation: none"):
+        ProductivityOptions(trajectory_method="kendall_table", autocorrelation="hamed_rao")
+
+
+def test_trends_earth_preset_is_checked_like_a_run_file() -> None:
+    from openldn.config import check_preset
+    from openldn.integration.options import IntegrationOptions
+
+    preset = load_preset("trends_earth")
+    check_preset(preset, "trends_earth")
+    assert IntegrationOptions(**preset["integration"]).population_classes == "period_sdg"
+    manual = ProductivityOptions(**load_preset("prais_2026_te")["productivity"])
+    assert manual.trajectory_method == "mann_kendall" and not manual.performance_inclusive

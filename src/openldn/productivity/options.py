@@ -156,6 +156,11 @@ class ProductivityOptions(BaseModel):
                 f"trajectory_method=kendall_table: the critical-S table covers trend_years 4 to 60, not "
                 f"{self.trend_years}; use trajectory_method: mann_kendall for longer windows"
             )
+        if self.trajectory_method == "kendall_table" and (self.fdr or self.autocorrelation != "none"):
+            raise ValueError(
+                "trajectory_method=kendall_table tests the plain S against a critical-value table: set fdr: false "
+                "and autocorrelation: none, or use trajectory_method: mann_kendall"
+            )
         if self.trajectory_method == "kendall_table" and self.trajectory_level == 99 and self.trend_years == 60:
             raise ValueError("trajectory_level=99: the critical-S table has no 99 % value for 60 years")
         return self

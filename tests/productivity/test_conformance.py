@@ -349,3 +349,16 @@ def test_trends_earth_preset_is_checked_like_a_run_file() -> None:
     assert IntegrationOptions(**preset["integration"]).population_classes == "period_sdg"
     manual = ProductivityOptions(**load_preset("prais_2026_te")["productivity"])
     assert manual.trajectory_method == "mann_kendall" and not manual.performance_inclusive
+
+
+def test_conformance_path_stays_lazy() -> None:
+    from openldn.testing import raise_if_dask_computes
+
+    rng = np.random.default_rng(5)
+    x = 0.5 + np.cumsum(rng.normal(0, 0.01, size=(16, 8, 9)), axis=0)
+    da = stack(x, start=2008).chunk({"y": 4, "x": 4})
+    opts = ProductivityOptions(**load_preset("trends_earth")["productivity"])
+    with raise_if_dask_computes():
+        ds = land_productivity_dynamics(da, period="2016-2023", options=opts)
+    eager = land_productivity_dynamics(da.compute(), period="2016-2023", options=opts)
+    assert (ds["lpd"].values == eager["lpd"].values).all()

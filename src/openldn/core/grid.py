@@ -40,7 +40,7 @@ def ellipsoid_zone_area(lat_deg: Any, *, a: float = WGS84_A, b: float = WGS84_B)
     """
     e = np.sqrt(1.0 - (b / a) ** 2)
     s = np.sin(np.deg2rad(np.asarray(lat_deg, dtype=np.float64)))
-    return np.pi * b**2 * (np.arctanh(e * s) / e + s / ((1.0 + e * s) * (1.0 - e * s)))
+    return np.asarray(np.pi * b**2 * (np.arctanh(e * s) / e + s / ((1.0 + e * s) * (1.0 - e * s))), dtype=np.float64)
 
 
 def row_areas(lat_edges: np.ndarray, dlon_deg: float, *, crs: CRS | None = None) -> np.ndarray:
@@ -116,7 +116,7 @@ def pixel_area(obj: xr.DataArray | xr.Dataset) -> xr.DataArray:
 def _yx_chunks(obj: xr.DataArray | xr.Dataset) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
     if not obj.chunks:
         return None
-    chunks = dict(obj.chunksizes) if hasattr(obj, "chunksizes") else dict(obj.chunks)
+    chunks = obj.chunksizes
     return tuple(chunks["y"]), tuple(chunks["x"])
 
 

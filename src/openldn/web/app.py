@@ -7,6 +7,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -46,7 +47,7 @@ VENDOR_PACKAGES = {
 #: The vendored folders in the default node_modules.
 VENDOR = {name: NODE_MODULES / sub for name, sub in VENDOR_PACKAGES.items()}
 
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text}
     for code, text in {
         400: "Bad request",

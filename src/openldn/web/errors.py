@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -127,6 +128,6 @@ def register_error_handlers(app: FastAPI) -> None:
 
     # library errors are answered by the exception middleware (no traceback in the log) ...
     for cls in STATUS_CODES:
-        app.add_exception_handler(cls, _mapped)
+        app.add_exception_handler(cast("type[Exception]", cls), _mapped)
     # ... anything else is a bug: logged with its traceback, answered without it
     app.add_exception_handler(Exception, _mapped)

@@ -22,7 +22,8 @@ def _attr(module: str, name: str) -> Any:
 
 def assessment_schema() -> dict[str, Any]:
     """Return the JSON schema of the run file (``openldn.config.Assessment``), which drives the web form."""
-    return _attr("openldn.config", "Assessment").model_json_schema()
+    schema: dict[str, Any] = _attr("openldn.config", "Assessment").model_json_schema()
+    return schema
 
 
 def validate_run_file(data: dict[str, Any], base_dir: Path) -> Any:

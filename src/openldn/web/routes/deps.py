@@ -29,17 +29,20 @@ async def heavy(request: Request, function: Callable[..., T], *args: Any, **kwar
 
 def settings(request: Request) -> Settings:
     """The app's settings."""
-    return request.app.state.settings
+    value: Settings = request.app.state.settings
+    return value
 
 
 def database(request: Request) -> Database:
     """The app's database."""
-    return request.app.state.db
+    value: Database = request.app.state.db
+    return value
 
 
 def manager(request: Request) -> RunManager:
     """The app's run manager."""
-    return request.app.state.runs
+    value: RunManager = request.app.state.runs
+    return value
 
 
 def get_project(request: Request, project_id: str) -> dict[str, Any]:
@@ -67,7 +70,7 @@ def project_dir(request: Request, project_id: str) -> Path:
 
 def run_dir(request: Request, run: dict[str, Any]) -> Path:
     """Output folder of a run."""
-    return settings(request).root / run["out_dir"]
+    return settings(request).root / str(run["out_dir"])
 
 
 def run_out(run: dict[str, Any], root: Path | None = None) -> dict[str, Any]:

@@ -15,6 +15,26 @@ __all__ = ["list_tables", "read_table"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
+#: What the share columns divide by (the same numbers as the workbook, JSON and report: the run's area ledger).
+SHARE_NOTE = ("share_of_area: class area / zone area, water included; share_of_land: class area / land area (zone "
+              "area minus the water row, code -2: the run's one water mask), empty on the water row.")
+#: Tables whose figures differ legitimately from another published figure, and why.
+TABLE_NOTES: dict[str, str] = {
+    "sdg_degradation": "Degraded area on each period's own SDG 15.3.1 map (one-out-all-out). The land status at the "
+    "end of a reporting period (table status; PRAIS SO1-4.T1/T2 and the report's headline) can differ: it also "
+    "counts land degraded in the baseline and unchanged in the period, and is no data where the baseline is.",
+    "status": "Land status at the end of each reporting period (status matrix of the baseline and the period maps): "
+    "the figure of PRAIS SO1-4.T1/T2 and of the report's headline; it can differ from the period's own map (table "
+    "sdg_degradation).",
+}
+
+
+def _note(name: str, columns: list[str]) -> str:
+    parts = [TABLE_NOTES.get(name, "")]
+    if "share_of_area" in columns:
+        parts.append(SHARE_NOTE)
+    return " ".join(p for p in parts if p)
+
 
 def _frame(out_dir: Path, name: str) -> pd.DataFrame:
     if not _NAME.match(name) or name.startswith("."):
@@ -41,7 +61,8 @@ def list_tables(out_dir: Path) -> list[dict[str, Any]]:
         periods = sorted({str(p) for p in df["period"].fillna("")}) if "period" in df else []
         crosstab = {"class_label_a", "class_label_b"} <= set(df.columns)
         out.append(
-            {"name": path.stem, "columns": list(df.columns), "zones": zones, "periods": periods, "crosstab": crosstab}
+            {"name": path.stem, "columns": list(df.columns), "zones": zones, "periods": periods, "crosstab": crosstab,
+             "note": _note(path.stem, list(df.columns))}
         )
     return out
 
@@ -67,7 +88,8 @@ def read_table(out_dir: Path, name: str, *, zone_id: str | None = None, period: 
     Returns
     -------
     dict
-        ``name``, ``columns`` and ``rows`` (list of dicts, JSON-ready).
+        ``name``, ``columns``, ``rows`` (list of dicts, JSON-ready) and ``note`` (what the shares divide by, and
+        why the table's figures may differ from another published figure).
     """
     df = _frame(out_dir, name)
     if zone_id is not None and "zone_id" in df:
@@ -75,4 +97,5 @@ def read_table(out_dir: Path, name: str, *, zone_id: str | None = None, period: 
     if period is not None and "period" in df:
         df = df[df["period"].fillna("").astype(str) == period]
     rows = [{k: _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
-    return {"name": name.removesuffix(".csv"), "columns": list(df.columns), "rows": rows}
+    stem = name.removesuffix(".csv")
+    return {"name": stem, "columns": list(df.columns), "rows": rows, "note": _note(stem, list(df.columns))}

@@ -526,6 +526,9 @@ def run_monitor(run_file: str | Path, options: MonitorOptions, out: str | Path) 
     a = load_assessment(run_file)
     if "precipitation" not in a.inputs:
         raise ConfigError(f"{a.source}: monitoring needs a monthly 'precipitation' input: add inputs.precipitation.")
+    # only the inputs monitoring reads (and the grid's reference input) are opened and checked
+    used = {"precipitation", "pet", *(f"population_{g}" for g in _GROUPS), a.grid.reference}
+    a = a.model_copy(update={"inputs": {k: v for k, v in a.inputs.items() if k in used}})
     prep = _prepare(a, None)
     raw = prep["raw"]
     geobox = prep["geobox"]

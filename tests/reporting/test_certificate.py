@@ -208,3 +208,15 @@ def test_demo__certificate_in_json_report_and_workbook(demo_out: Path) -> None:
     assert names[:2] == ["About", "Consistency"] and any(v.startswith("PASSED") for v in strings)
     with zipfile.ZipFile(demo_out / "report" / "prais_tables.xlsx") as z:
         assert not any("<f>" in z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/"))
+
+
+def test_web_tables_say_what_the_shares_divide_by(tmp_path: Path) -> None:
+    from openldn.web.tables import list_tables, read_table
+
+    (tmp_path / "tables").mkdir()
+    t = make_tables()
+    frame = t["sdg_degradation"].drop(columns=["share"]).assign(share_of_area=0.1, share_of_land=0.2)
+    frame.to_csv(tmp_path / "tables" / "sdg_degradation.csv", index=False)
+    listed = {x["name"]: x for x in list_tables(tmp_path)}
+    assert "share_of_land" in listed["sdg_degradation"]["note"] and "status" in listed["sdg_degradation"]["note"]
+    assert read_table(tmp_path, "sdg_degradation")["note"] == listed["sdg_degradation"]["note"]

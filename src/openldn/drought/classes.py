@@ -28,6 +28,7 @@ __all__ = [
     "drought_legend",
     "drought_windows",
     "max_intensity",
+    "min_index_year",
 ]
 
 Boundaries = Literal["upper_inclusive", "lower_inclusive"]
@@ -241,4 +242,45 @@ def max_intensity(classes: xr.DataArray, windows: list[Period] | None = None) ->
         "window_years": used,
         "window_missing_years": missing,
     }
+    return out
+
+
+def min_index_year(index: xr.DataArray, windows: list[Period]) -> xr.DataArray:
+    """Year of each cell's minimum index (highest drought intensity) within each window.
+
+    This is the year whose population is "at maximum drought" in Trends.Earth's period maps (the population of
+    the year of the minimum SPI). Missing years (NaN) are skipped; on a tie the first year wins (as
+    ``numpy.argmin``); a cell with no value in any year of the window, or a window without years, is nodata.
+
+    Parameters
+    ----------
+    index : xarray.DataArray
+        Annual SPI/SPEI, dims ``(time, y, x)`` (time at 1 January), NaN = no data; numpy- or dask-backed.
+    windows : list of Period
+        Windows (e.g. from :func:`drought_windows`).
+
+    Returns
+    -------
+    xarray.DataArray
+        Year per window, int16, dims ``(period, y, x)``, nodata -32768 (``attrs["_FillValue"]``).
+    """
+    if "time" not in index.dims:
+        raise GridMismatchError(f"drought index has no 'time' dimension (dims {index.dims}).")
+    yrs = [int(y) for y in years_of(index)]
+    template = index.isel(time=0, drop=True)
+    layers = []
+    for w in windows:
+        idx = [i for i, y in enumerate(yrs) if w.contains(y)]
+        if not idx:
+            layers.append(xr.full_like(template, NODATA, dtype=STATUS_DTYPE))
+            continue
+        sub = index.isel(time=idx).astype(np.float64)
+        pos = sub.fillna(np.inf).argmin("time")
+        lookup = np.array([yrs[i] for i in idx], dtype=STATUS_DTYPE)
+        year = xr.apply_ufunc(lambda p, lk=lookup: lk[p], pos, dask="parallelized", output_dtypes=[STATUS_DTYPE])
+        layers.append(xr.where(sub.notnull().any("time"), year, np.int16(NODATA)).astype(STATUS_DTYPE))
+    out = xr.concat(layers, dim=pd.Index([w.label for w in windows], name="period"))
+    out = keep_grid(out.transpose("period", *template.dims), index)
+    out.name = "drought_max_year"
+    out.attrs = {"long_name": "Year of the minimum index in the window", "_FillValue": NODATA}
     return out

@@ -16,7 +16,7 @@ from openldn.core.periods import year_coords, years_of
 from openldn.drought._grid import keep_grid
 from openldn.exceptions import GridMismatchError, MissingYearError
 
-__all__ = ["exposed_population", "nearest_years", "population_for_years"]
+__all__ = ["exposed_population", "nearest_years", "population_for_years", "population_in_year"]
 
 
 def nearest_years(available: list[int], wanted: list[int]) -> dict[int, int]:
@@ -64,6 +64,40 @@ def population_for_years(pop: xr.DataArray, years: list[int]) -> tuple[xr.DataAr
     out = pop.isel(time=idx).assign_coords(time=year_coords(list(years)))
     out.attrs = dict(pop.attrs)
     return out, {y: u for y, u in mapping.items() if y != u}
+
+
+def population_in_year(pop: xr.DataArray, year: xr.DataArray) -> xr.DataArray:
+    """Each cell's population in its own year: ``pop`` at the year given per cell by ``year``.
+
+    Used for the population at maximum drought: ``year`` is the year of the cell's minimum SPI in a window
+    (:func:`openldn.drought.classes.min_index_year`).
+
+    Parameters
+    ----------
+    pop : xarray.DataArray
+        Annual population counts, dims ``(time, y, x)`` (time at 1 January, e.g. from
+        :func:`population_for_years`), on the grid of ``year``.
+    year : xarray.DataArray
+        Year per cell, int, dims ``(y, x)``; nodata (-32768) or a year absent from ``pop`` gives NaN.
+
+    Returns
+    -------
+    xarray.DataArray, [persons]
+        float32, dims ``(y, x)``.
+    """
+    if pop.sizes.get("y") != year.sizes.get("y") or pop.sizes.get("x") != year.sizes.get("x"):
+        raise GridMismatchError(
+            f"population {dict(pop.sizes)} and the year map {dict(year.sizes)} are not on one grid: align the "
+            "population onto the analysis grid first."
+        )
+    pop = pop.assign_coords(y=year["y"].values, x=year["x"].values)  # same grid: one set of coordinates
+    out = xr.full_like(year, np.nan, dtype=np.float32)
+    for i, y in enumerate(int(v) for v in years_of(pop)):
+        out = xr.where(year == y, pop.isel(time=i, drop=True).astype(np.float32), out)
+    out = keep_grid(out.astype(np.float32), year)
+    out.name = "population"
+    out.attrs = {"long_name": "Population in the year of the cell's minimum index", "units": "persons"}
+    return out
 
 
 def exposed_population(pop: xr.DataArray, classes: xr.DataArray, *, drought_only: bool = True) -> xr.DataArray:

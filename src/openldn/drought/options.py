@@ -49,7 +49,24 @@ class DroughtOptions(BaseModel):
     years: str = Field("2000-2023", description="Years of the annual drought classes and tables, 'YYYY-YYYY'.")
     window_start: int = Field(2000, description="First year of the first maximum-intensity window.")
     window_length: int = Field(4, ge=1, le=10, description="Length of the maximum-intensity windows in years.")
+    window_anchor: Literal["window_start", "first_year"] = Field(
+        "window_start",
+        description="Where the maximum-intensity windows start: window_start = fixed windows from window_start "
+        "(PRAIS 2000-2003 ... 2020-2023); first_year = every window_length years from the first of 'years' "
+        "(Trends.Earth).",
+    )
     population: bool = Field(True, description="Compute SO3-2 exposure when population inputs are given.")
+    population_year: Literal["min_index", "window_end"] = Field(
+        "min_index",
+        description="Population counted at a window's highest drought intensity: min_index = each cell's "
+        "population in the year of its minimum SPI/SPEI in the window (Trends.Earth; first such year on a tie); "
+        "window_end = the window's last year.",
+    )
+    exclude_water: bool = Field(
+        True,
+        description="Exclude water (the run's one water mask) from drought exposure: population on water cells is "
+        "reported as water (code -2) in the population table and is no data on the exposure maps.",
+    )
     dvi_factors: str | None = Field(
         None,
         description="CSV of DVI factors: year, factor, sex, value (Tier 1/2), plus zone_id (Tier 3); "

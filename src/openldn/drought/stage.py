@@ -1,18 +1,21 @@
 """Drought stage of the pipeline: SO3-1 hazard, SO3-2 exposure, SO3-3 vulnerability.
 
-Inputs: ``precipitation`` (monthly, required; ``pet`` too for SPEI), ``population_total`` / ``_female`` /
-``_male`` (annual counts, optional), the DVI factor table of the options (optional).
+Inputs: ``precipitation`` (monthly; ``pet`` too for SPEI) **or** a precomputed index ``spi`` / ``spei`` (monthly
+stacks, of which the value of ``drought.month`` is taken, or annual stacks such as the December SPI-12 of each year),
+``population_total`` / ``_female`` / ``_male`` (annual counts, optional), the DVI factor table of the options
+(optional).
 
-The index is computed on the precipitation's **own grid** (cropped to the analysis extent plus one cell), as the
+The index is computed (or read) on the input's **own grid** (cropped to the analysis extent plus one cell), as the
 GMID / CHIRPS products are, and the annual intensity classes are then put on the analysis grid by nearest neighbour
 (standard.md §10; index arithmetic when both grids share a CRS, else :func:`openldn.io.align`). Outputs:
 
 * layer ``drought_class`` (time, y, x), int16 classes 0-4 per year (nodata where the year's month is missing);
 * rasters ``drought_class/<year>`` and ``drought_max/<window>`` (highest intensity over all years of each window)
-  and ``drought_population_max/<window>`` (people in drought at the window's highest intensity, last year's
-  population);
+  and ``drought_population_max/<window>`` (people in drought at the window's highest intensity, the population of
+  the year of each cell's minimum index by default, ``drought.population_year``; no data on water);
 * tables ``drought_area`` (class areas per year, water split off as code -2 when land cover is available),
-  ``drought_population`` (population per class, year and group), ``dvi``, ``dvi_trend``, ``dvi_method``;
+  ``drought_population`` (population per class, year and group; water's population as code -2, never exposed,
+  ``drought.exclude_water``), ``dvi``, ``dvi_trend``, ``dvi_method``;
 * with ``dvi_grids`` (Tier 3 gridded factors): layer ``dvi`` and rasters ``dvi/<first year>``, ``dvi/<last year>``
   (or ``dvi/static``), zone means (area-weighted) in the ``dvi`` table.
 """
@@ -27,7 +30,14 @@ import xarray as xr
 
 from openldn.core.codes import NODATA, WATER
 from openldn.core.periods import Period, year_coords, years_of
-from openldn.drought.classes import DROUGHT_LABELS, annual_index, drought_class, drought_legend, max_intensity
+from openldn.drought.classes import (
+    DROUGHT_LABELS,
+    annual_index,
+    drought_class,
+    drought_legend,
+    max_intensity,
+    min_index_year,
+)
 from openldn.drought.classes import drought_windows as _windows
 from openldn.drought.dvi import (
     dvi_grid,
@@ -37,7 +47,7 @@ from openldn.drought.dvi import (
     load_factor_catalogue,
     read_factor_table,
 )
-from openldn.drought.exposure import exposed_population, population_for_years
+from openldn.drought.exposure import exposed_population, population_for_years, population_in_year
 from openldn.drought.options import DroughtOptions
 from openldn.drought.spi import spei, spi
 from openldn.exceptions import ConfigError, MissingYearError
@@ -80,7 +90,7 @@ def _index(ctx: Any, opts: DroughtOptions) -> tuple[xr.DataArray, bool]:
     """Monthly SPI/SPEI on the precipitation grid (cropped) -> (index, native)."""
     raw = getattr(ctx, "inputs_raw", {}).get("precipitation")
     native = raw is not None and "time" in raw.dims
-    pr = _native_crop(raw, ctx.geobox) if native else ctx.input("precipitation")
+    pr = _native_crop(raw, ctx.geobox) if raw is not None and native else ctx.input("precipitation")
     if native and pr.chunks is not None:
         pr = pr.chunk({"time": -1})
     if opts.index == "spei":
@@ -94,6 +104,71 @@ def _index(ctx: Any, opts: DroughtOptions) -> tuple[xr.DataArray, bool]:
         return spei(pr, pet, opts.scale, opts.calibration, opts.distribution, months=[opts.month]), native
     dist = "gamma" if opts.distribution == "loglogistic" else opts.distribution
     return spi(pr, opts.scale, opts.calibration, dist, months=[opts.month]), native
+
+
+#: Largest |SPI| / |SPEI| accepted from a precomputed input (the reference implementations clip to 3.09; GMID
+#: stores values to about 5). Anything larger is a scaled product (Trends.Earth assets store SPI x 1000).
+PRECOMPUTED_MAX_ABS = 10.0
+
+
+def _precomputed_annual(ctx: Any, opts: DroughtOptions, years: list[int]) -> tuple[xr.DataArray, bool]:
+    """Annual index from a precomputed ``spi`` / ``spei`` raster input -> (annual index, native grid).
+
+    Monthly stacks (bands ``YYYY-MM``) give the value of ``drought.month`` of each year; annual stacks (bands
+    ``YYYY``) are taken as the annual index itself (e.g. the December SPI-12 of each year).
+    """
+    name = opts.index
+    src = getattr(ctx.assessment, "source", "<run file>")
+    raw = getattr(ctx, "inputs_raw", {}).get(name)
+    native = raw is not None
+    da = _native_crop(raw, ctx.geobox) if raw is not None else ctx.input(name)
+    if "time" not in da.dims:
+        raise ConfigError(
+            f"{src}: input {name!r} has no time axis: give one band per year (band descriptions YYYY, or "
+            f"inputs.{name}.years) or per month (YYYY-MM)."
+        )
+    fill = da.attrs.get("_FillValue", da.encoding.get("_FillValue"))
+    da = da.astype(np.float64)
+    if fill is not None and np.isfinite(fill):
+        da = da.where(da != fill)
+    t = pd.DatetimeIndex(da["time"].values)
+    kind = da.attrs.get("time_kind") or ("annual" if t.year.is_unique else "monthly")
+    if kind == "monthly":
+        annual = annual_index(da, month=opts.month, years=years)
+    else:
+        have = [int(y) for y in t.year]
+        annual = da.assign_coords(time=year_coords(have)).reindex(time=year_coords(years))
+        annual.attrs["missing_years"] = [y for y in years if y not in have]
+    vmax = float(abs(annual).max(skipna=True).values) if annual.size else 0.0
+    if np.isfinite(vmax) and vmax > PRECOMPUTED_MAX_ABS:
+        raise ConfigError(
+            f"{src}: input {name!r} has values up to {vmax:g}, not a standardised index (about -3 to 3): if it is "
+            f"stored scaled (e.g. SPI x 1000 as in Trends.Earth assets) set inputs.{name}.scale: 0.001."
+        )
+    annual.attrs.update(month=opts.month if kind == "monthly" else None, source=f"input {name}")
+    return annual, native
+
+
+def _annual(ctx: Any, opts: DroughtOptions, years: list[int]) -> tuple[xr.DataArray, bool, str]:
+    """The annual drought index -> (annual index, native grid, what it came from)."""
+    other = "spei" if opts.index == "spi" else "spi"
+    src = getattr(ctx.assessment, "source", "<run file>")
+    if ctx.has_input(other) and not ctx.has_input(opts.index):
+        raise ConfigError(
+            f"{src}: input {other!r} is given but drought.index is {opts.index!r}: set drought.index: {other} to "
+            f"use it, or give inputs.{opts.index}."
+        )
+    if ctx.has_input(opts.index):
+        if ctx.has_input("precipitation"):
+            raise ConfigError(
+                f"{src}: both inputs.precipitation and inputs.{opts.index} are given: keep one (the precomputed "
+                f"{opts.index.upper()} is used as it is; precipitation is standardised by openldn)."
+            )
+        annual, native = _precomputed_annual(ctx, opts, years)
+        return annual, native, f"input {opts.index}"
+    index, native = _index(ctx, opts)
+    annual = annual_index(index, month=opts.month, years=years)
+    return annual, native, "precipitation"
 
 
 def _nearest_same_crs(classes: xr.DataArray, geobox: Any) -> xr.DataArray | None:
@@ -175,19 +250,20 @@ def run(ctx: Any) -> None:
     opts = _options(ctx)
     years = Period.from_user_input(opts.years).years
     ctx.progress("drought", 0, 4, f"{opts.index.upper()}-{opts.scale}")
-    index, native = _index(ctx, opts)
-    annual = annual_index(index, month=opts.month, years=years)
+    annual, native, source = _annual(ctx, opts, years)
     for y in annual.attrs.get("missing_years", []):
-        ctx.substitute(
-            f"precipitation: month {opts.month:02d} of {y} is not in the data; drought classes of {y} are no data"
-        )
+        what = f"month {opts.month:02d} of {y}" if annual.attrs.get("month") else str(y)
+        ctx.substitute(f"{source}: {what} is not in the data; drought classes of {y} are no data")
     classes = _on_grid(ctx, drought_class(annual, boundaries=opts.class_boundaries), native)
     classes = classes.assign_coords(time=year_coords(years))
-    classes.attrs.update(
-        long_name=f"Drought intensity class ({opts.index.upper()}-{opts.scale}, month {opts.month})",
-        legend="drought", _FillValue=NODATA, boundaries=opts.class_boundaries, calibration=opts.calibration,
-        distribution=opts.distribution,
-    )
+    if source == "precipitation":
+        classes.attrs.update(
+            long_name=f"Drought intensity class ({opts.index.upper()}-{opts.scale}, month {opts.month})",
+            calibration=opts.calibration, distribution=opts.distribution,
+        )
+    else:
+        classes.attrs.update(long_name=f"Drought intensity class (precomputed {opts.index.upper()}, {source})")
+    classes.attrs.update(legend="drought", _FillValue=NODATA, boundaries=opts.class_boundaries, index_source=source)
     ctx.layers["drought_class"] = classes
     classes = ctx.layers["drought_class"]
     legend = drought_legend()
@@ -206,7 +282,8 @@ def run(ctx: Any) -> None:
         frames.append(ledger_of(ctx).class_table(cy, variable="drought_class", period=str(y), legend=labels))
     ctx.add_table("drought_area", pd.concat(frames, ignore_index=True))
 
-    windows = [w for w in _windows(opts.window_start, years[-1], length=opts.window_length) if w.end >= years[0]]
+    first = opts.window_start if opts.window_anchor == "window_start" else years[0]
+    windows = [w for w in _windows(first, years[-1], length=opts.window_length) if w.end >= years[0]]
     maxima = max_intensity(classes, windows)
     for w in windows:
         ctx.write_raster(f"drought_max/{w.label}", maxima.sel(period=w.label, drop=True), legend=legend,
@@ -216,25 +293,42 @@ def run(ctx: Any) -> None:
     # SO3-2: population per class, year and group
     pops = _populations(ctx, years, classes) if opts.population else {}
     if pops:
+        # water is not exposed: its population is reported as water (code -2), so the table still sums to the
+        # whole population of the area (drought.exclude_water; one water mask, the area ledger's)
+        ledger = ledger_of(ctx) if opts.exclude_water else None
+        water_mask = ledger.water if ledger is not None else None
+        pop_labels = dict(DROUGHT_LABELS)
+        if water_mask is not None:
+            pop_labels[WATER] = "Water body"
         pframes = []
         for i, y in enumerate(years):
             cy = classes.isel(time=i, drop=True)
+            by = ledger.with_water(cy) if ledger is not None and water_mask is not None else cy
             for g in _GROUPS:
                 if g not in pops:
                     continue
                 py = pops[g].isel(time=i, drop=True).astype("float64").fillna(0.0)
                 pframes.append(
-                    zonal_sum_table(py, ctx.coverage, by=cy, variable=f"population_{g}", period=str(y),
-                                    legend=DROUGHT_LABELS)
+                    zonal_sum_table(py, ctx.coverage, by=by, variable=f"population_{g}", period=str(y),
+                                    legend=pop_labels)
                 )
         ctx.add_table("drought_population", pd.concat(pframes, ignore_index=True))
         total = pops["total"]
+        max_years = None
+        if opts.population_year == "min_index":
+            max_years = _on_grid(ctx, min_index_year(annual, windows), native)
+            max_years = max_years.assign_coords(y=classes["y"].values, x=classes["x"].values)
         for w in windows:
             in_w = [i for i, y in enumerate(years) if w.contains(y)]
             if not in_w:
                 continue
-            last = total.isel(time=in_w[-1], drop=True)
-            exposed = exposed_population(last, maxima.sel(period=w.label, drop=True))
+            if max_years is not None:
+                at_max = population_in_year(total, max_years.sel(period=w.label, drop=True))
+            else:
+                at_max = total.isel(time=in_w[-1], drop=True)
+            exposed = exposed_population(at_max, maxima.sel(period=w.label, drop=True))
+            if water_mask is not None:
+                exposed = exposed.where(~water_mask.assign_coords(y=exposed["y"].values, x=exposed["x"].values))
             ctx.write_raster(f"drought_population_max/{w.label}", exposed, units="persons",
                              title=f"Population in drought at the highest intensity {w.label}")
     ctx.progress("drought", 3, 4, "vulnerability")
@@ -312,8 +406,9 @@ STAGE = Stage(
     options=DroughtOptions,
     inputs=(
         InputDecl("precipitation", "continuous", "Monthly precipitation in mm, one band per month (band "
-                  "descriptions YYYY-MM).", time="monthly"),
-        InputDecl("pet", "continuous", "Monthly potential evapotranspiration in mm, for SPEI.", time="monthly"),
+                  "descriptions YYYY-MM).", time="monthly", valid_range=(0.0, None), units="mm"),
+        InputDecl("pet", "continuous", "Monthly potential evapotranspiration in mm, for SPEI.", time="monthly",
+                  valid_range=(0.0, None), units="mm"),
     ),
     switched_on_by=("precipitation",),
     tables=(KeyPattern("drought_area"), KeyPattern("drought_population"), KeyPattern("dvi"),

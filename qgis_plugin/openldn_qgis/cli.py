@@ -141,13 +141,16 @@ class ProgressParser:
     """Turns openldn's progress lines into (percent, stage text).
 
     The run reports each stage as ``stage i/N`` when it starts and ``done`` (done == total) when it ends, and
-    ``done/total`` steps inside a stage; the overall percent is ``100 * (i - 1 + done/total) / N``.
+    ``done/total`` steps inside a stage; the overall percent is ``100 * (i - 1 + done/total) / N``. Inside a stage
+    the steps of two counters interleave (e.g. periods 1/3 and "computing <layer>" 0/1): the percent never goes
+    back within a stage.
     """
 
     def __init__(self) -> None:
         self.index = 0
         self.count = 0
         self.stage = ""
+        self.fraction = 0.0
 
     def parse(self, line: str) -> dict[str, Any] | None:
         """The progress event of one stderr line (``None`` when the line is not progress)."""
@@ -171,10 +174,10 @@ class ProgressParser:
         stage, message = event["stage"], event["message"]
         m = _STAGE_OF.search(message)
         if m:
-            self.index, self.count = int(m["i"]), int(m["n"])
+            self.index, self.count, self.fraction = int(m["i"]), int(m["n"]), 0.0
         if stage != self.stage and not m and self.count and self.index < self.count:
             # a stage resumed from its checkpoint reports no "stage i/N": it is the next one
-            self.index += 1
+            self.index, self.fraction = self.index + 1, 0.0
         self.stage = stage
         text = f"{stage}: {message}" if message else stage
         if not self.count:
@@ -183,7 +186,8 @@ class ProgressParser:
         fraction = min(max(event["done"] / total, 0.0), 1.0) if total else 0.0
         if message.startswith("done"):
             fraction = 1.0
-        return 100.0 * (self.index - 1 + fraction) / self.count, text
+        self.fraction = max(self.fraction, fraction)
+        return 100.0 * (self.index - 1 + self.fraction) / self.count, text
 
 
 def error_message(lines: Sequence[str], returncode: int) -> str:

@@ -64,8 +64,13 @@ def qgis_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"QT_QPA_PLATFORM": "offscreen", "QGIS_CUSTOM_CONFIG_PATH": str(config),
                 "XDG_RUNTIME_DIR": str(runtime), "QGIS_DEBUG": "-1"})
-    for key in ("PYTHONPATH", "PYTHONHOME", "OPENLDN_EXECUTABLE"):
+    for key in ("PYTHONPATH", "PYTHONHOME", "OPENLDN_EXECUTABLE", "VIRTUAL_ENV", "PYENV_VERSION"):
         env.pop(key, None)
+    # QGIS's embedded Python finds its home from the first python3 on the PATH: keep the test Python's folders
+    # (pyenv, a virtualenv) off it, or QGIS's Python would load the standard library of another Python.
+    own = {str(Path(sys.executable).parent), str(Path(sys.executable).resolve().parent), sys.prefix}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                  if p and p not in own and not p.startswith(sys.prefix) and "pyenv" not in p)
     return env
 
 

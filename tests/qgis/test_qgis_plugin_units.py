@@ -65,6 +65,7 @@ def test_progress_percent_from_stage_lines() -> None:
         (_event("productivity", 1, 1, "resumed from checkpoint"), 50.0),
         (_event("soil_carbon", 0, 1, "stage 3/4"), 50.0),
         (_event("soil_carbon", 1, 2, "half way"), 62.5),
+        (_event("soil_carbon", 0, 1, "computing soc/2015"), 62.5),  # another counter: the bar does not go back
         (_event("reporting", 0, 1, "stage 4/4"), 75.0),
         (_event("reporting", 1, 1, "done"), 100.0),
     ]

@@ -145,3 +145,16 @@ def test_bad_map_inputs(tmp_path: Path) -> None:
     arr = np.full((10, 10), NODATA, dtype=np.int16)
     with pytest.raises(ConfigError, match="no pixel"):
         design_sample(_write(tmp_path / "empty.tif", arr), tmp_path / "o", n=10)
+
+
+def test_geographic_cell_areas(tmp_path: Path) -> None:
+    """Lon/lat grid near 1° S: cells of 0.0025°, area by the spherical formula (authalic radius) to 0.5 %."""
+    arr = np.zeros((40, 40), dtype=np.int16)
+    arr[:10] = -1
+    path = _write(tmp_path / "geo.tif", arr, crs="EPSG:4326", res=0.0025, origin=(37.5, -1.0))
+    scan = scan_strata(map_info(path))
+    r = 6_371_007.2
+    lat = np.deg2rad(-1.0 - 0.0025 * np.arange(41))
+    rows = r**2 * np.deg2rad(0.0025) * np.abs(np.diff(np.sin(lat)))
+    assert scan.area_m2[0] == pytest.approx(40 * rows[:10].sum(), rel=5e-3)
+    assert scan.area_m2[1] == pytest.approx(40 * rows[10:].sum(), rel=5e-3)

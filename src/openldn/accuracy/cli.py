@@ -113,7 +113,7 @@ def estimate(
     pts_path = sample / SAMPLE_FILES["points_csv"]
     if not pts_path.is_file():
         raise ConfigError(f"{pts_path}: no sample points; give the folder written by `openldn accuracy design`")
-    points = pd.read_csv(pts_path, dtype={"point_id": str})
+    points = pd.read_csv(pts_path, dtype={"point_id": str, "zone_id": str})
     lab = read_labels(labels if labels is not None else sample / SAMPLE_FILES["labels"])
     th: tuple[float, float] | None = None
     if thresholds:

@@ -321,14 +321,22 @@ def _strips(shape: tuple[int, int], max_pixels: int) -> Iterator[tuple[int, int]
 
 def _row_areas(info: MapInfo, r0: int, r1: int) -> np.ndarray:
     """Area (m²) of every cell of rows r0:r1 (shape (r1 - r0, ncols)), with the project's pixel-area rule."""
-    import rioxarray  # noqa: F401
-    import xarray as xr
     from affine import Affine
+    from pyproj import CRS
 
-    from openldn.core.grid import pixel_area
+    from openldn.core.grid import row_areas
 
     t = Affine(*info.transform)
     ny, nx = r1 - r0, info.shape[1]
+    crs = CRS.from_user_input(info.crs)
+    if crs.is_geographic and t.b == 0 and t.d == 0:  # one area per row (the same formula as pixel_area)
+        rows_m2 = row_areas(t.f + t.e * np.arange(r0, r1 + 1), t.a, crs=crs)
+        return np.broadcast_to(rows_m2[:, None], (ny, nx))
+    import rioxarray  # noqa: F401
+    import xarray as xr
+
+    from openldn.core.grid import pixel_area
+
     cols = np.arange(nx) + 0.5
     rows = np.arange(r0, r1) + 0.5
     x = t.c + t.a * cols
@@ -419,13 +427,14 @@ def scan_strata(
         data = _read_strip(info, r0, r1)
         cell = _row_areas(info, r0, r1)
         inside, zr = _frame(info, r0, r1, data.shape, zones, exclude)
-        counts = np.zeros(k, dtype=np.int64)
-        for i, code in enumerate(lut_codes):
-            m = (data == code) & inside
-            counts[i] = int(m.sum())
-            area[i] += float(cell[m].sum())
-            if zr is not None and counts[i]:
-                zone_area[:, i] += np.bincount(zr[m], weights=cell[m], minlength=nz + 1)[1:]
+        pos = np.minimum(np.searchsorted(lut_codes, data), k - 1)  # class index of each cell
+        keep = inside & (lut_codes[pos] == data)
+        idx = pos[keep]
+        w = cell[keep]
+        counts = np.bincount(idx, minlength=k).astype(np.int64)
+        area += np.bincount(idx, weights=w, minlength=k)
+        if zr is not None:
+            zone_area += np.bincount(zr[keep] * k + idx, weights=w, minlength=(nz + 1) * k).reshape(nz + 1, k)[1:]
         pixels += counts
         per_strip.append(counts)
     if pixels.sum() == 0:

@@ -134,6 +134,8 @@ def run_assessment(assessment, out_dir, *, progress=None, cancel=None, resume=Tr
             progress(step, i, len(STEPS), f"computing {step}")
         if step == "reporting" and Path(assessment).read_text().strip() == "fail: true":
             raise ValueError("fake failure in reporting")
+        if step == "reporting" and Path(assessment).read_text().strip() == "fail: path":
+            raise FileNotFoundError(f"{Path(assessment).resolve().parent}/inputs/ndvi.tif: not found in /srv/site/cache")
         time.sleep(delay)
         mark.touch()
         with open(executed, "a") as fh:

@@ -359,3 +359,21 @@ def test_serve__no_token_off_loopback_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="only allowed on a loopback interface"):
         serve(host="0.0.0.0", data_dir=str(tmp_path / "d"), auth=False)
+
+
+def test_errors__run_error_and_linked_paths_without_server_paths(client: TestClient, wait_for) -> None:
+    root = _root(client)
+    project = client.post("/api/projects", json={"name": "p"}).json()
+    (root / "projects" / project["id"] / "run.yaml").write_text("fail: path")
+    client.app.state.db.set_assessment(project["id"], "run.yaml")
+    run = client.post(f"/api/projects/{project['id']}/runs").json()
+    final = wait_for(client, run["id"], ("failed",))
+    assert final["error"] == f"FileNotFoundError: projects/{project['id']}/inputs/ndvi.tif: not found in cache"
+    log = client.get(f"/api/runs/{run['id']}/log").text
+    assert str(root) not in log and "/srv/site" not in log and "ndvi.tif: not found" in log
+    (root / "shared").mkdir()
+    (root / "shared" / "lc.tif").write_bytes(b"II*\x00")
+    linked = client.post(f"/api/projects/{project['id']}/datasets/local", json={"path": str(root / "shared" / "lc.tif")})
+    assert linked.status_code == 201 and linked.json()["path"] == "../../shared/lc.tif"
+    body = {"name": "x", "inputs": {"land_cover": {"path": linked.json()["path"]}}}
+    assert client.put(f"/api/projects/{project['id']}/assessment", json=body).status_code == 200

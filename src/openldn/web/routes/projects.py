@@ -149,8 +149,10 @@ def _link_dataset(request: Request, project_id: str, body: LocalDatasetIn) -> di
         raise WebError(404, f"file {body.path!r} does not exist in the data folder")
     ext, kind = kind_of(target.name)
     check_content(target, ext)
+    # stored relative to the project folder (as run-file paths are), so no server path is shown
+    relative = Path(os.path.relpath(target, project_dir(request, project_id).resolve())).as_posix()
     return database(request).add_dataset(
-        project_id, role=body.role, kind=kind, original_name=target.name, path=str(target), size=target.stat().st_size
+        project_id, role=body.role, kind=kind, original_name=target.name, path=relative, size=target.stat().st_size
     )
 
 

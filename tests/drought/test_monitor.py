@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -255,3 +256,34 @@ def test_monitor__provisional_months_are_named(rng):
     ind = monitor_indices(pr, MonitorOptions(month="2023-08", provisional=("2023-08", "2023-09")))
     assert ind.provisional_months == ["2023-08"]  # 2023-09 is after the bulletin month
     assert ind.missing_months == [] and ind.incomplete_months == {}
+
+
+def test_bulletin_text__every_language_has_every_template():
+    import string
+
+    import yaml
+
+    from openldn.core.vocab import read_data_file
+    from openldn.monitoring.text import languages, texts
+
+    doc = read_data_file("drought/bulletin_text.yaml")
+    assert {"en", "es", "fr"} <= set(languages())
+
+    def fields(v: object) -> set[str]:
+        return {f for _, f, _, _ in string.Formatter().parse(str(v)) if f}
+
+    for lang in languages():
+        assert set(doc[lang]) == set(doc["en"]), lang
+        for key, v in doc["en"].items():
+            if isinstance(v, str):
+                assert fields(doc[lang][key]) == fields(v), (lang, key)
+        assert len(doc[lang]["months"]) == 12 and set(doc[lang]["classes"]) == set(range(-3, 4))
+    spi_codes = {c["code"] for c in yaml.safe_load(
+        (Path(__file__).parents[2] / "src/openldn/data/drought/spi_map_classes.yaml").read_text())["classes"]}
+    assert spi_codes == set(range(-3, 4))
+    fr = texts("fr")
+    assert fr.month(pd.Timestamp("2023-09-01")) == "septembre 2023" and fr.number(12345.6) == "12\u00a0346"
+    assert texts("en").number(1234567.4) == "1,234,567"
+    assert fr.level("alert", "Alert") == "Alerte" and fr.level("custom", "Custom") == "Custom"
+    with pytest.raises(ConfigError, match="language 'de'"):
+        texts("de")

@@ -83,8 +83,13 @@ def test_demo__monitor_command_bulletin_units_and_people(demo, tmp_path):
                                    units[f"people_total_{key}"], rtol=1e-5, atol=1e-3)
     assert units.set_index("zone_id").loc[main_unit, "people_total_alert"] > 0
     # the next month reuses the stored fits and becomes the latest bulletin
-    assert main(["-q", "monitor", str(run_file), "--month", "2022-01", "--out", str(out)]) == 0
-    assert json.loads((out / "2022-01" / "bulletin.json").read_text())["fit_cache"] == {"reused": 5, "fitted": 0}
+    assert main(["-q", "monitor", str(run_file), "--month", "2022-01", "--out", str(out), "--language", "es"]) == 0
+    doc = json.loads((out / "2022-01" / "bulletin.json").read_text())
+    assert doc["fit_cache"] == {"reused": 5, "fitted": 0}
+    # in Spanish: the same layout, every word from data/drought/bulletin_text.yaml
+    assert doc["language"] == "es" and doc["text"][0].startswith("enero 2022: de 5 unidad(es)")
+    page = (out / "2022-01" / "bulletin.html").read_text()
+    assert '<html lang="es">' in page and "Boletín de sequía" in page and "Unidades administrativas" in page
     assert json.loads((out / "latest.json").read_text())["month"] == "2022-01"
 
 

@@ -158,12 +158,13 @@ def monitor(
     rules: Annotated[Path | None, typer.Option("--rules", help="Alert rules file (YAML).")] = None,
     provisional: Annotated[list[str] | None, typer.Option("--provisional", help="A provisional month, YYYY-MM.")] = None,
     history: Annotated[int, typer.Option("--history", min=1, help="Months in the charts.")] = 24,
+    language: Annotated[str, typer.Option("--language", help="Bulletin language: en, es, fr.")] = "en",
 ) -> None:
     """Monthly drought monitoring: SPI at 1-24 months, alert levels, people exposed, bulletin (docs/monitoring.md)."""
     from openldn.monitoring.monitor import monitor_command
 
     res = monitor_command(assessment, month, out, reference=reference, index=index, distribution=distribution,
-                          rules=rules, provisional=provisional or (), history=history)
+                          rules=rules, provisional=provisional or (), history=history, language=language)
     if not _state.get("quiet"):
         typer.echo("\n".join(res.text) + f"\nBulletin: {res.files['html']}")
 

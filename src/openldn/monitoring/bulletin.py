@@ -30,6 +30,7 @@ import numpy as np
 from openldn.core.codes import NODATA
 from openldn.exceptions import OpenLDNWarning
 from openldn.io import atomic_path
+from openldn.monitoring.text import Texts, texts
 
 if TYPE_CHECKING:
     from openldn.monitoring.monitor import MonitorResult
@@ -71,18 +72,21 @@ def _maps(res: MonitorResult, folder: Path) -> dict[str, Path]:
     name = _index_name(res)
     outlines = res.boundaries if res.boundaries is not None else res.aoi
     out: dict[str, Path] = {}
-    legend = {c: (lab, col) for c, lab, col, _lo, _hi in _spi_classes()}
+    tx = texts(res.language)
+    legend = {c: (tx.spi_class(c, lab), col) for c, lab, col, _lo, _hi in _spi_classes()}
     for s in MAP_SCALES:
         if s not in ind.values:
             continue
         da = index_classes(ind.values[s].isel(time=-1))
         out[f"{ind.spec.index}_{s}"] = render_map(
-            da, folder / f"{ind.spec.index}_{s:02d}.png", title=f"{name}-{s}, {ind.month:%B %Y}", legend=legend,
+            da, folder / f"{ind.spec.index}_{s:02d}.png", title=tx("map_index", index=name, scale=s,
+                                                                   month=tx.month(ind.month)), legend=legend,
             boundaries=outlines,
         )
     lev = ind.levels.isel(time=-1)
-    out["alert_level"] = render_map(lev, folder / "alert_level.png", title=f"Drought alert level, {ind.month:%B %Y}",
-                                    legend=ind.rules.legend(), boundaries=outlines)
+    levels = {c: (tx.level(ind.rules.by_code(c).key, lab), col) for c, (lab, col) in ind.rules.legend().items()}
+    out["alert_level"] = render_map(lev, folder / "alert_level.png", title=tx("map_level", month=tx.month(ind.month)),
+                                    legend=levels, boundaries=outlines)
     return out
 
 
@@ -121,6 +125,7 @@ def _charts(res: MonitorResult, folder: Path) -> dict[str, Path]:
     from openldn.reporting.charts import _plt
 
     plt = _plt()
+    tx = texts(res.language)
     ind = res.indices
     rules = ind.rules
     s = res.series
@@ -149,7 +154,7 @@ def _charts(res: MonitorResult, folder: Path) -> dict[str, Path]:
         ax.set_xticks(x[::step])
         ax.set_xticklabels(months[::step], fontsize=7)
         ax.tick_params(axis="y", labelsize=7)
-        ax.set_title(f"{zname}: {_index_name(res)} (unit mean); shading = unit alert level", fontsize=9)
+        ax.set_title(tx("chart", unit=zname, index=_index_name(res)), fontsize=9)
         ax.legend(fontsize=7, loc="upper left", ncol=3, frameon=False)
         fig.tight_layout()
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(zid))
@@ -211,6 +216,7 @@ def _document(res: MonitorResult, files: dict[str, Any]) -> dict[str, Any]:
         "incomplete_months": ind.incomplete_months,
         "provisional_months": ind.provisional_months,
         "population": res.population_note,
+        "language": res.language,
         "rules": {"source": rules.source, "unit_min_share": rules.unit_min_share,
                   "levels": [{"code": lv.code, "key": lv.key, "label": lv.label, "color": lv.color,
                               "description": lv.description} for lv in rules.levels]},
@@ -244,16 +250,17 @@ th{background:#eef2f6}td.l{text-align:left}.lev{font-weight:bold;text-align:cent
 """
 
 
-def _level_cell(rules: Any, code: int) -> str:
+def _level_cell(rules: Any, code: int, tx: Texts) -> str:
     if code == NODATA:
-        return '<td class="lev">No data</td>'
+        return f'<td class="lev">{html.escape(tx.level("nodata", rules.nodata_label))}</td>'
     lv = rules.by_code(int(code))
     dark = lv.code >= len(rules.levels) - 1
     return (f'<td class="lev" style="background:{lv.color};color:{"#fff" if dark else "#000"}">'
-            f"{html.escape(lv.label)}</td>")
+            f"{html.escape(tx.level(lv.key, lv.label))}</td>")
 
 
 def _html(res: MonitorResult, maps: dict[str, Path], charts: dict[str, Path]) -> str:
+    tx = texts(res.language)
     ind = res.indices
     rules = ind.rules
     name = _index_name(res)
@@ -261,63 +268,63 @@ def _html(res: MonitorResult, maps: dict[str, Path], charts: dict[str, Path]) ->
     u = res.units
     levels = [lv for lv in rules.levels if lv.code > 0]
     has_people = any(c.startswith("people_total_") for c in u.columns)
-    head = ["Unit", "Level", "Previous", "Since"] + [f"{esc(lv.label)} %" for lv in levels]
+    has_sex = f"people_female_{levels[0].key}" in u.columns
+    head = [tx("col_unit"), tx("col_level"), tx("col_previous"), tx("col_since")]
+    head += [tx("col_share", level=tx.level(lv.key, lv.label)) for lv in levels]
     scales = sorted(ind.values)
     head += [f"{name}-{s}" for s in scales]
     if has_people:
-        head += [f"People at {esc(lv.label.lower())}" for lv in levels]
-        if any(c.startswith("people_female_") for c in u.columns):
-            head += ["Women at watch+", "Men at watch+"]
+        head += [tx("col_people", level=tx.level(lv.key, lv.label).lower()) for lv in levels]
+        if has_sex:
+            head += [tx("col_women"), tx("col_men")]
     rows = []
     for r in u.to_dict(orient="records"):
-        cells = [f'<td class="l">{esc(str(r["zone_name"]))}</td>', _level_cell(rules, int(r["level"])),
-                 _level_cell(rules, int(r["previous_level"])), f'<td class="l">{esc(str(r["since"] or ""))}</td>']
+        cells = [f'<td class="l">{esc(str(r["zone_name"]))}</td>', _level_cell(rules, int(r["level"]), tx),
+                 _level_cell(rules, int(r["previous_level"]), tx), f'<td class="l">{esc(str(r["since"] or ""))}</td>']
         cells += [f"<td>{100 * r[f'share_{lv.key}']:.0f}</td>" for lv in levels]
-        cells += [f"<td>{r[f'{ind.spec.index}_{s}']:.2f}</td>" if r[f"{ind.spec.index}_{s}"] == r[
-            f"{ind.spec.index}_{s}"] else "<td>-</td>" for s in scales]
+        for s in scales:
+            v = r[f"{ind.spec.index}_{s}"]
+            cells.append(f"<td>{v:.2f}</td>" if v == v else "<td>-</td>")
         if has_people:
-            cells += [f"<td>{round(r[f'people_total_{lv.key}']):,}</td>" for lv in levels]
-            if f"people_female_{levels[0].key}" in r:
-                cells += [f"<td>{round(sum(r[f'people_{g}_{lv.key}'] for lv in levels)):,}</td>"
+            cells += [f"<td>{tx.number(r[f'people_total_{lv.key}'])}</td>" for lv in levels]
+            if has_sex:
+                cells += [f"<td>{tx.number(sum(r[f'people_{g}_{lv.key}'] for lv in levels))}</td>"
                           for g in ("female", "male")]
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    table = ("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"
+    table = ("<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr></thead><tbody>"
              + "".join(rows) + "</tbody></table>")
     map_imgs = "".join(_img(p, k) for k, p in maps.items())
     chart_imgs = "".join(_img(p, f"chart {k}") for k, p in charts.items())
-    rule_items = "".join(f"<li><b style='color:{lv.color}'>&#9632;</b> <b>{esc(lv.label)}</b>: "
+    rule_items = "".join(f"<li><b style='color:{lv.color}'>&#9632;</b> <b>{esc(tx.level(lv.key, lv.label))}</b>: "
                          f"{esc(lv.description)}</li>" for lv in levels)
-    data_notes = []
-    data_notes.append(f"Latest month with data: {esc(ind.last_data_month)}.")
-    data_notes.append("Missing months: " + (esc(", ".join(ind.missing_months)) if ind.missing_months else "none")
-                      + " (never filled: accumulations containing them are missing).")
+    none = tx("n_none")
+    data_notes = [tx("n_latest", month=ind.last_data_month),
+                  tx("n_missing", months=", ".join(ind.missing_months) if ind.missing_months else none)]
     if ind.incomplete_months:
-        data_notes.append("Months with missing cells: " + esc(", ".join(
-            f"{m} ({100 * v:.0f} %)" for m, v in ind.incomplete_months.items())) + ".")
-    data_notes.append("Provisional months: " + (esc(", ".join(ind.provisional_months))
-                                                if ind.provisional_months else "none declared") + ".")
+        data_notes.append(tx("n_incomplete", months=", ".join(
+            f"{m} ({100 * v:.0f} %)" for m, v in ind.incomplete_months.items())))
+    data_notes.append(tx("n_provisional", months=", ".join(ind.provisional_months) if ind.provisional_months
+                         else tx("n_none_declared")))
     if res.population_note:
-        data_notes.append(f"Population: {esc(res.population_note)}.")
+        data_notes.append(tx("n_population", note=res.population_note))
     summary = "".join(f"<li>{esc(t)}</li>" for t in res.text)
+    title = tx("title", name=res.name, month=tx.month(ind.month))
+    subtitle = tx("subtitle", index=name, scales=", ".join(str(s) for s in scales),
+                  distribution=ind.spec.distribution, reference=ind.spec.calibration,
+                  rules=Path(str(rules.source)).name)
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Drought bulletin {ind.label}: {esc(res.name)}</title>
+<html lang="{esc(tx.language)}"><head><meta charset="utf-8"><title>{esc(title)}</title>
 <style>{_CSS}</style></head><body>
-<header><h1>Drought bulletin: {esc(res.name)}, {ind.month:%B %Y}</h1>
-<p>{name} at {", ".join(str(s) for s in scales)} months; {esc(ind.spec.distribution)} fits over the reference
-period {esc(ind.spec.calibration)}; alert levels by {esc(Path(str(rules.source)).name)}.</p></header>
+<header><h1>{esc(title)}</h1><p>{esc(subtitle)}</p></header>
 <main>
-<section><h2>Summary</h2><ul class="summary">{summary}</ul></section>
-<section><h2>Maps</h2><div class="maps">{map_imgs}</div></section>
-<section><h2>Admin units</h2>{table}
-<p class="note">Level of a unit: the highest level reached by at least {100 * rules.unit_min_share:.0f} % of its
-area. Shares are of the unit's area; {name} values are area-weighted unit means; people are counted on the
-population grid.</p></section>
-<section><h2>{name} over the last {len(ind.months)} months</h2><div class="charts">{chart_imgs}</div></section>
-<section><h2>Method and data</h2><ul>{rule_items}</ul><p class="note">{" ".join(data_notes)}</p>
-<p class="note">{name}: McKee, Doesken and Kleist (1993); alert logic after the Combined Drought Indicator of the
-European Drought Observatory (Sepulcre-Canto et al. 2012, doi:10.5194/nhess-12-3519-2012; Cammalleri et al. 2021,
-doi:10.5194/nhess-21-481-2021), adapted to precipitation alone (see docs/monitoring.md).</p></section>
-</main><footer>Generated by openldn monitor. Tables: units.csv, series.csv, bulletin.json.</footer></body></html>
+<section><h2>{esc(tx("h_summary"))}</h2><ul class="summary">{summary}</ul></section>
+<section><h2>{esc(tx("h_maps"))}</h2><div class="maps">{map_imgs}</div></section>
+<section><h2>{esc(tx("h_units"))}</h2>{table}
+<p class="note">{esc(tx("unit_note", pct=f"{100 * rules.unit_min_share:.0f}", index=name))}</p></section>
+<section><h2>{esc(tx("h_history", index=name, n=len(ind.months)))}</h2><div class="charts">{chart_imgs}</div></section>
+<section><h2>{esc(tx("h_method"))}</h2><ul>{rule_items}</ul><p class="note">{esc(" ".join(data_notes))}</p>
+<p class="note">{esc(tx("sources", index=name))}</p></section>
+</main><footer>{esc(tx("footer"))}</footer></body></html>
 """
 
 

@@ -85,6 +85,8 @@ class MonitorOptions:
         Months (``YYYY-MM``) whose input is provisional (e.g. a preliminary satellite estimate).
     rules : path, optional
         Alert rules file (default ``openldn/data/drought/alert_rules.yaml``).
+    language : str
+        Language of the bulletin (``en``, ``es``, ``fr``: ``openldn/data/drought/bulletin_text.yaml``).
     """
 
     month: str
@@ -95,6 +97,7 @@ class MonitorOptions:
     history: int = 24
     provisional: tuple[str, ...] = ()
     rules: str | Path | None = None
+    language: str = "en"
 
     @property
     def spec(self) -> IndexSpec:
@@ -299,6 +302,7 @@ class MonitorResult:
     files: dict[str, Path] = field(default_factory=dict)
     boundaries: Any = None
     aoi: Any = None
+    language: str = "en"
 
 
 def _weights(cov: Any, area: np.ndarray) -> np.ndarray:
@@ -315,6 +319,7 @@ def summarise(
     *,
     population: dict[str, xr.DataArray] | None = None,
     pop_cov: Any = None,
+    language: str = "en",
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Unit table of the bulletin month, unit histories and the generated text.
 
@@ -329,6 +334,8 @@ def summarise(
         ``{"total"|"female"|"male": (y, x) counts}`` on the grid of ``pop_cov`` (one year).
     pop_cov : openldn.zonal.Coverage, optional
         Coverage of the population grid.
+    language : str
+        Language of the generated text (``data/drought/bulletin_text.yaml``).
 
     Returns
     -------
@@ -417,69 +424,71 @@ def summarise(
                 key = "nodata" if c == NODATA else rules.by_code(c).key
                 srows.append((zid, index_cov.zone_names[z], lab, f"share_{key}", float(shares[t, z, k])))
     series = pd.DataFrame(srows, columns=["zone_id", "zone_name", "month", "variable", "value"])
-    text = _sentences(ind, units, population)
+    text = _sentences(ind, units, population, language)
     return units, series, text
 
 
-def _fmt_people(v: float) -> str:
-    return f"{round(v):,}"
+def _sentences(ind: MonthlyIndices, units: pd.DataFrame, population: dict[str, Any] | None,
+               language: str = "en") -> list[str]:
+    from openldn.monitoring.text import texts
 
-
-def _sentences(ind: MonthlyIndices, units: pd.DataFrame, population: dict[str, Any] | None) -> list[str]:
+    tx = texts(language)
     rules = ind.rules
     top = rules.levels[-1]
-    name = f"{ind.month:%B %Y}"
+
+    def lab(lv: Any) -> str:
+        return tx.level(lv.key, lv.label).lower()
+
     zones = units[units["zone_id"] != "ALL"] if (units["zone_id"] != "ALL").any() else units
     out = []
-    counts = [f"{int((zones['level'] == lv.code).sum())} at {lv.label.lower()}" for lv in reversed(rules.levels)
-              if lv.code > 0]
-    out.append(f"{name}: of {len(zones)} unit(s), " + ", ".join(counts) + ".")
+    counts = [tx("s_count_item", n=int((zones["level"] == lv.code).sum()), level=lab(lv))
+              for lv in reversed(rules.levels) if lv.code > 0]
+    out.append(tx("s_counts", month=tx.month(ind.month), n=len(zones), counts=", ".join(counts)))
     entered = zones[(zones["level"] >= top.code) & (zones["previous_level"] < top.code)
                     & (zones["previous_level"] != NODATA)]
     left = zones[(zones["level"] < top.code) & (zones["level"] != NODATA) & (zones["previous_level"] >= top.code)]
-    has_people = population and f"people_total_{top.key}" in units.columns
+    has_people = bool(population) and f"people_total_{top.key}" in units.columns
 
     def _who(df: pd.DataFrame) -> str:
         names = ", ".join(str(n) for n in df["zone_name"])
         if not has_people:
             return names
         tot = sum(df[f"people_total_{lv.key}"].sum() for lv in rules.levels if lv.code >= top.code)
-        return f"{names} ({_fmt_people(tot)} people)"
+        return tx("s_who_people", names=names, n=tx.number(tot))
 
-    out.append(f"Entered {top.label.lower()}: {_who(entered)}." if len(entered) else
-               f"No unit entered {top.label.lower()} this month.")
+    out.append(tx("s_entered", level=lab(top), who=_who(entered)) if len(entered) else
+               tx("s_none_entered", level=lab(top)))
     if len(left):
-        out.append(f"Left {top.label.lower()}: {', '.join(str(n) for n in left['zone_name'])}.")
+        out.append(tx("s_left", level=lab(top), names=", ".join(str(n) for n in left["zone_name"])))
     rose = zones[(zones["change"].notna()) & (zones["change"] > 0)]
     fell = zones[(zones["change"].notna()) & (zones["change"] < 0)]
     if len(rose) or len(fell):
-        out.append(f"Level raised in {len(rose)} unit(s), lowered in {len(fell)} unit(s) since the previous month.")
+        out.append(tx("s_changed", up=len(rose), down=len(fell)))
     allrow = units[units["zone_id"] == "ALL"].iloc[0]
     if has_people:
         parts = []
         for lv in rules.levels:
             if lv.code == 0:
                 continue
-            tot = allrow.get(f"people_total_{lv.key}", 0.0)
-            s = f"{_fmt_people(tot)} at {lv.label.lower()}"
+            part = tx("s_people_item", n=tx.number(allrow.get(f"people_total_{lv.key}", 0.0)), level=lab(lv))
             if f"people_female_{lv.key}" in units.columns:
-                s += (f" ({_fmt_people(allrow[f'people_female_{lv.key}'])} women, "
-                      f"{_fmt_people(allrow[f'people_male_{lv.key}'])} men)")
-            parts.append(s)
-        out.append("People in the area: " + "; ".join(parts) + ".")
-    shares = [f"{100 * allrow[f'share_{lv.key}']:.0f} % {lv.label.lower()}" for lv in rules.levels if lv.code > 0]
-    out.append("Area: " + ", ".join(shares) + ".")
+                part += tx("s_people_sex", women=tx.number(allrow[f"people_female_{lv.key}"]),
+                           men=tx.number(allrow[f"people_male_{lv.key}"]))
+            parts.append(part)
+        out.append(tx("s_people", parts="; ".join(parts)))
+    shares = [tx("s_area_item", pct=f"{100 * allrow[f'share_{lv.key}']:.0f}", level=lab(lv))
+              for lv in rules.levels if lv.code > 0]
+    out.append(tx("s_area", parts=", ".join(shares)))
     notes = []
     if ind.missing_months:
-        notes.append("missing months (not filled; accumulations over them are missing): "
-                     + ", ".join(ind.missing_months))
+        notes.append(tx("s_missing", months=", ".join(ind.missing_months)))
     if ind.incomplete_months:
-        notes.append("months with missing cells: " + ", ".join(
-            f"{m} ({100 * v:.0f} % of cells)" for m, v in ind.incomplete_months.items()))
+        notes.append(tx("s_incomplete", months=", ".join(
+            tx("s_incomplete_item", month=m, pct=f"{100 * v:.0f}") for m, v in ind.incomplete_months.items())))
     if ind.provisional_months:
-        notes.append("provisional input: " + ", ".join(ind.provisional_months))
+        notes.append(tx("s_provisional", months=", ".join(ind.provisional_months)))
     if notes:
-        out.append("Data: " + "; ".join(notes) + ".")
+        out.append(tx("s_data", notes="; ".join(notes)))
     return out
 
 
@@ -519,10 +528,12 @@ def run_monitor(run_file: str | Path, options: MonitorOptions, out: str | Path) 
     from openldn.core.grid import pixel_area
     from openldn.io import geobox_of
     from openldn.monitoring.bulletin import write_bulletin
+    from openldn.monitoring.text import texts
     from openldn.pipeline.run import _prepare, grid_template
     from openldn.zonal import build_coverage
 
     t0 = time.perf_counter()
+    texts(options.language)  # an unknown language fails before any computation
     a = load_assessment(run_file)
     if "precipitation" not in a.inputs:
         raise ConfigError(f"{a.source}: monitoring needs a monthly 'precipitation' input: add inputs.precipitation.")
@@ -558,9 +569,10 @@ def run_monitor(run_file: str | Path, options: MonitorOptions, out: str | Path) 
                 pop_note = choice.note() or f"population of {choice.used}"
                 p = p.isel(time=int(np.flatnonzero(years_of(p) == choice.used)[0]))
             population[g] = align(p, geobox, kind="count").load()
-    units, series, text = summarise(ind, cov_native, area_native, population=population or None, pop_cov=cov_pop)
+    units, series, text = summarise(ind, cov_native, area_native, population=population or None, pop_cov=cov_pop,
+                                    language=options.language)
     res = MonitorResult(indices=ind, units=units, series=series, text=text, population_note=pop_note, name=a.name,
-                        out_dir=out, boundaries=prep["zones"], aoi=prep["aoi"])
+                        out_dir=out, boundaries=prep["zones"], aoi=prep["aoi"], language=options.language)
     res.indices.timings["total_before_bulletin"] = time.perf_counter() - t0
     write_bulletin(res, out)
     log.info("bulletin %s written to %s (fits: %s)", ind.label, out, ind.fit_cache)
@@ -569,8 +581,8 @@ def run_monitor(run_file: str | Path, options: MonitorOptions, out: str | Path) 
 
 def monitor_command(run_file: Path, month: str, out: Path, *, reference: str = "1991-2020", index: str = "spi",
                     distribution: str | None = None, rules: Path | None = None,
-                    provisional: Sequence[str] = (), history: int = 24) -> MonitorResult:
+                    provisional: Sequence[str] = (), history: int = 24, language: str = "en") -> MonitorResult:
     """Body of ``openldn monitor`` (kept here so that the command line stays a thin shell)."""
     opts = MonitorOptions(month=month, reference=reference, index=index, distribution=distribution,
-                          rules=rules, provisional=tuple(provisional), history=history)
+                          rules=rules, provisional=tuple(provisional), history=history, language=language)
     return run_monitor(run_file, opts, out)

@@ -135,7 +135,7 @@ def _ellipsoid_axes(crs: CRS) -> tuple[float, float]:
     return float(ell.semi_major_metre), float(ell.semi_minor_metre)
 
 
-def _projected_areas(crs: CRS, t: Any, r0: int, r1: int, c0: int, c1: int, block: int = 512) -> np.ndarray:
+def _projected_areas(crs: CRS, t: Any, r0: int, r1: int, c0: int, c1: int, cells: int = 1 << 20) -> np.ndarray:
     """Ellipsoidal area (m²) of the cells in rows r0:r1, columns c0:c1 of a projected grid.
 
     Each cell is the polygon of its four corners on the ellipsoid of ``crs``: the corners are taken to longitude
@@ -146,7 +146,7 @@ def _projected_areas(crs: CRS, t: Any, r0: int, r1: int, c0: int, c1: int, block
     the geodesic polygon of the corners (``pyproj.Geod.polygon_area_perimeter``) to a relative
     ``(cell size / Earth radius)**2`` (1e-8 for 1 km cells), far below the projection's own distortion, which the
     old areal-scale-factor formula misjudged (pyproj's factors are spherical on Web Mercator: 0.5 % at 70° N).
-    The computation is vectorised and needs the corners of one block of rows at a time.
+    The computation is vectorised over blocks of rows of about ``cells`` corners (bounded memory).
     """
     from pyproj import Proj
 
@@ -154,6 +154,7 @@ def _projected_areas(crs: CRS, t: Any, r0: int, r1: int, c0: int, c1: int, block
     to_ll = Transformer.from_crs(crs, crs.geodetic_crs or "EPSG:4326", always_xy=True)
     out = np.empty((r1 - r0, c1 - c0), dtype=np.float64)
     cols = np.arange(c0, c1 + 1, dtype=np.float64)
+    block = max(1, cells // (c1 - c0 + 1))  # rows per step: about ``cells`` corners in memory at a time
     for b0 in range(r0, r1, block):
         b1 = min(r1, b0 + block)
         cc, rr = np.meshgrid(cols, np.arange(b0, b1 + 1, dtype=np.float64))

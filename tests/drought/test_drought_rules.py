@@ -184,3 +184,15 @@ def test_precomputed_input_errors(stage_context):
     ctx.inputs_raw["spei"] = ctx.inputs_raw.pop("spi")
     with pytest.raises(ConfigError, match=r"drought\.index: spei"):
         stage.run(ctx)
+
+
+def test_precomputed_spi_x1000_keeps_its_class_bounds(stage_context):
+    # Trends.Earth assets: SPI x 1000 as int16, read with scale 0.001 in float32 (-1500 -> -1.5000001); under
+    # lower_inclusive (Trends.Earth) -1500 is moderate, -1000 mild, 0 non-drought, -2000 severe
+    stored = np.array([[0, -1000, -1500, -2000, -999, -2001]] * 8, dtype=np.int16)
+    values = stored.astype(np.float32) * np.float32(0.001)
+    assert values[0, 2] != -1.5  # the float32 product is off the bound
+    ctx = _context(stage_context, spi_values=values.astype(np.float64), class_boundaries="lower_inclusive")
+    stage.run(ctx)
+    assert _cells(ctx.layers["drought_class"].isel(time=0)) == pytest.approx(
+        {"A": 0, "B": 1, "C": 2, "D": 3, "E": 1, "F": 4})

@@ -109,6 +109,8 @@ def _index(ctx: Any, opts: DroughtOptions) -> tuple[xr.DataArray, bool]:
 #: Largest |SPI| / |SPEI| accepted from a precomputed input (the reference implementations clip to 3.09; GMID
 #: stores values to about 5). Anything larger is a scaled product (Trends.Earth assets store SPI x 1000).
 PRECOMPUTED_MAX_ABS = 10.0
+#: Decimals kept of a precomputed index (float32 carries about 7 significant digits).
+PRECOMPUTED_DECIMALS = 6
 
 
 def _precomputed_annual(ctx: Any, opts: DroughtOptions, years: list[int]) -> tuple[xr.DataArray, bool]:
@@ -131,6 +133,9 @@ def _precomputed_annual(ctx: Any, opts: DroughtOptions, years: list[int]) -> tup
     da = da.astype(np.float64)
     if fill is not None and np.isfinite(fill):
         da = da.where(da != fill)
+    # to 1e-6: a scaled integer product (SPI x 1000 read with scale 0.001 in float32, -1500 -> -1.5000001) keeps
+    # its exact class bounds (-1.5 is moderate under lower_inclusive, as in Trends.Earth)
+    da = da.round(PRECOMPUTED_DECIMALS)
     t = pd.DatetimeIndex(da["time"].values)
     kind = da.attrs.get("time_kind") or ("annual" if t.year.is_unique else "monthly")
     if kind == "monthly":

@@ -170,7 +170,16 @@ class EngineSpec(BaseModel):
 
     model_config = _STRICT
 
-    chunk_size: int | Literal["auto"] = Field("auto", description="Chunk edge in pixels, or 'auto' from available memory.")
+    chunk_size: int | Literal["auto"] = Field(
+        "auto", description="Chunk edge in pixels (64 or more), or 'auto' from available memory."
+    )
+
+    @field_validator("chunk_size")
+    @classmethod
+    def _chunk_size(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v < 64:
+            raise ValueError(f"chunk_size {v} is too small; use 64 or more, or 'auto'")
+        return v
     workers: int | None = Field(None, ge=1, description="Local Dask worker processes (None: threaded scheduler).")
     scheduler: str | None = Field(None, description="Address of an existing Dask scheduler, e.g. tcp://host:8786.")
 
@@ -368,6 +377,27 @@ def _merge_preset(data: dict[str, Any], source: str) -> dict[str, Any]:
     return out
 
 
+class _DuplicateKeyError(yaml.YAMLError):
+    """A key given twice in one mapping (YAML would silently keep the last one)."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key given twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise _DuplicateKeyError(
+                    f"key {key!r} is given twice (lines {seen[key]} and {line}); keep one (YAML would silently use "
+                    "the last)."
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_assessment(path: str | Path | dict[str, Any], *, base_dir: str | Path | None = None,
                     check_files: bool = True) -> Assessment:
     """Read and validate a run file.
@@ -400,7 +430,9 @@ def load_assessment(path: str | Path | dict[str, Any], *, base_dir: str | Path |
         if not p.is_file():
             raise InputFileError(f"Run file {p} does not exist: check the path (or create one with `openldn demo`).")
         try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8"))
+            data = yaml.load(p.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+        except _DuplicateKeyError as err:
+            raise ConfigError(f"{p}: {err}") from None
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

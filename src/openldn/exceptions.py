@@ -11,6 +11,7 @@ __all__ = [
     "DataAccessError",
     "EmptyAOIError",
     "GridMismatchError",
+    "InputDataError",
     "InputFileError",
     "LegendError",
     "MissingYearError",
@@ -32,6 +33,10 @@ class ConfigError(OpenLDNError, ValueError):
 
 class InputFileError(OpenLDNError, FileNotFoundError):
     """An input file is missing, unreadable or not of the expected kind."""
+
+
+class InputDataError(OpenLDNError, ValueError):
+    """An input's values are wrong for what it is (out of range, undeclared scale or nodata, fractional codes)."""
 
 
 class GridMismatchError(OpenLDNError, ValueError):

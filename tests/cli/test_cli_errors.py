@@ -62,6 +62,91 @@ def _soc_no_years_needed(d: Path) -> None:
     _rewrite_raster(d / "ndvi.tif", lambda a: a, drop_descriptions=True)
 
 
+def _write_raster(path: Path, data: np.ndarray, *, like: Path, nodata: float | None, scale: float | None = None) -> None:
+    """Rewrite ``path`` with ``data`` on ``like``'s grid and band descriptions; ``nodata``/``scale`` as given."""
+    import rasterio
+
+    with rasterio.open(like) as src:
+        profile = src.profile
+        descriptions = src.descriptions
+    profile.update(driver="GTiff", dtype=data.dtype.name, nodata=nodata, count=data.shape[0])
+    tmp = path.with_suffix(".new.tif")
+    with rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(data)
+        for i, d in enumerate(descriptions, start=1):
+            if d:
+                dst.set_band_description(i, d)
+        if scale is not None:
+            dst.scales = [scale] * data.shape[0]
+    tmp.replace(path)
+
+
+def _read(path: Path) -> np.ndarray:
+    import rasterio
+
+    with rasterio.open(path) as src:
+        return src.read()
+
+
+def _ndvi_x10000_without_scale(d: Path) -> None:
+    _write_raster(d / "ndvi.tif", _read(d / "ndvi.tif"), like=d / "ndvi.tif", nodata=-32768)  # no scale tag
+    _edit_yaml(d / "assessment.yaml", lambda y: y["inputs"]["ndvi"].pop("scale"))
+
+
+def _ndvi_mixed_scaling(d: Path) -> None:
+    a = _read(d / "ndvi.tif").astype(np.float32)
+    ok = a != -32768
+    a[:12][ok[:12]] *= 0.0001  # 2000-2011 stored as physical values, 2012-2023 as integers x 10000
+    _write_raster(d / "ndvi.tif", a, like=d / "ndvi.tif", nodata=-32768)
+
+
+def _ndvi_undeclared_nodata(d: Path) -> None:
+    a = _read(d / "ndvi.tif")
+    a[:, 10:40, 10:40] = -3000  # a fill value over many cells, not declared
+    _write_raster(d / "ndvi.tif", a, like=d / "ndvi.tif", nodata=-32768, scale=0.0001)
+
+
+def _ndvi_all_nodata(d: Path) -> None:
+    a = np.full_like(_read(d / "ndvi.tif"), -32768)
+    _write_raster(d / "ndvi.tif", a, like=d / "ndvi.tif", nodata=-32768, scale=0.0001)
+
+
+def _lc_fractional_code(d: Path) -> None:
+    a = _read(d / "land_cover.tif").astype(np.float32)
+    a[:, 60:62, 60:62] = 10.5
+    _write_raster(d / "land_cover.tif", a, like=d / "land_cover.tif", nodata=0)
+
+
+def _precipitation_negative(d: Path) -> None:
+    a = _read(d / "precipitation.tif")
+    a[5, 5:7, 5:7] = -12.5
+    _write_raster(d / "precipitation.tif", a, like=d / "precipitation.tif", nodata=-9999)
+
+
+def _population_negative(d: Path) -> None:
+    a = _read(d / "population_total.tif")
+    a[3, 70:72, 70:72] = -4.0
+    _write_raster(d / "population_total.tif", a, like=d / "population_total.tif", nodata=-99999)
+
+
+def _zones_duplicate_ids(d: Path) -> None:
+    import geopandas as gpd
+
+    z = gpd.read_file(d / "zones.gpkg")
+    z.loc[1, "id"] = z.loc[0, "id"]
+    z.to_file(d / "zones.gpkg")
+
+
+def _truncated_geotiff(d: Path) -> None:
+    data = (d / "soc.tif").read_bytes()
+    (d / "soc.tif").write_bytes(data[: len(data) // 2])
+
+
+def _duplicate_yaml_key(d: Path) -> None:
+    text = (d / "assessment.yaml").read_text()
+    (d / "assessment.yaml").write_text(text.replace("baseline: 2000-2015", "baseline: 2000-2015\nbaseline: 2001-2015"))
+
+
 # (case id, how to break the demo inputs, expected words in the message)
 CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ("missing_run_file", lambda d: (d / "assessment.yaml").unlink(), ["assessment.yaml", "does not exist"]),
@@ -84,6 +169,19 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ("bands_without_years", _soc_no_years_needed, ["ndvi.tif", "years"]),
     ("unknown_input_name",
      lambda d: _edit_yaml(d / "assessment.yaml", lambda y: y["inputs"].update(evi={"path": "ndvi.tif"})), ["evi"]),
+    # data faults: they used to run to wrong numbers with exit 0
+    ("ndvi_x10000_without_scale", _ndvi_x10000_without_scale, ["ndvi.tif", "scale: 0.0001"]),
+    ("ndvi_mixed_scaling", _ndvi_mixed_scaling, ["ndvi.tif", "different scalings"]),
+    ("ndvi_undeclared_nodata", _ndvi_undeclared_nodata, ["ndvi.tif", "undeclared nodata", "nodata: -3000"]),
+    ("ndvi_all_nodata", _ndvi_all_nodata, ["ndvi.tif", "no valid value"]),
+    ("land_cover_fractional_code", _lc_fractional_code, ["land_cover.tif", "not whole numbers"]),
+    ("negative_precipitation", _precipitation_negative, ["precipitation.tif", "negative", "-12.5"]),
+    ("negative_population", _population_negative, ["population_total.tif", "negative"]),
+    ("duplicate_unit_ids", _zones_duplicate_ids, ["zones.gpkg", "duplicate unit id", "Z1"]),
+    ("truncated_geotiff", _truncated_geotiff, ["soc.tif"]),
+    ("duplicate_yaml_key", _duplicate_yaml_key, ["baseline", "twice"]),
+    ("chunk_size_zero", lambda d: _edit_yaml(d / "assessment.yaml", lambda y: y.update(engine={"chunk_size": 0})),
+     ["chunk_size", "64"]),
 ]
 
 
@@ -111,6 +209,10 @@ def test_bad_input__one_line_error_and_nothing_left(
     for w in words:
         assert w in err, (w, err)
     assert not out.exists(), "a failed run left output behind"
+    # validate refuses what run refuses, with the same line
+    assert main(["validate", str(demo_copy / "assessment.yaml")]) == 2
+    v_err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Error: ")]
+    assert v_err == [err]
 
 
 def test_validate__reports_a_valid_run_file(demo_run_file: Path, capsys: pytest.CaptureFixture[str]) -> None:

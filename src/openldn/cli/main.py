@@ -61,6 +61,7 @@ Scheduler = Annotated[
 ChunkSize = Annotated[int | None, typer.Option("--chunk-size", min=64, help="Chunk edge in pixels (default: auto).")]
 Force = Annotated[bool, typer.Option("--force", help="Recompute even if the run is complete.")]
 Out = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
+Strict = Annotated[bool, typer.Option("--strict", help="Treat warnings about the inputs as errors.")]
 
 
 def _run_with_progress(assessment: Path, out: Path, **kw: Any) -> Any:
@@ -119,10 +120,11 @@ def run(
     scheduler: Scheduler = None,
     chunk_size: ChunkSize = None,
     force: Force = False,
+    strict: Strict = False,
 ) -> None:
     """Run an assessment: every indicator whose inputs are given, then the tables, maps and report."""
     result = _run_with_progress(assessment, out, workers=workers, scheduler=scheduler, chunk_size=chunk_size,
-                                force=force)
+                                force=force, strict=strict)
     _summary(result)
 
 
@@ -170,16 +172,21 @@ def monitor(
 
 
 @app.command()
-def validate(assessment: Annotated[Path, typer.Argument(help="Run file (YAML).")]) -> None:
-    """Check a run file and the inputs it names, without computing anything."""
-    from openldn.config import load_assessment
-    from openldn.pipeline.run import _prepare
+def validate(assessment: Annotated[Path, typer.Argument(help="Run file (YAML).")], strict: Strict = False) -> None:
+    """Check a run file and the inputs it names (their values too), without computing anything."""
+    import warnings
 
-    from openldn.pipeline.run import plan_years
+    from openldn.config import load_assessment
+    from openldn.exceptions import OpenLDNWarning
+    from openldn.pipeline.run import _prepare, plan_years
 
     a = load_assessment(assessment)
-    prep = _prepare(a, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OpenLDNWarning)  # printed below, once each
+        prep = _prepare(a, None, strict=strict)
     gb = prep["geobox"]
+    for finding in prep["findings"]:
+        typer.echo(f"warning: {finding.message}", err=True)
     for choice in plan_years(a, prep["raw"]):
         if choice.substituted:
             typer.echo(f"warning: {choice.note()}", err=True)

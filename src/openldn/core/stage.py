@@ -47,12 +47,19 @@ class InputDecl:
         What the input is, in words (run-file reference, web form).
     time : {"annual", "monthly", "static", "auto"}
         What the bands are (``auto``: years or months when the bands say so).
+    valid_range : (float or None, float or None)
+        Physical range of the values after ``scale``/``offset`` (None: unbounded); a value outside it stops the run
+        (:mod:`openldn.io.checks`). Categorical inputs must hold integral codes whatever the range.
+    units : str
+        Units of the values, in words ("NDVI", "t C/ha", "mm", "people per cell").
     """
 
     name: str
     kind: InputKind
     description: str
     time: Literal["annual", "monthly", "static", "auto"] = "auto"
+    valid_range: tuple[float | None, float | None] = (None, None)
+    units: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,6 +180,10 @@ class Stage:
     year_needs : callable, optional
         ``year_needs(assessment)``: the input years the stage will ask for; ``validate`` resolves them with
         :func:`openldn.core.years.closest_year` and warns about every substitution before anything runs.
+    check : callable, optional
+        ``check(assessment, inputs)``: error messages (one line each) about the stage's inputs that only the stage
+        can judge (class codes against its legend...), run by ``validate`` and ``run`` before anything is written;
+        ``inputs`` are the opened inputs cropped to the area of interest.
     """
 
     name: str
@@ -186,6 +197,7 @@ class Stage:
     layers: tuple[KeyPattern, ...] = ()
     restore: Callable[[StageContext], None] | None = None
     year_needs: Callable[[Any], Iterable[YearNeed]] | None = None
+    check: Callable[[Any, Mapping[str, Any]], Iterable[str]] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def produces_table(self, key: str) -> bool:

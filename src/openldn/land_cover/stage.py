@@ -327,6 +327,32 @@ from openldn.core.stage import InputDecl, KeyPattern, Stage, YearNeed  # noqa: E
 from openldn.land_cover.options import LandCoverOptions  # noqa: E402
 
 
+def _check(a: Any, inputs: Any) -> list[str]:
+    """Codes of the land cover input that its legend (nesting) does not define, when they would stop the run."""
+    from types import SimpleNamespace
+
+    from openldn.land_cover._lookup import input_nodata_codes
+
+    da = inputs.get("land_cover")
+    if da is None or not a.land_cover.strict_codes:
+        return []
+    nest = _nesting(SimpleNamespace(assessment=a))
+    nestings = list(nest.values()) if isinstance(nest, dict) else [nest]
+    known: set[int] = set(input_nodata_codes(da))
+    for n in nestings:
+        known |= {int(c) for c in n.child.codes} | {int(n.child.nodata), *(int(c) for c in n.child.extra_nodata)}
+    values = np.unique(np.asarray(da.data.compute() if hasattr(da.data, "compute") else da.data))
+    present = {int(v) for v in values if np.isfinite(v) and float(v).is_integer()}
+    bad = sorted(present - known)
+    if not bad:
+        return []
+    legend = getattr(a.inputs.get("land_cover"), "legend", None) or "esa_cci"
+    shown = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
+    return [f"{da.attrs.get('source', 'land cover')} (inputs.land_cover): code(s) {shown} are not in the legend "
+            f"{legend!r}: add them to a national legend and nesting, or set land_cover.strict_codes: false to treat "
+            "them as no data."]
+
+
 def _year_needs(a: Any) -> list[YearNeed]:
     """Land cover years of every period's comparison (what ``run`` will ask ``closest_year`` for)."""
     opts: LandCoverOptions = a.land_cover
@@ -350,6 +376,7 @@ STAGE = Stage(
     ),
     switched_on_by=("land_cover",),
     year_needs=_year_needs,
+    check=_check,
     tables=(KeyPattern("lc_area", "UNCCD class areas per year (SO1-1.T4)"),
             KeyPattern("lc_transitions", "transition areas per period (SO1-1.T5/T6)"),
             KeyPattern("lc_degradation", "land cover degradation areas per period (SO1-1.T7)")),

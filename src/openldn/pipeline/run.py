@@ -214,8 +214,8 @@ def _provenance_record(path: Path, role: str, dataset: str | None) -> dict[str, 
         return {"role": role, "path": str(path), "sha256": _sha256(path), "size": st.st_size, "dataset": dataset}
 
 
-def _prepare(a: Assessment, chunk_size: int | None,
-             raw_inputs: dict[str, xr.DataArray] | None = None) -> dict[str, Any]:
+def _prepare(a: Assessment, chunk_size: int | None, raw_inputs: dict[str, xr.DataArray] | None = None, *,
+             strict: bool = False, check_data: bool = True) -> dict[str, Any]:
     """Open and check everything before anything is written (user mistakes fail here, leaving nothing).
 
     ``raw_inputs`` replaces the inputs the run file names (tests and the Python API hand arrays in directly).
@@ -246,7 +246,33 @@ def _prepare(a: Assessment, chunk_size: int | None,
         chunk_size = auto_chunk_size(n_time) if cs == "auto" else int(cs)
     for name, da in raw.items():
         _check_overlap(name, da, geobox, a)
-    return {"aoi": aoi, "zones": zones, "raw": raw, "records": records, "geobox": geobox, "chunk_size": chunk_size}
+    findings = _check_data(a, raw, aoi, zones, strict=strict) if check_data else []
+    return {"aoi": aoi, "zones": zones, "raw": raw, "records": records, "geobox": geobox, "chunk_size": chunk_size,
+            "findings": findings}
+
+
+def _check_data(a: Assessment, raw: dict[str, xr.DataArray], aoi: Any, zones: Any, *, strict: bool) -> list[Any]:
+    """Data faults stop here (errors, and warnings under ``strict``); other warnings are logged and returned."""
+    from openldn.exceptions import InputDataError
+    from openldn.io.checks import Finding, aoi_window, check_inputs, check_zones
+
+    findings = check_inputs(raw, aoi, specs=dict(a.inputs), source=a.source)
+    if not any(f.level == "error" for f in findings):
+        windows = {name: aoi_window(da, aoi)[0] for name, da in raw.items()}
+        for stage in runnable_stages(a):
+            if stage.check is not None:
+                findings += [Finding("error", stage.name, msg) for msg in stage.check(a, windows)]
+    if zones is not None and a.zones is not None:
+        findings += check_zones(zones, id_field=a.zones.id_field, path=str(a.resolve(a.zones.path)))
+    fatal = [f for f in findings if f.level == "error" or strict]
+    if fatal:
+        more = f" (+{len(fatal) - 1} more: see `openldn validate`)" if len(fatal) > 1 else ""
+        suffix = " (a warning, fatal with --strict)" if fatal[0].level == "warning" else ""
+        raise InputDataError(f"{fatal[0].message}{suffix}{more}")
+    for f in findings:
+        warnings.warn(f.message, OpenLDNWarning, stacklevel=2)
+        log.warning(f.message)
+    return findings
 
 
 def antimeridian_grid(aoi: Any, reference: xr.DataArray) -> tuple[str, float]:
@@ -317,6 +343,7 @@ def run_assessment(
     workers: int | None = None,
     scheduler: str | None = None,
     stages: list[str] | None = None,
+    strict: bool = False,
 ) -> RunResult:
     """Run a whole assessment: every stage whose inputs are present, then the report.
 
@@ -344,6 +371,8 @@ def run_assessment(
         Engine: local cluster of ``workers`` processes, or an existing scheduler address (default: threads).
     stages : list of str, optional
         Restrict to these stages (reporting always runs last when listed).
+    strict : bool, default False
+        Treat the input checks' warnings (partial coverage, overlapping units...) as errors.
 
     Returns
     -------
@@ -358,7 +387,7 @@ def run_assessment(
         raise _output_error(out, err) from None
     if exists and not is_dir:
         raise InputFileError(f"Output folder {out} is a file: choose a folder path with --out.")
-    prep = _prepare(a, chunk_size)
+    prep = _prepare(a, chunk_size, strict=strict)
     fp = _fingerprint(a, prep["records"])
     cancel_fn = cancel.is_set if isinstance(cancel, threading.Event) else cancel
 

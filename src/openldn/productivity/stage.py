@@ -389,7 +389,8 @@ STAGE = Stage(
     options=ProductivityOptions,
     inputs=(
         InputDecl("ndvi", "continuous", "Annual vegetation index (NDVI, EVI...), one band or file per year, "
-                  "physical values after `scale`/`offset`.", time="annual"),
+                  "physical values after `scale`/`offset`.", time="annual", valid_range=(-1.0, 1.0),
+                  units="vegetation index (-1 to 1)"),
         InputDecl("lpd", "categorical", "An existing 5-class land productivity dynamics map (1 declining ... "
                   "5 increasing) used instead of computing it from the vegetation index.", time="static"),
         InputDecl("soil_units", "categorical", "Soil or land units for the productivity performance comparison "

@@ -206,7 +206,7 @@ STAGE = Stage(
     options=SoilCarbonOptions,
     inputs=(
         InputDecl("soc", "continuous", "Soil organic carbon stock 0-30 cm in t C/ha (one baseline map, or one "
-                  "band per year).", time="auto"),
+                  "band per year).", time="auto", valid_range=(0.0, None), units="t C/ha"),
         InputDecl("climate_zones", "categorical", "IPCC climate zones (codes of the IPCC Tier 1 factor table) for "
                   "the land-use change factors.", time="static"),
     ),

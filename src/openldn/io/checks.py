@@ -1,0 +1,264 @@
+"""Input checks with meaning: data faults stop the run (or warn) before any number is computed.
+
+``validate`` and ``run`` both call :func:`check_inputs` on the opened inputs (over the area of interest), so
+``validate`` refuses what ``run`` would. Each finding is one line naming the input file, the problem and the fix:
+
+* values outside the input's physical range (``InputDecl.valid_range``: a vegetation index within -1..1 after
+  scaling; SOC, population, precipitation and PET not negative);
+* a vegetation index stored as integers × 10 000 without ``scale`` (values up to thousands), and years stored with
+  different scalings;
+* an undeclared nodata value (a sentinel such as -9999, -3000 or 65535 filling many cells);
+* class codes that are not whole numbers (a land cover code 10.5 is not silently truncated);
+* an input with no valid value over the area of interest (error) or covering only part of it (warning);
+* duplicate admin-unit ids (error) and overlapping units (warning).
+
+Warnings become errors with ``--strict``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["Finding", "aoi_window", "check_inputs", "check_zones"]
+
+#: Values that data providers use as fill; one of them filling many cells is an undeclared nodata.
+FILL_SENTINELS: tuple[float, ...] = (-9999.0, -3000.0, -32768.0, -32767.0, -3.4028234663852886e38, 9999.0,
+                                     32767.0, 65535.0, 255.0, -999.0, -99.0)
+#: Share of the AOI an input must cover before a warning.
+MIN_COVERAGE = 0.95
+#: Share of cells one sentinel must fill to be called a nodata value.
+SENTINEL_SHARE = 0.001
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in an input.
+
+    Attributes
+    ----------
+    level : {"error", "warning"}
+        An error stops the run; a warning is printed (and stops it with ``--strict``).
+    input : str
+        Input name (``ndvi``) or ``zones``.
+    message : str
+        One line: the file, the problem, the fix.
+    """
+
+    level: Literal["error", "warning"]
+    input: str
+    message: str
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.6g}"
+
+
+def aoi_window(da: xr.DataArray, aoi: Any) -> tuple[xr.DataArray, xr.DataArray]:
+    """``da`` cropped to the AOI's bounding box (in its own CRS), and the AOI mask on that window."""
+    import rioxarray  # noqa: F401
+    from odc.geo.geom import Geometry
+    from odc.geo.xr import rasterize
+
+    crs = da.rio.crs
+    geoms = aoi.to_crs(crs) if crs is not None and aoi.crs is not None else aoi
+    w, s, e, n = geoms.total_bounds
+    rx, ry = (abs(r) for r in da.rio.resolution())
+    x, y = da["x"].values, da["y"].values
+    xi = np.flatnonzero((x >= w - rx) & (x <= e + rx))
+    yi = np.flatnonzero((y >= s - ry) & (y <= n + ry))
+    if xi.size == 0 or yi.size == 0:
+        win = da.isel(x=slice(0, 0), y=slice(0, 0))
+        return win, xr.zeros_like(win, dtype=bool)
+    win = da.isel(x=slice(int(xi[0]), int(xi[-1]) + 1), y=slice(int(yi[0]), int(yi[-1]) + 1))
+    template = win.isel(time=0, drop=True) if "time" in win.dims else win
+    geom = Geometry(geoms.geometry.union_all(), crs=str(crs) if crs is not None else None)
+    values = np.asarray(rasterize(geom, template.odc.geobox, all_touched=True).values, dtype=bool)
+    mask = xr.DataArray(values, dims=("y", "x"), coords={"y": template["y"].values, "x": template["x"].values})
+    return win, mask
+
+
+def _sentinels(spec: Any) -> list[float]:
+    """Fill values to look for: as stored, and as they read after the declared scale/offset."""
+    out = list(FILL_SENTINELS)
+    scale = getattr(spec, "scale", None) if spec is not None else None
+    offset = getattr(spec, "offset", None) if spec is not None else None
+    if scale is not None or offset is not None:
+        sc, of = np.float32(scale if scale is not None else 1.0), np.float32(offset if offset is not None else 0.0)
+        out += [float(np.float32(np.float32(s) * sc + of)) for s in FILL_SENTINELS]
+    return out
+
+
+def _stats(name: str, da: xr.DataArray, mask: xr.DataArray, sentinels: list[float]) -> dict[str, Any]:
+    """Lazy statistics of one input over the AOI (computed together for every input)."""
+    fill = da.attrs.get("_FillValue")
+    valid = da.notnull()
+    if fill is not None and not (isinstance(fill, float) and np.isnan(fill)):
+        valid = valid & (da != fill)
+    vals = da.where(valid & mask)
+    has_time = "time" in da.dims
+    red = ("y", "x")
+    out: dict[str, Any] = {
+        "min": vals.min(red) if has_time else vals.min(),
+        "max": vals.max(red) if has_time else vals.max(),
+        "n_valid": (valid & mask).sum(red),
+        "n_aoi": mask.sum(),
+        "covered": ((valid.any("time") if has_time else valid) & mask).sum(),
+    }
+    if np.issubdtype(da.dtype, np.floating):
+        out["fractional"] = ((vals % 1) != 0).sum()
+    cast = vals.dtype.type if np.issubdtype(vals.dtype, np.floating) else float
+    for s in sentinels:
+        out[f"sentinel_{s}"] = (vals == cast(s)).sum()
+    return out
+
+
+def check_inputs(raw: dict[str, xr.DataArray], aoi: Any, *, specs: dict[str, Any], source: str) -> list[Finding]:
+    """Check every opened input over the area of interest.
+
+    Parameters
+    ----------
+    raw : dict
+        Opened inputs (``openldn.io.open_raster`` results: nodata as NaN or ``_FillValue``, scale applied).
+    aoi : GeoDataFrame
+        The area of interest.
+    specs : dict
+        The run file's input specs by name (for the file names and declared scale/nodata in messages).
+    source : str
+        The run file (for messages).
+
+    Returns
+    -------
+    list of Finding
+    """
+    import dask
+
+    from openldn.registry import input_decls
+
+    decls = input_decls()
+    lazy: dict[str, dict[str, Any]] = {}
+    for name, da in raw.items():
+        win, mask = aoi_window(da, aoi)
+        if win.size == 0:
+            continue  # no overlap: the overlap check names it
+        lazy[name] = _stats(name, win, mask, _sentinels(specs.get(name)))
+    try:
+        (computed,) = dask.compute(lazy)
+    except Exception:  # a truncated or corrupt file fails when its pixels are read: find which one
+        from openldn.exceptions import InputFileError
+
+        for name, stats in lazy.items():
+            try:
+                dask.compute(stats)
+            except Exception as err:
+                first = (str(err).splitlines() or [type(err).__name__])[0][:160]
+                raise InputFileError(
+                    f"{raw[name].attrs.get('source', name)} (inputs.{name}): the file cannot be read ({first}); it "
+                    "is truncated or corrupt: re-download or re-export it."
+                ) from None
+        raise
+    findings: list[Finding] = []
+    for name, st in computed.items():
+        findings += _judge(name, raw[name], st, decls[name], specs.get(name))
+    return findings
+
+
+def _judge(name: str, da: xr.DataArray, st: dict[str, Any], decl: Any, spec: Any) -> list[Finding]:
+    where = str(da.attrs.get("source", name))
+    out: list[Finding] = []
+
+    def err(msg: str) -> None:
+        out.append(Finding("error", name, f"{where} (inputs.{name}): {msg}"))
+
+    def warn(msg: str) -> None:
+        out.append(Finding("warning", name, f"{where} (inputs.{name}): {msg}"))
+
+    n_aoi = int(st["n_aoi"])
+    covered = int(st["covered"])
+    if n_aoi and covered == 0:
+        err("no valid value over the area of interest; check the file, its nodata value and its CRS.")
+        return out
+    if n_aoi and covered / n_aoi < MIN_COVERAGE:
+        warn(f"covers only {100 * covered / n_aoi:.1f} % of the area of interest; cells without data are reported "
+             "as no data (give a file covering the whole area).")
+    mins = np.atleast_1d(np.asarray(st["min"], dtype=float))
+    maxs = np.atleast_1d(np.asarray(st["max"], dtype=float))
+    lo, hi = float(np.nanmin(mins)), float(np.nanmax(maxs))
+    n_valid = max(int(np.sum(st["n_valid"])), 1)
+    # an undeclared nodata sentinel filling many cells (checked first: it explains out-of-range values)
+    for s in _sentinels(spec):
+        count = int(st[f"sentinel_{s}"])
+        at_edge = np.isclose(s, lo, rtol=1e-6, atol=0) or np.isclose(s, hi, rtol=1e-6, atol=0)
+        if count and count / n_valid >= SENTINEL_SHARE and at_edge:
+            scaled = s not in FILL_SENTINELS
+            if scaled:
+                raw_value = FILL_SENTINELS[_sentinels(spec).index(s) - len(FILL_SENTINELS)]
+                err(f"value {_fmt(raw_value)} (read as {_fmt(s)} after scaling) fills {100 * count / n_valid:.1f} % of "
+                    f"the cells: it looks like an undeclared nodata value; add `nodata: {_fmt(raw_value)}` to "
+                    f"inputs.{name}.")
+                return out
+            in_range = (decl.valid_range[0] is None or s >= decl.valid_range[0]) and (
+                decl.valid_range[1] is None or s <= decl.valid_range[1])
+            if decl.kind == "categorical" or not in_range:
+                err(f"value {_fmt(s)} fills {100 * count / n_valid:.1f} % of the cells: it looks like an undeclared "
+                    f"nodata value; add `nodata: {_fmt(s)}` to inputs.{name}.")
+                return out
+    if decl.kind == "categorical":
+        if int(st.get("fractional", 0)):
+            err(f"holds class codes that are not whole numbers (between {_fmt(lo)} and {_fmt(hi)}); class codes must "
+                "be integers: re-export the map with integer codes.")
+        return out
+    vmin, vmax = decl.valid_range
+    scale = getattr(spec, "scale", None) if spec is not None else None
+    per_year = np.abs(maxs[np.isfinite(maxs)])
+    if vmax is not None and vmax <= 1.0 and per_year.size > 1 and per_year.min() > 0 \
+            and per_year.max() / per_year.min() > 50:
+        years = _labels(da)
+        top = float(per_year.max())
+        odd = [years[i] for i, v in enumerate(maxs) if np.isfinite(v) and (abs(v) > 50 * per_year.min()) == (top > 1.5)]
+        err(f"years are stored with different scalings (the largest value is {_fmt(float(per_year.min()))} in some "
+            f"years and {_fmt(top)} in others, e.g. {', '.join(odd[:5])}); store every year with one scale.")
+        return out
+    if vmax is not None and vmax <= 1.0 and hi > 1.5:
+        if hi > 100 and scale is None:
+            err(f"values up to {_fmt(hi)}: a vegetation index stored as integers × 10000 needs `scale: 0.0001` under "
+                f"inputs.{name} (values must be within {_fmt(vmin or -1)}..{_fmt(vmax)} after scaling).")
+        else:
+            err(f"values up to {_fmt(hi)} are outside {_fmt(vmin or -1)}..{_fmt(vmax)} after scaling; check "
+                f"`scale`/`offset` under inputs.{name}.")
+        return out
+    if vmin is not None and lo < vmin - 1e-6:
+        err(f"negative values (down to {_fmt(lo)}) in {decl.units or 'a quantity that cannot be negative'}; "
+            f"declare the nodata value (`nodata:`) or correct the file.")
+    elif vmax is not None and hi > vmax + 1e-6:
+        err(f"values up to {_fmt(hi)} are above {_fmt(vmax)}; check `scale`/`offset` under inputs.{name}.")
+    return out
+
+
+def _labels(da: xr.DataArray) -> list[str]:
+    if "time" not in da.dims:
+        return [""]
+    return [str(v)[:4] if da.attrs.get("time_kind") == "annual" else str(v)[:7] for v in da["time"].values]
+
+
+def check_zones(zones: Any, *, id_field: str, path: str) -> list[Finding]:
+    """Admin units: duplicate ids are errors (they would merge units), overlaps are warnings (double counting)."""
+    out: list[Finding] = []
+    ids = zones[id_field]
+    dup = sorted({str(v) for v in ids[ids.duplicated()]})
+    if dup:
+        out.append(Finding("error", "zones", f"{path} (zones.id_field '{id_field}'): duplicate unit id(s) "
+                                             f"{', '.join(dup[:5])}; give every unit its own id."))
+    geoms = zones.geometry
+    if len(geoms) > 1:
+        import shapely
+
+        total = float(shapely.area(geoms.values).sum())
+        union = float(shapely.union_all(geoms.values).area)
+        if total > 0 and (total - union) / total > 1e-3:
+            out.append(Finding("warning", "zones", f"{path}: admin units overlap ({100 * (total - union) / total:.2f} % "
+                                                   "of their area is in two units or more); fix the boundaries."))
+    return out

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from openldn.soil_carbon.options import SoilCarbonOptions
 
 __all__ = [
-    "INPUT_KINDS",
     "Assessment",
     "EngineSpec",
     "GridSpec",
@@ -430,7 +429,7 @@ def load_assessment(path: str | Path | dict[str, Any], *, base_dir: str | Path |
         if not p.is_file():
             raise InputFileError(f"Run file {p} does not exist: check the path (or create one with `openldn demo`).")
         try:
-            data = yaml.load(p.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+            data = yaml.load(p.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
         except _DuplicateKeyError as err:
             raise ConfigError(f"{p}: {err}") from None
         except yaml.YAMLError as err:

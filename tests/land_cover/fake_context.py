@@ -9,7 +9,7 @@ from typing import Any
 from openldn.pipeline.context import RunContext
 
 
-def FakeContext(assessment: Any, files: dict[str, Any], reference: str = "land_cover") -> RunContext:  # noqa: N802
+def FakeContext(assessment: Any, files: dict[str, Any], reference: str = "land_cover") -> RunContext:
     """A real run context on ``reference``'s grid with ``files`` (DataArray, path or ``(path, years)``) as inputs."""
     import tempfile
 

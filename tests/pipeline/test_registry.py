@@ -31,7 +31,7 @@ def test_registry__a_stage_that_cannot_load_is_an_error(monkeypatch: pytest.Monk
     monkeypatch.setattr(registry, "STAGE_MODULES", (*registry.STAGE_MODULES, "openldn.no_such_stage"))
     registry.stages.cache_clear()
     try:
-        with pytest.raises(registry.StageLoadError, match="openldn.no_such_stage cannot be imported"):
+        with pytest.raises(registry.StageLoadError, match=r"openldn\.no_such_stage cannot be imported"):
             registry.stages()
     finally:
         monkeypatch.undo()

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -111,10 +112,8 @@ def publish(out: Path) -> None:
     old: set[str] = set(new)
     prev_manifest = out / MANIFEST
     if prev_manifest.is_file():
-        try:
+        with contextlib.suppress(ValueError, KeyError, TypeError):  # an unreadable manifest: replace what we write
             old |= {r["path"].split("/", 1)[0] for r in json.loads(prev_manifest.read_text())["files"]}
-        except (ValueError, KeyError, TypeError):
-            pass
     old.add(MANIFEST)
     journal = {"phase": "aside", "new": new, "old": sorted(n for n in old if (out / n).exists())}
     _journal(out).write_text(json.dumps(journal), encoding="utf-8")

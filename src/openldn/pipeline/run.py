@@ -19,9 +19,9 @@ import xarray as xr
 
 import openldn
 from openldn.config import Assessment, load_assessment
+from openldn.core.grid import pixel_area
 from openldn.core.stage import Stage
 from openldn.core.years import YearChoice
-from openldn.core.grid import pixel_area
 from openldn.exceptions import (
     ConfigError,
     EmptyAOIError,

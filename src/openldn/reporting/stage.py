@@ -84,6 +84,16 @@ def build_run_report(ctx: Any) -> PRAISReport:
             "; ".join(f"{e['table']} {e['variable']} {e['period']} {e['zone_id']} {e['quantity']} "
                       f"{e['value_km2']:.6f} vs {e['ledger_km2']:.6f}" for e in bad),
         )
+        if getattr(ctx, "strict", False):  # --strict: a failed certificate stops the run before anything is written
+            from openldn.exceptions import PRAISValidationError
+
+            e = bad[0] if bad else None
+            raise PRAISValidationError(
+                "consistency certificate failed"
+                + (f": {e['table']} {e['variable']} {e['period']} zone {e['zone_id']} {e['quantity']} "
+                   f"{e['value_km2']:.6f} km² vs the area ledger's {e['ledger_km2']:.6f} km²" if e else "")
+                + "; every table must use the run's one water mask (report this as a bug with the run file)."
+            )
     return report
 
 
@@ -271,7 +281,7 @@ def run(ctx: Any) -> None:
 
 
 # -- the stage declaration (openldn.core.stage; registered in openldn.registry) ---------------------------------
-from openldn.core.stage import KeyPattern, Stage  # noqa: E402
+from openldn.core.stage import Stage  # noqa: E402
 
 STAGE = Stage(
     name="reporting",

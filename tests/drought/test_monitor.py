@@ -287,3 +287,13 @@ def test_bulletin_text__every_language_has_every_template():
     assert fr.level("alert", "Alert") == "Alerte" and fr.level("custom", "Custom") == "Custom"
     with pytest.raises(ConfigError, match="language 'de'"):
         texts("de")
+
+
+def test_alerts__months_in_a_row():
+    from openldn.monitoring.alerts import months_in_a_row
+
+    # three pixels, five months: a run of 3 at the end, a run broken by nodata, a last month below watch
+    lv = np.array([[0, 1, 0], [2, 3, 3], [1, NODATA, 1], [3, 2, 2], [1, 1, 0]])
+    assert months_in_a_row(lv).tolist() == [4, 2, 0]
+    assert months_in_a_row(lv, 2).tolist() == [0, 0, 0]
+    assert months_in_a_row(np.array([[1], [NODATA]])).tolist() == [NODATA]

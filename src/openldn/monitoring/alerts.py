@@ -21,7 +21,7 @@ from openldn.core.codes import NODATA
 from openldn.core.vocab import read_data_file
 from openldn.exceptions import ConfigError
 
-__all__ = ["AlertLevel", "AlertRules", "Condition", "alert_levels", "load_alert_rules", "unit_level"]
+__all__ = ["AlertLevel", "AlertRules", "Condition", "alert_levels", "load_alert_rules", "months_in_a_row", "unit_level"]
 
 DEFAULT_RULES = "drought/alert_rules.yaml"
 
@@ -244,3 +244,30 @@ def unit_level(shares: Mapping[int, float], rules: AlertRules) -> int:
     if shares and sum(float(v) for c, v in shares.items() if c != NODATA) <= 0.0:
         return NODATA
     return 0
+
+
+def months_in_a_row(levels: np.ndarray, minimum: int = 1) -> np.ndarray:
+    """Months in a row, ending at the last step, at level ``minimum`` or above ("since when", per pixel).
+
+    Parameters
+    ----------
+    levels : ndarray of int (time, ...)
+        Alert levels of consecutive months (nodata -32768 breaks a run).
+    minimum : int
+        Lowest level that counts.
+
+    Returns
+    -------
+    ndarray of int16 (...)
+        The run length (0 when the last month is below ``minimum``; at most the number of steps, so a run
+        reaching the first step may be longer); -32768 where the last month has no level.
+    """
+    lv = np.asarray(levels)
+    on = (lv >= minimum) & (lv != NODATA)
+    run = np.zeros(lv.shape[1:], dtype=np.int16)
+    alive = np.ones(lv.shape[1:], dtype=bool)
+    for t in range(lv.shape[0] - 1, -1, -1):
+        alive &= on[t]
+        run += alive
+    run[lv[-1] == NODATA] = NODATA
+    return run

@@ -30,6 +30,7 @@ import numpy as np
 from openldn.core.codes import NODATA
 from openldn.exceptions import OpenLDNWarning
 from openldn.io import atomic_path
+from openldn.monitoring.alerts import months_in_a_row
 from openldn.monitoring.text import Texts, texts
 
 if TYPE_CHECKING:
@@ -87,6 +88,25 @@ def _maps(res: MonitorResult, folder: Path) -> dict[str, Path]:
     levels = {c: (tx.level(ind.rules.by_code(c).key, lab), col) for c, (lab, col) in ind.rules.legend().items()}
     out["alert_level"] = render_map(lev, folder / "alert_level.png", title=tx("map_level", month=tx.month(ind.month)),
                                     legend=levels, boundaries=outlines)
+    run = _run_length(res)
+    binned = run.copy(data=np.digitize(run.values, [1, 2, 3, 6, 12]).astype(np.int16))
+    binned = binned.where(run != NODATA, NODATA).astype(np.int16)
+    out["months_in_a_row"] = render_map(binned, folder / "months_in_a_row.png",
+                                        title=tx("map_duration", month=tx.month(ind.month)), boundaries=outlines,
+                                        legend=_RUN_LEGEND)
+    return out
+
+
+#: Display classes of the run-length map (months; language-neutral labels).
+_RUN_LEGEND = {0: ("0", "#F2F2F2"), 1: ("1", "#FED976"), 2: ("2", "#FD8D3C"), 3: ("3-5", "#E31A1C"),
+               4: ("6-11", "#B10026"), 5: (">= 12", "#67000D")}
+
+
+def _run_length(res: MonitorResult) -> Any:
+    """Months in a row at watch or above ending at the bulletin month (int16, nodata -32768)."""
+    lev = res.indices.levels
+    out = lev.isel(time=-1).copy(data=months_in_a_row(lev.values, 1))
+    out.attrs = {"_FillValue": NODATA, "units": "months"}
     return out
 
 
@@ -179,6 +199,8 @@ def _rasters(res: MonitorResult, folder: Path) -> dict[str, Path]:
     lev = ind.levels.isel(time=-1)
     out["alert_level"] = write_cog(lev, folder / "alert_level.tif", nodata=NODATA, legend=ind.rules.legend(),
                                    tags={"month": ind.label, "rules": ind.rules.source}, overviews=False)
+    out["months_in_a_row"] = write_cog(_run_length(res), folder / "months_in_a_row.tif", nodata=NODATA,
+                                       tags={"month": ind.label, "history_months": len(ind.months)}, overviews=False)
     return out
 
 

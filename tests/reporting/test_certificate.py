@@ -220,3 +220,26 @@ def test_web_tables_say_what_the_shares_divide_by(tmp_path: Path) -> None:
     listed = {x["name"]: x for x in list_tables(tmp_path)}
     assert "share_of_land" in listed["sdg_degradation"]["note"] and "status" in listed["sdg_degradation"]["note"]
     assert read_table(tmp_path, "sdg_degradation")["note"] == listed["sdg_degradation"]["note"]
+
+
+def test_failed_certificate_warns_and_is_an_error_under_strict(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    from types import SimpleNamespace
+
+    from openldn.reporting.stage import build_run_report
+
+    tables = _consistent_tables()
+    sdg = tables["sdg_degradation"]
+    sel = (sdg.zone_id == "Z2") & (sdg.period == BASELINE) & (sdg.class_code == WATER)
+    tables["sdg_degradation"] = sdg.assign(area_km2=sdg.area_km2.where(~sel, 12.0))  # 2 km² more water than 10
+    ctx = SimpleNamespace(
+        tables=tables, substitutions=[], log=logging.getLogger("openldn.test.certificate"),
+        assessment=SimpleNamespace(baseline=BASELINE, reporting=REPORTING, integration=None, land_cover=None),
+        ledger=SimpleNamespace(summary=_ledger), strict=False,
+    )
+    with caplog.at_level(logging.WARNING, logger="openldn.test.certificate"):
+        rep = build_run_report(ctx)
+    assert not rep.consistency["ok"] and "CONSISTENCY CERTIFICATE FAILED" in caplog.text
+    ctx.strict = True
+    with pytest.raises(PRAISValidationError, match=r"sdg_degradation .* zone Z2 (water|total)"):
+        build_run_report(ctx)

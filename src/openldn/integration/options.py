@@ -39,7 +39,9 @@ class IntegrationOptions(BaseModel):
     )
     water_mask_year: Literal["baseline_initial", "baseline_final"] = Field(
         "baseline_initial",
-        description="Land cover year whose water class defines the land-area denominator for the whole run (A13).",
+        description="Land cover year (the baseline's first or last) whose water class (UNCCD 7) is the run's one "
+        "water mask: the water row of every area table and the land-area denominator of every percentage (A13; "
+        "the area ledger).",
     )
     false_positives: str | None = Field(
         None,

@@ -1,12 +1,13 @@
 """Numba kernels of the productivity sub-indicator (private).
 
 Every kernel works on a block ``(time, y, x)`` (time first, as rasters are read) and writes ``(y, x)`` outputs. The
-Mann-Kendall / Theil-Sen kernel processes a *strip* of ``STRIP`` pixels of one row at a time: the pairwise signs,
-tie counts and slopes are computed for the whole strip in branch-free inner loops over contiguous pixels
-(SIMD-friendly; missing years are NaN and drop out of every comparison), then the Theil-Sen slope of each pixel is
-the exact median of its valid pairwise slopes, found by an interpolation bisection seeded by the OLS slope
-(:func:`median_bisect`) in buffers reused for every pixel. Memory is bounded by the strip buffers
-(``pairs x STRIP`` values), whatever the block size.
+Mann-Kendall / Theil-Sen kernel (:func:`mk_block`) processes a *strip* of ``STRIP`` pixels of one row at a time:
+the per-year sums, S, the tie counts and the pairwise slopes are computed for the whole strip in branch-free inner
+loops over contiguous pixels (SIMD; missing years are NaN and drop out of every comparison). The Theil-Sen slope of
+each pixel is then the exact median of its valid pairwise slopes (:func:`_key_median`): the float64 slopes become
+order-preserving int64 keys, a first vectorised pass splits them around the OLS slope, and a few more counting
+passes narrow a bracket of data values until it holds the middle order statistics. Memory is bounded by the strip
+buffers (``pairs x STRIP`` values), whatever the block size.
 
 Kernels release the GIL (``nogil=True``) so that dask threads, or :func:`run_rows` for numpy inputs, run them in
 parallel.
@@ -229,6 +230,149 @@ def _ties(v: np.ndarray, n: int) -> float:  # pragma: no cover - compiled
     return tie
 
 
+#: Order-preserving integer key of +inf: the key of a pair with a missing year (above every valid slope).
+_KEY_INF = np.int64(0x7FF0000000000000)
+_KEY_MAX = np.int64(0x7FFFFFFFFFFFFFFF)
+_KEY_MIN = np.int64(-0x7FFFFFFFFFFFFFFF - 1)
+
+
+@numba.njit(nogil=True, cache=True)
+def _flip(b: np.int64) -> np.int64:  # pragma: no cover - compiled
+    """Bits of a float64 <-> its order-preserving int64 key (``a < b`` iff ``key(a) < key(b)``; an involution)."""
+    return b ^ ((b >> 63) & np.int64(0x7FFFFFFFFFFFFFFF))
+
+
+@numba.njit(nogil=True, cache=True)
+def _split_count(keys: np.ndarray, g: np.int64) -> tuple[np.int64, np.int64, np.int64]:  # pragma: no cover
+    """Number of keys below ``g``, the smallest key ``>= g`` and the largest key ``< g`` (one branch-free pass)."""
+    cnt = np.int64(0)
+    ge = _KEY_MAX
+    lt = _KEY_MIN
+    for i in range(keys.size):
+        k = keys[i]
+        b = k < g
+        cnt += b
+        ge = min(ge, _KEY_MAX if b else k)
+        lt = max(lt, k if b else _KEY_MIN)
+    return cnt, ge, lt
+
+
+@numba.njit(nogil=True, cache=True)
+def _bracket_update(
+    c: np.int64,
+    ge: np.int64,
+    lt: np.int64,
+    k1: int,
+    k2: int,
+    lo: np.int64,
+    hi: np.int64,
+    cl: np.int64,
+    ch: np.int64,
+) -> tuple[np.int64, np.int64, np.int64, np.int64]:  # pragma: no cover - compiled
+    """Narrow the bracket ``[lo, hi]`` (counts ``cl``, ``ch``) with the result of a split (see :func:`_key_median`)."""
+    if c <= k1:
+        if c >= cl:
+            lo = ge
+            cl = c
+    elif c > k2:
+        if c <= ch:
+            hi = lt
+            ch = c
+    else:  # the split falls between the two middle values
+        lo = ge
+        cl = c
+        hi = lt
+        ch = c
+    return lo, hi, cl, ch
+
+
+@numba.njit(nogil=True, cache=True)
+def _key_median(
+    keys: np.ndarray, m: int, guess: float, spread: float, sc: np.ndarray
+) -> float:  # pragma: no cover - compiled
+    """Exact median of the ``m`` valid float64 values stored (as bits) in ``keys``; the others are ``+inf``.
+
+    The values are turned in place into order-preserving int64 keys (``a < b`` iff ``key(a) < key(b)``). The
+    search keeps a bracket ``[lo, hi]`` of two of the values with ``cl`` = number of values below ``lo`` and
+    ``ch`` = number of values up to ``hi``, so that the middle ranks ``k1 = (m - 1) // 2`` and ``k2 = m // 2`` lie
+    in ``[cl, ch)``. A split ``g`` costs one branch-free pass over the keys (vectorised): the number of values below
+    ``g``, the smallest value ``>= g`` and the largest value ``< g``; ``lo`` moves up to the former or ``hi`` down
+    to the latter (both when ``g`` falls between the two middle values). The first pass also converts the keys,
+    finds the smallest and largest value and splits at ``guess - spread`` and ``guess + spread`` (``guess``: the
+    OLS slope, close to the median; ``spread``: a fraction of its standard error); later splits are placed by
+    rank interpolation inside the bracket. Guesses only save passes and never change the result. Because the ends
+    are data values, the search stops as soon as each middle rank equals ``cl`` (value ``lo``) or ``ch - 1``
+    (value ``hi``), or ``lo == hi``; each pass removes at least one distinct value, so ties end it at once.
+
+    Returns the mean of the two middle values (the middle value for odd ``m``), as ``numpy.median``;
+    ``sc`` is a float64 scratch array of 1 value (bit casts).
+    """
+    sci = sc.view(np.int64)
+    n = keys.size
+    if m < 1:
+        return np.nan
+    k1 = (m - 1) // 2
+    k2 = m // 2
+    # the two first splits, as keys (a NaN guess or spread gives splits outside every bracket: no effect)
+    ga = _KEY_MIN
+    gb = _KEY_MIN
+    guessed = guess == guess and spread == spread
+    if guessed:
+        sc[0] = guess - spread
+        ga = _flip(sci[0])
+        sc[0] = guess + spread
+        gb = _flip(sci[0])
+    ca = np.int64(0)
+    cb = np.int64(0)
+    lo = _KEY_MAX
+    hi = _KEY_MIN
+    for i in range(n):
+        k = _flip(keys[i])
+        keys[i] = k
+        ba = k < ga
+        bb = k < gb
+        ca += ba
+        cb += bb
+        lo = min(lo, _KEY_MAX if ba else k)
+        hi = max(hi, k if bb else _KEY_MIN)
+    cl = ca
+    ch = cb
+    if not (guessed & (ca <= k1) & (cb > k2)):
+        # the median is not between the two first splits: start again from the whole range
+        lo = _KEY_MAX
+        hi = _KEY_MIN
+        for i in range(n):
+            k = keys[i]
+            lo = min(lo, k)
+            hi = max(hi, _KEY_MIN if k == _KEY_INF else k)
+        cl = np.int64(0)
+        ch = np.int64(m)
+    for _ in range(n + 2):
+        if lo == hi:
+            break
+        if ((k1 == cl) | (k1 == ch - 1)) & ((k2 == cl) | (k2 == ch - 1)):
+            break
+        sci[0] = _flip(lo)
+        flo = sc[0]
+        sci[0] = _flip(hi)
+        fhi = sc[0]
+        # rank interpolation towards the split between the middle ranks, kept off the bracket ends
+        f = float((0.5 * (k1 + k2) + 0.5 - cl) / (ch - cl))
+        f = min(max(f, 0.03125), 0.96875)
+        md = float(flo + (fhi - flo) * f)
+        sc[0] = md
+        g = _flip(sci[0]) if (flo < md) & (md <= fhi) else hi
+        if g <= lo:
+            g = hi
+        c, ge, lt = _split_count(keys, g)
+        lo, hi, cl, ch = _bracket_update(c, ge, lt, k1, k2, lo, hi, cl, ch)
+    sci[0] = _flip(lo if (k1 == cl) | (lo == hi) else hi)
+    v1 = sc[0]
+    sci[0] = _flip(lo if (k2 == cl) | (lo == hi) else hi)
+    v2 = sc[0]
+    return float(0.5 * (v1 + v2))
+
+
 @numba.njit(nogil=True, cache=True, fastmath=_FM)
 def mk_block(
     x: np.ndarray, t: np.ndarray, min_years: int, r0: int, r1: int, out: np.ndarray
@@ -251,35 +395,35 @@ def mk_block(
     Notes
     -----
     Missing years are NaN throughout: a comparison with NaN is false, so a pair with a missing year adds nothing
-    to S or to the tie count, and its slope is dropped by the branch-free compaction ``m += (d == d)``. The tie
-    correction is computed only for pixels that have at least one tied pair.
+    to S or to the tie count, and its slope is stored as ``+inf`` (above every valid slope). The tie correction is
+    computed only for pixels that have at least one tied pair. The Theil-Sen slope is the exact median of the
+    float64 pairwise slopes ``(x_j - x_i) * (1 / (t_j - t_i))``, found for the whole strip at once
+    (:func:`_strip_median`, first split at the OLS slope).
     """
     nt = x.shape[0]
     nx = x.shape[2]
     npair = nt * (nt - 1) // 2
     tc = t - t.mean()
-    pi = np.empty(npair, np.int64)
-    pj = np.empty(npair, np.int64)
-    inv_dt = np.empty(npair)
+    inv_dt = np.empty(max(npair, 1))
     k = 0
     for i in range(nt - 1):
         for j in range(i + 1, nt):
-            pi[k] = i
-            pj[k] = j
             inv_dt[k] = 1.0 / (t[j] - t[i])
             k += 1
     w_max = STRIP
     val = np.empty((nt, w_max))  # time-major: strip loops over contiguous pixels
-    val_p = np.empty((w_max, nt))  # pixel-major: per-pixel loops over contiguous years
     s = np.empty(w_max)
     n = np.empty(w_max)
     st = np.empty(w_max)
     sx = np.empty(w_max)
     stt = np.empty(w_max)
     stx = np.empty(w_max)
-    sl = np.empty((max(npair, 1), w_max))  # pairwise slopes of the strip, +inf where a year is missing
-    buf = np.empty(max(npair, 1))
-    gat = np.empty(max(npair, 1))
+    sxx = np.empty(w_max)
+    ols = np.empty(w_max)
+    spread = np.empty(w_max)
+    slopes = np.empty((w_max, max(npair, 1)))  # per pixel: its pairwise slopes, +inf where a year is missing
+    keys = slopes.view(np.int64)  # ... turned in place into their order-preserving keys
+    one = np.empty(1)  # scratch for bit casts
     nan = np.nan
     inf = np.inf
     for r in range(r0, r1):
@@ -292,13 +436,14 @@ def mk_block(
                 sx[c] = 0.0
                 stt[c] = 0.0
                 stx[c] = 0.0
+                sxx[c] = 0.0
             for i in range(nt):
                 ti = tc[i]
                 vi = val[i]
+                xi = x[i, r]
                 for c in range(w):
-                    v = np.float64(x[i, r, c0 + c])
+                    v = np.float64(xi[c0 + c])
                     vi[c] = v
-                    val_p[c, i] = v
                     ok = v == v
                     m = 1.0 if ok else 0.0
                     vv = v if ok else 0.0
@@ -307,20 +452,29 @@ def mk_block(
                     sx[c] += vv
                     stt[c] += m * ti * ti
                     stx[c] += vv * ti
-            # S, the number of tied pairs and the pairwise slopes: branch-free over the strip
+                    sxx[c] += vv * vv
+            for c in range(w):
+                nn = n[c]
+                den = nn * stt[c] - st[c] * st[c]
+                ols[c] = (nn * stx[c] - st[c] * sx[c]) / den if den > 0.0 else nan
+                # 0.8 standard error of the OLS slope: the first two splits of the median search, around the OLS slope
+                spread[c] = nan
+                if den > 0.0:
+                    ssr = (nn * sxx[c] - sx[c] * sx[c] - ols[c] * ols[c] * den) / nn
+                    spread[c] = 0.8 * math.sqrt(max(ssr, 0.0) / max(nn - 2.0, 1.0) * nn / den)
+            # S, the number of tied pairs, the pairwise slopes and their range: branch-free over the strip
             kk = 0
             for i in range(nt - 1):
                 vi = val[i]
                 for j in range(i + 1, nt):
                     vj = val[j]
                     idt = inv_dt[kk]
-                    slk = sl[kk]
                     for c in range(w):
                         d = vj[c] - vi[c]
                         # S and the tied-pair count packed in one exact float accumulator: S + 4096 * ties
-                        s[c] += (d > 0.0) * 1.0 - (d < 0.0) * 1.0 + (d == 0.0) * 4096.0
+                        s[c] += (1.0 if d > 0.0 else 0.0) - (1.0 if d < 0.0 else 0.0) + (4096.0 if d == 0.0 else 0.0)
                         q = d * idt
-                        slk[c] = q if q == q else inf
+                        slopes[c, kk] = q if q == q else inf
                     kk += 1
             for c in range(w):
                 nn = n[c]
@@ -330,32 +484,17 @@ def mk_block(
                         out[o, r, cc] = nan
                     out[6, r, cc] = nn
                     continue
-                vp = val_p[c]
                 n_tied = math.floor((s[c] + 2048.0) / 4096.0)
-                s[c] -= 4096.0 * n_tied
-                tie = _ties(vp, nt) if n_tied > 0.0 else 0.0
+                sc = s[c] - 4096.0 * n_tied
+                tie = _ties(val[:, c], nt) if n_tied > 0.0 else 0.0
                 var_s = (nn * (nn - 1.0) * (2.0 * nn + 5.0) - tie) / 18.0
-                z, p = _z_p(s[c], var_s)
-                # Theil-Sen: exact median of the valid pairwise slopes by bisection
-                den = nn * stt[c] - st[c] * st[c]
-                ols = (nn * stx[c] - st[c] * sx[c]) / den if den > 0.0 else nan
-                # copy the pixel's slopes, with their range and the count below the OLS slope (first split)
-                lo_c = inf
-                hi_c = -inf
-                below = 0
-                for kk in range(npair):
-                    q = sl[kk, c]
-                    buf[kk] = q
-                    lo_c = min(lo_c, q)
-                    hi_c = max(hi_c, q if q < inf else -inf)
-                    below += np.int64(q < ols)
-                slope = median_bisect(buf, npair, int(nn * (nn - 1.0) / 2.0), lo_c, hi_c, gat, ols, below)
-                out[0, r, cc] = s[c]
+                z, p = _z_p(sc, var_s)
+                out[0, r, cc] = sc
                 out[1, r, cc] = var_s
                 out[2, r, cc] = z
                 out[3, r, cc] = p
-                out[4, r, cc] = slope
-                out[5, r, cc] = ols
+                out[4, r, cc] = _key_median(keys[c], int(nn * (nn - 1.0) * 0.5), ols[c], spread[c], one)
+                out[5, r, cc] = ols[c]
                 out[6, r, cc] = nn
 
 

@@ -17,7 +17,7 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QUrl, QVariant
+from qgis.PyQt.QtCore import Qt, QUrl, QVariant
 
 from openldn_qgis import results
 
@@ -117,7 +117,7 @@ def _outline_style(layer: QgsVectorLayer) -> None:
     renderer = layer.renderer()
     symbol = renderer.symbol() if renderer is not None and hasattr(renderer, "symbol") else None
     if symbol is not None and layer.geometryType() == QgsWkbTypes.PolygonGeometry:
-        symbol.symbolLayer(0).setBrushStyle(0)  # Qt.NoBrush
+        symbol.symbolLayer(0).setBrushStyle(Qt.NoBrush)
         symbol.symbolLayer(0).setStrokeWidth(0.5)
 
 

@@ -119,11 +119,12 @@ def openldn_exe() -> str:
 @pytest.fixture
 def run_driver(qgis_python: str, qgis_env: dict[str, str], plugin_path: Path, openldn_exe: str,
                tmp_path: Path) -> Any:
-    """``run_driver(calls, layers=[])``: the driver's JSON result (see tests/qgis/qgis_driver.py)."""
+    """``run_driver(calls, layers=[], links=None)``: the driver's JSON result (see tests/qgis/qgis_driver.py)."""
 
     def run(calls: list[dict[str, Any]], layers: list[dict[str, Any]] | None = None,
-            timeout: float = 1200) -> dict[str, Any]:
-        spec = {"plugin_path": str(plugin_path), "openldn": openldn_exe, "calls": calls, "layers": layers or []}
+            timeout: float = 1200, links: str | None = None) -> dict[str, Any]:
+        spec = {"plugin_path": str(plugin_path), "openldn": openldn_exe, "calls": calls, "layers": layers or [],
+                "links": links}
         spec_path = tmp_path / "driver_spec.json"
         result_path = tmp_path / "driver_result.json"
         spec_path.write_text(json.dumps(spec))

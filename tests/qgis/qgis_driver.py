@@ -42,7 +42,7 @@ def main(spec_path: str, result_path: str) -> int:
         QgsVectorLayer,
     )
 
-    app = QgsApplication([], False)
+    app = QgsApplication([], True)  # with widgets (offscreen): the message bar
     app.initQgis()
     _processing_path()
     from processing.core.Processing import Processing
@@ -135,6 +135,23 @@ def main(spec_path: str, result_path: str) -> int:
         return {"group": node.name(), "children": [describe(c) for c in node.children()]}
 
     out["tree"] = describe(project.layerTreeRoot())["children"]
+    if spec.get("links"):  # the message bar the QGIS window shows after loading a run
+        from openldn_qgis import loader
+        from qgis.gui import QgsMessageBar
+        from qgis.PyQt.QtWidgets import QLabel
+
+        bar = QgsMessageBar()
+
+        class Iface:
+            def messageBar(self) -> QgsMessageBar:
+                return bar
+
+        shown = loader.show_links(spec["links"], title="openldn", iface=Iface())
+        item = bar.currentItem()
+        labels = item.findChildren(QLabel) if item is not None else []
+        out["links"] = {"shown": shown, "level": int(item.level()) if item is not None else None,
+                        "labels": [lab.text() for lab in labels],
+                        "open_external": [lab.openExternalLinks() for lab in labels]}
     with open(result_path, "w", encoding="utf-8") as fh:
         json.dump(out, fh, indent=1, default=str)
     plugin.unload()

@@ -131,7 +131,7 @@ def _layers(node: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_results_load_with_styles_and_headline_figures(demo_out: Path, run_driver: Any) -> None:
-    out = run_driver([{"alg": "openldn:load_results", "params": {"FOLDER": str(demo_out)}}])
+    out = run_driver([{"alg": "openldn:load_results", "params": {"FOLDER": str(demo_out)}}], links=str(demo_out))
     call = out["calls"][0]
     assert "error" not in call, call
     assert call["results"]["WORKBOOK"] == str(demo_out / "report" / "prais_tables.xlsx")
@@ -151,7 +151,8 @@ def test_results_load_with_styles_and_headline_figures(demo_out: Path, run_drive
         if "classes" in style:
             assert [[float(v), c, lab] for v, c, lab in layer["classes"]] == style["classes"], layer["layer"]
         if "ramp" in style:
-            assert [[float(v), c] for v, c in layer["ramp"]] == pytest.approx(style["ramp"]), layer["layer"]
+            assert [c for _, c in layer["ramp"]] == [c for _, c in style["ramp"]], layer["layer"]
+            assert [float(v) for v, _ in layer["ramp"]] == pytest.approx([v for v, _ in style["ramp"]])
     assert {r["renderer"] for r in rasters} == {"paletted", "singlebandpseudocolor"}
     visible = [r["layer"] for r in rasters if r["visible"]]
     assert visible == [next(m["title"] for m in reversed(manifest) if m["key"].startswith("sdg/"))]
@@ -170,6 +171,13 @@ def test_results_load_with_styles_and_headline_figures(demo_out: Path, run_drive
         assert feature[f"sdg_{period}_km2"] == pytest.approx(float(row["Total degraded area (km²)"]), rel=1e-12)
         assert feature[f"sdg_{period}_pct"] == pytest.approx(float(row["% of total land area"]), rel=1e-12)
     assert (demo_out / "qgis" / "zones_headline.gpkg").is_file()
+
+    # the message bar: links to the report, the workbook and the folder, opened by the desktop
+    links = out["links"]
+    assert links["shown"] and links["open_external"] == [True]
+    (label,) = links["labels"]
+    for target in (demo_out / "report" / "report.html", demo_out / "report" / "prais_tables.xlsx", demo_out):
+        assert f'href="{target.as_uri()}"' in label
 
 
 def test_cancel_stops_the_run(demo_out: Path, run_driver: Any, tmp_path: Path) -> None:

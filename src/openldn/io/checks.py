@@ -212,6 +212,8 @@ def _judge(name: str, da: xr.DataArray, st: dict[str, Any], decl: Any, spec: Any
                 "be integers: re-export the map with integer codes.")
         return out
     vmin, vmax = decl.valid_range
+    if str(da.attrs.get("annual_composite", "")) in ("integral", "season_months", "season_threshold"):
+        vmin, vmax = (None if v is None else v * 366.0 for v in (vmin, vmax))  # time integrals: index x days
     scale = getattr(spec, "scale", None) if spec is not None else None
     per_year = np.abs(maxs[np.isfinite(maxs)])
     if vmax is not None and vmax <= 1.0 and per_year.size > 1 and per_year.min() > 0 \

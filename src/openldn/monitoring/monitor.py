@@ -397,7 +397,7 @@ def summarise(
             t = cur
             while t - 1 >= 0 and unit_lv[t - 1, z] >= 1:
                 t -= 1
-            since = f"{months[t]:%Y-%m}" + ("" if t > 0 else " or earlier")
+            since = ("" if t > 0 else "<= ") + f"{months[t]:%Y-%m}"  # "<=": the run began before the history
         row["since"] = since
         for k, c in enumerate([*codes, NODATA]):
             key = "nodata" if c == NODATA else rules.by_code(c).key

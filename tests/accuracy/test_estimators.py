@@ -169,3 +169,63 @@ def test_unmapped_stratum_without_sample_is_allowed() -> None:
     assert e.area.sum() == pytest.approx(100.0)
     assert np.isnan(e.users[2])
     assert e.area[2] == 0.0
+
+
+def _units() -> tuple[list[int], list[int], list[int]]:
+    strata, mapped, ref = [], [], []
+    for i in range(4):
+        for j in range(4):
+            strata += [i] * COUNTS[i][j]
+            mapped += [i] * COUNTS[i][j]
+            ref += [j] * COUNTS[i][j]
+    return strata, mapped, ref
+
+
+def test_general_estimator_reduces_to_the_papers_when_strata_are_map_classes() -> None:
+    """Stehman (2014) ratio estimators on unit-level data reproduce the independent Olofsson figures."""
+    from openldn.accuracy import estimate_accuracy_strata
+
+    strata, mapped, ref = _units()
+    g = estimate_accuracy_strata(strata, [p * PIXEL_HA for p in PIXELS], mapped, ref, classes=[0, 1, 2, 3],
+                                 degraded=[0])  # fmt: skip
+    ind = _independent()
+    np.testing.assert_allclose(g.area, ind["area"], atol=1.0)
+    np.testing.assert_allclose(1.96 * g.area_se, ind["area_ci"], atol=1.0)
+    np.testing.assert_allclose(g.users, ind["users"], atol=1e-9)
+    np.testing.assert_allclose(1.96 * g.users_se, ind["users_ci"], atol=1e-9)
+    np.testing.assert_allclose(g.producers, ind["producers"], atol=1e-9)
+    np.testing.assert_allclose(1.96 * g.producers_se, ind["producers_ci"], atol=1e-9)
+    assert g.overall == pytest.approx(ind["overall"]) and 1.96 * g.overall_se == pytest.approx(ind["overall_ci"])
+    assert g.degraded is not None and g.degraded.area == pytest.approx(ind["area"][0])  # type: ignore[index]
+
+
+def test_general_estimator_with_strata_unlike_the_map_classes_by_hand() -> None:
+    """Two strata of 60 and 40 ha, 4 units each; the assessed map has classes a/b that cut across the strata."""
+    from openldn.accuracy import estimate_accuracy_strata
+
+    strata = [0, 0, 0, 0, 1, 1, 1, 1]
+    mapped = ["a", "a", "b", "b", "a", "b", "b", "b"]
+    ref = ["a", "b", "b", "b", "a", "a", "b", "b"]
+    g = estimate_accuracy_strata(strata, [60.0, 40.0], mapped, ref, classes=["a", "b"])
+    # area of reference a: 60 * 1/4 + 40 * 2/4 = 35 ha; V = 60^2 s1^2/4 + 40^2 s2^2/4, s^2 = n p (1-p) / (n-1)
+    s1, s2 = 4 * 0.25 * 0.75 / 3, 4 * 0.5 * 0.5 / 3
+    assert g.area[0] == pytest.approx(35.0)
+    assert g.area_se[0] == pytest.approx(math.sqrt(60**2 * s1 / 4 + 40**2 * s2 / 4))
+    # user's accuracy of map a: Y = correct a (60 * 1/4 + 40 * 1/4 = 25), X = mapped a (60 * 2/4 + 40 * 1/4 = 40)
+    assert g.users[0] == pytest.approx(25 / 40)
+    # producer's accuracy of a: Y = 25, X = reference a = 35
+    assert g.producers[0] == pytest.approx(25 / 35)
+    # overall: stratum 1 agrees on 3 of 4, stratum 2 on 3 of 4 -> 0.75
+    assert g.overall == pytest.approx(0.75)
+    # ratio variance of user's a by hand (Stehman 2014 eq. 28)
+    r = 25 / 40
+    y1, x1 = [1, 0, 0, 0], [1, 1, 0, 0]
+    y2, x2 = [1, 0, 0, 0], [1, 0, 0, 0]
+
+    def s(u: list[int], v: list[int]) -> float:
+        mu, mv = sum(u) / 4, sum(v) / 4
+        return sum((a - mu) * (b - mv) for a, b in zip(u, v, strict=True)) / 3
+
+    var = (60**2 * (s(y1, y1) + r**2 * s(x1, x1) - 2 * r * s(x1, y1)) / 4
+           + 40**2 * (s(y2, y2) + r**2 * s(x2, x2) - 2 * r * s(x2, y2)) / 4) / 40**2  # fmt: skip
+    assert g.users_se[0] == pytest.approx(math.sqrt(var))

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from openldn.accuracy.estimators import (
     AccuracyEstimate,
+    GeneralEstimate,
     ProportionEstimate,
     estimate_accuracy,
+    estimate_accuracy_strata,
     estimate_class_proportion,
     estimate_domain_proportion,
     z_value,
@@ -23,8 +25,10 @@ from openldn.accuracy.estimators import (
 
 __all__ = [
     "AccuracyEstimate",
+    "GeneralEstimate",
     "ProportionEstimate",
     "estimate_accuracy",
+    "estimate_accuracy_strata",
     "estimate_class_proportion",
     "estimate_domain_proportion",
     "z_value",

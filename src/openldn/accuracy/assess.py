@@ -19,14 +19,24 @@ import pandas as pd
 from openldn.accuracy.design import SampleDesign
 from openldn.accuracy.estimators import (
     AccuracyEstimate,
+    GeneralEstimate,
     ProportionEstimate,
     estimate_accuracy,
+    estimate_accuracy_strata,
     estimate_domain_proportion,
 )
 from openldn.accuracy.labels import check_labels
 from openldn.exceptions import ConfigError
 
-__all__ = ["ConfidenceRule", "SampleAssessment", "assess_sample", "confidence_level", "write_assessment"]
+__all__ = [
+    "ConfidenceRule",
+    "SampleAssessment",
+    "assess_map",
+    "assess_sample",
+    "confidence_level",
+    "write_assessment",
+    "write_map_assessment",
+]
 
 ConfidenceRule = Literal["relative", "absolute"]
 
@@ -238,4 +248,88 @@ def write_assessment(result: SampleAssessment, out_dir: str | Path) -> dict[str,
         paths["zones"] = write_table(result.zone_table(), out / "accuracy_zones.csv")
     with atomic_path(paths["json"]) as tmp:
         tmp.write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    return paths
+
+
+def assess_map(
+    design: SampleDesign,
+    points: pd.DataFrame,
+    labels: pd.DataFrame,
+    *,
+    map_column: str,
+    classes: dict[int, str],
+    degraded: list[int],
+    confidence: float = 0.95,
+    rule: ConfidenceRule = "relative",
+    thresholds: tuple[float, float] | None = None,
+) -> tuple[GeneralEstimate, str | None, int]:
+    """Accuracy and areas of another map of the run from the same sample (strata = the design's map classes).
+
+    Parameters
+    ----------
+    design : SampleDesign
+        The design (its strata and their mapped areas).
+    points : pandas.DataFrame
+        The sample, with the column ``map_column`` (that map's value at each point, written by the design).
+    labels : pandas.DataFrame
+        Reference labels in the legend of the assessed map (``classes``).
+    map_column : str
+        Column of ``points`` holding the assessed map's values (e.g. ``lpd_2016-2023``).
+    classes : dict of int to str
+        Legend of the assessed map.
+    degraded : list of int
+        Its degraded classes.
+    confidence, rule, thresholds
+        As for :func:`assess_sample`.
+
+    Returns
+    -------
+    tuple
+        The :class:`~openldn.accuracy.estimators.GeneralEstimate` (Stehman 2014), the SO1-4.T2 confidence level of
+        its degraded proportion (None without degraded classes) and the number of labelled points used.
+    """
+    if map_column not in points.columns:
+        raise ConfigError(f"sample points have no column {map_column!r}; the design wrote {design.maps}")
+    checked = check_labels(labels, classes, points["point_id"].astype(str))
+    pts = points.assign(point_id=points["point_id"].astype(str))[["point_id", "stratum", map_column]]
+    done = pts.merge(checked, on="point_id", how="inner")
+    done = done[done["reference"].notna() & done[map_column].notna()]
+    pos = {c: i for i, c in enumerate(design.classes)}
+    area_km2 = np.asarray(design.mapped_area_m2, dtype=np.float64) / 1e6
+    est = estimate_accuracy_strata(
+        done["stratum"].astype(int).map(pos).to_numpy(), area_km2, done[map_column].astype(int).to_numpy(),
+        done["reference"].astype(int).to_numpy(), classes=sorted(classes), degraded=degraded, confidence=confidence,
+    )  # fmt: skip
+    level = None if est.degraded is None else confidence_level(est.degraded, rule=rule, thresholds=thresholds)
+    return est, level, len(done)
+
+
+def write_map_assessment(est: GeneralEstimate, level: str | None, n_labelled: int, *, map_key: str,
+                         classes: dict[int, str], out_dir: str | Path) -> dict[str, Path]:  # fmt: skip
+    """Write ``accuracy_<map>.csv`` and ``accuracy_<map>.json`` (areas in km²) for :func:`assess_map`."""
+    from openldn.io import atomic_path, write_table
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = "accuracy_" + map_key.replace("/", "_")
+    t = est.table()
+    t.insert(1, "class_label", [classes[int(c)] for c in est.classes])
+    t.insert(0, "map", map_key)
+    t = t.rename(columns={c: c.replace("area", "area_km2", 1) for c in t.columns
+                          if c.startswith("area") and "proportion" not in c})  # fmt: skip
+    paths = {"table": write_table(t, out / f"{stem}.csv"), "json": out / f"{stem}.json"}
+    doc = {
+        "map": map_key,
+        "method": "Stehman (2014): stratified estimators when the strata (the design map's classes) differ from "
+        "the assessed map's classes",
+        "area_unit": "km2",
+        "n_labelled": n_labelled,
+        "overall_accuracy": est.overall,
+        "overall_accuracy_se": est.overall_se,
+        "degraded": None if est.degraded is None else est.degraded.to_dict(),
+        "confidence_level": level,
+        "per_class": json.loads(t.to_json(orient="records")),
+    }
+    with atomic_path(paths["json"]) as tmp:
+        tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     return paths

@@ -6,11 +6,11 @@ Heavy libraries are imported inside the commands (the CLI starts fast).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from openldn.exceptions import ConfigError
+from openldn.exceptions import ConfigError, OpenLDNError
 
 __all__ = ["app"]
 
@@ -100,6 +100,10 @@ def estimate(
     = "relative",
     thresholds: Annotated[str | None, typer.Option("--thresholds", help="High,medium bounds of the rule, e.g. "
                                                    "0.25,0.5.")] = None,
+    map_: Annotated[str | None, typer.Option("--map", help="Assess another map of the run with this sample (key, "
+                                             "e.g. lpd/2016-2023); labels then use that map's legend.")] = None,
+    degraded: Annotated[str | None, typer.Option("--degraded", help="Degraded classes of --map (default from its "
+                                                 "legend).")] = None,
 ) -> None:
     """Estimate accuracies, class areas and the degraded proportion (with intervals) from the labelled points."""
     import pandas as pd
@@ -124,6 +128,10 @@ def estimate(
         th = (a, b)
     if rule not in ("relative", "absolute"):
         raise ConfigError(f"--rule {rule!r}: use relative or absolute")
+    if map_ is not None:
+        _estimate_other_map(d, points, lab, map_, _codes(degraded, "--degraded"), out if out is not None else sample,
+                            confidence=confidence, rule=rule, thresholds=th)  # fmt: skip
+        return
     res = assess_sample(d, points, lab, confidence=confidence, rule=rule, thresholds=th)  # type: ignore[arg-type]
     paths = write_assessment(res, out if out is not None else sample)
     est = res.estimate
@@ -134,4 +142,28 @@ def estimate(
         typer.echo(f"degraded: {100 * g.proportion:.2f} % of the area (map {100 * g.mapped_proportion:.2f} %), "
                    f"{100 * confidence:.0f} % interval {100 * g.ci_low:.2f}-{100 * g.ci_high:.2f} %, "
                    f"{g.area:.1f} ± {g.half_width * g.total_area:.1f} km²; confidence {res.confidence}")  # fmt: skip
+    typer.echo(f"written: {', '.join(str(p) for p in paths.values())}")
+
+
+def _estimate_other_map(d: Any, points: Any, lab: Any, key: str, degraded: list[int] | None, out: Path, *,
+                        confidence: float, rule: str, thresholds: tuple[float, float] | None) -> None:  # fmt: skip
+    from openldn.accuracy.assess import assess_map, write_map_assessment
+    from openldn.accuracy.design import DEGRADED_CLASSES, map_info
+    from openldn.accuracy.sampling import resolve_map
+
+    run_dir = Path(d.map_path).parent.parent  # <run>/maps/<file>.tif
+    try:
+        info, _ = resolve_map(key, run_dir)
+    except OpenLDNError:
+        info = map_info(key)
+    deg = degraded if degraded is not None else list(DEGRADED_CLASSES.get(info.legend_id or "", ()))
+    est, level, n = assess_map(d, points, lab, map_column=info.column, classes=info.classes, degraded=deg,
+                               confidence=confidence, rule=rule, thresholds=thresholds)  # type: ignore[arg-type]  # fmt: skip
+    paths = write_map_assessment(est, level, n, map_key=info.key, classes=info.classes, out_dir=out)
+    typer.echo(f"{info.key}: {n} labelled points; overall accuracy {est.overall:.3f} ± "
+               f"{1.959964 * est.overall_se:.3f}")  # fmt: skip
+    if est.degraded is not None:
+        g = est.degraded
+        typer.echo(f"degraded: {100 * g.proportion:.2f} % ({100 * g.ci_low:.2f}-{100 * g.ci_high:.2f} %), "
+                   f"{g.area:.1f} km²; confidence {level}")  # fmt: skip
     typer.echo(f"written: {', '.join(str(p) for p in paths.values())}")

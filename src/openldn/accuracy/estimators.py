@@ -27,8 +27,10 @@ from openldn.exceptions import ConfigError
 
 __all__ = [
     "AccuracyEstimate",
+    "GeneralEstimate",
     "ProportionEstimate",
     "estimate_accuracy",
+    "estimate_accuracy_strata",
     "estimate_class_proportion",
     "estimate_domain_proportion",
     "z_value",
@@ -492,3 +494,157 @@ def estimate_accuracy(
         area_se=a_tot * area_prop_se,
         confidence=confidence,
     )
+
+
+@dataclass(frozen=True)
+class GeneralEstimate:
+    """Result of :func:`estimate_accuracy_strata` (strata different from the map classes; Stehman 2014).
+
+    Arrays are per class of ``classes``; standard errors ignore the finite population correction.
+    """
+
+    classes: tuple[Any, ...]
+    area_proportion: np.ndarray
+    area_proportion_se: np.ndarray
+    users: np.ndarray
+    users_se: np.ndarray
+    producers: np.ndarray
+    producers_se: np.ndarray
+    overall: float
+    overall_se: float
+    total_area: float
+    degraded: ProportionEstimate | None = None
+    confidence: float = 0.95
+
+    @property
+    def area(self) -> np.ndarray:
+        """Estimated area of each class (unit of the stratum areas)."""
+        return self.total_area * self.area_proportion
+
+    @property
+    def area_se(self) -> np.ndarray:
+        """Standard error of the estimated areas."""
+        return self.total_area * self.area_proportion_se
+
+    def table(self) -> pd.DataFrame:
+        """One row per class: estimated area with its interval, user's and producer's accuracies."""
+        z = z_value(self.confidence)
+        return pd.DataFrame(
+            {
+                "class_code": [_jsonable(c) for c in self.classes],
+                "area": self.area,
+                "area_se": self.area_se,
+                "area_ci_low": self.area - z * self.area_se,
+                "area_ci_high": self.area + z * self.area_se,
+                "area_proportion": self.area_proportion,
+                "area_proportion_se": self.area_proportion_se,
+                "users_accuracy": self.users,
+                "users_accuracy_se": self.users_se,
+                "users_accuracy_ci": z * self.users_se,
+                "producers_accuracy": self.producers,
+                "producers_accuracy_se": self.producers_se,
+                "producers_accuracy_ci": z * self.producers_se,
+            }
+        )
+
+
+def _ratio(y: np.ndarray, x: np.ndarray, strata: np.ndarray, n_h: np.ndarray, a_h: np.ndarray) -> tuple[float, float]:
+    """Stratified combined ratio estimator R = Y/X and its standard error (Stehman 2014, eq. 27-28, no fpc)."""
+    k = a_h.size
+    ybar = np.bincount(strata, weights=y, minlength=k) / n_h
+    xbar = np.bincount(strata, weights=x, minlength=k) / n_h
+    x_tot = float(np.sum(a_h * xbar))
+    if x_tot <= 0:
+        return float("nan"), float("nan")
+    r = float(np.sum(a_h * ybar)) / x_tot
+    dy = y - ybar[strata]
+    dx = x - xbar[strata]
+    s_yy = np.bincount(strata, weights=dy * dy, minlength=k) / (n_h - 1)
+    s_xx = np.bincount(strata, weights=dx * dx, minlength=k) / (n_h - 1)
+    s_xy = np.bincount(strata, weights=dx * dy, minlength=k) / (n_h - 1)
+    var = np.sum(a_h**2 * (s_yy + r**2 * s_xx - 2 * r * s_xy) / n_h) / x_tot**2
+    return r, float(np.sqrt(max(var, 0.0)))
+
+
+def estimate_accuracy_strata(
+    strata: Any,
+    stratum_area: Any,
+    map_class: Any,
+    reference_class: Any,
+    *,
+    classes: Sequence[Any],
+    degraded: Sequence[Any] = (),
+    confidence: float = 0.95,
+) -> GeneralEstimate:
+    """Accuracy and area of a map from a stratified random sample whose strata are not its classes (Stehman 2014).
+
+    Use it to assess another map of the run with a sample drawn on the SDG map (``points.csv`` carries every map's
+    value at the points), or with strata of any other kind.
+
+    Parameters
+    ----------
+    strata : array-like of int, shape (n,)
+        Stratum index (0 .. H-1) of each labelled sample unit.
+    stratum_area : array-like, shape (H,)
+        Area of each stratum (any unit).
+    map_class, reference_class : array-like, shape (n,)
+        Map class and reference class of each unit.
+    classes : sequence
+        The classes, in output order.
+    degraded : sequence
+        Reference classes whose merged area share is estimated as ``degraded`` (none: ``degraded`` is None).
+    confidence : float
+        Confidence level.
+
+    Returns
+    -------
+    GeneralEstimate
+
+    Notes
+    -----
+    Stehman, S. V. (2014), Estimating area and map accuracy for stratified random sampling when the strata are
+    different from the map classes, International Journal of Remote Sensing 35, 4923-4939: the area proportion of
+    class ``k`` and overall accuracy are stratified means of indicators (eq. 2-3, variance eq. 25); user's and
+    producer's accuracies are combined ratio estimators (eq. 27-28). With strata equal to the map classes they reduce
+    to the estimators of :func:`estimate_accuracy`.
+    """
+    h = np.asarray(strata, dtype=np.int64)
+    a_h = np.asarray(stratum_area, dtype=np.float64)
+    m = np.asarray(map_class)
+    r = np.asarray(reference_class)
+    if not (h.shape == m.shape == r.shape) or h.ndim != 1:
+        raise ConfigError("estimate_accuracy_strata: strata, map and reference classes need one value per unit")
+    if h.size and (h.min() < 0 or h.max() >= a_h.size):
+        raise ConfigError(f"estimate_accuracy_strata: stratum indices must lie in 0..{a_h.size - 1}")
+    n_h = np.bincount(h, minlength=a_h.size).astype(np.float64)
+    short = [i for i in range(a_h.size) if a_h[i] > 0 and n_h[i] < 2]
+    if short:
+        raise ConfigError(f"strata {short} have an area but fewer than 2 labelled units; label at least 2 in each")
+    a_tot = float(a_h.sum())
+    ones = np.ones(h.size)
+    cls = tuple(classes)
+    k = len(cls)
+    props, props_se, users, users_se, prods, prods_se = (np.full(k, np.nan) for _ in range(6))
+    for j, c in enumerate(cls):
+        in_ref = (r == c).astype(np.float64)
+        in_map = (m == c).astype(np.float64)
+        both = in_ref * in_map
+        p, se = _ratio(in_ref, ones, h, n_h, a_h)  # a mean is a ratio with x = 1
+        props[j], props_se[j] = p, se
+        users[j], users_se[j] = _ratio(both, in_map, h, n_h, a_h)
+        prods[j], prods_se[j] = _ratio(both, in_ref, h, n_h, a_h)
+    overall, overall_se = _ratio((m == r).astype(np.float64), ones, h, n_h, a_h)
+    deg = None
+    if len(degraded):
+        z = z_value(confidence)
+        p, se = _ratio(np.isin(r, np.asarray(degraded)).astype(np.float64), ones, h, n_h, a_h)
+        deg = ProportionEstimate(
+            classes=tuple(degraded), proportion=p, se=se, area=p * a_tot, area_se=se * a_tot,
+            ci_low=max(0.0, p - z * se), ci_high=min(1.0, p + z * se), confidence=confidence,
+            mapped_proportion=float("nan"), total_area=a_tot,
+        )  # fmt: skip
+    return GeneralEstimate(
+        classes=cls, area_proportion=props, area_proportion_se=props_se, users=users, users_se=users_se,
+        producers=prods, producers_se=prods_se, overall=overall, overall_se=overall_se, total_area=a_tot,
+        degraded=deg, confidence=confidence,
+    )  # fmt: skip

@@ -77,6 +77,11 @@ class InputSpec(BaseModel):
     scale: float | None = Field(None, description="Scale factor applied to stored values (e.g. 0.0001 for NDVI x 10000).")
     offset: float | None = Field(None, description="Offset added after scaling.")
     legend: str | None = Field(None, description="Legend id or file for categorical inputs (e.g. esa_cci).")
+    valid_range: tuple[float | None, float | None] | None = Field(
+        None,
+        description="Physical range of the values after scaling, when it differs from the input's usual one (e.g. "
+        "[0, 24] for an annual time-integrated NDVI instead of -1..1); values outside stop the run.",
+    )
     variable: str | None = Field(None, description="Variable name inside a NetCDF/Zarr file.")
     composite: Literal["mean", "integral", "max"] | None = Field(
         None, description="Catalogue datasets: annual composite of sub-annual values (vegetation index)."

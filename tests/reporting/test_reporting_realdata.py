@@ -63,7 +63,7 @@ reporting: [1998-2013]
 aoi: {d}/alaska_boundary.gpkg
 grid: {{reference: ndvi}}
 inputs:
-  ndvi: {{path: {d}/ndvi_annual_1982_2013.tif}}
+  ndvi: {{path: {d}/ndvi_annual_1982_2013.tif, valid_range: [0, 24]}}  # time-integrated NDVI (README)
   land_cover: {{path: {d}/land_class.tif, legend: legend.csv, years: [2000]}}
   soc: {{path: [{d}/soc_stock_0_30cm_1990.tif, {d}/soc_stock_0_30cm_2010.tif], years: [1990, 2010]}}
   climate_zones: {{path: {d}/ipcc_climate_zones.tif}}

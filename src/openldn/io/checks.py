@@ -200,8 +200,8 @@ def _judge(name: str, da: xr.DataArray, st: dict[str, Any], decl: Any, spec: Any
                     f"the cells: it looks like an undeclared nodata value; add `nodata: {_fmt(raw_value)}` to "
                     f"inputs.{name}.")
                 return out
-            in_range = (decl.valid_range[0] is None or s >= decl.valid_range[0]) and (
-                decl.valid_range[1] is None or s <= decl.valid_range[1])
+            rng = getattr(spec, "valid_range", None) or decl.valid_range
+            in_range = (rng[0] is None or s >= rng[0]) and (rng[1] is None or s <= rng[1])
             if decl.kind == "categorical" or not in_range:
                 err(f"value {_fmt(s)} fills {100 * count / n_valid:.1f} % of the cells: it looks like an undeclared "
                     f"nodata value; add `nodata: {_fmt(s)}` to inputs.{name}.")
@@ -214,6 +214,9 @@ def _judge(name: str, da: xr.DataArray, st: dict[str, Any], decl: Any, spec: Any
     vmin, vmax = decl.valid_range
     if str(da.attrs.get("annual_composite", "")) in ("integral", "season_months", "season_threshold"):
         vmin, vmax = (None if v is None else v * 366.0 for v in (vmin, vmax))  # time integrals: index x days
+    declared = getattr(spec, "valid_range", None) if spec is not None else None
+    if declared is not None:  # the user says what the values are (e.g. an annual time-integrated NDVI)
+        vmin, vmax = declared
     scale = getattr(spec, "scale", None) if spec is not None else None
     per_year = np.abs(maxs[np.isfinite(maxs)])
     if vmax is not None and vmax <= 1.0 and per_year.size > 1 and per_year.min() > 0 \
@@ -230,7 +233,8 @@ def _judge(name: str, da: xr.DataArray, st: dict[str, Any], decl: Any, spec: Any
                 f"inputs.{name} (values must be within {_fmt(vmin or -1)}..{_fmt(vmax)} after scaling).")
         else:
             err(f"values up to {_fmt(hi)} are outside {_fmt(vmin or -1)}..{_fmt(vmax)} after scaling; check "
-                f"`scale`/`offset` under inputs.{name}.")
+                f"`scale`/`offset` under inputs.{name}, or declare the values' range with `valid_range` (e.g. "
+                "[0, 24] for a time-integrated NDVI).")
         return out
     if vmin is not None and lo < vmin - 1e-6:
         err(f"negative values (down to {_fmt(lo)}) in {decl.units or 'a quantity that cannot be negative'}; "

@@ -88,6 +88,8 @@ class RunContext:
     log: logging.Logger = log
     #: The declaration of the running stage (keys it may produce); None outside a stage.
     current: Stage | None = None
+    #: ``--strict``: warnings (input checks, a failed consistency certificate) stop the run.
+    strict: bool = False
     ledger: AreaLedger | None = None  # the area ledger (openldn.pipeline.ledger), set after land cover
 
     def __post_init__(self) -> None:

@@ -400,7 +400,7 @@ def run_assessment(
         try:
             recover(out)
             return _execute(a, out, prep, fp, progress=progress, cancel_fn=cancel_fn, resume=resume, force=force,
-                            workers=workers, scheduler=scheduler, stages=stages, t0=t0)
+                            workers=workers, scheduler=scheduler, stages=stages, t0=t0, strict=strict)
         except Cancelled:
             raise  # kept for resuming
         except OSError as err:
@@ -443,7 +443,7 @@ def _output_error(out: Path, err: OSError) -> OutputWriteError:
 def _execute(
     a: Assessment, out: Path, prep: dict[str, Any], fp: str, *, progress: ProgressFn | None,
     cancel_fn: Callable[[], bool] | None, resume: bool, force: bool, workers: int | None, scheduler: str | None,
-    stages: list[str] | None, t0: float,
+    stages: list[str] | None, t0: float, strict: bool = False,
 ) -> RunResult:
     ckpt = Checkpoint(out, fp)
     resumed_state = resume and not force and ckpt.load()
@@ -466,6 +466,7 @@ def _execute(
     with engine(workers=workers, scheduler=scheduler, log=lambda m: log.info(m)) as _client:
         staging.mkdir(parents=True, exist_ok=True)
         ctx = build_context(a, staging, prep, ckpt, progress=progress, cancel_fn=cancel_fn)
+        ctx.strict = strict
         result = RunResult(out_dir=out)
         runnable = runnable_stages(a, stages)
         for i, stage in enumerate(runnable):

@@ -196,3 +196,54 @@ def test_precomputed_spi_x1000_keeps_its_class_bounds(stage_context):
     stage.run(ctx)
     assert _cells(ctx.layers["drought_class"].isel(time=0)) == pytest.approx(
         {"A": 0, "B": 1, "C": 2, "D": 3, "E": 1, "F": 4})
+
+
+def _write_tif(path, data: np.ndarray, bands: list[str], dtype: str, nodata: float | None = None) -> None:
+    import rasterio
+    from rasterio.transform import from_origin
+
+    with rasterio.open(path, "w", driver="GTiff", height=data.shape[1], width=data.shape[2], count=data.shape[0],
+                       dtype=dtype, crs="EPSG:4326", transform=from_origin(-72.0, 18.2, 0.1, 0.1),
+                       nodata=nodata) as ds:
+        for i, b in enumerate(bands):
+            ds.write(data[i].astype(dtype), i + 1)
+            ds.set_band_description(i + 1, b)
+
+
+@pytest.mark.slow
+def test_run__precomputed_spi_input_x1000(tmp_path):
+    """``openldn run`` with ``inputs.spi`` (Trends.Earth-style SPI x 1000 int16 bands) and no precipitation."""
+    from openldn.registry import input_decls
+
+    if "spi" not in input_decls():
+        pytest.skip("input 'spi' is not declared by the drought STAGE yet")
+    import geopandas as gpd
+    import yaml
+    from shapely.geometry import box
+
+    from openldn.cli.main import main
+
+    years = list(range(2000, 2024))
+    spi = np.zeros((len(years), 2, 3))
+    spi[:8] = np.concatenate([SPI_2000_2003, SPI_2004_2007]).reshape(8, 2, 3)
+    stored = np.where(np.isnan(spi), -32768, np.round(spi * 1000.0)).astype(np.int16)
+    _write_tif(tmp_path / "spi.tif", stored, [str(y) for y in years], "int16", nodata=-32768)
+    pop = np.stack([_population(y).reshape(2, 3) for y in years])
+    _write_tif(tmp_path / "pop.tif", pop, [str(y) for y in years], "float32")
+    gpd.GeoDataFrame({"id": ["X"], "name": ["X"]}, geometry=[box(-72.0, 18.0, -71.7, 18.2)],
+                     crs="EPSG:4326").to_file(tmp_path / "aoi.gpkg")
+    run_file = tmp_path / "run.yaml"
+    run_file.write_text(yaml.safe_dump({
+        "name": "precomputed SPI", "aoi": "aoi.gpkg", "grid": {"reference": "spi"},
+        "inputs": {"spi": {"path": "spi.tif", "scale": 0.001}, "population_total": {"path": "pop.tif"}},
+    }))
+    assert main(["-q", "run", str(run_file), "--out", str(tmp_path / "out")]) == 0
+    area = pd.read_csv(tmp_path / "out" / "tables" / "drought_area.csv")
+    y2001 = area[area["period"].astype(str) == "2001"].groupby("class_code")["area_km2"].sum()
+    # 2001: A -2.1 extreme, B -1.2 moderate, C 0.2 non-drought, D -0.2 mild, E no data, F no data
+    assert {int(k) for k, v in y2001.items() if v > 0} == {4, 2, 0, 1, NODATA}
+    popt = pd.read_csv(tmp_path / "out" / "tables" / "drought_population.csv")
+    popt = popt[(popt["variable"] == "population_total") & (popt["period"].astype(str) == "2001")]
+    by = popt.groupby("class_code")["value"].sum()
+    p = _population(2001)
+    assert by[4] == pytest.approx(p[0]) and by[2] == pytest.approx(p[1]) and by[1] == pytest.approx(p[3])

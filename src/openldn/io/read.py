@@ -32,13 +32,20 @@ TimeMode = Literal["auto", "annual", "monthly", "static"]
 _YEAR = re.compile(r"^\s*(\d{4})\s*$")
 _MONTH = re.compile(r"^\s*(\d{4})[-_./](\d{1,2})\s*$")
 _YEAR_IN_NAME = re.compile(r"(?<!\d)(1[89]\d{2}|2[01]\d{2})(?!\d)")
+_DATE = re.compile(r"^\s*A?(\d{4})[-_./]?(\d{2})[-_./]?(\d{2})(?:T[\d:.]*Z?)?\s*$")
+_DOY = re.compile(r"^\s*A?(\d{4})[-_./]?(\d{3})\s*$")
+_DATE_IN_NAME = re.compile(r"(?<!\d)(1[89]\d{2}|2[01]\d{2})([-_.]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?![\dA-Za-z])")
+_DOY_IN_NAME = re.compile(r"(?<![\dA-Za-z])A?(1[89]\d{2}|2[01]\d{2})[-_.]?([0-3]\d{2})(?![\dA-Za-z])")
 _MONTH_IN_NAME = re.compile(r"(?<!\d)(1[89]\d{2}|2[01]\d{2})[-_.]?(0[1-9]|1[0-2])(?!\d)")
 _RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img", ".gtiff", ".cog"}
 _NETCDF_SUFFIXES = {".nc", ".nc4", ".netcdf", ".h5", ".hdf5"}
 
 
 def parse_time_label(label: Any) -> tuple[str, pd.Timestamp] | None:
-    """Read a band label as a year (``"2015"``) or a month (``"2015-03"``).
+    """Read a band label as a year (``"2015"``), a month (``"2015-03"``) or a date.
+
+    Dates are ``YYYY-MM-DD`` (also ``YYYYMMDD``, ``YYYY/MM/DD``, an ISO time after it) or a day of year ``YYYYDDD``
+    / ``YYYY-DDD`` (MODIS ``A2015065``).
 
     Parameters
     ----------
@@ -48,10 +55,13 @@ def parse_time_label(label: Any) -> tuple[str, pd.Timestamp] | None:
     Returns
     -------
     tuple of (str, pandas.Timestamp) or None
-        ``("annual", 1 January)`` or ``("monthly", 1st of the month)``; None when the label is neither.
+        ``("annual", 1 January)``, ``("monthly", 1st of the month)`` or ``("dated", the date)``; None when the label
+        is none of these.
     """
     if label is None:
         return None
+    if isinstance(label, pd.Timestamp | np.datetime64):
+        return "dated", pd.Timestamp(label)
     text = str(label)
     m = _YEAR.match(text)
     if m:
@@ -59,7 +69,33 @@ def parse_time_label(label: Any) -> tuple[str, pd.Timestamp] | None:
     m = _MONTH.match(text)
     if m and 1 <= int(m.group(2)) <= 12:
         return "monthly", pd.Timestamp(year=int(m.group(1)), month=int(m.group(2)), day=1)
+    return _parse_date(text)
+
+
+def _parse_date(text: str) -> tuple[str, pd.Timestamp] | None:
+    m = _DATE.match(text)
+    if m:
+        try:
+            return "dated", pd.Timestamp(year=int(m.group(1)), month=int(m.group(2)), day=int(m.group(3)))
+        except ValueError:
+            return None
+    m = _DOY.match(text)
+    if m:
+        year, doy = int(m.group(1)), int(m.group(2))
+        last = 366 if pd.Timestamp(year=year, month=1, day=1).is_leap_year else 365
+        if 1 <= doy <= last:
+            return "dated", pd.Timestamp(year=year, month=1, day=1) + pd.Timedelta(days=doy - 1)
     return None
+
+
+def _date_in_text(text: str) -> str | None:
+    """A date (``YYYY-MM-DD``, ``YYYYMMDD``) or day of year (``A2001065``, ``2001_065``) inside a file name."""
+    found = [f"{m.group(1)}-{m.group(3)}-{m.group(4)}" for m in _DATE_IN_NAME.finditer(text)]
+    if not found:
+        found = [f"{m.group(1)}-{m.group(2)}" for m in _DOY_IN_NAME.finditer(text)
+                 if 1 <= int(m.group(2)) <= 366]
+        found = [f"{t[:4]}{t[5:]}" for t in found]
+    return found[-1] if len(set(found)) == 1 and _parse_date(found[-1]) else None
 
 
 def _loose_label(label: Any, *, monthly: bool) -> str | None:
@@ -67,6 +103,9 @@ def _loose_label(label: Any, *, monthly: bool) -> str | None:
     if label is None:
         return None
     text = str(label)
+    dated = _date_in_text(text)
+    if dated is not None:
+        return dated
     if monthly:
         m = _MONTH_IN_NAME.findall(text)
         return f"{m[-1][0]}-{m[-1][1]}" if m else None
@@ -109,10 +148,13 @@ def _time_values(
             bad = [v for v, p in zip(vals, parsed, strict=True) if p is None]
             raise MissingYearError(f"{where}: years {bad} are not YYYY or YYYY-MM; fix 'years' in the run file.")
         kinds = {p[0] for p in parsed if p is not None}
+        given = pd.DatetimeIndex([p[1] for p in parsed if p is not None], name="time")
+        if "dated" in kinds:
+            return _dated(given, time, where)
         mode = "monthly" if (time == "monthly" or kinds == {"monthly"}) else "annual"
         if mode == "monthly" and kinds != {"monthly"}:
             raise MissingYearError(f"{where}: monthly data needs YYYY-MM labels in 'years', got {vals[:3]}...")
-        return mode, pd.DatetimeIndex([p[1] for p in parsed if p is not None], name="time")
+        return mode, given
     parsed = [parse_time_label(v) for v in labels]
     ok = all(p is not None for p in parsed) and n > 0
     if not ok and n > 0 and time != "static":
@@ -134,6 +176,8 @@ def _time_values(
             f"set years: {example} (one per band) in the run file."
         )
     kinds = {p[0] for p in parsed if p is not None}
+    if "dated" in kinds and kinds <= {"dated", "monthly"}:
+        return _dated(pd.DatetimeIndex([p[1] for p in parsed if p is not None], name="time"), time, where)
     if len(kinds) != 1:
         raise MissingYearError(f"{where}: band labels mix years and months; use one kind (YYYY or YYYY-MM).")
     kind = kinds.pop()
@@ -148,6 +192,23 @@ def _time_values(
         dup = sorted({str(t.date()) for t in idx[idx.duplicated()]})
         raise MissingYearError(f"{where}: the time labels {dup} appear more than once; each band needs its own date.")
     return kind, idx
+
+
+def _dated(idx: pd.DatetimeIndex, time: TimeMode, where: str) -> tuple[str, pd.DatetimeIndex]:
+    """Dated bands: ``"dated"`` (sub-annual composites), or months when a monthly input has one date per month."""
+    if idx.has_duplicates:
+        dup = sorted({str(t.date()) for t in idx[idx.duplicated()]})
+        raise MissingYearError(f"{where}: the dates {dup} appear more than once; each band needs its own date.")
+    if time == "monthly":
+        months = pd.DatetimeIndex([pd.Timestamp(year=t.year, month=t.month, day=1) for t in idx], name="time")
+        if months.has_duplicates:
+            raise MissingYearError(f"{where}: monthly data expected but some months hold several dated bands; give "
+                                   "one band per month.")
+        return "monthly", months
+    if time == "annual":
+        raise MissingYearError(f"{where}: annual data expected but the bands are dated; an annual input given as "
+                               "sub-annual composites is aggregated with `composite:` (see docs/run-file.md).")
+    return "dated", idx.rename("time")
 
 
 def _norm_chunks(chunks: Any, dims: tuple[str, ...]) -> Any:
@@ -171,7 +232,8 @@ def _open_gdal(p: Path, chunks: Any) -> tuple[xr.DataArray, list[Any], float | N
             for b in range(1, src.count + 1):
                 desc = src.descriptions[b - 1]
                 tags = src.tags(b)
-                lab = desc if parse_time_label(desc) else (tags.get("YEAR") or tags.get("MONTH") or desc)
+                lab = desc if parse_time_label(desc) else (
+                    tags.get("YEAR") or tags.get("MONTH") or tags.get("DATE") or tags.get("date") or desc)
                 if tags.get("MONTH") and parse_time_label(tags["MONTH"]):
                     lab = tags["MONTH"] if not parse_time_label(desc) else desc
                 labels.append(lab)
@@ -233,7 +295,9 @@ def _open_xarray(p: Path, chunks: Any, name: str | None) -> tuple[xr.DataArray, 
         if np.issubdtype(np.asarray(vals).dtype, np.datetime64):
             ts = pd.DatetimeIndex(vals)
             monthly = len(ts) > 1 and len(set(ts.year)) < len(ts)
-            labels = [f"{t.year:04d}-{t.month:02d}" if monthly else f"{t.year:04d}" for t in ts]
+            dated = len({(t.year, t.month) for t in ts}) < len(ts) or any(t.day != 1 for t in ts)
+            labels = [f"{t.year:04d}-{t.month:02d}-{t.day:02d}" if dated else
+                      f"{t.year:04d}-{t.month:02d}" if monthly else f"{t.year:04d}" for t in ts]
         else:
             labels = [str(v) for v in vals]
         da = da.drop_vars("band", errors="ignore")
@@ -328,9 +392,13 @@ def open_raster(
             file_nodata = nd if file_nodata is None else file_nodata
             file_scale, file_offset = sc, of
             parts.append(one)
-            labels.append(_loose_label(p.stem, monthly=time == "monthly") if time == "monthly"
-                          else (_YEAR_IN_NAME.findall(p.stem) or [None])[-1])
-        mode, tindex = _time_values(labels, years, "monthly" if time == "monthly" else "annual", where, len(paths))
+            labels.append(_date_in_text(p.stem) or (
+                _loose_label(p.stem, monthly=True) if time == "monthly" else (_YEAR_IN_NAME.findall(p.stem) or [None])[-1]))
+        list_time: TimeMode = "monthly" if time == "monthly" else ("auto" if time == "auto" else "annual")
+        if list_time == "auto" and years is None and not any(
+                (parsed := parse_time_label(lab)) is not None and parsed[0] == "dated" for lab in labels):
+            list_time = "annual"
+        mode, tindex = _time_values(labels, years, list_time, where, len(paths))
         da = xr.concat(parts, dim="band", join="override", combine_attrs="drop_conflicts")
     da = da.drop_vars("band", errors="ignore")
     if mode == "static":

@@ -224,14 +224,16 @@ def catalog_list(
 def serve(
     host: Annotated[str | None, typer.Option("--host", help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port (default 8000).")] = None,
+    no_token: Annotated[bool, typer.Option(
+        "--no-token", help="Run without an access token (refused unless bound to a loopback address).")] = False,
 ) -> None:
-    """Start the local web platform."""
+    """Start the local web platform (prints the address with its access token)."""
     try:
         from openldn.web import serve as _serve
     except ImportError as err:
         raise OpenLDNError(f"The web platform needs its extra: pip install 'openldn[web]' ({err.name} is missing).") \
             from err
-    _serve(host=host, port=port)
+    _serve(host=host, port=port, auth=False if no_token else None)
 
 
 def _add_accuracy() -> None:

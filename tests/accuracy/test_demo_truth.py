@@ -72,6 +72,7 @@ def test_interval_contains_the_planted_degraded_area(demo_run: Path, demo_run_fi
     assert main(["accuracy", "estimate", str(sample)]) == 0
     doc = json.loads((sample / "accuracy.json").read_text())
     assert doc["sample"]["n_points"] == 240 and doc["sample"]["n_labelled"] == 220
+    assert len(doc["sources"]["labels"]["sha256"]) == 64 and doc["sources"]["design"]["path"].endswith("design.json")
     deg = doc["degraded"]
     planted = _planted_degraded_km2(truth, PERIOD)
     assert deg["area_ci_low"] <= planted <= deg["area_ci_high"], (deg, planted)

@@ -34,6 +34,7 @@ __all__ = [
     "assess_map",
     "assess_sample",
     "confidence_level",
+    "file_record",
     "write_assessment",
     "write_map_assessment",
 ]
@@ -228,9 +229,23 @@ def assess_sample(
     )  # fmt: skip
 
 
-def write_assessment(result: SampleAssessment, out_dir: str | Path) -> dict[str, Path]:
+def file_record(path: str | Path) -> dict[str, Any]:
+    """Provenance record of an input file: resolved path, size and sha256."""
+    import hashlib
+
+    p = Path(path).resolve()
+    digest = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
+    return {"path": str(p), "bytes": p.stat().st_size if p.is_file() else None, "sha256": digest}
+
+
+def write_assessment(
+    result: SampleAssessment, out_dir: str | Path, *, sources: dict[str, str | Path] | None = None
+) -> dict[str, Path]:
     """Write ``accuracy.csv`` (per class), ``error_matrix.csv`` (counts and area proportions), ``accuracy.json`` and,
-    with admin units in the design, ``accuracy_zones.csv`` (degraded area and share per unit)."""
+    with admin units in the design, ``accuracy_zones.csv`` (degraded area and share per unit).
+
+    ``sources`` (e.g. ``{"design": ..., "points": ..., "labels": ...}``) are recorded in ``accuracy.json`` with
+    their sha256 (provenance of the sample design and the labels)."""
     from openldn.io import atomic_path, write_table
 
     out = Path(out_dir)
@@ -247,7 +262,9 @@ def write_assessment(result: SampleAssessment, out_dir: str | Path) -> dict[str,
     if result.zones:
         paths["zones"] = write_table(result.zone_table(), out / "accuracy_zones.csv")
     with atomic_path(paths["json"]) as tmp:
-        tmp.write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        doc = result.to_dict()
+        doc["sources"] = {k: file_record(v) for k, v in (sources or {}).items()}
+        tmp.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     return paths
 
 

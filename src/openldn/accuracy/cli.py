@@ -118,7 +118,8 @@ def estimate(
     if not pts_path.is_file():
         raise ConfigError(f"{pts_path}: no sample points; give the folder written by `openldn accuracy design`")
     points = pd.read_csv(pts_path, dtype={"point_id": str, "zone_id": str})
-    lab = read_labels(labels if labels is not None else sample / SAMPLE_FILES["labels"])
+    labels_path = labels if labels is not None else sample / SAMPLE_FILES["labels"]
+    lab = read_labels(labels_path)
     th: tuple[float, float] | None = None
     if thresholds:
         try:
@@ -133,7 +134,8 @@ def estimate(
                             confidence=confidence, rule=rule, thresholds=th)  # fmt: skip
         return
     res = assess_sample(d, points, lab, confidence=confidence, rule=rule, thresholds=th)  # type: ignore[arg-type]
-    paths = write_assessment(res, out if out is not None else sample)
+    paths = write_assessment(res, out if out is not None else sample, sources={
+        "design": sample / SAMPLE_FILES["design"], "points": pts_path, "labels": labels_path})  # fmt: skip
     est = res.estimate
     typer.echo(f"{res.n_labelled} of {res.n_points} points labelled; overall accuracy {est.overall:.3f} "
                f"± {est.z * est.overall_se:.3f}")  # fmt: skip

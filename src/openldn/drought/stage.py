@@ -328,7 +328,7 @@ def run(ctx: Any) -> None:
             if not in_w:
                 continue
             if max_years is not None:
-                at_max = population_in_year(total, max_years.sel(period=w.label, drop=True))
+                at_max = population_in_year(total.isel(time=in_w), max_years.sel(period=w.label, drop=True))
             else:
                 at_max = total.isel(time=in_w[-1], drop=True)
             exposed = exposed_population(at_max, maxima.sel(period=w.label, drop=True))

@@ -1,10 +1,12 @@
 """Fractional coverage of the analysis grid by the area of interest and by admin units.
 
-Memory layout (bounded for 10,000 x 10,000 grids): for each *level* (the AOI, then the admin units) a label raster
-holds the zone index of cells lying entirely inside one zone (int8 for the AOI, int16/int32 for admin units, -1
-elsewhere), and a sparse list ``(cell, zone, fraction)`` holds the boundary cells (and the rare cells fully inside
-two overlapping zones). Fractions are exact polygon/cell intersection areas (in the grid's CRS plane), computed
-strip by strip with the kernel in :mod:`openldn.zonal._kernels`.
+Memory layout (bounded for 10,000 x 10,000 grids): one small integer code per cell (:attr:`Coverage.codes`, 2
+bytes: bit 0 set for cells lying entirely inside the AOI, ``code >> 1`` the admin unit holding the whole cell) and,
+for each *level* (the AOI, then the admin units), a sparse list ``(cell, zone, fraction)`` of the boundary cells
+(and the rare cells fully inside two overlapping zones). Fractions are exact polygon/cell intersection areas (in the
+grid's CRS plane), computed strip by strip with the kernel in :mod:`openldn.zonal._kernels`. The rasters derived
+from them (AOI mask, fraction of a zone, zone labels) are lazy: each row strip is made when computed, so none of
+them is ever held for the whole grid.
 """
 
 from __future__ import annotations
@@ -126,42 +128,92 @@ class Coverage:
 
     def full_mask(self, zone_id: str = ALL_ZONE) -> np.ndarray:
         """Boolean array of the cells lying entirely inside a zone (and recorded as such in :attr:`codes`)."""
-        z = self.index_of(zone_id)
-        return (self.codes & 1).astype(bool) if z == 0 else (self.codes >> 1) == z
+        return _full(self.codes, self.index_of(zone_id))
 
     def fraction(self, zone_id: str = ALL_ZONE) -> xr.DataArray:
-        """Fraction (0..1) of each cell inside a zone, as a float32 DataArray on the grid (in memory)."""
-        z = self.index_of(zone_id)
-        out = self.full_mask(zone_id).astype(np.float32)
-        for lev in self.levels:
-            sel = lev.zones == z
-            np.add.at(out.reshape(-1), lev.cells[sel], lev.fractions[sel].astype(np.float32))
-        return _grid_array(out, self.geobox, name=f"coverage_{zone_id}")
+        """Fraction (0..1) of each cell inside a zone, as a float32 DataArray on the grid.
+
+        Lazy (dask, one chunk per row strip of :meth:`strips`): each chunk is made from that strip's codes and
+        sparse entries when computed, so memory does not grow with the grid.
+        """
+        return self._lazy(_fraction_strip, np.float32, f"coverage_{zone_id}", self.index_of(zone_id))
 
     def aoi_mask(self) -> xr.DataArray:
-        """Boolean DataArray: True for cells that overlap the area of interest at all."""
-        m = (self.codes & 1).astype(bool)
-        m.reshape(-1)[self.levels[0].cells] = True
-        return _grid_array(m, self.geobox, name="aoi_mask")
+        """Boolean DataArray: True for cells that overlap the area of interest at all (lazy, as :meth:`fraction`)."""
+        return self._lazy(_aoi_strip, np.bool_, "aoi_mask")
 
     def zone_labels(self) -> xr.DataArray:
-        """int32 DataArray: index of the admin unit holding the largest part of each cell (0 = none / AOI only)."""
-        lab = (self.codes >> 1).astype(np.int32)
-        if not self.has_zones:
-            return _grid_array(lab, self.geobox, name="zone")
-        lev = self.levels[1]
-        if lev.cells.size:
-            order = np.lexsort((-lev.fractions, lev.cells))
-            cells, zones = lev.cells[order], lev.zones[order]
-            first = np.ones(cells.size, dtype=bool)
-            first[1:] = cells[1:] != cells[:-1]
-            flat = lab.reshape(-1)
-            keep = first & (flat[cells] == 0)
-            flat[cells[keep]] = zones[keep]
-        return _grid_array(lab, self.geobox, name="zone")
+        """int32 DataArray: index of the admin unit holding the largest part of each cell (0 = none / AOI only).
+
+        Lazy, as :meth:`fraction`.
+        """
+        return self._lazy(_labels_strip, np.int32, "zone")
+
+    def _lazy(self, fn: Any, dtype: Any, name: str, *args: Any) -> xr.DataArray:
+        """A dask-backed grid whose strip ``r0:r1`` is ``fn(codes[r0:r1], entries of r0:r1, nx, *args)``.
+
+        Each task holds only its strip's slice of :attr:`codes` and of the sparse entries (views, no copies).
+        """
+        import uuid
+
+        import dask
+        import dask.array as dska
+
+        ny, nx = self.shape
+        token = uuid.uuid4().hex  # a new graph each call: never mistaken for another coverage's strips
+        blocks = []
+        for r0, r1 in self.strips():
+            parts = tuple(lev.strip(r0, r1, nx) for lev in self.levels)
+            task = dask.delayed(fn, pure=True)(self.codes[r0:r1], parts, nx, *args,
+                                               dask_key_name=f"{name}-{token}-{r0}")
+            blocks.append(dska.from_delayed(task, shape=(r1 - r0, nx), dtype=dtype))
+        data = dska.concatenate(blocks, axis=0) if blocks else dska.zeros((ny, nx), dtype=dtype)
+        return _grid_array(data, self.geobox, name=name)
 
 
-def _grid_array(data: np.ndarray, gb: GeoBox, *, name: str) -> xr.DataArray:
+def _full(codes: np.ndarray, z: int) -> np.ndarray:
+    """Cells of ``codes`` lying entirely inside zone ``z`` (bit 0 for the AOI, ``code >> 1`` for admin units)."""
+    return (codes & 1).astype(bool) if z == 0 else (codes >> 1) == z
+
+
+_Parts = tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]
+
+
+def _fraction_strip(codes: np.ndarray, parts: _Parts, nx: int, z: int) -> np.ndarray:
+    """Covered fraction of zone ``z`` over one strip (full cells plus that zone's sparse entries, in entry order)."""
+    out = _full(codes, z).astype(np.float32)
+    for rows, cols, zones, fr in parts:
+        sel = zones == z
+        np.add.at(out.reshape(-1), rows[sel] * nx + cols[sel], fr[sel].astype(np.float32))
+    return out
+
+
+def _aoi_strip(codes: np.ndarray, parts: _Parts, nx: int) -> np.ndarray:
+    """Cells of one strip that overlap the AOI at all."""
+    m = (codes & 1).astype(bool)
+    rows, cols = parts[0][0], parts[0][1]
+    m[rows, cols] = True
+    return m
+
+
+def _labels_strip(codes: np.ndarray, parts: _Parts, nx: int) -> np.ndarray:
+    """Admin unit holding the largest part of each cell of one strip (0 = none)."""
+    lab = (codes >> 1).astype(np.int32)
+    if len(parts) < 2 or parts[1][0].size == 0:
+        return lab
+    rows, cols, zones, fr = parts[1]
+    cells = rows * nx + cols
+    order = np.lexsort((-fr, cells))
+    cells, zones = cells[order], zones[order]
+    first = np.ones(cells.size, dtype=bool)
+    first[1:] = cells[1:] != cells[:-1]
+    flat = lab.reshape(-1)
+    keep = first & (flat[cells] == 0)
+    flat[cells[keep]] = zones[keep]
+    return lab
+
+
+def _grid_array(data: Any, gb: GeoBox, *, name: str) -> xr.DataArray:
     import rioxarray  # noqa: F401
 
     t = gb.affine

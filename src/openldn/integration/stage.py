@@ -19,7 +19,7 @@ import xarray as xr
 
 from openldn.core.codes import NODATA, STATUS_DTYPE
 from openldn.core.periods import Period
-from openldn.core.vocab import LandClass, Legend
+from openldn.core.vocab import LandClass, Legend, load_legend
 from openldn.integration.fp import polygon_class_shares, read_polygons, recode_from_polygons, site_records
 from openldn.integration.options import IntegrationOptions
 from openldn.integration.population import (
@@ -36,22 +36,11 @@ from openldn.pipeline.ledger import AreaLedger, ledger_of
 
 __all__ = ["DEGRADATION_LEGEND", "DEG_LEGEND", "S7_LEGEND", "STATUS7_LEGEND", "run"]
 
-#: Legend of -1/0/1 rasters: code -> (label, colour) (Trends.Earth colours).
-DEGRADATION_LEGEND: dict[int, tuple[str, str]] = {
-    -1: ("Degraded", "#9B2779"),
-    0: ("Stable", "#FFFFE0"),
-    1: ("Improved", "#006500"),
-}
-#: Legend of the 7-class status.
-STATUS7_LEGEND: dict[int, tuple[str, str]] = {
-    1: ("Persistent degradation", "#8B0000"),
-    2: ("Recent degradation", "#E5482B"),
-    3: ("Baseline degradation", "#F4A582"),
-    4: ("Stability", "#FFFFE0"),
-    5: ("Baseline improvement", "#A6D96A"),
-    6: ("Recent improvement", "#41AB5D"),
-    7: ("Persistent improvement", "#006500"),
-}
+#: Legend of -1/0/1 rasters: code -> (label, colour), from openldn/data/legends/degradation.yaml.
+DEGRADATION_LEGEND: dict[int, tuple[str, str]] = {c.code: (c.label, c.color)
+                                                  for c in load_legend("degradation").classes}
+#: Legend of the 7-class status, from openldn/data/legends/status7.yaml.
+STATUS7_LEGEND: dict[int, tuple[str, str]] = {c.code: (c.label, c.color) for c in load_legend("status7").classes}
 
 
 def _as_legend(legend_id: str, name: str, classes: dict[int, tuple[str, str]]) -> Legend:
@@ -63,8 +52,9 @@ def _as_legend(legend_id: str, name: str, classes: dict[int, tuple[str, str]]) -
     )
 
 
-DEG_LEGEND = _as_legend("degradation", "Degradation status", DEGRADATION_LEGEND)
-S7_LEGEND = _as_legend("status7", "Expanded land status (7 classes)", STATUS7_LEGEND)
+# the legends of the maps: the package data (one colour source for maps, QGIS styles, web layers and charts)
+DEG_LEGEND = load_legend("degradation")
+S7_LEGEND = load_legend("status7")
 _SUB = (("land_cover", "lc_degradation"), ("productivity", "prod_degradation"), ("soil_carbon", "soc_degradation"))
 
 

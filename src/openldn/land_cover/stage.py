@@ -281,7 +281,7 @@ def run(ctx: Any) -> None:
     deg_legend = load_legend("degradation")
     trans_frames, deg_frames = [], []
     tr_legend = _transition_legend(unccd)
-    for label, (t0, t1, y0, y1) in pairs.items():
+    for label, (_t0, _t1, y0, y1) in pairs.items():
         lc0, lc1 = lc_at(y0), lc_at(y1)
         m0, m1 = (national_at(y0), national_at(y1)) if on_national else (lc0, lc1)
         if regions is None:
@@ -305,9 +305,9 @@ def run(ctx: Any) -> None:
         )
         if opts.write_maps and a.outputs.maps:
             ctx.write_raster(f"lc_transition/{label}", transition_codes(lc0, lc1), legend=tr_legend,
-                             title=f"Land cover change {t0}-{t1}")
+                             title=f"Land cover change {label}")  # the years: COG tags
             ctx.write_raster(f"lc_degradation/{label}", deg, legend=deg_legend,
-                             title=f"Land cover degradation {t0}-{t1}")
+                             title=f"Land cover degradation {label}")
     ctx.add_table("lc_transitions", pd.concat(trans_frames, ignore_index=True))
     ctx.add_table("lc_degradation", pd.concat(deg_frames, ignore_index=True))
     ctx.provenance["land_cover"] = {

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from openldn.core.codes import LPD_CLASSES, NODATA, WATER
+from openldn.core.codes import NODATA, WATER
 from openldn.core.periods import Period, ProductivityWindows, productivity_windows, year_coords, years_of
-from openldn.core.vocab import LandClass, Legend, load_legend
+from openldn.core.vocab import Legend, load_legend
 from openldn.exceptions import ConfigError, MissingYearError
 from openldn.productivity.dynamics import land_productivity_dynamics
 from openldn.productivity.lpd import import_lpd, load_lpd_table, lpd_class, lpd_to_degradation
@@ -30,30 +30,10 @@ __all__ = ["LPD_LEGEND", "TABLE_WATER_CODE", "annual", "period_windows", "run"]
 #: Class code of the water row of the ``prod_degradation`` table: the one water code (kept name).
 TABLE_WATER_CODE = WATER
 
-_LPD_COLORS = {1: "#F23C46", 2: "#FFAE4C", 3: "#FFFF73", 4: "#D9D9D9", 5: "#267300"}
-#: Legend of the 5-class LPD rasters (codes and labels of standard.md §5.1).
-LPD_LEGEND = Legend(
-    id="lpd",
-    name="Land productivity dynamics",
-    classes=tuple(
-        LandClass(code, label.lower().replace(" ", "_"), label, _LPD_COLORS[code])
-        for code, label in LPD_CLASSES.items()
-    ),
-)
-_TRAJ_LEGEND = Legend(
-    id="productivity_trend",
-    name="Productivity trajectory / state",
-    classes=(
-        LandClass(-1, "degrading", "Degrading", "#AB2727"),
-        LandClass(0, "stable", "Stable", "#F5F5DC"),
-        LandClass(1, "improving", "Improving", "#45A146"),
-    ),
-)
-_PERF_LEGEND = Legend(
-    id="productivity_performance",
-    name="Productivity performance",
-    classes=(LandClass(-1, "degraded", "Degraded", "#AB2727"), LandClass(0, "not_degraded", "Not degraded", "#F5F5DC")),
-)
+#: Legends of the LPD and sub-indicator rasters: the package data (openldn/data/legends; one colour source).
+LPD_LEGEND: Legend = load_legend("lpd")
+_TRAJ_LEGEND = load_legend("productivity_trend")
+_PERF_LEGEND = load_legend("productivity_performance")
 _DEG_TABLE_LEGEND = {-1: "Degraded", 0: "Stable", 1: "Improved", TABLE_WATER_CODE: "Water bodies (not land)"}
 
 
@@ -339,14 +319,14 @@ def run(ctx: Any) -> None:
             f"prod_degradation/{label}",
             deg,
             legend=deg_legend,
-            title=f"Productivity degradation {label}{_windows_note(meta)}",
+            title=f"Productivity degradation {label}",  # method details: the COG tags
         )
         if lpd is not None:
             ctx.write_raster(
                 f"lpd/{label}",
                 lpd,
                 legend=LPD_LEGEND,
-                title=f"Land productivity dynamics {label}{_windows_note(meta)}",
+                title=f"Land productivity dynamics {label}",
             )
             lc = _lc_for_table(ctx, p)
             if lc is not None:

@@ -138,7 +138,7 @@ def run(ctx: Any) -> None:
         frames.append(zonal_mean_table(st, ctx.coverage, ctx.area, by=by, variable="soc_stock", period=str(t),
                                        legend=unccd if by is not None else None))
         if opts.write_maps and a.outputs.maps:
-            ctx.write_raster(key, st, title=f"SOC stock {t} (t C/ha, 0-30 cm)", units="t C ha-1")
+            ctx.write_raster(key, st, title=f"SOC stock {t}", units="t C ha-1")
     ctx.add_table("soc_by_lc", pd.concat(frames, ignore_index=True))
 
     # SO1-3.T2: degradation per period.
@@ -178,8 +178,8 @@ def run(ctx: Any) -> None:
         if opts.write_maps and a.outputs.maps:
             change = (relative_change(s0, s1, round_stocks=opts.round_stocks) * 100).astype(np.float32)
             change.attrs = {"units": "%", "long_name": f"SOC change {t0}-{t1}"}
-            ctx.write_raster(f"soc_change/{label}", change, title=f"SOC change {t0}-{t1} (%)", units="%")
-            ctx.write_raster(key, deg, legend=deg_legend, title=f"SOC degradation {t0}-{t1}")
+            ctx.write_raster(f"soc_change/{label}", change, title=f"SOC change {label}", units="%")
+            ctx.write_raster(key, deg, legend=deg_legend, title=f"SOC degradation {label}")
     ctx.add_table("soc_degradation", pd.concat(deg_frames, ignore_index=True))
     ctx.provenance["soil_carbon"] = {
         "stocks": mode,

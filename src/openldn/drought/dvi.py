@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from openldn.core.years import closest_year as _closest_year
 from openldn.exceptions import ConfigError, InputFileError
 
 __all__ = [
@@ -265,8 +266,9 @@ def dvi_table(
     end_year : int, default 2023
         Last year of the normalisation history.
     fill : {"nearest", "none"}
-        ``"nearest"``: a factor missing in a year takes its value from the nearest year with data (ties: later
-        year) and the filled factors are listed in ``filled``; ``"none"``: only the factors of that very year.
+        ``"nearest"``: a factor missing in a year takes its value from the nearest year with data (ties: the
+        earlier year, as every substitution of a run: :func:`openldn.core.years.closest_year`) and the filled factors
+        are listed in ``filled``; ``"none"``: only the factors of that very year.
 
     Returns
     -------
@@ -319,7 +321,7 @@ def dvi_table(
                         val = float(exact["norm"].iloc[0])
                     elif fill == "nearest":
                         yrs = fdf["year"].to_numpy()
-                        best = min(yrs, key=lambda y: (abs(int(y) - year), -int(y)))
+                        best = _closest_year(yrs, year, what=f"DVI factor {factor}").used
                         val = float(fdf.loc[fdf["year"] == best, "norm"].iloc[0])
                         filled.append(f"{factor}:{int(best)}")
                     else:

@@ -16,6 +16,7 @@ import xarray as xr
 
 from openldn.core.codes import NODATA
 from openldn.core.periods import years_of
+from openldn.core.years import closest_year as _closest_year
 from openldn.exceptions import ConfigError, MissingYearError
 from openldn.integration._georef import keep_crs
 
@@ -88,7 +89,7 @@ def nearest_year(population: xr.DataArray, year: int) -> tuple[xr.DataArray, int
     years = [int(y) for y in years_of(population)]
     if not years:
         raise MissingYearError(f"Population input has no years; year {year} is needed for SO2-3.")
-    best = min(years, key=lambda y: (abs(y - year), y))
+    best = _closest_year(years, year, what="population").used
     return population.isel(time=years.index(best)), best
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from openldn.core.codes import NODATA, WATER  # WATER re-exported: the one water code of every table
+from openldn.core.years import closest_year as _closest_year
 
 __all__ = [
     "SDG_LABELS",
@@ -156,14 +157,14 @@ def land_area_from_tables(
         if sel.empty:  # closest available year
             years = sorted({int(p) for p in t["period"].astype(str) if p.isdigit()})
             if years:
-                best = min(years, key=lambda y: (abs(y - year), y))
+                best = _closest_year(years, year, what="land area").used
                 sel = t[t["period"].astype(str) == str(best)]
                 year = best
         src = f"land_area {year}"
     elif "lc_area" in tables and len(tables["lc_area"]):
         t = tables["lc_area"]
         years = sorted({int(p) for p in t["period"].astype(str) if p.isdigit()})
-        best = min(years, key=lambda y: (abs(y - year), y)) if years else year
+        best = _closest_year(years, year, what="land area").used if years else year
         sel = t[t["period"].astype(str) == str(best)].copy()
         sel["class_label"] = [
             "Water" if int(c) == 7 else ("No data" if int(c) == NODATA else "Land") for c in sel["class_code"]

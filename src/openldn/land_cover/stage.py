@@ -57,22 +57,16 @@ def degradation_table_legend() -> dict[int, str]:
 def closest_year(available: np.ndarray | list[int], target: int, max_gap: int, what: str) -> int:
     """The available year closest to ``target`` (the earlier one on ties), at most ``max_gap`` years away.
 
+    The rule is :func:`openldn.core.years.closest_year` (one owner); this keeps the stage's call shape.
+
     Raises
     ------
     MissingYearError
         No year within ``max_gap``.
     """
-    years = np.asarray(sorted(int(y) for y in available))
-    if years.size == 0:
-        raise MissingYearError(f"{what}: no year available; give at least one year.")
-    d = np.abs(years - target)
-    best = int(years[np.argmin(d)])
-    if abs(best - target) > max_gap:
-        raise MissingYearError(
-            f"{what}: year {target} is missing and the closest year {best} is more than {max_gap} years away: add "
-            f"{target} to the input or widen max_year_gap."
-        )
-    return best
+    from openldn.core.years import closest_year as _closest_year
+
+    return _closest_year(available, target, what=what, max_gap=max_gap).used
 
 
 def period_years(period: Period, baseline: Period, reporting_lc_start: int | None) -> tuple[int, int]:

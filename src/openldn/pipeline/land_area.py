@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from openldn.core.periods import years_of
+from openldn.core.years import closest_year as _closest_year
 from openldn.pipeline.ledger import LAND_WATER_LABELS, LAND_WATER_LAYER, land_water_codes, ledger_of
 
 __all__ = ["CP1_YEARS", "LAND_CLASSES", "land_water_mask", "reported_years", "restore", "run"]
@@ -42,7 +43,7 @@ def reported_years(ctx: object, available: list[int]) -> list[int]:
     start = getattr(getattr(a, "land_cover", None), "reporting_lc_start", None)
     if start:
         wanted.add(int(start))
-    return sorted({min(available, key=lambda y: (abs(y - w), y)) for w in wanted})
+    return sorted({_closest_year(available, w, what="land cover").used for w in wanted})
 
 
 def restore(ctx: Any) -> None:

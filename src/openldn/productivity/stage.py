@@ -19,6 +19,7 @@ import xarray as xr
 from openldn.core.codes import NODATA, WATER
 from openldn.core.periods import Period, ProductivityWindows, productivity_windows, year_coords, years_of
 from openldn.core.vocab import Legend, load_legend
+from openldn.core.years import closest_year as _closest_year
 from openldn.exceptions import ConfigError, MissingYearError
 from openldn.productivity.dynamics import land_productivity_dynamics
 from openldn.productivity.lpd import import_lpd, load_lpd_table, lpd_class, lpd_to_degradation
@@ -106,7 +107,7 @@ def _store(ctx: Any, key: str, da: xr.DataArray) -> xr.DataArray:
 
 
 def _closest(years: np.ndarray, target: int) -> int:
-    return int(min((int(y) for y in years), key=lambda y: (abs(y - target), y)))
+    return _closest_year(years, target, what="land cover").used
 
 
 def _grid_mask(ctx: Any, like: xr.DataArray) -> xr.DataArray | None:

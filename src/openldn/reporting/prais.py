@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from openldn.core.codes import LPD_CLASSES, NODATA, WATER
 from openldn.core.periods import Period
+from openldn.core.years import closest_year as _closest_year
 from openldn.exceptions import PRAISValidationError
 from openldn.integration.summary import LandArea, land_area_from_tables
 
@@ -603,7 +604,7 @@ def _pick(periods: Iterable[Any], wanted: list[int]) -> list[tuple[str, str]]:
     for w in wanted:
         if not available:
             break
-        best = min(available, key=lambda y: (abs(y - w), y))
+        best = _closest_year(available, w, what="land cover").used
         if best in seen and best != w:
             continue
         seen.add(best)

@@ -158,3 +158,20 @@ def test_geographic_cell_areas(tmp_path: Path) -> None:
     rows = r**2 * np.deg2rad(0.0025) * np.abs(np.diff(np.sin(lat)))
     assert scan.area_m2[0] == pytest.approx(40 * rows[:10].sum(), rel=5e-3)
     assert scan.area_m2[1] == pytest.approx(40 * rows[10:].sum(), rel=5e-3)
+
+
+def test_a_labelled_sample_is_never_silently_replaced(map_file: tuple[Path, np.ndarray], tmp_path: Path) -> None:
+    path, _ = map_file
+    out = tmp_path / "s"
+    _, t = design_sample(path, out, n=20, seed=1)
+    labels = pd.read_csv(out / "labels.csv", dtype=str, keep_default_na=False)
+    labels.loc[0, "reference"] = "0"
+    labels.to_csv(out / "labels.csv", index=False)
+    _, again = design_sample(path, out, n=20, seed=1)  # the same design: labels kept
+    pd.testing.assert_frame_equal(t, again)
+    assert pd.read_csv(out / "labels.csv", dtype=str, keep_default_na=False).loc[0, "reference"] == "0"
+    with pytest.raises(ConfigError, match="holds labels of a different sample"):
+        design_sample(path, out, n=20, seed=2)
+    design_sample(path, out, n=20, seed=2, force=True)
+    assert (out / "labels.previous.csv").is_file()
+    assert (pd.read_csv(out / "labels.csv", dtype=str, keep_default_na=False)["reference"] == "").all()

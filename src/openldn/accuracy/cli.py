@@ -75,6 +75,8 @@ def design(
     = None,
     exclude: Annotated[str | None, typer.Option("--exclude", help="Leave out cells of another map with these codes, "
                                                 "e.g. 'lc_unccd/2023=7' (water).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a different, already labelled sample in --out.")]
+    = False,
 ) -> None:
     """Draw a stratified random sample on a categorical map; write points.gpkg/.csv, design.json and labels.csv."""
     from openldn.accuracy.sampling import design_sample
@@ -83,6 +85,7 @@ def design(
         map_, out, run_dir=run, n=n, target_se=target_se, users_accuracy=_users(users), minimum=minimum, seed=seed,
         degraded=_codes(degraded, "--degraded"), zones=zones, zone_field=zone_field,
         zone_ids=[z.strip() for z in zone_ids.split(",")] if zone_ids else None, exclude=_exclude(exclude),
+        force=force,
     )  # fmt: skip
     alloc = ", ".join(f"{lab} {a}" for lab, a in zip(d.class_labels, d.allocation, strict=True))
     typer.echo(f"{len(table)} points on {d.map_key} ({alloc}) written to {out}; fill in {out / 'labels.csv'}")

@@ -119,6 +119,7 @@ def design_sample(
     zone_ids: Sequence[str] | None = None,
     exclude: tuple[str | Path, Sequence[int]] | None = None,
     max_pixels: int = 4_000_000,
+    force: bool = False,
 ) -> tuple[SampleDesign, pd.DataFrame]:
     """Design a stratified random sample on a categorical map and write it (see the module docstring).
 
@@ -156,6 +157,9 @@ def design_sample(
         stable, not no data, on water).
     max_pixels : int
         Pixels read at once (memory bound).
+    force : bool
+        Replace a different design already in ``out_dir`` even though its labels file holds labels (they are
+        moved aside to ``labels.previous.csv``).
 
     Returns
     -------
@@ -226,6 +230,12 @@ def design_sample(
     )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    labels = out / SAMPLE_FILES["labels"]
+    if labels.exists() and _has_labels(labels) and not _same_points(out / SAMPLE_FILES["points_csv"], table):
+        if not force:
+            raise ConfigError(f"{out}: holds labels of a different sample ({labels}); write the new design to another "
+                              "folder, or use --force to replace it (the labels are kept as labels.previous.csv)")
+        labels.replace(out / "labels.previous.csv")
     write_table(table, out / SAMPLE_FILES["points_csv"])
     gdf = gpd.GeoDataFrame(table.astype(dict.fromkeys(values.columns, "float64")),
                            geometry=gpd.points_from_xy(table["x"], table["y"]), crs=info.crs)  # fmt: skip
@@ -239,7 +249,27 @@ def design_sample(
         quiet.setLevel(level)
     with atomic_path(out / SAMPLE_FILES["design"]) as tmp:
         tmp.write_text(design.to_json(), encoding="utf-8")
-    labels = out / SAMPLE_FILES["labels"]
     if not labels.exists():  # never overwrite interpreters' work
         write_table(label_template(table["point_id"]), labels)
     return design, table
+
+
+def _has_labels(path: Path) -> bool:
+    """True if a labels file has at least one reference filled in."""
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError):
+        return True  # unreadable: treat as precious
+    return "reference" not in df.columns or bool((df["reference"].str.strip() != "").any())
+
+
+def _same_points(path: Path, table: pd.DataFrame) -> bool:
+    """True if the points file holds the same point ids at the same cells as ``table``."""
+    if not path.is_file():
+        return False
+    try:
+        old = pd.read_csv(path, dtype={"point_id": str}, usecols=["point_id", "row", "col"])
+    except (OSError, ValueError):
+        return False
+    new = table[["point_id", "row", "col"]].reset_index(drop=True)
+    return old.astype(str).equals(new.astype(str))

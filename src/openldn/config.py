@@ -56,7 +56,7 @@ def __getattr__(name: str) -> Any:
 
 
 #: Keys of ``inputs.<name>`` that only a catalogue dataset (``dataset:``) uses.
-CATALOGUE_ONLY_KEYS: tuple[str, ...] = ("composite", "min_count", "iso3", "bbox", "crs", "resolution")
+CATALOGUE_ONLY_KEYS: tuple[str, ...] = ("iso3", "bbox", "crs", "resolution")
 
 _STRICT = ConfigDict(extra="forbid", validate_default=True)
 
@@ -83,10 +83,33 @@ class InputSpec(BaseModel):
         "[0, 24] for an annual time-integrated NDVI instead of -1..1); values outside stop the run.",
     )
     variable: str | None = Field(None, description="Variable name inside a NetCDF/Zarr file.")
-    composite: Literal["mean", "integral", "max"] | None = Field(
-        None, description="Catalogue datasets: annual composite of sub-annual values (vegetation index)."
+    composite: Literal["mean", "max", "integral", "season_months", "season_threshold"] | None = Field(
+        None, description="Annual aggregation of sub-annual composites (vegetation index): mean (default), max, "
+        "integral (time integral over the year), season_months or season_threshold (growing-season integrals)."
     )
-    min_count: int | None = Field(None, ge=1, description="Catalogue datasets: minimum valid composites per year.")
+    min_count: int | None = Field(None, ge=1, description="Minimum valid composites per year (default 1); fewer: no data.")
+    season_months: list[int] | None = Field(
+        None, description="composite season_months: first and last month of the growing season, e.g. [5, 9]."
+    )
+    season_threshold: float | None = Field(
+        None, ge=0.0, lt=1.0, description="composite season_threshold: share of the seasonal amplitude above the "
+        "year's minimum that starts and ends the season (default 0.2)."
+    )
+    partial_years: Literal["drop", "keep"] | None = Field(
+        None, description="Sub-annual composites: years that do not cover the whole year are dropped (default) or "
+        "kept; either way a warning names them."
+    )
+    dates: str | list[str] | None = Field(
+        None, description="Date of each band (YYYY-MM-DD or YYYYDDD) when the file does not say it: a list or a CSV "
+        "file with one date per line."
+    )
+    mask: str | None = Field(
+        None, description="Quality/valid-mask raster beside the values (same grid and bands, or one band); cells "
+        "whose mask is not valid are no data."
+    )
+    mask_valid: list[float] | None = Field(
+        None, description="Mask values that mark a valid observation (default: any non-zero value)."
+    )
     iso3: str | None = Field(None, description="Catalogue datasets distributed per country (WorldPop): ISO3 code.")
     bbox: list[float] | None = Field(None, description="Catalogue datasets: area to load (W, S, E, N) instead of the AOI's.")
     crs: str | None = Field(None, description="Catalogue datasets: CRS of the loaded grid.")
@@ -115,12 +138,31 @@ class InputSpec(BaseModel):
     def _one_source(self) -> InputSpec:
         if (self.path is None) == (self.dataset is None):
             raise ValueError("give exactly one of 'path' or 'dataset'")
+        if self.season_months is not None and self.composite != "season_months":
+            raise ValueError("'season_months' only applies with 'composite: season_months'; add it or remove the key")
+        if self.composite == "season_months" and self.season_months is None:
+            raise ValueError("'composite: season_months' needs 'season_months: [first, last]' (months 1-12)")
+        if self.season_months is not None and (
+                len(self.season_months) != 2 or not 1 <= self.season_months[0] <= self.season_months[1] <= 12):
+            raise ValueError("'season_months' must be [first, last] with 1 <= first <= last <= 12")
+        if self.season_threshold is not None and self.composite != "season_threshold":
+            raise ValueError("'season_threshold' only applies with 'composite: season_threshold'; add it or remove "
+                             "the key")
+        if self.dates is not None and self.years is not None:
+            raise ValueError("give either 'years' or 'dates', not both")
+        if self.mask_valid is not None and self.mask is None:
+            raise ValueError("'mask_valid' needs 'mask' (the quality or valid-mask file)")
+        if self.dataset is not None:
+            local = [k for k in ("dates", "mask", "mask_valid", "partial_years") if getattr(self, k) is not None]
+            if local:
+                raise ValueError(f"{', '.join(repr(k) for k in local)} only apply to local files ('path:'), not to a "
+                                 "catalogue dataset; remove them")
         if self.path is not None:
             given = [k for k in CATALOGUE_ONLY_KEYS if getattr(self, k) is not None]
             if given:
                 raise ValueError(
                     f"{', '.join(repr(k) for k in given)} only apply to catalogue datasets ('dataset:'), not to a "
-                    "local file; remove them (prepare the annual values of a local file beforehand)"
+                    "local file; remove them"
                 )
             if self.variable is not None and not _is_multi_variable(self.path):
                 raise ValueError("'variable' only applies to NetCDF or Zarr files; remove it for a GeoTIFF")

@@ -190,8 +190,9 @@ def _open_inputs(a: Assessment) -> tuple[dict[str, xr.DataArray], list[dict[str,
             legend = local.get("legend") or spec.legend
         else:
             paths = _input_paths(a, name)
-            da = open_raster(paths if len(paths) > 1 else paths[0], years=spec.years, nodata=spec.nodata,
-                             scale=spec.scale, offset=spec.offset, time=monthly, name=name)
+            from openldn.io.subannual import open_input  # dates, masks, sub-annual composites -> annual
+
+            da = open_input(name, spec, paths, time=decls[name].time, resolve=a.resolve)
             legend = spec.legend
         if legend:
             da.attrs["legend"] = legend

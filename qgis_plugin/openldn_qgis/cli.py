@@ -46,6 +46,7 @@ _SCRUBBED = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "GDA
 _ERROR_LINE = re.compile(r"^\s*(?:Error|error|Internal error):\s*(?P<msg>.+?)\s*$")
 _STAGE_OF = re.compile(r"\bstage (?P<i>\d+)/(?P<n>\d+)\b")
 _TEXT_PROGRESS = re.compile(r"^(?P<stage>[a-z][a-z0-9_]*): (?P<message>.*)$")
+_WARNING_LINE = re.compile(r"^\s*(?:warning|Warning|WARNING):\s*(?P<msg>.+?)\s*$")
 
 
 class OpenLDNCliError(Exception):
@@ -165,7 +166,7 @@ class ProgressParser:
             return {"stage": str(event["stage"]), "done": int(event.get("done") or 0),
                     "total": int(event.get("total") or 0), "message": str(event.get("message") or "")}
         m = _TEXT_PROGRESS.match(text)
-        if m and not _ERROR_LINE.match(text):
+        if m and not _ERROR_LINE.match(text) and not _WARNING_LINE.match(text):
             return {"stage": m["stage"], "done": 0, "total": 0, "message": m["message"]}
         return None
 
@@ -314,7 +315,10 @@ def run(args: Sequence[str], feedback: Any = None, *, command: Sequence[str] | N
             continue
         if line.strip():
             printed[name].append(line)
-            if not _ERROR_LINE.match(line):
+            warning = _WARNING_LINE.match(line)
+            if warning and feedback is not None and hasattr(feedback, "pushWarning"):  # QGIS >= 3.20
+                feedback.pushWarning(line.strip())
+            elif not _ERROR_LINE.match(line):
                 _call(feedback, "pushInfo", line)
     returncode = proc.wait()
     for t in readers:

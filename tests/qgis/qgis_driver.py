@@ -155,9 +155,18 @@ def main(spec_path: str, result_path: str) -> int:
     with open(result_path, "w", encoding="utf-8") as fh:
         json.dump(out, fh, indent=1, default=str)
     plugin.unload()
-    project.clear()
-    app.exitQgis()
-    return 0
+    out_ok = QgsApplication.processingRegistry().providerById("openldn") is None
+    with open(result_path, "r+", encoding="utf-8") as fh:
+        data = json.load(fh)
+        data["unloaded"] = out_ok
+        fh.seek(0)
+        fh.truncate()
+        json.dump(data, fh, indent=1, default=str)
+    # Tearing QGIS down with live widgets can crash in C++ after everything above is written; nothing tested
+    # happens there, so leave at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _plain(value: Any) -> Any:

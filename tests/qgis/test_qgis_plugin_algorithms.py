@@ -58,6 +58,7 @@ def test_algorithms_in_pyqgis(run_driver: Any, demo_run_file: Path, tmp_path: Pa
     assert out["algorithms"] == ["openldn:create_run_file", "openldn:fetch_data", "openldn:load_results",
                                  "openldn:run_assessment", "openldn:validate_run_file"]
     assert all(out["layers_added"].values()), out["layers_added"]
+    assert out["unloaded"]  # unloading the plugin removes its provider
     good, invalid, fetch, make, load = out["calls"]
 
     # a valid run file: openldn's summary

@@ -84,6 +84,7 @@ def test_progress_text_lines_of_an_older_openldn() -> None:
     assert event == {"stage": "drought", "done": 0, "total": 0, "message": "stage 6/7"}
     assert parser.update(event)[0] == pytest.approx(100 * 5 / 7)
     assert parser.parse("Error: ndvi.tif: no such file") is None
+    assert parser.parse("warning: ndvi.tif: 12 % of the values are outside -1..1") is None
     assert parser.parse("Demo inputs written to /tmp/x") is None
     assert parser.parse("{not json") is None
 

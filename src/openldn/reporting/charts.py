@@ -4,6 +4,9 @@
 * :func:`transition_sankey`: land cover transitions (initial -> final class) as a two-column Sankey (alluvial)
   diagram; flows are drawn with cubic Bezier bands whose widths are proportional to the area.
 * :func:`degradation_chart`: degraded / stable / improved / no data per period.
+
+Colours and labels come from the legends of the package data (:mod:`openldn.reporting.styles`), the same as the
+maps, QGIS styles and web layers.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["degradation_chart", "lpd_by_lc_chart", "png_bytes", "transition_sankey"]
+__all__ = ["degradation_chart", "degradation_figure", "lpd_by_lc_chart", "lpd_by_lc_figure", "png_bytes",
+           "transition_figure", "transition_sankey"]
 
-LPD_COLORS = {1: "#F23C46", 2: "#FFAE4C", 3: "#FFFF73", 4: "#D9D8C2", 5: "#267300"}
-DEG_COLORS = {"Degraded": "#9B2779", "Stable": "#FFFFE0", "Improved": "#006500", "No data": "#BBBBBB"}
-UNCCD_COLORS = {1: "#787F1B", 2: "#FFAC42", 3: "#FFFB6E", 4: "#00DB84", 5: "#E60017", 6: "#FFF3D7", 7: "#0053C4"}
+#: Edge of the bars (white "No data" bars stay visible).
+_EDGE = "#666666"
 
 
 def _plt() -> Any:
@@ -40,6 +43,11 @@ def png_bytes(fig: Any) -> bytes:
 
 
 def lpd_by_lc_chart(rows: list[dict[str, Any]], *, title: str) -> bytes:
+    """PNG of :func:`lpd_by_lc_figure`."""
+    return png_bytes(lpd_by_lc_figure(rows, title=title))
+
+
+def lpd_by_lc_figure(rows: list[dict[str, Any]], *, title: str) -> Any:
     """Stacked bars: area of each LPD class (1-5 and no data) per land cover class.
 
     Parameters
@@ -51,30 +59,34 @@ def lpd_by_lc_chart(rows: list[dict[str, Any]], *, title: str) -> bytes:
 
     Returns
     -------
-    bytes
-        PNG.
+    matplotlib.figure.Figure
     """
-    from openldn.core.codes import LPD_CLASSES
+    from openldn.reporting.styles import legend_spec, nodata_color, nodata_label
 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 4.2))
     labels = [str(r["lc_class"]) for r in rows]
     bottom = np.zeros(len(rows))
-    for k, name in LPD_CLASSES.items():
+    for k, (name, color) in legend_spec("lpd").items():
         v = np.array([float(r.get(f"lpd{k}") or 0.0) for r in rows])
-        ax.bar(labels, v, bottom=bottom, color=LPD_COLORS[k], edgecolor="#666666", linewidth=0.4, label=name)
+        ax.bar(labels, v, bottom=bottom, color=color, edgecolor=_EDGE, linewidth=0.4, label=name)
         bottom += v
     nd = np.array([float(r.get("lpd_nd") or 0.0) for r in rows])
-    ax.bar(labels, nd, bottom=bottom, color="#BBBBBB", edgecolor="#666666", linewidth=0.4, label="No data")
+    ax.bar(labels, nd, bottom=bottom, color=nodata_color(), edgecolor=_EDGE, linewidth=0.4, label=nodata_label())
     ax.set_ylabel("km²")
     ax.set_title(title)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     fig.tight_layout()
-    return png_bytes(fig)
+    return fig
 
 
 def degradation_chart(series: dict[str, dict[str, float]], *, title: str) -> bytes:
+    """PNG of :func:`degradation_figure`."""
+    return png_bytes(degradation_figure(series, title=title))
+
+
+def degradation_figure(series: dict[str, dict[str, float]], *, title: str) -> Any:
     """Grouped bars: area per class (degraded / stable / improved / no data) for each period.
 
     Parameters
@@ -86,28 +98,38 @@ def degradation_chart(series: dict[str, dict[str, float]], *, title: str) -> byt
 
     Returns
     -------
-    bytes
-        PNG.
+    matplotlib.figure.Figure
     """
+    from openldn.reporting.styles import legend_spec, nodata_color, nodata_label
+
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 3.8))
     periods = list(series)
-    classes = list(DEG_COLORS)
+    colors = dict(legend_spec("degradation").values())
+    colors[nodata_label()] = nodata_color()
+    classes = list(colors)
     w = 0.8 / len(classes)
     x = np.arange(len(periods))
     for i, c in enumerate(classes):
         ax.bar(x + i * w - 0.4 + w / 2, [series[p].get(c, 0.0) for p in periods], width=w,
-               color=DEG_COLORS[c], edgecolor="#555555", linewidth=0.5, label=c)
+               color=colors[c], edgecolor=_EDGE, linewidth=0.5, label=c)
     ax.set_xticks(x, [p.replace(" ", "\n", 1) for p in periods], fontsize=8)
     ax.set_ylabel("km²")
     ax.set_title(title)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
-    return png_bytes(fig)
+    return fig
 
 
 def transition_sankey(flows: pd.DataFrame, *, title: str, colors: dict[int, str] | None = None,
                       left_title: str = "initial", right_title: str = "final") -> bytes:
+    """PNG of :func:`transition_figure`."""
+    return png_bytes(transition_figure(flows, title=title, colors=colors, left_title=left_title,
+                                       right_title=right_title))
+
+
+def transition_figure(flows: pd.DataFrame, *, title: str, colors: dict[int, str] | None = None,
+                      left_title: str = "initial", right_title: str = "final") -> Any:
     """Two-column Sankey diagram of land cover transitions.
 
     Parameters
@@ -123,14 +145,15 @@ def transition_sankey(flows: pd.DataFrame, *, title: str, colors: dict[int, str]
 
     Returns
     -------
-    bytes
-        PNG.
+    matplotlib.figure.Figure
     """
     from matplotlib.patches import PathPatch, Rectangle
     from matplotlib.path import Path as MPath
 
+    from openldn.reporting.styles import legend_spec
+
     plt = _plt()
-    colors = colors or UNCCD_COLORS
+    colors = colors or {code: color for code, (_label, color) in legend_spec("unccd").items()}
     f = flows[flows["area_km2"] > 0].copy()
     f["a"] = f["class_code_a"].astype(int)
     f["b"] = f["class_code_b"].astype(int)
@@ -182,4 +205,4 @@ def transition_sankey(flows: pd.DataFrame, *, title: str, colors: dict[int, str]
     ax.axis("off")
     ax.set_title(title)
     fig.tight_layout()
-    return png_bytes(fig)
+    return fig

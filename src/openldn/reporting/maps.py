@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import xarray as xr
 
+    from openldn.reporting.styles import Ramp
+
 __all__ = ["LegendSpec", "boundary_lines", "nice_length", "normalise_legend", "render_map", "scale_bar_length", "write_qml"]
 
 #: code -> (label, "#RRGGBB")
@@ -144,6 +146,9 @@ def render_map(
     boundaries: gpd.GeoDataFrame | list[np.ndarray] | None = None,
     units: str | None = None,
     cmap: str = "viridis",
+    ramp: Ramp | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
     max_pixels: int = 1600,
     dpi: int = 110,
     highlights: list[tuple[list[np.ndarray], str, str]] | None = None,
@@ -165,7 +170,11 @@ def render_map(
     units : str, optional
         Units shown on the colour bar.
     cmap : str
-        Colour map of continuous maps.
+        matplotlib colour map of continuous maps without ``ramp``.
+    ramp : Ramp, optional
+        Colour ramp of a continuous map (:mod:`openldn.reporting.styles`; takes precedence over ``cmap``).
+    vmin, vmax : float, optional
+        Range of the continuous colours (one range shared by the maps of a quantity across periods).
     max_pixels : int
         Larger rasters are decimated for display.
     dpi : int
@@ -182,8 +191,9 @@ def render_map(
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
-    from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.patches import Patch, Rectangle
+
+    from openldn.reporting.styles import class_colormap, nodata_color, nodata_label, ramp_colormap
 
     da = da.squeeze(drop=True)
     step = max(1, math.ceil(max(da.sizes["y"], da.sizes["x"]) / max_pixels))
@@ -195,27 +205,25 @@ def render_map(
     spec = normalise_legend(legend)
 
     fig, ax = plt.subplots(figsize=(8.0, 6.2), dpi=dpi)
-    ax.set_facecolor("#F2F2F2")
+    ax.set_facecolor(nodata_color())
     if spec:
-        codes = sorted(spec)
-        colors = [spec[c][1] for c in codes]
+        codes, cm, norm = class_colormap(spec)
         lut = np.full(arr.shape, -1, dtype="int32")
         for i, c in enumerate(codes):
             lut[arr == c] = i
         masked = np.ma.masked_less(lut, 0)
-        cm = ListedColormap(colors)
-        norm = BoundaryNorm(np.arange(-0.5, len(codes) + 0.5), cm.N)
         ax.imshow(masked, cmap=cm, norm=norm, extent=(left, right, bottom, top), interpolation="nearest")
         present = set(np.unique(arr[np.isin(arr, codes)]).tolist())
         handles = [Patch(facecolor=spec[c][1], edgecolor="#555555", label=spec[c][0]) for c in codes
                    if c in present or len(codes) <= 8]
-        handles.append(Patch(facecolor="#F2F2F2", edgecolor="#555555", label="No data"))
+        handles.append(Patch(facecolor=nodata_color(), edgecolor="#555555", label=nodata_label()))
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
     else:
         vals = arr.astype("float64")
         vals[np.isin(vals, _NODATA_VALUES)] = np.nan
         masked = np.ma.masked_invalid(vals)
-        im = ax.imshow(masked, cmap=cmap, extent=(left, right, bottom, top), interpolation="nearest")
+        im = ax.imshow(masked, cmap=ramp_colormap(ramp) if ramp is not None else cmap, vmin=vmin, vmax=vmax,
+                       extent=(left, right, bottom, top), interpolation="nearest")
         cb = fig.colorbar(im, ax=ax, shrink=0.75)
         if units:
             cb.set_label(units)
@@ -270,7 +278,7 @@ def write_qml(
     legend: Any = None,
     vmin: float = 0.0,
     vmax: float = 1.0,
-    ramp: tuple[str, str] = ("#440154", "#FDE725"),
+    ramp: tuple[str, str] | Ramp = ("#440154", "#FDE725"),
 ) -> Path:
     """Write a QGIS style file (``.qml``) for band 1 of a raster.
 
@@ -282,13 +290,16 @@ def write_qml(
         Classes: a paletted renderer. None: a linear pseudocolour ramp from ``vmin`` to ``vmax``.
     vmin, vmax : float
         Range of the continuous ramp.
-    ramp : (str, str)
-        Start and end colours of the continuous ramp.
+    ramp : Ramp or (str, str)
+        Colour ramp of the continuous layer (:mod:`openldn.reporting.styles`: its stops spread evenly over
+        ``vmin .. vmax``), or start and end colours.
 
     Returns
     -------
     Path
     """
+    from openldn.reporting.styles import Ramp, ramp_stops
+
     spec = normalise_legend(legend)
     if spec:
         entries = "\n".join(
@@ -305,9 +316,10 @@ def write_qml(
             "    </rasterrenderer>\n"
         )
     else:
+        stops = ramp_stops(ramp, float(vmin), float(vmax)) if isinstance(ramp, Ramp) else \
+            [(float(vmin), ramp[0]), (float(vmax), ramp[1])]
         items = "\n".join(
-            f'            <item value="{v!r}" color="{c}" label="{v:.4g}" alpha="255"/>'
-            for v, c in ((float(vmin), ramp[0]), (float(vmax), ramp[1]))
+            f'            <item value="{v!r}" color="{c.lower()}" label="{v:.4g}" alpha="255"/>' for v, c in stops
         )
         renderer = (
             f'    <rasterrenderer type="singlebandpseudocolor" opacity="1" band="1" alphaBand="-1" '

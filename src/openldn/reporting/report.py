@@ -44,13 +44,15 @@ class MapImage:
     """A map to show: title, PNG bytes, and the files it was made from."""
 
     def __init__(self, key: str, title: str, png: bytes, files: list[str] | None = None, *,
-                 embed: bool = True) -> None:
+                 embed: bool = True, caption: str = "") -> None:
         self.key = key
         self.title = title
         self.png = png
         self.files = files or []
         #: Embed the image in the report (False: listed with links to its files only).
         self.embed = embed
+        #: Method details (windows, tables, years, units, colour scale) shown under the map.
+        self.caption = caption
 
 
 def data_uri(png: bytes) -> str:

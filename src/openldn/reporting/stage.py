@@ -21,7 +21,8 @@ import numpy as np
 
 from openldn.reporting.prais import PRAISReport, build_report
 
-__all__ = ["EMBED_PREFIXES", "NO_PNG_PREFIXES", "build_run_report", "map_images", "run", "site_map"]
+__all__ = ["EMBED_PREFIXES", "NO_PNG_PREFIXES", "build_run_report", "continuous_ranges", "map_caption", "map_images",
+           "run", "site_map"]
 
 #: Maps embedded in the HTML report (key prefixes); the others are listed with links to their files.
 EMBED_PREFIXES = ("sdg/", "sdg_before_recode/", "status/", "status7/", "lc_degradation/", "prod_degradation/",
@@ -128,8 +129,86 @@ def _boundaries(ctx: Any) -> Any:
     return None
 
 
+#: GeoTIFF tags shown in a map's caption: tag -> label (the method details; titles stay short).
+_CAPTION_TAGS = {
+    "trend_window": "trend", "state_baseline_window": "state baseline", "state_recent_window": "state recent",
+    "performance_window": "performance", "performance_units": "performance units", "lpd_table": "LPD table",
+    "lpd_source": "LPD source", "initial_year": "initial year", "final_year": "final year", "method": "method",
+}
+
+
+def _human(tag: str, value: Any) -> str:
+    """A tag value for people: data-file ids become their names (``prais_2026_table13`` -> its ``name``)."""
+    if tag == "lpd_table":
+        from openldn.core.vocab import read_data_file
+
+        try:
+            doc = read_data_file(f"lpd/{value}.yaml")
+            return str(doc.get("name", value)) if isinstance(doc, dict) else str(value)
+        except Exception:  # a user's own table: its file name
+            return Path(str(value)).stem.replace("_", " ")
+    return str(value).replace("_", " ") if isinstance(value, str) else str(value)
+
+
+def map_caption(tags: dict[str, Any], *, units: str | None = None, ramp_name: str | None = None) -> str:
+    """The caption of a map: method parameters from its GeoTIFF tags, units and colour scale."""
+    parts = [f"{label} {_human(k, tags[k])}" for k, label in _CAPTION_TAGS.items() if tags.get(k) not in (None, "")]
+    if units:
+        parts.append(f"units {units}")
+    if ramp_name:
+        parts.append(f"colours: {ramp_name}")
+    return "; ".join(parts)
+
+
+def _finite_sample(src: Any) -> np.ndarray:
+    da = src.squeeze(drop=True)
+    step = max(1, int(np.ceil(max(da.sizes["y"], da.sizes["x"]) / 1000)))
+    sample = np.asarray(da.isel(y=slice(None, None, step), x=slice(None, None, step)).values, "float64")
+    nod = src.rio.nodata
+    if nod is not None:
+        sample[sample == nod] = np.nan
+    sample[np.isin(sample, (-32768, -32767))] = np.nan
+    return sample[np.isfinite(sample)]
+
+
+def continuous_ranges(ctx: Any) -> dict[str, tuple[Any, float, float]]:
+    """One ramp and display range per quantity (output key prefix) over all its periods: ``{key: (ramp, lo, hi)}``.
+
+    Maps of the same quantity in different periods share one colour scale, so they can be compared.
+    """
+    import rioxarray
+
+    from openldn.reporting.styles import layer_style, ramp, ramp_range
+
+    groups: dict[str, list[tuple[str, Path]]] = {}
+    for rec in ctx.outputs:
+        path = Path(ctx.out_dir) / str(rec.get("path", ""))
+        if rec.get("legend") or path.suffix.lower() not in (".tif", ".tiff") or not path.is_file():
+            continue
+        key = str(rec.get("key", ""))
+        st = layer_style(key)
+        group = st.prefix if st is not None else key.rsplit("/", 1)[0] + "/"
+        groups.setdefault(group, []).append((key, path))
+    out: dict[str, tuple[Any, float, float]] = {}
+    for group, members in groups.items():
+        st = layer_style(group)
+        r = ramp(st.ramp if st is not None and st.ramp else "index")
+        samples = []
+        for _key, path in members:
+            with rioxarray.open_rasterio(path) as src:
+                samples.append(_finite_sample(src))
+        lo, hi = ramp_range(r, np.concatenate(samples) if samples else np.array([]))
+        for key, _path in members:
+            out[key] = (r, lo, hi)
+    return out
+
+
 def map_images(ctx: Any, *, png: bool = True) -> list[Any]:
     """Write a QML style and a PNG map next to every COG of ``ctx.outputs`` and return the images for the report.
+
+    Colours come from the legends and ramps of the package data (:mod:`openldn.reporting.styles`); continuous
+    layers of one quantity share one range across periods, recorded as ``ramp`` in their output record (the web
+    layers draw the same stops).
 
     Parameters
     ----------
@@ -146,45 +225,45 @@ def map_images(ctx: Any, *, png: bool = True) -> list[Any]:
 
     from openldn.reporting.maps import boundary_lines, normalise_legend, render_map, write_qml
     from openldn.reporting.report import MapImage
+    from openldn.reporting.styles import ramp_record, short_title
 
     zones = _boundaries(ctx)
     lines_by_crs: dict[str, Any] = {}
     images = []
+    ranges = continuous_ranges(ctx)
     for rec in sorted(ctx.outputs, key=_sort_key):
         path = Path(ctx.out_dir) / str(rec.get("path", ""))
         if path.suffix.lower() not in (".tif", ".tiff") or not path.is_file():
             continue
+        key = str(rec.get("key", ""))
         legend = normalise_legend(rec.get("legend"))
+        title = str(rec.get("title") or "")
+        if not title or title == key:
+            title = short_title(key)
         with rioxarray.open_rasterio(path) as src:
             da = src.squeeze(drop=True)
-            if legend is None:
-                step = max(1, int(np.ceil(max(da.sizes["y"], da.sizes["x"]) / 1000)))
-                sample = np.asarray(da.isel(y=slice(None, None, step), x=slice(None, None, step)).values, "float64")
-                nod = src.rio.nodata
-                if nod is not None:
-                    sample[sample == nod] = np.nan
-                sample[np.isin(sample, (-32768, -32767))] = np.nan
-                finite = sample[np.isfinite(sample)]
-                vmin, vmax = (float(np.percentile(finite, 2)), float(np.percentile(finite, 98))) \
-                    if finite.size else (0.0, 1.0)
-                write_qml(path.with_suffix(".qml"), vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1.0)
+            tags = dict(src.attrs)
+            rmp, lo, hi = ranges.get(key, (None, 0.0, 1.0))
+            if legend is None and rmp is not None:
+                write_qml(path.with_suffix(".qml"), vmin=lo, vmax=hi, ramp=rmp)
+                rec["ramp"] = ramp_record(rmp, lo, hi)
             else:
                 write_qml(path.with_suffix(".qml"), legend=legend)
-            title = str(rec.get("title") or rec.get("key"))
-            key = str(rec.get("key", ""))
+            caption = map_caption(tags, units=rec.get("units"), ramp_name=rmp.name if rmp is not None else None)
             if not png or key.startswith(NO_PNG_PREFIXES):
                 files = [str(p.relative_to(ctx.out_dir)) for p in (path, path.with_suffix(".qml"))]
-                images.append(MapImage(key, title, b"", files, embed=False))
+                images.append(MapImage(key, title, b"", files, embed=False, caption=caption))
                 continue
             crs = da.rio.crs
             ck = str(crs)
             if ck not in lines_by_crs:
                 lines_by_crs[ck] = boundary_lines(zones, crs)
             out = render_map(da, path.with_suffix(".png"), title=title, legend=legend, boundaries=lines_by_crs[ck],
-                             units=rec.get("units"), cmap="YlGn" if "population" not in str(rec["key"]) else "magma_r")
+                             units=rec.get("units"), ramp=rmp, vmin=lo if rmp is not None else None,
+                             vmax=hi if rmp is not None else None)
         rel = [str(p.relative_to(ctx.out_dir)) for p in (path.with_suffix(".png"), path, path.with_suffix(".qml"))]
-        images.append(MapImage(str(rec["key"]), title, out.read_bytes(), rel,
-                               embed=str(rec["key"]).startswith(EMBED_PREFIXES)))
+        images.append(MapImage(key, title, out.read_bytes(), rel, embed=key.startswith(EMBED_PREFIXES),
+                               caption=caption))
     return images
 
 

@@ -86,19 +86,6 @@ def select_kth(buf: np.ndarray, m: int, k: int) -> float:  # pragma: no cover - 
     return buf[k]
 
 
-@numba.njit(nogil=True, cache=True)
-def _median_inplace(buf: np.ndarray, m: int) -> float:  # pragma: no cover - compiled
-    """Exact median of ``buf[:m]`` (mean of the two middle values when ``m`` is even)."""
-    k = m // 2
-    upper = select_kth(buf, m, k)
-    if m % 2 == 1:
-        return upper
-    lower = buf[0]
-    for i in range(1, k):
-        lower = max(lower, buf[i])
-    return 0.5 * (lower + upper)
-
-
 @numba.njit(nogil=True, cache=True, fastmath=_FM)
 def _z_p(s: float, var_s: float) -> tuple[float, float]:  # pragma: no cover - compiled
     """Continuity-corrected z and two-sided normal p-value of S."""
@@ -543,6 +530,7 @@ def mk_variant_block(
     work = np.empty(nt)
     rank = np.empty(nt)
     buf = np.empty(max(npair, 1))
+    one = np.empty(1)  # scratch for bit casts
     nan = np.nan
     tmean = t.mean()
     _ = ny
@@ -566,7 +554,7 @@ def mk_variant_block(
                 for j in range(i + 1, n):
                     buf[m] = (v[j] - v[i]) / (tv[j] - tv[i])
                     m += 1
-            slope = _median_inplace(buf, m)
+            slope = _key_median(buf[:m].view(np.int64), m, nan, nan, one)
             st = 0.0
             sx = 0.0
             stt = 0.0

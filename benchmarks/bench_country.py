@@ -1,16 +1,23 @@
-"""Country-scale benchmark of the whole SO1 run (issue: streamed runs with bounded memory, Dask, resumable).
+"""Country-scale benchmark of the whole SO1 run: engines, memory flatness and overhead over the trend kernel.
 
-Generates the synthetic country (``openldn.datasets.make_synthetic_country``), then runs the SO1 chain (land cover,
-productivity, soil carbon, integration: baseline and two reporting periods, tables and COGs) in a child process per
-configuration, and prints wall time, the time of each stage and the peak RSS of the whole process tree:
+Generates synthetic countries (``openldn.datasets.make_synthetic_country``), then runs the SO1 chain (land cover,
+land area, productivity, soil carbon, integration: baseline and two reporting periods, tables and COGs) in a child
+process per configuration and prints, in one run:
 
-* threaded scheduler (the default engine);
-* local Dask cluster with 1 and 2 worker processes, and the speed-up from 1 to 2;
-* memory flatness: peak RSS at a quarter of the size against the full size.
+* wall time, time of each stage and peak RSS of the whole process tree, per engine: the threaded scheduler (the
+  default engine) and a local Dask cluster with 1 and 2 worker processes, with the speed-up from 1 to 2 workers;
+* memory flatness: peak RSS of the threaded run at three sizes (``--size`` / 4, / 2 and ``--size`` by default,
+  or ``--flat-sizes``), with the ratio of peak RSS against the ratio of pixels;
+* end-to-end throughput (Mpix/s of the grid) beside the trend kernel's own throughput on a stack of the same
+  number of years (``mk_block`` over all rows, same thread count), and their ratio (the overhead factor: how many
+  times slower the whole run is than one trend computation over the grid).
 
-Usage::
+The machine is shared: the load average is printed beside every figure. Defaults run in a few minutes on 2 cores;
+the issue's sizes are options::
 
-    python benchmarks/bench_country.py --size 10000 --years 24 --work /tmp/openldn-bench
+    python benchmarks/bench_country.py                       # 1,000^2 x 24 years; flatness 250^2, 500^2, 1,000^2
+    python benchmarks/bench_country.py --size 2500 --flat-sizes 625,1250,2500
+    python benchmarks/bench_country.py --size 10000 --skip-workers
 
 Figures are printed, not asserted: this is a benchmark, not a timed test.
 """
@@ -19,10 +26,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 SO1 = ["land_cover", "land_area", "productivity", "soil_carbon", "integration"]
 
@@ -41,7 +51,7 @@ def sample():
         except psutil.Error:
             rss = 0
         peak[0] = max(peak[0], rss)
-        time.sleep(0.2)
+        time.sleep(0.1)
 t = threading.Thread(target=sample, daemon=True); t.start()
 run_file, out, workers, chunk = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 kw = {}
@@ -57,12 +67,18 @@ print(json.dumps({"wall": wall, "timings": res.timings, "peak_rss": peak[0]}))
 """
 
 
+def _load() -> str:
+    return "load " + " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
 def _run(run_file: Path, out: Path, workers: str, chunk: str) -> dict:
     proc = subprocess.run([sys.executable, "-c", CHILD, str(run_file), str(out), workers, chunk, json.dumps(SO1)],
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"run failed ({workers}):\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    res["load"] = _load()
+    return res
 
 
 def _country(work: Path, size: int, years: int) -> Path:
@@ -79,23 +95,46 @@ def _country(work: Path, size: int, years: int) -> Path:
 
 def _report(label: str, r: dict, npix: int) -> None:
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in r["timings"].items() if k != "total")
-    print(f"{label:<28} wall {r['wall']:7.1f} s  peak RSS {r['peak_rss'] / 2**30:5.2f} GiB  "
-          f"{npix / r['wall'] / 1e6:6.2f} Mpix/s  [{stages}]")
+    print(f"{label:<30} wall {r['wall']:7.1f} s  peak RSS {r['peak_rss'] / 2**30:5.2f} GiB  "
+          f"{npix / r['wall'] / 1e6:6.3f} Mpix/s  ({r['load']})  [{stages}]")
+
+
+def _kernel_mpix(years: int, size: int, threads: int) -> float:
+    """Throughput of the trend kernel alone (S, ties, z, p, Theil-Sen, OLS) on a (years, size, size) stack."""
+    from openldn.productivity._kernels import MK_OUTPUTS, mk_block, run_rows
+
+    rng = np.random.default_rng(0)
+    t = np.arange(2000, 2000 + years, dtype=np.float64)
+    x = (rng.normal(0.5, 0.1, (years, size, size)) + 0.002 * (t - t[0])[:, None, None]).astype(np.float32)
+    x[rng.random(x.shape) < 0.05] = np.nan
+    out = np.zeros((len(MK_OUTPUTS), size, size))
+    mk_block(x[:, :1].copy(), t, 4, 0, 1, out[:, :1].copy())  # compile / load the cache
+    best = np.inf
+    for _ in range(2):
+        t0 = time.perf_counter()
+        run_rows(mk_block, size, x, t, 4, out=out, threads=threads)
+        best = min(best, time.perf_counter() - t0)
+    return size * size / best / 1e6
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--size", type=int, default=10_000)
+    ap.add_argument("--size", type=int, default=1000, help="grid side of the engine comparison")
+    ap.add_argument("--flat-sizes", default=None, help="three grid sides for the memory flatness, e.g. 625,1250,2500")
     ap.add_argument("--years", type=int, default=24)
     ap.add_argument("--work", type=Path, default=Path("/tmp/openldn-bench"))
     ap.add_argument("--chunk", default="auto")
-    ap.add_argument("--skip-workers", action="store_true", help="only the threaded run and the flatness check")
+    ap.add_argument("--skip-workers", action="store_true", help="no local cluster runs (threaded and flatness only)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
+    flat = ([int(v) for v in args.flat_sizes.split(",")] if args.flat_sizes
+            else [max(args.size // 4, 128), max(args.size // 2, 256), args.size])
+    cpus = os.cpu_count() or 1
 
     run_file = _country(args.work, args.size, args.years)
     npix = args.size * args.size
-    print(f"SO1 run on {args.size} x {args.size} pixels x {args.years} years (chunk {args.chunk}); 2 cores")
+    print(f"SO1 run on {args.size} x {args.size} pixels x {args.years} years (chunk {args.chunk}); {cpus} CPUs; "
+          f"{_load()}")
     threads = _run(run_file, args.work / "out_threads", "threads", args.chunk)
     _report("threaded scheduler", threads, npix)
     if not args.skip_workers:
@@ -103,14 +142,25 @@ def main() -> None:
         _report("local cluster, 1 worker", one, npix)
         two = _run(run_file, args.work / "out_w2", "2", args.chunk)
         _report("local cluster, 2 workers", two, npix)
-        print(f"speed-up 1 -> 2 workers: {one['wall'] / two['wall']:.2f}x")
-    small = max(args.size // 4, 256)
-    small_file = _country(args.work, small, args.years)
-    s = _run(small_file, args.work / "out_small", "threads", args.chunk)
-    _report(f"threaded, {small} x {small}", s, small * small)
-    print(f"memory flatness: peak RSS {small}^2 {s['peak_rss'] / 2**30:.2f} GiB vs {args.size}^2 "
-          f"{threads['peak_rss'] / 2**30:.2f} GiB (ratio {threads['peak_rss'] / s['peak_rss']:.2f}) "
-          f"for {npix / (small * small):.0f}x the pixels")
+        print(f"speed-up 1 -> 2 workers: {one['wall'] / two['wall']:.2f}x; 2 workers vs threaded: "
+              f"{two['wall'] / threads['wall']:.2f}x the threaded wall time")
+
+    peaks = []
+    for n in flat:
+        r = threads if n == args.size else _run(_country(args.work, n, args.years), args.work / f"out_flat_{n}",
+                                                  "threads", args.chunk)
+        if n != args.size:
+            _report(f"threaded, {n} x {n}", r, n * n)
+        peaks.append((n, r["peak_rss"]))
+    n0, p0 = peaks[0]
+    print("memory flatness (threaded): " + "; ".join(
+        f"{n}^2 {p / 2**30:.2f} GiB (x{p / p0:.2f} RSS for x{(n / n0) ** 2:.0f} pixels)" for n, p in peaks))
+
+    side = min(args.size, 1000)
+    k = _kernel_mpix(args.years, side, cpus)
+    e2e = npix / threads["wall"] / 1e6
+    print(f"trend kernel alone ({args.years}, {side}, {side}), {cpus} threads: {k:.2f} Mpix/s; SO1 end to end "
+          f"(threaded): {e2e:.3f} Mpix/s; overhead factor {k / e2e:.1f}x  ({_load()})")
 
 
 if __name__ == "__main__":

@@ -442,6 +442,86 @@ def _gamma_cdf_many(a: float, lgamma_a: float, x: np.ndarray, k: int, out: np.nd
 
 
 @numba.njit(cache=True, nogil=True)
+def fit_month_sample(buf: np.ndarray, n_valid: int, dist: int) -> tuple[float, float, float, float]:
+    """Distribution parameters of one calendar month's calibration sample ``buf[:n_valid]`` (no NaN).
+
+    Returns ``(p1, p2, p3, q)``: gamma ``(alpha, beta, nan, q)`` by Thom's estimator on the positive values with
+    ``q`` the share of zeros; Pearson III ``(loc, scale, skew, q)`` and log-logistic ``(loc, scale, shape, nan)`` by
+    L-moments (at least 4 values; Pearson III at least 4 non-zero). NaN where the sample cannot be fitted. The one
+    fitting rule of the reporting SPI (:func:`standardized_index_block`) and of the monthly monitoring
+    (:mod:`openldn.monitoring.fits`).
+    """
+    n_zero = 0
+    n_pos = 0
+    sum_pos = 0.0
+    sum_log = 0.0
+    for j in range(n_valid):
+        v = buf[j]
+        if v == 0.0:
+            n_zero += 1
+        elif v > 0.0:
+            n_pos += 1
+            sum_pos += v
+            sum_log += math.log(v)
+    p1 = math.nan
+    p2 = math.nan
+    p3 = math.nan
+    q = math.nan
+    if dist == GAMMA:
+        if n_valid > 0:
+            q = n_zero / n_valid
+        if n_pos > 0:
+            mean = sum_pos / n_pos
+            a_stat = math.log(mean) - sum_log / n_pos
+            if a_stat > 0.0:
+                p1 = (1.0 + math.sqrt(1.0 + 4.0 * a_stat / 3.0)) / (4.0 * a_stat)
+                p2 = mean / p1
+    elif dist == PEARSON3:
+        if n_valid >= 4 and (n_valid - n_zero) >= 4:
+            l1, l2, t3 = lmoments3(buf, n_valid)
+            p1, p2, p3 = pearson3_from_lmoments(l1, l2, t3)
+            q = n_zero / n_valid if n_zero > 0 else 0.0
+    else:
+        if n_valid >= 4:
+            l1, l2, t3 = lmoments3(buf, n_valid)
+            p1, p2, p3 = glo_from_lmoments(l1, l2, t3)
+    return p1, p2, p3, q
+
+
+@numba.njit(cache=True, nogil=True)
+def month_probability(v: float, p1: float, p2: float, p3: float, q: float, dist: int) -> float:
+    """Non-exceedance probability of one accumulation ``v`` through a month's fitted parameters (NaN if none).
+
+    Gamma: zeros take the probability of zero ``q``; Pearson III: values below 0.0005 take 0 (or 0.0005 without
+    zeros) and values beyond the distribution's support 0.0005 / 0.9995 (the rules of the reporting SPI).
+    """
+    if math.isnan(v):
+        return math.nan
+    if dist == GAMMA:
+        undefined_q = math.isnan(q)
+        qq = 0.0 if (undefined_q or q >= 1.0) else q
+        if v <= 0.0:
+            return math.nan if undefined_q else qq
+        if not (p2 > 0.0):
+            return math.nan
+        return qq + (1.0 - qq) * _gammainc_lower(p1, v / p2, math.lgamma(p1))
+    if dist == PEARSON3:
+        if math.isnan(p1):
+            return math.nan
+        cdf = pearson3_cdf(v, p1, p2, p3)
+        if v < 0.0005:
+            cdf = 0.0 if q > 0.0 else 0.0005
+        if p3 != 0.0:
+            lowest = p1 - 2.0 * p2 / p3
+            if p3 > 0.0 and v <= lowest:
+                cdf = 0.0005
+            elif p3 < 0.0 and v >= lowest:
+                cdf = 0.9995
+        return min(1.0, max(0.0, q + (1.0 - q) * cdf))
+    return glo_cdf(v, p1, p2, p3)
+
+
+@numba.njit(cache=True, nogil=True)
 def _fit_transform_pixel(
     acc: np.ndarray,
     month: np.ndarray,
@@ -458,12 +538,8 @@ def _fit_transform_pixel(
     for m in range(12):
         if not months_out[m]:
             continue
-        # collect the calibration sample of this calendar month
+        # collect the calibration sample of this calendar month, then fit it (the one fitting rule)
         n_valid = 0
-        n_zero = 0
-        n_pos = 0
-        sum_pos = 0.0
-        sum_log = 0.0
         for ii in range(starts[m], starts[m + 1]):
             t = order[ii]
             if not calib[t]:
@@ -473,36 +549,8 @@ def _fit_transform_pixel(
                 continue
             buf[n_valid] = v
             n_valid += 1
-            if v == 0.0:
-                n_zero += 1
-            elif v > 0.0:
-                n_pos += 1
-                sum_pos += v
-                sum_log += math.log(v)
-        p1 = math.nan
-        p2 = math.nan
-        p3 = math.nan
-        lg = math.nan
-        q = math.nan
-        if dist == GAMMA:
-            if n_valid > 0:
-                q = n_zero / n_valid
-            if n_pos > 0:
-                mean = sum_pos / n_pos
-                a_stat = math.log(mean) - sum_log / n_pos
-                if a_stat > 0.0:
-                    p1 = (1.0 + math.sqrt(1.0 + 4.0 * a_stat / 3.0)) / (4.0 * a_stat)
-                    p2 = mean / p1
-                    lg = math.lgamma(p1)
-        elif dist == PEARSON3:
-            if n_valid >= 4 and (n_valid - n_zero) >= 4:
-                l1, l2, t3 = lmoments3(buf, n_valid)
-                p1, p2, p3 = pearson3_from_lmoments(l1, l2, t3)
-                q = n_zero / n_valid if n_zero > 0 else 0.0
-        else:
-            if n_valid >= 4:
-                l1, l2, t3 = lmoments3(buf, n_valid)
-                p1, p2, p3 = glo_from_lmoments(l1, l2, t3)
+        p1, p2, p3, q = fit_month_sample(buf, n_valid, dist)
+        lg = math.lgamma(p1) if dist == GAMMA and not math.isnan(p1) else math.nan
         undefined_q = math.isnan(q)
         if dist == GAMMA and (undefined_q or q >= 1.0):
             q = 0.0
@@ -538,27 +586,7 @@ def _fit_transform_pixel(
             if math.isnan(v):
                 out[t] = math.nan
                 continue
-            if dist == GAMMA:
-                if v <= 0.0:
-                    prob = math.nan if undefined_q else q
-                else:
-                    prob = q + (1.0 - q) * _gammainc_lower(p1, v / p2, lg) if p2 > 0.0 else math.nan
-            elif dist == PEARSON3:
-                if math.isnan(p1):
-                    out[t] = math.nan
-                    continue
-                cdf = pearson3_cdf(v, p1, p2, p3)
-                if v < 0.0005:
-                    cdf = 0.0 if q > 0.0 else 0.0005
-                if p3 != 0.0:
-                    lowest = p1 - 2.0 * p2 / p3
-                    if p3 > 0.0 and v <= lowest:
-                        cdf = 0.0005
-                    elif p3 < 0.0 and v >= lowest:
-                        cdf = 0.9995
-                prob = min(1.0, max(0.0, q + (1.0 - q) * cdf))
-            else:
-                prob = glo_cdf(v, p1, p2, p3)
+            prob = month_probability(v, p1, p2, p3, q, dist)  # Pearson III and log-logistic (gamma above)
             z = norm_ppf(prob, False)
             if math.isnan(z):
                 out[t] = math.nan

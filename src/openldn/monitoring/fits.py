@@ -39,14 +39,10 @@ from openldn.drought._kernels import (
     PEARSON3,
     SPI_MAX,
     SPI_MIN,
-    _gammainc_lower,
     _rolling_sum,
-    glo_cdf,
-    glo_from_lmoments,
-    lmoments3,
+    fit_month_sample,
+    month_probability,
     norm_ppf,
-    pearson3_cdf,
-    pearson3_from_lmoments,
 )
 from openldn.drought.spi import SPEI_OFFSET, STRIP_PIXELS
 from openldn.exceptions import ConfigError, MissingYearError
@@ -79,10 +75,6 @@ def _fit_block(
         _rolling_sum(series, scale, acc)
         for m in range(12):
             n_valid = 0
-            n_zero = 0
-            n_pos = 0
-            sum_pos = 0.0
-            sum_log = 0.0
             for t in range(nt):
                 if month[t] != m or not calib[t]:
                     continue
@@ -91,37 +83,11 @@ def _fit_block(
                     continue
                 buf[n_valid] = v
                 n_valid += 1
-                if v == 0.0:
-                    n_zero += 1
-                elif v > 0.0:
-                    n_pos += 1
-                    sum_pos += v
-                    sum_log += math.log(v)
-            if dist == GAMMA:
-                if n_valid > 0:
-                    out[i, m, 3] = n_zero / n_valid
-                if n_pos > 0:
-                    mean = sum_pos / n_pos
-                    a_stat = math.log(mean) - sum_log / n_pos
-                    if a_stat > 0.0:
-                        alpha = (1.0 + math.sqrt(1.0 + 4.0 * a_stat / 3.0)) / (4.0 * a_stat)
-                        out[i, m, 0] = alpha
-                        out[i, m, 1] = mean / alpha
-            elif dist == PEARSON3:
-                if n_valid >= 4 and (n_valid - n_zero) >= 4:
-                    l1, l2, t3 = lmoments3(buf, n_valid)
-                    p1, p2, p3 = pearson3_from_lmoments(l1, l2, t3)
-                    out[i, m, 0] = p1
-                    out[i, m, 1] = p2
-                    out[i, m, 2] = p3
-                    out[i, m, 3] = n_zero / n_valid if n_zero > 0 else 0.0
-            else:
-                if n_valid >= 4:
-                    l1, l2, t3 = lmoments3(buf, n_valid)
-                    p1, p2, p3 = glo_from_lmoments(l1, l2, t3)
-                    out[i, m, 0] = p1
-                    out[i, m, 1] = p2
-                    out[i, m, 2] = p3
+            p1, p2, p3, q = fit_month_sample(buf, n_valid, dist)
+            out[i, m, 0] = p1
+            out[i, m, 1] = p2
+            out[i, m, 2] = p3
+            out[i, m, 3] = q
     return out
 
 
@@ -158,32 +124,10 @@ def _transform_block(
             p1 = params[i, m, 0]
             p2 = params[i, m, 1]
             p3 = params[i, m, 2]
-            qr = params[i, m, 3]
-            if dist == GAMMA:
-                undefined_q = math.isnan(qr)
-                q = 0.0 if (undefined_q or qr >= 1.0) else qr
-                if v > 0.0:
-                    if not (p2 > 0.0):
-                        continue
-                    prob = q + (1.0 - q) * _gammainc_lower(p1, v / p2, math.lgamma(p1))
-                else:
-                    prob = math.nan if undefined_q else q
+            q = params[i, m, 3]
+            prob = month_probability(v, p1, p2, p3, q, dist)
+            if not math.isnan(prob):
                 out[i, t] = _clip_z(prob)
-            elif dist == PEARSON3:
-                if math.isnan(p1):
-                    continue
-                cdf = pearson3_cdf(v, p1, p2, p3)
-                if v < 0.0005:
-                    cdf = 0.0 if qr > 0.0 else 0.0005
-                if p3 != 0.0:
-                    lowest = p1 - 2.0 * p2 / p3
-                    if p3 > 0.0 and v <= lowest:
-                        cdf = 0.0005
-                    elif p3 < 0.0 and v >= lowest:
-                        cdf = 0.9995
-                out[i, t] = _clip_z(min(1.0, max(0.0, qr + (1.0 - qr) * cdf)))
-            else:
-                out[i, t] = _clip_z(glo_cdf(v, p1, p2, p3))
     return out
 
 

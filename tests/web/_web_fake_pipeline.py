@@ -7,8 +7,10 @@ step is read from ``OPENLDN_FAKE_DELAY`` (seconds) so tests can cancel or interr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -117,30 +119,75 @@ def write_outputs(out_dir: Path) -> None:
     (out_dir / "outputs.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
+#: Map layers each stage publishes in the staging area as soon as it finishes (keys of the manifest).
+STAGE_LAYERS = {"productivity": ["lpd/2000-2015"], "integration": ["sdg/2000-2015"], "soil_carbon": ["soc"]}
+
+
+def plan_stages(assessment) -> list[str]:
+    """The stages this pipeline runs, in order (read by the web worker for its whole-run progress bar)."""
+    return list(STEPS)
+
+
+def _manifest_entries(out_dir: Path) -> list[dict]:
+    return json.loads((out_dir / "outputs.json").read_text(encoding="utf-8"))
+
+
 def run_assessment(assessment, out_dir, *, progress=None, cancel=None, resume=True):
-    """Fake pipeline: one checkpointed step per stage, then the outputs."""
+    """Fake pipeline in the layout of the real one: each stage's maps appear in ``.openldn/staging`` with the
+    stage recorded in ``.openldn/state.json``; at the end the result is published whole with ``manifest.json``."""
     out_dir = Path(out_dir)
     delay = float(os.environ.get("OPENLDN_FAKE_DELAY", "0"))
-    checkpoints = out_dir / ".checkpoint"
-    checkpoints.mkdir(parents=True, exist_ok=True)
+    internal = out_dir / ".openldn"
+    staging = internal / "staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    state_path = internal / "state.json"
+    state = json.loads(state_path.read_text()) if resume and state_path.is_file() else {"stages": {}, "finished": False}
     executed = out_dir / "executed_steps.txt"
+    scratch = internal / "scratch"
+    write_outputs(scratch)  # every output, from which each stage copies its own into the staging area
+    records = {e["key"]: e for e in _manifest_entries(scratch)}
     for i, step in enumerate(STEPS):
         if cancel is not None and cancel():
             raise RuntimeError("cancelled")
-        mark = checkpoints / step
-        if resume and mark.exists():
+        if state["stages"].get(step, {}).get("done"):
+            if progress is not None:
+                progress(step, 1, 1, "resumed from checkpoint")
             continue
         if progress is not None:
-            progress(step, i, len(STEPS), f"computing {step}")
+            progress(step, 0, 1, f"stage {i + 1}/{len(STEPS)}")
         if step == "reporting" and Path(assessment).read_text().strip() == "fail: true":
             raise ValueError("fake failure in reporting")
         if step == "reporting" and Path(assessment).read_text().strip() == "fail: path":
             raise FileNotFoundError(f"{Path(assessment).resolve().parent}/inputs/ndvi.tif: not found in /srv/site/cache")
         time.sleep(delay)
-        mark.touch()
+        outputs = []
+        for key in STAGE_LAYERS.get(step, []):
+            record = records[key]
+            (staging / record["path"]).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(scratch / record["path"], staging / record["path"])
+            outputs.append({**record, "stage": step})
+        state["stages"][step] = {"done": True, "layers": [], "tables": [], "outputs": outputs}
+        state_path.write_text(json.dumps(state), encoding="utf-8")
         with open(executed, "a") as fh:
             fh.write(step + "\n")
-    write_outputs(out_dir)
+        if progress is not None:
+            progress(step, 1, 1, f"done in {delay:.1f} s")
+    write_outputs(staging)
+    published = []
+    for entry in sorted(staging.iterdir()):
+        target = out_dir / entry.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        shutil.move(str(entry), str(target))
+    for path in sorted(out_dir.rglob("*")):
+        rel = path.relative_to(out_dir)
+        if path.is_file() and rel.parts[0] in ("maps", "tables", "report", "outputs.json"):
+            published.append({"path": rel.as_posix(), "size": path.stat().st_size,
+                              "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+    (out_dir / "manifest.json").write_text(json.dumps({"files": published}), encoding="utf-8")
+    state["finished"] = True
+    state["timings"] = {s: max(delay, 0.01) for s in STEPS}
+    state_path.write_text(json.dumps(state), encoding="utf-8")
     if progress is not None:
         progress("done", len(STEPS), len(STEPS), "finished")
     return out_dir

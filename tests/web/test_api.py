@@ -176,7 +176,7 @@ def test_run__demo_completes_with_outputs(client, finished_run) -> None:
     assert finished_run["status"] == "succeeded", finished_run
     assert finished_run["fraction"] == 1.0
     log = client.get(f"/api/runs/{finished_run['id']}/log").text
-    assert "progress productivity" in log and "succeeded" in log
+    assert "stage productivity: stage 2/6" in log and "succeeded" in log
     files = {f["path"] for f in client.get(f"/api/runs/{finished_run['id']}/files").json()}
     assert {"report/report.html", "report/prais.xlsx", "report/prais.json", "maps/soc.tif", "outputs.json"} <= files
 

@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 import openldn
 from openldn.web.db import Database
 from openldn.web.errors import ErrorOut, WebError, register_error_handlers
-from openldn.web.routes import monitor, projects, results, runs
+from openldn.web.routes import basemap, monitor, projects, results, runs
 from openldn.web.security import (
     COOKIE,
     GuardMiddleware,
@@ -121,10 +121,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runs = manager
     register_error_handlers(app)
     app.add_middleware(UploadLimitMiddleware, limit=settings.max_upload_bytes + 1024 * 1024)
-    app.add_middleware(GuardMiddleware, hosts=allowed_hosts(settings.host, settings.allowed_hosts))
+    app.add_middleware(
+        GuardMiddleware, hosts=allowed_hosts(settings.host, settings.allowed_hosts),
+        img_sources=[settings.basemap_origin] if settings.basemap_origin else [],
+    )
 
     api = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
-    for module in (projects, runs, results):
+    app.state.node_modules = node_modules
+    for module in (projects, runs, results, basemap):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(monitor.router)
@@ -139,14 +143,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/api/health", tags=["meta"], summary="Liveness and configuration")
     def health(request: Request) -> dict[str, object]:
-        """Return whether the server runs, whether a token is needed (and given) and whether the map assets are
-        installed."""
+        """Return whether the server runs, whether a token is needed (and given), whether the map assets are
+        installed, and the online basemap's tile address when one is set."""
         return {
             "status": "ok",
             "auth": bool(settings.token),
             "signed_in": signed_in(request),
             "max_upload_mb": settings.max_upload_mb,
             "vendor": all(p.is_dir() for p in vendor.values()),
+            "basemap_url": settings.basemap_url,
+            "basemap_attribution": settings.basemap_attribution,
         }
 
     @app.post("/api/session", tags=["meta"], status_code=204, summary="Sign in: keep the token in a cookie")

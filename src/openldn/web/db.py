@@ -54,9 +54,20 @@ CREATE TABLE IF NOT EXISTS runs (
     out_dir TEXT NOT NULL,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     attempts INTEGER NOT NULL DEFAULT 0,
-    version INTEGER NOT NULL DEFAULT 0
+    version INTEGER NOT NULL DEFAULT 0,
+    progress REAL NOT NULL DEFAULT 0,
+    eta REAL,
+    stage_index INTEGER NOT NULL DEFAULT 0,
+    stage_count INTEGER NOT NULL DEFAULT 0
 );
 """
+#: Columns added after the first release, with their declarations (added to an older database when opened).
+_ADDED_COLUMNS = {
+    "progress": "REAL NOT NULL DEFAULT 0",
+    "eta": "REAL",
+    "stage_index": "INTEGER NOT NULL DEFAULT 0",
+    "stage_count": "INTEGER NOT NULL DEFAULT 0",
+}
 
 
 def new_id() -> str:
@@ -78,6 +89,10 @@ class Database:
         with self.connect() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(_SCHEMA)
+            have = {row[1] for row in con.execute("PRAGMA table_info(runs)")}
+            for name, decl in _ADDED_COLUMNS.items():
+                if name not in have:
+                    con.execute(f"ALTER TABLE runs ADD COLUMN {name} {decl}")
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:

@@ -79,7 +79,10 @@ class RunOut(BaseModel):
     error: str | None
     attempts: int
     version: int
-    fraction: float = Field(description="Progress of the current stage, 0-1.")
+    fraction: float = Field(description="Share of the whole run done, 0-1 (stages weighted by their cost).")
+    eta: float | None = Field(None, description="Estimated seconds left (None until it can be told).")
+    stage_index: int = Field(0, description="1-based position of the running stage (0 before the first).")
+    stage_count: int = Field(0, description="Number of stages of the run (0 when not known yet).")
 
 
 class GeometryIn(BaseModel):

@@ -118,11 +118,15 @@ class GuardMiddleware:
         The wrapped application.
     hosts : set of str or None
         Accepted host names (:func:`allowed_hosts`); None accepts any.
+    img_sources : iterable of str, optional
+        Extra origins the page may load images from (the online basemap's tile server, when one is set).
     """
 
-    def __init__(self, app: Any, hosts: set[str] | None) -> None:
+    def __init__(self, app: Any, hosts: set[str] | None, img_sources: Iterable[str] = ()) -> None:
         self.app = app
         self.hosts = hosts
+        extra = " ".join(sorted(set(img_sources)))
+        self.csp = CSP.replace("img-src 'self' data: blob:", f"img-src 'self' data: blob: {extra}") if extra else CSP
 
     async def _refuse(self, scope: dict[str, Any], receive: Any, send: Any, status: int, message: str) -> None:
         from starlette.responses import JSONResponse
@@ -132,7 +136,10 @@ class GuardMiddleware:
 
     async def _with_headers(self, app: Any, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = scope.get("path", "")
-        policy = DOCS_CSP if path == "/docs" else FILE_CSP if "/files/" in path and path.startswith("/api/runs/") else CSP
+        policy = (
+            DOCS_CSP if path == "/docs"
+            else FILE_CSP if "/files/" in path and path.startswith("/api/runs/") else self.csp
+        )
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":

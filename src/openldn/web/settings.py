@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +71,13 @@ class Settings(BaseSettings):
         description="Folder of the npm packages served under /vendor (default: web/frontend/node_modules, "
         "filled by 'npm ci' in web/frontend).",
     )
+    basemap_url: str | None = Field(
+        default=None,
+        description="Optional online basemap: an XYZ tile address such as 'https://tiles.example.org/{z}/{x}/{y}.png' "
+        "(https, with {z}, {x} and {y}); its origin is allowed for images. Without it the map uses the offline "
+        "basemap only.",
+    )
+    basemap_attribution: str = Field(default="", description="Attribution shown for the online basemap.")
     pipeline: str = Field(
         default="openldn.pipeline:run_assessment",
         description="Import path 'module:function' of the run function called by the worker process.",
@@ -83,6 +91,27 @@ class Settings(BaseSettings):
                 "keep the access token or bind to 127.0.0.1"
             )
         return self
+
+    @model_validator(mode="after")
+    def _basemap_is_a_tile_address(self) -> Settings:
+        url = self.basemap_url
+        if url:
+            parsed = urlsplit(url)
+            if parsed.scheme not in ("https", "http") or not parsed.netloc or not all(
+                k in url for k in ("{z}", "{x}", "{y}")
+            ):
+                raise ValueError(
+                    f"OPENLDN_BASEMAP_URL {url!r} is not a tile address like https://host/{{z}}/{{x}}/{{y}}.png"
+                )
+        return self
+
+    @property
+    def basemap_origin(self) -> str | None:
+        """Scheme and host of the online basemap (allowed as an image source), or None."""
+        if not self.basemap_url:
+            return None
+        parsed = urlsplit(self.basemap_url)
+        return f"{parsed.scheme}://{parsed.netloc.replace('{s}', '*')}"
 
     @property
     def max_upload_bytes(self) -> int:

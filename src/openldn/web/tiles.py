@@ -25,6 +25,9 @@ from openldn.web.security import inside
 __all__ = ["EMPTY_PNG", "layer_info", "load_manifest", "point_values", "render_tile"]
 
 MANIFEST = "outputs.json"
+#: Where a run in progress builds its result, and its checkpoint state (written by ``openldn.pipeline``).
+STAGING = Path(".openldn") / "staging"
+STATE = Path(".openldn") / "state.json"
 
 
 def _empty_png() -> bytes:
@@ -67,8 +70,27 @@ def _legend(entry: dict[str, Any]) -> dict[int, tuple[str, str]]:
     return out
 
 
+def _staged_entries(out_dir: Path) -> list[dict[str, Any]]:
+    """The map outputs of the stages finished so far in a run in progress: ``.openldn/state.json`` lists each
+    completed stage's outputs, written in ``.openldn/staging`` (read only, never changed here)."""
+    state = out_dir / STATE
+    try:
+        data = json.loads(state.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    entries: list[dict[str, Any]] = []
+    for name, stage in (data.get("stages") or {}).items() if isinstance(data, dict) else []:
+        if isinstance(stage, dict) and stage.get("done"):
+            entries.extend({**e, "stage": e.get("stage") or name, "staged": True}
+                           for e in stage.get("outputs") or [] if isinstance(e, dict))
+    return entries
+
+
 def load_manifest(out_dir: Path) -> list[dict[str, Any]]:
     """Read ``outputs.json`` of a run and resolve each entry's path inside the run folder.
+
+    While a run is in progress (no ``outputs.json`` yet), the outputs of its finished stages are read from the
+    staging area instead (entries then carry ``staged: True``).
 
     Parameters
     ----------
@@ -82,14 +104,16 @@ def load_manifest(out_dir: Path) -> list[dict[str, Any]]:
         Entries whose path leaves the run folder are dropped.
     """
     path = out_dir / MANIFEST
-    if not path.is_file():
-        return []
-    data = json.loads(path.read_text(encoding="utf-8"))
-    entries = data.get("outputs", data.get("layers", [])) if isinstance(data, dict) else data
+    if path.is_file():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entries = (data.get("outputs", data.get("layers")) if isinstance(data, dict) else data) or []
+        base = out_dir
+    else:
+        entries, base = _staged_entries(out_dir), out_dir / STAGING
     out = []
     for entry in entries:
         raw = Path(str(entry.get("path", "")))
-        file = (raw if raw.is_absolute() else out_dir / raw).resolve()
+        file = (raw if raw.is_absolute() else base / raw).resolve()
         if not inside(out_dir, file):
             continue
         out.append({**entry, "file": file, "relpath": file.relative_to(out_dir.resolve()).as_posix()})
@@ -166,6 +190,8 @@ def layer_info(entry: dict[str, Any]) -> dict[str, Any]:
         "kind": entry.get("kind") or ("categorical" if legend else "continuous"),
         "path": entry["relpath"],
         "units": entry.get("units") or "",
+        "stage": entry.get("stage") or "",
+        "staged": bool(entry.get("staged")),
         "legend": [{"code": c, "label": lab, "color": col} for c, (lab, col) in sorted(legend.items())],
         **info,
         "ranges": [] if legend else [list(r) for r in _ranges(str(file), file.stat().st_mtime)],

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from openldn.web.db import ACTIVE, Database
+from openldn.web.progress import RunProgress, stage_timings
 
 __all__ = ["RunManager", "load_callable", "main", "pid_alive"]
 
@@ -33,7 +34,8 @@ def load_callable(spec: str) -> Callable[..., Any]:
     module, _, name = spec.partition(":")
     if not module or not name:
         raise ValueError(f"pipeline {spec!r} must look like 'module:function'")
-    return getattr(importlib.import_module(module), name)
+    function: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return function
 
 
 def pid_alive(pid: int | None, run_id: str | None = None) -> bool:
@@ -62,6 +64,37 @@ class _Stop(BaseException):
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
+
+
+def plan_stages(pipeline: str, assessment: Path) -> list[str]:
+    """The stages a run will execute, in order, for the whole-run progress bar; empty when they cannot be told.
+
+    A pipeline module may offer ``plan_stages(assessment_path) -> list[str]``; for openldn's own pipeline the run
+    file is read and :func:`openldn.pipeline.run.runnable_stages` answers.
+    """
+    try:
+        module = importlib.import_module(pipeline.partition(":")[0])
+        planner = getattr(module, "plan_stages", None)
+        if callable(planner):
+            return [str(s) for s in planner(assessment)]
+        if module.__name__.startswith("openldn.pipeline"):
+            from openldn.config import load_assessment
+            from openldn.pipeline.run import runnable_stages
+
+            return [s.name for s in runnable_stages(load_assessment(assessment, check_files=False))]
+    except Exception as error:  # the run itself reports a bad run file; the bar then learns the stages
+        logging.getLogger("openldn.web.worker").debug("no stage plan: %s", error)
+    return []
+
+
+def earlier_timings(db: Database, run: dict[str, Any], root: Path) -> dict[str, float]:
+    """Seconds per stage of the project's latest succeeded run (the weights of the progress bar)."""
+    for other in db.list_runs(run["project_id"], status=("succeeded",)):
+        if other["id"] != run["id"]:
+            timings = stage_timings(root / other["out_dir"])
+            if timings:
+                return timings
+    return {}
 
 
 def run_worker(db_path: Path, run_id: str, pipeline: str) -> int:
@@ -93,7 +126,7 @@ def run_worker(db_path: Path, run_id: str, pipeline: str) -> int:
 
     logger = logging.getLogger("openldn")
     handler = logging.FileHandler(out_dir / LOG_NAME, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter("%(asctime)s  %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     log = logging.getLogger("openldn.web.worker")
@@ -105,17 +138,55 @@ def run_worker(db_path: Path, run_id: str, pipeline: str) -> int:
     signal.signal(signal.SIGINT, _stop)
 
     db.update_run(
-        run_id, status="running", pid=os.getpid(), started=time.time(), attempts=run["attempts"] + 1, error=None
+        run_id, status="running", pid=os.getpid(), started=time.time(), attempts=run["attempts"] + 1, error=None,
+        progress=0.0, eta=None, stage_index=0, stage_count=0,
     )
-    last = {"t": 0.0, "c": 0.0, "cancel": False}
+    last: dict[str, Any] = {"t": 0.0, "c": 0.0, "cancel": False, "stage": None, "written": (-1.0, None)}
+    assessment_path = (
+        root / "projects" / project["id"] / project["assessment"] if project and project["assessment"] else None
+    )
+    tracker = RunProgress(
+        plan_stages(pipeline, assessment_path) if assessment_path else [], earlier_timings(db, run, root)
+    )
+    lock = threading.Lock()
+
+    def record(**fields: Any) -> None:
+        index, count = tracker.stage_index()
+        eta = tracker.eta()
+        last["written"] = (tracker.fraction, eta)
+        db.update_run(
+            run_id, only_if=ACTIVE, progress=round(tracker.fraction, 4), eta=None if eta is None else round(eta, 1),
+            stage_index=index, stage_count=count, **fields,
+        )
 
     def progress(stage: str, done: int = 0, total: int = 0, message: str = "") -> None:
-        """Log a progress step and record it in the database (at most every 0.2 s)."""
+        """Record a progress step (the database at most every 0.2 s); log the start and end of each stage."""
         now = time.monotonic()
-        log.info("progress %s %s/%s %s", stage, done, total, message)
-        if now - last["t"] > 0.2 or (total and done >= total):
-            last["t"] = now
-            db.update_run(run_id, stage=str(stage), done=int(done), total=int(total), message=_one_line(message))
+        with lock:
+            tracker.update(str(stage), int(done), int(total), message)
+            if stage != last["stage"]:
+                last["stage"] = stage
+                log.info("stage %s: %s", stage, _one_line(message) or "started")
+            elif total and done >= total:
+                log.info("stage %s: %s", stage, _one_line(message) or "finished")
+            if now - last["t"] > 0.2 or (total and done >= total):
+                last["t"] = now
+                record(stage=str(stage), done=int(done), total=int(total), message=_one_line(message))
+
+    stop_ticker = threading.Event()
+
+    def ticker() -> None:
+        """Every second, move the bar within a long stage and refresh the time left."""
+        while not stop_ticker.wait(1.0):
+            with lock:
+                before = last["written"]
+                tracker.tick()
+                eta = tracker.eta()
+                moved = tracker.fraction - before[0] >= 0.002
+                if moved or (eta is not None and (before[1] is None or abs(eta - before[1]) >= 1.0)):
+                    record()
+
+    threading.Thread(target=ticker, name="openldn-progress", daemon=True).start()
 
     def cancel() -> bool:
         """Return whether a cancel was requested (the database is read at most every 0.5 s)."""
@@ -130,6 +201,8 @@ def run_worker(db_path: Path, run_id: str, pipeline: str) -> int:
         if project is None or not project["assessment"]:
             raise FileNotFoundError("the project has no run file: save the method options or create a demo project")
         assessment = root / "projects" / project["id"] / project["assessment"]
+        if tracker.stages:
+            log.info("stages: %s", ", ".join(tracker.stages))
         log.info("run %s: %s -> %s (attempt %d)", run_id, assessment, out_dir, run["attempts"] + 1)
         function = load_callable(pipeline)
         function(assessment, out_dir, progress=progress, cancel=cancel, resume=True)
@@ -154,9 +227,13 @@ def run_worker(db_path: Path, run_id: str, pipeline: str) -> int:
         )
         return 1
     finally:
+        stop_ticker.set()
         handler.close()
         logger.removeHandler(handler)
-    db.update_run(run_id, status="succeeded", finished=time.time(), message="done", pid=None)
+    db.update_run(
+        run_id, status="succeeded", finished=time.time(), message="done", pid=None, progress=1.0, eta=0.0,
+        stage_index=len(tracker.stages), stage_count=len(tracker.stages),
+    )
     return 0
 
 

@@ -74,11 +74,10 @@ def run_dir(request: Request, run: dict[str, Any]) -> Path:
 
 
 def run_out(run: dict[str, Any], root: Path | None = None) -> dict[str, Any]:
-    """Add the progress fraction to a run row; its error and message without server paths (relative to ``root``)."""
+    """Add the whole-run progress fraction to a run row; its error and message without server paths (relative to ``root``)."""
     from openldn.web.security import scrub
 
-    total = run.get("total") or 0
-    fraction = 1.0 if run["status"] == "succeeded" else (min(1.0, run["done"] / total) if total else 0.0)
+    fraction = 1.0 if run["status"] == "succeeded" else min(1.0, max(0.0, float(run.get("progress") or 0.0)))
     roots = (root,) if root is not None else ()
     clean = {k: " ".join(scrub(run[k], *roots).split()) for k in ("error", "message") if isinstance(run.get(k), str)}
     return {**run, **clean, "fraction": fraction}

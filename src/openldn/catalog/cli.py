@@ -7,6 +7,15 @@ from typing import Any
 
 from openldn.exceptions import OpenLDNError
 
+#: Top-level modules of the ``catalog`` extra (pyproject: pystac, pystac-client, odc-stac, requests).
+CATALOG_EXTRA_MODULES = frozenset({"pystac", "pystac_client", "odc", "requests"})
+
+
+def missing_extra_message(module: str) -> str:
+    """One-line error for a missing module of the catalog extra, with the pip command that installs it."""
+    return (f"error: openldn fetch needs the catalog extra ({module} is not installed); install it with: "
+            "pip install 'openldn[catalog]'")
+
 __all__ = ["catalog_command", "fetch_command"]
 
 
@@ -70,6 +79,11 @@ def fetch_command(
                                      offline=offline, force=force)
         except OpenLDNError as err:
             con.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+            return 1
+        except ModuleNotFoundError as err:
+            if (err.name or "").split(".")[0] not in CATALOG_EXTRA_MODULES:
+                raise
+            con.print(missing_extra_message(err.name or ""), highlight=False, soft_wrap=True)
             return 1
     if not paths:
         con.print(f"{assessment}: no input uses a catalogue dataset (nothing to fetch).", highlight=False)

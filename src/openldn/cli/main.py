@@ -204,7 +204,11 @@ def fetch(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Search and report, download nothing.")] = False,
 ) -> None:
     """Download the catalogue datasets an assessment needs into the local cache."""
-    from openldn.catalog.cli import fetch_command
+    try:
+        from openldn.catalog.cli import fetch_command
+    except ModuleNotFoundError as err:
+        raise OpenLDNError(f"openldn fetch needs the catalog extra ({err.name} is not installed); install it with: "
+                           "pip install 'openldn[catalog]'") from err
 
     code = fetch_command(assessment, cache_dir, offline, catalog=catalog, force=force, dry_run=dry_run)
     raise typer.Exit(code)
@@ -236,6 +240,39 @@ def serve(
     _serve(host=host, port=port, auth=False if no_token else None)
 
 
+@app.command()
+def init(
+    run_file: Annotated[Path, typer.Argument(help="Run file (YAML) to write.")],
+    country: Annotated[str | None, typer.Option(
+        "--country", help="Area of interest: a country by name or ISO 3166 code (Natural Earth 1:10m).")] = None,
+    aoi: Annotated[Path | None, typer.Option("--aoi", help="Area of interest: a vector file.")] = None,
+    zones: Annotated[Path | None, typer.Option("--zones", help="Admin units (vector file), optional.")] = None,
+    id_field: Annotated[str, typer.Option("--id-field", help="Admin units: identifier field.")] = "id",
+    name_field: Annotated[str, typer.Option("--name-field", help="Admin units: name field.")] = "name",
+    inputs: Annotated[list[str] | None, typer.Option(
+        "--input", "-i", help="An input: NAME=PATH (local file) or NAME=dataset:ID (catalogue); repeat.")] = None,
+    legend: Annotated[str | None, typer.Option("--legend", help="Legend of a local land-cover file.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Assessment name.")] = None,
+    force: Force = False,
+) -> None:
+    """Start an assessment: write a commented run file for an area (a file, or a country) and its inputs."""
+    from openldn.cli.init import init_run_file
+    from openldn.exceptions import ConfigError
+
+    given: dict[str, str] = {}
+    for item in inputs or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(f"--input {item!r}: write NAME=PATH or NAME=dataset:ID, e.g. --input ndvi=ndvi.tif.")
+        given[key.strip()] = value.strip()
+    path = init_run_file(run_file, aoi=aoi, country=country, zones=zones, id_field=id_field, name_field=name_field,
+                         inputs=given, name=name, legend=legend, force=force)
+    if not _state.get("quiet"):
+        typer.echo(f"Wrote {path}. Next: `openldn validate {path}`"
+                   + (", after `openldn fetch`" if any(v.startswith("dataset:") for v in given.values()) else "")
+                   + f", then `openldn run {path}`.")
+
+
 def _add_accuracy() -> None:
     from openldn.accuracy.cli import app as accuracy_app
 
@@ -248,7 +285,9 @@ _add_accuracy()
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning user errors into one-line messages and exit code 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(n) comes back as a return value without standalone mode
+            return code
     except OpenLDNError as err:
         if _state.get("debug"):
             traceback.print_exc()

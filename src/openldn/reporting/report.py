@@ -17,26 +17,44 @@ import pandas as pd
 from openldn.io import atomic_path
 from openldn.reporting.prais import PRAISReport, PRAISTable
 
-__all__ = ["MapImage", "data_uri", "render_html", "write_html"]
+__all__ = ["REFERENCES", "SECTIONS", "MapImage", "data_uri", "render_html", "write_html"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;color:#1d2733;
 background:#fafbfc;line-height:1.45}
 header{background:#1F4E78;color:#fff;padding:18px 32px}header h1{margin:0 0 4px;font-size:24px}
 header p{margin:0;opacity:.9}
-nav{background:#e9eef4;padding:8px 32px;font-size:14px}nav a{margin-right:14px;color:#1F4E78}
-main{padding:8px 32px 40px;max-width:1280px}
+nav.bar{background:#e9eef4;padding:8px 32px;font-size:14px}nav.bar a{margin-right:14px;color:#1F4E78}
+main{padding:8px 32px 40px;max-width:1280px;box-sizing:border-box}
 h2{border-bottom:2px solid #1F4E78;padding-bottom:4px;margin-top:32px}
+.toc ol{margin:4px 0;padding-left:22px}.toc li{margin:2px 0}.toc .pg{display:none}
+.summary p{max-width:78ch;font-size:15px}
 .cards{display:flex;flex-wrap:wrap;gap:12px}.card{background:#fff;border:1px solid #d0d7de;border-radius:6px;
 padding:10px 16px;min-width:200px}.card .v{font-size:26px;font-weight:600;color:#1F4E78}.card .k{font-size:13px}
-.maps{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:16px}
-figure{margin:0;background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:8px}
-figure img{width:100%;height:auto;display:block}figcaption{font-size:13px;color:#444;margin-top:4px}
+.atlas{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:10px}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:12px}
+figure{margin:0;background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:6px;min-width:0}
+figure img{width:100%;height:auto;display:block}figcaption{font-size:12px;color:#444;margin-top:4px}
+figcaption .m{display:block;color:#666;font-size:11px}figcaption code{font-size:10px;word-break:break-all}
+.tablewrap{max-width:100%;overflow-x:auto}
 table{border-collapse:collapse;margin:8px 0 4px;font-size:13px;background:#fff}
-th,td{border:1px solid #c9d1d9;padding:3px 8px}th{background:#DCE6F1;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
+th,td{border:1px solid #c9d1d9;padding:3px 8px;overflow-wrap:anywhere}th{background:#DCE6F1;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.wide{table-layout:fixed;width:100%}table.wide td{word-break:break-word}
 .note{font-size:12px;color:#555;margin:2px 0}details{margin:6px 0}summary{cursor:pointer;color:#1F4E78}
-code{background:#eef1f4;padding:0 3px;border-radius:3px;font-size:12px}
+code{background:#eef1f4;padding:0 3px;border-radius:3px;font-size:12px;overflow-wrap:anywhere}
+@page{size:A4;margin:16mm 12mm 18mm 12mm;
+@bottom-center{content:"Page " counter(page) " of " counter(pages);font-size:9pt;color:#555}}
+@media print{
+body{background:#fff;font-size:10pt}header{padding:10px 0;background:#fff;color:#1F4E78;border-bottom:3px solid #1F4E78}
+nav.bar{display:none}main{padding:0;max-width:none}
+.toc .pg{display:inline;float:right}.toc li{border-bottom:1px dotted #bbb}
+h2{break-before:page;margin-top:0}.toc+section h2,#summary{break-before:auto}
+h2,h3{break-after:avoid}figure,tr,.card{break-inside:avoid}
+.atlas{grid-template-columns:repeat(3,1fr);gap:6px}.charts{grid-template-columns:repeat(2,1fr)}
+table{font-size:8pt}th,td{padding:2px 4px}.tablewrap{overflow:visible}
+a{color:inherit;text-decoration:none}details>summary{list-style:none}
+}
 """
 
 
@@ -241,6 +259,70 @@ def _charts(report: PRAISReport, tables: dict[str, pd.DataFrame]) -> list[tuple[
     return out
 
 
+#: Sections of the report: id -> heading (the table of contents, the PDF outline and the page numbers).
+SECTIONS: dict[str, str] = {
+    "summary": "1. Executive summary",
+    "tables": "2. PRAIS tables",
+    "maps": "3. Atlas of maps",
+    "charts": "4. Charts",
+    "method": "5. Methods and data",
+    "consistency": "6. Consistency certificate",
+}
+
+#: Public references of the methods (cited in the report instead of internal documents).
+REFERENCES = (
+    "Sims, N.C. et al. (2021). Good Practice Guidance. SDG Indicator 15.3.1, Proportion of land that is degraded "
+    "over total land area. Version 2.0. United Nations Convention to Combat Desertification, Bonn. "
+    "https://www.unccd.int/resources/manuals-and-guides/good-practice-guidance-sdg-indicator-1531-proportion-land-"
+    "degraded-over",
+    "UNCCD (2025). PRAIS 4 reporting manual for the 2026 reporting process (strategic objectives 1, 2 and 3). "
+    "https://www.unccd.int/land-and-life/reporting",
+    "Trends.Earth (Conservation International): methods documentation. https://docs.trends.earth",
+    "McKee, T.B., Doesken, N.J., Kleist, J. (1993). The relationship of drought frequency and duration to time "
+    "scales. 8th Conference on Applied Climatology, 179-184 (Standardized Precipitation Index).",
+    "openldn documentation in the source repository: docs/differences.md (differences from Trends.Earth), "
+    "docs/run-file.md (every option of a run).",
+)
+
+
+def _preset_name(preset: dict[str, Any]) -> str:
+    """Human name of a method preset (its data file's ``name``), else its id."""
+    pid = str(preset.get("id", "") or "")
+    if not pid:
+        return "custom"
+    try:
+        from openldn.core.vocab import read_data_file
+
+        doc = read_data_file(f"presets/{pid}.yaml")
+        return str(doc.get("name", pid)) if isinstance(doc, dict) else pid
+    except Exception:  # a user's preset file: its name as given
+        return Path(pid).stem.replace("_", " ")
+
+
+def _toc(pages: dict[str, int] | None) -> str:
+    items = "".join(
+        f'<li><a href="#{k}">{html.escape(v)}</a><span class="pg">{pages.get(k, "") if pages else ""}</span></li>'
+        for k, v in SECTIONS.items())
+    return f'<nav class="toc" aria-label="Contents"><h2 id="contents">Contents</h2><ol>{items}</ol></nav>'
+
+
+def _summary_text(report: PRAISReport) -> str:
+    from openldn.reporting.summary import executive_summary
+
+    paras = executive_summary(report)
+    if not paras:
+        return '<p class="note">No SDG 15.3.1 table in this run: no summary.</p>'
+    return '<div class="summary">' + "".join(f"<p>{html.escape(p)}</p>" for p in paras) + "</div>"
+
+
+def _figure(m: MapImage, esc: Any) -> str:
+    files = ", ".join(f"<code>{esc(f)}</code>" for f in m.files)
+    meta = f'<span class="m">{esc(m.caption)}</span>' if m.caption else ""
+    return (f'<figure id="map-{esc(m.key.replace("/", "-"))}"><img class="map" alt="{esc(m.title)}" '
+            f'src="{data_uri(m.png)}"><figcaption><strong>{esc(m.title)}</strong>{meta}'
+            f'{"<span class=m>" + files + "</span>" if files else ""}</figcaption></figure>')
+
+
 def render_html(
     report: PRAISReport,
     *,
@@ -250,8 +332,14 @@ def render_html(
     provenance: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
     downloads: dict[str, str] | None = None,
+    pages: dict[str, int] | None = None,
+    created: str | None = None,
 ) -> str:
     """The HTML text of the report.
+
+    Sections: contents, executive summary (sentences generated from the figures), PRAIS tables, an atlas of the
+    maps (a grid of small maps), charts, methods and data, consistency certificate. The print style sheet makes
+    A4 pages with page numbers (:mod:`openldn.reporting.pdf`).
 
     Parameters
     ----------
@@ -269,6 +357,10 @@ def render_html(
         Integration options shown in the method section.
     downloads : dict of str to str, optional
         Label -> relative path of the other outputs (workbook, JSON, CSV folder).
+    pages : dict of str to int, optional
+        Section id -> page of the PDF, printed in the table of contents of the PDF.
+    created : str, optional
+        Creation time shown in the header (default: now).
 
     Returns
     -------
@@ -278,20 +370,21 @@ def render_html(
 
     prov = provenance or {}
     esc = html.escape
-    created = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    created = created or _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(name)} - openldn report</title><style>{_CSS}</style></head><body>",
+        f"<title>{esc(name)} - land degradation report</title><style>{_CSS}</style></head><body>",
         f"<header><h1>{esc(name)}</h1><p>Land degradation indicators (SDG 15.3.1, SO1, SO2-3, SO3) - baseline "
         f"{esc(report.baseline)}, reporting {esc(', '.join(report.reporting))} - openldn "
         f"{esc(str(prov.get('openldn_version', openldn.__version__)))} - {created}</p></header>",
-        '<nav><a href="#summary">Summary</a><a href="#maps">Maps</a><a href="#charts">Charts</a>'
-        '<a href="#tables">PRAIS tables</a><a href="#consistency">Consistency</a><a href="#method">Method and data'
-        '</a></nav><main>',
-        '<h2 id="summary">Summary</h2>',
+        '<nav class="bar">' + "".join(f'<a href="#{k}">{esc(v.split(". ", 1)[-1])}</a>' for k, v in SECTIONS.items())
+        + "</nav><main>",
+        _toc(pages),
+        f'<section><h2 id="summary">{SECTIONS["summary"]}</h2>',
         _certificate_banner(report),
+        _summary_text(report),
         _cards(report),
         _figure_notes(report),
         _zone_summary(report),
@@ -299,31 +392,9 @@ def render_html(
     if downloads:
         links = " | ".join(f'<a href="{esc(p)}">{esc(k)}</a>' for k, p in downloads.items())
         parts.append(f'<p class="note">Files: {links}</p>')
+    parts.append("</section>")
 
-    parts.append('<h2 id="maps">Maps</h2><div class="maps">')
-    for m in (m for m in maps if m.embed):
-        files = ", ".join(f"<code>{esc(f)}</code>" for f in m.files)
-        parts.append(
-            f'<figure id="map-{esc(m.key.replace("/", "-"))}"><img class="map" alt="{esc(m.title)}" '
-            f'src="{data_uri(m.png)}"><figcaption>{esc(m.title)}{"<br>" + files if files else ""}</figcaption>'
-            "</figure>"
-        )
-    parts.append("</div>")
-    others = [m for m in maps if not m.embed]
-    if others:
-        parts.append("<details><summary>Other maps (files next to the report's folder)</summary><table><tbody>")
-        for m in others:
-            links = " ".join(f'<a href="../{esc(f)}">{esc(Path(f).suffix[1:])}</a>' for f in m.files)
-            parts.append(f"<tr><td>{esc(m.title)}</td><td>{links}</td></tr>")
-        parts.append("</tbody></table></details>")
-
-    parts.append('<h2 id="charts">Charts</h2><div class="maps">')
-    for title, png in _charts(report, tables or {}):
-        parts.append(f'<figure><img class="chart" alt="{esc(title)}" src="{data_uri(png)}">'
-                     f"<figcaption>{esc(title)}</figcaption></figure>")
-    parts.append("</div>")
-
-    parts.append('<h2 id="tables">PRAIS tables</h2>')
+    parts.append(f'<section><h2 id="tables">{SECTIONS["tables"]}</h2>')
     for code in report.codes():
         ts = [t for t in report.tables if t.code == code]
         main_t = next((t for t in ts if t.zone_id == "ALL"), ts[0])
@@ -332,45 +403,74 @@ def render_html(
         for t in ts:
             if t is main_t:
                 continue
-            parts.append(f"<details><summary>{esc(t.zone_name)} ({esc(t.zone_id)})</summary>{_table_html(t)}"
-                         "</details>")
+            parts.append(f"<details><summary>{esc(t.zone_name)}</summary>{_table_html(t)}</details>")
+    parts.append("</section>")
 
-    parts.append(_certificate_html(report))
+    parts.append(f'<section><h2 id="maps">{SECTIONS["maps"]}</h2>'
+                 '<p class="note">Every map of a quantity uses one colour scale across periods; the method '
+                 "parameters of each map are under its title and in its GeoTIFF tags.</p><div class=\"atlas\">")
+    parts.extend(_figure(m, esc) for m in maps if m.embed)
+    parts.append("</div>")
+    others = [m for m in maps if not m.embed]
+    if others:
+        parts.append("<details><summary>Other maps (files next to the report's folder)</summary><table><tbody>")
+        for m in others:
+            links = " ".join(f'<a href="../{esc(f)}">{esc(Path(f).suffix[1:])}</a>' for f in m.files)
+            parts.append(f"<tr><td>{esc(m.title)}</td><td>{links}</td></tr>")
+        parts.append("</tbody></table></details>")
+    parts.append("</section>")
 
-    parts.append('<h2 id="method">Method and data</h2>')
+    parts.append(f'<section><h2 id="charts">{SECTIONS["charts"]}</h2><div class="charts">')
+    for title, png in _charts(report, tables or {}):
+        parts.append(f'<figure><img class="chart" alt="{esc(title)}" src="{data_uri(png)}">'
+                     f"<figcaption>{esc(title)}</figcaption></figure>")
+    parts.append("</div></section>")
+
+    parts.append(f'<section><h2 id="method">{SECTIONS["method"]}</h2>')
     preset = prov.get("preset") or {}
     opts = options or {}
     method = [
-        ("Method preset", f"{preset.get('id', '')} (sha256 {preset.get('hash', '')})"),
-        ("Integration", "One-Out-All-Out over land cover, land productivity and soil organic carbon "
-                        "(standard.md §7.2): degraded if any sub-indicator is degraded."),
-        ("Improved rule", str(opts.get("improved_rule", "trends_earth"))),
-        ("No-data rule", str(opts.get("nodata_rule", "any_nodata"))),
-        ("Status", "Baseline x period through the 3x3 status matrix (Addendum §2.1); 7-class expanded status."),
-        ("Land-area denominator", "Total land area = area minus inland water (land cover class 7 of one year, the "
-                                  "area ledger), one denominator per run and one water area in every table; no "
-                                  "data kept in the denominator and reported as its own row; water reported "
-                                  "separately. " + str((report.consistency.get("ledger") or {}).get("source", ""))),
-        ("Population", "Counts aggregated onto the analysis grid with a count-conserving rule; float counts (no "
-                       "Int16 rounding)."),
+        ("Method preset", _preset_name(preset)),
+        ("Integration", "One-out-all-out over land cover, land productivity and soil organic carbon (Good Practice "
+                        "Guidance v2, §4): land is degraded if any sub-indicator shows degradation."),
+        ("Improvement rule", str(opts.get("improved_rule", "trends_earth")).replace("_", " ")),
+        ("No-data rule", str(opts.get("nodata_rule", "any_nodata")).replace("_", " ")),
+        ("Status", "Baseline against each reporting period through the 3 x 3 status matrix (Good Practice "
+                   "Guidance v2, Addendum); expanded 7-class status."),
+        ("Land-area denominator", "Total land area = area minus inland water (land cover class 'Water bodies' of "
+                                  "one year), one denominator per run and one water area in every table; no data "
+                                  "kept in the denominator and reported as its own row; water reported separately. "
+                                  + str((report.consistency.get("ledger") or {}).get("source", ""))),
+        ("Population", "Counts aggregated onto the analysis grid with a count-conserving rule; fractional counts "
+                       "kept (no integer rounding)."),
+        ("Drought", "Standardized Precipitation Index (McKee et al. 1993) in four intensity classes; the highest "
+                    "intensity of each period and the population living under it (PRAIS 2026, SO3)."),
         ("Checks passed", ", ".join(report.checks)),
         ("Differences from Trends.Earth", "one land-area denominator for every SO1 table (water and no data "
-                                          "reported separately); float population (no Int16 cap); status bands "
-                                          "carry their own content; tables generated from data (no formula "
-                                          "templates) - see docs/differences.md."),
+                                          "reported separately); fractional population; status bands carry their "
+                                          "own content; tables generated from data (no formula templates); see "
+                                          "docs/differences.md in the openldn source."),
     ]
     for zid, la in report.land_area.items():
-        method.append((f"Land area {zid}", f"{la['land_km2']:,.3f} km² ({la['source']}); water "
-                                           f"{la['water_km2']:,.3f} km²; no data {la['nodata_km2']:,.3f} km²"))
+        zname = "Whole area" if zid == "ALL" else next(
+            (t.zone_name for t in report.tables if t.zone_id == zid), zid)
+        method.append((f"Land area, {zname}", f"{la['land_km2']:,.3f} km² ({la['source']}); water "
+                                              f"{la['water_km2']:,.3f} km²; no data {la['nodata_km2']:,.3f} km²"))
     method += [("Substitution", s) for s in report.substitutions]
     method += [("Not built", s) for s in report.skipped]
-    parts.append("<table><tbody>" + "".join(
+    parts.append('<table class="wide"><colgroup><col style="width:22%"><col></colgroup><tbody>' + "".join(
         f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in method) + "</tbody></table>")
     inputs = prov.get("inputs") or []
     if inputs:
         parts.append(_input_data_table(inputs, esc))
+    parts.append("<h3>References</h3><ol class=\"note\">" + "".join(f"<li>{esc(r)}</li>" for r in REFERENCES)
+                 + "</ol></section>")
+
+    parts.append("<section>" + _certificate_html(report) + "</section>")
     parts.append("</main></body></html>")
-    return "\n".join(parts)
+    text = "\n".join(parts)
+    # every table scrolls inside its own box on screen (wide tables never widen the page)
+    return text.replace("<table", '<div class="tablewrap"><table').replace("</table>", "</table></div>")
 
 
 def _input_data_table(inputs: list[dict[str, Any]], esc: Any) -> str:
@@ -389,7 +489,7 @@ def _input_data_table(inputs: list[dict[str, Any]], esc: Any) -> str:
             f"<td><code>{esc(str(r.get(c, '')))}</code></td>" if c == "sha256" else f"<td>{esc(str(r.get(c, '')))}</td>"
             for c in cols) + "</tr>"
         for r in rows)
-    return f"<h3>Input data</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<h3>Input data</h3><table class="wide"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def write_html(text: str, path: str | Path) -> Path:

@@ -6,7 +6,8 @@ Writes under ``ctx.out_dir``:
   ``report/openldn-run.json`` (every table + provenance; schema ``schemas/openldn-run.schema.json``);
 * next to every COG of ``ctx.outputs``: ``<name>.qml`` (QGIS style) and ``<name>.png`` (map with title, legend,
   geodesic scale bar and admin boundaries);
-* ``report/report.html``: the self-contained report.
+* ``report/report.html``: the self-contained report, and ``report/report.pdf`` (headless Chromium; skipped with a
+  warning when Chromium is absent).
 
 Tables are validated (V1-V3, C1-C8) before anything is written; a broken rule raises
 :class:`~openldn.exceptions.PRAISValidationError` naming the table, the row and the rule.
@@ -14,6 +15,7 @@ Tables are validated (V1-V3, C1-C8) before anything is written; a broken rule ra
 
 from __future__ import annotations
 
+import datetime as _dt
 from pathlib import Path
 from typing import Any
 
@@ -353,9 +355,22 @@ def run(ctx: Any) -> None:
         ctx.progress("reporting", 3, 4, "HTML report")
         integ = getattr(ctx.assessment, "integration", None)
         opts = integ.model_dump() if hasattr(integ, "model_dump") else dict(integ or {})
-        text = render_html(report, name=name, maps=images, tables=ctx.tables, provenance=prov, options=opts,
-                           downloads=downloads)
-        write_html(text, folder / "report.html")
+        from openldn.reporting.pdf import find_chromium, write_pdf
+        from openldn.reporting.report import SECTIONS
+
+        pdf = getattr(outputs_spec, "pdf", True) and find_chromium() is not None
+        if pdf:
+            downloads = {"Report (PDF)": "report.pdf", **downloads}
+        created = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+        def render(pages: dict[str, int] | None = None) -> str:
+            return render_html(report, name=name, maps=images, tables=ctx.tables, provenance=prov, options=opts,
+                               downloads=downloads, pages=pages, created=created)
+
+        write_html(render(), folder / "report.html")
+        if getattr(outputs_spec, "pdf", True):  # no Chromium: a warning, the HTML report stays
+            ctx.progress("reporting", 3, 4, "PDF report")
+            write_pdf(folder / "report.html", folder / "report.pdf", markers=SECTIONS, rerender=render, log=ctx.log)
     ctx.progress("reporting", 4, 4, "done")
 
 

@@ -214,9 +214,9 @@ def productivity_windows(
 
 def years_of(obj: Any) -> np.ndarray:
     """Integer years of the ``time`` coordinate of an xarray object (datetime64 or integer years)."""
-    t = obj["time"].values
+    t: np.ndarray = np.asarray(obj["time"].values)
     if np.issubdtype(t.dtype, np.datetime64):
-        return pd.DatetimeIndex(t).year.to_numpy()
+        return np.asarray(pd.DatetimeIndex(t).year.to_numpy(), dtype=int)
     if np.issubdtype(t.dtype, np.integer):
         return t.astype(int)
     try:  # cftime or objects

@@ -23,6 +23,7 @@ import xarray as xr
 from openldn.exceptions import ConfigError, GridMismatchError
 
 if TYPE_CHECKING:
+    from odc.geo.crs import CRS
     from odc.geo.geobox import GeoBox
 
 __all__ = ["align", "attach_grid", "count_weights"]
@@ -32,6 +33,13 @@ Kind = Literal["categorical", "continuous", "count"]
 _PHASE_TOL = 1e-6  # pixels
 _RES_TOL = 1e-9  # relative
 _BLOCK = 2048
+
+
+def crs_of(gb: GeoBox) -> CRS:
+    """The CRS of a grid; a grid without one cannot be aligned (one-line error)."""
+    if gb.crs is None:
+        raise GridMismatchError("a raster has no coordinate reference system: declare its CRS (e.g. gdal_edit -a_srs).")
+    return gb.crs
 
 
 def attach_grid(da: xr.DataArray, gb: GeoBox) -> xr.DataArray:
@@ -44,7 +52,7 @@ def attach_grid(da: xr.DataArray, gb: GeoBox) -> xr.DataArray:
     da = da.assign_coords(y=ys, x=xs)
     da = da.drop_vars("spatial_ref", errors="ignore").copy(deep=False)
     # inplace on a shallow copy: rioxarray's default (inplace=False) deep-copies the data
-    da.rio.write_crs(gb.crs.to_wkt(), inplace=True)
+    da.rio.write_crs(crs_of(gb).to_wkt(), inplace=True)
     da.rio.write_transform(gb.affine, inplace=True)
     return da
 
@@ -154,7 +162,7 @@ def _cell_area_at_centre(gb: GeoBox, crs_to: Any) -> float:
     cy, cx = gb.shape.y // 2, gb.shape.x // 2
     corners = [t * (cx, cy), t * (cx + 1, cy), t * (cx + 1, cy + 1), t * (cx, cy + 1)]
     if gb.crs != crs_to:
-        tr = Transformer.from_crs(gb.crs._crs, crs_to._crs, always_xy=True)
+        tr = Transformer.from_crs(crs_of(gb).to_wkt(), crs_to.to_wkt(), always_xy=True)
         corners = [tr.transform(x, y) for x, y in corners]
     xs = np.array([c[0] for c in corners])
     ys = np.array([c[1] for c in corners])
@@ -331,7 +339,7 @@ def _align_count(da: xr.DataArray, src: GeoBox, dst: GeoBox) -> xr.DataArray:
     if src.crs != dst.crs or a.b or a.d or b.b or b.d:
         return _align_count_density(work, src, dst)
     measure = None
-    if src.crs.geographic:
+    if crs_of(src).geographic:
         from openldn.core.grid import ellipsoid_zone_area
 
         measure = ellipsoid_zone_area

@@ -146,7 +146,7 @@ def analysis_grid(
         c1 = math.ceil(max(cols) - _SNAP_EPS) + 1
         r0 = math.floor(min(rows) + _SNAP_EPS) - 1
         r1 = math.ceil(max(rows) - _SNAP_EPS) + 1
-        if ref.crs.geographic:
+        if ref.crs is not None and ref.crs.geographic:
             c0, c1, r0, r1 = _clamp_geographic(ref.affine, c0, c1, r0, r1)
         return GeoBox((r1 - r0, c1 - c0), ref.affine * Affine.translation(c0, r0), ref.crs)
 

@@ -200,7 +200,7 @@ def _run_strips(cov: Coverage, arrays: list[xr.DataArray], fn: Callable[..., Any
             for ix in range(len(chunks[1])):
                 c0, c1 = int(col_edges[ix]), int(col_edges[ix + 1])
                 m = (sj >= c0) & (sj < c1)
-                sparse = (si[m], sj[m] - c0, sz[m], sf[m])
+                sparse: tuple[np.ndarray, ...] = (si[m], sj[m] - c0, sz[m], sf[m])
                 blocks = [d.blocks[iy, ix] for d in datas]
                 tasks.append(dask.delayed(fn, pure=False)(codes_rows[:, c0:c1], sparse, *blocks))
                 sizes.append((r1 - r0) * (c1 - c0))
@@ -245,7 +245,7 @@ def _n_workers() -> int:
         try:
             from distributed import get_client
 
-            return max(1, sum(get_client().nthreads().values()))
+            return max(1, sum(get_client().nthreads().values()))  # type: ignore[no-untyped-call]
         except ValueError:
             pass
     return os.cpu_count() or 1
@@ -500,7 +500,7 @@ def crosstab_area_table(
     zone_tot = acc.sum(axis=(1, 2))
     pos_a = {int(c): i for i, c in enumerate(ca)}
     pos_b = {int(c): i for i, c in enumerate(cb)}
-    nonzero = (acc > 0).any(axis=0)
+    nonzero: np.ndarray = np.asarray((acc > 0).any(axis=0))
     if legend_a is not None and legend_b is not None:
         pairs = [(x, y) for x in _ordered_codes(ca[nonzero.any(axis=1)], la) for y in _ordered_codes(cb[nonzero.any(axis=0)], lb)]
         pairs_set = set(pairs)
@@ -545,9 +545,9 @@ def _weighted(values: xr.DataArray, by: xr.DataArray | None, cov: Coverage, weig
     arrays = [values]
     has_by = by is not None
     has_w = weight is not None
-    if has_by:
+    if by is not None:
         arrays.append(by)
-    if has_w:
+    if weight is not None:
         arrays.append(weight)
 
     def fn(cells: np.ndarray, sparse: tuple[np.ndarray, ...], *p: np.ndarray) -> Any:
@@ -740,4 +740,5 @@ def zone_area_table(cov: Coverage, area: xr.DataArray) -> pd.DataFrame:
     area2 = _area2d(area, cov)
     ones = xr.zeros_like(area2, dtype=np.uint8)
     t = class_area_table(ones, cov, area2, variable="zone_area")
-    return t.groupby(["zone_id", "zone_name"], sort=False, as_index=False)["area_km2"].sum()
+    out: pd.DataFrame = t.groupby(["zone_id", "zone_name"], sort=False, as_index=False)[["area_km2"]].sum()
+    return out

@@ -83,7 +83,7 @@ def fetch_command(
         except ModuleNotFoundError as err:
             if (err.name or "").split(".")[0] not in CATALOG_EXTRA_MODULES:
                 raise
-            con.print(missing_extra_message(err.name or ""), highlight=False, soft_wrap=True)
+            con.print(missing_extra_message(err.name or ""), markup=False, highlight=False, soft_wrap=True)
             return 1
     if not paths:
         con.print(f"{assessment}: no input uses a catalogue dataset (nothing to fetch).", highlight=False)

@@ -15,7 +15,7 @@ process per configuration and prints, in one run:
 The machine is shared: the load average is printed beside every figure. Defaults run in a few minutes on 2 cores;
 the issue's sizes are options::
 
-    python benchmarks/bench_country.py                       # 1,000^2 x 24 years; flatness 250^2, 500^2, 1,000^2
+    python benchmarks/bench_country.py                       # 500^2 x 24 years; flatness 128^2, 256^2, 500^2
     python benchmarks/bench_country.py --size 2500 --flat-sizes 625,1250,2500
     python benchmarks/bench_country.py --size 10000 --skip-workers
 
@@ -119,7 +119,7 @@ def _kernel_mpix(years: int, size: int, threads: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--size", type=int, default=1000, help="grid side of the engine comparison")
+    ap.add_argument("--size", type=int, default=500, help="grid side of the engine comparison")
     ap.add_argument("--flat-sizes", default=None, help="three grid sides for the memory flatness, e.g. 625,1250,2500")
     ap.add_argument("--years", type=int, default=24)
     ap.add_argument("--work", type=Path, default=Path("/tmp/openldn-bench"))

@@ -6,6 +6,7 @@ Stack: (20, 1000, 1000) float32 with 5 % nodata (NaN) by default. Timed side by 
   slopes) over all rows, split in bands across ``--threads`` threads;
 * the yardstick ``mk_sen_tiled`` of ``../shared/bench/mk_reference.py`` (S, var(S), z, p, Theil-Sen slope), when
   that folder is present (it is imported only here, never by the package);
+* the autocorrelation-robust variants (Hamed-Rao, pre-whitening; per-pixel kernels) on a subset of rows;
 * a numpy baseline vectorised over the year pairs (S, tie counts, float32 pairwise slopes for a block of pixels at
   once) whose Theil-Sen slope is the median of the *sorted* pairwise slopes (``np.sort`` along the pairs, then the
   middle order statistics of the valid ones), timed on a subset of rows and scaled. ``np.nanmedian`` is not used:
@@ -31,7 +32,7 @@ import numpy as np
 from scipy.special import erfc
 
 from openldn.productivity import mann_kendall
-from openldn.productivity._kernels import MK_OUTPUTS, mk_block, run_rows
+from openldn.productivity._kernels import MK_OUTPUTS, mk_block, mk_variant_block, run_rows
 
 YARDSTICK = Path(__file__).resolve().parents[1] / ".." / "shared" / "bench"
 
@@ -140,6 +141,16 @@ def main() -> None:
         r_mpix = math.nan
         print(f"yardstick: {YARDSTICK / 'mk_reference.py'} absent, skipped")
 
+    rows = min(args.baseline_rows, ny)
+    xs = np.ascontiguousarray(x[:, :rows])
+    for method, label in ((1, "Hamed-Rao"), (2, "pre-whitening")):
+        vout = np.empty((len(MK_OUTPUTS), rows, nx))
+        mk_variant_block(small, t, 4, method, 1.96, 0, 2, np.empty((len(MK_OUTPUTS), 2, 64)))
+        t0 = time.perf_counter()
+        run_rows(mk_variant_block, rows, xs, t, 4, method, 1.96, out=vout, threads=args.threads)
+        dt = time.perf_counter() - t0
+        print(f"openldn robust variant {label} (timed on {rows} rows): {rows * nx / dt / 1e6:.2f} Mpix/s")
+
     if args.api:
         import pandas as pd
         import xarray as xr
@@ -152,7 +163,6 @@ def main() -> None:
         dt_api = time.perf_counter() - t0
         print(f"openldn.productivity.mann_kendall (DataArray): {dt_api:.2f} s, {npix / dt_api / 1e6:.2f} Mpix/s")
 
-    rows = min(args.baseline_rows, ny)
     t0 = time.perf_counter()
     base = numpy_baseline(x[:, :rows], t)
     dt_base = (time.perf_counter() - t0) * ny / rows

@@ -220,7 +220,8 @@ def _grid_array(data: Any, gb: GeoBox, *, name: str) -> xr.DataArray:
     xs = t.c + t.a * (np.arange(gb.shape.x) + 0.5)
     ys = t.f + t.e * (np.arange(gb.shape.y) + 0.5)
     da = xr.DataArray(data, dims=("y", "x"), coords={"y": ys, "x": xs}, name=name)
-    da.rio.write_crs(gb.crs.to_wkt(), inplace=True)  # inplace: no copy of the data
+    if gb.crs is not None:
+        da.rio.write_crs(gb.crs.to_wkt(), inplace=True)  # inplace: no copy of the data
     da.rio.write_transform(t, inplace=True)
     return da
 
@@ -342,11 +343,18 @@ def _zone_geoms(
     return order, [name_of[z] for z in order], out
 
 
+def _crs_wkt(gb: GeoBox) -> str:
+    """WKT of the grid's CRS (error when the grid has none)."""
+    if gb.crs is None:
+        raise ConfigError("Analysis grid: no CRS; give the grid a CRS (e.g. EPSG:4326).")
+    return str(gb.crs.to_wkt())
+
+
 def _densify_for(gdf: gpd.GeoSeries | gpd.GeoDataFrame, gb: GeoBox) -> Any:
     """Reproject to the grid CRS, densifying edges first so that curved images of straight edges stay accurate."""
     import shapely
 
-    crs_wkt = gb.crs.to_wkt()
+    crs_wkt = _crs_wkt(gb)
     if gdf.crs is None:
         raise ConfigError("Area of interest / admin units: no CRS; set one (e.g. gdf.set_crs('EPSG:4326')).")
     from pyproj import CRS
@@ -426,7 +434,7 @@ def build_coverage(
     n_units = 0
     if zones is not None:
         zg = _densify_for(zones, geobox)
-        zids, znames, zgeoms = _zone_geoms(zg, id_field, name_field, geobox.crs.to_wkt(), aoi_geom)
+        zids, znames, zgeoms = _zone_geoms(zg, id_field, name_field, _crs_wkt(geobox), aoi_geom)
         n_units = len(zids)
     if rule not in ("fraction", "centre"):
         raise ConfigError(f"build_coverage: rule {rule!r} is not 'fraction' or 'centre'.")

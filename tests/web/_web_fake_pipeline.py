@@ -112,7 +112,8 @@ def write_outputs(out_dir: Path) -> None:
         {"key": "sdg/2000-2015", "path": "maps/sdg_2000-2015.tif", "title": "SDG 15.3.1 baseline",
          "legend": SDG_LEGEND, "kind": "categorical"},
         {"key": "soc", "path": "maps/soc.tif", "title": "Soil organic carbon (t/ha)", "legend": {},
-         "kind": "continuous"},
+         "kind": "continuous", "ramp": {"id": "carbon_stock", "kind": "sequential", "name": "Low to high stock",
+                                        "vmin": 20.0, "vmax": 60.0, "stops": [[20.0, "#FFF7BC"], [60.0, "#8C2D04"]]}},
         {"key": "report", "path": "report/report.html", "title": "HTML report", "legend": {}, "kind": "report"},
         {"key": "escape", "path": "../../../etc/passwd", "title": "bad", "legend": {}, "kind": "map"},
     ]

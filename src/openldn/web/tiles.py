@@ -1,7 +1,8 @@
 """Map layers of a finished run: the outputs manifest, PNG tiles rendered from the COGs, and pixel values.
 
 Rendering uses rio-tiler; categorical layers are coloured with the legend in the manifest, continuous layers with
-a viridis ramp stretched between the 2nd and 98th percentiles.
+the ramp and range the run recorded (``ramp`` in ``outputs.json``), or, for a record without one, a viridis ramp
+stretched between the 2nd and 98th percentiles.
 """
 
 from __future__ import annotations
@@ -194,7 +195,11 @@ def layer_info(entry: dict[str, Any]) -> dict[str, Any]:
         "staged": bool(entry.get("staged")),
         "legend": [{"code": c, "label": lab, "color": col} for c, (lab, col) in sorted(legend.items())],
         **info,
-        "ranges": [] if legend else [list(r) for r in _ranges(str(file), file.stat().st_mtime)],
+        "ramp": None if legend else _ramp(entry),
+        "ranges": [] if legend else (
+            [[r["vmin"], r["vmax"]]] * len(info["bands"]) if (r := _ramp(entry)) is not None
+            else [list(x) for x in _ranges(str(file), file.stat().st_mtime)]
+        ),
     }
 
 
@@ -239,11 +244,43 @@ def render_tile(entry: dict[str, Any], z: int, x: int, y: int, *, band: int = 1)
         coded = ImageData(np.ma.masked_array(remapped, mask=mask), bounds=img.bounds, crs=img.crs)
         colormap = {lut[c]: _hex_to_rgba(color) for c, (_, color) in legend.items()}
         return coded.render(img_format="PNG", colormap=colormap)
+    ramp = _ramp(entry)
+    if ramp is not None:  # the run's own ramp and range (the same as its PNG maps and QGIS styles)
+        with np.errstate(invalid="ignore"):
+            img.rescale(in_range=((ramp["vmin"], ramp["vmax"]),))
+            return img.render(img_format="PNG", colormap=_ramp_colormap(ramp))
     ranges = _ranges(str(file), file.stat().st_mtime)
     lo, hi = ranges[band - 1] if band - 1 < len(ranges) else (0.0, 1.0)
     with np.errstate(invalid="ignore"):
         img.rescale(in_range=((lo, hi),))
         return img.render(img_format="PNG", colormap=cmap.get("viridis"))
+
+
+def _ramp(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """The colour ramp the run wrote for a continuous layer (``ramp``: ``vmin``, ``vmax``, ``stops`` of
+    ``[value, "#RRGGBB"]``), or None."""
+    ramp = entry.get("ramp")
+    if not isinstance(ramp, dict):
+        return None
+    try:
+        stops = sorted((float(v), str(c)) for v, c in ramp.get("stops") or [])
+        lo, hi = float(ramp["vmin"]), float(ramp["vmax"])
+        for _, color in stops:
+            _hex_to_rgba(color)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if len(stops) < 2 or not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return None
+    return {"vmin": lo, "vmax": hi, "stops": [[v, c] for v, c in stops], "name": str(ramp.get("name") or "")}
+
+
+def _ramp_colormap(ramp: dict[str, Any]) -> dict[int, tuple[int, int, int, int]]:
+    """256 colours along the ramp's stops, byte 0 at ``vmin`` and 255 at ``vmax`` (linear in value)."""
+    values = np.array([v for v, _ in ramp["stops"]])
+    rgba = np.array([_hex_to_rgba(c) for _, c in ramp["stops"]], dtype=float)
+    at = ramp["vmin"] + np.arange(256) / 255.0 * (ramp["vmax"] - ramp["vmin"])
+    channels = [np.interp(at, values, rgba[:, k]) for k in range(4)]
+    return {i: tuple(int(np.rint(ch[i])) for ch in channels) for i in range(256)}  # type: ignore[misc]
 
 
 @lru_cache(maxsize=64)

@@ -9,6 +9,11 @@ const state = {
   layers: [],         // layer descriptions of the current run
   leaflet: {},        // key -> L.TileLayer
   tables: [],         // table descriptions of the current run
+  visible: [],        // keys of the layer groups shown, in the order they were switched on (the last: legend)
+  layerState: {},     // group key -> {current layer, band}
+  compare: null,      // swipe comparison in progress
+  zoneFeatures: [],   // admin units (GeoJSON features), for identify and zoom
+  areaBounds: null,   // bounds of the area of interest and units
   drawing: null,      // {points: [], line: L.Polyline} while drawing a polygon
   boundaries: null,   // L.LayerGroup of the project's area of interest and admin units
   runClickedAt: null, // time the run button was clicked (for the timing shown in the status)
@@ -78,22 +83,82 @@ function fmt(value) {
 const map = L.map("map", { center: [10, 10], zoom: 3, worldCopyJump: true, doubleClickZoom: false });
 map.createPane("land");
 map.getPane("land").style.zIndex = 150; // below the result tiles (tilePane is 200)
+for (const [pane, z] of [["compare-left", 210], ["compare-right", 211]]) map.createPane(pane).style.zIndex = z;
 map.createPane("zones");
 map.getPane("zones").style.zIndex = 440;
 map.createPane("outlines");
 map.getPane("outlines").style.zIndex = 450;
 map.getPane("outlines").style.pointerEvents = "none";
-map.attributionControl.addAttribution("Country outlines: Natural Earth via world-atlas");
+map.attributionControl.addAttribution("Basemap: Natural Earth (world-atlas), places: GeoNames (CC BY 4.0)");
 
+// offline basemap: Natural Earth land and country boundaries (world-atlas, 1:10m), water as the map's background,
+// places of the GeoNames gazetteer at district zoom (served by /api/basemap/places); an online basemap when the
+// server has a tile address (OPENLDN_BASEMAP_URL)
 async function loadOutlines() {
-  const response = await fetch("/vendor/world-atlas/countries-50m.json");
-  if (!response.ok) { toast("Country outlines are not installed (run 'npm ci' in src/openldn/web/frontend)."); return; }
-  const topo = await response.json();
-  const land = topojson.feature(topo, topo.objects.countries);
-  L.geoJSON(land, { pane: "land", interactive: false, style: { color: "#8a9aa5", weight: 0.6, fillColor: "#f3f1ea", fillOpacity: 1 } }).addTo(map);
-  L.geoJSON(topojson.mesh(topo, topo.objects.countries, (a, b) => a !== b), {
-    pane: "outlines", interactive: false, style: { color: "#55626b", weight: 0.8, fill: false },
-  }).addTo(map);
+  const [landResponse, countriesResponse] = await Promise.all([
+    fetch("/vendor/world-atlas/land-10m.json"), fetch("/vendor/world-atlas/countries-10m.json")]);
+  if (!landResponse.ok || !countriesResponse.ok) { toast("The offline basemap is not installed (run 'npm ci' in src/openldn/web/frontend)."); return; }
+  const land = await landResponse.json();
+  const countries = await countriesResponse.json();
+  state.basemap = L.layerGroup().addTo(map);
+  state.basemap.addLayer(L.geoJSON(topojson.feature(land, land.objects.land), {
+    pane: "land", interactive: false, style: { stroke: false, fillColor: "#f3f1ea", fillOpacity: 1 } }));
+  state.basemap.addLayer(L.geoJSON(topojson.mesh(countries, countries.objects.countries, (a, b) => a !== b), {
+    pane: "outlines", interactive: false, style: { color: "#55626b", weight: 1, fill: false, className: "country-border" } }));
+  document.body.dataset.basemap = "offline";
+  map.on("moveend", loadPlaces);
+  loadPlaces();
+}
+
+async function loadPlaces() {
+  if (!state.places) state.places = L.layerGroup().addTo(map);
+  if (map.getZoom() < 8) { state.places.clearLayers(); return; }
+  const b = map.getBounds();
+  const box = [Math.max(-180, b.getWest()), Math.max(-90, b.getSouth()), Math.min(180, b.getEast()), Math.min(90, b.getNorth())];
+  const data = await fetch(`/api/basemap/places?west=${box[0]}&south=${box[1]}&east=${box[2]}&north=${box[3]}&limit=120`, { credentials: "same-origin" })
+    .then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  if (!data) return;
+  state.places.clearLayers();
+  for (const f of data.features) {
+    const [lon, lat] = f.geometry.coordinates;
+    const marker = L.circleMarker([lat, lon], { pane: "outlines", radius: 2, color: "#333", weight: 1, fillOpacity: 1, interactive: false });
+    marker.bindTooltip(el("span", { text: f.properties.name }), { permanent: true, direction: "right", className: "place-label", offset: [3, 0] });
+    state.places.addLayer(marker);
+  }
+}
+
+function setupOnlineBasemap(health) {
+  if (!health.basemap_url) return;
+  const layer = L.tileLayer(health.basemap_url, { pane: "land", maxZoom: 19, attribution: health.basemap_attribution || "" });
+  $("online-box").hidden = false;
+  $("online-basemap").addEventListener("change", (e) => {
+    if (e.target.checked) { layer.addTo(map); document.body.dataset.basemap = "online"; } else { map.removeLayer(layer); document.body.dataset.basemap = "offline"; }
+  });
+}
+
+// the legend of the visible layer (the last one switched on), on the map
+const legendControl = L.control({ position: "bottomright" });
+legendControl.onAdd = () => { const box = el("div", { class: "map-legend", id: "map-legend" }); L.DomEvent.disableScrollPropagation(box); return box; };
+legendControl.addTo(map);
+L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+
+function updateMapLegend() {
+  const box = $("map-legend");
+  const top = state.visible && state.visible[state.visible.length - 1];
+  const entry = top && state.layerState[top];
+  if (!entry) { box.replaceChildren(); box.hidden = true; return; }
+  box.hidden = false;
+  const layer = entry.current;
+  const head = el("h4", { text: layer.title + (layer.bands.length > 1 ? ` · ${layer.bands[entry.band - 1]}` : "") });
+  if (layer.legend.length) {
+    box.replaceChildren(head, ...layer.legend.map((c) => {
+      const sw = el("span", { class: "sw" }); sw.style.background = c.color;
+      return el("div", { class: "item", "data-code": c.code }, sw, el("span", { text: String(c.label) }));
+    }));
+  } else {
+    box.replaceChildren(head, legendFor(layer, entry.band));
+  }
+  box.dataset.key = layer.key;
 }
 
 map.on("click", (event) => {
@@ -117,12 +182,36 @@ async function showPoint(latlng) {
     }
     rows.push(el("tr", { "data-key": group.name }, el("td", { text: group.title }), el("td", { class: "value", text: parts.join(" · ") })));
   }
+  const unit = unitAt(lon, latlng.lat);
   const content = el("div", { class: "point-values" },
-    el("strong", { text: `${lat2(latlng.lat)}, ${lat2(lon)}` }), el("table", {}, ...rows));
+    el("strong", { text: `${lat2(latlng.lat)}, ${lat2(lon)}` }),
+    unit ? el("div", { class: "unit-name", text: "Unit: " + unit }) : null, el("table", {}, ...rows));
   L.popup({ maxWidth: 520, maxHeight: 320 }).setLatLng(latlng).setContent(content).openOn(map);
 }
 
 function lat2(x) { return x.toFixed(4); }
+
+// the admin unit under a point (ray casting over the project's units; holes count as outside)
+function inRing(ring, x, y) {
+  let inside = false;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    const [xi, yi] = ring[i], [xj, yj] = ring[j];
+    if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+function unitAt(lon, lat) {
+  for (const f of state.zoneFeatures || []) {
+    const g = f.geometry;
+    if (!g) continue;
+    const polygons = g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : [];
+    for (const poly of polygons) {
+      if (inRing(poly[0], lon, lat) && !poly.slice(1).some((hole) => inRing(hole, lon, lat))) return String(f.properties.name ?? f.properties.id ?? "");
+    }
+  }
+  return null;
+}
 
 // drawing an area of interest: click the vertices, then "Finish polygon"
 function startDrawing() {
@@ -165,7 +254,7 @@ async function loadProjects(selectId) {
 async function selectProject(id) {
   if (!id) return;
   state.project = await api("GET", `/api/projects/${id}`);
-  await Promise.all([loadDatasets(), loadForm(), loadRuns(), loadBoundaries()]);
+  await Promise.all([loadDatasets(), loadInputs(), loadForm(), loadRuns(), loadBoundaries()]);
 }
 
 // the project's area of interest (dashed) and admin units (click one to see its tables)
@@ -200,7 +289,11 @@ async function loadBoundaries() {
   }
   group.addTo(map);
   state.boundaries = group;
-  const bounds = L.featureGroup(group.getLayers()).getBounds();
+  state.zoneFeatures = data.zones ? data.zones.features : [];
+  state.areaBounds = L.featureGroup(group.getLayers()).getBounds();
+  $("zoom-unit").replaceChildren(el("option", { value: "", text: "Zoom to a unit…" }),
+    ...state.zoneFeatures.map((f, i) => el("option", { value: i, text: String(f.properties.name ?? f.properties.id ?? i) })));
+  const bounds = state.areaBounds;
   if (bounds.isValid() && !state.layers.length) map.fitBounds(bounds, { padding: [20, 20] });
 }
 
@@ -227,6 +320,33 @@ async function loadDatasets() {
   $("dataset-list").replaceChildren(...datasets.map((d) =>
     el("li", { text: `${d.role}: ${d.original_name} → ${d.path} (${(d.size / 1048576).toFixed(2)} MiB)` })));
   $("dataset-paths").replaceChildren(...datasets.map((d) => el("option", { value: d.path, text: d.role })));
+}
+
+// the run file's inputs with their grids, years and provenance
+async function loadInputs() {
+  const list = $("inputs-list");
+  const inputs = await guarded(() => api("GET", `/api/projects/${state.project.id}/inputs`));
+  if (!inputs) { list.replaceChildren(); return; }
+  if (!inputs.length) { list.replaceChildren(el("li", { class: "hint", text: "No run file yet." })); return; }
+  list.replaceChildren(...inputs.map((d) => {
+    const grid = d.grid || {};
+    const parts = [d.kind];
+    if (grid.crs) parts.push(grid.crs);
+    if (grid.resolution) parts.push(`${fmt(grid.resolution[0])} × ${fmt(grid.resolution[1])}`);
+    if (grid.width) parts.push(`${grid.width} × ${grid.height} px`);
+    if (d.bands) parts.push(`${d.bands} band${d.bands > 1 ? "s" : ""}`);
+    if (d.years) parts.push(d.years[0] === d.years[1] ? String(d.years[0]) : `${d.years[0]}–${d.years[1]}`);
+    if (d.features !== undefined) parts.push(`${d.features} features`);
+    if (d.rows !== undefined) parts.push(`${d.rows} rows`);
+    if (d.problem) parts.push(d.problem);
+    const prov = d.provenance || {};
+    const source = [prov.description, prov.title, prov.source, prov.dataset && `catalogue: ${prov.dataset}`, prov.doi && `doi: ${prov.doi}`, prov.licence, prov.citation]
+      .filter(Boolean).join(" · ");
+    return el("li", { class: "input", "data-name": d.name },
+      el("strong", { text: d.name }), ` ${d.path || ""}`,
+      el("span", { class: "meta", text: parts.join(" · ") }),
+      source ? el("span", { class: "meta provenance", text: source }) : null);
+  }));
 }
 
 async function upload() {
@@ -383,7 +503,7 @@ async function saveForm() {
 async function loadRuns(selectId) {
   const runs = await api("GET", `/api/projects/${state.project.id}/runs`);
   const select = $("run-select");
-  select.replaceChildren(...runs.map((r) => el("option", { value: r.id, text: `${new Date(r.created * 1000).toLocaleString()} · ${r.status}` })));
+  select.replaceChildren(...runs.map((r) => el("option", { value: r.id, text: runLabel(r) })));
   if (!runs.length) { select.append(el("option", { value: "", text: "(no run yet)" })); showRun(null); clearResults(); return; }
   const chosen = selectId || runs[0].id;
   select.value = chosen;
@@ -396,8 +516,20 @@ async function selectRun(id) {
   const run = await api("GET", `/api/runs/${id}`);
   showRun(run);
   if (run.status === "succeeded") await loadResults();
-  else if (run.status === "queued" || run.status === "running") follow(run.id);
+  else {
+    await loadLayers(run.id);  // the maps of the stages finished so far
+    if (run.status === "queued" || run.status === "running") follow(run.id);
+  }
 }
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+}
+
+function runLabel(run) { return `${new Date(run.created * 1000).toLocaleString()} · ${run.status}`; }
 
 function showRun(run) {
   state.run = run;
@@ -406,20 +538,33 @@ function showRun(run) {
     status.textContent = "No run yet.";
     status.dataset.status = "";
     $("progress-bar").style.width = "0";
+    $("progress-text").textContent = "";
     $("cancel-btn").disabled = true;
     $("resume-btn").disabled = true;
     $("run-error").textContent = "";
     return;
   }
   const active = run.status === "queued" || run.status === "running";
-  let text = `${run.status}${run.stage ? " · " + run.stage : ""}${run.total ? ` (${run.done}/${run.total})` : ""}${run.message ? " · " + run.message : ""}`;
-  if (run.status === "succeeded" && run.started && run.finished) text += ` · ${(run.finished - run.started).toFixed(1)} s`;
+  const percent = Math.round((run.fraction || 0) * 100);
+  let text = run.status === "queued" ? "queued: waiting for its worker to start" : run.status;
+  if (run.status === "running" && run.stage) text += ` · ${run.stage.replaceAll("_", " ")}${run.message ? " · " + run.message : ""}`;
+  if (run.status === "succeeded" && run.started && run.finished) text += ` · ${duration(run.finished - run.started)}`;
+  if (["cancelled", "interrupted"].includes(run.status)) text += ` at ${percent} %: resume to continue from the last finished stage`;
   status.textContent = text;
   status.dataset.status = run.status;
-  $("progress-bar").style.width = `${Math.round((run.fraction || 0) * 100)}%`;
+  const progress = [];
+  if (run.stage_count) progress.push(`stage ${Math.max(run.stage_index, 0)}/${run.stage_count}`);
+  progress.push(`${percent} % of the run`);
+  if (active && run.eta !== null && run.eta !== undefined) progress.push(`about ${duration(run.eta)} left`);
+  $("progress-text").textContent = active || run.status === "succeeded" ? progress.join(" · ") : "";
+  $("progress-bar").style.width = `${percent}%`;
+  $("progress").setAttribute("aria-valuenow", percent);
+  $("progress").dataset.percent = percent;
   $("cancel-btn").disabled = !active;
   $("resume-btn").disabled = !["interrupted", "failed", "cancelled"].includes(run.status);
   $("run-error").textContent = run.error || "";
+  const option = $("run-select").querySelector(`option[value="${run.id}"]`);
+  if (option) option.textContent = runLabel(run);
 }
 
 function follow(runId) {
@@ -429,15 +574,15 @@ function follow(runId) {
   source.addEventListener("run", async (event) => {
     const run = JSON.parse(event.data);
     if (!state.run || state.run.id !== run.id) return;
+    const stageBefore = state.run.stage_index;
     showRun(run);
     if ($("log-box").open && Date.now() - (follow.logAt || 0) > 2000) { follow.logAt = Date.now(); refreshLog(); }
+    if (run.status === "running" && run.stage_index !== stageBefore) loadLayers(run.id);  // a stage finished: its maps
     if (["succeeded", "failed", "cancelled", "interrupted"].includes(run.status)) {
       source.close();
       state.events = null;
       await refreshLog();
       if (run.status === "succeeded") await loadResults();
-      const option = $("run-select").querySelector(`option[value="${run.id}"]`);
-      if (option) option.textContent = `${new Date(run.created * 1000).toLocaleString()} · ${run.status}`;
     }
   });
   source.onerror = () => {
@@ -479,7 +624,13 @@ async function resumeRun() {
 async function refreshLog() {
   if (!state.run) return;
   const text = await guarded(() => api("GET", `/api/runs/${state.run.id}/log?tail=400`));
-  if (text !== undefined) { const pre = $("run-log"); pre.textContent = text; pre.scrollTop = pre.scrollHeight; }
+  if (text === undefined) return;
+  const pre = $("run-log");
+  pre.replaceChildren(...text.split("\n").filter(Boolean).map((line) => {
+    const level = (line.match(/^\S+ \S+\s+(INFO|WARNING|ERROR|DEBUG)\b/) || [])[1] || "";
+    return el("div", { class: level, text: line });
+  }));
+  pre.scrollTop = pre.scrollHeight;
 }
 
 // ---------------------------------------------------------------------------------------------------- results
@@ -488,8 +639,13 @@ function clearResults() {
   state.leaflet = {};
   state.layers = [];
   state.tables = [];
-  $("layers").replaceChildren(el("p", { class: "hint", text: "Layers appear when a run has finished." }));
+  state.visible = [];
+  state.layerState = {};
+  stopCompare();
+  $("layers").replaceChildren(el("p", { class: "hint", text: "Layers appear as each stage of a run finishes." }));
   $("downloads").replaceChildren();
+  $("download-all").hidden = true;
+  updateMapLegend();
   for (const id of ["table-select", "zone-select", "period-select"]) $(id).replaceChildren();
   $("chart").replaceChildren();
   $("table-view").replaceChildren();
@@ -498,6 +654,20 @@ function clearResults() {
 
 function tileUrl(layer, band) {
   return `/api/runs/${state.run.id}/tiles/{z}/{x}/{y}.png?layer=${encodeURIComponent(layer.key)}&band=${band}`;
+}
+
+// while a run is in progress: the maps of its finished stages (read from its staging area by the server)
+async function loadLayers(runId) {
+  const layers = await guarded(() => api("GET", `/api/runs/${runId}/layers`));
+  if (!layers || !state.run || state.run.id !== runId) return;
+  if (layers.length === state.layers.length && layers.every((l, i) => l.key === state.layers[i].key)) return;
+  for (const layer of Object.values(state.leaflet)) map.removeLayer(layer);
+  state.leaflet = {};
+  state.visible = [];
+  state.layerState = {};
+  state.layers = layers;
+  if (layers.length) renderLayers(layers);
+  document.body.dataset.stagedLayers = String(layers.filter((l) => l.staged).length);
 }
 
 async function loadResults() {
@@ -512,10 +682,7 @@ async function loadResults() {
   renderDownloads(files);
   state.tables = tables;
   renderTableChoices();
-  if (layers.length) {
-    const [w, s, e, n] = layers[0].bounds;
-    map.fitBounds([[s, w], [n, e]], { padding: [20, 20] });
-  }
+  if (layers.length) zoomToArea();
   if (state.runClickedAt !== null) {
     const seconds = (performance.now() - state.runClickedAt) / 1000;
     state.runClickedAt = null;
@@ -532,7 +699,12 @@ function legendFor(layer, band) {
     return layer.legend.length > 10 ? el("details", {}, el("summary", { text: `Legend (${layer.legend.length} classes)` }), items) : items;
   }
   const [lo, hi] = layer.ranges[band - 1] || [0, 1];
-  return el("div", {}, el("div", { class: "ramp" }),
+  const bar = el("div", { class: "ramp" });
+  if (layer.ramp) {  // the run's ramp: stops placed by value between vmin and vmax
+    const span = layer.ramp.vmax - layer.ramp.vmin;
+    bar.style.background = `linear-gradient(to right, ${layer.ramp.stops.map(([v, c]) => `${c} ${(((v - layer.ramp.vmin) / span) * 100).toFixed(1)}%`).join(", ")})`;
+  }
+  return el("div", {}, bar,
     el("div", { class: "ramp-labels" }, el("span", { text: fmt(lo) }), el("span", { text: layer.units || "" }), el("span", { text: fmt(hi) })));
 }
 
@@ -566,10 +738,17 @@ function renderLayers(layers) {
       bounds: [[current.bounds[1], current.bounds[0]], [current.bounds[3], current.bounds[2]]],
     });
     state.leaflet[group.name] = tile;
+    const entry = { current, band };
+    state.layerState[group.name] = entry;
     const checkbox = el("input", { type: "checkbox", class: "layer-toggle", "data-key": group.name, id: `layer-${index}` });
     checkbox.checked = group === shownFirst;
-    if (checkbox.checked) tile.addTo(map);
-    checkbox.addEventListener("change", () => { if (checkbox.checked) tile.addTo(map); else map.removeLayer(tile); });
+    const show = (on) => {
+      state.visible = state.visible.filter((k) => k !== group.name);
+      if (on) { tile.addTo(map); state.visible.push(group.name); } else map.removeLayer(tile);
+      updateMapLegend();
+    };
+    if (checkbox.checked) show(true);
+    checkbox.addEventListener("change", () => show(checkbox.checked));
     const label = el("label", { for: `layer-${index}`, text: current.title });
     const opacity = el("input", { type: "range", min: 0, max: 1, step: 0.05, value: 0.85, "aria-label": `Opacity of ${group.title}` });
     opacity.addEventListener("input", () => tile.setOpacity(Number(opacity.value)));
@@ -584,6 +763,9 @@ function renderLayers(layers) {
       tile.setUrl(tileUrl(current, band));
       label.textContent = current.title;
       legendBox.replaceChildren(legendFor(current, band));
+      entry.current = current;
+      entry.band = band;
+      updateMapLegend();
     };
     bandSelect.addEventListener("change", () => { band = Number(bandSelect.value); redraw(); });
     let variantSelect = null;
@@ -601,23 +783,112 @@ function renderLayers(layers) {
       el("div", { class: "head" }, checkbox, label), el("div", { class: "row" }, variantSelect, bandSelect),
       opacity, legendBox));
   });
+  fillCompareChoices();
 }
 
-// downloads grouped by folder: the report (workbook, JSON, HTML) first, then tables, maps and the rest
-function renderDownloads(files) {
-  const order = ["report", "tables", "maps"];
-  const folders = [...new Set(files.map((f) => f.folder))].sort((a, b) =>
-    (order.includes(a) ? order.indexOf(a) : 9) - (order.includes(b) ? order.indexOf(b) : 9) || a.localeCompare(b));
-  const link = (f) => el("li", {}, el("a", { href: `/api/runs/${state.run.id}/files/${f.path.split("/").map(encodeURIComponent).join("/")}`, target: "_blank", rel: "noopener", text: f.path }),
-    ` (${(f.size / 1024).toFixed(1)} KiB)`);
-  const items = [];
-  for (const folder of folders) {
-    const inFolder = files.filter((f) => f.folder === folder);
-    const list = el("ul", { class: "list" }, ...inFolder.map(link));
-    const title = `${folder || "run"} (${inFolder.length})`;
-    items.push(el("li", {}, inFolder.length > 8 ? el("details", {}, el("summary", { text: title }), list) : el("div", {}, el("strong", { text: title }), list)));
+// ---------------------------------------------------------------------------------------------------- zoom and compare
+function zoomToArea() {
+  if (state.areaBounds && state.areaBounds.isValid()) { map.fitBounds(state.areaBounds, { padding: [20, 20] }); return; }
+  if (state.layers.length) {
+    const [w, s, e, n] = state.layers[0].bounds;
+    map.fitBounds([[s, w], [n, e]], { padding: [20, 20] });
   }
-  $("downloads").replaceChildren(...items);
+}
+
+function zoomToUnit() {
+  const feature = (state.zoneFeatures || [])[Number($("zoom-unit").value)];
+  if ($("zoom-unit").value === "" || !feature) return;
+  map.fitBounds(L.geoJSON(feature).getBounds(), { padding: [20, 20] });
+}
+
+// every (layer, band) pair that can be compared: the periods of a layer, the years of a stack
+function compareChoices() {
+  const out = [];
+  for (const layer of state.layers) {
+    layer.bands.forEach((b, i) => out.push({ id: `${layer.key}#${i + 1}`, layer, band: i + 1,
+      text: layer.title + (layer.bands.length > 1 ? ` · ${b}` : "") }));
+  }
+  return out;
+}
+
+function fillCompareChoices() {
+  const choices = compareChoices();
+  for (const id of ["compare-left", "compare-right"]) $(id).replaceChildren(...choices.map((c) => el("option", { value: c.id, text: c.text })));
+  if (!choices.length) return;
+  // by default the first two periods of the same layer family (e.g. SDG baseline and the latest period)
+  const family = (c) => c.layer.key.split("/")[0];
+  const first = choices.find((c) => choices.some((d) => d !== c && family(d) === family(c))) || choices[0];
+  const second = [...choices].reverse().find((d) => d !== first && family(d) === family(first)) || choices[Math.min(1, choices.length - 1)];
+  $("compare-left").value = first.id;
+  $("compare-right").value = second.id;
+}
+
+function stopCompare() {
+  if (!state.compare) return;
+  for (const layer of state.compare.layers) map.removeLayer(layer);
+  map.off("move", state.compare.clip);
+  state.compare.line.remove();
+  for (const pane of ["compare-left", "compare-right"]) map.getPane(pane).style.clip = "";
+  state.compare = null;
+  $("swipe").hidden = true;
+  document.body.dataset.compare = "";
+}
+
+function startCompare() {
+  stopCompare();
+  const choices = compareChoices();
+  const pick = (id) => choices.find((c) => c.id === $(id).value);
+  const left = pick("compare-left"), right = pick("compare-right");
+  if (!left || !right) { toast("A run with map layers is needed to compare."); $("compare-on").checked = false; return; }
+  const make = (c, pane) => L.tileLayer(tileUrl(c.layer, c.band), { pane, maxZoom: 18, opacity: 1,
+    bounds: [[c.layer.bounds[1], c.layer.bounds[0]], [c.layer.bounds[3], c.layer.bounds[2]]] }).addTo(map);
+  const layers = [make(left, "compare-left"), make(right, "compare-right")];
+  const line = el("div", { class: "swipe-line" });
+  $("map-wrap").append(line);
+  const clip = () => {
+    const size = map.getSize();
+    const nw = map.containerPointToLayerPoint([0, 0]);
+    const se = map.containerPointToLayerPoint(size);
+    const x = nw.x + (size.x * Number($("swipe").value)) / 100;
+    map.getPane("compare-left").style.clip = `rect(${nw.y}px, ${x}px, ${se.y}px, ${nw.x}px)`;
+    map.getPane("compare-right").style.clip = `rect(${nw.y}px, ${se.x}px, ${se.y}px, ${x}px)`;
+    line.style.left = `${(size.x * Number($("swipe").value)) / 100 - 1}px`;
+  };
+  map.on("move", clip);
+  state.compare = { layers, clip, line };
+  $("swipe").hidden = false;
+  clip();
+  document.body.dataset.compare = `${left.id}|${right.id}`;
+}
+
+function compareChanged() {
+  const on = $("compare-on").checked;
+  $("compare-left").hidden = !on;
+  $("compare-right").hidden = !on;
+  if (on) startCompare(); else stopCompare();
+}
+
+// downloads grouped: the report and workbook first, then maps, tables and the run's own files; all of them as one zip
+const GROUP_TITLES = { report: "Report and workbook", maps: "Maps", tables: "Tables", run: "Run files" };
+
+function renderDownloads(files) {
+  const href = (f) => `/api/runs/${state.run.id}/files/${f.path.split("/").map(encodeURIComponent).join("/")}`;
+  const link = (f) => el("li", {}, el("a", { href: href(f), target: "_blank", rel: "noopener", text: f.path }),
+    ` (${(f.size / 1024).toFixed(1)} KiB)`);
+  const boxes = [];
+  for (const group of Object.keys(GROUP_TITLES)) {
+    const inGroup = files.filter((f) => (f.group || "run") === group);
+    if (!inGroup.length) continue;
+    const list = el("ul", { class: "list" }, ...inGroup.map(link));
+    const title = `${GROUP_TITLES[group]} (${inGroup.length})`;
+    boxes.push(el("section", { class: "download-group", "data-group": group },
+      group !== "report" && inGroup.length > 8 ? el("details", {}, el("summary", { text: title }), list) : el("div", {}, el("h3", { text: title }), list)));
+  }
+  $("downloads").replaceChildren(...boxes);
+  const all = $("download-all");
+  all.hidden = !files.length;
+  all.href = `/api/runs/${state.run.id}/archive.zip`;
+  all.setAttribute("download", "");
 }
 
 // ---------------------------------------------------------------------------------------------------- tables and charts
@@ -762,6 +1033,11 @@ async function init() {
   $("resume-btn").addEventListener("click", resumeRun);
   $("run-select").addEventListener("change", (e) => { if (e.target.value) guarded(() => selectRun(e.target.value)); });
   $("log-box").addEventListener("toggle", refreshLog);
+  $("zoom-area").addEventListener("click", zoomToArea);
+  $("zoom-unit").addEventListener("change", zoomToUnit);
+  $("compare-on").addEventListener("change", compareChanged);
+  for (const id of ["compare-left", "compare-right"]) $(id).addEventListener("change", () => { if ($("compare-on").checked) startCompare(); });
+  $("swipe").addEventListener("input", () => { if (state.compare) state.compare.clip(); });
   $("table-select").addEventListener("change", tableChanged);
   $("zone-select").addEventListener("change", loadTable);
   $("period-select").addEventListener("change", loadTable);
@@ -780,6 +1056,7 @@ async function init() {
     await signIn(fragment.get("token")).catch((error) => toast(error.message));
   }
   const health = await api("GET", "/api/health");
+  setupOnlineBasemap(health);
   $("token-box").hidden = !health.auth || health.signed_in;
   await guarded(() => loadProjects());
   document.body.dataset.ready = "1";

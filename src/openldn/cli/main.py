@@ -110,6 +110,12 @@ def _summary(result: Any) -> None:
     report = result.out_dir / "report" / "report.html"
     if report.exists():
         console.print(f"  report: {report}")
+    for workbook in sorted((result.out_dir / "report").glob("*.xlsx")):
+        console.print(f"  workbook: {workbook}")
+    from openldn.cli.summary import headline_lines
+
+    for line in headline_lines(result.out_dir):
+        console.print(line, markup=False, highlight=False)
 
 
 @app.command()

@@ -64,7 +64,8 @@ def test_algorithms_in_pyqgis(run_driver: Any, demo_run_file: Path, tmp_path: Pa
     # a valid run file: openldn's summary
     assert "error" not in good, good
     assert good["results"]["VALID"] is True
-    assert good["results"]["MESSAGE"] == _validate(demo_run_file).stdout.strip()
+    reference = _validate(demo_run_file).stdout
+    assert good["results"]["MESSAGE"] == reference.strip()
 
     # a bad one: openldn's one-line message, in the feedback and as the algorithm's error
     assert invalid["error"] == expected_error
@@ -94,7 +95,7 @@ def test_algorithms_in_pyqgis(run_driver: Any, demo_run_file: Path, tmp_path: Pa
     assert mine["zones"]["id_field"] == "id" and mine["zones"]["name_field"] == "name"
     assert (created.parent / mine["aoi"]).resolve() == (base / demo["aoi"]).resolve()
     # the same analysis grid and periods as the demo's own run file
-    tail = _validate(demo_run_file).stdout.split("; grid ", 1)[1]
+    tail = reference.split("; grid ", 1)[1]
     assert check.stdout.split("; grid ", 1)[1] == tail
 
     # Load results on a folder without a run: a one-line message

@@ -32,6 +32,8 @@ h2{border-bottom:2px solid #1F4E78;padding-bottom:4px;margin-top:32px}
 .cards{display:flex;flex-wrap:wrap;gap:12px}.card{background:#fff;border:1px solid #d0d7de;border-radius:6px;
 padding:10px 16px;min-width:200px}.card .v{font-size:26px;font-weight:600;color:#1F4E78}.card .k{font-size:13px}
 .atlas{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:10px}
+.ptables{display:grid;grid-template-columns:repeat(auto-fill,minmax(540px,1fr));gap:4px 24px;align-items:start}
+.ptable{min-width:0}.ptable h3{font-size:15px;margin:14px 0 2px}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:12px}
 figure{margin:0;background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:6px;min-width:0}
 figure img{width:100%;height:auto;display:block}figcaption{font-size:12px;color:#444;margin-top:4px}
@@ -51,7 +53,7 @@ nav.bar{display:none}main{padding:0;max-width:none}
 .toc .pg{display:inline;float:right}.toc li{border-bottom:1px dotted #bbb}
 h2{break-before:page;margin-top:0}.toc+section h2,#summary{break-before:auto}
 h2,h3{break-after:avoid}figure,tr,.card{break-inside:avoid}
-.atlas{grid-template-columns:repeat(3,1fr);gap:6px}.charts{grid-template-columns:repeat(2,1fr)}
+.atlas{grid-template-columns:repeat(3,1fr);gap:6px}.ptables{display:block}.charts{grid-template-columns:repeat(2,1fr)}
 table{font-size:8pt}th,td{padding:2px 4px}.tablewrap{overflow:visible}
 a{color:inherit;text-decoration:none}details>summary{list-style:none}
 }
@@ -150,10 +152,11 @@ def _figure_notes(report: PRAISReport) -> str:
 def _certificate_html(report: PRAISReport) -> str:
     """The consistency certificate section: the ledger, the rules and every table total against the ledger."""
     from openldn.reporting.certificate import certificate_rows
+    from openldn.reporting.styles import human_name
 
     esc = html.escape
     cert = report.consistency or {}
-    parts = ['<h2 id="consistency">Consistency certificate</h2>']
+    parts = [f'<h2 id="consistency">{SECTIONS["consistency"]}</h2>']
     if not cert:
         return parts[0] + '<p class="note">Not computed.</p>'
     verdict = ("PASSED: every table's total, water and land equal the area ledger within a relative "
@@ -185,7 +188,8 @@ def _certificate_html(report: PRAISReport) -> str:
         for e in entries:
             rel = e.get("relative_difference")
             out.append(
-                f"<tr><td>{esc(str(e['table']))}</td><td>{esc(str(e['variable']))}</td><td>{esc(str(e['period']))}"
+                f"<tr><td>{esc(human_name(str(e['table'])))}</td><td>{esc(human_name(str(e['variable'])))}</td>"
+                f"<td>{esc(str(e['period']))}"
                 f"</td><td>{esc(str(e['zone_id']))}</td><td>{esc(str(e['quantity']))}</td>"
                 f'<td class="n">{_fmt(e.get("value_km2"), "area")}</td>'
                 f'<td class="n">{_fmt(e.get("ledger_km2"), "area")}</td>'
@@ -195,8 +199,10 @@ def _certificate_html(report: PRAISReport) -> str:
 
     head = ("<thead><tr><th>Table</th><th>Variable</th><th>Period</th><th>Zone</th><th>Quantity</th>"
             "<th>Table (km²)</th><th>Ledger (km²)</th><th>Relative difference</th><th></th></tr></thead>")
-    parts.append(f"<h3>Table totals against the ledger (whole area)</h3><table>{head}<tbody>"
-                 f"{_rows(certificate_rows(cert, zone='ALL'))}</tbody></table>")
+    whole = certificate_rows(cert, zone="ALL")
+    parts.append(f"<h3>Table totals against the ledger (whole area)</h3><details{' open' if not cert.get('ok') else ''}>"
+                 f"<summary>{len(whole)} comparisons{', all within the tolerance' if cert.get('ok') else ''}</summary>"
+                 f"<table>{head}<tbody>{_rows(whole)}</tbody></table></details>")
     others = [e for e in certificate_rows(cert, zone=None) if e["zone_id"] != "ALL"]
     if others:
         parts.append(f"<details><summary>Admin units ({len(others)} comparisons)</summary><table>{head}<tbody>"
@@ -239,7 +245,7 @@ def _charts(report: PRAISReport, tables: dict[str, pd.DataFrame]) -> list[tuple[
     if sdg_src is not None and len(sdg_src):
         sel = sdg_src[(sdg_src["zone_id"].astype(str) == "ALL") & (sdg_src["variable"] == "sdg_15_3_1")]
         for p, g in sel.groupby(sel["period"].astype(str), sort=False):
-            series[f"1OAO {p}"] = {str(lab): float(a) for lab, a in zip(g["class_label"], g["area_km2"], strict=True)
+            series[f"Period {p}"] = {str(lab): float(a) for lab, a in zip(g["class_label"], g["area_km2"], strict=True)
                                    if str(lab) != "Water body"}
     if t1 is not None:
         for r in t1.rows:
@@ -394,17 +400,18 @@ def render_html(
         parts.append(f'<p class="note">Files: {links}</p>')
     parts.append("</section>")
 
-    parts.append(f'<section><h2 id="tables">{SECTIONS["tables"]}</h2>')
+    parts.append(f'<section><h2 id="tables">{SECTIONS["tables"]}</h2><div class="ptables">')
     for code in report.codes():
         ts = [t for t in report.tables if t.code == code]
         main_t = next((t for t in ts if t.zone_id == "ALL"), ts[0])
-        parts.append(f'<h3 id="t-{esc(code)}">{esc(code)} {esc(main_t.title)}</h3>')
+        parts.append(f'<div class="ptable"><h3 id="t-{esc(code)}">{esc(code)} {esc(main_t.title)}</h3>')
         parts.append(f"<p class=\"note\">{esc(main_t.zone_name)}</p>{_table_html(main_t)}")
         for t in ts:
             if t is main_t:
                 continue
             parts.append(f"<details><summary>{esc(t.zone_name)}</summary>{_table_html(t)}</details>")
-    parts.append("</section>")
+        parts.append("</div>")
+    parts.append("</div></section>")
 
     parts.append(f'<section><h2 id="maps">{SECTIONS["maps"]}</h2>'
                  '<p class="note">Every map of a quantity uses one colour scale across periods; the method '

@@ -23,6 +23,7 @@ __all__ = [
     "LayerStyle",
     "Ramp",
     "class_colormap",
+    "human_name",
     "layer_style",
     "legend_by_id",
     "legend_spec",
@@ -89,6 +90,17 @@ def ramp(ramp_id: str) -> Ramp:
 def _styles() -> list[LayerStyle]:
     return [LayerStyle(str(s["prefix"]), s.get("legend"), s.get("ramp"), str(s.get("short", s["prefix"])),
                        s.get("units")) for s in _doc()["layers"]]
+
+
+def human_name(name: str) -> str:
+    """The human name of a table or variable id (``"lpd_by_lc"`` -> ``"Land productivity dynamics by land
+    cover"``); ids not listed lose their underscores."""
+    names = _doc().get("names") or {}
+    got = names.get(str(name))
+    if got:
+        return str(got)
+    text = str(name).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
 
 
 def layer_style(key: str) -> LayerStyle | None:

@@ -47,7 +47,9 @@ def _frame(out_dir: Path, name: str) -> pd.DataFrame:
 
 
 def list_tables(out_dir: Path) -> list[dict[str, Any]]:
-    """List a run's tables with their columns, zones and periods."""
+    """List a run's tables with their human title (package data), columns, zones and periods."""
+    from openldn.reporting.styles import human_name
+
     folder = out_dir / "tables"
     out = []
     for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
@@ -61,8 +63,8 @@ def list_tables(out_dir: Path) -> list[dict[str, Any]]:
         periods = sorted({str(p) for p in df["period"].fillna("")}) if "period" in df else []
         crosstab = {"class_label_a", "class_label_b"} <= set(df.columns)
         out.append(
-            {"name": path.stem, "columns": list(df.columns), "zones": zones, "periods": periods, "crosstab": crosstab,
-             "note": _note(path.stem, list(df.columns))}
+            {"name": path.stem, "title": human_name(path.stem), "columns": list(df.columns), "zones": zones,
+             "periods": periods, "crosstab": crosstab, "note": _note(path.stem, list(df.columns))}
         )
     return out
 

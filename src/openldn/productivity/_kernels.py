@@ -360,7 +360,7 @@ def _key_median(
     return float(0.5 * (v1 + v2))
 
 
-@numba.njit(nogil=True, cache=True, fastmath=_FM)
+@numba.njit(nogil=True, cache=True, fastmath=_FM, error_model="numpy")
 def mk_block(
     x: np.ndarray, t: np.ndarray, min_years: int, r0: int, r1: int, out: np.ndarray
 ) -> None:  # pragma: no cover - compiled
@@ -440,15 +440,17 @@ def mk_block(
                     stt[c] += m * ti * ti
                     stx[c] += vv * ti
                     sxx[c] += vv * vv
-            for c in range(w):
+            for c in range(w):  # branch-free (vectorised): a pixel without a slope gets NaN by a select
                 nn = n[c]
                 den = nn * stt[c] - st[c] * st[c]
-                ols[c] = (nn * stx[c] - st[c] * sx[c]) / den if den > 0.0 else nan
+                ok = den > 0.0
+                dd = den if ok else 1.0
+                o = (nn * stx[c] - st[c] * sx[c]) / dd
+                ols[c] = o if ok else nan
                 # 0.8 standard error of the OLS slope: the first two splits of the median search, around the OLS slope
-                spread[c] = nan
-                if den > 0.0:
-                    ssr = (nn * sxx[c] - sx[c] * sx[c] - ols[c] * ols[c] * den) / nn
-                    spread[c] = 0.8 * math.sqrt(max(ssr, 0.0) / max(nn - 2.0, 1.0) * nn / den)
+                ssr = (nn * sxx[c] - sx[c] * sx[c] - o * o * dd) / max(nn, 1.0)
+                sp = 0.8 * math.sqrt(max(ssr, 0.0) / max(nn - 2.0, 1.0) * nn / dd)
+                spread[c] = sp if ok else nan
             # S, the number of tied pairs, the pairwise slopes and their range: branch-free over the strip
             kk = 0
             for i in range(nt - 1):

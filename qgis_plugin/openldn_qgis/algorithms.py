@@ -92,6 +92,8 @@ class RunAssessment(_OpenLDNAlgorithm):
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Output folder"))
         self.addParameter(QgsProcessingParameterBoolean("FORCE", "Recompute even if the run is complete", False))
         self.addParameter(QgsProcessingParameterBoolean("LOAD", "Load the results into the project", True))
+        self.addParameter(_advanced(QgsProcessingParameterBoolean(
+            "STRICT", "Treat warnings about the inputs as errors", False)))
         self.addParameter(_advanced(QgsProcessingParameterNumber(
             "WORKERS", "Local Dask cluster of N processes (empty: threads)", QgsProcessingParameterNumber.Integer,
             None, True, 1)))
@@ -109,6 +111,8 @@ class RunAssessment(_OpenLDNAlgorithm):
         args = ["run", run_file, "--out", out]
         if self.parameterAsBool(parameters, "FORCE", context):
             args.append("--force")
+        if self.parameterAsBool(parameters, "STRICT", context):
+            args.append("--strict")
         for key, option in (("WORKERS", "--workers"), ("CHUNK_SIZE", "--chunk-size")):
             if parameters.get(key) not in (None, ""):
                 args += [option, str(self.parameterAsInt(parameters, key, context))]
@@ -147,12 +151,17 @@ class ValidateRunFile(_OpenLDNAlgorithm):
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
         self.addParameter(QgsProcessingParameterFile("RUN_FILE", "Run file", fileFilter=_RUN_FILTER))
+        self.addParameter(QgsProcessingParameterBoolean(
+            "STRICT", "Treat warnings about the inputs as errors", False))
         self.addOutput(QgsProcessingOutputBoolean("VALID", "Valid"))
         self.addOutput(QgsProcessingOutputString("MESSAGE", "openldn's summary"))
 
     def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,
                          feedback: QgsProcessingFeedback) -> dict[str, Any]:
-        res = self._openldn(["validate", self._file(parameters, "RUN_FILE", context)], feedback)
+        args = ["validate", self._file(parameters, "RUN_FILE", context)]
+        if self.parameterAsBool(parameters, "STRICT", context):
+            args.append("--strict")
+        res = self._openldn(args, feedback)
         return {"VALID": True, "MESSAGE": " ".join(res.stdout).strip()}
 
 

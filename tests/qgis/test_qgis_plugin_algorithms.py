@@ -49,7 +49,7 @@ def test_algorithms_in_pyqgis(run_driver: Any, demo_run_file: Path, tmp_path: Pa
               "OUTPUT": str(created)}
     create.update({n.upper(): f"@{n}" for n in LAYERS})
     out = run_driver([
-        {"alg": "openldn:validate_run_file", "params": {"RUN_FILE": str(demo_run_file)}},
+        {"alg": "openldn:validate_run_file", "params": {"RUN_FILE": str(demo_run_file), "STRICT": True}},
         {"alg": "openldn:validate_run_file", "params": {"RUN_FILE": str(bad)}},
         {"alg": "openldn:fetch_data", "params": {"RUN_FILE": str(demo_run_file), "OFFLINE": True}},
         {"alg": "openldn:create_run_file", "params": create},
@@ -64,6 +64,7 @@ def test_algorithms_in_pyqgis(run_driver: Any, demo_run_file: Path, tmp_path: Pa
     # a valid run file: openldn's summary
     assert "error" not in good, good
     assert good["results"]["VALID"] is True
+    assert next(t for k, t in good["log"] if k == "info" and t.startswith("Running: ")).endswith(" --strict")
     reference = _validate(demo_run_file).stdout
     assert good["results"]["MESSAGE"] == reference.strip()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import unicodedata
 from pathlib import Path
 
 import jsonschema
@@ -83,3 +84,30 @@ def test_demo_report_in_chromium(demo_run: tuple[Path, dict], tmp_path: Path) ->
     assert not errors, errors
     assert len(loaded) >= 15 and all(loaded)
     assert (tmp_path / "demo.png").stat().st_size > 300_000
+
+
+@pytest.mark.browser
+def test_demo_report_pdf_and_width(demo_run: tuple[Path, dict], tmp_path: Path) -> None:
+    """The demo's report: a PDF with numbered A4 pages and its contents, and no horizontal overflow at 1366 px."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("headless Chromium is absent: apt-get install chromium (see .ci/run)")
+    pypdf = pytest.importorskip("pypdf")
+    from playwright.sync_api import sync_playwright
+
+    out, _ = demo_run
+    reader = pypdf.PdfReader(str(out / "report" / "report.pdf"))
+    n = len(reader.pages)
+    texts = [" ".join(unicodedata.normalize("NFKC", p.extract_text() or "").split()) for p in reader.pages]
+    assert n >= 8 and all(f"Page {i} of {n}" in t for i, t in enumerate(texts, start=1))
+    assert "Contents" in texts[0] and "1. Executive summary" in texts[0]
+    assert any("6. Consistency certificate" in t for t in texts[1:])
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            page.goto((out / "report" / "report.html").as_uri(), wait_until="load")
+            widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            page.screenshot(path=str(tmp_path / "demo-1366.png"))
+        finally:
+            browser.close()
+    assert widths[0] <= widths[1], widths

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
+import unicodedata
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -129,3 +131,50 @@ def test_report_renders_in_chromium(run_dir: Path, tmp_path: Path) -> None:
     img = mpimg.imread(shot)
     assert img.shape[1] == 1280 and img.shape[0] > 2000
     assert shot.stat().st_size > 100_000
+
+
+@pytest.mark.browser
+def test_report_pdf_has_numbered_pages_and_contents(run_dir: Path) -> None:
+    """The PDF written by the stage (headless Chromium): A4 pages numbered "Page n of N", the contents with the
+    page of each section, and the sections on the pages the contents give."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("headless Chromium is absent: apt-get install chromium (see .ci/run)")
+    pypdf = pytest.importorskip("pypdf")
+    from openldn.reporting.report import SECTIONS
+
+    pdf = run_dir / "report" / "report.pdf"
+    assert pdf.is_file()
+    reader = pypdf.PdfReader(str(pdf))
+    n = len(reader.pages)
+    assert n >= 4
+    texts = [" ".join(unicodedata.normalize("NFKC", p.extract_text() or "").split()) for p in reader.pages]
+    for i, text in enumerate(texts, start=1):
+        assert f"Page {i} of {n}" in text
+    w, h = (float(v) for v in reader.pages[0].mediabox.upper_right)
+    assert (round(w / 72 * 25.4), round(h / 72 * 25.4)) == (210, 297)  # A4 in mm
+    assert "Contents" in texts[0]
+    html = (run_dir / "report" / "report.html").read_text()
+    for key, heading in SECTIONS.items():
+        m = re.search(rf'href="#{key}">[^<]+</a><span class="pg">(\d+)</span>', html)
+        assert m is not None, key
+        page = int(m.group(1))
+        assert heading in texts[page - 1], (key, page)
+    assert "Report (PDF)" in html
+
+
+@pytest.mark.browser
+def test_report_has_no_horizontal_overflow_at_1366(run_dir: Path, tmp_path: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("headless Chromium is absent: apt-get install chromium (see .ci/run)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            page.goto((run_dir / "report" / "report.html").as_uri(), wait_until="load")
+            widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            page.screenshot(path=str(tmp_path / "report-1366.png"))
+        finally:
+            browser.close()
+    assert widths[0] <= widths[1], widths

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,7 +67,9 @@ def section_pages(pdf_path: str | Path, markers: dict[str, str]) -> dict[str, in
         from pypdf import PdfReader
     except ImportError:
         return {}
-    texts = [" ".join((p.extract_text() or "").split()) for p in PdfReader(str(pdf_path)).pages]
+    # NFKC: the PDF's ligatures (U+FB01 "fi") back to letters
+    texts = [" ".join(unicodedata.normalize("NFKC", p.extract_text() or "").split())
+             for p in PdfReader(str(pdf_path)).pages]
     out: dict[str, int] = {}
     for key, marker in markers.items():
         seen = 0

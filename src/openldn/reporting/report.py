@@ -27,20 +27,21 @@ header p{margin:0;opacity:.9}
 nav.bar{background:#e9eef4;padding:8px 32px;font-size:14px}nav.bar a{margin-right:14px;color:#1F4E78}
 main{padding:8px 32px 40px;max-width:1280px;box-sizing:border-box}
 h2{border-bottom:2px solid #1F4E78;padding-bottom:4px;margin-top:32px}
-.toc ol{margin:4px 0;padding-left:22px}.toc li{margin:2px 0}.toc .pg{display:none}
+.toc ol{margin:4px 0;padding-left:4px;list-style:none;max-width:60ch}.toc li{margin:2px 0}.toc .pg{display:none}
 .summary p{max-width:78ch;font-size:15px}
 .cards{display:flex;flex-wrap:wrap;gap:12px}.card{background:#fff;border:1px solid #d0d7de;border-radius:6px;
 padding:10px 16px;min-width:200px}.card .v{font-size:26px;font-weight:600;color:#1F4E78}.card .k{font-size:13px}
 .atlas{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:10px}
 .ptables{display:grid;grid-template-columns:repeat(auto-fill,minmax(540px,1fr));gap:4px 24px;align-items:start}
 .ptable{min-width:0}.ptable h3{font-size:15px;margin:14px 0 2px}
+.ptable details{display:inline-block;margin:2px 14px 2px 0;vertical-align:top}.ptable details[open]{display:block}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:12px}
 figure{margin:0;background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:6px;min-width:0}
 figure img{width:100%;height:auto;display:block}figcaption{font-size:12px;color:#444;margin-top:4px}
 figcaption .m{display:block;color:#666;font-size:11px}figcaption code{font-size:10px;word-break:break-all}
 .tablewrap{max-width:100%;overflow-x:auto}
 table{border-collapse:collapse;margin:8px 0 4px;font-size:13px;background:#fff}
-th,td{border:1px solid #c9d1d9;padding:3px 8px;overflow-wrap:anywhere}th{background:#DCE6F1;text-align:left}
+th,td{border:1px solid #c9d1d9;padding:3px 8px;overflow-wrap:break-word}th{background:#DCE6F1;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.wide{table-layout:fixed;width:100%}table.wide td{word-break:break-word}
 .note{font-size:12px;color:#555;margin:2px 0}details{margin:6px 0}summary{cursor:pointer;color:#1F4E78}
@@ -51,7 +52,7 @@ code{background:#eef1f4;padding:0 3px;border-radius:3px;font-size:12px;overflow-
 body{background:#fff;font-size:10pt}header{padding:10px 0;background:#fff;color:#1F4E78;border-bottom:3px solid #1F4E78}
 nav.bar{display:none}main{padding:0;max-width:none}
 .toc .pg{display:inline;float:right}.toc li{border-bottom:1px dotted #bbb}
-h2{break-before:page;margin-top:0}.toc+section h2,#summary{break-before:auto}
+h2{break-before:page;margin-top:0}#contents,#summary{break-before:auto}
 h2,h3{break-after:avoid}figure,tr,.card{break-inside:avoid}
 .atlas{grid-template-columns:repeat(3,1fr);gap:6px}.ptables{display:block}.charts{grid-template-columns:repeat(2,1fr)}
 table{font-size:8pt}th,td{padding:2px 4px}.tablewrap{overflow:visible}

@@ -23,6 +23,8 @@ ALL,X,2022,drought_class,1,Mild drought,30,0.3,0.3
 ALL,X,2022,drought_class,3,Severe drought,20,0.2,0.2
 ALL,X,2023,drought_class,0,Non-drought,90,0.9,0.9
 ALL,X,2023,drought_class,2,Moderate drought,10,0.1,0.1
+ALL,X,2024,drought_class,0,Non-drought,0,0,0
+ALL,X,2024,drought_class,1,Mild drought,0,0,0
 """
 DPOP = """zone_id,zone_name,period,variable,class_code,class_label,value
 ALL,X,2023,population_total,0,Non-drought,900
@@ -42,4 +44,4 @@ def test_headline_lines(tmp_path: Path) -> None:
     assert lines[1] == "  change 2000-2015 -> 2016-2023: +15.0 percentage points"
     assert lines[2] == "People on degraded land: 2000-2015 300 (30.0 %)"  # 300 of 1000 (no data left out)
     assert lines[3] == "Land in drought (mild to extreme): 2023 10.0 %; most in 2022: 50.0 %; people exposed in 2023: 123"
-    assert headline_lines(tmp_path / "nothing") == []
+    assert headline_lines(tmp_path / "nothing") == []  # 2024 above: no data (all shares 0), not "0 % in drought"

@@ -64,7 +64,8 @@ def headline_lines(out_dir: Path) -> list[str]:
     if dr is not None and len(dr):
         dr = dr[dr["variable"] == "drought_class"]
         by_year = dr[dr["class_code"].between(1, 4)].groupby("period")["share_of_land"].sum()
-        shares = {str(k): float(v) for k, v in by_year.items()}
+        known = dr[dr["class_code"].between(0, 4)].groupby("period")["share_of_land"].sum()
+        shares = {str(k): float(v) for k, v in by_year.items() if float(known.get(k, 0.0)) > 0}  # no-data years out
         if shares:
             latest = max(shares)
             worst = max(shares, key=lambda k: shares[k])

@@ -154,7 +154,8 @@ def test_population_maps_share_one_scale(tmp_path: Path) -> None:
     a = rng.uniform(0, 10, (30, 30)).astype("float32")
     b = rng.uniform(100, 1000, (30, 30)).astype("float32")
     outputs = []
-    for key, vals in (("population_degraded/2015/total", a), ("population_degraded/2023/total", b)):
+    for key, vals in (("population_degraded/2015/total", a), ("population_degraded/2023/total", b),
+                      ("population_degraded/2023/female", a / 2)):
         da = xr.DataArray(vals, dims=("y", "x"), coords={"y": 19.0 - np.arange(30) * 0.01,
                                                          "x": -71.0 + np.arange(30) * 0.01}).rio.write_crs(4326)
         path = tmp_path / (key.replace("/", "_") + ".tif")
@@ -167,6 +168,8 @@ def test_population_maps_share_one_scale(tmp_path: Path) -> None:
     assert r1 == r2
     assert r1[1:] == pytest.approx(expected, rel=1e-6)
     assert r1[0].id == "people_affected" and r1[0].kind == "sequential"
+    # another quantity (women only) has its own scale
+    assert ranges["population_degraded/2023/female"][2] == pytest.approx(np.percentile(a / 2, 98), rel=1e-6)
 
 
 def test_short_titles_have_no_internal_ids() -> None:

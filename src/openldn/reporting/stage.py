@@ -189,11 +189,13 @@ def continuous_ranges(ctx: Any) -> dict[str, tuple[Any, float, float]]:
             continue
         key = str(rec.get("key", ""))
         st = layer_style(key)
-        group = st.prefix if st is not None else key.rsplit("/", 1)[0] + "/"
+        prefix = st.prefix if st is not None else key.split("/", 1)[0] + "/"
+        # the quantity: the key without its period or year (population_degraded/<year>/female -> .../female)
+        group = prefix + "/".join(key[len(prefix):].split("/")[1:])
         groups.setdefault(group, []).append((key, path))
     out: dict[str, tuple[Any, float, float]] = {}
-    for group, members in groups.items():
-        st = layer_style(group)
+    for members in groups.values():
+        st = layer_style(members[0][0])
         r = ramp(st.ramp if st is not None and st.ramp else "index")
         samples = []
         for _key, path in members:

@@ -167,7 +167,7 @@ def transition_figure(flows: pd.DataFrame, *, title: str, colors: dict[int, str]
     def stack(s: pd.Series) -> dict[int, float]:
         pos, y = {}, 0.0
         for c, v in s.items():
-            pos[int(c)] = y
+            pos[int(c)] = y  # type: ignore[call-overload]
             y += v / total * (1 - gap * (len(s) - 1)) + gap
         return pos
 
@@ -191,7 +191,8 @@ def transition_figure(flows: pd.DataFrame, *, title: str, colors: dict[int, str]
         ax.add_patch(PathPatch(MPath(verts, codes), facecolor=colors.get(int(r["a"]), "#999999"), alpha=0.55,
                                edgecolor="none"))
     for side, s, pos, x in (("l", left, lpos, xl), ("r", right, rpos, xr)):
-        for c, v in s.items():
+        for cc, v in s.items():
+            c = int(cc)  # type: ignore[call-overload]
             h = v / total * scale
             ax.add_patch(Rectangle((x, pos[int(c)]), bw, h, facecolor=colors.get(int(c), "#999999"),
                                    edgecolor="#333333", linewidth=0.5))

@@ -251,8 +251,8 @@ def render_map(
         ax.set_xlim(left, right)
         ax.set_ylim(bottom, top)
         old = ax.get_legend()
-        handles = (old.legend_handles if old is not None else []) + extra_handles
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
+        all_handles: list[Any] = [*(old.legend_handles if old is not None else []), *extra_handles]
+        ax.legend(handles=all_handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
     ax.set_title(title, fontsize=12)
     ax.tick_params(labelsize=7)
     if crs is not None:

@@ -162,6 +162,13 @@ def map_caption(tags: dict[str, Any], *, units: str | None = None, ramp_name: st
     return "; ".join(parts)
 
 
+def _open_raster(path: Path) -> Any:
+    """A COG as a lazily read DataArray (rioxarray), usable as a context manager."""
+    import rioxarray
+
+    return rioxarray.open_rasterio(path)
+
+
 def _finite_sample(src: Any) -> np.ndarray:
     da = src.squeeze(drop=True)
     step = max(1, int(np.ceil(max(da.sizes["y"], da.sizes["x"]) / 1000)))
@@ -170,7 +177,7 @@ def _finite_sample(src: Any) -> np.ndarray:
     if nod is not None:
         sample[sample == nod] = np.nan
     sample[np.isin(sample, (-32768, -32767))] = np.nan
-    return sample[np.isfinite(sample)]
+    return np.asarray(sample[np.isfinite(sample)])
 
 
 def continuous_ranges(ctx: Any) -> dict[str, tuple[Any, float, float]]:
@@ -178,8 +185,6 @@ def continuous_ranges(ctx: Any) -> dict[str, tuple[Any, float, float]]:
 
     Maps of the same quantity in different periods share one colour scale, so they can be compared.
     """
-    import rioxarray
-
     from openldn.reporting.styles import layer_style, ramp, ramp_range
 
     groups: dict[str, list[tuple[str, Path]]] = {}
@@ -199,7 +204,7 @@ def continuous_ranges(ctx: Any) -> dict[str, tuple[Any, float, float]]:
         r = ramp(st.ramp if st is not None and st.ramp else "index")
         samples = []
         for _key, path in members:
-            with rioxarray.open_rasterio(path) as src:
+            with _open_raster(path) as src:
                 samples.append(_finite_sample(src))
         lo, hi = ramp_range(r, np.concatenate(samples) if samples else np.array([]))
         for key, _path in members:
@@ -225,8 +230,6 @@ def map_images(ctx: Any, *, png: bool = True) -> list[Any]:
     -------
     list of MapImage
     """
-    import rioxarray
-
     from openldn.reporting.maps import boundary_lines, normalise_legend, render_map, write_qml
     from openldn.reporting.report import MapImage
     from openldn.reporting.styles import ramp_record, short_title
@@ -244,7 +247,7 @@ def map_images(ctx: Any, *, png: bool = True) -> list[Any]:
         title = str(rec.get("title") or "")
         if not title or title == key:
             title = short_title(key)
-        with rioxarray.open_rasterio(path) as src:
+        with _open_raster(path) as src:
             da = src.squeeze(drop=True)
             tags = dict(src.attrs)
             rmp, lo, hi = ranges.get(key, (None, 0.0, 1.0))
@@ -283,8 +286,6 @@ def site_map(ctx: Any) -> Any:
     -------
     MapImage or None
     """
-    import rioxarray
-
     from openldn.integration.fp import read_polygons
     from openldn.reporting.maps import boundary_lines, normalise_legend, render_map
     from openldn.reporting.report import MapImage
@@ -301,7 +302,7 @@ def site_map(ctx: Any) -> Any:
     if not path.is_file():
         return None
     a = ctx.assessment
-    with rioxarray.open_rasterio(path) as src:
+    with _open_raster(path) as src:
         da = src.squeeze(drop=True)
         crs = da.rio.crs
         highlights = []
@@ -356,7 +357,8 @@ def run(ctx: Any) -> None:
     if want["html"]:
         ctx.progress("reporting", 3, 4, "HTML report")
         integ = getattr(ctx.assessment, "integration", None)
-        opts = integ.model_dump() if hasattr(integ, "model_dump") else dict(integ or {})
+        dump = getattr(integ, "model_dump", None)
+        opts = dump() if dump is not None else dict(integ or {})
         from openldn.reporting.pdf import find_chromium, write_pdf
         from openldn.reporting.report import SECTIONS
 

@@ -17,7 +17,7 @@ class IntegrationOptions(BaseModel):
     improved_rule: Literal["trends_earth", "any_improved"] = Field(
         "trends_earth",
         description=(
-            "How 'not degraded' splits into stable and improved (standard.md A11): trends_earth = improved if "
+            "How 'not degraded' splits into stable and improved: trends_earth = improved if "
             "productivity improved, or productivity stable and land cover or SOC improved; any_improved = any "
             "sub-indicator improved and none degraded."
         ),
@@ -60,7 +60,7 @@ class IntegrationOptions(BaseModel):
     te_population_band: bool = Field(
         False,
         description="Also write Trends.Earth's signed population band (people, negated where degraded, no data on "
-        "water) for file compatibility (reference-implementation.md §10, D15); counts stay float.",
+        "water) for file compatibility (docs/differences.md, D15); counts stay float.",
     )
     population_classes: Literal["period_sdg", "status"] = Field(
         "period_sdg",

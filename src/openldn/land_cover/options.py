@@ -59,7 +59,7 @@ class LandCoverOptions(BaseModel):
     reporting_lc_start: int | None = Field(
         default=2015,
         description="Initial land cover year of every reporting period (Trends.Earth preset: 2015; the manual's "
-        "text: 2016). None = the first year of each reporting period (ambiguity A7).",
+        "text: 2016). None = the first year of each reporting period.",
     )
     extra_years: list[int] = Field(
         default_factory=list,

@@ -444,7 +444,7 @@ def render_html(
         ("Improvement rule", str(opts.get("improved_rule", "trends_earth")).replace("_", " ")),
         ("No-data rule", str(opts.get("nodata_rule", "any_nodata")).replace("_", " ")),
         ("Status", "Baseline against each reporting period through the 3 x 3 status matrix (Good Practice "
-                   "Guidance v2, Addendum); expanded 7-class status."),
+                   "Guidance v2, 2021); expanded 7-class status."),
         ("Land-area denominator", "Total land area = area minus inland water (land cover class 'Water bodies' of "
                                   "one year), one denominator per run and one water area in every table; no data "
                                   "kept in the denominator and reported as its own row; water reported separately. "

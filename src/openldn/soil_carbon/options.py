@@ -54,7 +54,7 @@ class SoilCarbonOptions(BaseModel):
     )
     annualisation: Literal["linear_20y", "geometric_20y"] = Field(
         default="linear_20y",
-        description="How the 20-year coefficients are spread over the years after a change (ambiguity A9).",
+        description="How the 20-year coefficients are spread over the years after a change.",
     )
     transition_timing: Literal["mid", "start"] = Field(
         default="mid",

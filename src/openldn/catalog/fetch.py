@@ -63,7 +63,7 @@ BBox = tuple[float, float, float, float]
 
 #: Keys of an input spec understood by the catalogue (besides the lead's path/years/nodata/scale/offset/legend).
 SPEC_KEYS = frozenset(
-    {"dataset", "years", "bbox", "iso3", "composite", "crs", "resolution", "min_count",
+    {"dataset", "years", "bbox", "iso3", "composite", "crs", "resolution", "min_count", "season_months", "season_threshold",
      "path", "nodata", "scale", "offset", "legend", "variable", "title", "licence", "citation", "source", "doi"}
 )  # fmt: skip
 
@@ -117,7 +117,7 @@ class FetchRequest:
     crs, resolution : str, float
         Load grid.
     composite : str or None
-        Annual aggregation of composites (mean, integral, max).
+        Annual aggregation of composites (openldn.core.annual.METHODS).
     params : dict
         Template parameters (``iso3``).
     min_count : int
@@ -140,10 +140,14 @@ class FetchRequest:
     params: Mapping[str, str] = field(default_factory=dict)
     #: Minimum number of valid composites per year.
     min_count: int = 1
+    #: Growing season of ``season_months`` (first, last month) or ``season_threshold`` (fraction,).
+    season: tuple[float, ...] | None = None
 
     def key(self, entry: DatasetDef) -> str:
         """Cache key of this request for ``entry``."""
         doc = asdict(self)
+        if doc.get("season") is None:  # keys of requests without a season stay as they were
+            doc.pop("season", None)
         doc["params"] = dict(self.params)
         doc["definition"] = entry.content_hash
         return cache_key(doc)
@@ -217,8 +221,17 @@ def make_request(
     if entry.source.href and "{iso3}" in entry.source.href.lower() and "iso3" not in params:
         raise ConfigError(f"{where}: dataset {entry.id} is one file per country: add 'iso3: <ISO 3166 alpha-3 code>'.")
     composite = str(spec.get("composite") or entry.composite) if entry.temporal == "composites" else None
-    if composite is not None and composite not in ("mean", "integral", "max"):
-        raise ConfigError(f"{where}: composite must be mean, integral or max, got {composite!r}.")
+    from openldn.core.annual import METHODS
+
+    if composite is not None and composite not in METHODS:
+        raise ConfigError(f"{where}: composite must be one of {', '.join(METHODS)}, got {composite!r}.")
+    season: tuple[float, ...] | None = None
+    if composite == "season_months":
+        if not spec.get("season_months"):
+            raise ConfigError(f"{where}: composite season_months needs season_months: [first, last] (months 1-12).")
+        season = tuple(float(m) for m in spec["season_months"])
+    elif composite == "season_threshold":
+        season = (float(spec.get("season_threshold") or 0.2),)
     buffer = 2 * resolution if crs.upper() in ("EPSG:4326", "OGC:CRS84") else 0.01
     return FetchRequest(
         dataset=entry.id,
@@ -228,7 +241,8 @@ def make_request(
         resolution=resolution,
         composite=composite,
         params=params,
-        min_count=int(spec.get("min_count", 1)),
+        min_count=int(spec.get("min_count") or 1),
+        season=season,
     )
 
 
@@ -436,7 +450,10 @@ def _bands_from_stack(da: Any, entry: DatasetDef, req: FetchRequest, nodata: flo
             if entry.scale != 1.0 or entry.offset != 0.0:
                 phys = phys * np.float32(entry.scale) + np.float32(entry.offset)
             phys.attrs = {"units": entry.units}
-            out = annual_composite(phys, method=req.composite or "mean", min_count=req.min_count)
+            method = req.composite or "mean"
+            months = tuple(int(m) for m in req.season) if method == "season_months" and req.season else None
+            fraction = float(req.season[0]) if method == "season_threshold" and req.season else 0.2
+            out = annual_composite(phys, method=method, min_count=req.min_count, months=months, fraction=fraction)
             bands[str(year)] = store.put(str(year), _compute(out.isel(time=0), entry).astype("float32"))
             if progress:
                 progress(f"{entry.id}: annual {req.composite}", n + 1, len(years))

@@ -151,3 +151,21 @@ def test_partial_years_rule() -> None:
     t = pd.DatetimeIndex([f"2001-{m:02d}-01" for m in range(1, 13)] + ["2002-01-01", "2002-02-01"]
                          + [f"2000-{m:02d}-01" for m in range(7, 13)])
     assert partial_years(t) == [2000, 2002]
+
+
+def test_run_file_inputs_go_through_the_aggregation(tmp_path: Path, monthly_file: Path) -> None:
+    """The pipeline opens local inputs with open_input: `composite` in the run file acts on a local file."""
+    import geopandas as gpd
+    import shapely
+
+    from openldn.config import load_assessment
+    from openldn.pipeline.run import _open_inputs
+
+    gpd.GeoDataFrame({"id": [1]}, geometry=[shapely.box(-70.0, 18.98, -69.97, 19.0)], crs="EPSG:4326").to_file(
+        tmp_path / "aoi.gpkg")
+    run = tmp_path / "run.yaml"
+    run.write_text(f"aoi: aoi.gpkg\nbaseline: 2001-2002\nreporting: []\ngrid: {{reference: ndvi}}\n"
+                   f"inputs:\n  ndvi:\n    path: {monthly_file.name}\n    composite: integral\n")
+    raw, _ = _open_inputs(load_assessment(run))
+    assert raw["ndvi"].attrs["time_kind"] == "annual" and raw["ndvi"].attrs["annual_composite"] == "integral"
+    np.testing.assert_allclose(raw["ndvi"].values[0], np.trapezoid(MONTHLY, MONTH_DAYS) + 1.2 * 31, rtol=1e-5)

@@ -54,8 +54,8 @@ def test_preset__a_misspelt_key_is_an_error_as_in_a_run_file() -> None:
         check_preset({"id": "x", "drought": "yes"}, "x")
 
 
-@pytest.mark.parametrize("key, value", [("composite", "integral"), ("min_count", 3), ("iso3", "KEN"),
-                                        ("variable", "ndvi")])
+@pytest.mark.parametrize("key, value", [("iso3", "KEN"), ("bbox", [0, 0, 1, 1]),
+                                        ("variable", "ndvi")])  # composite/min_count act on local files
 def test_run_file__catalogue_keys_on_a_local_file_are_errors(key: str, value: Any, tmp_path: Path) -> None:
     data = {"aoi": "aoi.gpkg", "inputs": {"ndvi": {"path": "ndvi.tif", key: value}}, "grid": {"reference": "ndvi"}}
     with pytest.raises(ConfigError, match=f"inputs.ndvi.*'{key}'"):

@@ -55,8 +55,9 @@ nav.bar{display:none}main{padding:0;max-width:none}
 h2{break-before:page;margin-top:0}#contents,#summary{break-before:auto}
 h2,h3{break-after:avoid}figure,tr,.card{break-inside:avoid}
 .atlas{grid-template-columns:repeat(3,1fr);gap:6px}.ptables{display:block}.charts{grid-template-columns:repeat(2,1fr)}
-table{font-size:8pt}th,td{padding:2px 4px}.tablewrap{overflow:visible}
-a{color:inherit;text-decoration:none}details>summary{list-style:none}
+table{font-size:7.5pt;width:100%;table-layout:fixed}th,td{padding:1px 3px;overflow-wrap:anywhere}
+td.n{white-space:normal}.tablewrap{overflow:visible}
+a{color:inherit;text-decoration:none}details:not([open]){display:none}
 }
 """
 

@@ -208,7 +208,15 @@ def init_run_file(
 
         iso3, ne_name, geom = country_boundary(country)
         aoi = base / f"aoi_{iso3}.gpkg"
-        gpd.GeoDataFrame({"id": [iso3], "name": [ne_name]}, geometry=[geom], crs="EPSG:4326").to_file(aoi)
+        import logging
+
+        quiet = logging.getLogger("pyogrio")
+        level = quiet.level
+        quiet.setLevel(logging.WARNING)  # no "Created 1 records" on the console
+        try:
+            gpd.GeoDataFrame({"id": [iso3], "name": [ne_name]}, geometry=[geom], crs="EPSG:4326").to_file(aoi)
+        finally:
+            quiet.setLevel(level)
         header.append(f"# Area of interest: {ne_name} ({iso3}), Natural Earth 1:10m admin-0 boundary (public domain,")
         header.append("# naturalearthdata.com). Replace it with the official national boundary when you have it.")
         name = name or ne_name

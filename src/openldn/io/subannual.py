@@ -11,6 +11,7 @@ not cover are dropped (or kept, ``partial_years: keep``) with a warning naming t
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import warnings
 from collections.abc import Sequence
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from openldn.config import InputSpec
 
 __all__ = ["aggregate_subannual", "open_input", "partial_years", "read_dates"]
+
+log = logging.getLogger(__name__)
 
 #: Keys of an input that only act on sub-annual composites.
 _SUBANNUAL_KEYS = ("composite", "min_count", "season_months", "season_threshold", "partial_years")
@@ -116,12 +119,14 @@ def aggregate_subannual(
     if partial:
         listed = ", ".join(map(str, partial))
         if keep_partial:
-            warnings.warn(f"{where}: year(s) {listed} are only partly covered by the composites; kept as asked "
-                          "(partial_years: keep), their annual values use the composites present.", OpenLDNWarning,
-                          stacklevel=2)
+            msg = (f"{where}: year(s) {listed} are only partly covered by the composites; kept as asked "
+                   "(partial_years: keep), their annual values use the composites present.")
         else:
-            warnings.warn(f"{where}: year(s) {listed} are only partly covered by the composites and are dropped; "
-                          "set partial_years: keep to use them.", OpenLDNWarning, stacklevel=2)
+            msg = (f"{where}: year(s) {listed} are only partly covered by the composites and are dropped; "
+                   "set partial_years: keep to use them.")
+        warnings.warn(msg, OpenLDNWarning, stacklevel=2)
+        log.warning(msg)  # also shown by `openldn validate`, which silences the warnings it prints itself
+        if not keep_partial:
             keep = np.flatnonzero(~np.isin(times.year, partial))
             if keep.size == 0:
                 raise MissingYearError(f"{where}: every year is only partly covered by the composites; give whole "

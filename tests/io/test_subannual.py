@@ -169,3 +169,12 @@ def test_run_file_inputs_go_through_the_aggregation(tmp_path: Path, monthly_file
     raw, _ = _open_inputs(load_assessment(run))
     assert raw["ndvi"].attrs["time_kind"] == "annual" and raw["ndvi"].attrs["annual_composite"] == "integral"
     np.testing.assert_allclose(raw["ndvi"].values[0], np.trapezoid(MONTHLY, MONTH_DAYS) + 1.2 * 31, rtol=1e-5)
+
+
+def test_one_dated_band_per_year_is_annual(tmp_path: Path) -> None:
+    lc = _write(tmp_path / "lc.tif", np.array([10, 50])[:, None, None] * np.ones((1, 2, 2)), dtype="uint8",
+                descriptions=["2015-07-01", "2016-07-01"])
+    spec = InputSpec(path=str(lc))
+    out = open_input("land_cover", spec, [lc], time="annual")
+    assert out.attrs["time_kind"] == "annual" and out.dtype == np.uint8
+    assert [str(t)[:10] for t in out["time"].values] == ["2015-01-01", "2016-01-01"]

@@ -218,8 +218,14 @@ def open_input(
             mask_labels = [str(pd.Timestamp(t).date()) for t in da["time"].values]
         da = _apply_mask(da, spec, res(spec.mask), mask_labels, where)
     kind = da.attrs.get("time_kind")
-    sub = kind == "dated" or (kind == "monthly" and time == "annual")
     given = [k for k in _SUBANNUAL_KEYS if getattr(spec, k) is not None]
+    if kind == "dated" and not given:
+        times = pd.DatetimeIndex(da["time"].values)
+        if len(set(times.year)) == len(times):  # one dated band per year (e.g. 2015-07-01): annual values
+            da = da.assign_coords(time=pd.DatetimeIndex([pd.Timestamp(year=t.year, month=1, day=1) for t in times],
+                                                        name="time"))
+            da.attrs["time_kind"] = kind = "annual"
+    sub = kind == "dated" or (kind == "monthly" and time == "annual")
     if not sub:
         if kind == "dated":
             raise MissingYearError(f"{where}: the bands are dated composites but this input takes "

@@ -373,7 +373,8 @@ STAGE = Stage(
                   "physical values after `scale`/`offset`.", time="annual", valid_range=(-1.0, 1.0),
                   units="vegetation index (-1 to 1)"),
         InputDecl("lpd", "categorical", "An existing 5-class land productivity dynamics map (1 declining ... "
-                  "5 increasing) used instead of computing it from the vegetation index.", time="static"),
+                  "5 increasing) used instead of computing it from the vegetation index (one band, or one per period).",
+                  time="auto"),
         InputDecl("soil_units", "categorical", "Soil or land units for the productivity performance comparison "
                   "(optional).", time="static"),
     ),

@@ -359,14 +359,20 @@ else:
     Assessment = _build_assessment()
 
 
+def _one_line(text: str) -> str:
+    """User text inside a one-line message: control characters shown escaped (a key may hold a newline)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def _format_loc(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(x) for x in loc if not str(x).startswith("function-after")) or "(top level)"
+    text = ".".join(str(x) for x in loc if not str(x).startswith("function-after")) or "(top level)"
+    return _one_line(text)
 
 
 def _first_error(err: ValidationError, source: str, prefix: str = "") -> ConfigError:
     e = err.errors()[0]
     loc = _format_loc(((prefix,) if prefix else ()) + tuple(e.get("loc", ())))
-    msg = str(e.get("msg", "invalid value")).removeprefix("Value error, ").rstrip(".")
+    msg = _one_line(str(e.get("msg", "invalid value")).removeprefix("Value error, ").rstrip("."))
     kind = e.get("type", "")
     fix = {
         "missing": "add it",
@@ -496,7 +502,7 @@ def load_assessment(path: str | Path | dict[str, Any], *, base_dir: str | Path |
     except ConfigError:
         raise
     except (ValueError, TypeError) as err:  # errors raised by domain validators
-        raise ConfigError(f"{source}: {err}") from None
+        raise ConfigError(f"{source}: {_one_line(str(err))}") from None
     a._base_dir = folder
     a._source = source
     if check_files:

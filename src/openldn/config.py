@@ -209,6 +209,9 @@ class OutputSpec(BaseModel):
     png: bool = Field(True, description="Render a PNG map of every COG.")
     xlsx: bool = Field(True, description="Write the PRAIS workbook.")
     html: bool = Field(True, description="Write the self-contained HTML report.")
+    pdf: bool = Field(
+        True, description="Also print the report to PDF (needs a headless Chromium; skipped with a warning without)."
+    )
 
 
 class EngineSpec(BaseModel):

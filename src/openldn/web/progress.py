@@ -73,6 +73,7 @@ class RunProgress:
 
     def __post_init__(self) -> None:
         self.stages = list(dict.fromkeys(self.stages))
+        self._planned = bool(self.stages)
 
     # -- weights ------------------------------------------------------------------------------------------------
     def weight(self, stage: str) -> float:
@@ -87,7 +88,9 @@ class RunProgress:
         return default
 
     def _total(self) -> float:
-        return sum(self.weight(s) for s in self.stages) or 1.0
+        total = sum(self.weight(s) for s in self.stages)
+        # without a plan, the stages still to come are unknown: count one more of average weight
+        return (total + total / max(1, len(self.stages)) if not self._planned else total) or 1.0
 
     def _rate(self) -> float | None:
         """Seconds per unit of weight: measured in this attempt, else 1 when the weights are earlier seconds."""

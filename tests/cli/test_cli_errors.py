@@ -180,6 +180,9 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ("duplicate_unit_ids", _zones_duplicate_ids, ["zones.gpkg", "duplicate unit id", "Z1"]),
     ("truncated_geotiff", _truncated_geotiff, ["soc.tif"]),
     ("duplicate_yaml_key", _duplicate_yaml_key, ["baseline", "twice"]),
+    ("soc_model_without_climate_zones",
+     lambda d: _edit_yaml(d / "assessment.yaml", lambda y: y["inputs"].pop("climate_zones")),
+     ["climate_factor", "climate_zones"]),
     ("chunk_size_zero", lambda d: _edit_yaml(d / "assessment.yaml", lambda y: y.update(engine={"chunk_size": 0})),
      ["chunk_size", "64"]),
 ]

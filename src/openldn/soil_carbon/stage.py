@@ -195,8 +195,33 @@ def run(ctx: Any) -> None:
 
 
 # -- the stage declaration (openldn.core.stage; registered in openldn.registry) ---------------------------------
-from openldn.core.stage import InputDecl, KeyPattern, Stage  # noqa: E402
+from openldn.core.stage import InputDecl, KeyPattern, Stage, YearNeed  # noqa: E402
 from openldn.soil_carbon.options import SoilCarbonOptions  # noqa: E402
+
+
+def _check(a: Any, inputs: Any) -> list[str]:
+    """What ``run`` would refuse about the SOC inputs, known before computing (same messages)."""
+    opts: SoilCarbonOptions = a.soil_carbon
+    soc = inputs.get("soc")
+    if soc is None:
+        return []
+    model = opts.stocks == "model" or (opts.stocks == "auto" and ("time" not in soc.dims or soc.sizes["time"] < 2))
+    out = []
+    if model and "land_cover" not in a.inputs:
+        out.append("The SOC model needs land cover: add inputs.land_cover, or give one SOC stock per year with "
+                   "soil_carbon.stocks: input.")
+    if model and opts.climate_factor == "per_pixel" and "climate_zones" not in a.inputs:
+        out.append("soil_carbon.climate_factor is 'per_pixel' but there is no climate_zones input: add "
+                   "inputs.climate_zones or set climate_factor to a regime name or a number.")
+    return out
+
+
+def _year_needs(a: Any) -> list[YearNeed]:
+    """The land cover year of an explicit SOC reference year (the model's starting stock)."""
+    opts: SoilCarbonOptions = a.soil_carbon
+    if opts.reference_year is None:
+        return []
+    return [YearNeed("land_cover", int(opts.reference_year), "land cover (SOC reference year)", opts.max_year_gap)]
 
 STAGE = Stage(
     name="soil_carbon",
@@ -211,6 +236,8 @@ STAGE = Stage(
                   "the land-use change factors.", time="static"),
     ),
     switched_on_by=("soc",),
+    check=_check,
+    year_needs=_year_needs,
     tables=(KeyPattern("soc_by_lc", "mean SOC stock per land cover class and year (SO1-3.T1)"),
             KeyPattern("soc_degradation", "SOC degradation areas per period (SO1-3.T2)")),
     layers=(KeyPattern("soc_series"), KeyPattern("soc/{year}"), KeyPattern("soc_change/{period}"),

@@ -41,6 +41,7 @@ def make_context(
     out_dir: str | Path | None = None,
     chunk_size: int = 128,
     whole_reference_grid: bool = False,
+    check_data: bool = False,
 ) -> RunContext:
     """A real run context for tests, built the way ``openldn run`` builds it (no stand-in that can drift).
 
@@ -60,6 +61,9 @@ def make_context(
     whole_reference_grid : bool, default False
         Use the reference input's whole grid as the analysis grid instead of its window over the AOI (for tests
         whose expected arrays are laid out on the input's grid).
+    check_data : bool, default False
+        Run the input checks of ``validate``/``run`` (:mod:`openldn.io.checks`, ``Stage.check``) first; off by
+        default so that stage tests reach the stage's own errors.
 
     Returns
     -------
@@ -100,7 +104,7 @@ def make_context(
             raw[name] = da
     folder = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="openldn-test-"))
     folder.mkdir(parents=True, exist_ok=True)
-    prep = _prepare(a, chunk_size, raw_inputs=raw)
+    prep = _prepare(a, chunk_size, raw_inputs=raw, check_data=check_data)
     if whole_reference_grid:
         import odc.geo.xr  # noqa: F401
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
-from openldn.core.stage import InputDecl, Stage
+from openldn.core.stage import InputDecl, InputKind, Stage
 from openldn.exceptions import OpenLDNError
 
 __all__ = ["STAGE_MODULES", "StageLoadError", "input_decls", "input_kinds", "stages"]
@@ -79,7 +79,7 @@ def input_decls() -> dict[str, InputDecl]:
     return input_decls_of(stages())
 
 
-def input_kinds() -> dict[str, str]:
+def input_kinds() -> dict[str, InputKind]:
     """Input name -> resampling kind (``categorical``, ``continuous``, ``count``)."""
     return {name: d.kind for name, d in input_decls().items()}
 

@@ -262,7 +262,7 @@ def _open_xarray(p: Path, chunks: Any, name: str | None) -> tuple[xr.DataArray, 
     if name is not None and name in ds.data_vars:
         var = name
     elif len(data_vars) == 1:
-        var = data_vars[0]
+        var = str(data_vars[0])
     else:
         raise InputFileError(
             f"{p}: holds variables {data_vars}; name the one to read (open_raster(..., name=...))."
@@ -374,7 +374,7 @@ def open_raster(
             da, labels, file_nodata, file_scale, file_offset = _open_gdal(p, chunks)
         mode, tindex = _time_values(labels, years, time, where, da.sizes["band"])
     else:
-        parts = []
+        parts: list[xr.DataArray] = []
         labels = []
         file_nodata = None
         for p in paths:

@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -181,7 +181,7 @@ def _open_inputs(a: Assessment) -> tuple[dict[str, xr.DataArray], list[dict[str,
     decls = input_decls()
     for name, spec in a.inputs.items():
         kind = decls[name].kind
-        monthly = "monthly" if decls[name].time == "monthly" else "auto"
+        monthly: Literal["monthly", "auto"] = "monthly" if decls[name].time == "monthly" else "auto"
         if spec.dataset is not None:
             # fetched files already hold physical values, years in band descriptions and the legend
             path, local = _fetched(a, name)

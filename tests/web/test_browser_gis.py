@@ -37,6 +37,7 @@ def small_page() -> Any:
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1366, "height": 768}, accept_downloads=True)
+        page.set_default_timeout(30_000)
         yield page
         browser.close()
 
@@ -187,6 +188,7 @@ def test_browser__legend_basemap_compare_identify_zip(small_page, live_server, f
     page.keyboard.press("Escape")
     page.evaluate("map.closePopup()")
 
+    print(f"identify done {time.monotonic():.0f}", flush=True)
     # compare two layers with a swipe: each side clipped at the divide, which follows the slider
     page.check("#compare-on")
     _wait_until(page, "document.body.dataset.compare !== ''")
@@ -194,7 +196,7 @@ def test_browser__legend_basemap_compare_identify_zip(small_page, live_server, f
     page.select_option("#compare-right", index=1)
     _wait_until(page, "document.querySelectorAll('.leaflet-compare-right-pane img.leaflet-tile-loaded').length > 0")
     clip_before = page.evaluate("map.getPane('compare-left').style.clip")
-    page.fill("#swipe", "25")
+    page.evaluate("document.querySelector('#swipe').value = '25'")
     page.dispatch_event("#swipe", "input")
     clip_after = page.evaluate("map.getPane('compare-left').style.clip")
     assert clip_before.startswith("rect(") and clip_after != clip_before
@@ -207,6 +209,7 @@ def test_browser__legend_basemap_compare_identify_zip(small_page, live_server, f
     page.uncheck("#compare-on")
     _wait_until(page, "document.body.dataset.compare === ''")
 
+    print(f"compare done {time.monotonic():.0f}", flush=True)
     # downloads: report group first, no internal file; 'download all' is one zip of exactly the listed files
     groups = page.locator("#downloads .download-group")
     assert groups.first.get_attribute("data-group") == "report"

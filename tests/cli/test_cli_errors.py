@@ -147,6 +147,26 @@ def _duplicate_yaml_key(d: Path) -> None:
     (d / "assessment.yaml").write_text(text.replace("baseline: 2000-2015", "baseline: 2000-2015\nbaseline: 2001-2015"))
 
 
+def _matrix_bad_symbol(d: Path) -> None:
+    keys = ["tree_covered", "grassland", "cropland", "wetland", "artificial", "other_land", "water_body"]
+    rows = "".join(f"  {k}: [0, 0, 0, 0, 0, 0, 0]\n" for k in keys).replace("[0, 0, 0", "[0, X, 0", 1)
+    (d / "matrix.yaml").write_text("legend: unccd\ncolumns: [" + ", ".join(keys) + "]\nmatrix:\n" + rows)
+    _edit_yaml(d / "assessment.yaml", lambda y: y.setdefault("land_cover", {}).update(transition_matrix="matrix.yaml"))
+
+
+def _rotated_grid(d: Path) -> None:
+    import rasterio
+    from affine import Affine
+
+    with rasterio.open(d / "soc.tif") as src:
+        data, profile = src.read(), src.profile
+    t = profile["transform"]
+    profile.update(driver="GTiff", transform=Affine(t.a, 0.0001, t.c, 0.0001, t.e, t.f))
+    (d / "soc.tif").unlink()
+    with rasterio.open(d / "soc.tif", "w", **profile) as dst:
+        dst.write(data)
+
+
 # (case id, how to break the demo inputs, expected words in the message)
 CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ("missing_run_file", lambda d: (d / "assessment.yaml").unlink(), ["assessment.yaml", "does not exist"]),
@@ -183,6 +203,8 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ("soc_model_without_climate_zones",
      lambda d: _edit_yaml(d / "assessment.yaml", lambda y: y["inputs"].pop("climate_zones")),
      ["climate_factor", "climate_zones"]),
+    ("transition_matrix_bad_symbol", _matrix_bad_symbol, ["matrix.yaml"]),
+    ("rotated_grid", _rotated_grid, ["soc.tif", "rotated"]),
     ("chunk_size_zero", lambda d: _edit_yaml(d / "assessment.yaml", lambda y: y.update(engine={"chunk_size": 0})),
      ["chunk_size", "64"]),
 ]

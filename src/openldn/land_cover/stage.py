@@ -328,10 +328,19 @@ def _check(a: Any, inputs: Any) -> list[str]:
     from openldn.land_cover._lookup import input_nodata_codes
 
     da = inputs.get("land_cover")
-    if da is None or not a.land_cover.strict_codes:
+    if da is None:
         return []
-    nest = _nesting(SimpleNamespace(assessment=a))
+    shim = SimpleNamespace(assessment=a)
+    nest = _nesting(shim)
     nestings = list(nest.values()) if isinstance(nest, dict) else [nest]
+    single = nest if isinstance(nest, Nesting) else None
+    custom = single is not None and not single.source.startswith("openldn:") and single.child.id != "unccd"
+    opts = a.land_cover
+    specs = list(opts.regions.matrices.values()) if opts.regions is not None else [opts.transition_matrix]
+    for spec in specs:  # the transition matrices load (symbols, classes) as run loads them
+        load_matrix(shim, spec, single.child if custom and single is not None else None)
+    if not a.land_cover.strict_codes:
+        return []
     known: set[int] = set(input_nodata_codes(da))
     for n in nestings:
         known |= {int(c) for c in n.child.codes} | {int(n.child.nodata), *(int(c) for c in n.child.extra_nodata)}

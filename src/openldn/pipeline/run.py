@@ -25,6 +25,7 @@ from openldn.core.years import YearChoice
 from openldn.exceptions import (
     ConfigError,
     EmptyAOIError,
+    GridMismatchError,
     InputFileError,
     OpenLDNError,
     OpenLDNWarning,
@@ -245,6 +246,14 @@ def _prepare(a: Assessment, chunk_size: int | None, raw_inputs: dict[str, xr.Dat
     if chunk_size is None:
         cs = a.engine.chunk_size
         chunk_size = auto_chunk_size(n_time) if cs == "auto" else int(cs)
+    from openldn.io.grid import geobox_of
+
+    for name, da in raw.items():  # a rotated grid or a missing CRS stops here, not mid-run
+        try:
+            geobox_of(da)
+        except GridMismatchError as err:
+            where = da.attrs.get("source", name)
+            raise GridMismatchError(f"{where} (inputs.{name}): {str(err).split(': ', 1)[-1]}") from None
     for name, da in raw.items():
         _check_overlap(name, da, geobox, a)
     findings = _check_data(a, raw, aoi, zones, strict=strict) if check_data else []
@@ -256,7 +265,6 @@ def _check_data(a: Assessment, raw: dict[str, xr.DataArray], aoi: Any, zones: An
     """Data faults stop here (errors, and warnings under ``strict``); other warnings are logged and returned."""
     from openldn.exceptions import InputDataError
     from openldn.io.checks import Finding, aoi_window, check_inputs, check_zones
-
     findings = check_inputs(raw, aoi, specs=dict(a.inputs), source=a.source)
     if not any(f.level == "error" for f in findings):
         windows = {name: aoi_window(da, aoi)[0] for name, da in raw.items()}

@@ -125,6 +125,7 @@ def test_browser__run_progress_and_layers_as_stages_finish(small_page, live_serv
     assert not seen["errors"], seen["errors"]
 
 
+@pytest.mark.slow  # about 2-4 min here: the first draw of the 1:10m basemap at district zoom in software rendering
 def test_browser__legend_basemap_compare_identify_zip(small_page, live_server, fake_env, tmp_path) -> None:  # noqa: F811
     """Legend of the visible layer on the map, scale bar, offline basemap with places at district zoom (no request
     leaves the server), zoom to the area and to a unit, swipe compare, identify, and the whole run as one zip."""

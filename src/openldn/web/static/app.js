@@ -84,6 +84,8 @@ const map = L.map("map", { center: [10, 10], zoom: 3, worldCopyJump: true, doubl
 map.createPane("land");
 map.getPane("land").style.zIndex = 150; // below the result tiles (tilePane is 200)
 for (const [pane, z] of [["compare-left", 210], ["compare-right", 211]]) map.createPane(pane).style.zIndex = z;
+map.createPane("places").style.zIndex = 460;
+map.getPane("places").style.pointerEvents = "none";
 map.createPane("zones");
 map.getPane("zones").style.zIndex = 440;
 map.createPane("outlines");
@@ -121,9 +123,9 @@ async function loadPlaces() {
   state.places.clearLayers();
   for (const f of data.features) {
     const [lon, lat] = f.geometry.coordinates;
-    const marker = L.circleMarker([lat, lon], { pane: "outlines", radius: 2, color: "#333", weight: 1, fillOpacity: 1, interactive: false });
-    marker.bindTooltip(el("span", { text: f.properties.name }), { permanent: true, direction: "right", className: "place-label", offset: [3, 0] });
-    state.places.addLayer(marker);
+    // a DOM label (text node) per place: no SVG path, so the basemap's vector layers are not redrawn
+    const icon = L.divIcon({ className: "place-label", html: el("span", { text: f.properties.name }), iconSize: null });
+    state.places.addLayer(L.marker([lat, lon], { icon, pane: "places", interactive: false, keyboard: false }));
   }
 }
 

@@ -896,7 +896,7 @@ function renderDownloads(files) {
 // ---------------------------------------------------------------------------------------------------- tables and charts
 function renderTableChoices() {
   const select = $("table-select");
-  select.replaceChildren(...state.tables.map((t) => el("option", { value: t.name, text: t.name.replaceAll("_", " ") })));
+  select.replaceChildren(...state.tables.map((t) => el("option", { value: t.name, text: t.title || t.name.replaceAll("_", " ") })));
   const preferred = ["lpd_by_lc", "lc_transitions", "drought_area"].find((n) => state.tables.some((t) => t.name === n));
   if (preferred) select.value = preferred;
   tableChanged();

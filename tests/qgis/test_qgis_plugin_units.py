@@ -192,6 +192,7 @@ def test_run_file_writer_round_trips_and_validates(demo_run_file: Path, tmp_path
         "land_cover": {"path": runfile.relative(str(folder / "land_cover.tif"), base), "legend": "esa_cci"},
         "ndvi": {"path": runfile.relative(str(folder / "ndvi.tif"), base), "scale": 0.0001},
         "soc": {"path": runfile.relative(str(folder / "soc.tif"), base)},
+        "climate_zones": {"path": runfile.relative(str(folder / "climate_zones.tif"), base)},  # the SOC model needs it
     }
     data = runfile.build(
         name='Kenya "demo": test', preset="prais_2026_te", baseline="2000-2015",
@@ -209,7 +210,7 @@ def test_run_file_writer_round_trips_and_validates(demo_run_file: Path, tmp_path
     proc = subprocess.run([sys.executable, "-m", "openldn", "validate", str(target)], capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    assert "inputs land_cover, ndvi, soc" in proc.stdout
+    assert "inputs land_cover, ndvi, soc, climate_zones" in proc.stdout
 
 
 def test_relative_paths_beside_below_or_one_up() -> None:

@@ -127,10 +127,17 @@ def raster_layers(out_dir: Path) -> list[dict[str, Any]]:
 
 
 def find_layer(out_dir: Path, key: str) -> dict[str, Any]:
-    """Return the raster layer ``key`` of a run, or raise a 404 :class:`WebError`."""
-    for entry in raster_layers(out_dir):
-        if entry.get("key") == key:
-            return entry
+    """Return the raster layer ``key`` of a run, or raise a 404 :class:`WebError`.
+
+    A staged layer whose file is gone was just published (the run finished between two requests): the lookup is
+    made again on the published manifest.
+    """
+    for _attempt in range(2):
+        for entry in raster_layers(out_dir):
+            if entry.get("key") == key:
+                if entry["file"].is_file():
+                    return entry
+                break
     raise WebError(404, f"layer {key!r} is not among the run's map outputs")
 
 

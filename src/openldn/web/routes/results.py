@@ -65,7 +65,16 @@ async def tile(
     if x >= 2**z or y >= 2**z:
         raise WebError(404, f"tile {z}/{x}/{y} does not exist at zoom {z}")
     out_dir = run_dir(request, get_run(request, run_id))
-    png = await heavy(request, lambda: tiles.render_tile(tiles.find_layer(out_dir, layer), z, x, y, band=band))
+
+    def render() -> bytes:
+        from rasterio.errors import RasterioIOError
+
+        try:
+            return tiles.render_tile(tiles.find_layer(out_dir, layer), z, x, y, band=band)
+        except RasterioIOError:  # a staged layer published (moved) while it was being read: read it again
+            return tiles.render_tile(tiles.find_layer(out_dir, layer), z, x, y, band=band)
+
+    png = await heavy(request, render)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
 
 

@@ -69,21 +69,9 @@ def _options(ctx: Any) -> DroughtOptions:
 
 def _native_crop(raw: xr.DataArray, geobox: Any) -> xr.DataArray:
     """``raw`` cropped (lazily, by index) to the analysis extent plus one cell on each side."""
-    try:
-        crs = raw.rio.crs
-        bbox = geobox.extent.to_crs(str(crs)).boundingbox if crs is not None else geobox.extent.boundingbox
-    except Exception:  # pragma: no cover - no CRS information: use the whole input
-        return raw
-    out = raw
-    for dim, lo, hi in (("x", bbox.left, bbox.right), ("y", bbox.bottom, bbox.top)):
-        c = np.asarray(raw[dim].values, dtype=float)
-        if c.size < 2:
-            continue
-        step = abs(float(c[1] - c[0]))
-        keep = np.flatnonzero((c >= lo - 1.5 * step) & (c <= hi + 1.5 * step))
-        if keep.size:
-            out = out.isel({dim: slice(int(keep.min()), int(keep.max()) + 1)})
-    return out
+    from openldn.io import crop_to
+
+    return crop_to(raw, geobox)
 
 
 def _index(ctx: Any, opts: DroughtOptions) -> tuple[xr.DataArray, bool]:

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from openldn.io._atomic import atomic_path, write_table
-from openldn.io.align import align, attach_grid
+from openldn.io.align import align, attach_grid, crop_to
 from openldn.io.grid import analysis_grid, crosses_antimeridian, geobox_of
 from openldn.io.read import open_raster, parse_time_label, read_vector, wrap_longitudes
 from openldn.io.write import write_cog
@@ -18,6 +18,7 @@ __all__ = [
     "analysis_grid",
     "atomic_path",
     "attach_grid",
+    "crop_to",
     "crosses_antimeridian",
     "geobox_of",
     "open_raster",

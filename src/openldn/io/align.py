@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from odc.geo.crs import CRS
     from odc.geo.geobox import GeoBox
 
-__all__ = ["align", "attach_grid", "count_weights"]
+__all__ = ["align", "attach_grid", "count_weights", "crop_to"]
 
 Kind = Literal["categorical", "continuous", "count"]
 
@@ -40,6 +40,29 @@ def crs_of(gb: GeoBox) -> CRS:
     if gb.crs is None:
         raise GridMismatchError("a raster has no coordinate reference system: declare its CRS (e.g. gdal_edit -a_srs).")
     return gb.crs
+
+
+def crop_to(raw: xr.DataArray, gb: GeoBox) -> xr.DataArray:
+    """``raw`` cropped lazily, by index, to ``gb``'s extent plus one cell on each side (in ``raw``'s own grid).
+
+    For inputs used on their native grid (monthly precipitation for the SPI): nothing is resampled. Without a CRS
+    the grid's extent is taken as given in ``raw``'s coordinates.
+    """
+    crs = raw.rio.crs
+    try:
+        bbox = gb.extent.to_crs(str(crs)).boundingbox if crs is not None else gb.extent.boundingbox
+    except Exception:  # pragma: no cover - an extent that cannot be transformed: use the whole input
+        return raw
+    out = raw
+    for dim, lo, hi in (("x", bbox.left, bbox.right), ("y", bbox.bottom, bbox.top)):
+        c = np.asarray(raw[dim].values, dtype=float)
+        if c.size < 2:
+            continue
+        step = abs(float(c[1] - c[0]))
+        keep = np.flatnonzero((c >= lo - 1.5 * step) & (c <= hi + 1.5 * step))
+        if keep.size:
+            out = out.isel({dim: slice(int(keep.min()), int(keep.max()) + 1)})
+    return out
 
 
 def attach_grid(da: xr.DataArray, gb: GeoBox) -> xr.DataArray:

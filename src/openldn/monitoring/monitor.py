@@ -498,19 +498,10 @@ def _sentences(ind: MonthlyIndices, units: pd.DataFrame, population: dict[str, A
 
 
 def _crop(raw: xr.DataArray, geobox: Any) -> xr.DataArray:
-    """``raw`` cropped by index to the analysis extent plus one cell."""
-    crs = raw.rio.crs
-    bbox = geobox.extent.to_crs(str(crs)).boundingbox if crs is not None else geobox.extent.boundingbox
-    out = raw
-    for dim, lo, hi in (("x", bbox.left, bbox.right), ("y", bbox.bottom, bbox.top)):
-        c = np.asarray(raw[dim].values, dtype=float)
-        if c.size < 2:
-            continue
-        step = abs(float(c[1] - c[0]))
-        keep = np.flatnonzero((c >= lo - 1.5 * step) & (c <= hi + 1.5 * step))
-        if keep.size:
-            out = out.isel({dim: slice(int(keep.min()), int(keep.max()) + 1)})
-    return out
+    """``raw`` cropped by index to the analysis extent plus one cell (:func:`openldn.io.crop_to`)."""
+    from openldn.io import crop_to
+
+    return crop_to(raw, geobox)
 
 
 def run_monitor(run_file: str | Path, options: MonitorOptions, out: str | Path) -> MonitorResult:

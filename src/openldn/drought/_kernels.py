@@ -442,6 +442,18 @@ def _gamma_cdf_many(a: float, lgamma_a: float, x: np.ndarray, k: int, out: np.nd
 
 
 @numba.njit(cache=True, nogil=True)
+def accumulate_row(row: np.ndarray, scale: int, offset: float, clip_negative: bool, series: np.ndarray,
+                   acc: np.ndarray) -> None:
+    """``acc`` = rolling ``scale``-step sums of one pixel's monthly values (+ ``offset``; negatives to 0 if asked)."""
+    for t in range(row.shape[0]):
+        v = float(row[t])
+        if clip_negative and v < 0.0:
+            v = 0.0
+        series[t] = v + offset
+    _rolling_sum(series, scale, acc)
+
+
+@numba.njit(cache=True, nogil=True)
 def fit_month_sample(buf: np.ndarray, n_valid: int, dist: int) -> tuple[float, float, float, float]:
     """Distribution parameters of one calendar month's calibration sample ``buf[:n_valid]`` (no NaN).
 
@@ -645,12 +657,7 @@ def standardized_index_block(
     for m in range(12):
         starts[m + 1] += starts[m]
     for i in range(npix):
-        for t in range(nt):
-            v = float(values[i, t])
-            if clip_negative and v < 0.0:
-                v = 0.0
-            series[t] = v + offset
-        _rolling_sum(series, scale, acc)
+        accumulate_row(values[i], scale, offset, clip_negative, series, acc)
         for t in range(nt):
             res[t] = math.nan
         _fit_transform_pixel(acc, month, calib, dist, res, buf, months_out, work, order, starts)

@@ -39,7 +39,7 @@ from openldn.drought._kernels import (
     PEARSON3,
     SPI_MAX,
     SPI_MIN,
-    _rolling_sum,
+    accumulate_row,
     fit_month_sample,
     month_probability,
     norm_ppf,
@@ -67,12 +67,7 @@ def _fit_block(
     acc = np.empty(nt)
     buf = np.empty(nt)
     for i in range(npix):
-        for t in range(nt):
-            v = float(values[i, t])
-            if clip_negative and v < 0.0:
-                v = 0.0
-            series[t] = v + offset
-        _rolling_sum(series, scale, acc)
+        accumulate_row(values[i], scale, offset, clip_negative, series, acc)
         for m in range(12):
             n_valid = 0
             for t in range(nt):
@@ -110,12 +105,7 @@ def _transform_block(
     series = np.empty(nt)
     acc = np.empty(nt)
     for i in range(npix):
-        for t in range(nt):
-            v = float(values[i, t])
-            if clip_negative and v < 0.0:
-                v = 0.0
-            series[t] = v + offset
-        _rolling_sum(series, scale, acc)
+        accumulate_row(values[i], scale, offset, clip_negative, series, acc)
         for t in range(first_out, nt):
             v = acc[t]
             if math.isnan(v):

@@ -259,7 +259,7 @@ def init(
         "--input", "-i", help="An input: NAME=PATH (local file) or NAME=dataset:ID (catalogue); repeat.")] = None,
     legend: Annotated[str | None, typer.Option("--legend", help="Legend of a local land-cover file.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Assessment name.")] = None,
-    force: Force = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing run file.")] = False,
 ) -> None:
     """Start an assessment: write a commented run file for an area (a file, or a country) and its inputs."""
     from openldn.cli.init import init_run_file

@@ -143,7 +143,7 @@ class DatasetDef:
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
     def metadata(self) -> dict[str, Any]:
-        """The PRAIS metadata form fields of this dataset (standard.md §15)."""
+        """The PRAIS metadata form fields of this dataset (PRAIS 2026 reporting manual, Annex II metadata form)."""
         return {
             "dataset": self.id,
             "title": self.title,

@@ -1,4 +1,4 @@
-"""Provenance records of the inputs of a run (standard.md §15).
+"""Provenance records of the inputs of a run (PRAIS 2026 reporting manual, Annex II metadata form).
 
 Every input of a run, fetched or local, gets one record (a JSON-ready dict)::
 
@@ -191,7 +191,7 @@ def provenance_for_assessment(
 
     Offline: a ``{dataset: ...}`` input must have been fetched (else :class:`~openldn.exceptions.DataAccessError`
     names the `openldn fetch` command). Local inputs may carry ``title``, ``licence``, ``citation``, ``source``
-    and ``doi`` keys, which are copied into their records (national data, standard.md §15).
+    and ``doi`` keys, which are copied into their records (national data, PRAIS 2026 reporting manual, Annex II metadata form).
 
     Returns
     -------
@@ -230,7 +230,7 @@ def provenance_for_assessment(
 
 
 def metadata_forms(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Rows of the PRAIS data-source form (standard.md §15) for a report's data section, one per input.
+    """Rows of the PRAIS data-source form (PRAIS 2026 reporting manual, Annex II metadata form) for a report's data section, one per input.
 
     Files of the same input (one file per year) are merged into one row.
 

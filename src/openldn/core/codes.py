@@ -1,4 +1,4 @@
-"""Integer codes of the indicator rasters (compatible with Trends.Earth, reference-implementation.md §2)."""
+"""Integer codes of the indicator rasters (compatible with Trends.Earth; see docs/differences.md)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class Status(IntEnum):
 
 
 class Status7(IntEnum):
-    """Expanded (7-class) status, standard.md §7.4."""
+    """Expanded (7-class) status, PRAIS 2026 reporting manual §1.4; GPG v2 ch. 2; GPG Addendum 2025."""
 
     PERSISTENT_DEGRADATION = 1
     RECENT_DEGRADATION = 2
@@ -48,7 +48,7 @@ class Status7(IntEnum):
 
 
 class DroughtClass(IntEnum):
-    """Drought intensity classes of SO3-1 (standard.md §9.2)."""
+    """Drought intensity classes of SO3-1 (PRAIS 2026 reporting manual §3.1, Table 19)."""
 
     NON_DROUGHT = 0
     MILD = 1
@@ -57,7 +57,7 @@ class DroughtClass(IntEnum):
     EXTREME = 4
 
 
-#: Five LPD classes (standard.md §5.1): code -> label.
+#: Five LPD classes (PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4): code -> label.
 LPD_CLASSES: dict[int, str] = {
     1: "Declining",
     2: "Moderate decline",

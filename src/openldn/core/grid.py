@@ -1,7 +1,7 @@
 """Grid helpers: true pixel area on the ellipsoid.
 
 On geographic grids the area of a cell is the area of its ellipsoidal quadrangle on WGS84
-(reference-implementation.md §3): with ``Z(phi)`` the area between the equator and latitude ``phi`` over 360 degrees
+(Trends.Earth's ellipsoidal pixel area): with ``Z(phi)`` the area between the equator and latitude ``phi`` over 360 degrees
 of longitude, ``A = (Z(phi_max) - Z(phi_min)) * dlon / 360``. On projected grids the area of each cell is
 the ellipsoidal area of the polygon of its four corners (see :func:`pixel_area`); it equals ``res**2`` only on
 equal-area projections.

@@ -1,4 +1,4 @@
-"""Periods of years and the productivity windows derived from them (standard.md §2)."""
+"""Periods of years and the productivity windows derived from them (PRAIS 2026 reporting manual, Introduction and §1.2 Step 6)."""
 
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ SomePeriod: TypeAlias = Period | str | int | tuple[int, int]
 
 @dataclass(frozen=True)
 class ProductivityWindows:
-    """The productivity windows of one assessment period (standard.md §2.3)."""
+    """The productivity windows of one assessment period (PRAIS 2026 reporting manual, Introduction and §1.2 Step 6)."""
 
     #: The assessment period the windows belong to.
     period: Period
@@ -191,7 +191,7 @@ def productivity_windows(
 
     References
     ----------
-    PRAIS 2026 §1.2 Step 6, Table 12 (standard.md §2.3).
+    PRAIS 2026 §1.2 Step 6, Table 12 (PRAIS 2026 reporting manual, Introduction and §1.2 Step 6).
     """
     p = Period.from_user_input(period)
     e = p.end if end_year is None else int(end_year)

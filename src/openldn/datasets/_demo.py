@@ -96,7 +96,7 @@ IPCC_CLIMATE_ZONES: dict[int, str] = {
     11: "Tropical Moist",
     12: "Tropical Dry",
 }
-#: SOC land-use factor f of the climate zones present in the demo (standard.md §6.2).
+#: SOC land-use factor f of the climate zones present in the demo (PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5).
 _F_BY_ZONE = {11: 0.48, 12: 0.58}
 
 # ESA CCI codes used in the demo.

@@ -1,7 +1,7 @@
 """SO3-1 drought hazard: annual SPI, intensity classes and the 4-year maximum-intensity maps.
 
-References: PRAIS 2026 §3.1 and Table 19 (standard.md §2.4, §9); differences from Trends.Earth D3 and D8
-(reference-implementation.md §18).
+References: PRAIS 2026 §3.1 and Table 19 (PRAIS 2026 reporting manual, Introduction and §1.2 Step 6, §9); differences from Trends.Earth D3 and D8
+(Trends.Earth (docs/differences.md)).
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def drought_class(index: xr.DataArray, *, boundaries: Boundaries = "upper_inclus
     ================  =====  ============================  ============================
 
     The default is the direct reading of the manual's table (SPI = 0 is mild, -1 moderate, -1.5 severe, -2
-    extreme; differences register D8); ``"lower_inclusive"`` reproduces Trends.Earth (standard.md §16, A16).
+    extreme; differences register D8); ``"lower_inclusive"`` reproduces Trends.Earth (docs/differences.md, A16).
 
     Parameters
     ----------
@@ -165,7 +165,7 @@ def drought_class(index: xr.DataArray, *, boundaries: Boundaries = "upper_inclus
 
 
 def drought_windows(start: int = 2000, end: int = 2023, *, length: int = 4) -> list[Period]:
-    """Fixed maximum-intensity windows: ``start .. start+length-1``, ... up to ``end`` (standard.md §2.4).
+    """Fixed maximum-intensity windows: ``start .. start+length-1``, ... up to ``end`` (PRAIS 2026 reporting manual, Introduction and §1.2 Step 6).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""SO3-3 drought vulnerability index (DVI) (PRAIS 2026 §3.3, Figure 7; GPG-SO3 Level III; standard.md §11).
+"""SO3-3 drought vulnerability index (DVI) (PRAIS 2026 §3.3, Figure 7; GPG-SO3 Level III; PRAIS 2026 reporting manual §3.3).
 
 ``DVI = (C_social + C_economic + C_infrastructure) / 3`` in [0, 1] (1 = most vulnerable), each component the
 (optionally weighted) mean of its min-max normalised factors:
@@ -7,9 +7,9 @@
 * negatively related factor (more = less vulnerable): ``F = 1 - (x - min) / (max - min)``.
 
 The minimum and maximum are taken over the country's own history up to and including ``end_year`` (2023), per
-factor and per sex, and for sub-national / gridded factors (Tier 3) over all units of the country (standard.md §16
+factor and per sex, and for sub-national / gridded factors (Tier 3) over all units of the country (docs/differences.md
 A20). A factor without variation (``max == min``) carries no information and is left out of its component.
-The direction of each factor is data: ``openldn/data/drought/dvi_factors.csv`` (GPG-SO3 factors, standard.md
+The direction of each factor is data: ``openldn/data/drought/dvi_factors.csv`` (GPG-SO3 factors, the UNCCD PRAIS 2026 reporting manual and GPG v2
 §11.2), replaceable by a user catalogue with the same columns.
 """
 

@@ -1,6 +1,6 @@
 """Run-file options of the drought stage (SO3-1, SO3-2, SO3-3): the ``drought:`` section.
 
-Defaults are those of the ``prais_2026_te`` preset (standard.md §2.4, §9, §16 A16-A20); the preset's ``drought:``
+Defaults are those of the ``prais_2026_te`` preset (PRAIS 2026 reporting manual, Introduction and §1.2 Step 6, §9, §16 A16-A20); the preset's ``drought:``
 section (``index``, ``scale``, ``calibration``, ``distribution``, ``class_boundaries``) is merged under the user's
 values by :func:`openldn.config.load_assessment`.
 """

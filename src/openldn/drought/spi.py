@@ -247,7 +247,7 @@ def spi(
     ----------
     McKee, T. B., Doesken, N. J., Kleist, J. (1993). The relationship of drought frequency and duration to time
     scales. 8th Conference on Applied Climatology. Thom, H. C. S. (1958). A note on the gamma distribution.
-    Monthly Weather Review 86, 117-122. PRAIS 2026 §3.1 (standard.md §9.1).
+    Monthly Weather Review 86, 117-122. PRAIS 2026 §3.1 (PRAIS 2026 reporting manual §3.1, Table 19).
     """
     code = _dist_code(distribution, ("gamma", "pearson3", "pearson", "pearson_iii"))
     out = _standardized(

@@ -7,7 +7,7 @@ stacks, of which the value of ``drought.month`` is taken, or annual stacks such 
 
 The index is computed (or read) on the input's **own grid** (cropped to the analysis extent plus one cell), as the
 GMID / CHIRPS products are, and the annual intensity classes are then put on the analysis grid by nearest neighbour
-(standard.md §10; index arithmetic when both grids share a CRS, else :func:`openldn.io.align`). Outputs:
+(PRAIS 2026 reporting manual §3.2; index arithmetic when both grids share a CRS, else :func:`openldn.io.align`). Outputs:
 
 * layer ``drought_class`` (time, y, x), int16 classes 0-4 per year (nodata where the year's month is missing);
 * rasters ``drought_class/<year>`` and ``drought_max/<window>`` (highest intensity over all years of each window)
@@ -195,7 +195,7 @@ def _nearest_same_crs(classes: xr.DataArray, geobox: Any) -> xr.DataArray | None
 
 
 def _on_grid(ctx: Any, classes: xr.DataArray, native: bool) -> xr.DataArray:
-    """Classes on the analysis grid: nearest neighbour (standard.md §10)."""
+    """Classes on the analysis grid: nearest neighbour (PRAIS 2026 reporting manual §3.2)."""
     if not native:
         return classes
     classes.attrs["_FillValue"] = NODATA

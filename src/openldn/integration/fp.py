@@ -1,4 +1,4 @@
-"""False positives / false negatives recode, hotspots and brightspots from user polygons (standard.md §7.6-7.7).
+"""False positives / false negatives recode, hotspots and brightspots from user polygons (PRAIS 2026 reporting manual §1.4; GPG v2 ch. 2; GPG Addendum 2025).
 
 A recode polygon carries a ``reason`` (``false_positive`` or ``false_negative``, or free text) and a ``target`` class
 (``degraded``/``stable``/``improved`` or -1/0/1). Inside the polygon every valid pixel of the 1OAO layer takes the
@@ -239,7 +239,7 @@ def polygon_class_shares(
     """Share of each polygon's area that is degraded / stable / improved / no data in each layer.
 
     PRAIS shows these shares per false-positive polygon as a guide to which sub-indicator drives the error
-    (standard.md §7.6). This function computes (it is a table builder, not a lazy compute function).
+    (PRAIS 2026 reporting manual §1.4; GPG v2 ch. 2; GPG Addendum 2025). This function computes (it is a table builder, not a lazy compute function).
 
     Parameters
     ----------

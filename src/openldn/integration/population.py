@@ -1,8 +1,8 @@
-"""SO2-3: population living on degraded land, total and by sex (standard.md §8).
+"""SO2-3: population living on degraded land, total and by sex (PRAIS 2026 reporting manual §2.3).
 
 Population rasters are counts. They must reach the analysis grid with a count-conserving rule (the pipeline's
 alignment does this for ``population_*`` inputs; :func:`aggregate_counts` is the block-sum rule for integer factors).
-Counts stay float: the Trends.Earth Int16 rounding and 32767 cap (reference-implementation.md §15-5) is a bug that
+Counts stay float: the Trends.Earth Int16 rounding and 32767 cap (Trends.Earth (docs/differences.md)-5) is a bug that
 openldn does not reproduce.
 """
 
@@ -80,7 +80,7 @@ def nearest_year(population: xr.DataArray, year: int) -> tuple[xr.DataArray, int
     Returns
     -------
     (xarray.DataArray, int)
-        The ``(y, x)`` layer and the year actually used (record the substitution when it differs, standard.md §14
+        The ``(y, x)`` layer and the year actually used (record the substitution when it differs, PRAIS 2026 reporting manual, validation rules
         C5). Ties go to the earlier year.
     """
     if "time" not in population.dims:
@@ -122,7 +122,7 @@ def signed_population(population: xr.DataArray, classes: xr.DataArray) -> xr.Dat
     """Trends.Earth's "Population affected by degradation" band: people per cell, negated where degraded.
 
     The sign convention is the one of Trends.Earth's code (degraded negative), not of its documentation
-    (reference-implementation.md §10). Counts stay float (no Int16 rounding or cap).
+    (Trends.Earth (docs/differences.md)). Counts stay float (no Int16 rounding or cap).
 
     Parameters
     ----------

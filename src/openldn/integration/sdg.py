@@ -1,12 +1,12 @@
-"""One-Out-All-Out integration of the three SO1 sub-indicators into SDG 15.3.1 (standard.md §7.2).
+"""One-Out-All-Out integration of the three SO1 sub-indicators into SDG 15.3.1 (PRAIS 2026 reporting manual §1.4; GPG v2 ch. 2; GPG Addendum 2025).
 
 A pixel is degraded if any sub-indicator (land cover, land productivity, soil organic carbon) is degraded; stable or
-improved sub-indicators cannot compensate. The standard leaves two choices open (standard.md §16, A11), exposed here as
+improved sub-indicators cannot compensate. The standard leaves two choices open (docs/differences.md, A11), exposed here as
 keyword arguments:
 
 ``improved_rule``
     ``"trends_earth"`` (default): improved if productivity is improved, or productivity is stable and land cover or
-    SOC is improved (reference-implementation.md §7.1). ``"any_improved"``: improved if any sub-indicator is improved
+    SOC is improved (Trends.Earth (docs/differences.md)). ``"any_improved"``: improved if any sub-indicator is improved
     and none is degraded. On -1/0/1 inputs the two rules give the same map (without a degraded input, productivity is
     0 or 1, so "productivity improved, or stable with LC or SOC improved" is "any improved"); both are kept so that
     the rule is explicit in every run record.
@@ -73,9 +73,9 @@ def one_out_all_out(
         Sub-indicator degradation layers on the same grid, integer codes -1/0/1 with nodata -32768; numpy- or
         dask-backed.
     improved_rule : {"trends_earth", "any_improved"}
-        How "not degraded" splits into stable and improved (standard.md §16, A11).
+        How "not degraded" splits into stable and improved (docs/differences.md, A11).
     nodata_rule : {"any_nodata", "degraded_wins"}
-        How a no-data sub-indicator propagates (standard.md §16, A11).
+        How a no-data sub-indicator propagates (docs/differences.md, A11).
 
     Returns
     -------
@@ -84,7 +84,7 @@ def one_out_all_out(
 
     References
     ----------
-    PRAIS 2026 §1.4; GPG v2 ch. 2; standard.md §7.2; reference-implementation.md §7.1.
+    PRAIS 2026 §1.4; GPG v2 ch. 2; PRAIS 2026 reporting manual §1.4; GPG v2 ch. 2; GPG Addendum 2025; Trends.Earth (docs/differences.md).
     """
     improved_rule = _check_choice("improved_rule", improved_rule, IMPROVED_RULES)  # type: ignore[assignment]
     nodata_rule = _check_choice("nodata_rule", nodata_rule, NODATA_RULES)  # type: ignore[assignment]

@@ -1,6 +1,6 @@
 """Status assessment: baseline x period through the 3x3 status matrix or the 7-class expanded status.
 
-standard.md §7.3-7.5 and reference-implementation.md §8.1. Rows are the baseline assessment, columns the period
+PRAIS 2026 reporting manual §1.4; GPG v2 ch. 2; GPG Addendum 2025 and Trends.Earth status (docs/differences.md). Rows are the baseline assessment, columns the period
 assessment (-1 degraded, 0 stable, 1 improved):
 
 ========  ==========  ==========  ==========
@@ -43,8 +43,8 @@ def status(baseline: xr.DataArray, period: xr.DataArray, *, expanded: bool = Fal
     period : xarray.DataArray
         Assessment of the reporting period, same grid and codes.
     expanded : bool
-        False: 3-class status (-1/0/1) from the status matrix (standard.md §7.3). True: 7-class expanded status
-        (1-7, standard.md §7.4).
+        False: 3-class status (-1/0/1) from the status matrix (PRAIS 2026 reporting manual §1.4; GPG v2 ch. 2; GPG Addendum 2025). True: 7-class expanded status
+        (1-7, PRAIS 2026 reporting manual §1.4; GPG v2 ch. 2; GPG Addendum 2025).
 
     Returns
     -------
@@ -53,7 +53,7 @@ def status(baseline: xr.DataArray, period: xr.DataArray, *, expanded: bool = Fal
 
     References
     ----------
-    UNCCD GPG Addendum (2021) §2.1; PRAIS 2026 §1.4 Step 1 (Figure 4); standard.md §7.3-7.4.
+    UNCCD GPG Addendum (2021) §2.1; PRAIS 2026 §1.4 Step 1 (Figure 4); PRAIS 2026 reporting manual §1.4; GPG v2 ch. 2; GPG Addendum 2025.
     """
     try:
         b, p = xr.align(baseline, period, join="exact")

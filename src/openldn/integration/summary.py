@@ -1,4 +1,4 @@
-"""Proportion of degraded land, the land-area denominator and the change assessment (standard.md §3, §7.5, §16).
+"""Proportion of degraded land, the land-area denominator and the change assessment (GPG v2 (Sims et al. 2021) ch. 2; docs/differences.md, §7.5, §16).
 
 Denominator rule (A12-A14, one denominator per run):
 
@@ -71,7 +71,7 @@ def proportion_degraded(
 
     References
     ----------
-    standard.md §3 and §7; PRAIS 2026 §1.4.1.
+    GPG v2 (Sims et al. 2021) ch. 2; docs/differences.md; PRAIS 2026 §1.4.1.
     """
     land_mask = xr.ones_like(sdg, dtype=bool) if land is None else land.astype(bool)
     a = area.astype("float64")
@@ -141,7 +141,7 @@ def land_area_from_tables(
     tables : dict of str to pandas.DataFrame
         Tidy tables keyed as in architecture.md.
     year : int
-        Year of the water mask (initial year of the baseline by default, standard.md §16 A13).
+        Year of the water mask (initial year of the baseline by default, docs/differences.md A13).
     official_land_area_km2 : float, optional
         Official CP-1.T1 land area for the whole area of interest.
 
@@ -218,7 +218,7 @@ def class_areas(table: pd.DataFrame, *, zone_id: str = "ALL", period: str | None
 
 
 def change_assessment(baseline_degraded_km2: float, latest_degraded_km2: float, land_km2: float) -> dict[str, float]:
-    """Change in degraded area between the baseline and the latest status (standard.md §7.5).
+    """Change in degraded area between the baseline and the latest status (PRAIS 2026 reporting manual §1.4; GPG v2 ch. 2; GPG Addendum 2025).
 
     Parameters
     ----------

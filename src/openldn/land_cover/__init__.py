@@ -1,6 +1,6 @@
 """Land cover change sub-indicator (SO1-1): reclassification, transitions and degradation.
 
-PRAIS 2026 §1.1; GPG v2 ch. 3; standard.md §4.
+PRAIS 2026 §1.1; GPG v2 ch. 3; PRAIS 2026 reporting manual §1.1; GPG v2 ch. 3.
 """
 
 from openldn.land_cover.options import LandCoverOptions, RegionOptions

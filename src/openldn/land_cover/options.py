@@ -38,7 +38,7 @@ class RegionOptions(BaseModel):
 
 
 class LandCoverOptions(BaseModel):
-    """Options of the land cover change sub-indicator (SO1-1; standard.md §4, ambiguities A7, A13, A21, A22)."""
+    """Options of the land cover change sub-indicator (SO1-1; PRAIS 2026 reporting manual §1.1; GPG v2 ch. 3, ambiguities A7, A13, A21, A22)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -1,8 +1,8 @@
 """Reclassification of land cover through a legend nesting (child legend -> parent legend).
 
 PRAIS 2026 §1.1 Step 2 (Table 8) and GPG v2 ch. 3: every class of the national (or global) legend maps to exactly one
-of the 7 UNCCD classes. openldn fails loudly on any code that the nesting does not define (standard.md §14 C4,
-ambiguity A21; reference-implementation.md §15 #17 and differences register D6).
+of the 7 UNCCD classes. openldn fails loudly on any code that the nesting does not define (PRAIS 2026 reporting manual, validation rules C4,
+ambiguity A21; Trends.Earth (docs/differences.md) #17 and differences register D6).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from openldn.land_cover._lookup import (
 
 __all__ = ["MAX_CUSTOM_CLASSES", "SomeNesting", "check_nesting", "reclassify"]
 
-#: Largest custom legend accepted (the Trends.Earth user documentation's limit; standard.md §4.1 recommends <= 15).
+#: Largest custom legend accepted (the Trends.Earth user documentation's limit; PRAIS 2026 reporting manual §1.1; GPG v2 ch. 3 recommends <= 15).
 MAX_CUSTOM_CLASSES: int = 45
 
 SomeNesting: TypeAlias = Nesting | str | Path
@@ -134,7 +134,7 @@ def reclassify(
 
     References
     ----------
-    PRAIS 2026 §1.1 Step 2, Table 8; GPG v2 ch. 3 (custom legends nested into the 7 classes); standard.md §4.2.
+    PRAIS 2026 §1.1 Step 2, Table 8; GPG v2 ch. 3 (custom legends nested into the 7 classes); PRAIS 2026 reporting manual §1.1; GPG v2 ch. 3.
     """
     if isinstance(nesting, Mapping):
         if "time" not in lc.dims:

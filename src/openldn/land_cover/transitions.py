@@ -1,6 +1,6 @@
 """Land cover transitions and land cover degradation from a transition matrix.
 
-PRAIS 2026 §1.1 Steps 3-5 (Table 9), GPG v2 ch. 3; standard.md §4.4 and §4.6. The degradation of a pixel is the
+PRAIS 2026 §1.1 Steps 3-5 (Table 9), GPG v2 ch. 3; PRAIS 2026 reporting manual §1.1; GPG v2 ch. 3. The degradation of a pixel is the
 matrix value of its (initial class, final class) pair: -1 degradation, 0 stable, 1 improvement. One national matrix,
 or up to five region-specific matrices applied through a region raster.
 """
@@ -28,7 +28,7 @@ __all__ = [
     "water_mask",
 ]
 
-#: Largest number of region-specific matrices (PRAIS 2026 §1.1 Step 3; standard.md §14 C3).
+#: Largest number of region-specific matrices (PRAIS 2026 §1.1 Step 3; PRAIS 2026 reporting manual, validation rules C3).
 MAX_REGIONS: int = 5
 
 SomeMatrix: TypeAlias = TransitionMatrix | str | Path
@@ -126,7 +126,7 @@ def degradation(
         (the UNCCD classes 1-7 with the default matrix), nodata -32768 (or the array's declared nodata / NaN).
     matrix : TransitionMatrix, str or path, optional
         Transition matrix: package id, YAML/CSV file or :class:`~openldn.core.vocab.TransitionMatrix`.
-        ``None`` is the default UNCCD matrix (standard.md §4.4 (b), package file ``unccd_default``).
+        ``None`` is the default UNCCD matrix (PRAIS 2026 reporting manual §1.1; GPG v2 ch. 3 (b), package file ``unccd_default``).
 
     Returns
     -------
@@ -142,7 +142,7 @@ def degradation(
 
     References
     ----------
-    PRAIS 2026 §1.1 Steps 3 and 5, Table 9; GPG v2 ch. 3; standard.md §4.4, §4.6.
+    PRAIS 2026 §1.1 Steps 3 and 5, Table 9; GPG v2 ch. 3; PRAIS 2026 reporting manual §1.1; GPG v2 ch. 3, §4.6.
     """
     _check_pair(initial, final)
     m = load_transition_matrix(matrix)
@@ -182,7 +182,7 @@ def degradation_by_region(
     regions : xarray.DataArray
         Integer region codes on the same grid, ``(y, x)``; pixels whose code is not a key of ``matrices``
         (including the region raster's nodata) are nodata in the result: the regions must cover the land exactly
-        once (standard.md §14 C3).
+        once (PRAIS 2026 reporting manual, validation rules C3).
     matrices : mapping of int to matrix
         Region code -> transition matrix (package id, file, object, or ``None`` for the default matrix). Every
         matrix must use the same legend.
@@ -199,7 +199,7 @@ def degradation_by_region(
 
     References
     ----------
-    PRAIS 2026 §1.1 Step 3 ("up to five region-specific matrices"; SO1-1.T3 per region); standard.md §4.4.
+    PRAIS 2026 §1.1 Step 3 ("up to five region-specific matrices"; SO1-1.T3 per region); PRAIS 2026 reporting manual §1.1; GPG v2 ch. 3.
     """
     _check_pair(initial, final)
     if regions.shape != initial.shape[-2:] or regions.dims != initial.dims[-2:]:
@@ -266,7 +266,7 @@ def transition_codes(initial: xr.DataArray, final: xr.DataArray, *, multiplier: 
         Land cover codes (same grid), nodata -32768.
     multiplier : int, default 10
         10 for codes 1-9 (the UNCCD legend); use 100 or 1000 for larger codes. Unlike Trends.Earth, the codes
-        themselves are used, not their positions in the legend (reference-implementation.md §5.2).
+        themselves are used, not their positions in the legend (Trends.Earth (docs/differences.md)).
 
     Returns
     -------
@@ -276,7 +276,7 @@ def transition_codes(initial: xr.DataArray, final: xr.DataArray, *, multiplier: 
 
     References
     ----------
-    PRAIS 2026 §1.1 Step 5 (land cover change maps); standard.md §4.6 step 2.
+    PRAIS 2026 §1.1 Step 5 (land cover change maps); PRAIS 2026 reporting manual §1.1; GPG v2 ch. 3 step 2.
     """
     _check_pair(initial, final)
     if multiplier < 2:
@@ -308,7 +308,7 @@ def water_mask(lc: xr.DataArray, *, water_codes: tuple[int, ...] = (7,)) -> xr.D
     Parameters
     ----------
     lc : xarray.DataArray
-        Land cover codes of one year (use the initial year of the period, reference-implementation.md §2.1).
+        Land cover codes of one year (use the initial year of the period, Trends.Earth conventions (docs/differences.md)).
     water_codes : tuple of int, default (7,)
         Codes that are water.
 
@@ -319,7 +319,7 @@ def water_mask(lc: xr.DataArray, *, water_codes: tuple[int, ...] = (7,)) -> xr.D
 
     References
     ----------
-    PRAIS 2026 §1.1 Step 3 (water and the land-area denominator); standard.md §3, ambiguity A13.
+    PRAIS 2026 §1.1 Step 3 (water and the land-area denominator); GPG v2 (Sims et al. 2021) ch. 2; docs/differences.md, ambiguity A13.
     """
     out = lc.isin(list(water_codes))
     out.name = "water"

@@ -59,7 +59,7 @@ def land_productivity_dynamics(
 
     References
     ----------
-    PRAIS 2026 §1.2 Steps 5-6, Tables 12-13; GPG v2 §4.2.5; standard.md §2.3, §5.
+    PRAIS 2026 §1.2 Steps 5-6, Tables 12-13; GPG v2 §4.2.5; PRAIS 2026 reporting manual, Introduction and §1.2 Step 6, §5.
     """
     opts = options if isinstance(options, ProductivityOptions) else ProductivityOptions(**(options or {}))
     w = productivity_windows(

@@ -2,7 +2,7 @@
 
 References
 ----------
-PRAIS 2026 §1.2 Step 5, Table 13; PRAIS 2022 Tables 12-13; standard.md §5.1, §5.5, §5.6; reference-implementation.md
+PRAIS 2026 §1.2 Step 5, Table 13; PRAIS 2022 Tables 12-13; PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4, §5.5, §5.6; Trends.Earth (docs/differences.md)
 §4.5-4.8 and D6 (unknown codes are errors, or nodata when explicitly allowed).
 """
 
@@ -77,7 +77,7 @@ def load_lpd_table(table: str | Path) -> LPDTable:
     ----------
     table : str or Path
         ``"prais_2026_table13"``, ``"prais_2022_table13"``, ``"prais_2022_table12"`` or a user YAML file in the same
-        format (see ``openldn/data/lpd/README.md``). GPG v2 Table 4-5 (LUT-4) is not shipped: standard.md does not
+        format (see ``openldn/data/lpd/README.md``). GPG v2 Table 4-5 (LUT-4) is not shipped: the UNCCD PRAIS 2026 reporting manual and GPG v2 does not
         transcribe it.
 
     Returns
@@ -86,7 +86,7 @@ def load_lpd_table(table: str | Path) -> LPDTable:
 
     References
     ----------
-    standard.md §5.5 (LUT-1 to LUT-3).
+    PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4 (LUT-1 to LUT-3).
     """
     doc, src = _resolve(table, "lpd", "LPD table")
     if not isinstance(doc, dict) or not {"id", "output", "rows"} <= set(doc):
@@ -184,7 +184,7 @@ def lpd_class(
 
     References
     ----------
-    PRAIS 2026 §1.2 Step 5, Table 13; PRAIS 2022 Tables 12-13; standard.md §5.5.
+    PRAIS 2026 §1.2 Step 5, Table 13; PRAIS 2022 Tables 12-13; PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4.
     """
     lut = table if isinstance(table, LPDTable) else load_lpd_table(table)
     out = xr.apply_ufunc(
@@ -234,7 +234,7 @@ def lpd_to_degradation(lpd: xr.DataArray, *, strict: bool = True) -> xr.DataArra
         LPD classes 1-5, nodata -32768.
     strict : bool, default True
         Raise :class:`~openldn.exceptions.LegendError` (when the data are computed) on any other code; with False,
-        other codes become nodata (Trends.Earth passes them through, reference-implementation.md §15-10, D6).
+        other codes become nodata (Trends.Earth passes them through, Trends.Earth (docs/differences.md)-10, D6).
 
     Returns
     -------
@@ -243,7 +243,7 @@ def lpd_to_degradation(lpd: xr.DataArray, *, strict: bool = True) -> xr.DataArra
 
     References
     ----------
-    standard.md §5.1 ("stressed counts as stable"); reference-implementation.md §4.8.
+    PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4 ("stressed counts as stable"); Trends.Earth productivity (docs/differences.md).
     """
     out = xr.apply_ufunc(
         _recode53, lpd, kwargs={"strict": strict}, dask="parallelized", output_dtypes=[np.int16]
@@ -288,7 +288,7 @@ def import_lpd(
     """Normalise an imported 5-class LPD map (JRC, FAO-WOCAT, Trends.Earth or custom) to int16 classes 1-5.
 
     Codes 1-5 keep their meaning (1 declining ... 5 increasing). Codes 0 and 15 (JRC / Trends.Earth "no data" and
-    "water") and the map's declared nodata become -32768 in every path (reference-implementation.md §4.6,
+    "water") and the map's declared nodata become -32768 in every path (Trends.Earth productivity (docs/differences.md),
     §15-18).
 
     Parameters
@@ -309,7 +309,7 @@ def import_lpd(
 
     References
     ----------
-    PRAIS 2026 §1.2 Step 2, Table 11 (JRC and FAO-WOCAT LPD as alternatives); standard.md §5.6.
+    PRAIS 2026 §1.2 Step 2, Table 11 (JRC and FAO-WOCAT LPD as alternatives); PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4.
     """
     if source not in ("jrc", "fao_wocat", "trends_earth", "custom"):
         raise LegendError(

@@ -1,4 +1,4 @@
-"""Run-file options of the productivity stage (``productivity:`` section; standard.md §16-17)."""
+"""Run-file options of the productivity stage (``productivity:`` section; docs/differences.md)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ class ProductivityOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # windows (standard.md §2.3, A5)
+    # windows (PRAIS 2026 reporting manual, Introduction and §1.2 Step 6, A5)
     trend_years: int = Field(
         16, ge=3, le=100, description="Length of the trend window ending at the period's last year E."
     )
@@ -133,7 +133,7 @@ class ProductivityOptions(BaseModel):
     lpd_table_baseline: str | None = Field(
         None, description="Table used for the baseline only (GPG v2 preset: prais_2022_table12)."
     )
-    # imported LPD (standard.md §5.6)
+    # imported LPD (PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4)
     lpd_source: Literal["jrc", "fao_wocat", "trends_earth", "custom"] = Field(
         "custom", description="Origin of an imported LPD map (input 'lpd'), used instead of computing LPD."
     )

@@ -2,7 +2,7 @@
 
 References
 ----------
-GPG v2 §4.2.5.3; PRAIS 2026 §1.2 Step 5 (Performance); standard.md §5.3-5.4, §16 A4; reference-implementation.md
+GPG v2 §4.2.5.3; PRAIS 2026 §1.2 Step 5 (Performance); PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4, §16 A4; Trends.Earth (docs/differences.md)
 §4.4 and D9 (exact percentile over every pixel of the area of interest, no subsampling; ``< 0.5`` by default,
 ``<= 0.5`` as Trends.Earth on request).
 """
@@ -55,7 +55,7 @@ def land_productivity_units(
 
     References
     ----------
-    GPG v2 §4.2.5.3 (land cover / ecosystem functional units); reference-implementation.md §4.4 (soil taxonomy x
+    GPG v2 §4.2.5.3 (land cover / ecosystem functional units); Trends.Earth productivity (docs/differences.md) (soil taxonomy x
     ESA CCI class).
     """
 
@@ -302,7 +302,7 @@ def performance(
 
     References
     ----------
-    GPG v2 §4.2.5.3; PRAIS 2026 §1.2 Step 5; reference-implementation.md §4.4, D9.
+    GPG v2 §4.2.5.3; PRAIS 2026 §1.2 Step 5; Trends.Earth productivity (docs/differences.md), D9.
     """
     if not 0 < percentile <= 100:
         raise ConfigError(f"performance: percentile={percentile} must lie in (0, 100], e.g. 90.")

@@ -1,7 +1,7 @@
 """Pipeline stage of land productivity dynamics (SO1-2).
 
 For the baseline and every reporting period, the trend / state / performance windows are derived from the period's
-last year *E* (standard.md §2.3, :func:`openldn.core.periods.productivity_windows`); trajectory, state, performance,
+last year *E* (PRAIS 2026 reporting manual, Introduction and §1.2 Step 6, :func:`openldn.core.periods.productivity_windows`); trajectory, state, performance,
 LPD and productivity degradation are computed from the ``ndvi`` input (or an imported ``lpd`` map is used), written
 as COGs with the windows in their metadata, and shared as layers ``lpd/<period>`` and ``prod_degradation/<period>``.
 Tables: ``lpd_by_lc`` (crosstab land cover x LPD, SO1-2.T1/T2) and ``prod_degradation`` (-1/0/1 with the area
@@ -46,7 +46,7 @@ def annual(da: xr.DataArray, how: str = "mean") -> xr.DataArray:
     da : xarray.DataArray
         Series with a ``time`` dimension.
     how : {"mean", "max", "sum"}
-        Aggregation (standard.md §5.2, §16 A6: Trends.Earth uses the mean annual NDVI).
+        Aggregation (PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4, §16 A6: Trends.Earth uses the mean annual NDVI).
 
     Returns
     -------
@@ -70,7 +70,7 @@ def annual(da: xr.DataArray, how: str = "mean") -> xr.DataArray:
 
 
 def period_windows(period: Period, opts: ProductivityOptions) -> ProductivityWindows:
-    """Productivity windows of a period from the run options (standard.md §2.3)."""
+    """Productivity windows of a period from the run options (PRAIS 2026 reporting manual, Introduction and §1.2 Step 6)."""
     return productivity_windows(
         period,
         trend_years=opts.trend_years,
@@ -80,7 +80,7 @@ def period_windows(period: Period, opts: ProductivityOptions) -> ProductivityWin
 
 
 def _windows_note(meta: dict[str, Any]) -> str:
-    """Windows of a period for map titles (the COG tags carry the title; standard.md §2.3)."""
+    """Windows of a period for map titles (the COG tags carry the title; PRAIS 2026 reporting manual, Introduction and §1.2 Step 6)."""
     if "trend_window" not in meta:
         return f" (imported LPD, {meta.get('lpd_source', 'custom')})"
     return (

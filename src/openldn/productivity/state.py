@@ -1,6 +1,6 @@
 """Productivity state: recent years against the historical distribution of the same pixel.
 
-Two variants (standard.md §5.3-5.4, §16 A3):
+Two variants (PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4, §16 A3):
 
 * percentile-class shift (PRAIS 2026 / Trends.Earth): the historical annual values, extended by 5 % of their range at
   both ends, are split into 10 percentile classes; a shift of the mean class by >= 2 classes is a change;
@@ -139,8 +139,8 @@ def state_percentile_shift(
 
     References
     ----------
-    PRAIS 2026 §1.2 Step 5 (State); reference-implementation.md §4.3 (Trends.Earth, quantiles by GEE's percentile
-    reducer; the interpolation rule here is numpy's "linear"); standard.md §5.4.
+    PRAIS 2026 §1.2 Step 5 (State); Trends.Earth productivity (docs/differences.md) (Trends.Earth, quantiles by GEE's percentile
+    reducer; the interpolation rule here is numpy's "linear"); PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4.
     """
     if n_classes < 2 or shift < 1:
         raise ConfigError(f"state: n_classes={n_classes} and shift={shift} must be at least 2 and 1.")
@@ -249,7 +249,7 @@ def state_zscore(
 
     References
     ----------
-    GPG v2 §4.2.5.2; PRAIS 2022 §1.2 Step 4; standard.md §5.3, §16 A3.
+    GPG v2 §4.2.5.2; PRAIS 2022 §1.2 Step 4; PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4, §16 A3.
     """
     hist, rec, b, r = _windows(ndvi, baseline, recent)
     min_b = max(3, hist.sizes["time"] // 2) if min_baseline_years is None else int(min_baseline_years)

@@ -4,7 +4,7 @@ References
 ----------
 PRAIS 2026 §1.2 Step 5 (Trends.Earth trajectory: slope with Mann-Kendall significance, p <= 0.05; climate
 correction by RESTREND, rain use efficiency or water use efficiency); GPG v2 §4.2.5.1 and PRAIS 2022 §1.2 Step 4
-(z-score of the trend, thresholds ±1.28 / ±1.96); standard.md §5.3-5.4; reference-implementation.md §4.2.
+(z-score of the trend, thresholds ±1.28 / ±1.96); PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4; Trends.Earth productivity (docs/differences.md).
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def kendall_table_significance(
 ) -> xr.DataArray:
     """Trends.Earth's trajectory significance band (-3 ... 3) from S, the slope and the critical-S table.
 
-    The band is built as the reference tool builds it (reference-implementation.md §4.2), each rule overriding the
+    The band is built as the reference tool builds it (Trends.Earth productivity (docs/differences.md)), each rule overriding the
     previous ones, with ``k90, k95, k99`` the critical values of :func:`kendall_critical_s` for ``n``:
     slope > 0 and |S| >= k90, k95, k99 give 1, 2, 3; slope < 0 gives -1, -2, -3 likewise; then |S| <= k90 gives 0;
     then a slope inside the dead band gives 0. Hence a pixel is non-zero only when |S| > k90 (strictly), and is
@@ -176,7 +176,7 @@ def kendall_table_significance(
 
     References
     ----------
-    Hollander and Wolfe, Table A.30; reference-implementation.md §4.2 (Trends.Earth ``productivity_trajectory``).
+    Hollander and Wolfe, Table A.30; Trends.Earth productivity (docs/differences.md) (Trends.Earth ``productivity_trajectory``).
     """
     k90 = kendall_critical_s(n, 90)
     k95 = kendall_critical_s(n, 95)
@@ -258,7 +258,7 @@ def classify_trajectory(
 
     References
     ----------
-    PRAIS 2026 §1.2 Step 5; GPG v2 §4.2.5.1; reference-implementation.md §4.2.
+    PRAIS 2026 §1.2 Step 5; GPG v2 §4.2.5.1; Trends.Earth productivity (docs/differences.md).
     """
     sl = trend["ols_slope"] if slope == "ols" else trend["slope"]
     if slope not in ("ols", "theil_sen"):
@@ -324,7 +324,7 @@ def restrend_residuals(ndvi: xr.DataArray, climate: xr.DataArray, *, dim: str = 
 
     References
     ----------
-    Evans and Geerken (2004); Wessels et al. (2007); PRAIS 2026 §1.2 Step 5; reference-implementation.md §4.2
+    Evans and Geerken (2004); Wessels et al. (2007); PRAIS 2026 §1.2 Step 5; Trends.Earth productivity (docs/differences.md)
     (Trends.Earth ``p_restrend``).
     """
     ndvi, climate = _align(ndvi, climate, dim)
@@ -365,7 +365,7 @@ def use_efficiency(ndvi: xr.DataArray, climate: xr.DataArray, *, scale: float = 
 
     References
     ----------
-    Le Houérou (1984); PRAIS 2026 §1.2 Step 5; reference-implementation.md §4.2 (Trends.Earth ``ue``).
+    Le Houérou (1984); PRAIS 2026 §1.2 Step 5; Trends.Earth productivity (docs/differences.md) (Trends.Earth ``ue``).
     """
     ndvi, climate = _align(ndvi, climate, "time")
     c = climate.where(climate > 0)
@@ -468,7 +468,7 @@ def trajectory(
 
     References
     ----------
-    PRAIS 2026 §1.2 Steps 5-6, Table 12; GPG v2 §4.2.5.1; standard.md §2.3, §5.3-5.4.
+    PRAIS 2026 §1.2 Steps 5-6, Table 12; GPG v2 §4.2.5.1; PRAIS 2026 reporting manual, Introduction and §1.2 Step 6, §5.3-5.4.
     """
     series = ndvi
     attrs: dict[str, object] = {}

@@ -3,7 +3,7 @@
 References
 ----------
 UNCCD Good Practice Guidance v2 (2021) §4.2.5 (trajectory); PRAIS 2026 §1.2 Step 5 (Trends.Earth trajectory: slope
-with Mann-Kendall significance, p <= 0.05); standard.md §5.3-5.4; reference-implementation.md §4.2 and D10 (exact
+with Mann-Kendall significance, p <= 0.05); PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4; Trends.Earth productivity (docs/differences.md) and D10 (exact
 p-values over every year instead of a critical-value table over at most 50 images).
 """
 
@@ -150,7 +150,7 @@ def mann_kendall(
     References
     ----------
     Mann (1945); Kendall (1975); Sen (1968); Hamed and Rao (1998); Yue and Wang (2002). GPG v2 §4.2.5;
-    PRAIS 2026 §1.2 Step 5; reference-implementation.md §4.2 (Trends.Earth), D10.
+    PRAIS 2026 §1.2 Step 5; Trends.Earth productivity (docs/differences.md) (Trends.Earth), D10.
 
     Examples
     --------
@@ -289,7 +289,7 @@ def fdr_significant(p: xr.DataArray, *, q: float = 0.05) -> xr.DataArray:
 
     References
     ----------
-    Benjamini and Hochberg (1995); standard.md Appendix A (FDR control is absent from the other LDN tools).
+    Benjamini and Hochberg (1995); docs/differences.md (FDR control is absent from the other LDN tools).
     """
     thr = bh_threshold(p, q=q)
     out = p.copy(data=p.data <= thr)

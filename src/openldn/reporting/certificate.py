@@ -39,7 +39,7 @@ LEDGER_TABLES: tuple[str, ...] = ("lc_degradation", "prod_degradation", "soc_deg
                                   "sdg_degradation", "status", "drought_area")
 #: Tidy tables that cover the whole zone without the ledger's water split: the total is compared.
 TOTAL_TABLES: tuple[str, ...] = ("lc_area", "land_area", "lc_transitions", "lpd_by_lc")
-#: The rules of standard.md §14, in words (PRAIS 2026 validation rules V1-V3 and the openldn checks C1-C8).
+#: The rules of PRAIS 2026 reporting manual, validation rules, in words (PRAIS 2026 validation rules V1-V3 and the openldn checks C1-C8).
 RULES: dict[str, str] = {
     "V1": "CP-1.T1 areas (and CP-1.T2 population) are not less than any area (population) of the SO1, SO2-3 and SO3 "
           "tables; percentages do not exceed 100 %",

@@ -2,7 +2,7 @@
 
 * XLSX: an "About" sheet (run, denominator, checks, provenance) and one sheet per PRAIS table code; each admin unit
   is a block on that sheet. Values only, no formulas (the Trends.Earth templates carried broken formulas,
-  reference-implementation.md §15-15).
+  Trends.Earth (docs/differences.md)-15).
 * CSV: one file per table code, rows of every admin unit, zone columns first.
 * JSON: every table plus the run's provenance (inputs with checksums, parameters, preset, openldn version); its
   schema is ``schemas/openldn-run.schema.json`` in the repository (also shipped as package data).

@@ -1,12 +1,12 @@
 """PRAIS 4 (2026 cycle) tables as typed models, built from the run's tidy tables and validated before export.
 
-Every table of standard.md §13 that the run has data for is built per admin unit (``zone_id == "ALL"`` is the whole
+Every table of PRAIS 2026 reporting manual, table codes that the run has data for is built per admin unit (``zone_id == "ALL"`` is the whole
 area of interest). A table whose source is missing (its stage did not run) is simply absent. Each table code has a
 row model (pydantic) whose fields are typed: numeric fields accept only numbers (rule V3). :func:`validate_report`
-then applies the PRAIS rules V1-V3 and the openldn checks C1-C8 (standard.md §14) and raises
+then applies the PRAIS rules V1-V3 and the openldn checks C1-C8 (PRAIS 2026 reporting manual, validation rules) and raises
 :class:`~openldn.exceptions.PRAISValidationError` naming the table, the zone, the row and the rule.
 
-One land-area denominator per run (standard.md §3, §16 A12-A14): the run's area ledger
+One land-area denominator per run (GPG v2 (Sims et al. 2021) ch. 2; docs/differences.md, §16 A12-A14): the run's area ledger
 (:mod:`openldn.pipeline.ledger`): total land area = area minus inland water, water from the one land cover year chosen
 by ``integration.water_mask_year`` (or an official CP-1.T1 value); cells without data stay in the denominator and are
 reported as a "No data" row; water is reported separately. Every report also carries a consistency certificate
@@ -42,7 +42,7 @@ ColumnKind = Literal["text", "area", "percent", "change", "change_percent", "cou
 #: Column kinds that may not be negative (rule V2).
 NON_NEGATIVE: frozenset[str] = frozenset({"area", "percent", "count", "thousands", "stock", "index"})
 
-#: Table code -> title (standard.md §13).
+#: Table code -> title (PRAIS 2026 reporting manual, table codes).
 TABLE_TITLES: dict[str, str] = {
     "CP-1.T1": "Land area, water area and total country area (km²)",
     "CP-1.T2": "Population, total / female / male (thousands)",
@@ -123,7 +123,7 @@ class PRAISReport(BaseModel):
     substitutions: list[str] = Field(default_factory=list)
     #: Rules that were checked and passed (the full list, with those not checked, is ``rules``).
     checks: list[str] = Field(default_factory=list)
-    #: Every rule of standard.md §14: ``rule``, ``text``, ``status`` (passed / failed / partly checked / not
+    #: Every rule of PRAIS 2026 reporting manual, validation rules: ``rule``, ``text``, ``status`` (passed / failed / partly checked / not
     #: checked) and ``how``.
     rules: list[dict[str, Any]] = Field(default_factory=list)
     #: The consistency certificate (:func:`openldn.reporting.certificate.consistency_certificate`).
@@ -664,7 +664,7 @@ def build_report(
     official_land_area_km2 : float, optional
         Official CP-1.T1 land area of the whole area of interest (replaces the computed one as denominator).
     water_mask_year : int, optional
-        Land cover year of the water mask (default: the baseline's initial year, standard.md §16 A13).
+        Land cover year of the water mask (default: the baseline's initial year, docs/differences.md A13).
     substitutions : iterable of str
         Substitutions recorded during the run (reported with check C5).
     confidence : {"high", "medium", "low"}, optional
@@ -745,7 +745,7 @@ def _fail(t: PRAISTable, i: int | None, rule: str, what: str, fix: str) -> PRAIS
 
 def validate_report(report: PRAISReport, *, rel_tol: float = 1e-6, strict_codes: bool | None = None,
                     has_land_cover: bool = True) -> list[str]:
-    """Check every table with PRAIS rules V1-V3 and openldn checks C1-C8 (standard.md §14).
+    """Check every table with PRAIS rules V1-V3 and openldn checks C1-C8 (PRAIS 2026 reporting manual, validation rules).
 
     Parameters
     ----------

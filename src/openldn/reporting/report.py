@@ -483,7 +483,7 @@ def render_html(
 
 
 def _input_data_table(inputs: list[dict[str, Any]], esc: Any) -> str:
-    """The data section: one row per input in the layout of the PRAIS metadata form (standard.md §15)."""
+    """The data section: one row per input in the layout of the PRAIS metadata form (PRAIS 2026 reporting manual, Annex II metadata form)."""
     try:
         from openldn.catalog import metadata_forms
 

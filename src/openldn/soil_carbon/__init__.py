@@ -1,6 +1,6 @@
 """Soil organic carbon sub-indicator (SO1-3): Tier 1 / Tier 2 stocks and SOC degradation.
 
-PRAIS 2026 §1.3; GPG v2 ch. 5; standard.md §6.
+PRAIS 2026 §1.3; GPG v2 ch. 5; PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5.
 """
 
 from openldn.soil_carbon.change import degradation, relative_change, statistical_degradation

@@ -1,6 +1,6 @@
 """SOC change and SOC degradation (-1 / 0 / 1) between an initial and a final stock.
 
-PRAIS 2022 §1.3 Step 4 and PRAIS 2026 §1.3 Step 5; GPG v2 ch. 5; standard.md §6.3. The relative change
+PRAIS 2022 §1.3 Step 4 and PRAIS 2026 §1.3 Step 5; GPG v2 ch. 5; PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5. The relative change
 ``(SOC_final - SOC_initial) / SOC_initial`` is compared with a threshold (10 % by default). Whether exactly
 +/-threshold is stable ("more than 10 %", strict, the default) or degraded/improved (Trends.Earth local pipeline)
 is a parameter (ambiguity A8; differences register D12).
@@ -45,7 +45,7 @@ def relative_change(initial: xr.DataArray, final: xr.DataArray, *, round_stocks:
         SOC stocks (t C/ha) on one grid; nodata as declared on the arrays, -32768 or NaN.
     round_stocks : bool, default False
         Round both stocks to whole t C/ha first (Trends.Earth local pipeline, which computes the change from Int16
-        stocks; reference-implementation.md §15 #26).
+        stocks; Trends.Earth (docs/differences.md) #26).
 
     Returns
     -------
@@ -55,7 +55,7 @@ def relative_change(initial: xr.DataArray, final: xr.DataArray, *, round_stocks:
 
     References
     ----------
-    PRAIS 2022 §1.3 Step 4 (T_SOC); standard.md §6.3.
+    PRAIS 2022 §1.3 Step 4 (T_SOC); PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5.
     """
     _check(initial, final, "SOC change")
     a = as_stock(initial, np.float64)
@@ -116,7 +116,7 @@ def degradation(
         script). ``False``: exactly -threshold is degraded and +threshold improved (Trends.Earth local pipeline).
     water : xarray.DataArray, optional
         Boolean water mask (land cover class 7 in the initial year); water pixels are nodata
-        (reference-implementation.md §2.1).
+        (Trends.Earth conventions (docs/differences.md)).
     round_stocks : bool, default False
         Compare whole-t/ha stocks (Trends.Earth local pipeline) instead of the exact stocks.
 
@@ -128,7 +128,7 @@ def degradation(
 
     References
     ----------
-    PRAIS 2022 §1.3 Step 4; PRAIS 2026 §1.3 Step 5; GPG v2 ch. 5; standard.md §6.3 and §16 (A8).
+    PRAIS 2022 §1.3 Step 4; PRAIS 2026 §1.3 Step 5; GPG v2 ch. 5; PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5 (A8).
     """
     if not 0 < float(threshold) < 1:
         raise ConfigError(f"SOC threshold {threshold!r} must be a fraction between 0 and 1 (0.10 = 10 %).")
@@ -175,7 +175,7 @@ def statistical_degradation(
 
     References
     ----------
-    PRAIS 2022 §1.3 Step 4 (alternative statistical test); GPG v2 ch. 5; standard.md §6.3.
+    PRAIS 2022 §1.3 Step 4 (alternative statistical test); GPG v2 ch. 5; PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5.
     """
     _check(baseline, reporting, "SOC statistical test")
     b = as_stock(baseline, np.float64)

@@ -1,9 +1,9 @@
 """SOC stock-change factors: the modified IPCC Tier 1 coefficient matrix and the climate factor f.
 
 The default coefficients (package file ``data/soc/ipcc_tier1.yaml``) are those of PRAIS 2026 §1.3 Step 4 (Figure 3)
-and standard.md §6.2; the 12 IPCC 2006 climate zones map to the five f values as in Trends.Earth
-(reference-implementation.md §6.1). Tier 2 coefficients are the same structure read from a user file (GPG v2
-§5.2.6.2; standard.md §6.4).
+and PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5; the 12 IPCC 2006 climate zones map to the five f values as in Trends.Earth
+(Trends.Earth (docs/differences.md)). Tier 2 coefficients are the same structure read from a user file (GPG v2
+§5.2.6.2; PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5).
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def load_soc_factors(value: SomeFactors = "ipcc_tier1") -> SocFactors:
 
     References
     ----------
-    PRAIS 2026 §1.3 Step 4 (Figure 3); GPG v2 §5.2.6; standard.md §6.2 and §6.4.
+    PRAIS 2026 §1.3 Step 4 (Figure 3); GPG v2 §5.2.6; PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5.
     """
     if isinstance(value, SocFactors):
         return value
@@ -261,7 +261,7 @@ def climate_factor(zones: xr.DataArray, factors: SomeFactors = "ipcc_tier1") -> 
 
     References
     ----------
-    PRAIS 2026 §1.3 Step 4; standard.md §6.2 (ambiguity A10); reference-implementation.md §6.1.
+    PRAIS 2026 §1.3 Step 4; PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5 (ambiguity A10); Trends.Earth (docs/differences.md).
     """
     fac = load_soc_factors(factors)
     lut = np.full(max(max(fac.zones), 0) + 1, np.nan, dtype=np.float32)
@@ -320,7 +320,7 @@ def stock_change_factor(
 
     References
     ----------
-    PRAIS 2026 §1.3 Step 4, Figure 3; standard.md §6.2.
+    PRAIS 2026 §1.3 Step 4, Figure 3; PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5.
     """
     fac = load_soc_factors(factors)
     pos, const, kind = fac.tables()

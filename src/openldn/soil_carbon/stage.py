@@ -5,7 +5,7 @@ Stocks (the layer ``soc_series``: the years used, or every year for the statisti
 Tier 1 / Tier 2 model (a reference stock and the ``lc_unccd`` layer of the land cover stage) or, when the SOC input already holds one stock per year, straight from the input. Years follow the land cover
 stage (baseline first -> last year; reporting periods from ``land_cover.reporting_lc_start``). SOC degradation is
 nodata on water, as the SOC method says (``land_cover.water_mask``: UNCCD class 7 of the period's initial year by
-default, reference-implementation.md §2.1); the table's water row is the run's area ledger's (code
+default, Trends.Earth conventions (docs/differences.md)); the table's water row is the run's area ledger's (code
 :data:`openldn.core.codes.WATER`, year chosen by ``integration.water_mask_year``), so that its land area equals every
 other table's.
 """

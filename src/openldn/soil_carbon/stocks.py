@@ -1,10 +1,10 @@
 """SOC stocks over time driven by land cover transitions (modified IPCC Tier 1, or Tier 2 coefficients).
 
-PRAIS 2026 §1.3 Step 4; GPG v2 ch. 5; standard.md §6.2. The coefficient of a transition is the ratio of the stock
+PRAIS 2026 §1.3 Step 4; GPG v2 ch. 5; PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5. The coefficient of a transition is the ratio of the stock
 20 years after the change to the stock before it; it is reached linearly over 20 years (the Trends.Earth rule,
 ambiguity A9) or geometrically. With annual land cover every year-to-year transition is followed
-(reference-implementation.md §6.2); with gaps between land cover years the change is placed at mid-interval
-(Trends.Earth local model, reference-implementation.md §6.3) or at its start.
+(Trends.Earth (docs/differences.md)); with gaps between land cover years the change is placed at mid-interval
+(Trends.Earth local model, Trends.Earth (docs/differences.md)) or at its start.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def tier1_stock(
 
     Starting from the reference stock at ``soc_year``, each change of land cover class starts a change of the stock
     towards ``stock_at_change * F`` reached after ``period_years`` (20) years, where F is the coefficient of the
-    transition (standard.md §6.2); a later change restarts from the current stock. The 20-year coefficients are thus
+    transition (PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5); a later change restarts from the current stock. The 20-year coefficients are thus
     annualised: a period of n years after a change gets ``min(n, 20) / 20`` of the linear change (or
     ``F ** (min(n, 20) / 20)`` geometrically).
 
@@ -207,7 +207,7 @@ def tier1_stock(
     References
     ----------
     PRAIS 2026 §1.3 Step 4 (Figure 3, annualisation); GPG v2 ch. 5; IPCC 2006 Vol. 4 ch. 2 (stock-change factors,
-    20-year default period); standard.md §6.2; reference-implementation.md §6.2-6.3.
+    20-year default period); PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5; Trends.Earth (docs/differences.md)-6.3.
     """
     if annualisation not in ("linear_20y", "geometric_20y"):
         raise ConfigError(f"annualisation {annualisation!r} is not known: use 'linear_20y' or 'geometric_20y'.")

@@ -404,7 +404,7 @@ def build_coverage(
     rule : {"fraction", "centre"}
         ``"fraction"`` (default): border cells count with the exact share of their area inside each polygon.
         ``"centre"``: a cell counts entirely for a polygon containing its centre, and not at all otherwise -- the
-        Trends.Earth AOI mask (GDAL rasterize without ``ALL_TOUCHED``, reference-implementation.md §2), for
+        Trends.Earth AOI mask (GDAL rasterize without ``ALL_TOUCHED``, Trends.Earth conventions (docs/differences.md)), for
         conformance runs (differences register D13).
 
     Returns

@@ -10,7 +10,6 @@ extension, when known) and renamed into place atomically.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from openldn.exceptions import DataAccessError
+from openldn.io._atomic import sha256_file  # re-exported: callers import it from here too
 
 __all__ = [
     "ChecksumMismatchError",
@@ -56,15 +56,6 @@ def file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file, read in blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def multihash_to_sha256(value: str | None) -> str | None:

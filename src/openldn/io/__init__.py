@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from openldn.io._atomic import atomic_path, write_table
+from openldn.io._atomic import atomic_path, sha256_file, write_table
 from openldn.io.align import align, attach_grid, crop_to
 from openldn.io.grid import analysis_grid, crosses_antimeridian, geobox_of
 from openldn.io.read import open_raster, parse_time_label, read_vector, wrap_longitudes
@@ -24,6 +24,7 @@ __all__ = [
     "open_raster",
     "parse_time_label",
     "read_vector",
+    "sha256_file",
     "wrap_longitudes",
     "write_cog",
     "write_table",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["atomic_path", "write_table"]
+__all__ = ["atomic_path", "sha256_file", "write_table"]
 
 
 def _tmp_name(path: Path, tag: str = "tmp") -> Path:
@@ -83,3 +83,14 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     with atomic_path(final) as tmp:
         df.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
     return final
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in blocks (the one checksum of inputs, outputs and caches)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

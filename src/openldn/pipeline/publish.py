@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ from types import TracebackType
 from typing import Any
 
 from openldn.exceptions import OpenLDNError
+from openldn.io import sha256_file
 
 __all__ = ["MANIFEST", "OutputBusyError", "OutputLock", "publish", "recover", "staging_dir"]
 
@@ -85,17 +85,9 @@ def _journal(out: Path) -> Path:
     return out / INTERNAL / "publish.json"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _write_manifest(staging: Path) -> None:
     files = sorted(p for p in staging.rglob("*") if p.is_file() and p.name != MANIFEST)
-    records = [{"path": p.relative_to(staging).as_posix(), "size": p.stat().st_size, "sha256": _sha256(p)}
+    records = [{"path": p.relative_to(staging).as_posix(), "size": p.stat().st_size, "sha256": sha256_file(p)}
                for p in files]
     (staging / MANIFEST).write_text(json.dumps({"files": records}, indent=1), encoding="utf-8")
 

@@ -135,10 +135,9 @@ def _sha256(path: Path) -> str:
             if p.is_file():
                 h.update(p.read_bytes())
         return h.hexdigest()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from openldn.io import sha256_file
+
+    return sha256_file(path)
 
 
 def _fetched(a: Assessment, name: str) -> tuple[Path, dict[str, Any]]:

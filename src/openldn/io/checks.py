@@ -116,7 +116,8 @@ def _stats(name: str, da: xr.DataArray, mask: xr.DataArray, sentinels: list[floa
     return out
 
 
-def check_inputs(raw: dict[str, xr.DataArray], aoi: Any, *, specs: dict[str, Any], source: str) -> list[Finding]:
+def check_inputs(raw: dict[str, xr.DataArray], aoi: Any, *, specs: dict[str, Any], source: str,
+                 windows: dict[str, tuple[xr.DataArray, xr.DataArray]] | None = None) -> list[Finding]:
     """Check every opened input over the area of interest.
 
     Parameters
@@ -129,6 +130,8 @@ def check_inputs(raw: dict[str, xr.DataArray], aoi: Any, *, specs: dict[str, Any
         The run file's input specs by name (for the file names and declared scale/nodata in messages).
     source : str
         The run file (for messages).
+    windows : dict, optional
+        :func:`aoi_window` of each input, when the caller has them already.
 
     Returns
     -------
@@ -141,7 +144,7 @@ def check_inputs(raw: dict[str, xr.DataArray], aoi: Any, *, specs: dict[str, Any
     decls = input_decls()
     lazy: dict[str, dict[str, Any]] = {}
     for name, da in raw.items():
-        win, mask = aoi_window(da, aoi)
+        win, mask = windows[name] if windows is not None else aoi_window(da, aoi)
         if win.size == 0:
             continue  # no overlap: the overlap check names it
         lazy[name] = _stats(name, win, mask, _sentinels(specs.get(name)))

@@ -264,12 +264,13 @@ def _check_data(a: Assessment, raw: dict[str, xr.DataArray], aoi: Any, zones: An
     """Data faults stop here (errors, and warnings under ``strict``); other warnings are logged and returned."""
     from openldn.exceptions import InputDataError
     from openldn.io.checks import Finding, aoi_window, check_inputs, check_zones
-    findings = check_inputs(raw, aoi, specs=dict(a.inputs), source=a.source)
+    windows = {name: aoi_window(da, aoi) for name, da in raw.items()}  # once, for both kinds of check
+    findings = check_inputs(raw, aoi, specs=dict(a.inputs), source=a.source, windows=windows)
     if not any(f.level == "error" for f in findings):
-        windows = {name: aoi_window(da, aoi)[0] for name, da in raw.items()}
+        cropped = {name: win for name, (win, _mask) in windows.items()}
         for stage in runnable_stages(a):
             if stage.check is not None:
-                findings += [Finding("error", stage.name, msg) for msg in stage.check(a, windows)]
+                findings += [Finding("error", stage.name, msg) for msg in stage.check(a, cropped)]
     if zones is not None and a.zones is not None:
         findings += check_zones(zones, id_field=a.zones.id_field, path=str(a.resolve(a.zones.path)))
     fatal = [f for f in findings if f.level == "error" or strict]

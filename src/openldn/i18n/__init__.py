@@ -28,12 +28,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from babel import Locale
 from babel import dates as _dates
 from babel import numbers as _numbers
+from babel.messages.catalog import Catalog
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -41,6 +42,7 @@ __all__ = [
     "LANGUAGES",
     "LANGUAGE_NAMES",
     "_",
+    "catalogue_paths",
     "current_language",
     "direction",
     "format_area",
@@ -52,6 +54,7 @@ __all__ = [
     "ngettext",
     "normalize_language",
     "pgettext",
+    "read_catalogue",
     "set_language",
     "system_language",
     "translations",
@@ -153,28 +156,53 @@ def direction(lang: str | None = None) -> str:
     return "rtl" if (lang or current_language()) in _RTL else "ltr"
 
 
-def catalogue_path(lang: str, domain: str = "openldn") -> resources.abc.Traversable:
-    """Where the ``.po`` catalogue of ``lang`` and ``domain`` is shipped inside the package."""
-    return resources.files("openldn") / "locale" / lang / "LC_MESSAGES" / f"{domain}.po"
+def catalogue_paths(lang: str, domain: str = "openldn") -> list[resources.abc.Traversable]:
+    """The ``.po`` catalogues of ``lang`` and ``domain`` shipped inside the package.
+
+    A domain may be split into several files, ``<domain>.po`` and ``<domain>-<part>.po`` (one per part of the
+    application, so that translators and developers of different parts do not edit the same file); they are read
+    ``<domain>.po`` first (its header, plural forms included, is the catalogue's), then the parts in name order, the
+    first translation of a message winning.
+    """
+    folder = resources.files("openldn") / "locale" / lang / "LC_MESSAGES"
+    if not folder.is_dir():
+        return []
+    return sorted(
+        (p for p in folder.iterdir() if p.name == f"{domain}.po" or (p.name.startswith(f"{domain}-") and p.name.endswith(".po"))),
+        key=lambda p: (p.name != f"{domain}.po", p.name),
+    )
 
 
-@lru_cache(maxsize=None)
+def read_catalogue(lang: str, domain: str = "openldn") -> Catalog:
+    """All messages of ``lang`` in ``domain``, merged from its ``.po`` files (see :func:`catalogue_paths`)."""
+    from babel.messages.pofile import read_po
+
+    merged: Catalog | None = None
+    for path in catalogue_paths(lang, domain):
+        with path.open("rb") as handle:
+            part = read_po(handle, locale=_BABEL_LOCALE.get(lang, lang), domain=domain)
+        if merged is None:  # the first file's header (plural forms included) is the catalogue's
+            merged = part
+            continue
+        for message in part:
+            if message.id and message.id not in merged:
+                merged[message.id] = message
+    return merged if merged is not None else Catalog(locale=_BABEL_LOCALE.get(lang, lang), domain=domain)
+
+
+@cache
 def translations(lang: str, domain: str = "openldn") -> _gettext.NullTranslations:
     """The compiled catalogue of ``lang`` in ``domain`` (English and missing catalogues: no translation).
 
-    The ``.po`` file is read with Babel and compiled to a ``.mo`` image in memory; fuzzy entries are left out,
+    The ``.po`` files are read with Babel and compiled to a ``.mo`` image in memory; fuzzy entries are left out,
     as ``msgfmt`` does.
     """
     from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
 
-    path = catalogue_path(lang, domain)
-    if lang == DEFAULT_LANGUAGE or not path.is_file():
+    if lang == DEFAULT_LANGUAGE or not catalogue_paths(lang, domain):
         return _gettext.NullTranslations()
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=_BABEL_LOCALE.get(lang, lang), domain=domain)
     buffer = io.BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
+    write_mo(buffer, read_catalogue(lang, domain), use_fuzzy=False)
     buffer.seek(0)
     return _gettext.GNUTranslations(buffer)
 

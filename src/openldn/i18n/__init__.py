@@ -41,6 +41,7 @@ __all__ = [
     "DOMAINS",
     "LANGUAGES",
     "LANGUAGE_NAMES",
+    "N_",
     "_",
     "catalogue_paths",
     "current_language",
@@ -216,6 +217,11 @@ def gettext(message: str) -> str:
 
 #: The conventional short name of :func:`gettext`.
 _ = gettext
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction without translating it now (module-level constants translated at use)."""
+    return message
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

@@ -160,6 +160,31 @@ def test_netcdf_and_zarr(tmp_path, rng, fmt):
     assert out.rio.crs.to_epsg() == 4326
 
 
+@pytest.mark.parametrize("fmt", ["netcdf", "zarr"])
+@pytest.mark.parametrize("fill_attr", ["_FillValue", "missing_value"])
+def test_cf_packed_values_are_unpacked(tmp_path, fmt, fill_attr):
+    """MODIS-style packing: int16 counts with scale_factor 0.0001, add_offset and a fill value (CF conventions)."""
+    packed = np.array([[[1000, 2500, -32768], [9000, 0, 4321]]], dtype="int16")
+    da = xr.DataArray(
+        packed, dims=("time", "y", "x"),
+        coords={"time": pd.to_datetime(["2003-01-01"]), "y": [50.0, 49.5], "x": [10.0, 10.5, 11.0]}, name="ndvi",
+    ).rio.write_crs("EPSG:4326")
+    da.attrs.update({"scale_factor": 0.0001, "add_offset": 0.05, fill_attr: np.int16(-32768)})
+    ds = da.to_dataset()
+    if fmt == "netcdf":
+        p = tmp_path / "ndvi.nc"
+        ds.to_netcdf(p, engine="scipy")
+    else:
+        p = tmp_path / "ndvi.zarr"
+        ds.to_zarr(p)
+    out = open_raster(p)
+    # By hand: 1000 * 0.0001 + 0.05 = 0.15; 2500 -> 0.30; the fill value is missing; 9000 -> 0.95; 0 -> 0.05; 4321 -> 0.4821
+    expected = np.array([[[0.15, 0.30, np.nan], [0.95, 0.05, 0.4821]]])
+    np.testing.assert_allclose(out.values, expected, rtol=1e-6)
+    assert out.dtype == np.float32
+    assert "scale_factor" not in out.attrs and "missing_value" not in out.attrs
+
+
 # ---------------------------------------------------------------------------------------------------------------
 
 

@@ -249,7 +249,9 @@ def _open_gdal(p: Path, chunks: Any) -> tuple[xr.DataArray, list[Any], float | N
     return da, labels, nodata, scales, offsets
 
 
-def _open_xarray(p: Path, chunks: Any, name: str | None) -> tuple[xr.DataArray, list[Any], float | None]:
+def _open_xarray(
+    p: Path, chunks: Any, name: str | None
+) -> tuple[xr.DataArray, list[Any], float | None, tuple[float, ...], tuple[float, ...]]:
     import rioxarray  # noqa: F401  (registers .rio)
 
     # NetCDF: let xarray pick an installed backend (h5netcdf needs h5py; scipy reads NetCDF3).
@@ -281,8 +283,13 @@ def _open_xarray(p: Path, chunks: Any, name: str | None) -> tuple[xr.DataArray, 
             raise InputFileError(f"{p}: variable {var!r} has no CRS (no grid_mapping); write one with rioxarray.")
         da = da.rio.write_crs(crs)
     nodata = da.attrs.get("_FillValue", da.encoding.get("_FillValue"))
-    for k in ("scale_factor", "add_offset"):
-        da.encoding[k] = da.attrs.pop(k, da.encoding.get(k))
+    if nodata is None:  # CF: missing_value when there is no _FillValue
+        missing = da.attrs.get("missing_value")
+        nodata = np.ravel(missing)[0] if missing is not None else None
+    # CF packing (MODIS/VIIRS products in NetCDF/HDF5 carry it): unpacked = packed * scale_factor + add_offset,
+    # applied by open_raster exactly as a GeoTIFF's scale/offset tags are.
+    file_scale = (float(np.ravel(da.attrs.pop("scale_factor", 1.0))[0]),)
+    file_offset = (float(np.ravel(da.attrs.pop("add_offset", 0.0))[0]),)
     extra = [d for d in da.dims if d not in ("y", "x")]
     if len(extra) > 1:
         raise InputFileError(f"{p}: variable {var!r} has dims {da.dims}; expected (time, y, x) or (y, x).")
@@ -307,7 +314,7 @@ def _open_xarray(p: Path, chunks: Any, name: str | None) -> tuple[xr.DataArray, 
     nch = _norm_chunks(chunks, ("band", "y", "x"))
     if nch is not None:
         da = da.chunk(nch)
-    return da, labels, None if nodata is None else float(nodata)
+    return da, labels, None if nodata is None else float(nodata), file_scale, file_offset
 
 
 def open_raster(
@@ -369,7 +376,7 @@ def open_raster(
     if len(paths) == 1:
         p = paths[0]
         if p.suffix.lower() in _NETCDF_SUFFIXES or p.suffix == ".zarr" or p.is_dir():
-            da, labels, file_nodata = _open_xarray(p, chunks, name)
+            da, labels, file_nodata, file_scale, file_offset = _open_xarray(p, chunks, name)
         else:
             da, labels, file_nodata, file_scale, file_offset = _open_gdal(p, chunks)
         mode, tindex = _time_values(labels, years, time, where, da.sizes["band"])
@@ -416,7 +423,7 @@ def open_raster(
         scale, offset = float(file_scale[0]), float(file_offset[0])
     attrs = {}
     for k, v in da.attrs.items():
-        if k in ("_FillValue", "scale_factor", "add_offset", "long_name", "YEAR", "MONTH"):
+        if k in ("_FillValue", "missing_value", "scale_factor", "add_offset", "long_name", "YEAR", "MONTH"):
             continue
         if isinstance(v, tuple):  # per-band values from rioxarray: keep only when all bands agree
             if len(set(map(str, v))) != 1:

@@ -118,7 +118,7 @@ def drought_class(index: xr.DataArray, *, boundaries: Boundaries = "upper_inclus
     ================  =====  ============================  ============================
 
     The default is the direct reading of the manual's table (SPI = 0 is mild, -1 moderate, -1.5 severe, -2
-    extreme; differences register D8); ``"lower_inclusive"`` reproduces Trends.Earth (docs/differences.md, A16).
+    extreme; differences register D8); ``"lower_inclusive"`` reproduces Trends.Earth (docs/differences.md).
 
     Parameters
     ----------

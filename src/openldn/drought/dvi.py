@@ -7,8 +7,9 @@
 * negatively related factor (more = less vulnerable): ``F = 1 - (x - min) / (max - min)``.
 
 The minimum and maximum are taken over the country's own history up to and including ``end_year`` (2023), per
-factor and per sex, and for sub-national / gridded factors (Tier 3) over all units of the country (docs/differences.md
-A20). A factor without variation (``max == min``) carries no information and is left out of its component.
+factor and per sex, and for sub-national / gridded factors (Tier 3) over all units of the country
+(docs/differences.md). A factor without variation (``max == min``) carries no information and is left out of its
+component.
 The direction of each factor is data: ``openldn/data/drought/dvi_factors.csv`` (GPG-SO3 factors, the UNCCD PRAIS 2026 reporting manual and GPG v2
 §11.2), replaceable by a user catalogue with the same columns.
 """

@@ -1,7 +1,7 @@
 """SO3-2 population exposed to drought, total, female and male (PRAIS 2026 §3.2; PRAIS 2026 reporting manual §3.2).
 
 Population grids are counts per cell already on the analysis grid (the pipeline aligns ``population_*`` inputs with
-the count-conserving rule of :func:`openldn.io.align`, docs/differences.md A15). Years without a population grid take
+the count-conserving rule of :func:`openldn.io.align`, docs/differences.md). Years without a population grid take
 the nearest available year (ties go to the later year: "2019 missing -> use 2020"), and each substitution is
 returned so that it can be recorded (check C5).
 """

@@ -1,6 +1,6 @@
 """Run-file options of the drought stage (SO3-1, SO3-2, SO3-3): the ``drought:`` section.
 
-Defaults are those of the ``prais_2026_te`` preset (PRAIS 2026 reporting manual, Introduction and §1.2 Step 6, §9, §16 A16-A20); the preset's ``drought:``
+Defaults are those of the ``prais_2026_te`` preset (PRAIS 2026 reporting manual, Introduction and §1.2 Step 6, §9); the preset's ``drought:``
 section (``index``, ``scale``, ``calibration``, ``distribution``, ``class_boundaries``) is merged under the user's
 values by :func:`openldn.config.load_assessment`.
 """
@@ -35,7 +35,7 @@ class DroughtOptions(BaseModel):
     month: int = Field(
         12, ge=1, le=12, description="Calendar month whose index value represents the year (12 = calendar year)."
     )
-    calibration: str = Field("1981-2010", description="Calibration (reference) period of the fit, 'YYYY-YYYY' (A17).")
+    calibration: str = Field("1981-2010", description="Calibration (reference) period of the fit, 'YYYY-YYYY'.")
     distribution: Literal["gamma", "pearson3", "loglogistic"] = Field(
         "gamma",
         description="Distribution fitted per pixel and calendar month: gamma (SPI default), pearson3, or "
@@ -43,7 +43,7 @@ class DroughtOptions(BaseModel):
     )
     class_boundaries: Literal["upper_inclusive", "lower_inclusive"] = Field(
         "upper_inclusive",
-        description="Intensity class boundaries (A16): upper_inclusive = manual Table 19 (SPI = 0 mild, -1 moderate, "
+        description="Intensity class boundaries: upper_inclusive = manual Table 19 (SPI = 0 mild, -1 moderate, "
         "-1.5 severe, -2 extreme); lower_inclusive = Trends.Earth.",
     )
     years: str = Field("2000-2023", description="Years of the annual drought classes and tables, 'YYYY-YYYY'.")
@@ -85,7 +85,7 @@ class DroughtOptions(BaseModel):
     dvi_weights: dict[str, float] = Field(
         default_factory=dict, description="Weights of DVI factors inside their component (default 1 each)."
     )
-    dvi_end_year: int = Field(2023, description="Last year of the history used to normalise the DVI factors (A20).")
+    dvi_end_year: int = Field(2023, description="Last year of the history used to normalise the DVI factors.")
     dvi_trend_tolerance: float = Field(
         0.05, ge=0, description="DVI change over the years below which SO3-3.T2 reports 'No change'."
     )

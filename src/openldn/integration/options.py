@@ -24,7 +24,7 @@ class IntegrationOptions(BaseModel):
     )
     nodata_rule: Literal["any_nodata", "degraded_wins"] = Field(
         "any_nodata",
-        description="No-data propagation in 1OAO (A11): any_nodata = no data if any input is no data; "
+        description="No-data propagation in 1OAO: any_nodata = no data if any input is no data; "
         "degraded_wins = a degraded input makes the pixel degraded even if another input is no data.",
     )
     status: Literal["matrix", "matrix_and_7class"] = Field(
@@ -40,7 +40,7 @@ class IntegrationOptions(BaseModel):
     water_mask_year: Literal["baseline_initial", "baseline_final"] = Field(
         "baseline_initial",
         description="Land cover year (the baseline's first or last) whose water class (UNCCD 7) is the run's one "
-        "water mask: the water row of every area table and the land-area denominator of every percentage (A13; "
+        "water mask: the water row of every area table and the land-area denominator of every percentage ("
         "the area ledger).",
     )
     false_positives: str | None = Field(

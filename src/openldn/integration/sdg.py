@@ -1,7 +1,7 @@
 """One-Out-All-Out integration of the three SO1 sub-indicators into SDG 15.3.1 (PRAIS 2026 reporting manual §1.4; GPG v2 ch. 2; GPG Addendum 2025).
 
 A pixel is degraded if any sub-indicator (land cover, land productivity, soil organic carbon) is degraded; stable or
-improved sub-indicators cannot compensate. The standard leaves two choices open (docs/differences.md, A11), exposed here as
+improved sub-indicators cannot compensate. The standard leaves two choices open (docs/differences.md), exposed here as
 keyword arguments:
 
 ``improved_rule``
@@ -73,9 +73,9 @@ def one_out_all_out(
         Sub-indicator degradation layers on the same grid, integer codes -1/0/1 with nodata -32768; numpy- or
         dask-backed.
     improved_rule : {"trends_earth", "any_improved"}
-        How "not degraded" splits into stable and improved (docs/differences.md, A11).
+        How "not degraded" splits into stable and improved (docs/differences.md).
     nodata_rule : {"any_nodata", "degraded_wins"}
-        How a no-data sub-indicator propagates (docs/differences.md, A11).
+        How a no-data sub-indicator propagates (docs/differences.md).
 
     Returns
     -------

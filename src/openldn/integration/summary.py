@@ -1,9 +1,9 @@
 """Proportion of degraded land, the land-area denominator and the change assessment (GPG v2 (Sims et al. 2021) ch. 2; docs/differences.md, §7.5, §16).
 
-Denominator rule (A12-A14, one denominator per run):
+Denominator rule (one denominator per run):
 
 * total land area = area of interest minus inland water;
-* water is taken from the land cover of the **initial year of the baseline** (A13 default), or from an official
+* water is taken from the land cover of the **initial year of the baseline** (default), or from an official
   CP-1.T1 value when supplied (``official_land_area_km2``);
 * total land area = area of interest minus water, so cells without land cover data stay in the denominator and are
   reported as their own row; water is reported separately and is never part of the denominator.
@@ -141,7 +141,7 @@ def land_area_from_tables(
     tables : dict of str to pandas.DataFrame
         Tidy tables keyed as in architecture.md.
     year : int
-        Year of the water mask (initial year of the baseline by default, docs/differences.md A13).
+        Year of the water mask (initial year of the baseline by default, docs/differences.md).
     official_land_area_km2 : float, optional
         Official CP-1.T1 land area for the whole area of interest.
 

@@ -38,7 +38,7 @@ class RegionOptions(BaseModel):
 
 
 class LandCoverOptions(BaseModel):
-    """Options of the land cover change sub-indicator (SO1-1; PRAIS 2026 reporting manual §1.1; GPG v2 ch. 3, ambiguities A7, A13, A21, A22)."""
+    """Options of the land cover change sub-indicator (SO1-1; PRAIS 2026 reporting manual §1.1; GPG v2 ch. 3)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -80,7 +80,7 @@ class LandCoverOptions(BaseModel):
         description="Where SOC change is masked as water in the SOC degradation layers (the SOC method only): "
         "class 7 of each period's initial year (Trends.Earth), of the baseline's initial year, or 'run' = the "
         "run's water mask. The water row of every table (SOC included) is always the run's one water mask, "
-        "chosen by integration.water_mask_year (the area ledger), so every table has the same land area (A13).",
+        "chosen by integration.water_mask_year (the area ledger), so every table has the same land area.",
     )
     write_maps: bool = Field(default=True, description="Write land cover, change and degradation maps.")
 

@@ -2,7 +2,7 @@
 
 PRAIS 2026 §1.1 Step 2 (Table 8) and GPG v2 ch. 3: every class of the national (or global) legend maps to exactly one
 of the 7 UNCCD classes. openldn fails loudly on any code that the nesting does not define (PRAIS 2026 reporting manual, validation rules C4,
-ambiguity A21; Trends.Earth (docs/differences.md) #17 and differences register D6).
+Trends.Earth (docs/differences.md) #17 and differences register D6).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Pipeline stage of the land cover sub-indicator (SO1-1): layers ``lc_unccd`` and ``lc_degradation/<period>``,
 tables ``lc_area`` (SO1-1.T4), ``lc_transitions`` (T5/T6) and ``lc_degradation`` (T7), maps.
 
-Years (PRAIS 2026 reporting manual, Introduction and §1.2 Step 6, ambiguity A7): the baseline compares its first and last years (2000 -> 2015); each
+Years (PRAIS 2026 reporting manual, Introduction and §1.2 Step 6): the baseline compares its first and last years (2000 -> 2015); each
 reporting period compares ``reporting_lc_start`` (2015 in the PRAIS 2026 / Trends.Earth preset; the period's first
 year when unset) with its last year. A missing year is replaced by the closest available year within
 ``max_year_gap`` years, recorded with ``ctx.substitute`` (check C5).
@@ -70,7 +70,7 @@ def closest_year(available: np.ndarray | list[int], target: int, max_gap: int, w
 
 
 def period_years(period: Period, baseline: Period, reporting_lc_start: int | None) -> tuple[int, int]:
-    """Initial and final land cover / SOC years of a period (PRAIS 2026 reporting manual, Introduction and §1.2 Step 6, ambiguity A7)."""
+    """Initial and final land cover / SOC years of a period (PRAIS 2026 reporting manual, Introduction and §1.2 Step 6)."""
     if period.name == "baseline" or period == baseline:
         return period.start, period.end
     if reporting_lc_start is not None and reporting_lc_start < period.end:

@@ -319,7 +319,7 @@ def water_mask(lc: xr.DataArray, *, water_codes: tuple[int, ...] = (7,)) -> xr.D
 
     References
     ----------
-    PRAIS 2026 §1.1 Step 3 (water and the land-area denominator); GPG v2 (Sims et al. 2021) ch. 2; docs/differences.md, ambiguity A13.
+    PRAIS 2026 §1.1 Step 3 (water and the land-area denominator); GPG v2 (Sims et al. 2021) ch. 2; docs/differences.md.
     """
     out = lc.isin(list(water_codes))
     out.name = "water"

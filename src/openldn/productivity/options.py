@@ -14,7 +14,7 @@ class ProductivityOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # windows (PRAIS 2026 reporting manual, Introduction and §1.2 Step 6, A5)
+    # windows (PRAIS 2026 reporting manual, Introduction and §1.2 Step 6)
     trend_years: int = Field(
         16, ge=3, le=100, description="Length of the trend window ending at the period's last year E."
     )
@@ -24,7 +24,7 @@ class ProductivityOptions(BaseModel):
     performance_years: int | None = Field(
         None, ge=1, description="Length of the Performance window (default: trend_years)."
     )
-    # annual productivity (A6)
+    # annual productivity
     annual_aggregation: Literal["mean", "max", "sum"] = Field(
         "mean",
         description="How sub-annual vegetation index values are aggregated to one value per year (Trends.Earth: mean); "
@@ -33,7 +33,7 @@ class ProductivityOptions(BaseModel):
     min_years: int = Field(
         10, ge=3, description="Minimum valid years of the trend window; fewer gives nodata."
     )
-    # trajectory (A2)
+    # trajectory
     trajectory_method: Literal["mann_kendall", "zscore", "kendall_table"] = Field(
         "mann_kendall",
         description="mann_kendall: slope sign where the Mann-Kendall test is significant (PRAIS 2026); zscore: "
@@ -89,7 +89,7 @@ class ProductivityOptions(BaseModel):
     climate_scale: float = Field(
         1000.0, gt=0, description="Divisor of the climate variable for RUE/WUE (Trends.Earth: 1000)."
     )
-    # state (A3)
+    # state
     state_method: Literal["percentile_shift", "zscore"] = Field(
         "percentile_shift",
         description="percentile_shift: decile-class shift (PRAIS 2026); zscore: GPG v2 z-score.",
@@ -109,7 +109,7 @@ class ProductivityOptions(BaseModel):
     state_standard_error: bool = Field(
         False, description="Divide the State z-score by the standard error of the recent mean (SEPAL, SYKE)."
     )
-    # performance (A4)
+    # performance
     performance_threshold: float = Field(
         0.5, gt=0, description="Ratio to the unit percentile below which land is degraded."
     )
@@ -125,7 +125,7 @@ class ProductivityOptions(BaseModel):
         "37 ESA CCI classes, as Trends.Earth).",
     )
     performance_min_unit_pixels: int = Field(1, ge=1, description="Units with fewer valid pixels get nodata.")
-    # combination (A1)
+    # combination
     lpd_table: str = Field(
         "prais_2026_table13",
         description="LPD combination table: prais_2026_table13, prais_2022_table13, prais_2022_table12 or a YAML path.",

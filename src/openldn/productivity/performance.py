@@ -2,7 +2,7 @@
 
 References
 ----------
-GPG v2 §4.2.5.3; PRAIS 2026 §1.2 Step 5 (Performance); PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4, §16 A4; Trends.Earth (docs/differences.md)
+GPG v2 §4.2.5.3; PRAIS 2026 §1.2 Step 5 (Performance); PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4; Trends.Earth (docs/differences.md)
 §4.4 and D9 (exact percentile over every pixel of the area of interest, no subsampling; ``< 0.5`` by default,
 ``<= 0.5`` as Trends.Earth on request).
 """

@@ -46,7 +46,7 @@ def annual(da: xr.DataArray, how: str = "mean") -> xr.DataArray:
     da : xarray.DataArray
         Series with a ``time`` dimension.
     how : {"mean", "max", "sum"}
-        Aggregation (PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4, §16 A6: Trends.Earth uses the mean annual NDVI).
+        Aggregation (PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4: Trends.Earth uses the mean annual NDVI).
 
     Returns
     -------

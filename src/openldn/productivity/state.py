@@ -1,6 +1,6 @@
 """Productivity state: recent years against the historical distribution of the same pixel.
 
-Two variants (PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4, §16 A3):
+Two variants (PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4):
 
 * percentile-class shift (PRAIS 2026 / Trends.Earth): the historical annual values, extended by 5 % of their range at
   both ends, are split into 10 percentile classes; a shift of the mean class by >= 2 classes is a change;
@@ -249,7 +249,7 @@ def state_zscore(
 
     References
     ----------
-    GPG v2 §4.2.5.2; PRAIS 2022 §1.2 Step 4; PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4, §16 A3.
+    GPG v2 §4.2.5.2; PRAIS 2022 §1.2 Step 4; PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4.
     """
     hist, rec, b, r = _windows(ndvi, baseline, recent)
     min_b = max(3, hist.sizes["time"] // 2) if min_baseline_years is None else int(min_baseline_years)

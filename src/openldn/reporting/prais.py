@@ -6,7 +6,7 @@ row model (pydantic) whose fields are typed: numeric fields accept only numbers 
 then applies the PRAIS rules V1-V3 and the openldn checks C1-C8 (PRAIS 2026 reporting manual, validation rules) and raises
 :class:`~openldn.exceptions.PRAISValidationError` naming the table, the zone, the row and the rule.
 
-One land-area denominator per run (GPG v2 (Sims et al. 2021) ch. 2; docs/differences.md, §16 A12-A14): the run's area ledger
+One land-area denominator per run (GPG v2 (Sims et al. 2021) ch. 2; docs/differences.md): the run's area ledger
 (:mod:`openldn.pipeline.ledger`): total land area = area minus inland water, water from the one land cover year chosen
 by ``integration.water_mask_year`` (or an official CP-1.T1 value); cells without data stay in the denominator and are
 reported as a "No data" row; water is reported separately. Every report also carries a consistency certificate
@@ -664,7 +664,7 @@ def build_report(
     official_land_area_km2 : float, optional
         Official CP-1.T1 land area of the whole area of interest (replaces the computed one as denominator).
     water_mask_year : int, optional
-        Land cover year of the water mask (default: the baseline's initial year, docs/differences.md A13).
+        Land cover year of the water mask (default: the baseline's initial year, docs/differences.md).
     substitutions : iterable of str
         Substitutions recorded during the run (reported with check C5).
     confidence : {"high", "medium", "low"}, optional

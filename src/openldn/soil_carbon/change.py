@@ -3,7 +3,7 @@
 PRAIS 2022 §1.3 Step 4 and PRAIS 2026 §1.3 Step 5; GPG v2 ch. 5; PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5. The relative change
 ``(SOC_final - SOC_initial) / SOC_initial`` is compared with a threshold (10 % by default). Whether exactly
 +/-threshold is stable ("more than 10 %", strict, the default) or degraded/improved (Trends.Earth local pipeline)
-is a parameter (ambiguity A8; differences register D12).
+is a parameter (differences register D12).
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def degradation(
 
     References
     ----------
-    PRAIS 2022 §1.3 Step 4; PRAIS 2026 §1.3 Step 5; GPG v2 ch. 5; PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5 (A8).
+    PRAIS 2022 §1.3 Step 4; PRAIS 2026 §1.3 Step 5; GPG v2 ch. 5; PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5.
     """
     if not 0 < float(threshold) < 1:
         raise ConfigError(f"SOC threshold {threshold!r} must be a fraction between 0 and 1 (0.10 = 10 %).")

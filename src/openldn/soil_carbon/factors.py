@@ -261,7 +261,7 @@ def climate_factor(zones: xr.DataArray, factors: SomeFactors = "ipcc_tier1") -> 
 
     References
     ----------
-    PRAIS 2026 §1.3 Step 4; PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5 (ambiguity A10); Trends.Earth (docs/differences.md).
+    PRAIS 2026 §1.3 Step 4; PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5; Trends.Earth (docs/differences.md).
     """
     fac = load_soc_factors(factors)
     lut = np.full(max(max(fac.zones), 0) + 1, np.nan, dtype=np.float32)

@@ -10,7 +10,7 @@ __all__ = ["SoilCarbonOptions"]
 
 
 class SoilCarbonOptions(BaseModel):
-    """Options of the SOC sub-indicator (PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5; ambiguities A8, A9, A10)."""
+    """Options of the SOC sub-indicator (PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -1,8 +1,8 @@
 """SOC stocks over time driven by land cover transitions (modified IPCC Tier 1, or Tier 2 coefficients).
 
 PRAIS 2026 §1.3 Step 4; GPG v2 ch. 5; PRAIS 2026 reporting manual §1.3; GPG v2 ch. 5. The coefficient of a transition is the ratio of the stock
-20 years after the change to the stock before it; it is reached linearly over 20 years (the Trends.Earth rule,
-ambiguity A9) or geometrically. With annual land cover every year-to-year transition is followed
+20 years after the change to the stock before it; it is reached linearly over 20 years (the Trends.Earth rule)
+or geometrically. With annual land cover every year-to-year transition is followed
 (Trends.Earth (docs/differences.md)); with gaps between land cover years the change is placed at mid-interval
 (Trends.Earth local model, Trends.Earth (docs/differences.md)) or at its start.
 """
@@ -184,7 +184,7 @@ def tier1_stock(
     soc_year : int, optional
         Year the reference stock represents (default: the first land cover year). It must be a land cover year.
     annualisation : {"linear_20y", "geometric_20y"}, default "linear_20y"
-        Linear change ``SOC * (1 - F) / 20`` per year for 20 years (Trends.Earth, ambiguity A9), or a constant
+        Linear change ``SOC * (1 - F) / 20`` per year for 20 years (Trends.Earth), or a constant
         annual ratio ``F ** (1 / 20)``.
     transition_timing : {"mid", "start"}, default "mid"
         Where a change between two land cover years n > 1 years apart is placed: at ``start + n // 2``

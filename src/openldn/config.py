@@ -8,6 +8,8 @@ and the fix. Every key is documented in ``docs/run-file.md``.
 
 from __future__ import annotations
 
+import types
+import typing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -535,6 +537,41 @@ def _check_files(a: Assessment) -> None:
                 )
 
 
+def _flat_types(annotation: Any) -> list[Any]:
+    """The members of a union annotation (``X | None`` -> ``[X, NoneType]``), the annotation itself otherwise."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return [t for a in args for t in _flat_types(a)]
+    if typing.get_origin(annotation) in (list, tuple, dict, set):
+        return [t for a in args for t in _flat_types(a) if hasattr(t, "model_fields")]
+    return [annotation]
+
+
+def describe_type(annotation: Any) -> str:
+    """What a run-file key accepts, in words a user reads (``one of `a`, `b```, ``list of integers``, ``section``)."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation is type(None) or annotation is None:
+        return "none"
+    if origin is typing.Literal:
+        return "one of " + ", ".join(f"`{a}`" for a in args)
+    if origin in (typing.Union, types.UnionType):
+        parts = [describe_type(a) for a in args if a is not type(None)]
+        optional = type(None) in args or any(p.endswith(", or none") for p in parts)
+        text = " or ".join(dict.fromkeys(p.removesuffix(", or none") for p in parts))
+        return text + (", or none" if optional else "")
+    if origin in (list, tuple, set):
+        inner = describe_type(args[0]) if args else "values"
+        return f"list of {inner}"
+    if origin is dict:
+        key, value = (describe_type(a) for a in args) if len(args) == 2 else ("key", "value")
+        return f"mapping {key} → {value}"
+    if hasattr(annotation, "model_fields"):
+        return "section (table below)"
+    names = {bool: "true/false", int: "integer", float: "number", str: "text", Path: "path", list: "list",
+             dict: "mapping", typing.Any: "any value"}
+    return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
 def run_file_reference() -> str:
     """Markdown reference of every run-file key, generated from the declarations (``docs/run-file.md``)."""
     lines = [
@@ -547,13 +584,16 @@ def run_file_reference() -> str:
         "",
     ]
 
+    nested: list[tuple[Any, str]] = []
+
     def table(model: Any, title: str) -> None:
         fields = getattr(model, "model_fields", None)
         if not fields:
             return
         lines.extend([f"## `{title}`", "", "| key | type | default | description |", "|---|---|---|---|"])
         for name, f in fields.items():
-            ann = getattr(f.annotation, "__name__", None) or str(f.annotation).replace("typing.", "")
+            sub = [t for t in _flat_types(f.annotation) if hasattr(t, "model_fields")]
+            nested.extend((t, f"{title}.{name}" if title != "top level" else name) for t in sub)
             if f.is_required():
                 default = "required"
             elif f.default_factory is not None:
@@ -566,9 +606,17 @@ def run_file_reference() -> str:
             if hasattr(f.annotation, "model_fields"):
                 default = "(see section)"
             desc = (f.description or "").replace("|", "\\|").replace("\n", " ")
-            lines.append(f"| `{name}` | {ann.replace('|', 'or')} | {default.replace('|', 'or')} | {desc} |")
+            kind = describe_type(f.annotation).replace("|", "\\|")
+            lines.append(f"| `{name}` | {kind} | {default.replace('|', 'or')} | {desc} |")
         lines.append("")
+        while nested:
+            sub_model, sub_title = nested.pop(0)
+            if sub_title not in documented:
+                documented.add(sub_title)
+                table(sub_model, sub_title)
 
+    # Sections with a table of their own below; other nested models get theirs after their parent's.
+    documented: set[str] = {"zones", "grid", "outputs", "engine", "inputs", *option_sections()}
     from openldn.registry import input_decls
 
     table(Assessment, "top level")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,20 @@ def test_run_file_reference_is_current() -> None:
         "docs/run-file.md is stale: regenerate it with "
         "python -c 'from openldn.config import run_file_reference as r; print(r())' > docs/run-file.md"
     )
+
+
+def test_run_file_reference_speaks_to_users() -> None:
+    """The type column says what a key accepts, not how the code declares it (no Literal, Optional, class paths)."""
+    import re
+
+    rows = [line.split(" | ")[1] for line in run_file_reference().splitlines() if line.startswith("| `")
+            and line.count(" | ") >= 3]
+    assert rows, "no key rows found"
+    leaked = [r for r in rows if re.search(r"Literal|Optional|Union|openldn\.|\bstr\b|\bint\b|\bbool\b|NoneType", r)]
+    assert leaked == []
+    # An enumerated key lists its allowed values (checked against the model, independently of the renderer).
+    from openldn.land_cover.options import LandCoverOptions
+
+    allowed = typing.get_args(LandCoverOptions.model_fields["water_mask"].annotation)
+    line = next(line for line in run_file_reference().splitlines() if line.startswith("| `water_mask`"))
+    assert all(f"`{value}`" in line for value in allowed)

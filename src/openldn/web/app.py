@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 import openldn
 from openldn.web.db import Database
 from openldn.web.errors import ErrorOut, WebError, register_error_handlers
-from openldn.web.routes import basemap, monitor, projects, results, runs
+from openldn.web.routes import basemap, i18n, monitor, projects, results, runs
 from openldn.web.security import (
     COOKIE,
     GuardMiddleware,
@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.runs = manager
     register_error_handlers(app)
+    app.add_middleware(i18n.LanguageMiddleware)  # each request in the language the page asks for
     app.add_middleware(UploadLimitMiddleware, limit=settings.max_upload_bytes + 1024 * 1024)
     app.add_middleware(
         GuardMiddleware, hosts=allowed_hosts(settings.host, settings.allowed_hosts),
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (projects, runs, results, basemap):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(i18n.router)  # public: the catalogues of the interface (no secrets), needed before sign-in
     app.include_router(monitor.router)
     app.include_router(monitor.page_router)
 

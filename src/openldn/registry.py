@@ -23,6 +23,9 @@ STAGE_MODULES: tuple[str, ...] = (
     "openldn.soil_carbon.stage",
     "openldn.integration.stage",
     "openldn.drought.stage",
+    "openldn.accuracy.pixel_stage",
+    "openldn.agreement.stage",
+    "openldn.accuracy.stage",
     "openldn.reporting.stage",
 )
 

@@ -214,6 +214,22 @@ class OutputSpec(BaseModel):
     pdf: bool = Field(
         True, description="Also print the report to PDF (needs a headless Chromium; skipped with a warning without)."
     )
+    language: str | None = Field(
+        None, description="Language of the report, workbook, maps and messages: ar, en, es, fr, ru or zh (the six UN "
+        "languages; default: the command line's --lang, else the system locale). --lang overrides it."
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str | None) -> str | None:
+        from openldn.i18n import LANGUAGES, normalize_language
+
+        if v is None:
+            return None
+        code = normalize_language(v)
+        if code is None:
+            raise ValueError(f"unknown language {v!r}; use one of {', '.join(LANGUAGES)}")
+        return code
 
 
 class EngineSpec(BaseModel):

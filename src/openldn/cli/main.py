@@ -12,7 +12,16 @@ from typing import Annotated, Any
 import typer
 
 import openldn
-from openldn.exceptions import OpenLDNError
+from openldn.exceptions import ConfigError, OpenLDNError
+from openldn.i18n import (
+    LANGUAGES,
+    _,
+    format_decimal,
+    format_integer,
+    normalize_language,
+    set_language,
+    system_language,
+)
 
 __all__ = ["app", "main"]
 
@@ -47,10 +56,11 @@ def _root(
 ) -> None:
     """openldn command line."""
     if progress not in ("auto", "json"):
-        raise typer.BadParameter(f"--progress must be 'auto' or 'json', not {progress!r}.")
+        raise typer.BadParameter(_("--progress must be 'auto' or 'json', not %(value)r.") % {"value": progress})
     _state["debug"] = debug
     _state["quiet"] = quiet
     _state["progress"] = progress
+    set_language(system_language())  # the messages' language until a command's --lang or run file says otherwise
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
 
 
@@ -62,9 +72,24 @@ ChunkSize = Annotated[int | None, typer.Option("--chunk-size", min=64, help="Chu
 Force = Annotated[bool, typer.Option("--force", help="Recompute even if the run is complete.")]
 Out = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 Strict = Annotated[bool, typer.Option("--strict", help="Treat warnings about the inputs as errors.")]
+Lang = Annotated[str | None, typer.Option(
+    "--lang", help="Language of the report, workbook, maps and messages: ar, en, es, fr, ru or zh (default: the run "
+                   "file's outputs.language, else the system locale).")]
 
 
-def _run_with_progress(assessment: Path, out: Path, **kw: Any) -> Any:
+def _language(lang: str | None) -> str | None:
+    """Check ``--lang`` and make it the language of the messages; None when not given."""
+    if lang is None:
+        return None
+    code = normalize_language(lang)
+    if code is None:
+        raise ConfigError(_("--lang %(value)r: unknown language; use one of %(languages)s.")
+                          % {"value": lang, "languages": ", ".join(LANGUAGES)})
+    set_language(code)
+    return code
+
+
+def _run_with_progress(assessment: Any, out: Path, **kw: Any) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -100,18 +125,21 @@ def _summary(result: Any) -> None:
 
     console = Console()
     if result.noop:
-        console.print(f"Run already complete in {result.out_dir} (use --force to recompute).")
+        console.print(_("Run already complete in %(folder)s (use --force to recompute).") % {"folder": result.out_dir},
+                      markup=False, highlight=False)
         return
-    console.print(f"[green]Done[/green] in {result.timings.get('total', 0):.1f} s: "
-                  f"{len(result.outputs)} maps, {len(result.tables)} tables in {result.out_dir}")
+    console.print("[green]" + _("Done in %(seconds)s s. Maps: %(maps)s; tables: %(tables)s; folder: %(folder)s") % {
+        "seconds": format_decimal(result.timings.get("total", 0), 1), "maps": format_integer(len(result.outputs)),
+        "tables": format_integer(len(result.tables)), "folder": result.out_dir} + "[/green]", highlight=False)
     stages = {k: v for k, v in result.timings.items() if k != "total"}
     if stages:
-        console.print("  " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
+        console.print("  " + ", ".join(_("%(stage)s %(seconds)s s") % {"stage": k, "seconds": format_decimal(v, 1)}
+                                        for k, v in stages.items()), markup=False, highlight=False)
     report = result.out_dir / "report" / "report.html"
     if report.exists():
-        console.print(f"  report: {report}")
+        console.print("  " + _("report: %(path)s") % {"path": report}, markup=False, highlight=False)
     for workbook in sorted((result.out_dir / "report").glob("*.xlsx")):
-        console.print(f"  workbook: {workbook}")
+        console.print("  " + _("workbook: %(path)s") % {"path": workbook}, markup=False, highlight=False)
     from openldn.cli.summary import headline_lines
 
     for line in headline_lines(result.out_dir):
@@ -127,11 +155,28 @@ def run(
     chunk_size: ChunkSize = None,
     force: Force = False,
     strict: Strict = False,
+    lang: Lang = None,
 ) -> None:
     """Run an assessment: every indicator whose inputs are given, then the tables, maps and report."""
-    result = _run_with_progress(assessment, out, workers=workers, scheduler=scheduler, chunk_size=chunk_size,
+    a = _load_with_language(assessment, lang)
+    result = _run_with_progress(a, out, workers=workers, scheduler=scheduler, chunk_size=chunk_size,
                                 force=force, strict=strict)
     _summary(result)
+
+
+def _load_with_language(run_file: Path, lang: str | None) -> Any:
+    """Read a run file and settle the language: ``--lang``, else the run file's ``outputs.language``, else the
+    system locale's; the assessment returned carries it in ``outputs.language``.
+    """
+    from openldn.config import load_assessment
+    from openldn.i18n import current_language
+    from openldn.pipeline.run import _with_language
+
+    code = _language(lang)
+    a = load_assessment(run_file)
+    if code is None and a.outputs.language is not None:
+        set_language(a.outputs.language)
+    return _with_language(a, current_language()) if a.outputs.language != current_language() else a
 
 
 @app.command()
@@ -142,15 +187,18 @@ def demo(
     scheduler: Scheduler = None,
     chunk_size: ChunkSize = None,
     force: Force = False,
+    lang: Lang = None,
 ) -> None:
     """Generate the built-in synthetic demo area and run the whole assessment on it."""
     from openldn.datasets import make_demo
 
+    _language(lang)
     out = out.expanduser().resolve()
     run_file = make_demo(out / "inputs", size=size)
     if not _state.get("quiet"):
-        typer.echo(f"Demo inputs written to {run_file.parent}")
-    result = _run_with_progress(run_file, out, workers=workers, scheduler=scheduler, chunk_size=chunk_size,
+        typer.echo(_("Demo inputs written to %(folder)s") % {"folder": run_file.parent})
+    a = _load_with_language(run_file, lang)
+    result = _run_with_progress(a, out, workers=workers, scheduler=scheduler, chunk_size=chunk_size,
                                 force=force)
     _summary(result)
 
@@ -178,26 +226,28 @@ def monitor(
 
 
 @app.command()
-def validate(assessment: Annotated[Path, typer.Argument(help="Run file (YAML).")], strict: Strict = False) -> None:
+def validate(assessment: Annotated[Path, typer.Argument(help="Run file (YAML).")], strict: Strict = False,
+             lang: Lang = None) -> None:
     """Check a run file and the inputs it names (their values too), without computing anything."""
     import warnings
 
-    from openldn.config import load_assessment
     from openldn.exceptions import OpenLDNWarning
     from openldn.pipeline.run import _prepare, plan_years
 
-    a = load_assessment(assessment)
+    a = _load_with_language(assessment, lang)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OpenLDNWarning)  # printed below, once each
         prep = _prepare(a, None, strict=strict)
     gb = prep["geobox"]
     for finding in prep["findings"]:
-        typer.echo(f"warning: {finding.message}", err=True)
+        typer.echo(_("warning: %(message)s") % {"message": finding.message}, err=True)
     for choice in plan_years(a, prep["raw"]):
         if choice.substituted:
-            typer.echo(f"warning: {choice.note()}", err=True)
-    typer.echo(f"{assessment}: valid. Preset {a.preset}; periods {', '.join(p.label for p in a.periods)}; "
-               f"inputs {', '.join(a.inputs)}; grid {gb.shape[1]} x {gb.shape[0]} ({gb.crs}).")
+            typer.echo(_("warning: %(message)s") % {"message": choice.note()}, err=True)
+    typer.echo(_("%(file)s: valid. Preset %(preset)s; periods %(periods)s; inputs %(inputs)s; grid %(width)s x "
+                 "%(height)s (%(crs)s).") % {
+        "file": assessment, "preset": a.preset, "periods": ", ".join(p.label for p in a.periods),
+        "inputs": ", ".join(a.inputs), "width": gb.shape[1], "height": gb.shape[0], "crs": gb.crs})
 
 
 @app.command()
@@ -213,8 +263,8 @@ def fetch(
     try:
         from openldn.catalog.cli import fetch_command
     except ModuleNotFoundError as err:
-        raise OpenLDNError(f"openldn fetch needs the catalog extra ({err.name} is not installed); install it with: "
-                           "pip install 'openldn[catalog]'") from err
+        raise OpenLDNError(_("openldn fetch needs the catalog extra (%(module)s is not installed); install it with: "
+                             "pip install 'openldn[catalog]'") % {"module": err.name}) from err
 
     code = fetch_command(assessment, cache_dir, offline, catalog=catalog, force=force, dry_run=dry_run)
     raise typer.Exit(code)
@@ -241,8 +291,8 @@ def serve(
     try:
         from openldn.web import serve as _serve
     except ImportError as err:
-        raise OpenLDNError(f"The web platform needs its extra: pip install 'openldn[web]' ({err.name} is missing).") \
-            from err
+        raise OpenLDNError(_("The web platform needs its extra: pip install 'openldn[web]' (%(module)s is missing).")
+                           % {"module": err.name}) from err
     _serve(host=host, port=port, auth=False if no_token else None)
 
 
@@ -269,14 +319,18 @@ def init(
     for item in inputs or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise ConfigError(f"--input {item!r}: write NAME=PATH or NAME=dataset:ID, e.g. --input ndvi=ndvi.tif.")
+            raise ConfigError(_("--input %(item)r: write NAME=PATH or NAME=dataset:ID, e.g. --input ndvi=ndvi.tif.")
+                              % {"item": item})
         given[key.strip()] = value.strip()
     path = init_run_file(run_file, aoi=aoi, country=country, zones=zones, id_field=id_field, name_field=name_field,
                          inputs=given, name=name, legend=legend, force=force)
     if not _state.get("quiet"):
-        typer.echo(f"Wrote {path}. Next: `openldn validate {path}`"
-                   + (", after `openldn fetch`" if any(v.startswith("dataset:") for v in given.values()) else "")
-                   + f", then `openldn run {path}`.")
+        if any(v.startswith("dataset:") for v in given.values()):
+            text = _("Wrote %(path)s. Next: `openldn validate %(path)s`, after `openldn fetch`, then `openldn run "
+                     "%(path)s`.")
+        else:
+            text = _("Wrote %(path)s. Next: `openldn validate %(path)s`, then `openldn run %(path)s`.")
+        typer.echo(text % {"path": path})
 
 
 def _add_accuracy() -> None:
@@ -297,10 +351,10 @@ def main(argv: list[str] | None = None) -> int:
     except OpenLDNError as err:
         if _state.get("debug"):
             traceback.print_exc()
-        typer.secho(f"Error: {err}", fg=typer.colors.RED, err=True)
+        typer.secho(_("Error: %(message)s") % {"message": err}, fg=typer.colors.RED, err=True)
         return 2
     except KeyboardInterrupt:
-        typer.secho("Interrupted; run the same command again to resume.", fg=typer.colors.YELLOW, err=True)
+        typer.secho(_("Interrupted; run the same command again to resume."), fg=typer.colors.YELLOW, err=True)
         return 130
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
@@ -314,8 +368,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         if _state.get("debug"):
             traceback.print_exc()
-        typer.secho(f"Internal error: {type(err).__name__}: {err} (run with --debug for the traceback and report it)",
-                    fg=typer.colors.RED, err=True)
+        typer.secho(_("Internal error: %(kind)s: %(message)s (run with --debug for the traceback and report it)")
+                    % {"kind": type(err).__name__, "message": err}, fg=typer.colors.RED, err=True)
         return 3
     return 0
 

@@ -31,6 +31,7 @@ from openldn.exceptions import (
     OpenLDNWarning,
     OutputWriteError,
 )
+from openldn.i18n import LANGUAGES, current_language, normalize_language, use_language
 from openldn.pipeline.checkpoint import Checkpoint, fingerprint
 from openldn.pipeline.context import Cancelled, ProgressFn, RunContext, manifest
 from openldn.pipeline.engine import auto_chunk_size, engine
@@ -353,6 +354,7 @@ def run_assessment(
     scheduler: str | None = None,
     stages: list[str] | None = None,
     strict: bool = False,
+    language: str | None = None,
 ) -> RunResult:
     """Run a whole assessment: every stage whose inputs are present, then the report.
 
@@ -382,6 +384,11 @@ def run_assessment(
         Restrict to these stages (reporting always runs last when listed).
     strict : bool, default False
         Treat the input checks' warnings (partial coverage, overlapping units...) as errors.
+    language : str, optional
+        Language of the report, workbook, maps and messages (``ar en es fr ru zh``); default: the run file's
+        ``outputs.language``, else the current language (:func:`openldn.i18n.current_language`; the command line sets
+        it from ``--lang`` or the system locale). Part of the run's fingerprint: another language writes the outputs
+        again.
 
     Returns
     -------
@@ -389,6 +396,38 @@ def run_assessment(
     """
     t0 = time.perf_counter()
     a = assessment if isinstance(assessment, Assessment) else load_assessment(assessment)
+    lang = _run_language(a, language)
+    if a.outputs.language != lang:  # the language in force is recorded (provenance, fingerprint)
+        a = _with_language(a, lang)
+    with use_language(lang):
+        return _run(a, out_dir, t0, progress=progress, cancel=cancel, resume=resume, force=force,
+                    chunk_size=chunk_size, workers=workers, scheduler=scheduler, stages=stages, strict=strict)
+
+
+def _run_language(a: Assessment, language: str | None) -> str:
+    """The language of a run: ``language`` (``--lang``), else the run file's, else the current language."""
+    chosen = language if language is not None else a.outputs.language
+    if chosen is None:
+        return current_language()
+    code = normalize_language(chosen)
+    if code is None:
+        raise ConfigError(f"Unknown language {chosen!r}: use one of {', '.join(LANGUAGES)}.")
+    return code
+
+
+def _with_language(a: Assessment, lang: str) -> Assessment:
+    """A copy of ``a`` whose ``outputs.language`` is ``lang`` (its run-file folder and source kept)."""
+    b = a.model_copy(update={"outputs": a.outputs.model_copy(update={"language": lang})})
+    b._base_dir = a.base_dir
+    b._source = a.source
+    return b
+
+
+def _run(
+    a: Assessment, out_dir: str | Path, t0: float, *, progress: ProgressFn | None,
+    cancel: threading.Event | Callable[[], bool] | None, resume: bool, force: bool, chunk_size: int | None,
+    workers: int | None, scheduler: str | None, stages: list[str] | None, strict: bool,
+) -> RunResult:
     out = Path(out_dir).expanduser().resolve()
     try:
         exists, is_dir = out.exists(), out.is_dir()

@@ -69,6 +69,7 @@ def report_document(
         JSON-serialisable document valid against ``schemas/openldn-run.schema.json``.
     """
     import openldn
+    from openldn.reporting.accuracy_section import accuracy_document
 
     prov = dict(provenance or {})
     prov.setdefault("openldn_version", openldn.__version__)
@@ -89,6 +90,7 @@ def report_document(
         "substitutions": report.substitutions,
         "skipped": report.skipped,
         "provenance": prov,
+        **accuracy_document(prov),
         "outputs": outputs or [],
         "tables": [t.model_dump(mode="json") for t in report.tables],
     })
@@ -232,6 +234,9 @@ def write_xlsx(
             about.write_string(i, 0, k, head)
             about.write_string(i, 1, v)
 
+        from openldn.reporting.accuracy_section import write_accuracy_sheets
+
+        write_accuracy_sheets(wb, prov, head)
         if report.consistency:
             _certificate_sheet(wb.add_worksheet("Consistency"), report.consistency, title, head, text_f, note_f,
                                num["area"])

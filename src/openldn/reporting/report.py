@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from openldn.io import atomic_path
+from openldn.reporting.accuracy_section import accuracy_html
 from openldn.reporting.prais import PRAISReport, PRAISTable
 
 __all__ = ["REFERENCES", "SECTIONS", "MapImage", "data_uri", "render_html", "write_html"]
@@ -394,6 +395,7 @@ def render_html(
         _certificate_banner(report),
         _summary_text(report),
         _cards(report),
+        accuracy_html(prov),
         _figure_notes(report),
         _zone_summary(report),
     ]

@@ -29,7 +29,7 @@ __all__ = ["EMBED_PREFIXES", "NO_PNG_PREFIXES", "build_run_report", "continuous_
 #: Maps embedded in the HTML report (key prefixes); the others are listed with links to their files.
 EMBED_PREFIXES = ("sdg/", "sdg_before_recode/", "status/", "status7/", "lc_degradation/", "prod_degradation/",
                   "soc_degradation/", "lpd/", "population_degraded/", "drought_max/", "drought_population_max/",
-                  "lc_unccd/")
+                  "lc_unccd/", "agreement/", "confidence/")
 #: Intermediate layers (annual drought classes, productivity components, SOC change, LC transition codes) get a
 #: QGIS style but no PNG, to keep the report stage fast; every indicator map gets both.
 NO_PNG_PREFIXES = ("drought_class/", "productivity_trajectory/", "productivity_state/", "productivity_performance/",
@@ -62,6 +62,7 @@ def build_run_report(ctx: Any) -> PRAISReport:
     """
     from openldn.core.periods import Period
     from openldn.pipeline.ledger import ledger_of
+    from openldn.reporting.accuracy_section import accuracy_confidence
 
     a = ctx.assessment
     baseline = Period.from_user_input(a.baseline)
@@ -74,7 +75,8 @@ def build_run_report(ctx: Any) -> PRAISReport:
     report = build_report(
         ctx.tables, baseline=a.baseline, reporting=list(a.reporting),
         official_land_area_km2=_opt(ctx, "land_area_km2"), water_mask_year=year,
-        substitutions=list(getattr(ctx, "substitutions", []) or []), confidence=_opt(ctx, "confidence"),
+        substitutions=list(getattr(ctx, "substitutions", []) or []),
+        confidence=_opt(ctx, "confidence") or accuracy_confidence(getattr(ctx, "provenance", None)),
         ledger=ledger.summary() if ledger is not None else None, strict_codes=getattr(lc_opts, "strict_codes", None),
     )
     cert = report.consistency

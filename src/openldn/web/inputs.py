@@ -10,6 +10,7 @@ data has), the file's line of that table.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import yaml
 
 from openldn.web.security import inside
 
-__all__ = ["project_inputs"]
+__all__ = ["assign_role", "project_inputs", "role_key", "run_file_errors", "unit_fields"]
 
 _DATA_SUFFIXES = {".tif", ".tiff", ".nc", ".zarr", ".gpkg", ".geojson", ".json", ".shp", ".csv", ".vrt"}
 _PROVENANCE_KEYS = ("dataset", "title", "source", "doi", "licence", "citation", "legend", "scale", "nodata")
@@ -177,3 +178,159 @@ def project_inputs(run_file: Path, root: Path) -> list[dict[str, Any]]:
             seen.add(path.resolve())
             out.append(_entry(path.stem.replace("_", " "), "", path, root, notes, {}))
     return out
+
+
+# ------------------------------------------------------------------------------------------ roles of uploaded files
+#: Fields tried, in order, as the id and the name of admin units when the user names none (GADM, geoBoundaries,
+#: OCHA COD and Natural Earth spellings).
+_ID_FIELDS = ("id", "code", "pcode", "shapeid", "gid_2", "gid_1", "gid_0", "adm2_pcode", "adm1_pcode", "iso_a3",
+              "iso3", "fid")
+_NAME_FIELDS = ("name", "shapename", "name_2", "name_1", "name_0", "adm2_en", "adm1_en", "admin", "name_en")
+
+
+def role_key(role: str) -> str | None:
+    """Where the run file names a file of ``role``: ``aoi``, ``zones.path``, ``inputs.<role>.path`` (None: other)."""
+    if role == "aoi":
+        return "aoi"
+    if role == "zones":
+        return "zones.path"
+    from openldn.registry import input_decls
+
+    return f"inputs.{role}.path" if role in input_decls() else None
+
+
+def unit_fields(path: Path) -> tuple[str, str]:
+    """The id and name fields of an admin-units file, guessed from its field names (first field otherwise)."""
+    import pyogrio
+
+    fields = [str(f) for f in pyogrio.read_info(path).get("fields", [])]
+    lower = {f.lower(): f for f in fields}
+    id_field = next((lower[c] for c in _ID_FIELDS if c in lower), fields[0] if fields else "id")
+    name_field = next((lower[c] for c in _NAME_FIELDS if c in lower), id_field)
+    return id_field, name_field
+
+
+def assign_role(data: dict[str, Any], role: str, path: str, *, id_field: str | None = None,
+                name_field: str | None = None, legend: str | None = None,
+                fields_of: Path | None = None) -> dict[str, Any]:
+    """The run-file content with ``path`` put under the key of ``role`` (a copy; other keys are kept).
+
+    Parameters
+    ----------
+    data : dict
+        Run-file content (may be incomplete: a draft).
+    role : str
+        ``aoi``, ``zones`` or an input name of :func:`openldn.registry.input_decls`.
+    path : str
+        The file as the run file names it (relative to the run file's folder).
+    id_field, name_field : str, optional
+        Admin-unit fields (``zones`` only); guessed from ``fields_of`` when not given.
+    legend : str, optional
+        Legend of a land-cover file (kept when the input already has one; default ``esa_cci``).
+    fields_of : pathlib.Path, optional
+        The admin-units file on disk, read to guess the fields.
+
+    Raises
+    ------
+    ValueError
+        ``role`` has no place in the run file.
+    """
+    import copy
+
+    key = role_key(role)
+    if key is None:
+        raise ValueError(f"role {role!r} has no key in the run file")
+    out = copy.deepcopy(data)
+    if role == "aoi":
+        out["aoi"] = path
+    elif role == "zones":
+        zones: dict[str, Any] = out["zones"] if isinstance(out.get("zones"), dict) else {}
+        if (id_field is None or name_field is None) and fields_of is not None:
+            guessed = unit_fields(fields_of)
+            id_field, name_field = id_field or guessed[0], name_field or guessed[1]
+        out["zones"] = {**zones, "path": path, "id_field": id_field or zones.get("id_field", "id"),
+                        "name_field": name_field or zones.get("name_field", "name")}
+    else:
+        inputs: dict[str, Any] = out["inputs"] if isinstance(out.get("inputs"), dict) else {}
+        spec = dict(inputs.get(role) or {}) if isinstance(inputs.get(role), dict) else {}
+        spec.pop("dataset", None)  # a local file replaces a catalogue dataset
+        spec["path"] = path
+        if role == "land_cover":
+            spec["legend"] = legend or spec.get("legend") or "esa_cci"
+        out["inputs"] = {**inputs, role: spec}
+    if not out.get("name"):
+        out["name"] = Path(path).stem
+    return out
+
+
+# ------------------------------------------------------------------------------------------ every run-file error
+def _error(key: str, message: str, fix: str) -> dict[str, str]:
+    return {"key": key, "message": message, "fix": fix}
+
+
+def _schema_errors(data: dict[str, Any]) -> list[dict[str, str]]:
+    """Every error of the run-file model (not only the first, as ``load_assessment``'s one-line message)."""
+    from pydantic import ValidationError
+
+    from openldn import config
+    from openldn.i18n import _
+
+    try:
+        merged = config._merge_preset(dict(data), "<assessment>")
+        config.Assessment.model_validate(merged)
+    except ValidationError as err:
+        out = []
+        for item in err.errors():
+            loc = ".".join(str(x) for x in item.get("loc", ()) if not str(x).startswith("function-after"))
+            message = " ".join(str(item.get("msg", "invalid value")).removeprefix("Value error, ").split()).rstrip(".")
+            fix = {"missing": _("add it"),
+                   "extra_forbidden": _("remove it or check its spelling (see docs/run-file.md)")}.get(
+                item.get("type", ""), _("correct it (see docs/run-file.md)"))
+            out.append(_error(loc or "(top level)", message, fix))
+        return out
+    except (ValueError, TypeError) as err:  # ConfigError of the preset merge or of a domain validator
+        return [_error("", " ".join(str(err).split()), "")]
+    return []
+
+
+def _missing_files(data: dict[str, Any], base: Path) -> list[dict[str, str]]:
+    """Every local file the run file names that does not exist (``load_assessment`` stops at the first)."""
+    from openldn.i18n import _
+
+    named: list[tuple[str, str]] = []
+    if isinstance(data.get("aoi"), str):
+        named.append(("aoi", data["aoi"]))
+    zones = data.get("zones")
+    if isinstance(zones, dict) and isinstance(zones.get("path"), str):
+        named.append(("zones.path", zones["path"]))
+    for name, spec in (data.get("inputs") or {}).items() if isinstance(data.get("inputs"), dict) else []:
+        paths = spec.get("path") if isinstance(spec, dict) else None
+        for value in [paths] if isinstance(paths, str) else [p for p in paths or [] if isinstance(p, str)]:
+            named.append((f"inputs.{name}.path", value))
+    out = []
+    for key, value in named:
+        found = base.glob(value) if any(c in value for c in "*?[") else [base / value] if (base / value).exists() else []
+        if not any(True for _p in found):
+            out.append(_error(key, _("no file %(path)s") % {"path": value}, _("upload it or correct the path")))
+    return out
+
+
+def run_file_errors(data: dict[str, Any], base: Path, validate: Callable[[dict[str, Any], Path], Any]) -> list[dict[str, str]]:
+    """Every problem of run-file content: ``[]`` when ``validate`` (``load_assessment``) accepts it.
+
+    When it refuses it, every error of the run-file model and every missing file is listed, each as ``key``
+    (dotted path), ``message`` and ``fix``, after ``validate``'s own message when that names another key or none
+    (a domain check).
+    """
+    from openldn.exceptions import OpenLDNError
+
+    try:
+        validate(data, base)
+    except OpenLDNError as first:
+        found = _schema_errors(data) + _missing_files(data, base)
+        text = re.sub(r" \(\+\d+ more\)", "", " ".join(str(first).split())).removeprefix("<assessment>: ")
+        key = text.split("'")[1] if text.startswith("key '") and text.count("'") >= 2 else ""
+        if not key or key not in {e["key"] for e in found}:  # the library's own refusal is always listed
+            found.insert(0, _error(key, text, ""))
+        return found
+    return []

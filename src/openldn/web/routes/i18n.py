@@ -13,7 +13,15 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from openldn.i18n import LANGUAGE_NAMES, LANGUAGES, direction, normalize_language, read_catalogue, use_language
+from openldn.i18n import (
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    _,
+    direction,
+    normalize_language,
+    read_catalogue,
+    use_language,
+)
 from openldn.web.errors import WebError
 
 __all__ = ["COOKIE", "HEADER", "LanguageMiddleware", "catalogue_json", "request_language", "router"]
@@ -62,7 +70,8 @@ def catalogue(lang: str) -> dict[str, Any]:
     """The ``web`` catalogue of ``lang`` (``ar``, ``en``, ``es``, ``fr``, ``ru``, ``zh``) as JSON."""
     code = normalize_language(lang)
     if code is None or code != lang.lower():
-        raise WebError(404, f"language {lang!r} is not offered; use one of {', '.join(LANGUAGES)}")
+        raise WebError(404, _("language %(lang)s is not offered; use one of %(known)s") % {
+            "lang": repr(lang), "known": ", ".join(LANGUAGES)})
     return catalogue_json(code)
 
 

@@ -10,10 +10,14 @@ from typing import Annotated, Any
 
 import yaml
 from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
+from openldn.i18n import _
 from openldn.web import library
 from openldn.web.db import new_id
 from openldn.web.errors import WebError
+from openldn.web.inputs import assign_role, role_key, run_file_errors
 from openldn.web.models import DatasetOut, GeometryIn, LocalDatasetIn, ProjectIn, ProjectOut, Role
 from openldn.web.routes.deps import database, get_project, heavy, project_dir, settings
 from openldn.web.security import check_run_paths, inside, resolve_inside, safe_join
@@ -32,6 +36,57 @@ _FILE_ENDINGS = (
 def _looks_like_path(key: str, value: str) -> bool:
     text = value.strip().lower()
     return key in _PATH_KEYS or "/" in text or "\\" in text or text.endswith(_FILE_ENDINGS) or text.startswith("~")
+
+
+class RoleIn(BaseModel):
+    """The role given to a dataset of the project: where the run file names it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role = Field(description="aoi, zones, or an input name (openldn.registry).")
+    id_field: str | None = Field(None, max_length=200, description="zones: field of each unit's id (guessed when omitted).")
+    name_field: str | None = Field(None, max_length=200, description="zones: field of each unit's name (guessed when omitted).")
+    legend: str | None = Field(None, max_length=200, description="land_cover: legend id or file (default esa_cci).")
+
+
+class RunFileProblem(BaseModel):
+    """One problem of a run file."""
+
+    key: str = Field(description="Dotted key path in the run file (empty when the problem has no single key).")
+    message: str
+    fix: str
+
+
+class DraftOut(BaseModel):
+    """The project's run file (possibly an incomplete draft) and every problem it still has."""
+
+    assessment: dict[str, Any] = Field(description="Run-file content.")
+    errors: list[RunFileProblem] = Field(description="Every problem; empty when the run file is valid.")
+
+
+class RunFileErrorsOut(BaseModel):
+    """A refused run file: every problem, none summarised away."""
+
+    detail: str = Field(description="All problems on one line.")
+    errors: list[RunFileProblem]
+
+
+class WizardIn(BaseModel):
+    """What ``openldn init`` needs: the area (a file of the project or a country), admin units and inputs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, max_length=200, description="Assessment name (default: the project's).")
+    country: str | None = Field(None, max_length=100,
+                                description="Country name or ISO 3166 code: its Natural Earth 1:10m boundary.")
+    aoi: str | None = Field(None, max_length=1000, description="Area of interest: a dataset path of the project.")
+    zones: str | None = Field(None, max_length=1000, description="Admin units: a dataset path of the project.")
+    id_field: str | None = Field(None, max_length=200)
+    name_field: str | None = Field(None, max_length=200)
+    inputs: dict[str, str] = Field(
+        default_factory=dict, description="Input name -> dataset path of the project, or dataset:<catalogue id>."
+    )
+    legend: str | None = Field(None, max_length=200, description="Legend of a local land-cover file.")
 
 
 @router.get("/projects", response_model=list[ProjectOut], summary="List projects")
@@ -98,8 +153,12 @@ async def upload_dataset(
     project_id: str,
     file: Annotated[UploadFile, File(description="GeoTIFF/COG, NetCDF, GeoPackage, GeoJSON or zipped Shapefile")],
     role: Annotated[Role, Query(description="What the file is used for in the run file")] = "other",
+    assign: Annotated[bool, Query(description="Also put the file under its role's key of the run file (a draft)")] = False,
 ) -> dict[str, Any]:
-    """Store an upload under a generated name after checking its size, extension and content."""
+    """Store an upload under a generated name after checking its size, extension and content.
+
+    With ``assign=true`` the project's run file is filled from it as ``PUT .../datasets/{id}/role`` does.
+    """
     get_project(request, project_id)
     ext, kind = kind_of(file.filename or "")
     limit = settings(request).max_upload_bytes
@@ -114,7 +173,7 @@ async def upload_dataset(
     except WebError:
         target.unlink(missing_ok=True)
         raise
-    return database(request).add_dataset(
+    dataset = database(request).add_dataset(
         project_id,
         role=role,
         kind=kind,
@@ -122,6 +181,9 @@ async def upload_dataset(
         path=f"uploads/{target.name}",
         size=size,
     )
+    if assign and role_key(role) is not None:
+        await heavy(request, _assign, request, project_id, dataset, RoleIn(role=role, id_field=None, name_field=None, legend=None))
+    return dataset
 
 
 @router.post(
@@ -241,22 +303,42 @@ def check_saved_run_file(request: Request, project: dict[str, Any]) -> None:
     _check_paths(data if isinstance(data, dict) else {}, run_file.parent, settings(request).root)
 
 
-@router.put("/projects/{project_id}/assessment", summary="Validate and save the project's run file")
-async def save_assessment(request: Request, project_id: str, body: dict[str, Any]) -> dict[str, Any]:
+@router.put(
+    "/projects/{project_id}/assessment",
+    summary="Validate and save the project's run file",
+    responses={422: {"model": RunFileErrorsOut, "description": "Every problem of the run file"}},
+)
+async def save_assessment(request: Request, project_id: str, body: dict[str, Any]) -> Any:
     """Validate the run file with ``openldn.config.load_assessment`` (same messages as the CLI) and save it.
 
     Paths are relative to the project folder (as returned by the dataset endpoints) and must stay inside the data
-    folder: globs are expanded and symbolic links followed before the check.
+    folder: globs are expanded and symbolic links followed before the check. A refused run file is answered with
+    every problem (``errors``: key path, message, fix), never only the first.
     """
     return await heavy(request, _save_assessment, request, project_id, body)
 
 
-def _save_assessment(request: Request, project_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def problems_line(errors: list[dict[str, str]]) -> str:
+    """Every problem of a run file on one line (for ``detail``): ``key 'aoi': Field required (add it); ...``."""
+    parts = []
+    for e in errors:
+        text = _("key '%(key)s': %(message)s") % {"key": e["key"], "message": e["message"]} if e["key"] \
+            and not e["message"].startswith("key '") else e["message"]
+        parts.append(f"{text} ({e['fix']})" if e["fix"] else text)
+    return "; ".join(parts)
+
+
+def _save_assessment(request: Request, project_id: str, body: dict[str, Any]) -> Any:
     project = get_project(request, project_id)
     folder = project_dir(request, project_id)
     base = folder if not project["assessment"] else safe_join(folder, project["assessment"]).parent
     _check_paths(body, base, settings(request).root)
-    library.validate_run_file(body, base)
+    errors = run_file_errors(body, base, library.validate_run_file)
+    if errors:
+        from openldn.web.errors import _clean
+
+        errors = [{k: _clean(request, v) for k, v in e.items()} for e in errors]  # no server path in an answer
+        return JSONResponse({"detail": problems_line(errors), "errors": errors}, status_code=422)
     target = base / "assessment.yaml"
     tmp = base / f".assessment-{new_id()}.yaml"
     tmp.write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
@@ -306,3 +388,135 @@ def _boundaries(request: Request, project_id: str, offset: int, limit: int) -> d
             offset=offset, limit=limit,
         )
     return out
+
+
+# roles, assignment and the start wizard ---------------------------------------------------------------------------
+@router.get("/roles", summary="Roles a dataset can have in the run file")
+def list_roles() -> list[dict[str, str]]:
+    """Every role (area of interest, admin units, each input the stages declare) with its run-file key."""
+    from openldn.registry import input_decls
+
+    decls = input_decls()
+    out = [{"role": "aoi", "key": "aoi", "description": "Area of interest (polygons)."},
+           {"role": "zones", "key": "zones.path", "description": "Admin units: one table row per unit."}]
+    out += [{"role": name, "key": f"inputs.{name}.path", "description": d.description} for name, d in decls.items()]
+    return out
+
+
+def _draft(request: Request, project: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+    """The project's run file (``assessment.yaml`` of its folder until one is saved) and its content."""
+    folder = project_dir(request, project["id"])
+    path = safe_join(folder, project["assessment"]) if project["assessment"] else folder / "assessment.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return path, data if isinstance(data, dict) else {}
+
+
+def _write_draft(request: Request, project_id: str, path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".assessment-{new_id()}.yaml")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    os.replace(tmp, path)
+    database(request).set_assessment(project_id, path.relative_to(project_dir(request, project_id)).as_posix())
+
+
+def _assign(request: Request, project_id: str, dataset: dict[str, Any], body: RoleIn) -> dict[str, Any]:
+    project = get_project(request, project_id)
+    folder = project_dir(request, project_id)
+    run_file, data = _draft(request, project)
+    base = run_file.parent
+    on_disk = safe_join(folder, dataset["path"]) if not Path(dataset["path"]).is_absolute() else Path(dataset["path"])
+    value = Path(os.path.relpath(on_disk, base)).as_posix()
+    if body.role in ("aoi", "zones") and dataset["kind"] != "vector":
+        raise WebError(422, _("%(file)s is a raster: the area of interest and admin units are vector files") % {
+            "file": dataset["original_name"]})
+    try:
+        data = assign_role(data, body.role, value, id_field=body.id_field, name_field=body.name_field,
+                           legend=body.legend, fields_of=on_disk if body.role == "zones" else None)
+    except ValueError:
+        raise WebError(422, _("role %(role)s has no key in the run file; choose another role") % {
+            "role": body.role}) from None
+    if not data.get("name") or data["name"] == Path(value).stem:
+        data["name"] = project["name"]
+    _check_paths(data, base, settings(request).root)
+    _write_draft(request, project_id, run_file, data)
+    return {"assessment": data, "errors": run_file_errors(data, base, library.validate_run_file)}
+
+
+@router.put(
+    "/projects/{project_id}/datasets/{dataset_id}/role",
+    response_model=DraftOut,
+    summary="Give a dataset its role: the run file names it under the role's key",
+)
+async def assign_dataset(request: Request, project_id: str, dataset_id: str, body: RoleIn) -> dict[str, Any]:
+    """Put the dataset under the key of its role (``aoi``, ``zones.path``, ``inputs.<role>.path``) in the project's
+    run file, saved as a draft even when it is not complete yet; return it with every problem it still has."""
+    get_project(request, project_id)
+    dataset = next((d for d in database(request).list_datasets(project_id) if d["id"] == dataset_id), None)
+    if dataset is None:
+        raise WebError(404, _("dataset %(id)s not found in this project") % {"id": dataset_id})
+    return await heavy(request, _assign, request, project_id, dataset, body)
+
+
+@router.get("/projects/{project_id}/assessment/problems", response_model=DraftOut,
+            summary="The project's run file and every problem it has")
+async def assessment_problems(request: Request, project_id: str) -> dict[str, Any]:
+    """Return the run file (or draft) with every problem that would stop a run; ``errors`` is empty when valid."""
+    project = get_project(request, project_id)
+
+    def check() -> dict[str, Any]:
+        run_file, data = _draft(request, project)
+        return {"assessment": data, "errors": run_file_errors(data, run_file.parent, library.validate_run_file)}
+
+    return await heavy(request, check)
+
+
+def _wizard(request: Request, project_id: str, body: WizardIn) -> dict[str, Any]:
+    from openldn.cli.init import init_run_file
+    from openldn.registry import input_decls
+
+    project = get_project(request, project_id)
+    folder = project_dir(request, project_id)
+    root = settings(request).root
+    if (body.country is None) == (body.aoi is None):
+        raise WebError(422, _("give the area of interest: either a country or a file of the project, not both"))
+    decls = input_decls()
+    unknown = sorted(set(body.inputs) - set(decls))
+    if unknown:
+        raise WebError(422, _("unknown input %(names)s; use one of %(known)s") % {
+            "names": ", ".join(unknown), "known": ", ".join(decls)})
+    if not body.inputs:
+        raise WebError(422, _("choose at least one input (a file of the project or a catalogue dataset)"))
+
+    def local(value: str, what: str) -> Path:
+        found = resolve_inside(value, folder, root, what=what)
+        if not found:
+            raise WebError(404, _("%(what)s: no file %(path)s in the project") % {"what": what, "path": value})
+        return found[0]
+
+    inputs = {name: value if value.startswith("dataset:") else str(local(value, f"inputs.{name}"))
+              for name, value in body.inputs.items()}
+    zones = local(body.zones, "zones") if body.zones else None
+    id_field, name_field = body.id_field, body.name_field
+    if zones is not None and (id_field is None or name_field is None):
+        from openldn.web.inputs import unit_fields
+
+        guessed = unit_fields(zones)
+        id_field, name_field = id_field or guessed[0], name_field or guessed[1]
+    run_file = folder / "assessment.yaml"
+    init_run_file(
+        run_file, aoi=local(body.aoi, "aoi") if body.aoi else None, country=body.country, zones=zones,
+        id_field=id_field or "id", name_field=name_field or "name", inputs=inputs, name=body.name or project["name"],
+        legend=body.legend, force=True,
+    )
+    database(request).set_assessment(project_id, run_file.name)
+    data = yaml.safe_load(run_file.read_text(encoding="utf-8")) or {}
+    _check_paths(data, folder, root)
+    return {"assessment": data, "errors": run_file_errors(data, folder, library.validate_run_file)}
+
+
+@router.post("/projects/{project_id}/wizard", response_model=DraftOut, summary="Start the run file (openldn init)")
+async def start_wizard(request: Request, project_id: str, body: WizardIn) -> dict[str, Any]:
+    """Write the project's run file as ``openldn init`` does: the area of interest from a file of the project or a
+    country (Natural Earth 1:10m), optional admin units, the inputs, and the periods of the current reporting cycle.
+    An existing run file of the project is replaced. Returns it with every problem it still has."""
+    get_project(request, project_id)
+    return await heavy(request, _wizard, request, project_id, body)

@@ -38,11 +38,11 @@ function el(tag, attrs = {}, ...children) {
 // same-site cookie that authorises every later call (including map tiles, downloads and event streams).
 async function signIn(token) {
   const response = await fetch("/api/session", { method: "POST", headers: { Authorization: "Bearer " + token } });
-  if (!response.ok) throw new Error("Sign-in failed: wrong access token.");
+  if (!response.ok) throw new Error(t("Sign-in failed: wrong access token."));
 }
 
 async function api(method, url, body, isForm = false) {
-  const headers = {};
+  const headers = languageHeaders({});  // the server answers in the page's language (i18n.js)
   const init = { method, headers, credentials: "same-origin" };
   if (body !== undefined) {
     if (isForm) init.body = body;
@@ -55,6 +55,7 @@ async function api(method, url, body, isForm = false) {
     const message = (data && data.detail) || response.statusText;
     const error = new Error(message);
     error.status = response.status;
+    error.errors = data && Array.isArray(data.errors) ? data.errors : null;  // every problem of a run file
     throw error;
   }
   return data;
@@ -75,7 +76,8 @@ async function guarded(fn) {
 
 function fmt(value) {
   if (value === null || value === undefined) return "–";
-  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(3).replace(/\.?0+$/, "");
+  // as the interface's language writes numbers; no grouping below 10 000, so that years stay years
+  if (typeof value === "number") return formatNumber(value, { maximumFractionDigits: 3, useGrouping: Math.abs(value) >= 10000 });
   return String(value);
 }
 
@@ -99,7 +101,7 @@ map.attributionControl.addAttribution("Basemap: Natural Earth (world-atlas), pla
 async function loadOutlines() {
   const [landResponse, countriesResponse] = await Promise.all([
     fetch("/vendor/world-atlas/land-10m.json"), fetch("/vendor/world-atlas/countries-10m.json")]);
-  if (!landResponse.ok || !countriesResponse.ok) { toast("The offline basemap is not installed (run 'npm ci' in src/openldn/web/frontend)."); return; }
+  if (!landResponse.ok || !countriesResponse.ok) { toast(t("The offline basemap is not installed (run 'npm ci' in src/openldn/web/frontend).")); return; }
   const land = await landResponse.json();
   const countries = await countriesResponse.json();
   state.basemap = L.layerGroup().addTo(map);
@@ -177,7 +179,7 @@ async function showPoint(latlng) {
     const parts = [];
     for (const layer of group.layers) {
       for (const v of layer.values) {
-        const shown = v.value === null ? "no data" : (v.label ? `${v.label} (${fmt(v.value)})` : fmt(v.value));
+        const shown = v.value === null ? t("no data") : (v.label ? `${v.label} (${fmt(v.value)})` : fmt(v.value));
         const name = [layer.variant, layer.values.length > 1 ? v.band : ""].filter(Boolean).join(" ");
         parts.push(name ? `${name}: ${shown}` : shown);
       }
@@ -187,7 +189,7 @@ async function showPoint(latlng) {
   const unit = unitAt(lon, latlng.lat);
   const content = el("div", { class: "point-values" },
     el("strong", { text: `${lat2(latlng.lat)}, ${lat2(lon)}` }),
-    unit ? el("div", { class: "unit-name", text: "Unit: " + unit }) : null, el("table", {}, ...rows));
+    unit ? el("div", { class: "unit-name", text: t("Unit: {name}", { name: unit }) }) : null, el("table", {}, ...rows));
   L.popup({ maxWidth: 520, maxHeight: 320 }).setLatLng(latlng).setContent(content).openOn(map);
 }
 
@@ -221,7 +223,7 @@ function startDrawing() {
   state.drawing = { points: [], line: L.polyline([], { color: "#d4380d" }).addTo(map) };
   document.body.classList.add("drawing");
   $("draw-finish").hidden = false;
-  toast("Click the polygon's corners on the map, then 'Finish polygon'.", true);
+  toast(t("Click the polygon's corners on the map, then 'Finish polygon'."), true);
 }
 
 function addVertex(latlng) {
@@ -235,12 +237,12 @@ async function finishDrawing() {
   document.body.classList.remove("drawing");
   $("draw-finish").hidden = true;
   map.removeLayer(drawing.line);
-  if (drawing.points.length < 3) { toast("A polygon needs at least three corners."); return; }
+  if (drawing.points.length < 3) { toast(t("A polygon needs at least three corners.")); return; }
   const ring = drawing.points.map((p) => [p.lng, p.lat]);
   ring.push(ring[0]);
   const saved = await guarded(() => api("POST", `/api/projects/${state.project.id}/geometry`,
     { geojson: { type: "Polygon", coordinates: [ring] }, role: $("upload-role").value === "zones" ? "zones" : "aoi" }));
-  if (saved) { L.polygon(drawing.points, { color: "#d4380d", fill: false }).addTo(map); toast("Area saved as " + saved.path, true); loadDatasets(); }
+  if (saved) { L.polygon(drawing.points, { color: "#d4380d", fill: false }).addTo(map); toast(t("Area saved as {path}", { path: saved.path }), true); loadDatasets(); }
 }
 
 // ---------------------------------------------------------------------------------------------------- projects
@@ -248,7 +250,7 @@ async function loadProjects(selectId) {
   const projects = await api("GET", "/api/projects");
   const select = $("project-select");
   select.replaceChildren(...projects.map((p) => el("option", { value: p.id, text: p.name })));
-  if (!projects.length) select.append(el("option", { value: "", text: "(no project yet)" }));
+  if (!projects.length) select.append(el("option", { value: "", text: t("(no project yet)") }));
   const chosen = selectId || (state.project && state.project.id) || (projects[0] && projects[0].id);
   if (chosen) { select.value = chosen; await selectProject(chosen); }
 }
@@ -273,7 +275,7 @@ async function loadBoundaries() {
       next = page.zones.next_offset;
     }
   } catch (error) {
-    toast("Boundaries: " + error.message);
+    toast(t("Boundaries: {message}", { message: error.message }));
     return;
   }
   const group = L.layerGroup();
@@ -293,7 +295,7 @@ async function loadBoundaries() {
   state.boundaries = group;
   state.zoneFeatures = data.zones ? data.zones.features : [];
   state.areaBounds = L.featureGroup(group.getLayers()).getBounds();
-  $("zoom-unit").replaceChildren(el("option", { value: "", text: "Zoom to a unit…" }),
+  $("zoom-unit").replaceChildren(el("option", { value: "", text: t("Zoom to a unit…") }),
     ...state.zoneFeatures.map((f, i) => el("option", { value: i, text: String(f.properties.name ?? f.properties.id ?? i) })));
   const bounds = state.areaBounds;
   if (bounds.isValid() && !state.layers.length) map.fitBounds(bounds, { padding: [20, 20] });
@@ -305,23 +307,33 @@ function chooseZone(id) {
 }
 
 async function createProject(demo) {
-  const name = demo ? "Demo country" : $("project-name").value.trim();
-  if (!name) { toast("Give the project a name."); return; }
+  const name = demo ? t("Demo country") : $("project-name").value.trim();
+  if (!name) { toast(t("Give the project a name.")); return; }
   const button = demo ? $("demo-btn") : $("create-btn");
   button.disabled = true;
   try {
     const project = await api("POST", "/api/projects", { name, demo });
     $("project-name").value = "";
     await loadProjects(project.id);
-    toast(`Project '${project.name}' created.`, true);
+    toast(t("Project '{name}' created.", { name: project.name }), true);
   } catch (error) { toast(error.message); } finally { button.disabled = false; }
 }
 
 async function loadDatasets() {
   const datasets = await api("GET", `/api/projects/${state.project.id}/datasets`);
-  $("dataset-list").replaceChildren(...datasets.map((d) =>
-    el("li", { text: `${d.role}: ${d.original_name} → ${d.path} (${(d.size / 1048576).toFixed(2)} MiB)` })));
-  $("dataset-paths").replaceChildren(...datasets.map((d) => el("option", { value: d.path, text: d.role })));
+  state.datasets = datasets;
+  // each file with the role it plays: choose another and "Use" puts it under that key of the run file
+  $("dataset-list").replaceChildren(...datasets.map((d) => {
+    const choice = roleSelect(d.role, `role-${d.id}`, t("Role of {file}", { file: d.original_name }));
+    const use = el("button", { type: "button", class: "use-role", text: t("Use") });
+    use.addEventListener("click", () => assignRole(d, choice.value));
+    return el("li", { class: "dataset", "data-id": d.id, "data-path": d.path },
+      el("span", { class: "file", text: `${d.original_name} → ${d.path}` }),
+      el("span", { class: "meta", text: t("{size} MiB", { size: formatNumber(d.size / 1048576, { maximumFractionDigits: 2 }) }) }),
+      el("span", { class: "row" }, choice, use));
+  }));
+  $("dataset-paths").replaceChildren(...datasets.map((d) => el("option", { value: d.path, text: roleLabel(d.role) })));
+  fillWizard();
 }
 
 // the run file's inputs with their grids, years and provenance
@@ -329,23 +341,23 @@ async function loadInputs() {
   const list = $("inputs-list");
   const inputs = await guarded(() => api("GET", `/api/projects/${state.project.id}/inputs`));
   if (!inputs) { list.replaceChildren(); return; }
-  if (!inputs.length) { list.replaceChildren(el("li", { class: "hint", text: "No run file yet." })); return; }
+  if (!inputs.length) { list.replaceChildren(el("li", { class: "hint", text: t("No run file yet.") })); return; }
   list.replaceChildren(...inputs.map((d) => {
     const grid = d.grid || {};
-    const parts = [d.kind];
+    const parts = [kindLabel(d.kind)];
     if (grid.crs) parts.push(grid.crs);
     if (grid.resolution) parts.push(`${fmt(grid.resolution[0])} × ${fmt(grid.resolution[1])}`);
     if (grid.width) parts.push(`${grid.width} × ${grid.height} px`);
-    if (d.bands) parts.push(`${d.bands} band${d.bands > 1 ? "s" : ""}`);
+    if (d.bands) parts.push(tn("{n} band", "{n} bands", d.bands));
     if (d.years) parts.push(d.years[0] === d.years[1] ? String(d.years[0]) : `${d.years[0]}–${d.years[1]}`);
-    if (d.features !== undefined) parts.push(`${d.features} features`);
-    if (d.rows !== undefined) parts.push(`${d.rows} rows`);
+    if (d.features !== undefined) parts.push(tn("{n} feature", "{n} features", d.features));
+    if (d.rows !== undefined) parts.push(tn("{n} row", "{n} rows", d.rows));
     if (d.problem) parts.push(d.problem);
     const prov = d.provenance || {};
-    const source = [prov.description, prov.title, prov.source, prov.dataset && `catalogue: ${prov.dataset}`, prov.doi && `doi: ${prov.doi}`, prov.licence, prov.citation]
+    const source = [prov.description, prov.title, prov.source, prov.dataset && t("catalogue: {id}", { id: prov.dataset }), prov.doi && `doi: ${prov.doi}`, prov.licence, prov.citation]
       .filter(Boolean).join(" · ");
     return el("li", { class: "input", "data-name": d.name },
-      el("strong", { text: d.name }), ` ${d.path || ""}`,
+      el("strong", { text: roleLabel(d.name) }), ` ${d.path || ""}`,
       el("span", { class: "meta", text: parts.join(" · ") }),
       source ? el("span", { class: "meta provenance", text: source }) : null);
   }));
@@ -353,19 +365,27 @@ async function loadInputs() {
 
 async function upload() {
   const file = $("upload-file").files[0];
-  if (!file || !state.project) { toast("Choose a project and a file."); return; }
+  if (!file || !state.project) { toast(t("Choose a project and a file.")); return; }
   const form = new FormData();
   form.append("file", file);
   const role = $("upload-role").value;
-  const saved = await guarded(() => api("POST", `/api/projects/${state.project.id}/datasets?role=${role}`, form, true));
-  if (saved) { toast(`Uploaded ${saved.original_name} as ${saved.path}`, true); $("upload-file").value = ""; loadDatasets(); }
+  // a file with a role goes straight into the run file (as a draft until it is complete)
+  const assign = role !== "other";
+  const saved = await guarded(() => api("POST", `/api/projects/${state.project.id}/datasets?role=${encodeURIComponent(role)}&assign=${assign}`, form, true));
+  if (!saved) return;
+  toast(t("Uploaded {file} as {path}", { file: saved.original_name, path: saved.path }), true);
+  $("upload-file").value = "";
+  if (assign) await afterRunFileChange(); else await loadDatasets();
 }
 
 async function linkLocal() {
   const path = $("local-path").value.trim();
   if (!path || !state.project) return;
-  const saved = await guarded(() => api("POST", `/api/projects/${state.project.id}/datasets/local`, { path, role: $("upload-role").value }));
-  if (saved) { toast("Linked " + saved.path, true); loadDatasets(); }
+  const role = $("upload-role").value;
+  const saved = await guarded(() => api("POST", `/api/projects/${state.project.id}/datasets/local`, { path, role }));
+  if (!saved) return;
+  toast(t("Linked {path}", { path: saved.path }), true);
+  if (role !== "other") await assignRole(saved, role); else await loadDatasets();
 }
 
 // ---------------------------------------------------------------------------------------------------- run-file form
@@ -412,8 +432,8 @@ function fieldFor(name, spec, path) {
     const entries = el("div");
     const addEntry = (key) => entries.append(fieldFor(key, node.additionalProperties, [...path, key]));
     for (const key of Object.keys(current || {})) addEntry(key);
-    const newName = el("input", { type: "text", placeholder: "name, e.g. ndvi", "aria-label": `New entry of ${name}` });
-    const add = el("button", { type: "button", text: "Add" });
+    const newName = el("input", { type: "text", placeholder: t("name, e.g. ndvi"), "aria-label": t("New entry of {name}", { name }) });
+    const add = el("button", { type: "button", text: t("Add") });
     add.addEventListener("click", () => {
       const key = newName.value.trim();
       if (!key) return;
@@ -430,7 +450,7 @@ function fieldFor(name, spec, path) {
   let read;
   if (node.enum) {
     input = el("select", { id });
-    if (node.nullable || shown === undefined) input.append(el("option", { value: "", text: "(default)" }));
+    if (node.nullable || shown === undefined) input.append(el("option", { value: "", text: t("(default)") }));
     for (const v of node.enum) input.append(el("option", { value: JSON.stringify(v), text: String(v) }));
     input.value = shown === undefined || shown === null ? "" : JSON.stringify(shown);
     read = () => (input.value === "" ? undefined : JSON.parse(input.value));
@@ -446,7 +466,7 @@ function fieldFor(name, spec, path) {
     input.value = shown === undefined || shown === null ? "" : shown;
     read = () => (input.value === "" ? (node.nullable ? null : undefined) : Number(input.value));
   } else if (node.type === "array" && resolve(node.items).type === "string" && !resolve(node.items).enum) {
-    input = el("input", { id, type: "text", placeholder: "comma-separated" });
+    input = el("input", { id, type: "text", placeholder: t("comma-separated") });
     input.value = Array.isArray(shown) ? shown.join(", ") : "";
     read = () => (input.value.trim() === "" ? undefined : input.value.split(",").map((x) => x.trim()).filter(Boolean));
   } else if (node.anyOf && node.anyOf.some((o) => resolve(o).type === "string")) {
@@ -480,7 +500,7 @@ async function loadForm() {
   try {
     if (!schema) schema = await api("GET", "/api/schema/assessment");
   } catch (error) {
-    form.replaceChildren(el("p", { class: "hint", text: "Form unavailable: " + error.message }));
+    form.replaceChildren(el("p", { class: "hint", text: t("Form unavailable: {message}", { message: error.message }) }));
     return;
   }
   formValue = await api("GET", `/api/projects/${state.project.id}/assessment`);
@@ -492,13 +512,36 @@ async function saveForm() {
   const message = $("form-message");
   try {
     await api("PUT", `/api/projects/${state.project.id}/assessment`, formValue);
-    message.textContent = "Run file is valid and saved.";
-    message.className = "message ok";
+    showProblems([]);
     state.project = await api("GET", `/api/projects/${state.project.id}`);
+    loadInputs();
   } catch (error) {
+    if (error.errors) { showProblems(error.errors); return; }
+    $("form-errors").replaceChildren();
     message.textContent = error.message;
     message.className = "message error";
   }
+}
+
+// every problem of the run file, each with its key, what is wrong and the fix (never "+1 more")
+function showProblems(errors) {
+  const message = $("form-message");
+  const list = $("form-errors");
+  state.problems = errors;
+  if (!errors.length) {
+    message.textContent = t("Run file is valid and saved.");
+    message.className = "message ok";
+    list.replaceChildren();
+    return;
+  }
+  message.textContent = tn("The run file has {n} problem:", "The run file has {n} problems:", errors.length);
+  message.className = "message error";
+  list.replaceChildren(...errors.map((e) => el("li", { class: "problem", "data-key": e.key },
+    e.key ? el("code", { text: e.key }) : null, el("span", { class: "what", text: e.message }),
+    e.fix ? el("span", { class: "fix", text: t("Fix: {fix}", { fix: e.fix }) }) : null)));
+  const key = errors[0].key.split(".")[0];
+  const group = key && document.querySelector(`#assessment-form [data-path="${CSS.escape(key)}"]`);
+  if (group) group.open = true;
 }
 
 // ---------------------------------------------------------------------------------------------------- runs
@@ -506,7 +549,7 @@ async function loadRuns(selectId) {
   const runs = await api("GET", `/api/projects/${state.project.id}/runs`);
   const select = $("run-select");
   select.replaceChildren(...runs.map((r) => el("option", { value: r.id, text: runLabel(r) })));
-  if (!runs.length) { select.append(el("option", { value: "", text: "(no run yet)" })); showRun(null); clearResults(); return; }
+  if (!runs.length) { select.append(el("option", { value: "", text: t("(no run yet)") })); showRun(null); clearResults(); return; }
   const chosen = selectId || runs[0].id;
   select.value = chosen;
   await selectRun(chosen);
@@ -526,18 +569,18 @@ async function selectRun(id) {
 
 function duration(seconds) {
   if (seconds === null || seconds === undefined) return "";
-  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
-  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+  if (seconds < 60) return t("{n} s", { n: Math.max(1, Math.round(seconds)) });
+  if (seconds < 3600) return t("{n} min", { n: Math.round(seconds / 60) });
+  return t("{h} h {m} min", { h: Math.floor(seconds / 3600), m: Math.round((seconds % 3600) / 60) });
 }
 
-function runLabel(run) { return `${new Date(run.created * 1000).toLocaleString()} · ${run.status}`; }
+function runLabel(run) { return `${new Date(run.created * 1000).toLocaleString(currentLocale())} · ${statusLabel(run.status)}`; }
 
 function showRun(run) {
   state.run = run;
   const status = $("run-status");
   if (!run) {
-    status.textContent = "No run yet.";
+    status.textContent = t("No run yet.");
     status.dataset.status = "";
     $("progress-bar").style.width = "0";
     $("progress-text").textContent = "";
@@ -548,16 +591,16 @@ function showRun(run) {
   }
   const active = run.status === "queued" || run.status === "running";
   const percent = Math.round((run.fraction || 0) * 100);
-  let text = run.status === "queued" ? "queued: waiting for its worker to start" : run.status;
+  let text = run.status === "queued" ? t("queued: waiting for its worker to start") : statusLabel(run.status);
   if (run.status === "running" && run.stage) text += ` · ${run.stage.replaceAll("_", " ")}${run.message ? " · " + run.message : ""}`;
   if (run.status === "succeeded" && run.started && run.finished) text += ` · ${duration(run.finished - run.started)}`;
-  if (["cancelled", "interrupted"].includes(run.status)) text += ` at ${percent} %: resume to continue from the last finished stage`;
+  if (["cancelled", "interrupted"].includes(run.status)) text += " " + t("at {percent}: resume to continue from the last finished stage", { percent: formatNumber(percent / 100, { style: "percent" }) });
   status.textContent = text;
   status.dataset.status = run.status;
   const progress = [];
-  if (run.stage_count) progress.push(`stage ${Math.max(run.stage_index, 0)}/${run.stage_count}`);
-  progress.push(`${percent} % of the run`);
-  if (active && run.eta !== null && run.eta !== undefined) progress.push(`about ${duration(run.eta)} left`);
+  if (run.stage_count) progress.push(t("stage {i}/{n}", { i: Math.max(run.stage_index, 0), n: run.stage_count }));
+  progress.push(t("{percent} of the run", { percent: formatNumber(percent / 100, { style: "percent" }) }));
+  if (active && run.eta !== null && run.eta !== undefined) progress.push(t("about {time} left", { time: duration(run.eta) }));
   $("progress-text").textContent = active || run.status === "succeeded" ? progress.join(" · ") : "";
   $("progress-bar").style.width = `${percent}%`;
   $("progress").setAttribute("aria-valuenow", percent);
@@ -605,7 +648,7 @@ function follow(runId) {
 }
 
 async function startRun() {
-  if (!state.project) { toast("Create or choose a project first."); return; }
+  if (!state.project) { toast(t("Create or choose a project first.")); return; }
   state.runClickedAt = performance.now();
   const run = await guarded(() => api("POST", `/api/projects/${state.project.id}/runs`));
   if (!run) return;
@@ -644,7 +687,7 @@ function clearResults() {
   state.visible = [];
   state.layerState = {};
   stopCompare();
-  $("layers").replaceChildren(el("p", { class: "hint", text: "Layers appear as each stage of a run finishes." }));
+  $("layers").replaceChildren(el("p", { class: "hint", text: t("Layers appear as each stage of a run finishes.") }));
   $("downloads").replaceChildren();
   $("download-all").hidden = true;
   updateMapLegend();
@@ -689,7 +732,7 @@ async function loadResults() {
     const seconds = (performance.now() - state.runClickedAt) / 1000;
     state.runClickedAt = null;
     document.body.dataset.runToMapSeconds = seconds.toFixed(1);
-    $("run-status").textContent += ` · map shown ${seconds.toFixed(1)} s after clicking Run`;
+    $("run-status").textContent += " · " + t("map shown {seconds} s after clicking Run", { seconds: Number(seconds.toFixed(1)) });
   }
   refreshLog();
 }
@@ -698,7 +741,7 @@ function legendFor(layer, band) {
   if (layer.legend.length) {
     const swatch = (color) => { const node = el("span", { class: "sw" }); node.style.background = color; return node; };
     const items = el("div", { class: "legend" }, ...layer.legend.map((c) => el("span", {}, swatch(c.color), String(c.label))));
-    return layer.legend.length > 10 ? el("details", {}, el("summary", { text: `Legend (${layer.legend.length} classes)` }), items) : items;
+    return layer.legend.length > 10 ? el("details", {}, el("summary", { text: tn("Legend ({n} class)", "Legend ({n} classes)", layer.legend.length) }), items) : items;
   }
   const [lo, hi] = layer.ranges[band - 1] || [0, 1];
   const bar = el("div", { class: "ramp" });
@@ -727,7 +770,7 @@ function groupLayers(layers) {
 
 function renderLayers(layers) {
   const box = $("layers");
-  if (!layers.length) { box.replaceChildren(el("p", { class: "hint", text: "This run wrote no map layer." })); return; }
+  if (!layers.length) { box.replaceChildren(el("p", { class: "hint", text: t("This run wrote no map layer.") })); return; }
   box.replaceChildren();
   const groups = groupLayers(layers);
   state.groups = groups;
@@ -752,10 +795,10 @@ function renderLayers(layers) {
     if (checkbox.checked) show(true);
     checkbox.addEventListener("change", () => show(checkbox.checked));
     const label = el("label", { for: `layer-${index}`, text: current.title });
-    const opacity = el("input", { type: "range", min: 0, max: 1, step: 0.05, value: 0.85, "aria-label": `Opacity of ${group.title}` });
+    const opacity = el("input", { type: "range", min: 0, max: 1, step: 0.05, value: 0.85, "aria-label": t("Opacity of {layer}", { layer: group.title }) });
     opacity.addEventListener("input", () => tile.setOpacity(Number(opacity.value)));
     const legendBox = el("div", {}, legendFor(current, band));
-    const bandSelect = el("select", { "aria-label": `Band of ${group.title}` });
+    const bandSelect = el("select", { "aria-label": t("Band of {layer}", { layer: group.title }) });
     const fillBands = () => {
       bandSelect.replaceChildren(...current.bands.map((b, i) => el("option", { value: i + 1, text: b })));
       bandSelect.hidden = current.bands.length < 2;
@@ -772,7 +815,7 @@ function renderLayers(layers) {
     bandSelect.addEventListener("change", () => { band = Number(bandSelect.value); redraw(); });
     let variantSelect = null;
     if (group.layers.length > 1) {
-      variantSelect = el("select", { class: "variant", "aria-label": `Period of ${group.title}` },
+      variantSelect = el("select", { class: "variant", "aria-label": t("Period of {layer}", { layer: group.title }) },
         ...group.layers.map((l, i) => el("option", { value: i, text: l.variant })));
       variantSelect.addEventListener("change", () => {
         current = group.layers[Number(variantSelect.value)];
@@ -841,7 +884,7 @@ function startCompare() {
   const choices = compareChoices();
   const pick = (id) => choices.find((c) => c.id === $(id).value);
   const left = pick("compare-left"), right = pick("compare-right");
-  if (!left || !right) { toast("A run with map layers is needed to compare."); $("compare-on").checked = false; return; }
+  if (!left || !right) { toast(t("A run with map layers is needed to compare.")); $("compare-on").checked = false; return; }
   const make = (c, pane) => L.tileLayer(tileUrl(c.layer, c.band), { pane, maxZoom: 18, opacity: 1,
     bounds: [[c.layer.bounds[1], c.layer.bounds[0]], [c.layer.bounds[3], c.layer.bounds[2]]] }).addTo(map);
   const layers = [make(left, "compare-left"), make(right, "compare-right")];
@@ -871,18 +914,18 @@ function compareChanged() {
 }
 
 // downloads grouped: the report and workbook first, then maps, tables and the run's own files; all of them as one zip
-const GROUP_TITLES = { report: "Report and workbook", maps: "Maps", tables: "Tables", run: "Run files" };
+const GROUP_TITLES = { report: () => t("Report and workbook"), maps: () => t("Maps"), tables: () => t("Tables"), run: () => t("Run files") };
 
 function renderDownloads(files) {
   const href = (f) => `/api/runs/${state.run.id}/files/${f.path.split("/").map(encodeURIComponent).join("/")}`;
   const link = (f) => el("li", {}, el("a", { href: href(f), target: "_blank", rel: "noopener", text: f.path }),
-    ` (${(f.size / 1024).toFixed(1)} KiB)`);
+    " " + t("({size} KiB)", { size: formatNumber(f.size / 1024, { maximumFractionDigits: 1 }) }));
   const boxes = [];
   for (const group of Object.keys(GROUP_TITLES)) {
     const inGroup = files.filter((f) => (f.group || "run") === group);
     if (!inGroup.length) continue;
     const list = el("ul", { class: "list" }, ...inGroup.map(link));
-    const title = `${GROUP_TITLES[group]} (${inGroup.length})`;
+    const title = `${GROUP_TITLES[group]()} (${formatNumber(inGroup.length)})`;
     boxes.push(el("section", { class: "download-group", "data-group": group },
       group !== "report" && inGroup.length > 8 ? el("details", {}, el("summary", { text: title }), list) : el("div", {}, el("h3", { text: title }), list)));
   }
@@ -906,11 +949,11 @@ function currentTable() { return state.tables.find((t) => t.name === $("table-se
 
 function tableChanged() {
   const table = currentTable();
-  if (!table) { $("table-view").replaceChildren(el("p", { class: "hint", text: "No table." })); return; }
-  const zones = table.zones.length ? table.zones : [{ id: "", name: "(all rows)" }];
+  if (!table) { $("table-view").replaceChildren(el("p", { class: "hint", text: t("No table.") })); return; }
+  const zones = table.zones.length ? table.zones : [{ id: "", name: t("(all rows)") }];
   $("zone-select").replaceChildren(...zones.map((z) => el("option", { value: z.id, text: z.name })));
-  $("period-select").replaceChildren(el("option", { value: "", text: "all periods" }),
-    ...table.periods.map((p) => el("option", { value: p, text: p || "(none)" })));
+  $("period-select").replaceChildren(el("option", { value: "", text: t("all periods") }),
+    ...table.periods.map((p) => el("option", { value: p, text: p || t("(none)") })));
   if (table.crosstab && table.periods.length) $("period-select").value = table.periods[0];
   loadTable();
 }
@@ -951,14 +994,14 @@ function renderCrosstab(rows) {
   const p = pivot(rows, "class_label_a", "class_label_b", value);
   const body = p.rowLabels.map((a) => [a, ...p.colLabels.map((b) => p.get(a, b) ?? 0)]);
   $("chart").replaceChildren(barChart(p.rowLabels, p.colLabels, (a, b) => p.get(a, b) ?? 0, value));
-  $("table-view").replaceChildren(htmlTable([`${value} (rows: ${rows[0]?.variable ?? ""})`, ...p.colLabels], body));
+  $("table-view").replaceChildren(htmlTable([t("{value} (rows: {variable})", { value, variable: rows[0]?.variable ?? "" }), ...p.colLabels], body));
 }
 
 function renderClassTable(rows) {
   const p = pivot(rows, "period", "class_label", "area_km2");
   const body = p.rowLabels.map((period) => [period || "–", ...p.colLabels.map((c) => p.get(period, c) ?? 0)]);
   $("chart").replaceChildren(barChart(p.rowLabels, p.colLabels, (a, b) => p.get(a, b) ?? 0, "area_km2"));
-  $("table-view").replaceChildren(htmlTable(["period \\ class (km²)", ...p.colLabels], body));
+  $("table-view").replaceChildren(htmlTable([t("period \\ class (km²)"), ...p.colLabels], body));
 }
 
 function renderPlain(data) {
@@ -1022,12 +1065,18 @@ function barChart(groups, series, value, unit) {
 
 // ---------------------------------------------------------------------------------------------------- start
 async function init() {
+  await I18N.ready;  // the remembered language is loaded before anything is drawn (i18n.js)
+  fillRoles();
+  $("wizard-btn").addEventListener("click", runWizard);
+  $("wizard-aoi").addEventListener("change", () => { $("wizard-country").disabled = $("wizard-aoi").value !== ""; });
+  $("wizard").addEventListener("toggle", loadCountryNames);
+  onLanguageChange(relabel);
   $("create-btn").addEventListener("click", () => createProject(false));
   $("demo-btn").addEventListener("click", () => createProject(true));
   $("project-select").addEventListener("change", (e) => guarded(() => selectProject(e.target.value)));
   $("upload-btn").addEventListener("click", upload);
   $("link-btn").addEventListener("click", linkLocal);
-  $("draw-btn").addEventListener("click", () => { if (state.project) startDrawing(); else toast("Choose a project first."); });
+  $("draw-btn").addEventListener("click", () => { if (state.project) startDrawing(); else toast(t("Choose a project first.")); });
   $("draw-finish").addEventListener("click", finishDrawing);
   $("save-btn").addEventListener("click", saveForm);
   $("run-btn").addEventListener("click", startRun);

@@ -34,8 +34,8 @@ def test_executive_summary_numbers_come_from_the_figures() -> None:
     base = _area(sdg, "sdg_15_3_1", BASELINE, "Degraded")
     st = tables["status"]
     last = _area(st, "status", str(st[st.variable == "status"].period.iloc[-1]), "Degraded")
-    assert f"{base / land * 100:.1f} % of the land ({base:,.0f} km²) was degraded" in text
-    assert f"{last / land * 100:.1f} % of the land ({last:,.0f} km²) is degraded" in text
+    assert f"{base / land * 100:.1f}% of the land ({base:,.0f} km²) was degraded" in text
+    assert f"{last / land * 100:.1f}% of the land ({last:,.0f} km²) is degraded" in text
     assert f"{abs(last - base):,.1f} km² {'more' if last > base else 'less'} than at the baseline" in text
     assert f"({(last - base) / land * 100:+.1f} percentage points)" in text
     # the sub-indicator marking the most land degraded in the latest period is named first
@@ -44,7 +44,7 @@ def test_executive_summary_numbers_come_from_the_figures() -> None:
               for var, name in (("lc_degradation", "land cover"), ("prod_degradation", "land productivity"),
                                 ("soc_degradation", "soil organic carbon"))}
     top = max(shares, key=lambda k: shares[k])
-    assert f"{top} marks the most land as degraded ({shares[top]:.1f} %" in text
+    assert f"{top} marks the most land as degraded ({shares[top]:.1f}%" in text
     # the admin units, population and drought are described
     assert "North" in text and "South" in text
     assert "of the population" in text and "lived on degraded land" in text

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from openldn.core.codes import WATER
+from openldn.i18n import N_, _, format_decimal
 
 __all__ = [
     "LEDGER_TABLES",
@@ -30,6 +31,9 @@ __all__ = [
     "certificate_rows",
     "consistency_certificate",
     "degraded_area_notes",
+    "note_text",
+    "rule_text",
+    "status_text",
 ]
 
 #: Largest relative difference accepted between a table's total and the ledger.
@@ -41,19 +45,50 @@ LEDGER_TABLES: tuple[str, ...] = ("lc_degradation", "prod_degradation", "soc_deg
 TOTAL_TABLES: tuple[str, ...] = ("lc_area", "land_area", "lc_transitions", "lpd_by_lc")
 #: The rules of PRAIS 2026 reporting manual, validation rules, in words (PRAIS 2026 validation rules V1-V3 and the openldn checks C1-C8).
 RULES: dict[str, str] = {
-    "V1": "CP-1.T1 areas (and CP-1.T2 population) are not less than any area (population) of the SO1, SO2-3 and SO3 "
-          "tables; percentages do not exceed 100 %",
-    "V2": "no negative number where only positive numbers are allowed",
-    "V3": "numeric fields hold numbers only",
-    "C1": "class areas of each SO1 table sum to the total land area used as denominator; no table exceeds CP-1.T1",
-    "C2": "the same total land area in every SO1 table of a period",
-    "C3": "regional transition matrices cover the land exactly once, and there are at most 5",
-    "C4": "every land cover code of the input maps to a legend class",
-    "C5": "every year a table needs exists in the inputs, or its substitution is recorded",
-    "C6": "population percentages use the national total of the same group and never exceed 100 %",
-    "C7": "SO3-1 percentages use the same land-area denominator as SO1 (CP-1.T1)",
-    "C8": "DVI values lie in [0, 1]",
+    "V1": N_("CP-1.T1 areas (and CP-1.T2 population) are not less than any area (population) of the SO1, SO2-3 and SO3 "
+          "tables; percentages do not exceed 100 %"),
+    "V2": N_("no negative number where only positive numbers are allowed"),
+    "V3": N_("numeric fields hold numbers only"),
+    "C1": N_("class areas of each SO1 table sum to the total land area used as denominator; no table exceeds CP-1.T1"),
+    "C2": N_("the same total land area in every SO1 table of a period"),
+    "C3": N_("regional transition matrices cover the land exactly once, and there are at most 5"),
+    "C4": N_("every land cover code of the input maps to a legend class"),
+    "C5": N_("every year a table needs exists in the inputs, or its substitution is recorded"),
+    "C6": N_("population percentages use the national total of the same group and never exceed 100 %"),
+    "C7": N_("SO3-1 percentages use the same land-area denominator as SO1 (CP-1.T1)"),
+    "C8": N_("DVI values lie in [0, 1]"),
 }
+
+
+#: Status words of the rules (``how`` each rule was checked).
+_STATUS: dict[str, str] = {"passed": N_("passed"), "failed": N_("failed"), "partly checked": N_("partly checked"),
+                           "not checked": N_("not checked")}
+#: Words of the certificate entries shown in the report (quantities, references, variables of the PRAIS checks).
+_WORDS = (N_("total"), N_("water"), N_("land"), N_("denominator"), N_("area ledger"),
+          N_("land areas of the report's tables (no ledger given)"),
+          N_("Classes (improved + stable + degraded + no data)"),
+          N_("Percentage denominator (area x 100 / percent)"), N_("Water bodies"), N_("Total country area"))
+
+
+def status_text(status: str) -> str:
+    """A rule status (``passed``, ``failed``, ``partly checked``, ``not checked``) in the current language."""
+    return _(_STATUS[status]) if status in _STATUS else status
+
+
+def rule_text(rule: str, text: str = "") -> str:
+    """The words of rule ``rule`` (V1-V3, C1-C8) in the current language; ``text`` for a rule not listed."""
+    return _(RULES[rule]) if rule in RULES else _(text)
+
+
+def note_text(note: Mapping[str, Any]) -> str:
+    """The text of a note of :func:`degraded_area_notes` in the current language (its figures formatted)."""
+    return _("Degraded land %(period)s: %(period_area)s km² on the SDG 15.3.1 map of the period alone "
+             "(tables/sdg_degradation, web tables) and %(status_area)s km² in the land status at the end of the "
+             "period (SO1-4.T1/T2, report headline). Both are right: the status also counts as degraded the land "
+             "that was degraded in the baseline and shows no change in the period, and it is no data where the "
+             "baseline has no data; the period map counts only degradation found within the period.") % {
+        "period": note["period"], "period_area": format_decimal(float(note["period_degraded_km2"]), 2),
+        "status_area": format_decimal(float(note["status_degraded_km2"]), 2)}
 
 
 def _rel(value: float, reference: float) -> float:
@@ -186,16 +221,10 @@ def degraded_area_notes(tables: Mapping[str, pd.DataFrame], reporting: list[str]
                & (st["variable"] == "status") & (st["class_code"].astype(int) == -1)]["area_km2"].sum()
         if not (a or b):
             continue
-        out.append({
-            "period": p, "period_degraded_km2": float(a), "status_degraded_km2": float(b),
-            "difference_km2": float(b - a),
-            "text": (f"Degraded land {p}: {a:.2f} km² on the SDG 15.3.1 map of the period alone "
-                     f"(tables/sdg_degradation, web tables) and {b:.2f} km² in the land status at the end of the "
-                     "period (SO1-4.T1/T2, report headline). Both are right: the status also counts as degraded the "
-                     "land that was degraded in the baseline and shows no change in the period, and it is no data "
-                     "where the baseline has no data; the period map counts only degradation found within the "
-                     "period."),
-        })
+        note: dict[str, Any] = {"period": p, "period_degraded_km2": float(a), "status_degraded_km2": float(b),
+                                "difference_km2": float(b - a)}
+        note["text"] = note_text(note)
+        out.append(note)
     return out
 
 

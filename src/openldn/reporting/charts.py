@@ -6,7 +6,8 @@
 * :func:`degradation_chart`: degraded / stable / improved / no data per period.
 
 Colours and labels come from the legends of the package data (:mod:`openldn.reporting.styles`), the same as the
-maps, QGIS styles and web layers.
+maps, QGIS styles and web layers. Text is in the current language (:mod:`openldn.i18n`), drawn with a font that has
+its script (:mod:`openldn.reporting.fonts`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from openldn.i18n import _, format_area
+from openldn.reporting.fonts import plot_text as _t
+from openldn.reporting.fonts import use_report_fonts
 
 __all__ = ["degradation_chart", "degradation_figure", "lpd_by_lc_chart", "lpd_by_lc_figure", "png_bytes",
            "transition_figure", "transition_sankey"]
@@ -37,14 +42,16 @@ def png_bytes(fig: Any) -> bytes:
     """PNG bytes of a matplotlib figure (the figure is closed)."""
     plt = _plt()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
+    with use_report_fonts():
+        fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     return buf.getvalue()
 
 
 def lpd_by_lc_chart(rows: list[dict[str, Any]], *, title: str) -> bytes:
     """PNG of :func:`lpd_by_lc_figure`."""
-    return png_bytes(lpd_by_lc_figure(rows, title=title))
+    with use_report_fonts():
+        return png_bytes(lpd_by_lc_figure(rows, title=title))
 
 
 def lpd_by_lc_figure(rows: list[dict[str, Any]], *, title: str) -> Any:
@@ -65,16 +72,17 @@ def lpd_by_lc_figure(rows: list[dict[str, Any]], *, title: str) -> Any:
 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 4.2))
-    labels = [str(r["lc_class"]) for r in rows]
+    labels = [_t(_(str(r["lc_class"]))) for r in rows]
     bottom = np.zeros(len(rows))
     for k, (name, color) in legend_spec("lpd").items():
         v = np.array([float(r.get(f"lpd{k}") or 0.0) for r in rows])
-        ax.bar(labels, v, bottom=bottom, color=color, edgecolor=_EDGE, linewidth=0.4, label=name)
+        ax.bar(labels, v, bottom=bottom, color=color, edgecolor=_EDGE, linewidth=0.4, label=_t(name))
         bottom += v
     nd = np.array([float(r.get("lpd_nd") or 0.0) for r in rows])
-    ax.bar(labels, nd, bottom=bottom, color=nodata_color(), edgecolor=_EDGE, linewidth=0.4, label=nodata_label())
-    ax.set_ylabel("km²")
-    ax.set_title(title)
+    ax.bar(labels, nd, bottom=bottom, color=nodata_color(), edgecolor=_EDGE, linewidth=0.4,
+           label=_t(nodata_label()))
+    ax.set_ylabel(_t(_("km²")))
+    ax.set_title(_t(title))
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     fig.tight_layout()
@@ -83,7 +91,8 @@ def lpd_by_lc_figure(rows: list[dict[str, Any]], *, title: str) -> Any:
 
 def degradation_chart(series: dict[str, dict[str, float]], *, title: str) -> bytes:
     """PNG of :func:`degradation_figure`."""
-    return png_bytes(degradation_figure(series, title=title))
+    with use_report_fonts():
+        return png_bytes(degradation_figure(series, title=title))
 
 
 def degradation_figure(series: dict[str, dict[str, float]], *, title: str) -> Any:
@@ -92,7 +101,7 @@ def degradation_figure(series: dict[str, dict[str, float]], *, title: str) -> An
     Parameters
     ----------
     series : dict
-        ``{period: {class label: km²}}``.
+        ``{period: {class label: km²}}`` (labels in the current language, as :func:`legend_spec` gives them).
     title : str
         Chart title.
 
@@ -112,24 +121,25 @@ def degradation_figure(series: dict[str, dict[str, float]], *, title: str) -> An
     x = np.arange(len(periods))
     for i, c in enumerate(classes):
         ax.bar(x + i * w - 0.4 + w / 2, [series[p].get(c, 0.0) for p in periods], width=w,
-               color=colors[c], edgecolor=_EDGE, linewidth=0.5, label=c)
-    ax.set_xticks(x, [p.replace(" ", "\n", 1) for p in periods], fontsize=8)
-    ax.set_ylabel("km²")
-    ax.set_title(title)
+               color=colors[c], edgecolor=_EDGE, linewidth=0.5, label=_t(c))
+    ax.set_xticks(x, [_t(p.replace(" ", "\n", 1)) for p in periods], fontsize=8)
+    ax.set_ylabel(_t(_("km²")))
+    ax.set_title(_t(title))
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
 
 
 def transition_sankey(flows: pd.DataFrame, *, title: str, colors: dict[int, str] | None = None,
-                      left_title: str = "initial", right_title: str = "final") -> bytes:
+                      left_title: str | None = None, right_title: str | None = None) -> bytes:
     """PNG of :func:`transition_figure`."""
-    return png_bytes(transition_figure(flows, title=title, colors=colors, left_title=left_title,
-                                       right_title=right_title))
+    with use_report_fonts():
+        return png_bytes(transition_figure(flows, title=title, colors=colors, left_title=left_title,
+                                           right_title=right_title))
 
 
 def transition_figure(flows: pd.DataFrame, *, title: str, colors: dict[int, str] | None = None,
-                      left_title: str = "initial", right_title: str = "final") -> Any:
+                      left_title: str | None = None, right_title: str | None = None) -> Any:
     """Two-column Sankey diagram of land cover transitions.
 
     Parameters
@@ -140,8 +150,8 @@ def transition_figure(flows: pd.DataFrame, *, title: str, colors: dict[int, str]
         Chart title.
     colors : dict of int to str, optional
         Colour per class code (default: UNCCD colours).
-    left_title, right_title : str
-        Column headings.
+    left_title, right_title : str, optional
+        Column headings (default: "initial" and "final" in the current language).
 
     Returns
     -------
@@ -161,8 +171,10 @@ def transition_figure(flows: pd.DataFrame, *, title: str, colors: dict[int, str]
     gap = 0.02
     left = f.groupby("a")["area_km2"].sum().sort_index()
     right = f.groupby("b")["area_km2"].sum().sort_index()
-    labels = {int(c): str(lab) for c, lab in zip(f["a"], f["class_label_a"], strict=True)}
-    labels.update({int(c): str(lab) for c, lab in zip(f["b"], f["class_label_b"], strict=True)})
+    labels = {int(c): _(str(lab)) for c, lab in zip(f["a"], f["class_label_a"], strict=True)}
+    labels.update({int(c): _(str(lab)) for c, lab in zip(f["b"], f["class_label_b"], strict=True)})
+    left_title = _("initial") if left_title is None else left_title
+    right_title = _("final") if right_title is None else right_title
 
     def stack(s: pd.Series) -> dict[int, float]:
         pos, y = {}, 0.0
@@ -177,7 +189,7 @@ def transition_figure(flows: pd.DataFrame, *, title: str, colors: dict[int, str]
     xl, xr, bw = 0.0, 1.0, 0.06
     lcur = dict(lpos)
     rcur = dict(rpos)
-    for _, r in f.sort_values(["a", "b"]).iterrows():
+    for _row, r in f.sort_values(["a", "b"]).iterrows():
         h = r["area_km2"] / total * scale
         y0l, y0r = lcur[r["a"]], rcur[r["b"]]
         lcur[r["a"]] += h
@@ -197,13 +209,14 @@ def transition_figure(flows: pd.DataFrame, *, title: str, colors: dict[int, str]
             ax.add_patch(Rectangle((x, pos[int(c)]), bw, h, facecolor=colors.get(int(c), "#999999"),
                                    edgecolor="#333333", linewidth=0.5))
             tx = x - 0.01 if side == "l" else x + bw + 0.01
-            ax.text(tx, pos[int(c)] + h / 2, f"{labels.get(int(c), c)} ({v:,.0f} km²)", va="center",
-                    ha="right" if side == "l" else "left", fontsize=8)
-    ax.text(xl + bw / 2, 1.03, left_title, ha="center", fontsize=9, weight="bold")
-    ax.text(xr + bw / 2, 1.03, right_title, ha="center", fontsize=9, weight="bold")
+            text = _("%(class)s (%(area)s)") % {"class": labels.get(int(c), str(c)), "area": format_area(v, 0)}
+            ax.text(tx, pos[int(c)] + h / 2, _t(text), va="center", ha="right" if side == "l" else "left",
+                    fontsize=8)
+    ax.text(xl + bw / 2, 1.03, _t(left_title), ha="center", fontsize=9, weight="bold")
+    ax.text(xr + bw / 2, 1.03, _t(right_title), ha="center", fontsize=9, weight="bold")
     ax.set_xlim(-0.5, 1.56)
     ax.set_ylim(1.06, -0.02)
     ax.axis("off")
-    ax.set_title(title)
+    ax.set_title(_t(title))
     fig.tight_layout()
     return fig

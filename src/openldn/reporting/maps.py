@@ -2,7 +2,8 @@
 
 * :func:`render_map`: a PNG (matplotlib, Agg) with title, legend (classes or colour bar), a scale bar whose length
   is geodesic (correct on geographic grids, where a degree of longitude shrinks with latitude) and the admin
-  boundaries.
+  boundaries. Legend labels, units and the scale bar are in the current language (:mod:`openldn.i18n`), drawn with
+  a font that has its script (:mod:`openldn.reporting.fonts`).
 * :func:`write_qml`: a QGIS layer style (``.qml``): paletted renderer for classes, pseudocolour ramp otherwise.
 
 matplotlib is imported inside the functions (``import openldn`` does not import it).
@@ -17,7 +18,9 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from openldn.i18n import _, format_decimal
 from openldn.io import atomic_path
+from openldn.reporting.fonts import plot_text, use_report_fonts
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -90,7 +93,7 @@ def scale_bar_length(crs: Any, x0: float, y0: float, x_extent: float, *, fractio
     step = x_extent * fraction
     lon0, lat0 = to_ll.transform(x0, y0)
     lon1, lat1 = to_ll.transform(x0 + step, y0)
-    _, _, dist = geod.inv(lon0, lat0, lon1, lat1)
+    _az1, _az2, dist = geod.inv(lon0, lat0, lon1, lat1)
     if dist <= 0:
         return 0.0, 0.0
     length = nice_length(dist)
@@ -186,7 +189,26 @@ def render_map(
     Returns
     -------
     Path
+
+    Raises
+    ------
+    openldn.reporting.fonts.FontsMissingError
+        The fonts of the current language are not installed.
     """
+    with use_report_fonts():
+        return _render_map(da, path, title=title, legend=legend, boundaries=boundaries, units=units, cmap=cmap,
+                           ramp=ramp, vmin=vmin, vmax=vmax, max_pixels=max_pixels, dpi=dpi, highlights=highlights)
+
+
+def _scale_label(length_m: float) -> str:
+    if length_m >= 1000:
+        return _("%(length)s km") % {"length": format_decimal(length_m / 1000, 0 if length_m % 1000 == 0 else 1)}
+    return _("%(length)s m") % {"length": format_decimal(length_m, 0)}
+
+
+def _render_map(da: Any, path: str | Path, *, title: str, legend: Any, boundaries: Any, units: str | None,
+                cmap: str, ramp: Ramp | None, vmin: float | None, vmax: float | None, max_pixels: int, dpi: int,
+                highlights: list[tuple[list[np.ndarray], str, str]] | None) -> Path:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -214,9 +236,9 @@ def render_map(
         masked = np.ma.masked_less(lut, 0)
         ax.imshow(masked, cmap=cm, norm=norm, extent=(left, right, bottom, top), interpolation="nearest")
         present = set(np.unique(arr[np.isin(arr, codes)]).tolist())
-        handles = [Patch(facecolor=spec[c][1], edgecolor="#555555", label=spec[c][0]) for c in codes
+        handles = [Patch(facecolor=spec[c][1], edgecolor="#555555", label=plot_text(_(spec[c][0]))) for c in codes
                    if c in present or len(codes) <= 8]
-        handles.append(Patch(facecolor=nodata_color(), edgecolor="#555555", label=nodata_label()))
+        handles.append(Patch(facecolor=nodata_color(), edgecolor="#555555", label=plot_text(nodata_label())))
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
     else:
         vals = arr.astype("float64")
@@ -226,7 +248,7 @@ def render_map(
                        extent=(left, right, bottom, top), interpolation="nearest")
         cb = fig.colorbar(im, ax=ax, shrink=0.75)
         if units:
-            cb.set_label(units)
+            cb.set_label(plot_text(_(units)))
     lines = boundary_lines(boundaries, crs) if boundaries is not None and not isinstance(boundaries, list) \
         else boundaries
     if lines:
@@ -246,14 +268,14 @@ def render_map(
 
         if hl_lines:
             ax.add_collection(LineCollection(hl_lines, colors=color, linewidths=1.8))
-            extra_handles.append(Line2D([0], [0], color=color, linewidth=1.8, label=label))
+            extra_handles.append(Line2D([0], [0], color=color, linewidth=1.8, label=plot_text(label)))
     if extra_handles:
         ax.set_xlim(left, right)
         ax.set_ylim(bottom, top)
         old = ax.get_legend()
         all_handles: list[Any] = [*(old.legend_handles if old is not None else []), *extra_handles]
         ax.legend(handles=all_handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
-    ax.set_title(title, fontsize=12)
+    ax.set_title(plot_text(title), fontsize=12)
     ax.tick_params(labelsize=7)
     if crs is not None:
         w, h = right - left, top - bottom
@@ -261,8 +283,8 @@ def render_map(
         length_m, length_map = scale_bar_length(crs, x0, y0, w)
         if length_map > 0:
             ax.add_patch(Rectangle((x0, y0), length_map, 0.012 * h, facecolor="black", edgecolor="black"))
-            label = f"{length_m / 1000:g} km" if length_m >= 1000 else f"{length_m:g} m"
-            ax.text(x0 + length_map / 2, y0 + 0.035 * h, label, ha="center", va="bottom", fontsize=8,
+            ax.text(x0 + length_map / 2, y0 + 0.035 * h, plot_text(_scale_label(length_m)), ha="center",
+                    va="bottom", fontsize=8,
                     bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
         ax.set_xlabel(f"{crs.to_string()}", fontsize=7)
     path = Path(path)

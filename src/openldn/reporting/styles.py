@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from openldn.core.vocab import Legend, load_legend, read_data_file
+from openldn.i18n import _
 
 __all__ = [
     "LayerStyle",
@@ -31,6 +32,7 @@ __all__ = [
     "nodata_label",
     "ramp",
     "ramp_colormap",
+    "ramp_name",
     "ramp_range",
     "ramp_record",
     "ramp_stops",
@@ -76,8 +78,8 @@ def nodata_color() -> str:
 
 
 def nodata_label() -> str:
-    """The label of no-data pixels and rows."""
-    return str(_doc()["nodata"]["label"])
+    """The label of no-data pixels and rows, in the current language."""
+    return _(str(_doc()["nodata"]["label"]))
 
 
 @cache
@@ -87,6 +89,11 @@ def ramp(ramp_id: str) -> Ramp:
     return Ramp(ramp_id, str(r["kind"]), tuple(str(c) for c in r["colors"]), str(r.get("name", ramp_id)))
 
 
+def ramp_name(r: Ramp) -> str:
+    """The human name of a ramp in the current language."""
+    return _(r.name)
+
+
 def _styles() -> list[LayerStyle]:
     return [LayerStyle(str(s["prefix"]), s.get("legend"), s.get("ramp"), str(s.get("short", s["prefix"])),
                        s.get("units")) for s in _doc()["layers"]]
@@ -94,13 +101,13 @@ def _styles() -> list[LayerStyle]:
 
 def human_name(name: str) -> str:
     """The human name of a table or variable id (``"lpd_by_lc"`` -> ``"Land productivity dynamics by land
-    cover"``); ids not listed lose their underscores."""
+    cover"``), in the current language; ids not listed lose their underscores."""
     names = _doc().get("names") or {}
     got = names.get(str(name))
     if got:
-        return str(got)
+        return _(str(got))
     text = str(name).replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
+    return _(text[:1].upper() + text[1:])
 
 
 def layer_style(key: str) -> LayerStyle | None:
@@ -112,13 +119,14 @@ def layer_style(key: str) -> LayerStyle | None:
 
 
 def short_title(key: str, fallback: str | None = None) -> str:
-    """A short human title of an output layer: its short name and its period or year (``"SDG 15.3.1 2016-2019"``)."""
+    """A short human title of an output layer: its short name (in the current language) and its period or year
+    (``"SDG 15.3.1 2016-2019"``)."""
     s = layer_style(key)
     rest = key[len(s.prefix):] if s is not None else ""
     if s is None:
         return fallback or key.replace("_", " ").replace("/", " ")
     parts = [p for p in rest.split("/") if p]
-    return " ".join([s.short, *parts[:1]] + ([f"({', '.join(parts[1:])})"] if parts[1:] else []))
+    return " ".join([_(s.short), *parts[:1]] + ([f"({', '.join(parts[1:])})"] if parts[1:] else []))
 
 
 @cache
@@ -132,9 +140,10 @@ def legend_by_id(legend_id: str) -> Legend:
 
 
 def legend_spec(legend: Legend | str) -> dict[int, tuple[str, str]]:
-    """``{code: (label, colour)}`` of a legend (object or package id), in display order."""
+    """``{code: (label, colour)}`` of a legend (object or package id), in display order, labels in the current
+    language."""
     lg = legend_by_id(legend) if isinstance(legend, str) else legend
-    return {int(c.code): (str(c.label), str(c.color)) for c in lg.classes}
+    return {int(c.code): (_(str(c.label)), str(c.color)) for c in lg.classes}
 
 
 def class_colormap(spec: dict[int, tuple[str, str]]) -> tuple[list[int], Any, Any]:

@@ -9,22 +9,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from openldn.i18n import N_, _, format_decimal, format_integer, format_percent, ngettext
 from openldn.reporting.prais import PRAISReport
 
 __all__ = ["executive_summary"]
 
 #: Sub-indicator tables (code -> name in the text).
-_SUBS = {"SO1-1.T7": "land cover", "SO1-2.T3": "land productivity", "SO1-3.T2": "soil organic carbon"}
-#: Drought intensity columns of SO3-1.T1 (p1..p4) and their names.
-_DROUGHT = {1: "mild", 2: "moderate", 3: "severe", 4: "extreme"}
+_SUBS = {"SO1-1.T7": N_("land cover"), "SO1-2.T3": N_("land productivity"), "SO1-3.T2": N_("soil organic carbon")}
+#: Drought intensity columns of SO3-1.T1 (p1..p4).
+_DROUGHT = (1, 2, 3, 4)
 
 
 def _pct(v: float) -> str:
-    return f"{v:.1f} %"
+    return format_percent(v, 1)
 
 
 def _km2(v: float) -> str:
-    return f"{v:,.0f} km²" if abs(v) >= 100 else f"{v:,.1f} km²"
+    return _("%(area)s km²") % {"area": format_decimal(v, 0 if abs(v) >= 100 else 1)}
 
 
 def _period_of(assessment: str) -> str:
@@ -41,20 +42,28 @@ def _degraded_share(report: PRAISReport) -> list[str]:
         return []
     base, last = t.rows[0], t.rows[-1]
     bp, bk = float(base.get("percent") or 0.0), float(base.get("degraded_km2") or 0.0)
-    out = [f"In the baseline period {_period_of(base['assessment'])}, {_pct(bp)} of the land ({_km2(bk)}) was "
-           "degraded (SDG indicator 15.3.1)."]
+    out = [_("In the baseline period %(period)s, %(share)s of the land (%(area)s) was degraded (SDG indicator "
+             "15.3.1).") % {"period": _period_of(base["assessment"]), "share": _pct(bp), "area": _km2(bk)}]
     if len(t.rows) > 1:
         lp, lk = float(last.get("percent") or 0.0), float(last.get("degraded_km2") or 0.0)
         ch = float(last.get("change_km2") or 0.0)
-        trend = "more than" if ch > 0 else ("less than" if ch < 0 else "the same as")
-        out.append(f"By the latest reporting period {_period_of(last['assessment'])}, {_pct(lp)} of the land "
-                   f"({_km2(lk)}) is degraded: {_km2(abs(ch))} {trend} at the baseline "
-                   f"({lp - bp:+.1f} percentage points).")
+        values = {"period": _period_of(last["assessment"]), "share": _pct(lp), "area": _km2(lk),
+                  "change": _km2(abs(ch)), "points": ("+" if lp - bp > 0 else "") + format_decimal(lp - bp, 1)}
+        if ch > 0:
+            text = _("By the latest reporting period %(period)s, %(share)s of the land (%(area)s) is degraded: "
+                     "%(change)s more than at the baseline (%(points)s percentage points).")
+        elif ch < 0:
+            text = _("By the latest reporting period %(period)s, %(share)s of the land (%(area)s) is degraded: "
+                     "%(change)s less than at the baseline (%(points)s percentage points).")
+        else:
+            text = _("By the latest reporting period %(period)s, %(share)s of the land (%(area)s) is degraded: "
+                     "the same area as at the baseline (%(points)s percentage points).")
+        out.append(text % values)
     return out
 
 
 def _last_degraded(t: Any) -> tuple[str, float, float] | None:
-    rows = [r for r in t.rows if str(r.get("class")) == "Degraded"]
+    rows = [r for r in t.rows if str(r.get("class")) in ("Degraded", _("Degraded"))]
     if not rows:
         return None
     r = rows[-1]
@@ -67,15 +76,24 @@ def _drivers(report: PRAISReport) -> list[str]:
         t = report.get(code)
         got = _last_degraded(t) if t is not None else None
         if got is not None:
-            subs.append((name, *got))
+            subs.append((_(name), *got))
     out = []
+    sep = _(", ")
     if subs:
         subs.sort(key=lambda s: -s[2])
         main = subs[0]
-        rest = ", ".join(f"{n} {_pct(p)}" for n, _per, p, _a in subs[1:])
-        out.append(f"Of the three sub-indicators, {main[0]} marks the most land as degraded ({_pct(main[2])} in "
-                   f"{main[1]}{'; ' + rest if rest else ''}); under the one-out-all-out rule land degraded in any "
-                   "sub-indicator counts as degraded.")
+        values = {"name": main[0], "share": _pct(main[2]), "period": main[1]}
+        if len(subs) > 1:
+            values["others"] = sep.join(_("%(name)s %(share)s") % {"name": n, "share": _pct(p)}
+                                        for n, _per, p, _a in subs[1:])
+            text = _("Of the three sub-indicators, %(name)s marks the most land as degraded (%(share)s in "
+                     "%(period)s; %(others)s); under the one out, all out rule land degraded in any sub-indicator "
+                     "counts as degraded.")
+        else:
+            text = _("Of the three sub-indicators, %(name)s marks the most land as degraded (%(share)s in "
+                     "%(period)s); under the one out, all out rule land degraded in any sub-indicator counts as "
+                     "degraded.")
+        out.append(text % values)
     units = []
     for t in report.tables:
         if t.code != "SO1-4.T2" or t.zone_id == "ALL" or not t.rows:
@@ -87,10 +105,19 @@ def _drivers(report: PRAISReport) -> list[str]:
         units.sort(key=lambda u: -u[1])
         top = units[:3]
         share = sum(u[1] for u in top) / total * 100
-        names = ", ".join(f"{n} ({_km2(a)}, {_pct(p)} of its land)" for n, a, p in top)
-        held = f"; together they hold {_pct(share)} of the degraded land of the {len(units)} units" \
-            if len(units) > len(top) else ""
-        out.append(f"The admin units with the most degraded land in the latest assessment are {names}{held}.")
+        names = sep.join(_("%(unit)s (%(area)s, %(share)s of its land)") % {"unit": n, "area": _km2(a),
+                                                                             "share": _pct(p)} for n, a, p in top)
+        if len(units) > len(top):
+            text = ngettext(
+                "The admin units with the most degraded land in the latest assessment are %(names)s; together they "
+                "hold %(share)s of the degraded land of the %(n)s unit.",
+                "The admin units with the most degraded land in the latest assessment are %(names)s; together they "
+                "hold %(share)s of the degraded land of the %(n)s units.", len(units)) % {
+                "names": names, "share": _pct(share), "n": format_integer(len(units))}
+        else:
+            text = _("The admin units with the most degraded land in the latest assessment are %(names)s.") % {
+                "names": names}
+        out.append(text)
     return out
 
 
@@ -102,13 +129,22 @@ def _population(report: PRAISReport) -> list[str]:
     if last.get("pct_total") is None:
         return []
     n = last.get("n_total")
-    text = (f"In {last['year']}, {_pct(float(last['pct_total']))} of the population"
-            + (f" ({float(n):,.0f} people)" if n is not None else "") + " lived on degraded land")
+    values = {"year": last["year"], "share": _pct(float(last["pct_total"]))}
+    if n is not None:
+        values["people"] = format_integer(float(n))
+        text = ngettext("In %(year)s, %(share)s of the population (%(people)s person) lived on degraded land.",
+                        "In %(year)s, %(share)s of the population (%(people)s people) lived on degraded land.",
+                        round(float(n))) % values
+    else:
+        text = _("In %(year)s, %(share)s of the population lived on degraded land.") % values
+    extra = []
     if last.get("pct_female") is not None and last.get("pct_male") is not None:
-        text += f" ({_pct(float(last['pct_female']))} of women, {_pct(float(last['pct_male']))} of men)"
+        extra.append(_("Of women, %(women)s lived on degraded land; of men, %(men)s.") % {
+            "women": _pct(float(last["pct_female"])), "men": _pct(float(last["pct_male"]))})
     if len(t.rows) > 1 and t.rows[0].get("pct_total") is not None:
-        text += f", against {_pct(float(t.rows[0]['pct_total']))} in {t.rows[0]['year']}"
-    return [text + "."]
+        extra.append(_("In %(year)s, the share was %(share)s.") % {
+            "year": t.rows[0]["year"], "share": _pct(float(t.rows[0]["pct_total"]))})
+    return [text, *extra]
 
 
 def _drought(report: PRAISReport) -> list[str]:
@@ -122,9 +158,11 @@ def _drought(report: PRAISReport) -> list[str]:
     last = t.rows[-1]
     worst = max(t.rows, key=any_drought)
     severe = float(last.get("p3") or 0.0) + float(last.get("p4") or 0.0)
-    out = [f"Drought: in {last['year']}, {_pct(any_drought(last))} of the land was in drought (SPI below 0), "
-           f"{_pct(severe)} in severe or extreme drought; the driest year of {t.rows[0]['year']}-{last['year']} was "
-           f"{worst['year']} ({_pct(any_drought(worst))} of the land in drought)."]
+    out = [_("Drought: in %(year)s, %(share)s of the land was in drought (SPI below 0), %(severe)s in severe or "
+             "extreme drought; the driest year of %(first)s-%(last)s was %(worst)s (%(worst_share)s of the land in "
+             "drought).") % {"year": last["year"], "share": _pct(any_drought(last)), "severe": _pct(severe),
+                             "first": t.rows[0]["year"], "last": last["year"], "worst": worst["year"],
+                             "worst_share": _pct(any_drought(worst))}]
     pop = report.get("SO3-2.T1")
     if pop is not None and pop.rows:
         r = pop.rows[-1]
@@ -133,7 +171,8 @@ def _drought(report: PRAISReport) -> list[str]:
             parts = [r.get(f"p{k}") for k in _DROUGHT]
             share = sum(float(v) for v in parts if v is not None) if any(v is not None for v in parts) else None
         if share is not None and r.get("year") is not None:
-            out.append(f"In {r['year']}, {_pct(float(share))} of the population lived in areas in drought.")
+            out.append(_("In %(year)s, %(share)s of the population lived in areas in drought.") % {
+                "year": r["year"], "share": _pct(float(share))})
     return out
 
 
@@ -148,7 +187,7 @@ def executive_summary(report: PRAISReport) -> list[str]:
     Returns
     -------
     list of str
-        Plain-text paragraphs (escaped when put in HTML).
+        Plain-text paragraphs in the current language (escaped when put in HTML).
     """
     paragraphs = [" ".join(_degraded_share(report)), " ".join(_drivers(report)), " ".join(_population(report)),
                   " ".join(_drought(report))]

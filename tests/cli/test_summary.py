@@ -40,8 +40,8 @@ def test_headline_lines(tmp_path: Path) -> None:
                        ("drought_population", DPOP)):
         (t / f"{name}.csv").write_text(text)
     lines = headline_lines(tmp_path)
-    assert lines[0] == "SDG 15.3.1, land degraded: 2000-2015 10.0 % (10.0 km²); 2016-2023 25.0 % (25.0 km²)"
+    assert lines[0] == "SDG 15.3.1, land degraded: 2000-2015 10.0% (10.0 km²); 2016-2023 25.0% (25.0 km²)"  # Babel, en
     assert lines[1] == "  change 2000-2015 -> 2016-2023: +15.0 percentage points"
-    assert lines[2] == "People on degraded land: 2000-2015 300 (30.0 %)"  # 300 of 1000 (no data left out)
-    assert lines[3] == "Land in drought (mild to extreme): 2023 10.0 %; most in 2022: 50.0 %; people exposed in 2023: 123"
+    assert lines[2] == "People on degraded land: 2000-2015 300 (30.0%)"  # 300 of 1000 (no data left out)
+    assert lines[3] == "Land in drought (mild to extreme): 2023 10.0%; most in 2022: 50.0%; people exposed in 2023: 123"
     assert headline_lines(tmp_path / "nothing") == []  # 2024 above: no data (all shares 0), not "0 % in drought"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from openldn.exceptions import ConfigError, InputFileError
+from openldn.i18n import _
 
 __all__ = ["country_boundary", "init_run_file", "world_atlas_path"]
 
@@ -36,10 +37,10 @@ def world_atlas_path() -> Path:
     for c in candidates:
         if c.is_file():
             return c
-    raise InputFileError(
+    raise InputFileError(_(
         "Country boundaries (Natural Earth, npm package world-atlas) are not installed; run `npm ci` in "
         "src/openldn/web/frontend, set OPENLDN_WORLD_ATLAS to countries-10m.json, or give the area with --aoi FILE."
-    )
+    ))
 
 
 def _decode_topojson(topo: dict[str, Any], obj: dict[str, Any]) -> Any:
@@ -66,7 +67,7 @@ def _decode_topojson(topo: dict[str, Any], obj: dict[str, Any]) -> Any:
     elif obj["type"] == "MultiPolygon":
         polys = obj["arcs"]
     else:
-        raise InputFileError(f"world-atlas: unexpected geometry type {obj['type']!r}.")
+        raise InputFileError(_("world-atlas: unexpected geometry type %(type)r.") % {"type": obj["type"]})
     geoms = [shapely.Polygon(ring(p[0]), [ring(h) for h in p[1:]]) for p in polys]
     return shapely.make_valid(shapely.MultiPolygon(geoms) if len(geoms) > 1 else geoms[0])
 
@@ -113,8 +114,11 @@ def country_boundary(country: str, *, atlas: Path | None = None) -> tuple[str, s
         hits = [g for g in geoms if _norm(g["properties"].get("name", "")) == want]
     if not hits:
         near = sorted(g["properties"]["name"] for g in geoms if want[:4] and _norm(g["properties"]["name"]).startswith(want[:4]))
-        hint = f"; did you mean {', '.join(near[:5])}?" if near else "; use the English name or the ISO3 code."
-        raise ConfigError(f"--country {country!r}: no such country in Natural Earth 1:10m{hint}")
+        if near:
+            raise ConfigError(_("--country %(country)r: no such country in Natural Earth 1:10m; did you mean "
+                                "%(names)s?") % {"country": country, "names": ", ".join(near[:5])})
+        raise ConfigError(_("--country %(country)r: no such country in Natural Earth 1:10m; use the English name or "
+                            "the ISO3 code.") % {"country": country})
     g = hits[0]
     iso3 = code.alpha3 if code is not None else str(g.get("id", ""))
     label = code.name if code is not None else str(g["properties"]["name"])
@@ -137,7 +141,8 @@ def _input_lines(inputs: dict[str, str], base: Path, legend: str | None) -> list
     lines: list[str] = []
     for name, value in inputs.items():
         if name not in decls:
-            raise ConfigError(f"--input {name}=...: unknown input; use one of {', '.join(sorted(decls))}.")
+            raise ConfigError(_("--input %(name)s=...: unknown input; use one of %(names)s.")
+                              % {"name": name, "names": ", ".join(sorted(decls))})
         d = decls[name]
         lines.append(f"  # {d.description}")
         lines.append(f"  {name}:")
@@ -197,9 +202,11 @@ def init_run_file(
 
     run_file = Path(run_file)
     if run_file.exists() and not force:
-        raise ConfigError(f"{run_file}: exists already; pick another name or add --force to overwrite it.")
+        raise ConfigError(_("%(file)s: exists already; pick another name or add --force to overwrite it.")
+                          % {"file": run_file})
     if (aoi is None) == (country is None):
-        raise ConfigError("openldn init: give the area of interest with exactly one of --aoi FILE or --country NAME.")
+        raise ConfigError(_("openldn init: give the area of interest with exactly one of --aoi FILE or --country "
+                            "NAME."))
     base = run_file.parent if str(run_file.parent) else Path(".")
     base.mkdir(parents=True, exist_ok=True)
     header = ["# openldn run file written by `openldn init`; every key is described in docs/run-file.md."]
@@ -257,8 +264,8 @@ def init_run_file(
                   "#   path: admin_units.gpkg", "#   id_field: id", "#   name_field: name"]
     given = dict(inputs or {})
     if not given:
-        raise ConfigError("openldn init: give at least one input, e.g. --input land_cover=landcover.tif or "
-                          "--input land_cover=dataset:esa_cci_lc (see `openldn catalog`).")
+        raise ConfigError(_("openldn init: give at least one input, e.g. --input land_cover=landcover.tif or "
+                            "--input land_cover=dataset:esa_cci_lc (see `openldn catalog`)."))
     if "land_cover" not in given:
         lines += ["", "grid:", f"  reference: {next(iter(given))}   # input whose grid is the analysis grid"]
     lines += ["", "# Inputs: a local file (path:) or a catalogue dataset (dataset:, then `openldn fetch`).", "inputs:"]

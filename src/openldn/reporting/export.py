@@ -20,8 +20,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from openldn.i18n import N_, direction, format_decimal
+from openldn.i18n import gettext as _
 from openldn.io import atomic_path
-from openldn.reporting.prais import PRAISReport, PRAISTable
+from openldn.reporting.prais import PRAISReport, PRAISTable, localize
 
 __all__ = ["SCHEMA_VERSION", "load_schema", "report_document", "write_csv", "write_json", "write_xlsx"]
 
@@ -160,7 +162,8 @@ def write_csv(report: PRAISReport, folder: str | Path) -> list[Path]:
 
 
 def _sheet_name(code: str) -> str:
-    return code[:31]
+    """A worksheet name Excel accepts: at most 31 characters, none of ``[]:*?/\\``."""
+    return "".join("_" if ch in "[]:*?/\\" else ch for ch in code)[:31]
 
 
 def write_xlsx(
@@ -171,6 +174,10 @@ def write_xlsx(
     provenance: dict[str, Any] | None = None,
 ) -> Path:
     """Write the workbook: an About sheet and one formatted sheet per PRAIS table code.
+
+    Every word (sheet names, titles, headings, row labels, notes) is in the current language
+    (:func:`openldn.i18n.use_language`; Arabic sheets run right to left); the table codes (``SO1-1.T4``) stay codes,
+    and every value is a number cell whatever the language.
 
     Parameters
     ----------
@@ -210,26 +217,29 @@ def write_xlsx(
             "index": wb.add_format({"num_format": "0.000", "border": 1}),
         }
 
-        about = wb.add_worksheet("About")
+        about = wb.add_worksheet(_sheet_name(_("About")))
         about.set_column(0, 0, 34)
         about.set_column(1, 1, 90)
-        about.write(0, 0, f"openldn PRAIS tables: {name}", title)
+        about.write(0, 0, _("openldn PRAIS tables: %(name)s") % {"name": name}, title)
         prov = provenance or {}
         info = [
-            ("Baseline", report.baseline),
-            ("Reporting periods", ", ".join(report.reporting)),
-            ("openldn version", str(prov.get("openldn_version", ""))),
-            ("Preset", f"{(prov.get('preset') or {}).get('id', '')} {(prov.get('preset') or {}).get('hash', '')}"),
-            ("Checks passed", ", ".join(report.checks)),
-            ("Consistency certificate", _certificate_line(report.consistency)),
+            (_("Baseline"), report.baseline),
+            (_("Reporting periods"), ", ".join(report.reporting)),
+            (_("openldn version"), str(prov.get("openldn_version", ""))),
+            (_("Preset"), f"{(prov.get('preset') or {}).get('id', '')} {(prov.get('preset') or {}).get('hash', '')}"),
+            (_("Checks passed"), ", ".join(report.checks)),
+            (_("Consistency certificate"), _certificate_line(report.consistency)),
         ]
         for zid, la in report.land_area.items():
-            info.append((f"Total land area, {zid} (km²)", f"{la['land_km2']:.3f} ({la['source']}); water "
-                         f"{la['water_km2']:.3f} km² reported separately"))
-        info += [("Substitution", s) for s in report.substitutions]
-        info += [("Not built", s) for s in report.skipped]
+            info.append((_("Total land area, %(zone)s (km²)") % {"zone": zid},
+                         _("%(land)s (%(source)s); water %(water)s km² reported separately") % {
+                             "land": format_decimal(la["land_km2"], 3), "source": localize(str(la["source"])),
+                             "water": format_decimal(la["water_km2"], 3)}))
+        info += [(_("Substitution"), localize(s)) for s in report.substitutions]
+        info += [(_("Not built"), localize(s)) for s in report.skipped]
         for rec in prov.get("inputs", []) or []:
-            info.append((f"Input {rec.get('role', '')}", f"{rec.get('path', '')} sha256 {rec.get('sha256', '')}"))
+            info.append((_("Input %(role)s") % {"role": rec.get("role", "")},
+                         f"{rec.get('path', '')} sha256 {rec.get('sha256', '')}"))
         for i, (k, v) in enumerate(info, start=2):
             about.write_string(i, 0, k, head)
             about.write_string(i, 1, v)
@@ -238,12 +248,12 @@ def write_xlsx(
 
         write_accuracy_sheets(wb, prov, head)
         if report.consistency:
-            _certificate_sheet(wb.add_worksheet("Consistency"), report.consistency, title, head, text_f, note_f,
-                               num["area"])
+            _certificate_sheet(wb.add_worksheet(_sheet_name(_("Consistency"))), report.consistency, title, head,
+                               text_f, note_f, num["area"])
         for code in report.codes():
             ws = wb.add_worksheet(_sheet_name(code))
             tables = [t for t in report.tables if t.code == code]
-            ws.write_string(0, 0, f"{code}  {tables[0].title}", title)
+            ws.write_string(0, 0, f"{code}  {localize(tables[0].title)}", title)
             row = 2
             width = max(len(t.columns) for t in tables)
             ws.set_column(0, 0, 30)
@@ -251,16 +261,19 @@ def write_xlsx(
             for t in tables:
                 row = _write_block(ws, t, row, head, zone_f, text_f, note_f, num)
             ws.freeze_panes(2, 0)
+        if direction() == "rtl":
+            for sheet in wb.worksheets():
+                sheet.right_to_left()
         wb.close()
     return path
 
 
 def _write_block(ws: Any, t: PRAISTable, row: int, head: Any, zone_f: Any, text_f: Any, note_f: Any,
                  num: dict[str, Any]) -> int:
-    ws.write_string(row, 0, f"{t.zone_name} ({t.zone_id})", zone_f)
+    ws.write_string(row, 0, f"{localize(t.zone_name)} ({t.zone_id})", zone_f)
     row += 1
     for j, c in enumerate(t.columns):
-        ws.write_string(row, j, c.label, head)
+        ws.write_string(row, j, localize(c.label), head)
     row += 1
     for r in t.rows:
         for j, c in enumerate(t.columns):
@@ -268,24 +281,33 @@ def _write_block(ws: Any, t: PRAISTable, row: int, head: Any, zone_f: Any, text_
             if v is None:
                 ws.write_blank(row, j, None, text_f)
             elif c.kind == "text":
-                ws.write_string(row, j, str(v), text_f)
+                ws.write_string(row, j, localize(str(v)), text_f)
             else:
                 ws.write_number(row, j, float(v), num[c.kind])
         row += 1
     for n in t.notes:
-        ws.write_string(row, 0, n, note_f)
+        ws.write_string(row, 0, localize(n), note_f)
         row += 1
     return row + 1
 
 
 def _certificate_line(cert: dict[str, Any]) -> str:
     if not cert:
-        return "not computed"
+        return _("not computed")
     if cert.get("ok"):
-        return (f"PASSED: every table total equals the area ledger within {cert.get('tolerance', 0):g} (relative); "
-                "see the Consistency sheet")
-    return (f"FAILED: {cert.get('failures', 0)} table total(s) differ from the area ledger; do not submit before the "
-            "cause is found (Consistency sheet)")
+        return (_("PASSED: every table total equals the area ledger within %(tolerance)s (relative); see the "
+                  "Consistency sheet") % {"tolerance": f"{cert.get('tolerance', 0):g}"})
+    return (_("FAILED: %(n)s table total(s) differ from the area ledger; do not submit before the cause is found "
+              "(Consistency sheet)") % {"n": cert.get("failures", 0)})
+
+
+#: Headings of the consistency certificate's entries, by key.
+_ENTRY_HEADINGS = {
+    "source": N_("Source"), "table": N_("Table"), "variable": N_("Variable"), "period": N_("Period"),
+    "zone_id": N_("Zone"), "quantity": N_("Quantity"), "value_km2": N_("Value (km²)"),
+    "ledger_km2": N_("Area ledger (km²)"), "difference_km2": N_("Difference (km²)"),
+    "relative_difference": N_("Relative difference"), "ok": N_("Result"),
+}
 
 
 def _certificate_sheet(ws: Any, cert: dict[str, Any], title: Any, head: Any, text_f: Any, note_f: Any,
@@ -293,16 +315,16 @@ def _certificate_sheet(ws: Any, cert: dict[str, Any], title: Any, head: Any, tex
     """The consistency certificate: ledger, rules, notes and every table total against the ledger."""
     ws.set_column(0, 0, 26)
     ws.set_column(1, 9, 18)
-    ws.write_string(0, 0, "Consistency certificate", title)
+    ws.write_string(0, 0, _("Consistency certificate"), title)
     ws.write_string(1, 0, _certificate_line(cert), note_f)
     row = 3
     led = cert.get("ledger") or {}
     if led:
-        ws.write_string(row, 0, "Area ledger", head)
-        ws.write_string(row, 1, f"{led.get('source', '')}; {led.get('definition', '')}")
+        ws.write_string(row, 0, _("Area ledger"), head)
+        ws.write_string(row, 1, f"{localize(str(led.get('source', '')))}; {localize(str(led.get('definition', '')))}")
         row += 1
-        heads = ["Zone", "Total area (km²)", "Water (km²)", "Land (km²)", "No data on land (km²)",
-                 "Denominator (km²)"]
+        heads = [_("Zone"), _("Total area (km²)"), _("Water (km²)"), _("Land (km²)"), _("No data on land (km²)"),
+                 _("Denominator (km²)")]
         for j, h in enumerate(heads):
             ws.write_string(row, j, h, head)
         row += 1
@@ -312,33 +334,33 @@ def _certificate_sheet(ws: Any, cert: dict[str, Any], title: Any, head: Any, tex
                 ws.write_number(row, j, float(z[k]), area_f)
             row += 1
         row += 1
-    ws.write_string(row, 0, "Rules", head)
+    ws.write_string(row, 0, _("Rules"), head)
     row += 1
-    for j, h in enumerate(["Rule", "Status", "What was done", "Rule text"]):
+    for j, h in enumerate([_("Rule"), _("Status"), _("What was done"), _("Rule text")]):
         ws.write_string(row, j, h, head)
     row += 1
     for r in cert.get("rules", []):
         for j, k in enumerate(("rule", "status", "how", "text")):
-            ws.write_string(row, j, str(r.get(k, "")), text_f)
+            ws.write_string(row, j, localize(str(r.get(k, ""))) if k != "rule" else str(r.get(k, "")), text_f)
         row += 1
     row += 1
     for n in cert.get("notes", []):
-        ws.write_string(row, 0, f"Note {n.get('period', '')}", head)
-        ws.write_string(row, 1, str(n.get("text", "")), note_f)
+        ws.write_string(row, 0, _("Note %(period)s") % {"period": n.get("period", "")}, head)
+        ws.write_string(row, 1, localize(str(n.get("text", ""))), note_f)
         row += 1
     row += 1
     cols = ["source", "table", "variable", "period", "zone_id", "quantity", "value_km2", "ledger_km2",
             "difference_km2", "relative_difference", "ok"]
     for j, h in enumerate(cols):
-        ws.write_string(row, j, h, head)
+        ws.write_string(row, j, _(_ENTRY_HEADINGS[h]), head)
     row += 1
     for e in cert.get("entries", []):
         for j, k in enumerate(cols):
             v = e.get(k)
             if isinstance(v, bool):
-                ws.write_string(row, j, "ok" if v else "FAILED", text_f)
+                ws.write_string(row, j, _("ok") if v else _("FAILED"), text_f)
             elif isinstance(v, int | float) and math.isfinite(float(v)):
                 ws.write_number(row, j, float(v), text_f if k == "relative_difference" else area_f)
             else:
-                ws.write_string(row, j, "" if v is None else str(v), text_f)
+                ws.write_string(row, j, "" if v is None else localize(str(v)), text_f)
         row += 1

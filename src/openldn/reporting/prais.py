@@ -16,6 +16,7 @@ reported as a "No data" row; water is reported separately. Every report also car
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, Literal
@@ -27,14 +28,18 @@ from openldn.core.codes import LPD_CLASSES, NODATA, WATER
 from openldn.core.periods import Period
 from openldn.core.years import closest_year as _closest_year
 from openldn.exceptions import PRAISValidationError
+from openldn.i18n import N_, format_decimal
+from openldn.i18n import gettext as _
 from openldn.integration.summary import LandArea, land_area_from_tables
 
 __all__ = [
     "TABLE_TITLES",
+    "TEMPLATES",
     "Column",
     "PRAISReport",
     "PRAISTable",
     "build_report",
+    "localize",
     "validate_report",
 ]
 
@@ -44,31 +49,133 @@ NON_NEGATIVE: frozenset[str] = frozenset({"area", "percent", "count", "thousands
 
 #: Table code -> title (PRAIS 2026 reporting manual, table codes).
 TABLE_TITLES: dict[str, str] = {
-    "CP-1.T1": "Land area, water area and total country area (km²)",
-    "CP-1.T2": "Population, total / female / male (thousands)",
-    "SO1-1.T4": "Land cover extent by class and year (km²)",
-    "SO1-1.T5": "Land cover change, baseline (km²)",
-    "SO1-1.T6": "Land cover change, reporting period (km²)",
-    "SO1-1.T7": "Land cover degradation, baseline and reporting (km², % of total land area)",
-    "SO1-2.T1": "Land productivity dynamics by land cover class, baseline (km²)",
-    "SO1-2.T2": "Land productivity dynamics by land cover class, reporting period (km²)",
-    "SO1-2.T3": "Land productivity degradation, baseline and reporting (km², % of total land area)",
-    "SO1-3.T1": "Soil organic carbon stock by land cover class (t/ha)",
-    "SO1-3.T2": "Soil organic carbon degradation, baseline and latest reporting period (km², %)",
-    "SO1-4.T1": "Status assessment (km², % of total land area)",
-    "SO1-4.T2": "Degraded area: baseline, reporting periods and change (km², %)",
-    "SO1-4.T3": "False positives / false negatives",
-    "SO1-4.T4": "Hotspots",
-    "SO1-4.T5": "Brightspots",
-    "SO2-3.T1": "Population on degraded land by sex (%)",
-    "SO3-1.T1": "Area under drought by intensity class (km², % of total land area)",
-    "SO3-1.T2": "Proportion of land under drought (%)",
-    "SO3-2.T1": "Total population exposed to drought by intensity class (%)",
-    "SO3-2.T2": "Female population exposed to drought by intensity class (%)",
-    "SO3-2.T3": "Male population exposed to drought by intensity class (%)",
-    "SO3-3.T1": "Drought vulnerability index, total / female / male",
-    "SO3-3.T2": "Direction of change of the drought vulnerability index",
+    "CP-1.T1": N_("Land area, water area and total country area (km²)"),
+    "CP-1.T2": N_("Population, total / female / male (thousands)"),
+    "SO1-1.T4": N_("Land cover extent by class and year (km²)"),
+    "SO1-1.T5": N_("Land cover change, baseline (km²)"),
+    "SO1-1.T6": N_("Land cover change, reporting period (km²)"),
+    "SO1-1.T7": N_("Land cover degradation, baseline and reporting (km², % of total land area)"),
+    "SO1-2.T1": N_("Land productivity dynamics by land cover class, baseline (km²)"),
+    "SO1-2.T2": N_("Land productivity dynamics by land cover class, reporting period (km²)"),
+    "SO1-2.T3": N_("Land productivity degradation, baseline and reporting (km², % of total land area)"),
+    "SO1-3.T1": N_("Soil organic carbon stock by land cover class (t/ha)"),
+    "SO1-3.T2": N_("Soil organic carbon degradation, baseline and latest reporting period (km², %)"),
+    "SO1-4.T1": N_("Status assessment (km², % of total land area)"),
+    "SO1-4.T2": N_("Degraded area: baseline, reporting periods and change (km², %)"),
+    "SO1-4.T3": N_("False positives / false negatives"),
+    "SO1-4.T4": N_("Hotspots"),
+    "SO1-4.T5": N_("Brightspots"),
+    "SO2-3.T1": N_("Population on degraded land by sex (%)"),
+    "SO3-1.T1": N_("Area under drought by intensity class (km², % of total land area)"),
+    "SO3-1.T2": N_("Proportion of land under drought (%)"),
+    "SO3-2.T1": N_("Total population exposed to drought by intensity class (%)"),
+    "SO3-2.T2": N_("Female population exposed to drought by intensity class (%)"),
+    "SO3-2.T3": N_("Male population exposed to drought by intensity class (%)"),
+    "SO3-3.T1": N_("Drought vulnerability index, total / female / male"),
+    "SO3-3.T2": N_("Direction of change of the drought vulnerability index"),
 }
+
+# -- words of the tables ------------------------------------------------------------------------------------------
+# The tables keep their words in English, the source language (the run document, the CSV files and the checks read
+# them); the workbook and the report show them in the run's language through :func:`localize`. A text made of words
+# and values (a period, a year, an area) is written from one of these templates, and :func:`localize` recognises it
+# by its template.
+_T_DATA_YEAR = N_("%(year)s (data %(data_year)s)")
+_T_SUBSTITUTION = N_("%(code)s: data of %(data_year)s used for %(year)s")
+_T_DENOMINATOR = N_("Denominator of every percentage: %(area)s km² (%(source)s).")
+_T_LEDGER = N_("area ledger: %(source)s")
+_T_INITIAL = N_("Initial class (%(period)s)")
+_T_WATER = N_("%(period)s: water bodies %(area)s km² reported separately (not land).")
+_T_NO_WATER = N_("%(period)s: water is not separated in this table's source.")
+_T_PERIOD = N_("Period %(period)s.")
+_T_SOC = N_("SOC %(label)s (t/ha)")
+_T_BASELINE = N_("Baseline %(period)s")
+_T_STATUS = N_("Status %(year)s (%(period)s)")
+_T_SUBINDICATORS = N_("Sub-indicators used: %(names)s.")
+_T_OWN_MAP = N_("%(period)s: %(area)s km² degraded on the period's own SDG 15.3.1 map (table sdg_degradation, web "
+                "tables); the status row differs because the status also counts land degraded in the baseline and "
+                "unchanged in the period, and is no data where the baseline has no data.")
+_T_CONFIDENCE = N_("Confidence: %(level)s.")
+_T_SITE_SHARE = N_("%% degraded (%(name)s)")
+_T_SITE_NOTE = N_("Shares degraded per sub-indicator for period %(period)s (which sub-indicator drives the site).")
+_T_SKIPPED = N_("%(section)s: source table has an unexpected layout (%(error)s)")
+_T_C1 = N_("classes summed per period in %(n)s (table, zone, period) blocks of SO1-1.T7, SO1-2.T3, SO1-3.T2 and "
+           "SO1-4.T1 against the computed land area; CP-1.T1 bound as V1")
+_T_C5 = N_("years picked by the PRAIS tables are the requested ones or recorded; %(n)s substitution(s) listed")
+_T_CLASS = N_("%(n)s %(label)s")  # an LPD class with its code ("1 Declining"); last: it matches many texts
+#: Every template of the tables' texts, in the order :func:`localize` tries them.
+TEMPLATES: tuple[str, ...] = (
+    _T_DATA_YEAR, _T_SUBSTITUTION, _T_DENOMINATOR, _T_LEDGER, _T_INITIAL, _T_WATER, _T_NO_WATER, _T_PERIOD, _T_SOC,
+    _T_BASELINE, _T_STATUS, _T_SUBINDICATORS, _T_OWN_MAP, _T_CONFIDENCE, _T_SITE_SHARE, _T_SITE_NOTE, _T_SKIPPED,
+    _T_C1, _T_C5, _T_CLASS,
+)
+#: Words the tables take from other stages' tables (the direction of the DVI, the population groups, the
+#: confidence levels, the statuses of the rules), declared here so that they are extracted and translated.
+SHOWN_VALUES: tuple[str, ...] = (
+    N_("Increasing vulnerability"), N_("Decreasing vulnerability"), N_("No change"), N_("Unknown"),
+    N_("total"), N_("female"), N_("male"), N_("high"), N_("medium"), N_("low"),
+    N_("passed"), N_("failed"), N_("partly checked"), N_("not checked"),
+)
+# What each placeholder of a template matches when a text is read back (anything else: any text).
+_VALUE_PATTERNS = {"period": r"\d{4}(?:-\d{4})?", "year": r"\d{4}", "data_year": r"\d{4}", "n": r"\d+",
+                   "area": r"-?\d+(?:\.\d+)?", "code": r"[A-Z][A-Z0-9.-]*"}
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+
+
+@lru_cache(maxsize=1)
+def _template_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    out = []
+    for template in TEMPLATES:
+        parts, pos = [], 0
+        for m in _PLACEHOLDER.finditer(template):
+            parts.append(re.escape(template[pos:m.start()]))
+            name = m.group(1)
+            parts.append("%" if name is None else f"(?P<{name}>{_VALUE_PATTERNS.get(name, '.+?')})")
+            pos = m.end()
+        parts.append(re.escape(template[pos:]))
+        out.append((template, re.compile("".join(parts), re.DOTALL)))
+    return tuple(out)
+
+
+def _en(template: str, **values: Any) -> str:
+    """A text of the tables in English: ``template`` filled with ``values`` (read back by :func:`localize`)."""
+    return template % values
+
+
+def localize(text: str) -> str:
+    """A text of the PRAIS tables (title, column label, row label, note) in the current language.
+
+    A text of the catalogue is translated; a text written from one of :data:`TEMPLATES` is written again from the
+    translated template, its values translated in turn (numbers with the language's decimal sign); any other text
+    (a name from the user's data) is returned as it is.
+
+    Parameters
+    ----------
+    text : str
+        English text as the tables hold it.
+
+    Returns
+    -------
+    str
+    """
+    from openldn.i18n import current_language
+
+    if not text or current_language() == "en":
+        return text
+    out = _(text)
+    if out != text:
+        return out
+    for template, pattern in _template_patterns():
+        m = pattern.fullmatch(text)
+        if m:
+            return _(template) % {k: _localize_value(v) for k, v in m.groupdict().items()}
+    return text
+
+
+def _localize_value(value: str) -> str:
+    if re.fullmatch(r"-?\d+\.\d+", value):
+        return format_decimal(float(value), len(value.split(".")[1]))
+    return localize(value)
 
 
 class Column(BaseModel):
@@ -180,12 +287,12 @@ def _num(v: Any) -> float | None:
     return None if math.isnan(f) else f
 
 
-_DEG_ROWS = ((1, "Improved"), (0, "Stable"), (-1, "Degraded"), (NODATA, "No data"))
+_DEG_ROWS = ((1, N_("Improved")), (0, N_("Stable")), (-1, N_("Degraded")), (NODATA, N_("No data")))
 _DEG_COLS = [
-    Column(key="period", label="Period", kind="text"),
-    Column(key="class", label="Class", kind="text"),
-    Column(key="area_km2", label="Area (km²)", kind="area"),
-    Column(key="percent", label="% of total land area", kind="percent"),
+    Column(key="period", label=N_("Period"), kind="text"),
+    Column(key="class", label=N_("Class"), kind="text"),
+    Column(key="area_km2", label=N_("Area (km²)"), kind="area"),
+    Column(key="percent", label=N_("% of total land area"), kind="percent"),
 ]
 
 
@@ -211,7 +318,7 @@ class _Builder:
         out = _pick(periods, wanted)
         for label, year in out:
             if label != year:
-                msg = f"{code}: data of {year} used for {label.split(' ')[0]}"
+                msg = _en(_T_SUBSTITUTION, code=code, data_year=year, year=label.split(" ")[0])
                 if msg not in self.subs:
                     self.subs.append(msg)
         return out
@@ -227,11 +334,11 @@ class _Builder:
     def cp1(self) -> None:
         la = self.t.get("land_area")
         if la is not None and len(la):
-            cols = [Column(key="year", label="Year", kind="text"),
-                    Column(key="land_km2", label="Total land area (km²)", kind="area"),
-                    Column(key="water_km2", label="Water bodies (km²)", kind="area"),
-                    Column(key="country_km2", label="Total country area (km²)", kind="area"),
-                    Column(key="nodata_km2", label="Of which without land cover data (km²)", kind="area")]
+            cols = [Column(key="year", label=N_("Year"), kind="text"),
+                    Column(key="land_km2", label=N_("Total land area (km²)"), kind="area"),
+                    Column(key="water_km2", label=N_("Water bodies (km²)"), kind="area"),
+                    Column(key="country_km2", label=N_("Total country area (km²)"), kind="area"),
+                    Column(key="nodata_km2", label=N_("Of which without land cover data (km²)"), kind="area")]
             for zone in _zones(la):
                 rows = []
                 zla = _z(la, zone[0])
@@ -242,13 +349,14 @@ class _Builder:
                     rows.append({"year": label, "land_km2": d.land_km2, "water_km2": d.water_km2,
                                  "country_km2": d.country_km2, "nodata_km2": d.nodata_km2})
                 den = self.landof(zone[0])
-                notes = [f"Denominator of every percentage: {den.land_km2:.3f} km² ({den.source})."] if den else []
+                notes = [_en(_T_DENOMINATOR, area=f"{den.land_km2:.3f}", source=den.source)] if den else []
                 self.add("CP-1.T1", zone, cols, rows, notes)
         pop = self.t.get("population_degraded")
         if pop is not None and len(pop):
-            cols = [Column(key="year", label="Year", kind="text")] + [
-                Column(key=g, label=f"{g.capitalize()} population (thousands)", kind="thousands")
-                for g in ("total", "female", "male")]
+            cols = [Column(key="year", label=N_("Year"), kind="text")] + [
+                Column(key=g, label=lab, kind="thousands") for g, lab in (
+                    ("total", N_("Total population (thousands)")), ("female", N_("Female population (thousands)")),
+                    ("male", N_("Male population (thousands)")))]
             for zone in _zones(pop):
                 z = _z(pop, zone[0])
                 rows = []
@@ -266,7 +374,7 @@ class _Builder:
         lc = self.t.get("lc_area")
         if lc is not None and len(lc):
             classes = _class_list(lc)
-            cols = [Column(key="year", label="Year", kind="text")] + [
+            cols = [Column(key="year", label=N_("Year"), kind="text")] + [
                 Column(key=f"c{c}", label=lab, kind="area") for c, lab in classes]
             for zone in _zones(lc):
                 z = _z(lc, zone[0])
@@ -286,13 +394,13 @@ class _Builder:
                 sel = tr[tr["period"].astype(str) == label]
                 if sel.empty:
                     continue
-                self._matrix(code, sel, f"Initial class ({label})")
+                self._matrix(code, sel, _en(_T_INITIAL, period=label))
 
     def _matrix(self, code: str, sel: pd.DataFrame, first: str) -> None:
         fin = _class_list(sel, "b")
         cols = [Column(key="initial", label=first, kind="text")] + [
             Column(key=f"c{c}", label=lab, kind="area") for c, lab in fin] + [
-            Column(key="total", label="Total (km²)", kind="area")]
+            Column(key="total", label=N_("Total (km²)"), kind="area")]
         for zone in _zones(sel):
             z = _z(sel, zone[0])
             rows = []
@@ -335,9 +443,9 @@ class _Builder:
                     val = a.get(c, 0.0) + (nd_extra if c == NODATA else 0.0)
                     rows.append({"period": p, "class": lab, "area_km2": val, "percent": _pct(val, land)})
                 if WATER in a:
-                    notes.append(f"{p}: water bodies {a[WATER]:.3f} km² reported separately (not land).")
+                    notes.append(_en(_T_WATER, period=p, area=f"{a[WATER]:.3f}"))
                 else:
-                    notes.append(f"{p}: water is not separated in this table's source.")
+                    notes.append(_en(_T_NO_WATER, period=p))
             self.add(code, zone, list(_DEG_COLS), rows, notes)
 
     def so1_2(self) -> None:
@@ -350,9 +458,10 @@ class _Builder:
                 sel = t[t["period"].astype(str) == label] if label else t.iloc[0:0]
                 if sel.empty:
                     continue
-                cols = [Column(key="lc_class", label="Land cover class", kind="text")] + [
-                    Column(key=f"lpd{k}", label=f"{k} {v}", kind="area") for k, v in LPD_CLASSES.items()] + [
-                    Column(key="lpd_nd", label="No data", kind="area")]
+                cols = [Column(key="lc_class", label=N_("Land cover class"), kind="text")] + [
+                    Column(key=f"lpd{k}", label=_en(_T_CLASS, n=k, label=v), kind="area")
+                    for k, v in LPD_CLASSES.items()] + [
+                    Column(key="lpd_nd", label=N_("No data"), kind="area")]
                 for zone in _zones(sel):
                     z = _z(sel, zone[0])
                     rows = []
@@ -363,7 +472,7 @@ class _Builder:
                             row[f"lpd{k}"] = sums.get((c, k), 0.0)
                         row["lpd_nd"] = sum(v for (lc, k), v in sums.items() if lc == c and k not in LPD_CLASSES)
                         rows.append(row)
-                    self.add(code, zone, cols, rows, [f"Period {label}."])
+                    self.add(code, zone, cols, rows, [_en(_T_PERIOD, period=label)])
         self.degradation("SO1-2.T3", "prod_degradation", "prod_degradation", self._all_periods())
 
     def so1_3(self) -> None:
@@ -371,8 +480,8 @@ class _Builder:
         if t is not None and len(t):
             picked = self.pick("SO1-3.T1", t["period"], self.report_years())
             years = [y for _, y in picked]
-            cols = [Column(key="lc_class", label="Land cover class", kind="text")] + [
-                Column(key=f"y{y}", label=f"SOC {lab} (t/ha)", kind="stock") for lab, y in picked]
+            cols = [Column(key="lc_class", label=N_("Land cover class"), kind="text")] + [
+                Column(key=f"y{y}", label=_en(_T_SOC, label=lab), kind="stock") for lab, y in picked]
             for zone in _zones(t):
                 z = _z(t, zone[0])
                 rows = []
@@ -383,7 +492,7 @@ class _Builder:
                         v = r[r["period"].astype(str) == y]["value"]
                         row[f"y{y}"] = _num(v.iloc[0]) if len(v) else None
                     rows.append(row)
-                self.add("SO1-3.T1", zone, cols, rows, ["Tier 1 (modified IPCC)."])
+                self.add("SO1-3.T1", zone, cols, rows, [N_("Tier 1 (modified IPCC).")])
         periods = [self.baseline.label] + ([self.reporting[-1].label] if self.reporting else [])
         self.degradation("SO1-3.T2", "soc_degradation", "soc_degradation", periods)
 
@@ -396,14 +505,14 @@ class _Builder:
         if st is not None and len(st):
             s3 = st[st["variable"] == "status"] if "variable" in st else st
             self._deg_table("SO1-4.T1", s3, [p.label for p in self.reporting],
-                            labels=((-1, "Degraded"), (0, "Stable"), (1, "Improved"), (NODATA, "No data")))
+                            labels=((-1, N_("Degraded")), (0, N_("Stable")), (1, N_("Improved")), (NODATA, N_("No data"))))
         if sdg is not None and len(sdg):
             s = sdg[sdg["variable"] == "sdg_15_3_1"] if "variable" in sdg else sdg
-            cols = [Column(key="assessment", label="Assessment", kind="text"),
-                    Column(key="degraded_km2", label="Total degraded area (km²)", kind="area"),
-                    Column(key="change_km2", label="Change from baseline (km²)", kind="change"),
-                    Column(key="percent", label="% of total land area", kind="percent"),
-                    Column(key="change_percent", label="Change (% of total land area)", kind="change_percent")]
+            cols = [Column(key="assessment", label=N_("Assessment"), kind="text"),
+                    Column(key="degraded_km2", label=N_("Total degraded area (km²)"), kind="area"),
+                    Column(key="change_km2", label=N_("Change from baseline (km²)"), kind="change"),
+                    Column(key="percent", label=N_("% of total land area"), kind="percent"),
+                    Column(key="change_percent", label=N_("Change (% of total land area)"), kind="change_percent")]
             for zone in _zones(s):
                 den = self.landof(zone[0])
                 z = _z(s, zone[0])
@@ -411,7 +520,7 @@ class _Builder:
                 if base is None:
                     continue
                 land = den.land_km2 if den else 0.0
-                rows = [{"assessment": f"Baseline {self.baseline.label}", "degraded_km2": base, "change_km2": 0.0,
+                rows = [{"assessment": _en(_T_BASELINE, period=self.baseline.label), "degraded_km2": base, "change_km2": 0.0,
                          "percent": _pct(base, land), "change_percent": 0.0}]
                 for p in self.reporting:
                     if st is not None and len(st):
@@ -421,21 +530,18 @@ class _Builder:
                         a = {}
                     if -1 not in a:
                         continue
-                    rows.append({"assessment": f"Status {p.end} ({p.label})", "degraded_km2": a[-1],
+                    rows.append({"assessment": _en(_T_STATUS, year=p.end, period=p.label), "degraded_km2": a[-1],
                                  "change_km2": a[-1] - base, "percent": _pct(a[-1], land),
                                  "change_percent": _pct(a[-1] - base, land)})
                 subs = sorted({str(v) for v in z.get("sub_indicators", pd.Series(dtype=str)).dropna()})
-                notes = ["Method: One-Out-All-Out."] + ([f"Sub-indicators used: {'; '.join(subs)}."] if subs else [])
+                notes = [N_("Method: One-Out-All-Out.")] + ([_en(_T_SUBINDICATORS, names="; ".join(subs))]
+                                                             if subs else [])
                 for p in self.reporting:
                     own = _areas(z[z["period"].astype(str) == p.label]).get(-1)
                     if own is not None and len(rows) > 1:
-                        notes.append(
-                            f"{p.label}: {own:.3f} km² degraded on the period's own SDG 15.3.1 map (table "
-                            "sdg_degradation, web tables); the status row differs because the status also counts "
-                            "land degraded in the baseline and unchanged in the period, and is no data where the "
-                            "baseline has no data.")
+                        notes.append(_en(_T_OWN_MAP, period=p.label, area=f"{own:.3f}"))
                 if self.confidence:
-                    notes.append(f"Confidence: {self.confidence}.")
+                    notes.append(_en(_T_CONFIDENCE, level=self.confidence))
                 self.add("SO1-4.T2", zone, cols, rows, notes)
         sites = self.t.get("sites")
         if sites is not None and len(sites):
@@ -444,47 +550,50 @@ class _Builder:
                 if k.empty:
                     continue
                 if kind == "recode":
-                    cols = [Column(key="location", label="Location", kind="text"),
-                            Column(key="area_km2", label="Area (km²)", kind="area"),
-                            Column(key="process", label="Type / process", kind="text"),
-                            Column(key="target", label="Recoded to", kind="text"),
-                            Column(key="basis", label="Basis for judgement", kind="text"),
-                            Column(key="start", label="Period when it started", kind="text")]
+                    cols = [Column(key="location", label=N_("Location"), kind="text"),
+                            Column(key="area_km2", label=N_("Area (km²)"), kind="area"),
+                            Column(key="process", label=N_("Type / process"), kind="text"),
+                            Column(key="target", label=N_("Recoded to"), kind="text"),
+                            Column(key="basis", label=N_("Basis for judgement"), kind="text"),
+                            Column(key="start", label=N_("Period when it started"), kind="text")]
                 else:
-                    cols = [Column(key="location", label="Location", kind="text"),
-                            Column(key="area_km2", label="Area (km²)", kind="area"),
-                            Column(key="process", label="Assessment process", kind="text"),
-                            Column(key="drivers", label="Drivers", kind="text"),
-                            Column(key="actions", label="Remediation actions", kind="text")]
+                    cols = [Column(key="location", label=N_("Location"), kind="text"),
+                            Column(key="area_km2", label=N_("Area (km²)"), kind="area"),
+                            Column(key="process", label=N_("Assessment process"), kind="text"),
+                            Column(key="drivers", label=N_("Drivers"), kind="text"),
+                            Column(key="actions", label=N_("Remediation actions"), kind="text")]
                 rows = [{c.key: (float(r[c.key]) if c.kind != "text" else str(r[c.key] or "")) for c in cols}
                         for _, r in k.iterrows()]
                 notes: list[str] = []
                 shares = self.t.get("site_shares")
                 if shares is not None and len(shares):
                     sh = shares[(shares["kind"] == kind) & (shares["class_code"].astype(int) == -1)]
-                    names = {"sdg_15_3_1": "SDG 15.3.1", "land_cover": "land cover", "productivity": "productivity",
-                             "soil_carbon": "SOC"}
+                    names = {"sdg_15_3_1": N_("SDG 15.3.1"), "land_cover": N_("land cover"),
+                             "productivity": N_("productivity"), "soil_carbon": N_("SOC")}
                     for var in [v for v in names if v in set(sh["variable"])]:
-                        cols.append(Column(key=f"deg_{var}", label=f"% degraded ({names[var]})", kind="percent"))
+                        cols.append(Column(key=f"deg_{var}", label=_en(_T_SITE_SHARE, name=names[var]), kind="percent"))
                         by_site = dict(zip(sh[sh["variable"] == var]["site_id"].astype(str),
                                            sh[sh["variable"] == var]["share"].astype(float), strict=True))
                         for sid, row in zip(k["site_id"].astype(str), rows, strict=True):
                             row[f"deg_{var}"] = 100.0 * by_site[sid] if sid in by_site else None
                     if len(sh):
-                        notes.append(f"Shares degraded per sub-indicator for period {sh['period'].iloc[0]} "
-                                     "(which sub-indicator drives the site).")
-                self.add(code, ("ALL", "Area of interest"), cols, rows, notes)
+                        notes.append(_en(_T_SITE_NOTE, period=sh["period"].iloc[0]))
+                self.add(code, ("ALL", N_("Area of interest")), cols, rows, notes)
 
     # -- SO2-3 ----------------------------------------------------------------------------------------------
     def so2_3(self) -> None:
         pop = self.t.get("population_degraded")
         if pop is None or not len(pop):
             return
-        cols = [Column(key="year", label="Year", kind="text")]
-        for g in ("total", "female", "male"):
-            cols.append(Column(key=f"pct_{g}", label=f"% of {g} population on degraded land", kind="percent"))
-        for g in ("total", "female", "male"):
-            cols.append(Column(key=f"n_{g}", label=f"{g.capitalize()} population on degraded land", kind="count"))
+        cols = [Column(key="year", label=N_("Year"), kind="text")]
+        for g, lab in (("total", N_("% of total population on degraded land")),
+                       ("female", N_("% of female population on degraded land")),
+                       ("male", N_("% of male population on degraded land"))):
+            cols.append(Column(key=f"pct_{g}", label=lab, kind="percent"))
+        for g, lab in (("total", N_("Total population on degraded land")),
+                       ("female", N_("Female population on degraded land")),
+                       ("male", N_("Male population on degraded land"))):
+            cols.append(Column(key=f"n_{g}", label=lab, kind="count"))
         for zone in _zones(pop):
             z = _z(pop, zone[0])
             rows = []
@@ -502,19 +611,21 @@ class _Builder:
                     row[f"n_{g}"] = deg
                 rows.append(row)
             self.add("SO2-3.T1", zone, cols, rows,
-                     ["Percentages of the same group's total population in the same year (CP-1.T2)."])
+                     [N_("Percentages of the same group's total population in the same year (CP-1.T2).")])
 
     # -- SO3 ------------------------------------------------------------------------------------------------
     def so3(self) -> None:
         names = {1: "Mild", 2: "Moderate", 3: "Severe", 4: "Extreme"}
+        km2 = {1: N_("Mild (km²)"), 2: N_("Moderate (km²)"), 3: N_("Severe (km²)"), 4: N_("Extreme (km²)")}
+        pct = {1: N_("Mild (%)"), 2: N_("Moderate (%)"), 3: N_("Severe (%)"), 4: N_("Extreme (%)")}
         d = self.t.get("drought_area")
         if d is not None and len(d):
-            cols = [Column(key="year", label="Year", kind="text")]
-            for k, v in names.items():
-                cols += [Column(key=f"a{k}", label=f"{v} (km²)", kind="area"),
-                         Column(key=f"p{k}", label=f"{v} (%)", kind="percent")]
-            cols2 = [Column(key="year", label="Year", kind="text"),
-                     Column(key="percent", label="% of total land area under drought", kind="percent")]
+            cols = [Column(key="year", label=N_("Year"), kind="text")]
+            for k in names:
+                cols += [Column(key=f"a{k}", label=km2[k], kind="area"),
+                         Column(key=f"p{k}", label=pct[k], kind="percent")]
+            cols2 = [Column(key="year", label=N_("Year"), kind="text"),
+                     Column(key="percent", label=N_("% of total land area under drought"), kind="percent")]
             for zone in _zones(d):
                 den = self.landof(zone[0])
                 z = _z(d, zone[0])
@@ -536,9 +647,9 @@ class _Builder:
                 sel = dp[dp["variable"].astype(str).map(_group) == g]
                 if sel.empty:
                     continue
-                cols = [Column(key="year", label="Year", kind="text")] + [
-                    Column(key=f"p{k}", label=f"{v} (%)", kind="percent") for k, v in names.items()] + [
-                    Column(key="any", label="Any drought (%)", kind="percent")]
+                cols = [Column(key="year", label=N_("Year"), kind="text")] + [
+                    Column(key=f"p{k}", label=pct[k], kind="percent") for k in names] + [
+                    Column(key="any", label=N_("Any drought (%)"), kind="percent")]
                 agg = sel.groupby([sel["zone_id"].astype(str), sel["period"].astype(str),
                                    sel["class_code"].astype(int)], sort=True)["value"].sum()
                 per: dict[tuple[str, str], dict[int, float]] = {}
@@ -558,8 +669,9 @@ class _Builder:
                     self.add(code, zone, cols, rows)
         dvi = self.t.get("dvi")
         if dvi is not None and len(dvi):
-            cols = [Column(key="year", label="Year", kind="text")] + [
-                Column(key=g, label=f"DVI {g}", kind="index") for g in ("total", "female", "male")]
+            cols = [Column(key="year", label=N_("Year"), kind="text")] + [
+                Column(key=g, label=lab, kind="index") for g, lab in (
+                    ("total", N_("DVI total")), ("female", N_("DVI female")), ("male", N_("DVI male")))]
             for zone in _zones(dvi):
                 z = _z(dvi, zone[0])
                 rows = []
@@ -573,11 +685,11 @@ class _Builder:
                 self.add("SO3-3.T1", zone, cols, rows)
         trend = self.t.get("dvi_trend")
         if trend is not None and len(trend):
-            cols = [Column(key="group", label="Group", kind="text"),
-                    Column(key="first_year", label="First year", kind="text"),
-                    Column(key="last_year", label="Last year", kind="text"),
-                    Column(key="change", label="Change of the DVI", kind="change"),
-                    Column(key="direction", label="Direction of change", kind="text")]
+            cols = [Column(key="group", label=N_("Group"), kind="text"),
+                    Column(key="first_year", label=N_("First year"), kind="text"),
+                    Column(key="last_year", label=N_("Last year"), kind="text"),
+                    Column(key="change", label=N_("Change of the DVI"), kind="change"),
+                    Column(key="direction", label=N_("Direction of change"), kind="text")]
             for zone in _zones(trend):
                 rows = [{"group": str(r["group"]), "first_year": str(r["first_year"]), "last_year": str(r["last_year"]),
                          "change": _num(r["change"]), "direction": str(r["direction"])}
@@ -608,7 +720,7 @@ def _pick(periods: Iterable[Any], wanted: list[int]) -> list[tuple[str, str]]:
         if best in seen and best != w:
             continue
         seen.add(best)
-        out.append((str(w) if best == w else f"{w} (data {best})", str(best)))
+        out.append((str(w) if best == w else _en(_T_DATA_YEAR, year=w, data_year=best), str(best)))
     return out
 
 
@@ -704,7 +816,7 @@ def build_report(
             if isinstance(err, PRAISValidationError):
                 raise
             # a stage table with an unexpected layout must not hide every other table
-            skipped.append(f"{name}: source table has an unexpected layout ({type(err).__name__}: {err})")
+            skipped.append(_en(_T_SKIPPED, section=name, error=f"{type(err).__name__}: {err}"))
     report = PRAISReport(
         baseline=b.label,
         reporting=[p.label for p in rep],
@@ -726,12 +838,12 @@ def build_report(
 def _land_from_ledger(ledger: Mapping[str, Any]) -> dict[str, LandArea]:
     """Denominators of every zone from the area ledger's summary."""
     out = {}
-    src = f"area ledger: {ledger.get('source', '')}"
+    src = _en(_T_LEDGER, source=ledger.get("source", ""))
     for zid, z in ledger["zones"].items():
         den, land = float(z["denominator_km2"]), float(z["land_km2"])
         official = den != land
         out[str(zid)] = LandArea(str(zid), den, float(z["water_km2"]), float(z["land_nodata_km2"]),
-                                 "official (CP-1.T1)" if official else src, data_land_km2=land if official else None)
+                                 N_("official (CP-1.T1)") if official else src, data_land_km2=land if official else None)
     return out
 
 
@@ -818,30 +930,27 @@ def validate_report(report: PRAISReport, *, rel_tol: float = 1e-6, strict_codes:
                                 f"area {computed:.6f} km²", "use one water mask for every table (C2)")
     has_so3 = any(t.code.startswith("SO3-1") for t in report.tables)
     rules = [
-        ("V1", "passed", "every area of every table compared with the zone's total country area (CP-1.T1 land + "
-                         "water); every percentage compared with 100 %"),
-        ("V2", "passed", "every value of a non-negative column (areas, percentages, counts, stocks, DVI)"),
-        ("V3", "passed", "every numeric field validated as a finite number"),
-        ("C1", "passed" if n_c1 else "not checked",
-         f"classes summed per period in {n_c1} (table, zone, period) blocks of SO1-1.T7, SO1-2.T3, SO1-3.T2 and "
-         "SO1-4.T1 against the computed land area; CP-1.T1 bound as V1"),
-        ("C2", "passed", "one land area (the area ledger's) is the denominator of every SO1 table; each table's "
-                         "land total is compared with it in the consistency certificate"),
-        ("C3", "not checked", "at most 5 region matrices is enforced when the run file is read; that the regions "
-                              "cover the land exactly once is not checked"),
+        ("V1", "passed", N_("every area of every table compared with the zone's total country area (CP-1.T1 land + "
+                            "water); every percentage compared with 100 %")),
+        ("V2", "passed", N_("every value of a non-negative column (areas, percentages, counts, stocks, DVI)")),
+        ("V3", "passed", N_("every numeric field validated as a finite number")),
+        ("C1", "passed" if n_c1 else "not checked", _en(_T_C1, n=n_c1)),
+        ("C2", "passed", N_("one land area (the area ledger's) is the denominator of every SO1 table; each table's "
+                            "land total is compared with it in the consistency certificate")),
+        ("C3", "not checked", N_("at most 5 region matrices is enforced when the run file is read; that the regions "
+                                 "cover the land exactly once is not checked")),
         ("C4", ("passed" if strict_codes and has_land_cover else "not checked"),
-         ("enforced by the land cover stage: land_cover.strict_codes is true, so an unmapped code would have "
-          "stopped the run" if strict_codes and has_land_cover else
-          "land_cover.strict_codes is false (unmapped codes are counted as no data) or no land cover"
-          if has_land_cover else "no land cover in the run")),
-        ("C5", "passed", f"years picked by the PRAIS tables are the requested ones or recorded; "
-                         f"{len(report.substitutions)} substitution(s) listed"),
-        ("C6", "partly checked", "percentages compared with 100 %; that each group divides by its own national "
-                                 "total holds by construction of SO2-3.T1 and SO3-2 and is not re-checked"),
+         (N_("enforced by the land cover stage: land_cover.strict_codes is true, so an unmapped code would have "
+             "stopped the run") if strict_codes and has_land_cover else
+          N_("land_cover.strict_codes is false (unmapped codes are counted as no data) or no land cover")
+          if has_land_cover else N_("no land cover in the run"))),
+        ("C5", "passed", _en(_T_C5, n=len(report.substitutions))),
+        ("C6", "partly checked", N_("percentages compared with 100 %; that each group divides by its own national "
+                                    "total holds by construction of SO2-3.T1 and SO3-2 and is not re-checked")),
         ("C7", "passed" if has_so3 else "not checked",
-         "SO3-1 percentages divide by the area ledger's denominator; compared in the consistency certificate"
-         if has_so3 else "no SO3-1 table"),
-        ("C8", "passed", "every DVI value compared with [0, 1]"),
+         N_("SO3-1 percentages divide by the area ledger's denominator; compared in the consistency certificate")
+         if has_so3 else N_("no SO3-1 table")),
+        ("C8", "passed", N_("every DVI value compared with [0, 1]")),
     ]
     from openldn.reporting.certificate import RULES
 

@@ -1,9 +1,10 @@
 """PDF export of the HTML report with headless Chromium (``chromium --headless --print-to-pdf``).
 
-The report's print style sheet sets A4 pages, page numbers in the page margins ("Page n of N", CSS margin boxes)
-and keeps maps and table rows whole. Chromium also writes a document outline (PDF bookmarks) from the headings.
-When ``pypdf`` is installed the section page numbers are read from the first PDF and printed in the report's
-table of contents by a second pass.
+The report's print style sheet sets A4 pages, page numbers in the page margins ("Page n of N" in the report's
+language, CSS margin boxes) and keeps maps and table rows whole. Chromium also writes a document outline (PDF
+bookmarks) from the headings. When ``pypdf`` is installed the section page numbers are read from the first PDF (its
+outline, else the text of its pages) and printed in the report's table of contents by a second pass; both work in
+every language, right-to-left Arabic included.
 
 No Chromium: :func:`find_chromium` returns None, the PDF is skipped with a logged warning and the HTML report is
 still written.
@@ -20,6 +21,7 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
+from openldn.i18n import _
 from openldn.io import atomic_path
 
 __all__ = ["find_chromium", "html_to_pdf", "section_pages", "write_pdf"]
@@ -60,18 +62,51 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path, *, chromium: str, t
     return pdf_path
 
 
+def _norm(text: str) -> str:
+    # NFKC: the PDF's ligatures (U+FB01 "fi") and Arabic presentation forms back to letters
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def _outline_pages(reader: object, markers: dict[str, str]) -> dict[str, int]:
+    """Page (1-based) of each section from the PDF outline (bookmarks) Chromium writes from the headings."""
+    found: dict[str, int] = {}
+    wanted = {_norm(m): k for k, m in markers.items()}
+
+    def walk(items: list) -> None:  # type: ignore[type-arg]
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+                continue
+            key = wanted.get(_norm(str(getattr(item, "title", "") or "")))
+            if key is not None and key not in found:
+                try:
+                    found[key] = int(reader.get_destination_page_number(item)) + 1  # type: ignore[attr-defined]
+                except Exception:  # a bookmark without a page
+                    continue
+
+    try:
+        walk(list(reader.outline))  # type: ignore[attr-defined]
+    except Exception:  # no or broken outline: the text search below
+        return {}
+    return found
+
+
 def section_pages(pdf_path: str | Path, markers: dict[str, str]) -> dict[str, int]:
-    """Page (1-based) of each section: the page of the marker's second occurrence (the first is in the table of
-    contents); ``{}`` without ``pypdf``."""
+    """Page (1-based) of each section: from the PDF outline (bookmarks of the headings), else the page of the
+    marker's second occurrence in the text (the first is in the table of contents); ``{}`` without ``pypdf``."""
     try:
         from pypdf import PdfReader
     except ImportError:
         return {}
-    # NFKC: the PDF's ligatures (U+FB01 "fi") back to letters
-    texts = [" ".join(unicodedata.normalize("NFKC", p.extract_text() or "").split())
-             for p in PdfReader(str(pdf_path)).pages]
-    out: dict[str, int] = {}
+    reader = PdfReader(str(pdf_path))
+    out = _outline_pages(reader, markers)
+    if len(out) == len(markers):
+        return out
+    texts = [_norm(p.extract_text() or "") for p in reader.pages]
     for key, marker in markers.items():
+        if key in out:
+            continue
+        marker = _norm(marker)
         seen = 0
         for i, text in enumerate(texts):
             seen += text.count(marker)
@@ -91,7 +126,8 @@ def write_pdf(html_path: str | Path, pdf_path: str | Path, *, markers: dict[str,
     html_path, pdf_path : str or Path
         The report and the PDF to write.
     markers : dict of str to str, optional
-        Section id -> text of its heading, to find the sections' pages.
+        Section id -> text of its heading (English messages are translated into the current language), to find
+        the sections' pages.
     rerender : callable, optional
         Given ``{section id: page}``, returns the report's HTML with those pages in its table of contents; the HTML
         file is rewritten and printed again.
@@ -101,18 +137,18 @@ def write_pdf(html_path: str | Path, pdf_path: str | Path, *, markers: dict[str,
     log = log or _log
     chromium = find_chromium()
     if chromium is None:
-        log.warning("PDF report skipped: Chromium not found (install the 'chromium' package or set "
-                    "OPENLDN_CHROMIUM); the HTML report is written.")
+        log.warning(_("PDF report skipped: Chromium not found (install the 'chromium' package or set "
+                      "OPENLDN_CHROMIUM); the HTML report is written."))
         return None
     try:
         out = html_to_pdf(html_path, pdf_path, chromium=chromium)
         if markers and rerender is not None:
-            pages = section_pages(out, markers)
+            pages = section_pages(out, {k: _(v) for k, v in markers.items()})
             if pages:
                 with atomic_path(Path(html_path)) as tmp:
                     tmp.write_text(rerender(pages), encoding="utf-8")
                 out = html_to_pdf(html_path, pdf_path, chromium=chromium)
         return out
     except (OSError, RuntimeError, subprocess.SubprocessError) as err:
-        log.warning("PDF report skipped: %s; the HTML report is written.", err)
+        log.warning(_("PDF report skipped: %(error)s; the HTML report is written.") % {"error": err})
         return None

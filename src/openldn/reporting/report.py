@@ -171,7 +171,7 @@ def _figure_notes(report: PRAISReport) -> str:
     notes = (report.consistency or {}).get("notes") or []
     if not notes:
         return ""
-    return f"<h3>{html.escape(_('Two degraded areas per reporting period'))}</h3>" + "".join(
+    return "<h3>" + html.escape(_("Two degraded areas per reporting period")) + "</h3>" + "".join(
         f'<p class="note">{html.escape(note_text(n))}</p>' for n in notes)
 
 
@@ -184,7 +184,7 @@ def _certificate_html(report: PRAISReport) -> str:
     cert = report.consistency or {}
     parts = [f'<h2 id="consistency">{esc(section_headings()["consistency"])}</h2>']
     if not cert:
-        return parts[0] + f'<p class="note">{esc(_("Not computed."))}</p>'
+        return parts[0] + '<p class="note">' + esc(_("Not computed.")) + "</p>"
     tol = format_decimal(float(cert.get("tolerance", 0)), 0) if float(cert.get("tolerance", 0)) >= 1 else \
         f"{float(cert.get('tolerance', 0)):g}"
     n = int(cert.get("failures", 0))
@@ -194,14 +194,14 @@ def _certificate_html(report: PRAISReport) -> str:
                         "FAILED: %(n)s differences above %(tolerance)s, or a rule failed.", n)
                % {"n": n, "tolerance": tol})
     reference = _(str(cert.get("reference", "")))
-    parts.append(f"<p><strong>{esc(verdict)}</strong> "
-                 f"{esc(_('Reference: %(reference)s.') % {'reference': reference})}</p>")
+    ref_text = _("Reference: %(reference)s.") % {"reference": reference}
+    parts.append(f"<p><strong>{esc(verdict)}</strong> {esc(ref_text)}</p>")
     led = cert.get("ledger") or {}
     if led:
         parts.append(f'<p class="note">{esc(_(str(led.get("source", ""))))}; '
                      f'{esc(_(str(led.get("definition", ""))))}.</p>')
         rows = "".join(
-            f"<tr><td>{esc(_('Whole area') if str(z) == 'ALL' else str(z))}</td>" + "".join(
+            "<tr><td>" + esc(_("Whole area") if str(z) == "ALL" else str(z)) + "</td>" + "".join(
                 f'<td class="n">{_fmt(v[k], "area")}</td>'
                 for k in ("total_km2", "water_km2", "land_km2", "land_nodata_km2", "denominator_km2")) + "</tr>"
             for z, v in led.get("zones", {}).items())
@@ -210,7 +210,7 @@ def _certificate_html(report: PRAISReport) -> str:
         parts.append("<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in heads) + "</tr></thead>"
                      f"<tbody>{rows}</tbody></table>")
     rule_heads = (_("Rule"), _("Status"), _("What was done"), _("Rule text"))
-    parts.append(f"<h3>{esc(_('PRAIS rules and openldn checks'))}</h3><table><thead><tr>"
+    parts.append("<h3>" + esc(_("PRAIS rules and openldn checks")) + "</h3><table><thead><tr>"
                  + "".join(f"<th>{esc(h)}</th>" for h in rule_heads) + "</tr></thead><tbody>")
     for r in cert.get("rules", []):
         parts.append(f"<tr><td>{esc(str(r.get('rule', '')))}</td><td>{esc(status_text(str(r.get('status', ''))))}"
@@ -220,6 +220,7 @@ def _certificate_html(report: PRAISReport) -> str:
 
     def _rows(entries: list[dict[str, Any]]) -> str:
         out = []
+        ok, failed = esc(_("ok")), "<strong>" + esc(_("FAILED")) + "</strong>"
         for e in entries:
             rel = e.get("relative_difference")
             zone = _("Whole area") if str(e["zone_id"]) == "ALL" else str(e["zone_id"])
@@ -230,7 +231,7 @@ def _certificate_html(report: PRAISReport) -> str:
                 f'<td class="n">{_fmt(e.get("value_km2"), "area")}</td>'
                 f'<td class="n">{_fmt(e.get("ledger_km2"), "area")}</td>'
                 f'<td class="n">{"" if rel is None else f"{float(rel):.1e}"}</td>'
-                f"<td>{esc(_('ok')) if e.get('ok') else '<strong>' + esc(_('FAILED')) + '</strong>'}</td></tr>")
+                f"<td>{ok if e.get('ok') else failed}</td></tr>")
         return "".join(out)
 
     entry_heads = (_("Table"), _("Variable"), _("Period"), _("Zone"), _("Quantity"), _("Table (km²)"),
@@ -240,7 +241,7 @@ def _certificate_html(report: PRAISReport) -> str:
     n = len(whole)
     summary = (ngettext("%(n)s comparison, all within the tolerance", "%(n)s comparisons, all within the tolerance",
                         n) if cert.get("ok") else ngettext("%(n)s comparison", "%(n)s comparisons", n)) % {"n": n}
-    parts.append(f"<h3>{esc(_('Table totals against the ledger (whole area)'))}</h3>"
+    parts.append("<h3>" + esc(_("Table totals against the ledger (whole area)")) + "</h3>"
                  f"<details{' open' if not cert.get('ok') else ''}><summary>{esc(summary)}</summary>"
                  f"<table>{head}<tbody>{_rows(whole)}</tbody></table></details>")
     others = [e for e in certificate_rows(cert, zone=None) if e["zone_id"] != "ALL"]
@@ -272,7 +273,7 @@ def _zone_summary(report: PRAISReport) -> str:
     heads = (_("Admin unit"), _("Total land area (km²)"), _("Degraded, baseline (%)"),
              _("Degraded, latest status (%)"), _("Change (km²)"), _("Population on degraded land, latest (%)"))
     head = "<tr>" + "".join(f"<th>{esc(h)}</th>" for h in heads) + "</tr>"
-    return (f"<h3>{esc(_('By admin unit'))}</h3><table><thead>{head}</thead><tbody>{''.join(rows)}</tbody>"
+    return ("<h3>" + esc(_("By admin unit")) + f"</h3><table><thead>{head}</thead><tbody>{''.join(rows)}</tbody>"
             "</table>")
 
 
@@ -412,7 +413,7 @@ def _summary_text(report: PRAISReport) -> str:
 
     paras = executive_summary(report)
     if not paras:
-        return f'<p class="note">{html.escape(_("No SDG 15.3.1 table in this run: no summary."))}</p>'
+        return '<p class="note">' + html.escape(_("No SDG 15.3.1 table in this run: no summary.")) + "</p>"
     return '<div class="summary">' + "".join(f"<p>{html.escape(p)}</p>" for p in paras) + "</div>"
 
 
@@ -483,7 +484,7 @@ def render_html(
         "<!DOCTYPE html>",
         f'<html lang="{lang}" dir="{direction(lang)}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(_('%(name)s: land degradation report') % {'name': name})}</title><style>{css}</style>"
+        "<title>" + esc(_("%(name)s: land degradation report") % {"name": name}) + f"</title><style>{css}</style>"
         "</head><body>",
         f"<header><h1>{esc(name)}</h1><p>{esc(header)}</p></header>",
         '<nav class="bar">' + "".join(f'<a href="#{k}">{esc(v.split(". ", 1)[-1])}</a>' for k, v in heads.items())
@@ -499,7 +500,7 @@ def render_html(
     ]
     if downloads:
         links = " | ".join(f'<a href="{esc(p)}">{esc(_(k))}</a>' for k, p in downloads.items())
-        parts.append(f'<p class="note">{esc(_("Files:"))} {links}</p>')
+        parts.append('<p class="note">' + esc(_("Files:")) + f" {links}</p>")
     parts.append("</section>")
 
     parts.append(f'<section><h2 id="tables">{esc(heads["tables"])}</h2><div class="ptables">')
@@ -525,8 +526,8 @@ def render_html(
     parts.append("</div>")
     others = [m for m in maps if not m.embed]
     if others:
-        parts.append(f"<details><summary>{esc(_('Other maps (files next to the report folder)'))}</summary>"
-                     "<table><tbody>")
+        parts.append("<details><summary>" + esc(_("Other maps (files next to the report folder)"))
+                     + "</summary><table><tbody>")
         for m in others:
             links = " ".join(f'<a href="../{esc(f)}">{esc(Path(f).suffix[1:])}</a>' for f in m.files)
             parts.append(f"<tr><td>{esc(m.title)}</td><td>{links}</td></tr>")
@@ -579,7 +580,7 @@ def render_html(
     inputs = prov.get("inputs") or []
     if inputs:
         parts.append(_input_data_table(inputs, esc))
-    parts.append(f"<h3>{esc(_('References'))}</h3><ol class=\"note\">"
+    parts.append("<h3>" + esc(_("References")) + '</h3><ol class="note">'
                  + "".join(f"<li>{esc(_(r))}</li>" for r in REFERENCES) + "</ol></section>")
 
     parts.append("<section>" + _certificate_html(report) + "</section>")
@@ -605,7 +606,7 @@ def _input_data_table(inputs: list[dict[str, Any]], esc: Any) -> str:
             f"<td><code>{esc(str(r.get(c, '')))}</code></td>" if c == "sha256" else f"<td>{esc(str(r.get(c, '')))}</td>"
             for c in cols) + "</tr>"
         for r in rows)
-    return f'<h3>{esc(_("Input data"))}</h3><table class="wide"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return "<h3>" + esc(_("Input data")) + f'</h3><table class="wide"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def write_html(text: str, path: str | Path) -> Path:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from openldn.i18n import DEFAULT_LANGUAGE, N_, _, current_language
 from openldn.reporting.prais import PRAISReport, build_report
 
 __all__ = ["EMBED_PREFIXES", "NO_PNG_PREFIXES", "build_run_report", "continuous_ranges", "map_caption", "map_images",
@@ -135,9 +136,10 @@ def _boundaries(ctx: Any) -> Any:
 
 #: GeoTIFF tags shown in a map's caption: tag -> label (the method details; titles stay short).
 _CAPTION_TAGS = {
-    "trend_window": "trend", "state_baseline_window": "state baseline", "state_recent_window": "state recent",
-    "performance_window": "performance", "performance_units": "performance units", "lpd_table": "LPD table",
-    "lpd_source": "LPD source", "initial_year": "initial year", "final_year": "final year", "method": "method",
+    "trend_window": N_("trend"), "state_baseline_window": N_("state baseline"),
+    "state_recent_window": N_("state recent"), "performance_window": N_("performance"),
+    "performance_units": N_("performance units"), "lpd_table": N_("LPD table"), "lpd_source": N_("LPD source"),
+    "initial_year": N_("initial year"), "final_year": N_("final year"), "method": N_("method"),
 }
 
 
@@ -156,12 +158,13 @@ def _human(tag: str, value: Any) -> str:
 
 def map_caption(tags: dict[str, Any], *, units: str | None = None, ramp_name: str | None = None) -> str:
     """The caption of a map: method parameters from its GeoTIFF tags, units and colour scale."""
-    parts = [f"{label} {_human(k, tags[k])}" for k, label in _CAPTION_TAGS.items() if tags.get(k) not in (None, "")]
+    parts = [_("%(label)s %(value)s") % {"label": _(label), "value": _human(k, tags[k])}
+             for k, label in _CAPTION_TAGS.items() if tags.get(k) not in (None, "")]
     if units:
-        parts.append(f"units {units}")
+        parts.append(_("units %(units)s") % {"units": _(units)})
     if ramp_name:
-        parts.append(f"colours: {ramp_name}")
-    return "; ".join(parts)
+        parts.append(_("colours: %(ramp)s") % {"ramp": _(ramp_name)})
+    return _("; ").join(parts)
 
 
 def _open_raster(path: Path) -> Any:
@@ -247,8 +250,8 @@ def map_images(ctx: Any, *, png: bool = True) -> list[Any]:
         key = str(rec.get("key", ""))
         legend = normalise_legend(rec.get("legend"))
         title = str(rec.get("title") or "")
-        if not title or title == key:
-            title = short_title(key)
+        if not title or title == key or current_language() != DEFAULT_LANGUAGE:
+            title = short_title(key, fallback=title or None)
         with _open_raster(path) as src:
             da = src.squeeze(drop=True)
             tags = dict(src.attrs)
@@ -291,6 +294,7 @@ def site_map(ctx: Any) -> Any:
     from openldn.integration.fp import read_polygons
     from openldn.reporting.maps import boundary_lines, normalise_legend, render_map
     from openldn.reporting.report import MapImage
+    from openldn.reporting.styles import short_title
 
     files = {kind: _opt(ctx, kind) for kind in ("hotspots", "brightspots")}
     if not any(files.values()):
@@ -311,12 +315,16 @@ def site_map(ctx: Any) -> Any:
         for kind, color in (("hotspots", "#D7191C"), ("brightspots", "#1A9641")):
             if files[kind]:
                 gdf = read_polygons(str(a.resolve(files[kind]) if hasattr(a, "resolve") else files[kind]))
-                highlights.append((boundary_lines(gdf, crs), color, kind.capitalize()))
+                highlights.append((boundary_lines(gdf, crs), color,
+                                   _("Hotspots") if kind == "hotspots" else _("Brightspots")))
+        over = str(rec.get("title") or rec["key"])
+        if current_language() != DEFAULT_LANGUAGE or over == rec["key"]:
+            over = short_title(str(rec["key"]), fallback=over)
         out = render_map(da, Path(ctx.out_dir) / "maps" / "hotspots_brightspots.png",
-                         title=f"Hotspots and brightspots over {rec.get('title') or rec['key']}",
+                         title=_("Hotspots and brightspots over %(map)s") % {"map": over},
                          legend=normalise_legend(rec.get("legend")), boundaries=boundary_lines(_boundaries(ctx), crs),
                          highlights=highlights)
-    return MapImage("hotspots_brightspots", "Hotspots and brightspots", out.read_bytes(),
+    return MapImage("hotspots_brightspots", _("Hotspots and brightspots"), out.read_bytes(),
                     [str(out.relative_to(ctx.out_dir))])
 
 
@@ -343,13 +351,13 @@ def run(ctx: Any) -> None:
     ctx.progress("reporting", 1, 4, "exports")
     if want["xlsx"]:
         write_xlsx(report, folder / "prais_tables.xlsx", name=name, provenance=prov)
-        downloads["PRAIS workbook (XLSX)"] = "prais_tables.xlsx"
+        downloads[N_("PRAIS workbook (XLSX)")] = "prais_tables.xlsx"
     write_csv(report, folder / "csv")
     records = [{k: v for k, v in r.items() if k in ("key", "path", "title", "kind", "legend", "units")}
                for r in ctx.outputs]
     write_json(report_document(report, name=name, provenance=prov, outputs=records), folder / "openldn-run.json")
-    downloads["Run document (JSON)"] = "openldn-run.json"
-    downloads["PRAIS tables (CSV)"] = "csv/"
+    downloads[N_("Run document (JSON)")] = "openldn-run.json"
+    downloads[N_("PRAIS tables (CSV)")] = "csv/"
     ctx.progress("reporting", 2, 4, "maps")
     images = map_images(ctx, png=want["png"] and want["maps"])
     if want["png"] and want["maps"]:
@@ -366,7 +374,7 @@ def run(ctx: Any) -> None:
 
         pdf = getattr(outputs_spec, "pdf", True) and find_chromium() is not None
         if pdf:
-            downloads = {"Report (PDF)": "report.pdf", **downloads}
+            downloads = {N_("Report (PDF)"): "report.pdf", **downloads}
         created = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
         def render(pages: dict[str, int] | None = None) -> str:

@@ -646,4 +646,98 @@ def run_file_reference() -> str:
         table(model, section)
     table(OutputSpec, "outputs")
     table(EngineSpec, "engine")
+    lines.extend(_RASTER_CONVENTIONS + _EXAMPLE_FILES)
     return "\n".join(lines)
+
+
+#: Reference section: how rasters are read (openldn.io.read, openldn.io.subannual, openldn.io.checks, openldn.io.align).
+_RASTER_CONVENTIONS = [
+    "## Raster conventions",
+    "",
+    "Rasters are GeoTIFF/COG files (any format GDAL reads), NetCDF files or Zarr stores.",
+    "",
+    "**Bands.** A raster that changes over time holds one band per time step: per year (land cover, an annual",
+    "vegetation index, population, a SOC series), per month (precipitation, PET, monthly SPI) or per dated composite",
+    "(a vegetation index as the providers ship it: 8-day, 16-day or monthly composites). Instead of one multi-band",
+    "file, `path` may be a list of single-band files or a glob (`ndvi/*.tif`), one file per time step, all on the",
+    "same grid. A NetCDF/Zarr file uses its time coordinate; `variable` names the variable when it holds several.",
+    "A single band without a time label is a static map (the reference SOC stock, climate zones, soil units).",
+    "",
+    "**Time labels.** The time of each band is read, in this order, from `years:` or `dates:` in the run file",
+    "(one entry per band; `dates:` may be a CSV file with one date per line, a header line is skipped), then the",
+    "band description or the band tags `YEAR`, `MONTH` or `DATE`, the NetCDF time coordinate, or the file names of",
+    "a list; a year or date inside a longer label or name is found too (`ndvi_2001.tif`, `MOD13Q1.A2001065`).",
+    "Accepted forms:",
+    "",
+    "| label | read as |",
+    "|---|---|",
+    "| `2015` | the year 2015 (an annual band) |",
+    "| `2015-03` (also `2015_03`, `2015.03`) | March 2015 (a monthly band) |",
+    "| `2015-03-22` (also `20150322`, `2015/03/22`, an ISO time after it) | a composite dated 22 March 2015 |",
+    "| `2015081`, `2015-081` or `A2015081` | day 81 of 2015 (day of year, as MODIS names its composites) |",
+    "",
+    "Several bands without such labels (and without `years:`/`dates:`), two bands with the same label, or years",
+    "mixed with months in one file are errors naming the file. Dated composites of a vegetation index are",
+    "aggregated to one value per calendar year with the input's `composite` method (`mean` by default) after",
+    "dropping the invalid cells of `mask`; a year with fewer than `min_count` valid composites is no data in that",
+    "cell, and years the composites do not cover from start to end are dropped or kept (`partial_years`) with a",
+    "warning naming them. One dated band per year (e.g. `2015-07-01`) is read as an annual value.",
+    "",
+    "**Nodata.** The nodata value is the one the file declares (GeoTIFF nodata, NetCDF `_FillValue` or",
+    "`missing_value`), or `nodata:` of the input, which takes precedence. The nodata code and the `extra_nodata`",
+    "codes of a land cover legend are no data too. An undeclared fill value is refused by the input checks of",
+    "`openldn validate` and `openldn run`: a typical fill value (-9999, -3000, -32768, 255, 65535, ...) that fills",
+    "at least 0.1 % of the cells at the end of the value range stops the run, for categorical inputs always and",
+    "for continuous inputs when it lies outside the input's physical range; the message gives the `nodata:` line",
+    "to add.",
+    "",
+    "**Scale and offset.** Continuous values are read as `stored value x scale + offset` (as 32-bit floats). The",
+    "scale and offset are those of the file (GeoTIFF band scale/offset metadata, NetCDF CF `scale_factor` and",
+    "`add_offset`) unless `scale:`/`offset:` of the input give them. The values after scaling must lie in the",
+    "input's physical range: a vegetation index within -1..1 (an annual time integral within 366 times that), SOC,",
+    "population, precipitation and PET not negative, SPI/SPEI within -10..10; `valid_range` declares another",
+    "range. An NDVI stored as integers x 10000 without a scale is refused with the fix `scale: 0.0001`, and so",
+    "are years stored with different scalings.",
+    "",
+    "**Units.** Land cover, climate zones, soil units and LPD maps hold whole-number class codes (a code such as",
+    "10.5 is refused; a code the legend or nesting does not define stops the run while `land_cover.strict_codes`",
+    "is true). SOC is the stock of 0-30 cm in t C/ha, population a count of people per cell, precipitation and",
+    "PET monthly totals in mm.",
+    "",
+    "**CRS and grid.** Every raster needs a coordinate reference system; rotated (not north-up) grids are refused.",
+    "The analysis grid is the grid of `grid.reference` (the land cover by default), or `grid.crs` and",
+    "`grid.resolution`. Inputs on another grid are resampled onto it: categorical inputs by nearest neighbour",
+    "(the majority class when the source cells are finer), continuous inputs bilinearly (area-weighted mean when",
+    "finer), counts such as population so that totals are kept. An input already on the analysis grid (same CRS,",
+    "cell size and cell alignment) is only cropped: its values are not changed. The files of a list must share",
+    "CRS, transform and size. An input covering less than 95 % of the area of interest gives a warning; one with",
+    "no valid value over it is an error.",
+    "",
+]
+
+#: Reference section: the example files shipped in docs/examples.
+_EXAMPLE_FILES = [
+    "## Example files",
+    "",
+    "[docs/examples](examples/README.md) holds complete, commented files for a made-up country, to copy and edit:",
+    "",
+    "| file | what it is | run-file key |",
+    "|---|---|---|",
+    "| [national.yaml](examples/national.yaml) | a complete run file using the files below (the CSV matrix and "
+    "the Tier 3 table are alternatives shown in its comments) | - |",
+    "| [national_legend.yaml](examples/national_legend.yaml) | a national land cover legend nested into the 7 "
+    "UNCCD classes | `inputs.land_cover.legend`, `land_cover.nesting` |",
+    "| [transition_matrix.yaml](examples/transition_matrix.yaml), [.csv](examples/transition_matrix.csv) | a "
+    "national transition matrix (-1/0/1) | `land_cover.transition_matrix` |",
+    "| [soc_coefficients_tier2.yaml](examples/soc_coefficients_tier2.yaml) | country-specific (Tier 2) SOC "
+    "stock-change coefficients | `soil_carbon.coefficients` |",
+    "| [dvi_factors_national.csv](examples/dvi_factors_national.csv) | national drought vulnerability factors "
+    "(Tier 1/2) | `drought.dvi_factors` |",
+    "| [dvi_factors_tier3.csv](examples/dvi_factors_tier3.csv) | drought vulnerability factors per admin unit "
+    "(Tier 3) | `drought.dvi_factors` |",
+    "| [false_positives.geojson](examples/false_positives.geojson) | false positive / false negative corrections "
+    "| `integration.false_positives` |",
+    "| [hotspots.geojson](examples/hotspots.geojson), [brightspots.geojson](examples/brightspots.geojson) | "
+    "hotspot and brightspot sites | `integration.hotspots`, `integration.brightspots` |",
+    "",
+]

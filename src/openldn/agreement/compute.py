@@ -105,7 +105,7 @@ def sensitivity_table(shares: pd.DataFrame, *, reference: str = "run") -> pd.Dat
         ``period``, ``choice``, ``share``, ``reference_share``, ``change`` (share - reference share),
         ``rank`` (1 = largest absolute change within the period and kind); the reference itself is left out.
     """
-    ref = shares[shares["choice"] == reference].set_index("period")["share"]
+    ref = shares[shares["choice"] == reference].drop_duplicates("period").set_index("period")["share"]
     out = shares[shares["choice"] != reference].copy()
     if out.empty:
         return out.assign(reference_share=[], change=[], rank=[])

@@ -379,8 +379,7 @@ def run(ctx: Any) -> None:
     nat = national_shares(tables).rename(columns={"variant": "choice"}).assign(kind="variant")
     sens_in = nat[["choice", "period", "share", "kind"]]
     if single:
-        ref = nat[nat["choice"] == "run"].assign(kind="single option")[["choice", "period", "share", "kind"]]
-        sens_in = pd.concat([sens_in, ref, pd.DataFrame(single)[["choice", "period", "share", "kind"]]],
+        sens_in = pd.concat([sens_in, pd.DataFrame(single)[["choice", "period", "share", "kind"]]],
                             ignore_index=True)  # fmt: skip
     sens = sensitivity_table(sens_in)
     ctx.add_table("agreement_variants", tables)

@@ -344,7 +344,7 @@ def _check(a: Any, inputs: Any) -> list[str]:
     known: set[int] = set(input_nodata_codes(da))
     for n in nestings:
         known |= {int(c) for c in n.child.codes} | {int(n.child.nodata), *(int(c) for c in n.child.extra_nodata)}
-    values = np.unique(np.asarray(da.data.compute() if hasattr(da.data, "compute") else da.data))
+    values = _unique_values(da)
     present = {int(v) for v in values if np.isfinite(v) and float(v).is_integer()}
     bad = sorted(present - known)
     if not bad:
@@ -354,6 +354,17 @@ def _check(a: Any, inputs: Any) -> list[str]:
     return [f"{da.attrs.get('source', 'land cover')} (inputs.land_cover): code(s) {shown} are not in the legend "
             f"{legend!r}: add them to a national legend and nesting, or set land_cover.strict_codes: false to treat "
             "them as no data."]
+
+
+def _unique_values(da: xr.DataArray) -> np.ndarray:
+    """Distinct values of a (possibly dask-backed) raster, one block at a time (memory bounded by a block)."""
+    import dask
+
+    data = da.data
+    if not hasattr(data, "to_delayed"):
+        return np.unique(np.asarray(data))
+    parts = dask.compute(*[dask.delayed(np.unique)(b) for b in data.to_delayed().ravel()])
+    return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=da.dtype)
 
 
 def _year_needs(a: Any) -> list[YearNeed]:

@@ -46,7 +46,7 @@ def _advance(s: float, rate: float, years: int, geometric: bool) -> float:
     return s - rate * years
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)  # nogil: blocks run in parallel on the threaded scheduler
 def _stock_kernel(
     soc0: np.ndarray,
     pos: np.ndarray,

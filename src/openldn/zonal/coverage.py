@@ -1,8 +1,8 @@
 """Fractional coverage of the analysis grid by the area of interest and by admin units.
 
-Memory layout (bounded for 10,000 x 10,000 grids): one small integer code per cell (:attr:`Coverage.codes`, 2
-bytes: bit 0 set for cells lying entirely inside the AOI, ``code >> 1`` the admin unit holding the whole cell) and,
-for each *level* (the AOI, then the admin units), a sparse list ``(cell, zone, fraction)`` of the boundary cells
+Memory layout (bounded for 10,000 x 10,000 grids): one small integer code per cell (bit 0 set for cells lying
+entirely inside the AOI, ``code >> 1`` the admin unit holding the whole cell), stored as runs along rows
+(:class:`CodeRuns`: a few runs per row and per zone crossed, not one value per cell) and, for each *level* (the AOI, then the admin units), a sparse list ``(cell, zone, fraction)`` of the boundary cells
 (and the rare cells fully inside two overlapping zones). Fractions are exact polygon/cell intersection areas (in the
 grid's CRS plane), computed strip by strip with the kernel in :mod:`openldn.zonal._kernels`. The rasters derived
 from them (AOI mask, fraction of a zone, zone labels) are lazy: each row strip is made when computed, so none of
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     from odc.geo.geobox import GeoBox
 
-__all__ = ["ALL_ZONE", "Coverage", "CoverageLevel", "build_coverage", "coverage_fraction"]
+__all__ = ["ALL_ZONE", "CodeRuns", "Coverage", "CoverageLevel", "build_coverage", "coverage_fraction"]
 
 #: Identifier of the zone made of the whole area of interest.
 ALL_ZONE = "ALL"
@@ -63,6 +63,95 @@ class CoverageLevel:
 
 
 @dataclass(frozen=True, eq=False)
+class CodeRuns:
+    """Full-cell codes of a grid (or of a window of it) as runs of equal non-zero codes along rows.
+
+    A country's codes change only where a row crosses a boundary, so a few runs per row describe the whole grid:
+    memory grows with the grid's height and the number of zones crossed, not with its number of cells. Any window
+    decodes exactly to the dense codes (:meth:`decode`), which is what the per-strip kernels receive.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        ``(rows, cols)`` of the window described.
+    dtype : numpy.dtype
+        dtype of the decoded codes (int16, or int32 beyond 16,382 admin units).
+    rows, starts, ends : numpy.ndarray
+        int64 row, first column and one-past-last column of each run, sorted by (row, start).
+    values : numpy.ndarray
+        The run's code (non-zero).
+    """
+
+    shape: tuple[int, int]
+    dtype: np.dtype[Any]
+    rows: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def encode(cls, codes: np.ndarray, *, block_rows: int = 1024) -> CodeRuns:
+        """Runs of ``codes`` (2-D), made ``block_rows`` rows at a time (bounded temporaries)."""
+        ny, nx = codes.shape
+        parts: list[tuple[np.ndarray, ...]] = []
+        for r0 in range(0, ny, block_rows):
+            c = codes[r0 : r0 + block_rows]
+            change = np.ones(c.shape, dtype=bool)
+            change[:, 1:] = c[:, 1:] != c[:, :-1]
+            rr, cc = np.nonzero(change)  # run starts, row-major order
+            ends = np.empty_like(cc)
+            ends[:-1] = cc[1:]
+            ends[-1:] = nx
+            new_row = np.ones(rr.size, dtype=bool)
+            new_row[:-1] = rr[1:] != rr[:-1]
+            ends[new_row] = nx  # the last run of a row ends at the row's end
+            vals = c[rr, cc]
+            keep = vals != 0
+            parts.append(((rr[keep] + r0).astype(np.int64), cc[keep].astype(np.int64), ends[keep].astype(np.int64),
+                          vals[keep]))
+        if parts:
+            rows, starts, ends_, values = (np.concatenate([p[k] for p in parts]) for k in range(4))
+        else:
+            rows = starts = ends_ = np.empty(0, dtype=np.int64)
+            values = np.empty(0, dtype=codes.dtype)
+        return cls(shape=(int(ny), int(nx)), dtype=codes.dtype, rows=rows, starts=starts, ends=ends_,
+                   values=values.astype(codes.dtype))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the runs."""
+        return int(self.rows.nbytes + self.starts.nbytes + self.ends.nbytes + self.values.nbytes)
+
+    def window(self, r0: int, r1: int, c0: int = 0, c1: int | None = None) -> CodeRuns:
+        """The runs of rows ``r0:r1`` and columns ``c0:c1``, in the window's own coordinates (small, picklable)."""
+        nx = self.shape[1]
+        c1 = nx if c1 is None else c1
+        lo, hi = np.searchsorted(self.rows, [r0, r1])
+        rows, starts, ends, values = self.rows[lo:hi], self.starts[lo:hi], self.ends[lo:hi], self.values[lo:hi]
+        if c0 > 0 or c1 < nx:
+            m = (ends > c0) & (starts < c1)
+            rows, starts, ends, values = rows[m], starts[m], ends[m], values[m]
+            starts = np.maximum(starts, c0)
+            ends = np.minimum(ends, c1)
+        return CodeRuns(shape=(int(r1 - r0), int(c1 - c0)), dtype=self.dtype, rows=rows - r0, starts=starts - c0,
+                        ends=ends - c0, values=values)
+
+    def decode(self) -> np.ndarray:
+        """The dense codes of the window."""
+        h, w = self.shape
+        acc = np.zeros(h * w + 1, dtype=np.int64)
+        base = self.rows * w
+        acc[base + self.starts] += self.values  # starts are distinct, and so are ends: no repeated index
+        acc[base + self.ends] -= self.values
+        return np.cumsum(acc[:-1]).astype(self.dtype).reshape(h, w)
+
+
+def _with_codes(fn: Any, runs: CodeRuns, *args: Any) -> Any:
+    """``fn(codes, *args)`` with the dense codes of ``runs`` (decoded inside the task)."""
+    return fn(runs.decode(), *args)
+
+
+@dataclass(frozen=True, eq=False)
 class Coverage:
     """Fractional coverage of a grid by the area of interest (zone ``"ALL"``) and admin units.
 
@@ -81,8 +170,8 @@ class Coverage:
     zone_ids: tuple[str, ...]
     #: Zone names, same order.
     zone_names: tuple[str, ...]
-    #: Full-cell codes ``(ny, nx)`` (int16, or int32 beyond 16,382 admin units).
-    codes: np.ndarray = field(repr=False)
+    #: Full-cell codes as runs along rows (decode a window with ``runs.window(r0, r1).decode()``).
+    runs: CodeRuns = field(repr=False)
     #: Sparse entries: level 0 the AOI, level 1 (when admin units are given) the admin units.
     levels: tuple[CoverageLevel, ...] = field(repr=False)
     #: How border cells count: ``"fraction"`` (exact share) or ``"centre"`` (pixel-centre rule).
@@ -92,6 +181,18 @@ class Coverage:
     def shape(self) -> tuple[int, int]:
         """Grid shape ``(ny, nx)``."""
         return (int(self.geobox.shape.y), int(self.geobox.shape.x))
+
+    @property
+    def codes(self) -> np.ndarray:
+        """Full-cell codes ``(ny, nx)`` of the whole grid, decoded (int16, or int32 beyond 16,382 admin units).
+
+        Whole-grid: for small grids and tests. Streaming code decodes one window at a time (:meth:`codes_window`).
+        """
+        return self.runs.decode()
+
+    def codes_window(self, r0: int, r1: int, c0: int = 0, c1: int | None = None) -> CodeRuns:
+        """The code runs of rows ``r0:r1`` and columns ``c0:c1`` (decode them with ``.decode()``)."""
+        return self.runs.window(r0, r1, c0, c1)
 
     @property
     def n_zones(self) -> int:
@@ -128,7 +229,7 @@ class Coverage:
 
     def full_mask(self, zone_id: str = ALL_ZONE) -> np.ndarray:
         """Boolean array of the cells lying entirely inside a zone (and recorded as such in :attr:`codes`)."""
-        return _full(self.codes, self.index_of(zone_id))
+        return _full(self.runs.decode(), self.index_of(zone_id))
 
     def fraction(self, zone_id: str = ALL_ZONE) -> xr.DataArray:
         """Fraction (0..1) of each cell inside a zone, as a float32 DataArray on the grid.
@@ -152,7 +253,7 @@ class Coverage:
     def _lazy(self, fn: Any, dtype: Any, name: str, *args: Any) -> xr.DataArray:
         """A dask-backed grid whose strip ``r0:r1`` is ``fn(codes[r0:r1], entries of r0:r1, nx, *args)``.
 
-        Each task holds only its strip's slice of :attr:`codes` and of the sparse entries (views, no copies).
+        Each task holds only its strip's code runs and sparse entries (small: nothing per cell).
         """
         import uuid
 
@@ -164,8 +265,8 @@ class Coverage:
         blocks = []
         for r0, r1 in self.strips():
             parts = tuple(lev.strip(r0, r1, nx) for lev in self.levels)
-            task = dask.delayed(fn, pure=True)(self.codes[r0:r1], parts, nx, *args,
-                                               dask_key_name=f"{name}-{token}-{r0}")
+            task = dask.delayed(_with_codes, pure=True)(fn, self.runs.window(r0, r1), parts, nx, *args,
+                                                        dask_key_name=f"{name}-{token}-{r0}")
             blocks.append(dska.from_delayed(task, shape=(r1 - r0, nx), dtype=dtype))
         data = dska.concatenate(blocks, axis=0) if blocks else dska.zeros((ny, nx), dtype=dtype)
         return _grid_array(data, self.geobox, name=name)
@@ -459,8 +560,8 @@ def build_coverage(
             levels.append(_centre_level(codes, zgeoms, [2 * z for z in range(1, len(ids))], geobox))
         else:
             levels.append(_level(codes, zgeoms, list(range(1, len(ids))), geobox, aoi=False))
-    return Coverage(geobox=geobox, zone_ids=tuple(ids), zone_names=tuple(names), codes=codes, levels=tuple(levels),
-                    rule=rule)
+    return Coverage(geobox=geobox, zone_ids=tuple(ids), zone_names=tuple(names), runs=CodeRuns.encode(codes),
+                    levels=tuple(levels), rule=rule)
 
 
 def _centre_level(codes: np.ndarray, geoms: list[Any], values: list[int], gb: GeoBox) -> CoverageLevel:

@@ -20,7 +20,7 @@ import xarray as xr
 from openldn.core.codes import MASK, NODATA, WATER
 from openldn.exceptions import GridMismatchError
 from openldn.zonal._kernels import AREA_QUANTUM_M2, mark_seen, pair_area, weighted_sums
-from openldn.zonal.coverage import Coverage
+from openldn.zonal.coverage import CodeRuns, Coverage, _with_codes
 
 if TYPE_CHECKING:
     from openldn.core.vocab import Legend
@@ -146,12 +146,12 @@ def _strip_codes(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return codes, np.arange(codes.size, dtype=np.int64), inv.reshape(arr.shape).astype(np.int32)
 
 
-def _strip_parts(cov: Coverage, r0: int, r1: int) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """Full-cell codes and the sparse entries (both levels) of rows r0:r1."""
+def _strip_parts(cov: Coverage, r0: int, r1: int) -> tuple[CodeRuns, tuple[np.ndarray, ...]]:
+    """Full-cell code runs and the sparse entries (both levels) of rows r0:r1 (small: nothing per cell)."""
     nx = cov.shape[1]
     parts = [lev.strip(r0, r1, nx) for lev in cov.levels]
     sparse = tuple(np.concatenate([p[k] for p in parts]) for k in range(4)) if len(parts) > 1 else parts[0]
-    return cov.codes[r0:r1], sparse
+    return cov.codes_window(r0, r1), sparse
 
 
 def _decode(acc_c: np.ndarray, acc: np.ndarray) -> np.ndarray:
@@ -202,7 +202,8 @@ def _run_strips(cov: Coverage, arrays: list[xr.DataArray], fn: Callable[..., Any
                 m = (sj >= c0) & (sj < c1)
                 sparse: tuple[np.ndarray, ...] = (si[m], sj[m] - c0, sz[m], sf[m])
                 blocks = [d.blocks[iy, ix] for d in datas]
-                tasks.append(dask.delayed(fn, pure=False)(codes_rows[:, c0:c1], sparse, *blocks))
+                runs = codes_rows.window(0, r1 - r0, c0, c1)
+                tasks.append(dask.delayed(_with_codes, pure=False)(fn, runs, sparse, *blocks))
                 sizes.append((r1 - r0) * (c1 - c0))
     else:
         for r0, r1 in cov.strips():
@@ -210,9 +211,9 @@ def _run_strips(cov: Coverage, arrays: list[xr.DataArray], fn: Callable[..., Any
             pieces = [a.data[r0:r1] if a.chunks else np.asarray(a.data[r0:r1]) for a in arrays]
             sizes.append((r1 - r0) * cov.shape[1])
             if lazy:
-                tasks.append(dask.delayed(fn, pure=False)(codes, sparse, *pieces))
+                tasks.append(dask.delayed(_with_codes, pure=False)(fn, codes, sparse, *pieces))
             else:
-                tasks.append((fn, (codes, sparse, *pieces)))
+                tasks.append((_with_codes, (fn, codes, sparse, *pieces)))
     if lazy:
         # Batches of about two strips' worth of cells per worker thread keep memory bounded.
         from openldn.zonal.coverage import _STRIP_CELLS

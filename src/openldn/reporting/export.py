@@ -93,7 +93,6 @@ def report_document(
         "skipped": report.skipped,
         "provenance": prov,
         **accuracy_document(prov),
-        **accuracy_document(prov),
         "outputs": outputs or [],
         "tables": [t.model_dump(mode="json") for t in report.tables],
     })
@@ -245,9 +244,6 @@ def write_xlsx(
             about.write_string(i, 0, k, head)
             about.write_string(i, 1, v)
 
-        from openldn.reporting.accuracy_section import write_accuracy_sheets
-
-        write_accuracy_sheets(wb, prov, head)
         from openldn.reporting.accuracy_section import write_accuracy_sheets
 
         write_accuracy_sheets(wb, prov, head)

@@ -23,7 +23,6 @@ from openldn.i18n import N_, _, current_language, direction, format_decimal, for
 from openldn.io import atomic_path
 from openldn.reporting.accuracy_section import accuracy_html
 from openldn.reporting.fonts import CSS_FONT_STACK
-from openldn.reporting.accuracy_section import accuracy_html
 from openldn.reporting.prais import PRAISReport, PRAISTable
 
 __all__ = ["REFERENCES", "SECTIONS", "MapImage", "data_uri", "render_html", "section_headings", "write_html"]
@@ -495,7 +494,6 @@ def render_html(
         _certificate_banner(report),
         _summary_text(report),
         _cards(report),
-        accuracy_html(prov),
         accuracy_html(prov),
         _figure_notes(report),
         _zone_summary(report),

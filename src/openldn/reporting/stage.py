@@ -64,7 +64,6 @@ def build_run_report(ctx: Any) -> PRAISReport:
     from openldn.core.periods import Period
     from openldn.pipeline.ledger import ledger_of
     from openldn.reporting.accuracy_section import accuracy_confidence
-    from openldn.reporting.accuracy_section import accuracy_confidence
 
     a = ctx.assessment
     baseline = Period.from_user_input(a.baseline)

@@ -122,6 +122,8 @@ def write_outputs(out_dir: Path) -> None:
 
 #: Map layers each stage publishes in the staging area as soon as it finishes (keys of the manifest).
 STAGE_LAYERS = {"productivity": ["lpd/2000-2015"], "integration": ["sdg/2000-2015"], "soil_carbon": ["soc"]}
+#: Tables each stage writes in the staging area as soon as it finishes (``tables/<key>.csv``).
+STAGE_TABLES = {"productivity": ["lpd_by_lc"], "drought": ["drought_area"]}
 
 
 def plan_stages(assessment) -> list[str]:
@@ -167,7 +169,10 @@ def run_assessment(assessment, out_dir, *, progress=None, cancel=None, resume=Tr
             (staging / record["path"]).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(scratch / record["path"], staging / record["path"])
             outputs.append({**record, "stage": step})
-        state["stages"][step] = {"done": True, "layers": [], "tables": [], "outputs": outputs}
+        for key in STAGE_TABLES.get(step, []):
+            (staging / "tables").mkdir(parents=True, exist_ok=True)
+            shutil.copy(scratch / "tables" / f"{key}.csv", staging / "tables" / f"{key}.csv")
+        state["stages"][step] = {"done": True, "layers": [], "tables": STAGE_TABLES.get(step, []), "outputs": outputs}
         state_path.write_text(json.dumps(state), encoding="utf-8")
         with open(executed, "a") as fh:
             fh.write(step + "\n")

@@ -31,7 +31,7 @@ from openldn.exceptions import (
     OpenLDNWarning,
     OutputWriteError,
 )
-from openldn.i18n import LANGUAGES, current_language, normalize_language, use_language
+from openldn.i18n import LANGUAGES, _, current_language, normalize_language, use_language
 from openldn.pipeline.checkpoint import Checkpoint, fingerprint
 from openldn.pipeline.context import Cancelled, ProgressFn, RunContext, manifest
 from openldn.pipeline.engine import auto_chunk_size, engine
@@ -411,7 +411,8 @@ def _run_language(a: Assessment, language: str | None) -> str:
         return current_language()
     code = normalize_language(chosen)
     if code is None:
-        raise ConfigError(f"Unknown language {chosen!r}: use one of {', '.join(LANGUAGES)}.")
+        raise ConfigError(_("Unknown language %(value)r: use one of %(languages)s.")
+                          % {"value": chosen, "languages": ", ".join(LANGUAGES)})
     return code
 
 
@@ -522,6 +523,7 @@ def _execute(
             ctx.check_cancel()
             if ckpt.stage_done(name):
                 ctx.restore_stage(stage)
+                _write_tables(ctx, ckpt.state["stages"][name].get("tables") or [])
                 result.resumed.append(name)
                 if progress:
                     progress(name, 1, 1, "resumed from checkpoint")
@@ -532,6 +534,8 @@ def _execute(
             ctx.begin_stage(stage)
             stage.run(ctx)
             ctx.end_stage()
+            # the stage's tables, readable in the staging area while the run goes on (web: partial results)
+            _write_tables(ctx, ckpt.state["stages"][name].get("tables") or [])
             result.timings[name] = time.perf_counter() - ts
             if progress:
                 progress(name, 1, 1, f"done in {result.timings[name]:.1f} s")
@@ -590,11 +594,13 @@ def _atomic_text(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def _write_tables(ctx: RunContext) -> None:
+def _write_tables(ctx: RunContext, keys: list[str] | None = None) -> None:
+    """Write the run's tables (or those of ``keys``) as CSV in ``tables/`` of the staging area (atomically)."""
     from openldn.io import write_table
 
     for key, df in ctx.tables.items():
-        write_table(df, ctx.out_dir / "tables" / f"{key}.csv")
+        if keys is None or key in keys:
+            write_table(df, ctx.out_dir / "tables" / f"{key}.csv")
 
 
 def grid_template(geobox: Any, *, chunk_size: int | None = None) -> xr.DataArray:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DEFAULT_WEIGHTS", "RunProgress", "stage_timings"]
+__all__ = ["DEFAULT_WEIGHTS", "RunProgress", "finished_stage_files", "stage_timings"]
 
 #: Relative cost of each stage of the pipeline when no earlier timing is known (measured shares of a demo run,
 #: rounded); a stage not listed weighs 1.
@@ -31,6 +31,39 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 #: Stage names the pipeline uses for the whole run rather than for one stage.
 _WHOLE_RUN = {"run", "done"}
+
+
+def finished_stage_files(out_dir: Path) -> dict[str, dict[str, list[str]]]:
+    """The files each finished stage of a run in progress wrote in its staging area, readable before the run ends.
+
+    Read from the run's checkpoint state (``.openldn/state.json``): each stage marked done lists its map outputs
+    (``outputs``: paths inside ``.openldn/staging``) and its tables (``tables``: keys, written as
+    ``tables/<key>.csv``).
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        The run's output folder.
+
+    Returns
+    -------
+    dict
+        Stage name -> ``{"maps": [...], "tables": [...]}``, paths relative to the staging area, in the order the
+        stages finished; empty when the state cannot be read.
+    """
+    path = out_dir / ".openldn" / "state.json"
+    try:
+        stages = json.loads(path.read_text(encoding="utf-8")).get("stages") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+    out: dict[str, dict[str, list[str]]] = {}
+    for name, stage in stages.items() if isinstance(stages, dict) else []:
+        if not (isinstance(stage, dict) and stage.get("done")):
+            continue
+        maps = [str(e["path"]) for e in stage.get("outputs") or [] if isinstance(e, dict) and e.get("path")]
+        keys = [str(k) for k in stage.get("tables") or [] if isinstance(k, str) and k]
+        out[str(name)] = {"maps": maps, "tables": [f"tables/{k}.csv" for k in keys]}
+    return out
 
 
 def stage_timings(out_dir: Path) -> dict[str, float]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from openldn.web.db import ACTIVE, Database
-from openldn.web.progress import RunProgress, stage_timings
+from openldn.web.progress import RunProgress, finished_stage_files, stage_timings
 
 __all__ = ["RunManager", "load_callable", "main", "pid_alive"]
 
@@ -141,7 +141,8 @@ def run_worker(db_path: Path, run_id: str, pipeline: str) -> int:
         run_id, status="running", pid=os.getpid(), started=time.time(), attempts=run["attempts"] + 1, error=None,
         progress=0.0, eta=None, stage_index=0, stage_count=0,
     )
-    last: dict[str, Any] = {"t": 0.0, "c": 0.0, "cancel": False, "stage": None, "written": (-1.0, None)}
+    last: dict[str, Any] = {"t": 0.0, "c": 0.0, "cancel": False, "stage": None, "written": (-1.0, None),
+                            "reported": set()}
     assessment_path = (
         root / "projects" / project["id"] / project["assessment"] if project and project["assessment"] else None
     )
@@ -159,6 +160,17 @@ def run_worker(db_path: Path, run_id: str, pipeline: str) -> int:
             stage_index=index, stage_count=count, **fields,
         )
 
+    def report_staged(stage: str) -> None:
+        """Log the maps and tables a finished stage left in the staging area: the page reads them (partial
+        results, marked in progress) until the run publishes its whole result."""
+        files = finished_stage_files(out_dir).get(stage)
+        if files is None:
+            return
+        last["reported"].add(stage)
+        staged = files["maps"] + files["tables"]
+        if staged:
+            log.info("stage %s: readable while the run goes on (in progress): %s", stage, ", ".join(staged))
+
     def progress(stage: str, done: int = 0, total: int = 0, message: str = "") -> None:
         """Record a progress step (the database at most every 0.2 s); log the start and end of each stage."""
         now = time.monotonic()
@@ -169,6 +181,8 @@ def run_worker(db_path: Path, run_id: str, pipeline: str) -> int:
                 log.info("stage %s: %s", stage, _one_line(message) or "started")
             elif total and done >= total:
                 log.info("stage %s: %s", stage, _one_line(message) or "finished")
+            if total and done >= total and str(stage) not in last["reported"]:
+                report_staged(str(stage))
             if now - last["t"] > 0.2 or (total and done >= total):
                 last["t"] = now
                 record(stage=str(stage), done=int(done), total=int(total), message=_one_line(message))

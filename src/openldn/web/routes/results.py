@@ -91,9 +91,10 @@ async def point(
     return {"lon": lon, "lat": lat, "layers": values}
 
 
-def _tables_inside(out_dir: pathlib.Path, name: str | None = None) -> None:
-    """Refuse a run's tables folder, or a table file, that is a symbolic link leading out of the run folder."""
-    folder = out_dir / "tables"
+def _tables_inside(out_dir: pathlib.Path, name: str | None = None, base: pathlib.Path | None = None) -> None:
+    """Refuse a run's tables folder, or a table file, that is a symbolic link leading out of the run folder
+    (``base``: the folder holding ``tables/``, the run folder or its staging area)."""
+    folder = (base or out_dir) / "tables"
     if not folder.exists() and not folder.is_symlink():
         return
     if not inside(out_dir, folder):
@@ -107,14 +108,47 @@ def _tables_inside(out_dir: pathlib.Path, name: str | None = None) -> None:
             raise WebError(403, f"table {path.stem!r} is outside the run folder")
 
 
+def _published(out_dir: pathlib.Path) -> bool:
+    """Whether the run's result is published (its manifest is written last by the publish step)."""
+    return (out_dir / "manifest.json").is_file() or (out_dir / tiles.MANIFEST).is_file()
+
+
+def _staged_tables(out_dir: pathlib.Path) -> list[dict[str, Any]]:
+    """The tables of the finished stages of a run not published yet, from its staging area (read only)."""
+    from openldn.web.progress import finished_stage_files
+
+    base = out_dir / tiles.STAGING
+    names = {pathlib.Path(t).stem for files in finished_stage_files(out_dir).values() for t in files["tables"]}
+    if not names or not base.is_dir():
+        return []
+    _tables_inside(out_dir, base=base)
+    out = []
+    for table in tables.list_tables(base):
+        if table["name"] in names:
+            out.append({**table, "staged": True})
+    return out
+
+
 @router.get("/runs/{run_id}/tables", summary="List a run's tables")
 async def list_tables(request: Request, run_id: str) -> list[dict[str, Any]]:
-    """Return each table with its columns, admin units and periods (links out of the run folder are refused)."""
+    """Return each table with its columns, admin units and periods (links out of the run folder are refused).
+
+    While the run is in progress (nothing published yet), the tables of its finished stages, read from its
+    staging area and marked ``staged: true``: they are partial results, replaced by the published tables when the
+    run ends."""
     out_dir = run_dir(request, get_run(request, run_id))
 
     def listed() -> list[dict[str, Any]]:
+        if not _published(out_dir):
+            try:
+                return _staged_tables(out_dir)
+            except OSError:
+                pass  # published (moved) while being read: the published tables
+            except WebError as error:
+                if error.status_code != 404:
+                    raise
         _tables_inside(out_dir)
-        return tables.list_tables(out_dir)
+        return [{**t, "staged": False} for t in tables.list_tables(out_dir)]
 
     return await heavy(request, listed)
 
@@ -131,8 +165,19 @@ async def read_table(
     out_dir = run_dir(request, get_run(request, run_id))
 
     def rows() -> dict[str, Any]:
-        _tables_inside(out_dir, name if "/" not in name and "\\" not in name and name not in ("", ".", "..") else None)
-        return tables.read_table(out_dir, name, zone_id=zone_id, period=period)
+        plain = name if "/" not in name and "\\" not in name and name not in ("", ".", "..") else None
+        if not _published(out_dir) and plain is not None:
+            staged = {t["name"] for t in _staged_tables(out_dir)}
+            if plain.removesuffix(".csv") in staged:
+                base = out_dir / tiles.STAGING
+                _tables_inside(out_dir, plain, base=base)
+                try:
+                    return {**tables.read_table(base, plain, zone_id=zone_id, period=period), "staged": True}
+                except WebError as error:  # published between the two reads: read the published table
+                    if error.status_code != 404:
+                        raise
+        _tables_inside(out_dir, plain)
+        return {**tables.read_table(out_dir, name, zone_id=zone_id, period=period), "staged": False}
 
     return await heavy(request, rows)
 

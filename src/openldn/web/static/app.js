@@ -95,22 +95,14 @@ map.getPane("outlines").style.zIndex = 450;
 map.getPane("outlines").style.pointerEvents = "none";
 map.attributionControl.addAttribution("Basemap: Natural Earth (world-atlas), places: GeoNames (CC BY 4.0)");
 
-// offline basemap: Natural Earth land and country boundaries (world-atlas, 1:10m), water as the map's background,
-// places of the GeoNames gazetteer at district zoom (served by /api/basemap/places); an online basemap when the
-// server has a tile address (OPENLDN_BASEMAP_URL)
+// offline basemap: Natural Earth land, lakes, country and first-level boundaries as vector tiles cut by the server
+// and drawn on canvases (static/gis.js), places of the GeoNames gazetteer at district zoom (/api/basemap/places);
+// an online basemap when the server has a tile address (OPENLDN_BASEMAP_URL)
 async function loadOutlines() {
-  const [landResponse, countriesResponse] = await Promise.all([
-    fetch("/vendor/world-atlas/land-10m.json"), fetch("/vendor/world-atlas/countries-10m.json")]);
-  if (!landResponse.ok || !countriesResponse.ok) { toast(t("The offline basemap is not installed (run 'npm ci' in src/openldn/web/frontend).")); return; }
-  const land = await landResponse.json();
-  const countries = await countriesResponse.json();
-  state.basemap = L.layerGroup().addTo(map);
-  state.basemap.addLayer(L.geoJSON(topojson.feature(land, land.objects.land), {
-    pane: "land", interactive: false, style: { stroke: false, fillColor: "#f3f1ea", fillOpacity: 1 } }));
-  state.basemap.addLayer(L.geoJSON(topojson.mesh(countries, countries.objects.countries, (a, b) => a !== b), {
-    pane: "outlines", interactive: false, style: { color: "#55626b", weight: 1, fill: false, className: "country-border" } }));
-  document.body.dataset.basemap = "offline";
-  map.on("moveend", loadPlaces);
+  const info = await api("GET", "/api/basemap");
+  if (!info.installed) { toast(t("The offline basemap is not installed (run 'npm ci' in src/openldn/web/frontend).")); return; }
+  state.basemap = gis.startBasemap(map, info);
+  if (!loadOutlines.started) { loadOutlines.started = true; map.on("moveend", loadPlaces); }
   loadPlaces();
 }
 
@@ -563,6 +555,7 @@ async function selectRun(id) {
   if (run.status === "succeeded") await loadResults();
   else {
     await loadLayers(run.id);  // the maps of the stages finished so far
+    await gis.refreshTables(run);  // and their tables
     if (run.status === "queued" || run.status === "running") follow(run.id);
   }
 }
@@ -587,6 +580,7 @@ function showRun(run) {
     $("cancel-btn").disabled = true;
     $("resume-btn").disabled = true;
     $("run-error").textContent = "";
+    gis.markLive(null);
     return;
   }
   const active = run.status === "queued" || run.status === "running";
@@ -610,6 +604,7 @@ function showRun(run) {
   $("run-error").textContent = run.error || "";
   const option = $("run-select").querySelector(`option[value="${run.id}"]`);
   if (option) option.textContent = runLabel(run);
+  gis.markLive(run);
 }
 
 function follow(runId) {
@@ -622,7 +617,10 @@ function follow(runId) {
     const stageBefore = state.run.stage_index;
     showRun(run);
     if ($("log-box").open && Date.now() - (follow.logAt || 0) > 2000) { follow.logAt = Date.now(); refreshLog(); }
-    if (run.status === "running" && run.stage_index !== stageBefore) loadLayers(run.id);  // a stage finished: its maps
+    if (run.status === "running" && (run.stage_index !== stageBefore || gis.stageFinished(run))) {
+      loadLayers(run.id);  // a stage finished: its maps and tables
+      gis.refreshTables(run);
+    }
     if (["succeeded", "failed", "cancelled", "interrupted"].includes(run.status)) {
       source.close();
       state.events = null;
@@ -1094,12 +1092,12 @@ async function init() {
   $("period-select").addEventListener("change", loadTable);
   $("token").addEventListener("change", () => guarded(async () => {
     await signIn($("token").value.trim());
+    loadOutlines().catch((error) => toast(error.message));
     $("token").value = "";
     $("token-box").hidden = true;
     await loadProjects();
   }));
 
-  loadOutlines().catch((error) => toast("Country outlines: " + error.message));
   // the address printed by 'openldn serve' carries the token in its fragment (never sent to the server)
   const fragment = new URLSearchParams(location.hash.slice(1));
   if (fragment.has("token")) {
@@ -1108,6 +1106,7 @@ async function init() {
   }
   const health = await api("GET", "/api/health");
   setupOnlineBasemap(health);
+  if (!health.auth || health.signed_in) loadOutlines().catch((error) => toast(error.message));
   $("token-box").hidden = !health.auth || health.signed_in;
   await guarded(() => loadProjects());
   document.body.dataset.ready = "1";

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
 
 from openldn.core.codes import NODATA

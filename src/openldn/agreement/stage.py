@@ -197,8 +197,8 @@ def agreement_legend(n_variants: int) -> Legend:
     cmap = mpl.colormaps["YlOrRd"]
     classes = []
     for k in range(n_variants + 1):
-        label = ngettext("%(count)d of %(total)d methods call it degraded",
-                         "%(count)d of %(total)d methods call it degraded", n_variants) % {
+        label = ngettext("%(count)s of %(total)s methods call it degraded",
+                         "%(count)s of %(total)s methods call it degraded", n_variants) % {
             "count": k, "total": n_variants}  # fmt: skip
         classes.append(LandClass(k, f"n{k}", label, mpl.colors.to_hex(cmap(0.08 + 0.9 * k / max(n_variants, 1)))
                                  .upper()))  # fmt: skip

@@ -19,13 +19,18 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from openldn.i18n import _, format_decimal, format_percent
+from openldn.i18n import _, format_decimal, format_percent, pgettext
 
 __all__ = ["accuracy_confidence", "accuracy_document", "accuracy_html", "write_accuracy_sheets"]
 
 
 def _levels() -> dict[str, str]:
-    return {"high": _("high"), "medium": _("medium"), "low": _("low")}
+    return {"high": pgettext("confidence level", "high"), "medium": pgettext("confidence level", "medium"),
+            "low": pgettext("confidence level", "low")}
+
+
+def _rules() -> dict[str, str]:
+    return {"relative": pgettext("confidence rule", "relative"), "absolute": pgettext("confidence rule", "absolute")}
 
 
 def accuracy_confidence(provenance: dict[str, Any] | None) -> str | None:
@@ -72,32 +77,32 @@ def accuracy_html(provenance: dict[str, Any] | None) -> str:
     if isinstance(rec, dict) and rec.get("degraded"):
         d = rec["degraded"]
         level = rec.get("confidence_level")
-        parts.append(f'<div class="accuracy"><h3 id="accuracy">{esc(_("Degraded land: map and sample estimate"))}'
-                     "</h3><table><thead><tr>"
-                     f"<th>{esc(_('Map'))}</th><th>{esc(_('Proportion of degraded land (map)'))}</th>"
-                     f"<th>{esc(_('Adjusted proportion (sample)'))}</th><th>{esc(_('95 % interval'))}</th>"
-                     f"<th>{esc(_('Adjusted area (km²)'))}</th><th>{esc(_('Confidence level (SO1-4.T2)'))}</th>"
-                     "</tr></thead><tbody><tr>"
-                     f"<td>{esc(str(rec['map']))}</td><td>{esc(_pct(d['map_proportion']))}</td>"
-                     f"<td><strong>{esc(_pct(d['proportion']))}</strong></td>"
-                     f"<td>{esc(_pct(d['ci_low']))} – {esc(_pct(d['ci_high']))}</td>"
-                     f"<td>{esc(format_decimal(d['area_km2'], 1))} ± "
-                     f"{esc(format_decimal(d['half_width'] * d['frame_area_km2'], 1))}</td>"
-                     f"<td>{esc(_levels().get(str(level), str(level)))}</td></tr></tbody></table>")  # fmt: skip
+        heads = [pgettext("accuracy", "Map"), _("Proportion of degraded land (map)"), _("Adjusted proportion (sample)"),
+                 _("Interval (95 %)"), _("Adjusted area (km²)"), _("Confidence level (SO1-4.T2)")]
+        title = _("Degraded land: map and sample estimate")
+        cells = [esc(str(rec["map"])), esc(_pct(d["map_proportion"])), f"<strong>{esc(_pct(d['proportion']))}</strong>",
+                 f"{esc(_pct(d['ci_low']))} – {esc(_pct(d['ci_high']))}",
+                 f"{esc(format_decimal(d['area_km2'], 1))} ± "
+                 f"{esc(format_decimal(d['half_width'] * d['frame_area_km2'], 1))}",
+                 esc(_levels().get(str(level), str(level)))]
+        parts.append(f'<div class="accuracy"><h3 id="accuracy">{esc(title)}</h3><table><thead><tr>'
+                     + "".join(f"<th>{esc(h)}</th>" for h in heads) + "</tr></thead><tbody><tr>"
+                     + "".join(f"<td>{c}</td>" for c in cells) + "</tr></tbody></table>")
         s = rec["sample"]
         parts.append('<p class="note">' + esc(_(
             "Stratified estimate from %(labelled)s labelled reference points of %(points)s (seed %(seed)s; Olofsson "
             "et al. 2014); the PRAIS tables keep the map's areas. Confidence rule: %(rule)s, thresholds %(high)s "
             "and %(medium)s.") % {
             "labelled": s["n_labelled"], "points": s["n_points"], "seed": s["seed"],
-            "rule": rec["confidence_rule"]["rule"], "high": rec["confidence_rule"]["thresholds"][0],
+            "rule": _rules().get(rec["confidence_rule"]["rule"], rec["confidence_rule"]["rule"]), "high": rec["confidence_rule"]["thresholds"][0],
             "medium": rec["confidence_rule"]["thresholds"][1]}) + "</p></div>")  # fmt: skip
     agr = prov.get("agreement")
     if isinstance(agr, dict):
         titles = {v["name"]: v["title"] for v in agr.get("variants", [])}
-        parts.append(f'<div class="agreement"><h3 id="agreement">{esc(_("Agreement between methods"))}</h3><table>'
-                     f"<thead><tr><th>{esc(_('Period'))}</th><th>{esc(_('Method'))}</th>"
-                     f"<th>{esc(_('Proportion of degraded land (map)'))}</th></tr></thead><tbody>")  # fmt: skip
+        heads = [pgettext("accuracy", "Period"), pgettext("accuracy", "Method"), _("Proportion of degraded land (map)")]
+        agr_title = _("Agreement between methods")
+        parts.append(f'<div class="agreement"><h3 id="agreement">{esc(agr_title)}</h3><table>'
+                     "<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in heads) + "</tr></thead><tbody>")
         for row in agr.get("national", []):
             parts.append(f"<tr><td>{esc(str(row['period']))}</td><td>{esc(titles.get(row['choice'], row['choice']))}"
                          f"</td><td>{esc(_pct(row['share']))}</td></tr>")  # fmt: skip
@@ -119,25 +124,26 @@ def write_accuracy_sheets(wb: Any, provenance: dict[str, Any] | None, head: Any)
     rec = prov.get("accuracy")
     if isinstance(rec, dict) and rec.get("degraded"):
         d = rec["degraded"]
-        ws = wb.add_worksheet(_("Accuracy")[:31])
+        ws = wb.add_worksheet(pgettext("accuracy", "Accuracy")[:31])
         ws.set_column(0, 0, 46)
         ws.set_column(1, 1, 70)
         rows: list[tuple[str, Any]] = [
-            (_("Map"), rec["map"]),
+            (pgettext("accuracy", "Map"), rec["map"]),
             (_("Proportion of degraded land (map)"), d["map_proportion"]),
             (_("Adjusted proportion (sample)"), d["proportion"]),
-            (_("Standard error"), d["se"]),
-            (_("95 % interval, lower bound"), d["ci_low"]),
-            (_("95 % interval, upper bound"), d["ci_high"]),
+            (pgettext("accuracy", "Standard error"), d["se"]),
+            (_("Lower bound of the interval (95 %)"), d["ci_low"]),
+            (_("Upper bound of the interval (95 %)"), d["ci_high"]),
             (_("Degraded area (map, km²)"), d["map_area_km2"]),
             (_("Adjusted area (km²)"), d["area_km2"]),
             (_("Adjusted area, lower bound (km²)"), d["area_ci_low_km2"]),
             (_("Adjusted area, upper bound (km²)"), d["area_ci_high_km2"]),
             (_("Confidence level (SO1-4.T2)"), _levels().get(str(rec.get("confidence_level")), "")),
-            (_("Confidence rule"), f"{rec['confidence_rule']['rule']} {rec['confidence_rule']['thresholds']}"),
+            (_("Confidence rule"), f"{_rules().get(rec['confidence_rule']['rule'], '')} "
+                                   f"{rec['confidence_rule']['thresholds']}"),
             (_("Reference points labelled"), rec["sample"]["n_labelled"]),
             (_("Reference points drawn"), rec["sample"]["n_points"]),
-            (_("Seed"), rec["sample"]["seed"]),
+            (pgettext("accuracy", "Seed"), rec["sample"]["seed"]),
         ]
         rows += [(f"{what} sha256", f"{f['path']} {f['sha256']}") for what, f in rec["files"].items()]
         for i, (k, v) in enumerate(rows):

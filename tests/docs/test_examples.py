@@ -341,3 +341,111 @@ def test_openldn_validate_names_the_first_missing_file(capsys: pytest.CaptureFix
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in err, err
     assert "national_boundary.gpkg" in lines[0] and "does not exist" in lines[0]
+
+
+# -- the run file on synthetic stand-ins for the placeholders -----------------------------------------------------
+
+
+def _write_raster(path: Path, data: np.ndarray, labels: list | range, dtype: str, nodata: float | None) -> None:
+    import rasterio
+    from rasterio.transform import from_origin
+
+    n, h, w = data.shape
+    profile = {"driver": "GTiff", "height": h, "width": w, "count": n, "dtype": dtype, "crs": "EPSG:4326",
+               "transform": from_origin(-27.7, 3.5, 0.05, 0.05), "nodata": nodata}
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data.astype(dtype))
+        for i, label in enumerate(labels, start=1):
+            if label is not None:
+                dst.set_band_description(i, str(label))
+
+
+@pytest.fixture(scope="module")
+def filled_examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """docs/examples with small synthetic files in place of the placeholders, shaped as national.yaml describes them.
+
+    A 20 x 18 grid of 0.05° cells around the made-up polygons: national legend codes per year, MODIS-like 16-day
+    NDVI x 10000 labelled with dates (first composite 2000-02-18) with a pixel reliability band, monthly
+    precipitation labelled YYYY-MM, population per year.
+    """
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import box
+
+    d = tmp_path_factory.mktemp("filled") / "examples"
+    shutil.copytree(EXAMPLES, d)
+    rng = np.random.default_rng(20261203)
+    h, w = 20, 18
+    gpd.GeoDataFrame({"name": ["Koralia"]}, geometry=[box(-27.7, 2.5, -26.8, 3.5)], crs=4326).to_file(
+        d / "national_boundary.gpkg")
+    gpd.GeoDataFrame({"ADM1_CODE": ["KO-N", "KO-C", "KO-S"],
+                      "ADM1_NAME": ["Northern Province", "Central Province", "Southern Province"]},
+                     geometry=[box(-27.7, 3.2, -26.8, 3.5), box(-27.7, 2.8, -26.8, 3.2), box(-27.7, 2.5, -26.8, 2.8)],
+                     crs=4326).to_file(d / "admin_units.gpkg")
+    codes = np.array([11, 12, 13, 14, 21, 22, 31, 32, 33, 41, 51, 52, 61, 71])
+    lc = np.repeat(rng.choice(codes, size=(h, w))[None], 24, axis=0)
+    change = rng.random((24, h, w)) < 0.02
+    lc = np.where(change, rng.choice(codes, size=(24, h, w)), lc)
+    _write_raster(d / "land_cover_national_2000_2023.tif", lc, range(2000, 2024), "uint8", 0)
+    dates = [pd.Timestamp(y, 1, 1) + pd.Timedelta(days=k) for y in range(2000, 2024) for k in range(0, 365, 16)]
+    dates = [t for t in dates if t >= pd.Timestamp(2000, 2, 18)]
+    doy = np.array([t.day_of_year for t in dates])
+    ndvi = rng.uniform(3000, 6000, (h, w))[None] + 1500 * np.sin(2 * np.pi * doy / 365.0)[:, None, None]
+    ndvi = ndvi + rng.normal(0, 200, ndvi.shape)
+    labels = [t.strftime("%Y-%m-%d") for t in dates]
+    _write_raster(d / "mod13q1_ndvi_250m_2000_2023.tif", ndvi, labels, "int16", None)
+    _write_raster(d / "mod13q1_pixel_reliability_2000_2023.tif", rng.choice([0, 0, 0, 1, 3], size=ndvi.shape),
+                  labels, "int8", -1)
+    _write_raster(d / "soc_stock_0_30cm.tif", rng.uniform(30, 80, (1, h, w)), [None], "float32", -9999)
+    _write_raster(d / "ipcc_climate_zones.tif", rng.choice([11, 12], size=(1, h, w)), [None], "uint8", 0)
+    for g in ("total", "female", "male"):
+        _write_raster(d / f"population_{g}_2000_2023.tif", rng.uniform(0, 500, (24, h, w)), range(2000, 2024),
+                      "float32", -1)
+    months = pd.date_range("1981-01-01", "2023-12-01", freq="MS")
+    _write_raster(d / "precipitation_monthly_1981_2023.tif", rng.gamma(2.0, 50.0, (months.size, h, w)),
+                  [m.strftime("%Y-%m") for m in months], "float32", -9999)
+    return d
+
+
+def test_openldn_validate_accepts_the_run_file_once_the_data_is_there(
+        filled_examples: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    from openldn.cli.main import main
+
+    assert main(["validate", str(filled_examples / "national.yaml"), "--lang", "en"]) == 0
+    out = capsys.readouterr()
+    assert "valid" in out.out, out.err
+    # the run file's comment says it: the MODIS year 2000 starts on 18 February and is dropped
+    said = out.err + caplog.text
+    assert "2000" in said and "partly covered" in said
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:.*only partly covered by the composites")
+def test_openldn_run_uses_every_example_file(filled_examples: Path, tmp_path: Path) -> None:
+    import json
+
+    import pandas as pd
+    import yaml
+
+    from openldn.cli.main import main
+
+    run_file = filled_examples / "national.yaml"
+    doc = yaml.safe_load(run_file.read_text(encoding="utf-8"))
+    doc["outputs"] = {"maps": False, "png": False, "xlsx": False, "html": False, "pdf": False, "language": "en"}
+    fast = filled_examples / "national_fast.yaml"
+    fast.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(fast), "--out", str(out), "--lang", "en"]) == 0
+    params = json.loads((out / "report" / "openldn-run.json").read_text())["provenance"]["parameters"]
+    assert params["land_cover"]["transition_matrix"] == "transition_matrix.yaml"
+    assert params["soil_carbon"]["coefficients"] == "soc_coefficients_tier2.yaml"
+    sites = pd.read_csv(out / "tables" / "sites.csv")
+    assert sites.groupby("kind").size().to_dict() == {"recode": 4, "hotspot": 2, "brightspot": 1}
+    # the two large false-positive polygons (target stable, all their periods) are stable after the recode
+    shares = pd.read_csv(out / "tables" / "site_shares.csv")
+    rec = shares[(shares["kind"] == "recode") & (shares["variable"] == "sdg_15_3_1") & (shares["class_code"] == 0)]
+    for site in ("1", "2"):
+        got = rec[rec["site_id"].astype(str) == site]
+        assert len(got) and (got["share"] == 1.0).all(), got
+    dvi = pd.read_csv(out / "tables" / "dvi.csv")
+    assert set(dvi["period"]) == {2000, 2005, 2010, 2015, 2020, 2023}

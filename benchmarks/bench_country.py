@@ -7,16 +7,17 @@ process per configuration and prints, in one run:
 * wall time, time of each stage and peak RSS of the whole process tree, per engine: the threaded scheduler (the
   default engine) and a local Dask cluster with 1 and 2 worker processes, with the speed-up from 1 to 2 workers;
 * memory flatness: peak RSS of the threaded run at three sizes (``--size`` / 4, / 2 and ``--size`` by default,
-  or ``--flat-sizes``), with the ratio of peak RSS against the ratio of pixels;
+  or ``--sizes``; ``--large`` adds 10,000 x 10,000), with the ratio of peak RSS against the ratio of pixels;
 * end-to-end throughput (Mpix/s of the grid) beside the trend kernel's own throughput on a stack of the same
-  number of years (``mk_block`` over all rows, same thread count), and their ratio (the overhead factor: how many
-  times slower the whole run is than one trend computation over the grid).
+  number of years (``openldn.productivity.mann_kendall`` on an in-memory stack, every CPU), and their ratio (the
+  overhead factor: how many times slower the whole run is than one trend computation over the grid).
 
 The machine is shared: the load average is printed beside every figure. Defaults run in a few minutes on 2 cores;
 the issue's sizes are options::
 
     python benchmarks/bench_country.py                       # 500^2 x 24 years; flatness 128^2, 256^2, 500^2
-    python benchmarks/bench_country.py --size 2500 --flat-sizes 625,1250,2500
+    python benchmarks/bench_country.py --size 2500 --sizes 625,1250,2500
+    python benchmarks/bench_country.py --size 2500 --sizes 625,1250,2500 --large   # + 10,000^2 (threaded)
     python benchmarks/bench_country.py --size 10000 --skip-workers
 
 Figures are printed, not asserted: this is a benchmark, not a timed test.
@@ -99,20 +100,27 @@ def _report(label: str, r: dict, npix: int) -> None:
           f"{npix / r['wall'] / 1e6:6.3f} Mpix/s  ({r['load']})  [{stages}]")
 
 
-def _kernel_mpix(years: int, size: int, threads: int) -> float:
-    """Throughput of the trend kernel alone (S, ties, z, p, Theil-Sen, OLS) on a (years, size, size) stack."""
-    from openldn.productivity._kernels import MK_OUTPUTS, mk_block, run_rows
+def _kernel_mpix(years: int, size: int) -> float:
+    """Throughput of the trend computation alone (S, ties, z, p, Theil-Sen, OLS) on a (years, size, size) stack.
+
+    Through the public ``mann_kendall`` on an in-memory (numpy-backed) stack, which runs the kernel on every CPU.
+    """
+    import pandas as pd
+    import xarray as xr
+
+    from openldn.productivity import mann_kendall
 
     rng = np.random.default_rng(0)
     t = np.arange(2000, 2000 + years, dtype=np.float64)
     x = (rng.normal(0.5, 0.1, (years, size, size)) + 0.002 * (t - t[0])[:, None, None]).astype(np.float32)
     x[rng.random(x.shape) < 0.05] = np.nan
-    out = np.zeros((len(MK_OUTPUTS), size, size))
-    mk_block(x[:, :1].copy(), t, 4, 0, 1, out[:, :1].copy())  # compile / load the cache
+    da = xr.DataArray(x, dims=("time", "y", "x"),
+                      coords={"time": pd.to_datetime([f"{int(y)}-01-01" for y in t])})
+    mann_kendall(da.isel(y=slice(0, 2)))  # compile / load the cache
     best = np.inf
     for _ in range(2):
         t0 = time.perf_counter()
-        run_rows(mk_block, size, x, t, 4, out=out, threads=threads)
+        mann_kendall(da)
         best = min(best, time.perf_counter() - t0)
     return size * size / best / 1e6
 
@@ -120,20 +128,28 @@ def _kernel_mpix(years: int, size: int, threads: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", type=int, default=500, help="grid side of the engine comparison")
-    ap.add_argument("--flat-sizes", default=None, help="three grid sides for the memory flatness, e.g. 625,1250,2500")
+    ap.add_argument("--sizes", "--flat-sizes", dest="sizes", default=None,
+                    help="three grid sides for the memory flatness, e.g. 625,1250,2500")
+    ap.add_argument("--large", action="store_true",
+                    help="add a 10,000 x 10,000 threaded run to the flatness (generates a ~10 GB country once)")
     ap.add_argument("--years", type=int, default=24)
     ap.add_argument("--work", type=Path, default=Path("/tmp/openldn-bench"))
     ap.add_argument("--chunk", default="auto")
     ap.add_argument("--skip-workers", action="store_true", help="no local cluster runs (threaded and flatness only)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    flat = ([int(v) for v in args.flat_sizes.split(",")] if args.flat_sizes
+    flat = ([int(v) for v in args.sizes.split(",")] if args.sizes
             else [max(args.size // 4, 128), max(args.size // 2, 256), args.size])
+    if args.large and 10000 not in flat:
+        flat.append(10000)
     cpus = os.cpu_count() or 1
 
     run_file = _country(args.work, args.size, args.years)
     npix = args.size * args.size
-    print(f"SO1 run on {args.size} x {args.size} pixels x {args.years} years (chunk {args.chunk}); {cpus} CPUs; "
+    from openldn.pipeline.engine import auto_chunk_size
+
+    chunk = args.chunk if args.chunk != "auto" else f"auto, about {auto_chunk_size(args.years)}"
+    print(f"SO1 run on {args.size} x {args.size} pixels x {args.years} years (chunk {chunk}); {cpus} CPUs; "
           f"{_load()}")
     threads = _run(run_file, args.work / "out_threads", "threads", args.chunk)
     _report("threaded scheduler", threads, npix)
@@ -157,7 +173,7 @@ def main() -> None:
         f"{n}^2 {p / 2**30:.2f} GiB (x{p / p0:.2f} RSS for x{(n / n0) ** 2:.0f} pixels)" for n, p in peaks))
 
     side = min(args.size, 1000)
-    k = _kernel_mpix(args.years, side, cpus)
+    k = _kernel_mpix(args.years, side)
     e2e = npix / threads["wall"] / 1e6
     print(f"trend kernel alone ({args.years}, {side}, {side}), {cpus} threads: {k:.2f} Mpix/s; SO1 end to end "
           f"(threaded): {e2e:.3f} Mpix/s; overhead factor {k / e2e:.1f}x  ({_load()})")

@@ -216,6 +216,11 @@ def _provenance_record(path: Path, role: str, dataset: str | None) -> dict[str, 
         return {"role": role, "path": str(path), "sha256": _sha256(path), "size": st.st_size, "dataset": dataset}
 
 
+#: Bytes of one chunk of an opened input (dask's "auto" chunks, the time axis whole): bounds the memory of the input
+#: checks and of the alignment, whatever the grid.
+_INPUT_CHUNK_BYTES = 32 * 2**20
+
+
 def _prepare(a: Assessment, chunk_size: int | None, raw_inputs: dict[str, xr.DataArray] | None = None, *,
              strict: bool = False, check_data: bool = True) -> dict[str, Any]:
     """Open and check everything before anything is written (user mistakes fail here, leaving nothing).
@@ -230,7 +235,11 @@ def _prepare(a: Assessment, chunk_size: int | None, raw_inputs: dict[str, xr.Dat
         zones = read_vector(a.resolve(a.zones.path), id_field=a.zones.id_field, name_field=a.zones.name_field,
                             layer=a.zones.layer)
     if raw_inputs is None:
-        raw, records = _open_inputs(a)
+        import dask
+
+        # input chunks of a bounded size whatever the grid (the checks and the alignment read them one by one)
+        with dask.config.set({"array.chunk-size": _INPUT_CHUNK_BYTES}):
+            raw, records = _open_inputs(a)
     else:
         raw, records = dict(raw_inputs), []
     ref = raw.get(a.grid.reference) if a.grid.reference else None

@@ -88,7 +88,7 @@ def test_tables_of_finished_stages_are_readable_while_the_run_goes_on(client, wa
     # a table shows only once its stage finished: never while its stage or an earlier one runs
     for stage, names in seen.items():
         finished_before = STEPS[: STEPS.index(stage)] if stage in STEPS else []
-        allowed = {t for s in finished_before + [stage] for t in STAGE_TABLES.get(s, [])}
+        allowed = {t for s in [*finished_before, stage] for t in STAGE_TABLES.get(s, [])}
         assert names <= allowed, (stage, names)
         for table_stage, keys in STAGE_TABLES.items():
             if table_stage in STEPS and STEPS.index(table_stage) > STEPS.index(stage):

@@ -266,7 +266,8 @@ class BasemapData:
             path = self.world_atlas / f"{'land' if name == 'land' else 'countries'}-{scale}.json"
             topology = json.loads(path.read_text(encoding="utf-8"))
             polygons, borders = decode_topojson(topology, name, with_polygons=name == "land")
-            return _Layer.of(polygons if name == "land" else borders)
+            # rings cut along the 180th meridian (Chukotka) make an invalid polygon, which a clip turns into holes
+            return _Layer.of([shapely.make_valid(p) for p in polygons] if name == "land" else borders)
         if self.natural_earth is None:
             return _Layer.of([])
         import pyogrio

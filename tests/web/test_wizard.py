@@ -76,6 +76,14 @@ def test_upload__role_fills_the_run_file(client, project) -> None:
     assert saved["aoi"] == aoi.json()["path"] and saved["inputs"]["land_cover"]["path"] == land["path"]
     assert (Path(client.app.state.settings.root) / "projects" / pid / land["path"]).is_file()
 
+    # a file linked from elsewhere in the data folder is named relative to the run file
+    (Path(client.app.state.settings.root) / "shared").mkdir()
+    (Path(client.app.state.settings.root) / "shared" / "area.geojson").write_text(json.dumps(SQUARE))
+    linked = client.post(f"/api/projects/{pid}/datasets/local", json={"path": "shared/area.geojson"}).json()
+    moved = client.put(f"/api/projects/{pid}/datasets/{linked['id']}/role", json={"role": "aoi"})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["assessment"]["aoi"] == "../../shared/area.geojson"
+
     refused = client.put(f"/api/projects/{pid}/datasets/{land['id']}/role", json={"role": "aoi"})
     assert refused.status_code == 422 and "raster" in refused.json()["detail"]
     assert client.put(f"/api/projects/{pid}/datasets/nope/role", json={"role": "ndvi"}).status_code == 404

@@ -423,7 +423,9 @@ def _assign(request: Request, project_id: str, dataset: dict[str, Any], body: Ro
     folder = project_dir(request, project_id)
     run_file, data = _draft(request, project)
     base = run_file.parent
-    on_disk = safe_join(folder, dataset["path"]) if not Path(dataset["path"]).is_absolute() else Path(dataset["path"])
+    on_disk = (folder / dataset["path"]).resolve()  # linked files may lie elsewhere in the data folder
+    if not inside(settings(request).root, on_disk):
+        raise WebError(403, f"path {dataset['path']!r} is outside the data folder")
     value = Path(os.path.relpath(on_disk, base)).as_posix()
     if body.role in ("aoi", "zones") and dataset["kind"] != "vector":
         raise WebError(422, _("%(file)s is a raster: the area of interest and admin units are vector files") % {

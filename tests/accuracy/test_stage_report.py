@@ -148,3 +148,52 @@ def test_agreement_outputs(runs: dict[str, Path]) -> None:
     assert (out / "maps" / f"confidence_{PERIOD}.tif").is_file()
     text = (out / "report" / "report.html").read_text(encoding="utf-8")
     assert 'id="agreement"' in text and "moves the national figure most" in text
+
+
+def test_design_puts_extra_points_where_confidence_is_low(runs: dict[str, Path], tmp_path: Path) -> None:
+    """`openldn accuracy design --confidence --extra`: classes split by pixel confidence, extra points in the low
+    parts; the estimate is the stratified one over those strata (computed here by hand)."""
+    import numpy as np
+    import rasterio
+
+    out = runs["run"]
+    sample = tmp_path / "s"
+    assert main(["accuracy", "design", f"sdg/{PERIOD}", "--run", str(out), "--out", str(sample), "--n", "60",
+                 "--minimum", "10", "--seed", "3", "--confidence", f"confidence/{PERIOD}", "--extra", "30"]) == 0
+    design = json.loads((sample / "design.json").read_text())
+    points = pd.read_csv(sample / "points.csv")
+    with rasterio.open(out / "maps" / f"sdg_{PERIOD}.tif") as a, \
+            rasterio.open(out / "maps" / f"confidence_{PERIOD}.tif") as b:  # fmt: skip
+        sdg, conf = a.read(1), b.read(1)
+    # the low-confidence pixels of each class, counted independently
+    low_px = [int(((sdg == c) & (conf == 1)).sum()) for c in design["classes"]]
+    assert design["pixels_low"] == low_px and sum(low_px) > 0
+    assert design["extra"] == 30 and len(points) == design["n"] == sum(design["allocation"])
+    on_low = conf[points["row"], points["col"]] == 1
+    assert (on_low == (points["substratum"] == "low")).all()
+    assert (sdg[points["row"], points["col"]] == points["stratum"]).all()
+    assert int(on_low.sum()) == sum(design["allocation_low"]) >= 30
+    # labels: the map class, except two low-confidence points per class relabelled stable/degraded
+    ref = points["stratum"].astype(int).copy()
+    for c in design["classes"]:
+        idx = points.index[(points["stratum"] == c) & (points["substratum"] == "low")][:2]
+        ref[idx] = 0 if c != 0 else -1
+    pd.DataFrame({"point_id": points["point_id"], "reference": ref}).to_csv(sample / "labels.csv", index=False)
+    assert main(["accuracy", "estimate", str(sample)]) == 0
+    got = json.loads((sample / "accuracy.json").read_text())["degraded"]
+    # stratified estimate over the 2 x 3 strata (class x low/other), by hand
+    full = np.asarray(design["mapped_area_m2"])
+    low = np.asarray(design["mapped_area_low_m2"])
+    total = full.sum()
+    p = var = 0.0
+    for i, c in enumerate(design["classes"]):
+        for part, area in (("low", low[i]), ("other", full[i] - low[i])):
+            sel = (points["stratum"] == c) & (points["substratum"] == part)
+            n = int(sel.sum())
+            if area <= 0:
+                continue
+            share = float((ref[sel] == -1).sum()) / n
+            p += area / total * share
+            var += (area / total) ** 2 * share * (1 - share) / (n - 1)
+    assert got["proportion"] == pytest.approx(p, abs=1e-12)
+    assert got["se"] == pytest.approx(math.sqrt(var), rel=1e-9)

@@ -93,7 +93,7 @@ class SampleAssessment:
     """Estimates from a labelled sample, with what is needed to report them."""
 
     design: SampleDesign
-    estimate: AccuracyEstimate
+    estimate: AccuracyEstimate | GeneralEstimate
     degraded: ProportionEstimate | None
     confidence: str | None
     rule: str
@@ -126,7 +126,13 @@ class SampleAssessment:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (areas in km²)."""
-        d = self.estimate.to_dict()
+        if isinstance(self.estimate, AccuracyEstimate):
+            d = self.estimate.to_dict()
+        else:
+            d = {"method": "Stehman (2014): strata = low-confidence part and rest of every map class",
+                 "confidence": self.estimate.confidence, "classes": list(self.design.classes),
+                 "strata_area": (self.design.strata_area_m2() / 1e6).tolist(), "total_area": self.estimate.total_area,
+                 "overall_accuracy": self.estimate.overall, "overall_accuracy_se": self.estimate.overall_se}  # fmt: skip
         d["per_class"] = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
                           for row in json.loads(self.table().to_json(orient="records"))]  # fmt: skip
         return {
@@ -199,12 +205,18 @@ def assess_sample(
     if short:
         raise ConfigError(f"labels: strata with fewer than 2 labelled points: {'; '.join(short)}; every mapped class "
                           f"needs at least 2 ({len(done)} of {len(points)} points labelled so far)")  # fmt: skip
-    est = estimate_accuracy(counts, area_km2, classes=design.classes, confidence=confidence)
-    deg = est.class_proportion(design.degraded_classes) if design.degraded_classes else None
+    est: AccuracyEstimate | GeneralEstimate
+    if design.confidence_map is not None:  # strata = low-confidence part and rest of every class (Stehman 2014)
+        est = _substrata_estimate(design, points, done, area_km2, confidence)
+        deg = est.degraded
+    else:
+        est = estimate_accuracy(counts, area_km2, classes=design.classes, confidence=confidence)
+        deg = est.class_proportion(design.degraded_classes) if design.degraded_classes else None
     level = None if deg is None else confidence_level(deg, rule=rule, thresholds=thresholds)
     interp = sorted({str(v) for v in done["interpreter"] if str(v).strip()})
     zones = None
-    if design.zone_mapped_area_m2 and design.degraded_classes and "zone_id" in points.columns:
+    if (design.zone_mapped_area_m2 and design.degraded_classes and "zone_id" in points.columns
+            and design.confidence_map is None):
         zone_of = dict(zip(points["point_id"].astype(str), points["zone_id"].astype(str), strict=True))
         in_deg = done["reference"].astype(int).isin(design.degraded_classes).to_numpy()
         zcol = done["point_id"].map(zone_of).to_numpy()
@@ -227,6 +239,37 @@ def assess_sample(
         n_points=len(points), n_labelled=len(done), labelled_per_stratum=counts.sum(axis=1).tolist(),
         interpreters=interp, zones=zones,
     )  # fmt: skip
+
+
+def _substrata_estimate(design: SampleDesign, points: pd.DataFrame, done: pd.DataFrame, area_km2: np.ndarray,
+                        confidence: float) -> GeneralEstimate:  # fmt: skip
+    """Estimates of a design whose strata split every class by pixel confidence (low part, other part)."""
+    import dataclasses
+
+    if "substratum" not in points.columns:
+        raise ConfigError("points.csv: no substratum column, but the design splits the classes by pixel confidence; "
+                          "give the points.csv written with the design")  # fmt: skip
+    sub = dict(zip(points["point_id"].astype(str), points["substratum"].astype(str), strict=True))
+    pos = {c: i for i, c in enumerate(design.classes)}
+    h = np.array([2 * pos[int(s)] + (sub[p] != "low") for p, s in zip(done["point_id"], done["stratum"],
+                                                                       strict=True)], dtype=np.int64)  # fmt: skip
+    a_h = design.strata_area_m2() / 1e6
+    n_h = np.bincount(h, minlength=a_h.size)
+    short = [f"{design.classes[j // 2]} ({'low confidence' if j % 2 == 0 else 'other'}): {int(n_h[j])}"
+             for j in range(a_h.size) if a_h[j] > 0 and n_h[j] < 2]  # fmt: skip
+    if short:
+        raise ConfigError(f"labels: strata with fewer than 2 labelled points: {'; '.join(short)}; every stratum "
+                          "with area needs at least 2")  # fmt: skip
+    keep = np.flatnonzero(n_h > 0)
+    remap = np.full(a_h.size, -1, dtype=np.int64)
+    remap[keep] = np.arange(keep.size)
+    est = estimate_accuracy_strata(remap[h], a_h[keep], done["stratum"].astype(int).to_numpy(),
+                                   done["reference"].astype(int).to_numpy(), classes=design.classes,
+                                   degraded=design.degraded_classes, confidence=confidence)  # fmt: skip
+    if est.degraded is not None:
+        mapped = float(area_km2[[pos[c] for c in design.degraded_classes]].sum() / area_km2.sum())
+        est = dataclasses.replace(est, degraded=dataclasses.replace(est.degraded, mapped_proportion=mapped))
+    return est
 
 
 def file_record(path: str | Path) -> dict[str, Any]:
@@ -254,11 +297,14 @@ def write_assessment(
     write_table(result.table(), paths["table"])
     est = result.estimate
     rows = []
-    for i, c in enumerate(est.classes):
-        for j, r in enumerate(est.classes):
-            rows.append({"map_class": c, "reference_class": r, "count": int(est.counts[i, j]),
-                         "area_proportion": float(est.proportions[i, j])})  # fmt: skip
-    write_table(pd.DataFrame(rows), paths["matrix"])
+    if isinstance(est, AccuracyEstimate):  # strata = map classes: the error matrix in area proportions
+        for i, c in enumerate(est.classes):
+            for j, r in enumerate(est.classes):
+                rows.append({"map_class": c, "reference_class": r, "count": int(est.counts[i, j]),
+                             "area_proportion": float(est.proportions[i, j])})  # fmt: skip
+        write_table(pd.DataFrame(rows), paths["matrix"])
+    else:
+        del paths["matrix"]
     if result.zones:
         paths["zones"] = write_table(result.zone_table(), out / "accuracy_zones.csv")
     with atomic_path(paths["json"]) as tmp:

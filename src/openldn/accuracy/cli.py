@@ -77,6 +77,12 @@ def design(
                                                 "e.g. 'lc_unccd/2023=7' (water).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a different, already labelled sample in --out.")]
     = False,
+    confidence_map: Annotated[str | None, typer.Option("--confidence", help="Pixel confidence map of the run (e.g. "
+                                                       "confidence/2016-2023): strata = low-confidence part and "
+                                                       "rest of every class.")] = None,
+    extra: Annotated[int, typer.Option("--extra", min=0, help="Extra points in the low-confidence strata (needs "
+                                       "--confidence).")] = 0,
+    low: Annotated[str, typer.Option("--low", help="Confidence classes counted as low (default 1).")] = "1",
 ) -> None:
     """Draw a stratified random sample on a categorical map; write points.gpkg/.csv, design.json and labels.csv."""
     from openldn.accuracy.sampling import design_sample
@@ -85,7 +91,7 @@ def design(
         map_, out, run_dir=run, n=n, target_se=target_se, users_accuracy=_users(users), minimum=minimum, seed=seed,
         degraded=_codes(degraded, "--degraded"), zones=zones, zone_field=zone_field,
         zone_ids=[z.strip() for z in zone_ids.split(",")] if zone_ids else None, exclude=_exclude(exclude),
-        force=force,
+        force=force, confidence=confidence_map, extra=extra, low_classes=_codes(low, "--low") or [1],
     )  # fmt: skip
     alloc = ", ".join(f"{lab} {a}" for lab, a in zip(d.class_labels, d.allocation, strict=True))
     typer.echo(f"{len(table)} points on {d.map_key} ({alloc}) written to {out}; fill in {out / 'labels.csv'}")
@@ -140,8 +146,10 @@ def estimate(
     paths = write_assessment(res, out if out is not None else sample, sources={
         "design": sample / SAMPLE_FILES["design"], "points": pts_path, "labels": labels_path})  # fmt: skip
     est = res.estimate
+    from openldn.accuracy.estimators import z_value
+
     typer.echo(f"{res.n_labelled} of {res.n_points} points labelled; overall accuracy {est.overall:.3f} "
-               f"± {est.z * est.overall_se:.3f}")  # fmt: skip
+               f"± {z_value(confidence) * est.overall_se:.3f}")  # fmt: skip
     if res.degraded is not None:
         g = res.degraded
         typer.echo(f"degraded: {100 * g.proportion:.2f} % of the area (map {100 * g.mapped_proportion:.2f} %), "

@@ -293,8 +293,24 @@ class SampleDesign:
     exclude: dict[str, Any] | None = None
     crs: str = ""
     maps: list[str] = field(default_factory=list)
+    #: Pixel confidence map splitting every class into a low-confidence and an other stratum (None: strata =
+    #: classes); with it, the pixels, areas and points of the low-confidence part of each class.
+    confidence_map: str | None = None
+    low_classes: list[int] | None = None
+    pixels_low: list[int] | None = None
+    mapped_area_low_m2: list[float] | None = None
+    allocation_low: list[int] | None = None
+    extra: int = 0
     method: str = ("stratified random sample of pixels (strata = map classes), simple random sample without "
                    "replacement within each stratum; points at pixel centres (Olofsson et al. 2014)")  # fmt: skip
+
+    def strata_area_m2(self) -> np.ndarray:
+        """Area of every stratum: the classes, or (with a confidence map) low then other part of each class."""
+        full = np.asarray(self.mapped_area_m2, dtype=np.float64)
+        if self.mapped_area_low_m2 is None:
+            return full
+        low = np.asarray(self.mapped_area_low_m2, dtype=np.float64)
+        return np.column_stack([low, np.maximum(full - low, 0.0)]).ravel()
 
     def to_json(self) -> str:
         """JSON text."""

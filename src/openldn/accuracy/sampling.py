@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -120,6 +121,9 @@ def design_sample(
     exclude: tuple[str | Path, Sequence[int]] | None = None,
     max_pixels: int = 4_000_000,
     force: bool = False,
+    confidence: str | Path | None = None,
+    extra: int = 0,
+    low_classes: Sequence[int] = (1,),
 ) -> tuple[SampleDesign, pd.DataFrame]:
     """Design a stratified random sample on a categorical map and write it (see the module docstring).
 
@@ -160,6 +164,15 @@ def design_sample(
     force : bool
         Replace a different design already in ``out_dir`` even though its labels file holds labels (they are
         moved aside to ``labels.previous.csv``).
+    confidence : str or pathlib.Path, optional
+        A pixel confidence map of the run (``confidence/<period>``, same grid): every class is split into its
+        low-confidence part (codes ``low_classes``) and the rest, two strata sampled separately (the class's points
+        shared by pixel count, at least 2 in each non-empty part); estimates then use the estimators for strata
+        that differ from the map classes (Stehman 2014).
+    extra : int
+        Points added to the low-confidence strata (shared by their pixel counts); needs ``confidence``.
+    low_classes : sequence of int
+        Codes of ``confidence`` counted as low (default ``(1,)``, :data:`~openldn.accuracy.confidence.CONFIDENCE_CLASSES`).
 
     Returns
     -------
@@ -199,8 +212,20 @@ def design_sample(
     if n < 2:
         raise ConfigError(f"sample size {n}: draw at least 2 points per mapped class")
     alloc = allocate(n, scan.weights, minimum=minimum, available=scan.pixels)
-    points = draw_points(info, scan, alloc, seed=seed, zones=zgdf, zone_ids=zid, exclude=excl,
-                         max_pixels=max_pixels)  # fmt: skip
+    split: dict[str, Any] = {}
+    if confidence is None:
+        if extra:
+            raise ConfigError("--extra needs --confidence: the pixel confidence map whose low classes get the extra "
+                              "points (run with pixel_confidence: {enabled: true})")  # fmt: skip
+        points = draw_points(info, scan, alloc, seed=seed, zones=zgdf, zone_ids=zid, exclude=excl,
+                             max_pixels=max_pixels)  # fmt: skip
+    else:
+        if excl is not None:
+            raise ConfigError("--confidence and --exclude cannot be combined; use a map whose frame is land (the "
+                              "SDG 15.3.1, LPD or status map) with --confidence")  # fmt: skip
+        points, split = _split_by_confidence(info, scan, alloc, confidence, run_dir, zgdf, zid,
+                                             tuple(int(c) for c in low_classes), extra, seed, max_pixels)  # fmt: skip
+        alloc = np.asarray(split["allocation"], dtype=np.int64)
     values = values_at_points(points, maps, info.crs)
     table = pd.concat([points, values], axis=1)
     design = SampleDesign(
@@ -227,6 +252,12 @@ def design_sample(
                                            "codes": list(excl[1])},
         crs=info.crs,
         maps=[m.column for m in maps.values()],
+        confidence_map=split.get("map"),
+        low_classes=split.get("low_classes"),
+        pixels_low=split.get("pixels_low"),
+        mapped_area_low_m2=split.get("area_low_m2"),
+        allocation_low=split.get("allocation_low"),
+        extra=int(extra),
     )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -252,6 +283,65 @@ def design_sample(
     if not labels.exists():  # never overwrite interpreters' work
         write_table(label_template(table["point_id"]), labels)
     return design, table
+
+
+def _largest_remainder(total: int, weights: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """``total`` shared in proportion to ``weights`` (largest remainder), at most ``cap`` each."""
+    w = np.asarray(weights, dtype=np.float64)
+    if total <= 0 or w.sum() <= 0:
+        return np.zeros(w.size, dtype=np.int64)
+    raw = total * w / w.sum()
+    out = np.floor(raw).astype(np.int64)
+    order = np.argsort(-(raw - out), kind="stable")
+    out[order[: total - int(out.sum())]] += 1
+    return np.minimum(out, np.asarray(cap, dtype=np.int64))
+
+
+def _split_by_confidence(
+    info: MapInfo, scan: Any, alloc: np.ndarray, confidence: str | Path, run_dir: str | Path | None, zones: Any,
+    zone_ids: list[str] | None, low: tuple[int, ...], extra: int, seed: int, max_pixels: int,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Draw the sample with every class split into its low-confidence part and the rest (two strata each)."""
+    from openldn.accuracy.design import check_exclude
+
+    cinfo, _ = resolve_map(confidence, run_dir)
+    check_exclude(info, (cinfo, ()))
+    bad = [c for c in low if c not in cinfo.classes]
+    if bad or not low:
+        raise ConfigError(f"--low {list(low)}: not classes of the confidence map {cinfo.key} ({cinfo.classes})")
+    non_low = tuple(c for c in cinfo.classes if c not in low) + ((cinfo.nodata,) if cinfo.nodata is not None else ())
+    try:
+        low_scan = scan_strata(info, zones=zones, exclude=(cinfo, non_low), max_pixels=max_pixels)
+    except ConfigError:
+        raise ConfigError(f"{cinfo.path}: no pixel of the confidence classes {list(low)} in the frame; draw the "
+                          "sample without --confidence/--extra") from None  # fmt: skip
+    low_px = low_scan.pixels
+    oth_px = scan.pixels - low_px
+    a_low = np.zeros_like(alloc)
+    a_oth = np.zeros_like(alloc)
+    for i, a in enumerate(alloc):
+        if a == 0:
+            continue
+        al = round(float(a * low_px[i] / scan.pixels[i]))
+        ao = int(a) - al
+        al = min(max(al, min(2, int(low_px[i]))), int(low_px[i]))
+        ao = min(max(ao, min(2, int(oth_px[i]))), int(oth_px[i]))
+        a_low[i], a_oth[i] = al, ao
+    a_low = a_low + _largest_remainder(extra, low_px, low_px - a_low)
+    excl_low = (cinfo, non_low)
+    frames = [draw_points(info, low_scan, a_low, seed=seed, zones=zones, zone_ids=zone_ids, exclude=excl_low,
+                          max_pixels=max_pixels).assign(substratum="low")]  # fmt: skip
+    if a_oth.sum() > 0:
+        oth_scan = scan_strata(info, zones=zones, exclude=(cinfo, low), max_pixels=max_pixels)
+        frames.append(draw_points(info, oth_scan, a_oth, seed=seed + 1, zones=zones, zone_ids=zone_ids,
+                                  exclude=(cinfo, low), max_pixels=max_pixels).assign(substratum="other"))  # fmt: skip
+    pts = pd.concat(frames, ignore_index=True)
+    pts = pts.iloc[np.random.default_rng(seed + 2).permutation(len(pts))].reset_index(drop=True)
+    width = max(5, len(str(len(pts))))
+    pts["point_id"] = [f"P{j + 1:0{width}d}" for j in range(len(pts))]
+    return pts, {"map": cinfo.key, "low_classes": list(low), "pixels_low": low_px.tolist(),
+                 "area_low_m2": low_scan.area_m2.tolist(), "allocation_low": a_low.tolist(),
+                 "allocation": (a_low + a_oth).tolist()}  # fmt: skip
 
 
 def _has_labels(path: Path) -> bool:

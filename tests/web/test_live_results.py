@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 import pytest
 from _web_fake_pipeline import STAGE_LAYERS, STAGE_TABLES, STEPS, write_outputs
+from test_browser import _wait_until, live_server  # noqa: F401  (fixture)
+from test_browser_gis import _no_overflow, _shot, _watch, small_page  # noqa: F401  (fixture)
 
 from openldn.web.progress import finished_stage_files
 
@@ -195,3 +197,42 @@ def test_real_pipeline_failure_leaves_no_partial_result(demo_run_file: Path, tmp
 def test_fake_pipeline_constants_cover_the_flow() -> None:
     """The staged tables and layers of the fake run belong to stages it runs (guards the tests above)."""
     assert set(STAGE_TABLES) <= set(STEPS) and set(STAGE_LAYERS) <= set(STEPS)
+
+
+@pytest.mark.browser
+def test_browser__tables_and_layers_appear_as_stages_finish(small_page, live_server, fake_env, monkeypatch,  # noqa: F811
+                                                            tmp_path: Path) -> None:
+    """In the page: while the run goes on, the finished stages' tables fill the Tables panel and their maps the
+    Layers panel, both marked 'in progress'; when it ends, the published result without the mark."""
+    monkeypatch.setenv("OPENLDN_FAKE_DELAY", "2.0")
+    base = live_server(pipeline="_web_fake_pipeline:run_assessment")
+    import httpx
+
+    assert httpx.Client(base_url=base, timeout=30).post("/api/projects", json={"name": "live", "demo": True}).status_code in (200, 201)
+    page = small_page
+    seen = _watch(page, base)
+    page.goto(base + "/")
+    page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+    page.click("#run-btn")
+    deadline = time.monotonic() + 90
+    live_table = False
+    while page.get_attribute("#run-status", "data-status") != "succeeded":
+        assert time.monotonic() < deadline, "the run did not finish"
+        running = page.get_attribute("#run-status", "data-status") == "running"
+        options = page.evaluate("[...document.querySelectorAll('#table-select option')].map((o) => o.value)")
+        if running and "lpd_by_lc" in options and not live_table:
+            assert "drought_area" not in options or page.get_attribute("body", "data-staged-tables") == "2"
+            assert page.text_content("#tables-box .live-badge") == "in progress"
+            assert page.text_content("#layers-box .live-badge") == "in progress"
+            assert page.locator("#layers .layer-toggle").count() >= 1
+            page.wait_for_selector("#table-view table", timeout=10_000)
+            live_table = True
+            _no_overflow(page)
+            _shot(page, tmp_path, "openldn-web-live-results.png")
+        time.sleep(0.2)
+    assert live_table, "no table showed before the run ended"
+    _wait_until(page, "document.querySelectorAll('#table-select option').length === 2")
+    _wait_until(page, "!document.querySelector('.live-badge')")
+    assert page.get_attribute("body", "data-live") == ""
+    _no_overflow(page)
+    assert not seen["errors"], seen["errors"]

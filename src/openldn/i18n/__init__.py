@@ -251,13 +251,16 @@ def format_integer(value: float, lang: str | None = None) -> str:
 
 def format_percent(value: float, digits: int = 1, lang: str | None = None) -> str:
     """A percentage given in percent (``12.5`` means 12.5 %), written as the language writes percentages."""
-    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "") + "%"
-    return _numbers.format_percent(value / 100.0, format=pattern, locale=_babel_locale(lang))
+    locale = _babel_locale(lang)
+    pattern = _numbers.parse_pattern(locale.percent_formats[None].pattern)  # the language's spacing and sign
+    pattern.frac_prec = (digits, digits)
+    return str(pattern.apply(value / 100.0, locale))
 
 
 def format_area(value_km2: float, digits: int = 2, lang: str | None = None) -> str:
     """An area in square kilometres with its unit, as the language writes it."""
-    return f"{format_decimal(value_km2, digits, lang)} {gettext('km²')}"
+    unit = gettext("km²")
+    return f"{format_decimal(value_km2, digits, lang)} {unit}"
 
 
 def format_date(value: date | datetime, lang: str | None = None) -> str:

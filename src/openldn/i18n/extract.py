@@ -9,7 +9,7 @@ registers it::
     [extractors]
     openldn_data = openldn.i18n.extract:extract_yaml
 
-    [openldn_data: data/**.yaml]
+    [openldn_data: **.yaml]
 
 Which keys hold words is declared here once (:data:`TEXT_KEYS`, :data:`TEXT_TREES`); files that carry their own
 translations or only names of products (:data:`SKIPPED`) are left out.

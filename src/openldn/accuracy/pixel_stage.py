@@ -70,7 +70,7 @@ def _options(a: Any) -> PixelConfidenceOptions:
     raw = getattr(a, "pixel_confidence", None)
     if isinstance(raw, PixelConfidenceOptions):
         return raw
-    return PixelConfidenceOptions(**(raw if isinstance(raw, dict) else {}))
+    return PixelConfidenceOptions.model_validate(raw if isinstance(raw, dict) else {})
 
 
 def confidence_legend() -> Any:

@@ -294,7 +294,8 @@ def _largest_remainder(total: int, weights: np.ndarray, cap: np.ndarray) -> np.n
     out = np.floor(raw).astype(np.int64)
     order = np.argsort(-(raw - out), kind="stable")
     out[order[: total - int(out.sum())]] += 1
-    return np.minimum(out, np.asarray(cap, dtype=np.int64))
+    capped: np.ndarray = np.minimum(out, np.asarray(cap, dtype=np.int64))
+    return capped
 
 
 def _split_by_confidence(

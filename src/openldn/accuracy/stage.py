@@ -76,8 +76,8 @@ def _options(a: Any) -> AccuracyOptions:
     if isinstance(raw, AccuracyOptions):
         return raw
     if isinstance(raw, dict):
-        return AccuracyOptions(**raw)
-    return AccuracyOptions()
+        return AccuracyOptions.model_validate(raw)
+    return AccuracyOptions.model_validate({})
 
 
 def _resolve(a: Any, path: str) -> Path:

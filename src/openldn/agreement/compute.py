@@ -43,12 +43,13 @@ def agreement_count(maps: Sequence[xr.DataArray], *, degraded: int = -1) -> xr.D
     valid = aligned[0].isin([-1, 0, 1])
     for m in aligned[1:]:
         valid = valid & m.isin([-1, 0, 1])
-    out = xr.where(valid, count, np.int16(NODATA)).astype(np.int16)
+    out: xr.DataArray = xr.where(valid, count, np.int16(NODATA)).astype(np.int16)
     out.name = "agreement"
     out.attrs = {"long_name": "number of method variants calling the pixel degraded", "_FillValue": NODATA,
                  "variants": len(maps)}  # fmt: skip
     if aligned[0].rio.crs is not None:
-        out = out.rio.write_crs(aligned[0].rio.crs)
+        georef: xr.DataArray = out.rio.write_crs(aligned[0].rio.crs)
+        return georef
     return out
 
 
@@ -79,7 +80,7 @@ def range_table(tables: pd.DataFrame) -> pd.DataFrame:
                      "variants": len(g)})  # fmt: skip
     out = pd.DataFrame(rows)
     if len(out):
-        out.insert(out.columns.get_loc("max_share") + 1, "range_share", out["max_share"] - out["min_share"])
+        out.insert(list(out.columns).index("max_share") + 1, "range_share", out["max_share"] - out["min_share"])
     return out
 
 

@@ -84,7 +84,8 @@ class AgreementVariant(BaseModel):
             raise ValueError(f"variant {self.name}: lpd_input imports a map; preset and productivity do not apply")
         if self.productivity:
             try:
-                ProductivityOptions(**{**ProductivityOptions().model_dump(), **self.productivity})
+                ProductivityOptions.model_validate({**ProductivityOptions.model_validate({}).model_dump(),
+                                                    **self.productivity})
             except ValidationError as err:
                 raise ValueError(f"variant {self.name}: productivity options: {err.errors()[0]['msg']}") from None
         return self
@@ -157,15 +158,15 @@ def _options(a: Any) -> AgreementOptions:
     if isinstance(raw, AgreementOptions):
         return raw
     if isinstance(raw, dict):
-        return AgreementOptions(**raw)
-    return AgreementOptions()
+        return AgreementOptions.model_validate(raw)
+    return AgreementOptions.model_validate({})
 
 
 def _run_productivity(a: Any) -> ProductivityOptions:
     raw = getattr(a, "productivity", None)
     if isinstance(raw, ProductivityOptions):
         return raw
-    return ProductivityOptions(**(raw if isinstance(raw, dict) else {}))
+    return ProductivityOptions.model_validate(raw if isinstance(raw, dict) else {})
 
 
 def _variants(opts: AgreementOptions, base: ProductivityOptions) -> list[_Variant]:
@@ -181,7 +182,7 @@ def _variants(opts: AgreementOptions, base: ProductivityOptions) -> list[_Varian
         if spec.preset:
             start = {**start, **(load_preset(spec.preset).get("productivity") or {})}
         try:
-            vopts = ProductivityOptions(**{**start, **spec.productivity})
+            vopts = ProductivityOptions.model_validate({**start, **spec.productivity})
         except ValidationError as err:
             raise ConfigError(f"agreement variant {spec.name}: {err.errors()[0]['msg']}") from None
         changed = {k: val for k, val in vopts.model_dump().items() if base.model_dump()[k] != val}
@@ -293,14 +294,16 @@ def _sdg(ctx: Any, prod: xr.DataArray, label: str) -> xr.DataArray:
 
 def _georef(ctx: Any, da: xr.DataArray) -> xr.DataArray:
     if da.rio.crs is None and getattr(ctx, "geobox", None) is not None:
-        return da.rio.write_crs(ctx.geobox.crs.to_wkt())
+        out: xr.DataArray = da.rio.write_crs(ctx.geobox.crs.to_wkt())
+        return out
     return da
 
 
 def _table(ledger: Any, sdg: xr.DataArray, label: str, variant: str) -> pd.DataFrame:
     from openldn.integration.summary import SDG_LABELS
 
-    t = ledger.class_table(sdg.astype(STATUS_DTYPE), variable="sdg_15_3_1", period=label, legend=SDG_LABELS)
+    t: pd.DataFrame = ledger.class_table(sdg.astype(STATUS_DTYPE), variable="sdg_15_3_1", period=label,
+                                         legend=SDG_LABELS)
     t.insert(0, "variant", variant)
     return t
 
@@ -310,7 +313,7 @@ def _single_choices(v: _Variant, base: ProductivityOptions) -> list[tuple[str, P
     out = []
     for key, value in (v.definition.get("changed_options") or {}).items():
         try:
-            out.append((key, ProductivityOptions(**{**base.model_dump(), key: value})))
+            out.append((key, ProductivityOptions.model_validate({**base.model_dump(), key: value})))
         except ValidationError:
             continue
     return out

@@ -373,7 +373,9 @@ def test_errors__json_without_stack_trace(client, monkeypatch) -> None:
     monkeypatch.setattr(library, "validate_run_file", missing)
     response = client.put(f"/api/projects/{project['id']}/assessment", json={"name": "x"})
     assert response.status_code == 422
-    assert response.json() == {"detail": "ndvi.tif: file not found; check inputs.ndvi.path"}
+    # the library's message first, then every other problem of the run file
+    assert response.json()["detail"].startswith("ndvi.tif: file not found; check inputs.ndvi.path")
+    assert response.json()["errors"][0]["message"] == "ndvi.tif: file not found; check inputs.ndvi.path"
     invalid = client.post("/api/projects", json={"name": ""})
     assert invalid.status_code == 422 and isinstance(invalid.json()["detail"], str)
 

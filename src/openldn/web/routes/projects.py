@@ -68,7 +68,9 @@ class RunFileErrorsOut(BaseModel):
     """A refused run file: every problem, none summarised away."""
 
     detail: str = Field(description="All problems on one line.")
-    errors: list[RunFileProblem]
+    errors: list[RunFileProblem] = Field(
+        default_factory=list, description="Every problem of the run file (absent when the body is not a JSON object)."
+    )
 
 
 class WizardIn(BaseModel):

@@ -158,7 +158,7 @@ def test_browser__legend_basemap_compare_identify_zip(small_page, live_server, f
 
     # offline basemap: Natural Earth borders drawn; places at district zoom; nothing fetched from elsewhere
     assert page.get_attribute("body", "data-basemap") == "offline"
-    assert page.locator("path.country-border").count() >= 1
+    _wait_until(page, "document.querySelectorAll('canvas.basemap-lines.leaflet-tile-loaded').length > 0")
     page.click("#zoom-area")
     page.wait_for_timeout(800)
     bounds = page.evaluate("map.getBounds().toBBoxString()").split(",")

@@ -43,3 +43,13 @@ def test_validate__refuses_a_year_run_would_refuse(demo_run_file: Path, tmp_path
     assert main(["validate", str(run_file)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "year 2024 is missing" in err[0] and "max_year_gap" in err[0]
+
+
+def test_validate_prints_epsg_years_and_windows(demo_run_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The summary names the EPSG code (not WKT), the years of each input and each period's windows."""
+    assert main(["validate", str(demo_run_file), "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "EPSG:4326" in out and "GEOGCS" not in out and "GEOGCRS" not in out
+    # By hand for 2016-2023, 16-year trend and 3-year recent State: trend 2008-2023, State 2008-2020 vs 2021-2023.
+    assert "period 2016-2023; productivity trend 2008-2023, state 2008-2020 vs 2021-2023, performance 2008-2023" in out
+    assert "ndvi: years 2000-2023 (24 years)" in out

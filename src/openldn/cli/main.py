@@ -18,6 +18,7 @@ from openldn.i18n import (
     _,
     format_decimal,
     format_integer,
+    ngettext,
     normalize_language,
     set_language,
     system_language,
@@ -241,13 +242,64 @@ def validate(assessment: Annotated[Path, typer.Argument(help="Run file (YAML).")
     gb = prep["geobox"]
     for finding in prep["findings"]:
         typer.echo(_("warning: %(message)s") % {"message": finding.message}, err=True)
-    for choice in plan_years(a, prep["raw"]):
+    choices = plan_years(a, prep["raw"])
+    for choice in choices:
         if choice.substituted:
             typer.echo(_("warning: %(message)s") % {"message": choice.note()}, err=True)
     typer.echo(_("%(file)s: valid. Preset %(preset)s; periods %(periods)s; inputs %(inputs)s; grid %(width)s x "
                  "%(height)s (%(crs)s).") % {
         "file": assessment, "preset": a.preset, "periods": ", ".join(p.label for p in a.periods),
-        "inputs": ", ".join(a.inputs), "width": gb.shape[1], "height": gb.shape[0], "crs": gb.crs})
+        "inputs": ", ".join(a.inputs), "width": gb.shape[1], "height": gb.shape[0], "crs": _crs_label(gb.crs)})
+    for line in _validate_summary(a, prep["raw"]):
+        typer.echo("  " + line)
+
+
+def _crs_label(crs: Any) -> str:
+    """``EPSG:4326`` when the CRS has an EPSG code, else its name."""
+    epsg = getattr(crs, "epsg", None)
+    if epsg:
+        return f"EPSG:{epsg}"
+    return str(getattr(crs, "name", None) or crs)
+
+
+def _years_text(years: list[int]) -> str:
+    """``2000-2023 (24 years)`` for a run of consecutive years, else the years themselves."""
+    if not years:
+        return "-"
+    if len(years) > 2 and years == list(range(years[0], years[-1] + 1)):
+        return ngettext("%(first)s-%(last)s (%(count)s year)", "%(first)s-%(last)s (%(count)s years)", len(years)) % {
+            "first": years[0], "last": years[-1], "count": len(years)}
+    return ", ".join(str(y) for y in years)
+
+
+def _validate_summary(a: Any, raw: dict[str, Any]) -> list[str]:
+    """Years available per input, and the years each input serves in the run (the periods' windows)."""
+    import pandas as pd
+
+    lines = []
+    for name, da in raw.items():
+        if "time" in getattr(da, "dims", ()):
+            years = sorted({int(y) for y in pd.DatetimeIndex(da["time"].values).year})
+            lines.append(_("%(input)s: years %(years)s") % {"input": name, "years": _years_text(years)})
+        else:
+            lines.append(_("%(input)s: one layer, no time axis") % {"input": name})
+    for period in a.periods:
+        text = _("period %(period)s") % {"period": period.label}
+        if "ndvi" in a.inputs:
+            from openldn.productivity.stage import period_windows
+
+            w = period_windows(period, a.productivity)
+            text += "; " + _("productivity trend %(trend)s, state %(state_baseline)s vs %(state_recent)s, "
+                             "performance %(performance)s") % {
+                "trend": w.trend.label, "state_baseline": w.state_baseline.label,
+                "state_recent": w.state_recent.label, "performance": w.performance.label}
+        if "land_cover" in a.inputs:
+            from openldn.land_cover.stage import period_years
+
+            first, last = period_years(period, a.baseline_period, a.land_cover.reporting_lc_start)
+            text += "; " + _("land cover %(first)s -> %(last)s") % {"first": first, "last": last}
+        lines.append(text)
+    return lines
 
 
 @app.command()

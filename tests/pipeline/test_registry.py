@@ -15,7 +15,8 @@ from openldn.exceptions import ConfigError
 
 def test_registry__every_stage_declares_itself_once() -> None:
     names = [s.name for s in registry.stages()]
-    assert names == ["land_cover", "land_area", "productivity", "soil_carbon", "integration", "drought", "reporting"]
+    assert names == ["land_cover", "land_area", "productivity", "soil_carbon", "integration", "drought",
+                     "pixel_confidence", "agreement", "accuracy", "reporting"]
     # the run-file model's option sections are exactly the stages' sections
     sections = {s.options_key for s in registry.stages() if s.options_key}
     assert sections == set(option_sections())
@@ -36,7 +37,7 @@ def test_registry__a_stage_that_cannot_load_is_an_error(monkeypatch: pytest.Monk
     finally:
         monkeypatch.undo()
         registry.stages.cache_clear()
-    assert len(registry.stages()) == 7
+    assert len(registry.stages()) == 10
 
 
 def test_key_pattern__matches_only_its_shape() -> None:

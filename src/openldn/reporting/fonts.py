@@ -132,7 +132,7 @@ def use_report_fonts(lang: str | None = None) -> Iterator[list[str]]:
     import matplotlib
 
     families = font_families(lang)
-    settings: dict[str, Any] = {"font.family": "sans-serif", "font.sans-serif": families}
+    settings: dict[str, Any] = {"font.family": families, "font.sans-serif": families}
     if "text.language" in matplotlib.rcParams:
         settings["text.language"] = lang or current_language()
     with matplotlib.rc_context(settings):  # type: ignore[arg-type]

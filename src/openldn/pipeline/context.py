@@ -99,6 +99,7 @@ class RunContext:
         self._stage_layers: list[str] = []
         self._stage_tables: list[str] = []
         self._stage_outputs: list[dict[str, Any]] = []
+        self._writes = _BackgroundWrites()
 
     # -- inputs ---------------------------------------------------------------------------------------------
     def has_input(self, name: str) -> bool:
@@ -176,15 +177,15 @@ class RunContext:
         stored = self.materialize(key, da)
         if not self.assessment.outputs.maps:
             return self.checkpoint.layer_path(key)
-        from openldn.io import write_cog
-
         path = self.out_dir / "maps" / f"{_file_name(key)}.tif"
         path.parent.mkdir(parents=True, exist_ok=True)
         # scalar metadata (productivity windows, LUT, units, periods...) travel with the file as GeoTIFF tags
         tags = {k: v for k, v in stored.attrs.items()
                 if isinstance(v, str | int | float) and not k.startswith("_") and k not in ("grid_mapping",)}
         tags.update({"openldn_key": key, "title": title or key, "openldn_version": openldn_version()})
-        write_cog(self.mask_outside_aoi(stored), path, legend=legend if _is_legend(legend) else None, tags=tags)
+        # written while the next layers compute: by a worker on a cluster (read from the checkpoint store there,
+        # never gathered through the client), by a background thread otherwise; the stage waits for its files
+        self._writes.submit(self.mask_outside_aoi(stored), path, legend if _is_legend(legend) else None, tags)
         record = {
             "key": key,
             "path": str(path.relative_to(self.out_dir)),
@@ -250,8 +251,13 @@ class RunContext:
         self._provenance_before = json.dumps(self.provenance, sort_keys=True, default=str)
         self._substitutions_before = len(self.substitutions)
 
+    def wait_writes(self) -> None:
+        """Wait for the map files handed to the background writer (errors surface here)."""
+        self._writes.wait()
+
     def end_stage(self) -> None:
-        """Persist what the stage produced and mark it done."""
+        """Persist what the stage produced and mark it done (its map files written)."""
+        self.wait_writes()
         for key in self._stage_tables:
             self.checkpoint.write_table(key, self.tables[key])
         before = json.loads(getattr(self, "_provenance_before", "{}"))
@@ -281,6 +287,65 @@ class RunContext:
         self.substitutions.extend(m for m in info.get("substitutions", []) if m not in self.substitutions)
         if isinstance(stage, Stage) and stage.restore is not None:
             stage.restore(self)
+
+
+def _write_cog_task(da: xr.DataArray, path: Path, legend: Any, tags: dict[str, Any]) -> Path:
+    """Write one COG, computing ``da`` in the calling thread or worker (no nested scheduling)."""
+    import dask
+
+    from openldn.io import write_cog
+
+    with dask.config.set(scheduler="synchronous"):
+        return write_cog(da, path, legend=legend, tags=tags)
+
+
+class _BackgroundWrites:
+    """COG writes that overlap the computation: worker tasks on a Dask cluster, one background thread otherwise."""
+
+    def __init__(self) -> None:
+        self._pending: list[Any] = []
+        self._pool: Any = None
+
+    def _cluster_client(self) -> Any:
+        import sys
+
+        if "distributed" not in sys.modules:
+            return None
+        try:
+            from distributed import get_client
+
+            return get_client()
+        except ValueError:
+            return None
+
+    def submit(self, da: xr.DataArray, path: Path, legend: Any, tags: dict[str, Any]) -> None:
+        client = self._cluster_client()
+        if client is not None:
+            self._pending.append(client.submit(_write_cog_task, da, path, legend, tags, pure=False))
+            return
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="openldn-cog")
+        # the array's own tasks run on the threaded scheduler from the background thread
+        self._pending.append(self._pool.submit(_write_cog_threaded, da, path, legend, tags))
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, []
+        errors = []
+        for f in pending:
+            try:
+                f.result()
+            except Exception as err:  # re-raised below (the first one), after every write has ended
+                errors.append(err)
+        if errors:
+            raise errors[0]
+
+
+def _write_cog_threaded(da: xr.DataArray, path: Path, legend: Any, tags: dict[str, Any]) -> Path:
+    from openldn.io import write_cog
+
+    return write_cog(da, path, legend=legend, tags=tags)
 
 
 def openldn_version() -> str:

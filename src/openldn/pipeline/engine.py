@@ -22,6 +22,10 @@ def _available_memory() -> int:
         return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
 
 
+#: Upper bound (bytes) of the working set ``auto_chunk_size`` plans for, over all concurrent tasks.
+_MAX_WORKING_SET = 2 * 2**30
+
+
 def auto_chunk_size(n_time: int = 48, *, threads: int | None = None, memory: int | None = None) -> int:
     """Chunk edge (pixels) so that a (time, edge, edge) float64 block and its temporaries fit in memory.
 
@@ -41,7 +45,9 @@ def auto_chunk_size(n_time: int = 48, *, threads: int | None = None, memory: int
     """
     threads = threads or os.cpu_count() or 1
     memory = memory or _available_memory()
-    budget = memory / 8 / threads  # keep well under the available memory
+    # well under the available memory, and at most 2 GiB of working set in all: the peak of a run is then set by
+    # the chunk, not by the machine's free memory nor by the grid (bounded memory at any grid size)
+    budget = min(memory / 8, _MAX_WORKING_SET) / threads
     edge = math.sqrt(budget / (8 * max(n_time, 1) * 6))
     return int(min(2048, max(256, (edge // 256) * 256)))
 

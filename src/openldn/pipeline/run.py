@@ -274,10 +274,15 @@ def _check_data(a: Assessment, raw: dict[str, xr.DataArray], aoi: Any, zones: An
     """Data faults stop here (errors, and warnings under ``strict``); other warnings are logged and returned."""
     from openldn.exceptions import InputDataError
     from openldn.io.checks import Finding, aoi_window, check_inputs, check_zones
-    windows = {name: aoi_window(da, aoi) for name, da in raw.items()}  # once, for both kinds of check
-    findings = check_inputs(raw, aoi, specs=dict(a.inputs), source=a.source, windows=windows)
+    # one input at a time: its AOI mask (a whole-window array) is dropped before the next is made
+    findings: list[Any] = []
+    cropped: dict[str, xr.DataArray] = {}
+    for name, da in raw.items():
+        win, mask = aoi_window(da, aoi)  # once, for both kinds of check
+        findings += check_inputs({name: da}, aoi, specs=dict(a.inputs), source=a.source, windows={name: (win, mask)})
+        cropped[name] = win
+        del mask
     if not any(f.level == "error" for f in findings):
-        cropped = {name: win for name, (win, _mask) in windows.items()}
         for stage in runnable_stages(a):
             if stage.check is not None:
                 findings += [Finding("error", stage.name, msg) for msg in stage.check(a, cropped)]

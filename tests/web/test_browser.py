@@ -167,7 +167,7 @@ def test_browser__fake_pipeline_run_toggle_click(browser_page, live_server, fake
         page.dispatch_event("#f-baseline", "change")
         page.click("#save-btn")
         page.wait_for_selector("#form-message.error", timeout=10_000)
-        assert "not a period like 2000-2015" in page.text_content("#form-message")
+        assert "not a period like 2000-2015" in page.text_content("#form-errors")  # every problem is listed
     # draw an area of interest: three clicks on the map, then "Finish polygon"
     page.click("#data > summary")
     page.click("#draw-btn")
@@ -177,7 +177,8 @@ def test_browser__fake_pipeline_run_toggle_click(browser_page, live_server, fake
         page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
     page.click("#draw-finish")
     _wait_until(page, "document.querySelector('#dataset-list').textContent.includes('drawn area.geojson')")
-    assert "aoi: drawn area.geojson" in page.text_content("#dataset-list")
+    drawn = page.locator("#dataset-list li.dataset", has_text="drawn area.geojson")
+    assert drawn.locator("select").input_value() == "aoi"  # listed with its role, which the user may change
 
     # the API documentation works offline too
     errors: list[str] = []

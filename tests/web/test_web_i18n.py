@@ -192,7 +192,7 @@ def test_browser__arabic_right_to_left_live_and_remembered(browser_page, live_se
     page.select_option("#language-select", "en")
     _wait_until(page, "document.documentElement.dir === 'ltr'")
     assert page.text_content("#create-btn") == "Create"
-    assert page.evaluate("document.cookie").count("openldn_lang=en") == 1
+    assert page.evaluate("localStorage.getItem('openldn.language')") == "en"
     assert not errors, errors
 
 

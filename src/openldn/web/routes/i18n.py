@@ -30,7 +30,7 @@ router = APIRouter(prefix="/api", tags=["meta"])
 
 #: Header with which the page names its language (it wins over the cookie and ``Accept-Language``).
 HEADER = "x-openldn-language"
-#: Cookie in which the page remembers its language (sent with tiles, downloads and event streams too).
+#: Cookie naming the language, for clients that cannot send a header (the page itself sends the header).
 COOKIE = "openldn_lang"
 
 
@@ -93,7 +93,7 @@ def _accept_language(value: str) -> str | None:
 
 
 def request_language(headers: dict[str, str], cookies: dict[str, str]) -> str | None:
-    """The language of a request: ``X-OpenLDN-Language``, else the page's cookie, else ``Accept-Language``."""
+    """The language of a request: ``X-OpenLDN-Language``, else the ``openldn_lang`` cookie, else ``Accept-Language``."""
     return (
         normalize_language(headers.get(HEADER))
         or normalize_language(cookies.get(COOKIE))

@@ -314,6 +314,7 @@ async function createProject(demo) {
 async function loadDatasets() {
   const datasets = await api("GET", `/api/projects/${state.project.id}/datasets`);
   state.datasets = datasets;
+  if (!roles.loaded) await fillRoles();
   // each file with the role it plays: choose another and "Use" puts it under that key of the run file
   $("dataset-list").replaceChildren(...datasets.map((d) => {
     const choice = roleSelect(d.role, `role-${d.id}`, t("Role of {file}", { file: d.original_name }));
@@ -321,7 +322,7 @@ async function loadDatasets() {
     use.addEventListener("click", () => assignRole(d, choice.value));
     return el("li", { class: "dataset", "data-id": d.id, "data-path": d.path },
       el("span", { class: "file", text: `${d.original_name} → ${d.path}` }),
-      el("span", { class: "meta", text: t("{size} MiB", { size: formatNumber(d.size / 1048576, { maximumFractionDigits: 2 }) }) }),
+      el("span", { class: "meta", text: t("{size} MiB", { size: formatNumber(d.size / 1048576, { maximumSignificantDigits: 3 }) }) }),
       el("span", { class: "row" }, choice, use));
   }));
   $("dataset-paths").replaceChildren(...datasets.map((d) => el("option", { value: d.path, text: roleLabel(d.role) })));
@@ -1064,7 +1065,7 @@ function barChart(groups, series, value, unit) {
 // ---------------------------------------------------------------------------------------------------- start
 async function init() {
   await I18N.ready;  // the remembered language is loaded before anything is drawn (i18n.js)
-  fillRoles();
+  fillRoles(false);
   $("wizard-btn").addEventListener("click", runWizard);
   $("wizard-aoi").addEventListener("change", () => { $("wizard-country").disabled = $("wizard-aoi").value !== ""; });
   $("wizard").addEventListener("toggle", loadCountryNames);

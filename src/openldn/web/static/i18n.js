@@ -8,8 +8,9 @@
 // template literal's ${...}). Texts of index.html are marked with data-i18n (the element's text) and
 // data-i18n-attr="placeholder,aria-label,title" (those attributes); applyI18n(root) translates them.
 // The catalogue ("web" domain, .po files under openldn/locale) comes from GET /api/i18n/{lang} as JSON.
-// setLanguage(lang) switches the page live (no reload) and remembers the choice (localStorage and a cookie the
-// server reads, so its error messages come in the same language); listeners of onLanguageChange re-render.
+// setLanguage(lang) switches the page live (no reload) and remembers the choice (localStorage); API calls name the
+// language in a header (languageHeaders), so the server's messages come in it too; listeners of onLanguageChange
+// re-render.
 "use strict";
 
 const I18N = {
@@ -22,7 +23,6 @@ const I18N = {
   ready: null,       // promise of the first load
 };
 const I18N_STORAGE_KEY = "openldn.language";
-const I18N_COOKIE = "openldn_lang";
 // Intl locale of each language: Latin digits in Arabic, as the report and the workbook write numbers (Babel).
 const I18N_LOCALES = { ar: "ar-u-nu-latn", en: "en", es: "es", fr: "fr", ru: "ru", zh: "zh-Hans" };
 
@@ -132,9 +132,8 @@ async function setLanguage(lang, remember = true) {
   document.documentElement.lang = lang === "zh" ? "zh-Hans" : lang;
   document.documentElement.dir = I18N.dir;
   if (remember) {
-    try { localStorage.setItem(I18N_STORAGE_KEY, lang); } catch (error) { /* private mode: the cookie remains */ }
+    try { localStorage.setItem(I18N_STORAGE_KEY, lang); } catch (error) { /* private mode: for this visit only */ }
   }
-  document.cookie = I18N_COOKIE + "=" + lang + "; path=/; max-age=31536000; samesite=strict";
   applyI18n(document);
   const menu = document.getElementById("language-select");
   if (menu && menu.value !== lang) menu.value = lang;

@@ -49,9 +49,10 @@ function roleSelect(value, id, label) {
   return select;
 }
 
-// the upload box's role menu, from the registry (a new input of the pipeline becomes a role by itself)
-async function fillRoles() {
-  if (!roles.loaded) {
+// the upload box's role menu, from the registry (a new input of the pipeline becomes a role by itself); before
+// sign-in (fetch false) the short list is only translated
+async function fillRoles(fetch = true) {
+  if (fetch && !roles.loaded) {
     try {
       roles.list = [...await api("GET", "/api/roles"), { role: "other", key: "" }];
       roles.loaded = true;
@@ -146,7 +147,7 @@ async function runWizard() {
 // ---------------------------------------------------------------------------------------------------- language
 // The language changed (i18n.js already translated the page's fixed texts): draw again what app.js drew.
 async function relabel() {
-  await fillRoles();
+  await fillRoles(roles.loaded);
   if (state.run) showRun(state.run);
   if (state.project) {
     const problems = state.problems;

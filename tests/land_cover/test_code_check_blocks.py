@@ -1,0 +1,19 @@
+"""The land cover code check reads the stack block by block: the same distinct codes as numpy over the whole stack."""
+
+from __future__ import annotations
+
+import dask.array as dsa
+import numpy as np
+import xarray as xr
+
+from openldn.land_cover.stage import _unique_values
+
+
+def test_unique_values__blockwise_equals_numpy_unique() -> None:
+    rng = np.random.default_rng(3)
+    data = rng.choice(np.array([10, 11, 30, 50, 190, 210, 255], dtype=np.uint8), size=(4, 30, 41))
+    data[2, 29, 40] = 77  # one odd code in one corner of one block
+    lazy = xr.DataArray(dsa.from_array(data, chunks=(4, 7, 9)), dims=("time", "y", "x"))
+    assert lazy.data.npartitions > 1
+    np.testing.assert_array_equal(_unique_values(lazy), np.unique(data))
+    np.testing.assert_array_equal(_unique_values(xr.DataArray(data, dims=("time", "y", "x"))), np.unique(data))

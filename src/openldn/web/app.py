@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 import openldn
 from openldn.web.db import Database
 from openldn.web.errors import ErrorOut, WebError, register_error_handlers
-from openldn.web.routes import basemap, i18n, monitor, projects, results, runs
+from openldn.web.routes import basemap, i18n, labels, monitor, projects, results, runs
 from openldn.web.security import (
     COOKIE,
     GuardMiddleware,
@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     api = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
     app.state.node_modules = node_modules
-    for module in (projects, runs, results, basemap):
+    for module in (projects, runs, results, basemap, labels):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(i18n.router)  # public: the catalogues of the interface (no secrets), needed before sign-in

@@ -22,13 +22,23 @@ from openldn.i18n import (
     normalize_language,
     set_language,
     system_language,
+    use_language,
 )
 
 __all__ = ["app", "main"]
 
+# Help texts are read when the commands are declared, at import: they are written in the system locale's language
+# (the context is restored at the end of this module).
+_declaring = use_language(system_language())
+_declaring.__enter__()
+
+Lang = Annotated[str | None, typer.Option(
+    "--lang", help=_("Language of the report, workbook, maps and messages: ar, en, es, fr, ru or zh (default: the run "
+                     "file's outputs.language, else the system locale)."))]
+
 app = typer.Typer(
     name="openldn",
-    help="Compute, map and report the UNCCD land degradation indicators (SDG 15.3.1, SO1-SO3) offline.",
+    help=_("Compute, map and report the UNCCD land degradation indicators (SDG 15.3.1, SO1-SO3) offline."),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -46,14 +56,15 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool, typer.Option("--version", callback=_version, is_eager=True, help=_("Print the version and exit."))
     ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print errors.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help=_("Show full tracebacks on errors."))] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_("Only print errors."))] = False,
+    lang: Lang = None,
     progress: Annotated[str, typer.Option(
         "--progress", envvar="OPENLDN_PROGRESS",
-        help="Run progress: 'auto' (a bar on a terminal, lines otherwise) or 'json' (one JSON object a line on "
-             "stderr: stage, done, total, message; for programs such as the QGIS plugin).")] = "auto",
+        help=_("Run progress: 'auto' (a bar on a terminal, lines otherwise) or 'json' (one JSON object a line on "
+               "stderr: stage, done, total, message; for programs such as the QGIS plugin)."))] = "auto",
 ) -> None:
     """openldn command line."""
     if progress not in ("auto", "json"):
@@ -61,21 +72,19 @@ def _root(
     _state["debug"] = debug
     _state["quiet"] = quiet
     _state["progress"] = progress
-    set_language(system_language())  # the messages' language until a command's --lang or run file says otherwise
+    set_language(system_language())  # the messages' language until a --lang or a run file says otherwise
+    _state["lang"] = _language(lang)  # openldn --lang fr <command>: every command, as a command's own --lang
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
 
 
-Workers = Annotated[int | None, typer.Option("--workers", min=1, help="Run on a local Dask cluster of N processes.")]
+Workers = Annotated[int | None, typer.Option("--workers", min=1, help=_("Run on a local Dask cluster of N processes."))]
 Scheduler = Annotated[
-    str | None, typer.Option("--scheduler", help="Run on an existing Dask cluster, e.g. tcp://host:8786.")
+    str | None, typer.Option("--scheduler", help=_("Run on an existing Dask cluster, e.g. tcp://host:8786."))
 ]
-ChunkSize = Annotated[int | None, typer.Option("--chunk-size", min=64, help="Chunk edge in pixels (default: auto).")]
-Force = Annotated[bool, typer.Option("--force", help="Recompute even if the run is complete.")]
-Out = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
-Strict = Annotated[bool, typer.Option("--strict", help="Treat warnings about the inputs as errors.")]
-Lang = Annotated[str | None, typer.Option(
-    "--lang", help="Language of the report, workbook, maps and messages: ar, en, es, fr, ru or zh (default: the run "
-                   "file's outputs.language, else the system locale).")]
+ChunkSize = Annotated[int | None, typer.Option("--chunk-size", min=64, help=_("Chunk edge in pixels (default: auto)."))]
+Force = Annotated[bool, typer.Option("--force", help=_("Recompute even if the run is complete."))]
+Out = Annotated[Path, typer.Option("--out", "-o", help=_("Output folder."))]
+Strict = Annotated[bool, typer.Option("--strict", help=_("Treat warnings about the inputs as errors."))]
 
 
 def _language(lang: str | None) -> str | None:
@@ -147,9 +156,9 @@ def _summary(result: Any) -> None:
         console.print(line, markup=False, highlight=False)
 
 
-@app.command()
+@app.command(help=_("Run an assessment: every indicator whose inputs are given, then the tables, maps and report."))
 def run(
-    assessment: Annotated[Path, typer.Argument(help="Run file (YAML).")],
+    assessment: Annotated[Path, typer.Argument(help=_("Run file (YAML)."))],
     out: Out = Path("openldn-output"),
     workers: Workers = None,
     scheduler: Scheduler = None,
@@ -173,17 +182,17 @@ def _load_with_language(run_file: Path, lang: str | None) -> Any:
     from openldn.i18n import current_language
     from openldn.pipeline.run import _with_language
 
-    code = _language(lang)
+    code = _language(lang) or _state.get("lang")
     a = load_assessment(run_file)
     if code is None and a.outputs.language is not None:
         set_language(a.outputs.language)
     return _with_language(a, current_language()) if a.outputs.language != current_language() else a
 
 
-@app.command()
+@app.command(help=_("Generate the built-in synthetic demo area and run the whole assessment on it."))
 def demo(
     out: Out = Path("openldn-demo"),
-    size: Annotated[int, typer.Option("--size", min=120, help="Demo grid size in pixels (square).")] = 300,
+    size: Annotated[int, typer.Option("--size", min=120, help=_("Demo grid size in pixels (square)."))] = 300,
     workers: Workers = None,
     scheduler: Scheduler = None,
     chunk_size: ChunkSize = None,
@@ -204,18 +213,18 @@ def demo(
     _summary(result)
 
 
-@app.command()
+@app.command(help=_("Monthly drought monitoring: SPI at 1-24 months, alert levels, people exposed, bulletin (docs/monitoring.md)."))
 def monitor(
-    assessment: Annotated[Path, typer.Argument(help="Run file (YAML) with monthly precipitation.")],
-    month: Annotated[str, typer.Option("--month", help="Bulletin month, YYYY-MM.")],
+    assessment: Annotated[Path, typer.Argument(help=_("Run file (YAML) with monthly precipitation."))],
+    month: Annotated[str, typer.Option("--month", help=_("Bulletin month, YYYY-MM."))],
     out: Out = Path("openldn-monitor"),
-    reference: Annotated[str, typer.Option("--reference", help="Reference years of the fits.")] = "1991-2020",
-    index: Annotated[str, typer.Option("--index", help="spi, or spei (needs inputs.pet).")] = "spi",
-    distribution: Annotated[str | None, typer.Option("--distribution", help="gamma, pearson3, loglogistic.")] = None,
-    rules: Annotated[Path | None, typer.Option("--rules", help="Alert rules file (YAML).")] = None,
-    provisional: Annotated[list[str] | None, typer.Option("--provisional", help="A provisional month, YYYY-MM.")] = None,
-    history: Annotated[int, typer.Option("--history", min=1, help="Months in the charts.")] = 24,
-    language: Annotated[str, typer.Option("--language", help="Bulletin language: en, es, fr.")] = "en",
+    reference: Annotated[str, typer.Option("--reference", help=_("Reference years of the fits."))] = "1991-2020",
+    index: Annotated[str, typer.Option("--index", help=_("spi, or spei (needs inputs.pet)."))] = "spi",
+    distribution: Annotated[str | None, typer.Option("--distribution", help=_("gamma, pearson3, loglogistic."))] = None,
+    rules: Annotated[Path | None, typer.Option("--rules", help=_("Alert rules file (YAML)."))] = None,
+    provisional: Annotated[list[str] | None, typer.Option("--provisional", help=_("A provisional month, YYYY-MM."))] = None,
+    history: Annotated[int, typer.Option("--history", min=1, help=_("Months in the charts."))] = 24,
+    language: Annotated[str, typer.Option("--language", help=_("Bulletin language: en, es, fr."))] = "en",
 ) -> None:
     """Monthly drought monitoring: SPI at 1-24 months, alert levels, people exposed, bulletin (docs/monitoring.md)."""
     from openldn.monitoring.monitor import monitor_command
@@ -226,8 +235,8 @@ def monitor(
         typer.echo("\n".join(res.text) + f"\nBulletin: {res.files['html']}")
 
 
-@app.command()
-def validate(assessment: Annotated[Path, typer.Argument(help="Run file (YAML).")], strict: Strict = False,
+@app.command(help=_("Check a run file and the inputs it names (their values too), without computing anything."))
+def validate(assessment: Annotated[Path, typer.Argument(help=_("Run file (YAML)."))], strict: Strict = False,
              lang: Lang = None) -> None:
     """Check a run file and the inputs it names (their values too), without computing anything."""
     import warnings
@@ -302,14 +311,14 @@ def _validate_summary(a: Any, raw: dict[str, Any]) -> list[str]:
     return lines
 
 
-@app.command()
+@app.command(help=_("Download the catalogue datasets an assessment needs into the local cache."))
 def fetch(
-    assessment: Annotated[Path, typer.Argument(help="Run file (YAML) naming catalogue datasets.")],
-    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Cache folder.")] = None,
-    offline: Annotated[bool, typer.Option("--offline", help="Use only the cache.")] = False,
-    catalog: Annotated[Path | None, typer.Option("--catalog", help="Extra catalogue file (YAML).")] = None,
+    assessment: Annotated[Path, typer.Argument(help=_("Run file (YAML) naming catalogue datasets."))],
+    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help=_("Cache folder."))] = None,
+    offline: Annotated[bool, typer.Option("--offline", help=_("Use only the cache."))] = False,
+    catalog: Annotated[Path | None, typer.Option("--catalog", help=_("Extra catalogue file (YAML)."))] = None,
     force: Force = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Search and report, download nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=_("Search and report, download nothing."))] = False,
 ) -> None:
     """Download the catalogue datasets an assessment needs into the local cache."""
     try:
@@ -322,9 +331,9 @@ def fetch(
     raise typer.Exit(code)
 
 
-@app.command(name="catalog")
+@app.command(name="catalog", help=_("List the datasets of the catalogue (defaults plus an optional file)."))
 def catalog_list(
-    catalog: Annotated[Path | None, typer.Option("--catalog", help="Extra catalogue file (YAML).")] = None,
+    catalog: Annotated[Path | None, typer.Option("--catalog", help=_("Extra catalogue file (YAML)."))] = None,
 ) -> None:
     """List the datasets of the catalogue (defaults plus an optional file)."""
     from openldn.catalog.cli import catalog_command
@@ -332,12 +341,12 @@ def catalog_list(
     raise typer.Exit(catalog_command(catalog))
 
 
-@app.command()
+@app.command(help=_("Start the local web platform (prints the address with its access token)."))
 def serve(
-    host: Annotated[str | None, typer.Option("--host", help="Address to bind (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Port (default 8000).")] = None,
+    host: Annotated[str | None, typer.Option("--host", help=_("Address to bind (default 127.0.0.1)."))] = None,
+    port: Annotated[int | None, typer.Option("--port", help=_("Port (default 8000)."))] = None,
     no_token: Annotated[bool, typer.Option(
-        "--no-token", help="Run without an access token (refused unless bound to a loopback address).")] = False,
+        "--no-token", help=_("Run without an access token (refused unless bound to a loopback address)."))] = False,
 ) -> None:
     """Start the local web platform (prints the address with its access token)."""
     try:
@@ -348,20 +357,20 @@ def serve(
     _serve(host=host, port=port, auth=False if no_token else None)
 
 
-@app.command()
+@app.command(help=_("Start an assessment: write a commented run file for an area (a file, or a country) and its inputs."))
 def init(
-    run_file: Annotated[Path, typer.Argument(help="Run file (YAML) to write.")],
+    run_file: Annotated[Path, typer.Argument(help=_("Run file (YAML) to write."))],
     country: Annotated[str | None, typer.Option(
-        "--country", help="Area of interest: a country by name or ISO 3166 code (Natural Earth 1:10m).")] = None,
-    aoi: Annotated[Path | None, typer.Option("--aoi", help="Area of interest: a vector file.")] = None,
-    zones: Annotated[Path | None, typer.Option("--zones", help="Admin units (vector file), optional.")] = None,
-    id_field: Annotated[str, typer.Option("--id-field", help="Admin units: identifier field.")] = "id",
-    name_field: Annotated[str, typer.Option("--name-field", help="Admin units: name field.")] = "name",
+        "--country", help=_("Area of interest: a country by name or ISO 3166 code (Natural Earth 1:10m)."))] = None,
+    aoi: Annotated[Path | None, typer.Option("--aoi", help=_("Area of interest: a vector file."))] = None,
+    zones: Annotated[Path | None, typer.Option("--zones", help=_("Admin units (vector file), optional."))] = None,
+    id_field: Annotated[str, typer.Option("--id-field", help=_("Admin units: identifier field."))] = "id",
+    name_field: Annotated[str, typer.Option("--name-field", help=_("Admin units: name field."))] = "name",
     inputs: Annotated[list[str] | None, typer.Option(
-        "--input", "-i", help="An input: NAME=PATH (local file) or NAME=dataset:ID (catalogue); repeat.")] = None,
-    legend: Annotated[str | None, typer.Option("--legend", help="Legend of a local land-cover file.")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Assessment name.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing run file.")] = False,
+        "--input", "-i", help=_("An input: NAME=PATH (local file) or NAME=dataset:ID (catalogue); repeat."))] = None,
+    legend: Annotated[str | None, typer.Option("--legend", help=_("Legend of a local land-cover file."))] = None,
+    name: Annotated[str | None, typer.Option("--name", help=_("Assessment name."))] = None,
+    force: Annotated[bool, typer.Option("--force", help=_("Overwrite an existing run file."))] = False,
 ) -> None:
     """Start an assessment: write a commented run file for an area (a file, or a country) and its inputs."""
     from openldn.cli.init import init_run_file
@@ -392,6 +401,7 @@ def _add_accuracy() -> None:
 
 
 _add_accuracy()
+_declaring.__exit__(None, None, None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -224,11 +224,16 @@ def monitor(
     rules: Annotated[Path | None, typer.Option("--rules", help=_("Alert rules file (YAML)."))] = None,
     provisional: Annotated[list[str] | None, typer.Option("--provisional", help=_("A provisional month, YYYY-MM."))] = None,
     history: Annotated[int, typer.Option("--history", min=1, help=_("Months in the charts."))] = 24,
-    language: Annotated[str, typer.Option("--language", help=_("Bulletin language: en, es, fr."))] = "en",
+    language: Annotated[str | None, typer.Option("--language", help=_(
+        "Bulletin language: en, es, fr (default: the command line's language when it is one of them, else en)."))] = None,
 ) -> None:
     """Monthly drought monitoring: SPI at 1-24 months, alert levels, people exposed, bulletin (docs/monitoring.md)."""
     from openldn.monitoring.monitor import monitor_command
 
+    if language is None:  # the bulletin's words have their own translations (data/drought/bulletin_text.yaml)
+        from openldn.i18n import current_language
+
+        language = current_language() if current_language() in ("en", "es", "fr") else "en"
     res = monitor_command(assessment, month, out, reference=reference, index=index, distribution=distribution,
                           rules=rules, provisional=provisional or (), history=history, language=language)
     if not _state.get("quiet"):

@@ -24,6 +24,7 @@ from openldn.i18n import LANGUAGE_NAMES, format_decimal, read_catalogue
 from openldn.web.routes.i18n import _accept_language
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "openldn" / "web" / "static"
+FRONTEND = STATIC.parent / "frontend"
 OTHER = ("ar", "es", "fr", "ru", "zh")
 
 
@@ -58,10 +59,13 @@ class _Marked(HTMLParser):
             self.found.append("".join(self._open.pop()[1]).strip())
 
 
-def test_index_html__every_marked_text_translated() -> None:
+@pytest.mark.parametrize("page", [STATIC / "index.html", FRONTEND / "monitor.html"], ids=["index", "monitor"])
+def test_html__every_marked_text_translated(page: Path) -> None:
+    """The completeness test reads t() calls of the scripts; the pages' own texts are checked here."""
     parser = _Marked()
-    parser.feed((STATIC / "index.html").read_text(encoding="utf-8"))
-    assert len(parser.found) > 40
+    text = page.read_text(encoding="utf-8")
+    parser.feed(text)
+    assert len(parser.found) > 10 and "/static/i18n.js" in text
     for lang in OTHER:
         catalogue = read_catalogue(lang, "web")
         missing = [m for m in parser.found if not (catalogue.get(m) and catalogue.get(m).string)]
@@ -284,3 +288,22 @@ def test_browser__wizard_writes_a_run_file_validate_accepts(browser_page, live_s
     page.screenshot(path=str(tmp_path / "openldn-web-errors.png"), full_page=True)
     _keep(tmp_path, "openldn-web-errors.png")
     assert all("status of 422" in e for e in errors), errors  # the refused save itself, nothing else
+
+
+@pytest.mark.browser
+def test_browser__monitor_page_in_french(browser_page, live_server, fake_env, tmp_path) -> None:  # noqa: F811
+    page = browser_page
+    errors = _watch(page)
+    base = live_server(pipeline="_web_fake_pipeline:run_assessment")
+    page.add_init_script("localStorage.setItem('openldn.language', 'fr')")
+    page.goto(base + "/monitor")
+    page.wait_for_selector("#empty:not([hidden])", timeout=20_000)
+    assert page.text_content("h1") == _translation("fr", "Drought monitoring")
+    assert page.evaluate("document.documentElement.lang") == "fr"
+    page.select_option("#language-select", "ar")
+    _wait_until(page, "document.documentElement.dir === 'rtl'")
+    assert page.text_content("h1") == _translation("ar", "Drought monitoring")
+    _no_horizontal_overflow(page)
+    page.screenshot(path=str(tmp_path / "openldn-monitor-ar.png"))
+    _keep(tmp_path, "openldn-monitor-ar.png")
+    assert not errors, errors

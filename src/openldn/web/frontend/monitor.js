@@ -5,10 +5,12 @@
 const $ = (id) => document.getElementById(id);
 
 async function api(path, options) {
-  const res = await fetch(path, Object.assign({ credentials: "same-origin" }, options || {}));
+  const init = Object.assign({ credentials: "same-origin" }, options || {});
+  init.headers = languageHeaders(Object.assign({}, init.headers || {}));  // answers in the page's language (i18n.js)
+  const res = await fetch(path, init);
   if (res.status === 401) {
     $("signin").hidden = false;
-    throw new Error("sign in with the server's token");
+    throw new Error(t("Sign in with the server's token."));
   }
   if (!res.ok) {
     let detail = res.statusText;
@@ -37,7 +39,7 @@ function fileUrl(folder, path) {
 
 function levelCell(row, levels, code) {
   const lv = levels.find((l) => l.code === code);
-  const td = cell(row, lv ? lv.label : "No data", "level");
+  const td = cell(row, lv ? lv.label : t("No data"), "level");
   if (lv) {
     td.style.background = lv.color;
     td.style.color = lv.code === levels[levels.length - 1].code ? "#fff" : "#000";
@@ -47,20 +49,20 @@ function levelCell(row, levels, code) {
 function render(folder, doc) {
   const levels = doc.rules.levels;
   const idx = doc.index.toUpperCase();
-  $("title").textContent = `${doc.name}, ${doc.month} (${idx}, reference ${doc.reference_period})`;
+  $("title").textContent = t("{name}, {month} ({index}, reference {period})", { name: doc.name, month: doc.month, index: idx, period: doc.reference_period });
   const ul = $("text");
   ul.replaceChildren();
-  for (const t of doc.text) {
+  for (const line of doc.text) {
     const li = document.createElement("li");
-    li.textContent = t;
+    li.textContent = line;
     ul.appendChild(li);
   }
   const above = levels.filter((l) => l.code > 0);
   const hasPeople = doc.units.length && ("people_total_" + above[0].key) in doc.units[0];
-  const head = ["Unit", "Level", "Previous", "Since"].concat(above.map((l) => `${l.label} %`));
+  const head = [t("Unit"), t("Level"), t("Previous"), t("Since")].concat(above.map((l) => t("{level} (% of the unit)", { level: l.label })));
   const scales = doc.scales.filter((s) => [3, 6, 12].includes(s));
   scales.forEach((s) => head.push(`${idx}-${s}`));
-  if (hasPeople) above.forEach((l) => head.push(`People at ${l.label.toLowerCase()}`));
+  if (hasPeople) above.forEach((l) => head.push(t("People at {level}", { level: l.label })));
   const tr = document.createElement("tr");
   head.forEach((h) => { const th = document.createElement("th"); th.textContent = h; tr.appendChild(th); });
   $("units").tHead.replaceChildren(tr);
@@ -72,9 +74,9 @@ function render(folder, doc) {
     levelCell(row, levels, u.level);
     levelCell(row, levels, u.previous_level);
     cell(row, u.since || "");
-    above.forEach((l) => cell(row, `${Math.round(100 * u["share_" + l.key])}`));
-    scales.forEach((s) => { const v = u[`${doc.index}_${s}`]; cell(row, v === null ? "–" : v.toFixed(2)); });
-    if (hasPeople) above.forEach((l) => cell(row, Math.round(u["people_total_" + l.key]).toLocaleString()));
+    above.forEach((l) => cell(row, formatNumber(Math.round(100 * u["share_" + l.key]))));
+    scales.forEach((s) => { const v = u[`${doc.index}_${s}`]; cell(row, v === null ? "–" : formatNumber(v, { minimumFractionDigits: 2, maximumFractionDigits: 2 })); });
+    if (hasPeople) above.forEach((l) => cell(row, formatNumber(Math.round(u["people_total_" + l.key]))));
     body.appendChild(row);
   }
   const maps = $("maps");
@@ -90,13 +92,17 @@ function render(folder, doc) {
   $("csv-link").href = fileUrl(folder, `${doc.month}/units.csv`);
   $("pdf-link").hidden = !doc.files.pdf;
   if (doc.files.pdf) $("pdf-link").href = fileUrl(folder, `${doc.month}/bulletin.pdf`);
-  const notes = [`Latest month with data: ${doc.last_data_month}.`,
-    `Missing months: ${doc.missing_months.length ? doc.missing_months.join(", ") : "none"}.`,
-    `Provisional months: ${doc.provisional_months.length ? doc.provisional_months.join(", ") : "none declared"}.`];
-  if (doc.population) notes.push(`Population: ${doc.population}.`);
+  const none = t("none"), noneDeclared = t("none declared");  // (outside the calls below: the extractor reads them)
+  const notes = [t("Latest month with data: {month}.", { month: doc.last_data_month }),
+    t("Missing months: {months}.", { months: doc.missing_months.length ? doc.missing_months.join(", ") : none }),
+    t("Provisional months: {months}.", { months: doc.provisional_months.length ? doc.provisional_months.join(", ") : noneDeclared })];
+  if (doc.population) notes.push(t("Population: {source}.", { source: doc.population }));
   $("notes").textContent = notes.join(" ");
   $("bulletin").hidden = false;
 }
+
+// the language changed (i18n.js translated the fixed texts): draw the bulletin again
+onLanguageChange(() => { if (!$("bulletin").hidden) loadBulletin(); });
 
 async function loadBulletin() {
   const folder = $("folder").value;
@@ -133,4 +139,4 @@ $("signin-btn").onclick = async () => {
   } catch (err) { showError(err); }
 };
 
-start();
+I18N.ready.then(start);  // once the remembered language is loaded

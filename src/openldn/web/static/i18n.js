@@ -44,7 +44,7 @@ function pluralIndex(lang, n) {
   }
 }
 
-function fill(text, values) {
+function i18nFill(text, values) {
   if (!values) return text;
   return text.replace(/\{(\w+)\}/g, (whole, key) => {
     if (!(key in values)) return whole;
@@ -56,7 +56,7 @@ function fill(text, values) {
 // The translation of msgid in the current language (English when there is none), placeholders filled from values.
 function t(msgid, values) {
   const found = I18N.messages[msgid];
-  return fill(typeof found === "string" && found ? found : msgid, values);
+  return i18nFill(typeof found === "string" && found ? found : msgid, values);
 }
 
 // The plural form for n of a message with a count; {n} is replaced by n formatted for the language.
@@ -65,7 +65,7 @@ function tn(one, many, n, values) {
   let text;
   if (Array.isArray(forms) && forms.length) text = forms[Math.min(pluralIndex(I18N.lang, n), forms.length - 1)] || (n === 1 ? one : many);
   else text = n === 1 ? one : many;
-  return fill(text, Object.assign({ n }, values || {}));
+  return i18nFill(text, Object.assign({ n }, values || {}));
 }
 
 // A number as the current language writes it (grouping, decimal sign); options as Intl.NumberFormat's.

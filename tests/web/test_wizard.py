@@ -127,6 +127,10 @@ def test_save__server_messages_in_the_page_language(client, project, monkeypatch
     assert "add it" in {e["fix"] for e in english["errors"]}
 
 
+def run_file_text(client, pid: str) -> str:
+    return (Path(client.app.state.settings.root) / "projects" / pid / "assessment.yaml").read_text(encoding="utf-8")
+
+
 def _demo_folder(client) -> Path:
     pytest.importorskip("openldn.datasets")
     from openldn.datasets import make_demo
@@ -138,7 +142,7 @@ def _demo_folder(client) -> Path:
 
 def test_wizard__writes_a_run_file_that_validate_accepts(client, project, monkeypatch) -> None:
     monkeypatch.undo()
-    folder = _demo_folder(client)
+    _demo_folder(client)
     pid = project["id"]
     linked = {}
     for name in ("aoi", "zones", "land_cover", "ndvi", "soc", "climate_zones"):
@@ -153,6 +157,10 @@ def test_wizard__writes_a_run_file_that_validate_accepts(client, project, monkey
     data = answer.json()["assessment"]
     assert data["name"] == "Kenya test"
     assert data["zones"]["id_field"] == "id" and data["zones"]["name_field"] == "name"
+    # files named relative to the project folder, never by their server path
+    assert data["aoi"] == "../../shared-demo/aoi.gpkg"
+    assert data["inputs"]["ndvi"]["path"] == "../../shared-demo/ndvi.tif"
+    assert "# " in run_file_text(client, pid)  # the comments of `openldn init` are kept
     from openldn.config import AssessmentBase
 
     assert data["baseline"] == AssessmentBase.model_fields["baseline"].default

@@ -506,11 +506,20 @@ def _wizard(request: Request, project_id: str, body: WizardIn) -> dict[str, Any]
         guessed = unit_fields(zones)
         id_field, name_field = id_field or guessed[0], name_field or guessed[1]
     run_file = folder / "assessment.yaml"
+    aoi = local(body.aoi, "aoi") if body.aoi else None
     init_run_file(
-        run_file, aoi=local(body.aoi, "aoi") if body.aoi else None, country=body.country, zones=zones,
-        id_field=id_field or "id", name_field=name_field or "name", inputs=inputs, name=body.name or project["name"],
-        legend=body.legend, force=True,
+        run_file, aoi=aoi, country=body.country, zones=zones, id_field=id_field or "id",
+        name_field=name_field or "name", inputs=inputs, name=body.name or project["name"], legend=body.legend,
+        force=True,
     )
+    # `openldn init` writes a file outside the run file's folder with its absolute path; the web app names every
+    # file relative to the project folder (no server path is shown), the comments of the run file kept
+    text = run_file.read_text(encoding="utf-8")
+    for path in [aoi, zones, *(Path(v) for v in inputs.values() if not v.startswith("dataset:"))]:
+        if path is not None:
+            full = Path(path).resolve()
+            text = text.replace(json.dumps(str(full)), json.dumps(Path(os.path.relpath(full, folder.resolve())).as_posix()))
+    run_file.write_text(text, encoding="utf-8")
     database(request).set_assessment(project_id, run_file.name)
     data = yaml.safe_load(run_file.read_text(encoding="utf-8")) or {}
     _check_paths(data, folder, root)

@@ -360,6 +360,398 @@ def _key_median(
     return float(0.5 * (v1 + v2))
 
 
+#: Largest finite float32: float64 slopes beyond it are clamped before rounding, so that the float32 search keys of
+#: valid pairs stay finite and ordered (clamping and rounding are both monotone).
+_F32_MAX = float(np.finfo(np.float32).max)
+#: Counting passes of the strip median search (further passes rarely pay: the few unresolved pixels are selected).
+_PASSES = 3
+#: First splits of the median search: the OLS slope -+ this many standard errors of it.
+_FIRST_SPLIT_SE = 0.45
+
+
+@numba.njit(nogil=True, cache=True)
+def _f32_key(q: float) -> np.float32:  # pragma: no cover - compiled
+    """Float32 search key of a float64 slope: clamped to the finite float32 range, then rounded (NaN stays NaN)."""
+    q = _F32_MAX if q > _F32_MAX else q
+    q = -_F32_MAX if q < -_F32_MAX else q
+    return np.float32(q)
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_FM)
+def _bracket_select(
+    keys: np.ndarray,
+    val: np.ndarray,
+    c: int,
+    inv_dt: np.ndarray,
+    lo: np.float32,
+    hi: np.float32,
+    r1: int,
+    r2: int,
+    buf: np.ndarray,
+) -> float:  # pragma: no cover - compiled
+    """Mean of the order statistics ``r1`` and ``r2`` (counted from ``lo``) of the slopes of strip pixel ``c`` whose
+    keys lie in ``[lo, hi)``, by selection.
+
+    The rare path of :func:`_strip_median` (a pixel whose middle values the counting passes did not isolate); the
+    slopes are formed exactly as in :func:`mk_block`.
+    """
+    nt = val.shape[0]
+    m = 0
+    kk = 0
+    for i in range(nt - 1):
+        vi = val[i, c]
+        for j in range(i + 1, nt):
+            f = keys[kk, c]
+            if (f >= lo) & (f < hi):
+                buf[m] = (val[j, c] - vi) * inv_dt[kk]
+                m += 1
+            kk += 1
+    upper = select_kth(buf, m, r2)
+    lower = upper
+    if r1 < r2:
+        lower = buf[0]
+        for i in range(1, r2):
+            lower = max(lower, buf[i])
+    return 0.5 * (lower + upper)
+
+
+@numba.njit(nogil=True, cache=True)
+def _count_below(
+    keys: np.ndarray, ga: np.ndarray, gb: np.ndarray, ca: np.ndarray, cb: np.ndarray, w: int
+) -> None:  # pragma: no cover - compiled
+    """Per pixel of a strip, the number of keys below ``ga`` and below ``gb`` (NaN keys and splits count nothing).
+
+    Branch-free and vectorised over the pixels, four rows of keys per load and store of the counts.
+    """
+    npair = keys.shape[0]
+    for c in range(w):
+        ca[c] = 0
+        cb[c] = 0
+    kk = 0
+    while kk + 4 <= npair:
+        r0 = keys[kk]
+        r1 = keys[kk + 1]
+        r2 = keys[kk + 2]
+        r3 = keys[kk + 3]
+        for c in range(w):
+            u = ga[c]
+            v = gb[c]
+            ca[c] += (np.int32(r0[c] < u) + np.int32(r1[c] < u)) + (np.int32(r2[c] < u) + np.int32(r3[c] < u))
+            cb[c] += (np.int32(r0[c] < v) + np.int32(r1[c] < v)) + (np.int32(r2[c] < v) + np.int32(r3[c] < v))
+        kk += 4
+    while kk < npair:
+        r0 = keys[kk]
+        for c in range(w):
+            ca[c] += np.int32(r0[c] < ga[c])
+            cb[c] += np.int32(r0[c] < gb[c])
+        kk += 1
+
+
+@numba.njit(nogil=True, cache=True)
+def _at_ends(k: int, cl: int, ch: int) -> bool:  # pragma: no cover - compiled
+    """Whether rank ``k`` is one of the two lowest or two highest ranks of the bracket ``[cl, ch)``."""
+    return (k == cl) | (k == cl + 1) | (k == ch - 1) | (k == ch - 2)
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_FM)
+def _extract(
+    keys: np.ndarray,
+    val: np.ndarray,
+    inv_dt: np.ndarray,
+    pi: np.ndarray,
+    pj: np.ndarray,
+    ga: np.ndarray,
+    gb: np.ndarray,
+    mn: np.ndarray,
+    mn2: np.ndarray,
+    mx: np.ndarray,
+    mx2: np.ndarray,
+    w: int,
+) -> None:  # pragma: no cover - compiled
+    """The two smallest float64 slopes with a key ``>= ga`` and the two largest with a key ``< gb``, per pixel.
+
+    The slopes are formed again from the values exactly as in :func:`mk_block` (same operations, same bits);
+    branch-free selects, vectorised over the pixels, four pairs per load and store of the running extremes.
+    """
+    npair = keys.shape[0]
+    inf = np.inf
+    for c in range(w):
+        mn[c] = inf
+        mn2[c] = inf
+        mx[c] = -inf
+        mx2[c] = -inf
+    kk = 0
+    while kk + 4 <= npair:
+        a0 = val[pj[kk]]
+        b0 = val[pi[kk]]
+        a1 = val[pj[kk + 1]]
+        b1 = val[pi[kk + 1]]
+        a2 = val[pj[kk + 2]]
+        b2 = val[pi[kk + 2]]
+        a3 = val[pj[kk + 3]]
+        b3 = val[pi[kk + 3]]
+        d0 = inv_dt[kk]
+        d1 = inv_dt[kk + 1]
+        d2 = inv_dt[kk + 2]
+        d3 = inv_dt[kk + 3]
+        k0 = keys[kk]
+        k1 = keys[kk + 1]
+        k2 = keys[kk + 2]
+        k3 = keys[kk + 3]
+        for c in range(w):
+            u = ga[c]
+            v = gb[c]
+            x1 = mn[c]
+            x2 = mn2[c]
+            y1 = mx[c]
+            y2 = mx2[c]
+            q = (a0[c] - b0[c]) * d0
+            qa = q if k0[c] >= u else inf
+            qb = q if k0[c] < v else -inf
+            t1 = qa if qa > x1 else x1
+            x2 = t1 if t1 < x2 else x2
+            x1 = qa if qa < x1 else x1
+            t2 = qb if qb < y1 else y1
+            y2 = t2 if t2 > y2 else y2
+            y1 = qb if qb > y1 else y1
+            q = (a1[c] - b1[c]) * d1
+            qa = q if k1[c] >= u else inf
+            qb = q if k1[c] < v else -inf
+            t1 = qa if qa > x1 else x1
+            x2 = t1 if t1 < x2 else x2
+            x1 = qa if qa < x1 else x1
+            t2 = qb if qb < y1 else y1
+            y2 = t2 if t2 > y2 else y2
+            y1 = qb if qb > y1 else y1
+            q = (a2[c] - b2[c]) * d2
+            qa = q if k2[c] >= u else inf
+            qb = q if k2[c] < v else -inf
+            t1 = qa if qa > x1 else x1
+            x2 = t1 if t1 < x2 else x2
+            x1 = qa if qa < x1 else x1
+            t2 = qb if qb < y1 else y1
+            y2 = t2 if t2 > y2 else y2
+            y1 = qb if qb > y1 else y1
+            q = (a3[c] - b3[c]) * d3
+            qa = q if k3[c] >= u else inf
+            qb = q if k3[c] < v else -inf
+            t1 = qa if qa > x1 else x1
+            x2 = t1 if t1 < x2 else x2
+            x1 = qa if qa < x1 else x1
+            t2 = qb if qb < y1 else y1
+            y2 = t2 if t2 > y2 else y2
+            y1 = qb if qb > y1 else y1
+            mn[c] = x1
+            mn2[c] = x2
+            mx[c] = y1
+            mx2[c] = y2
+        kk += 4
+    while kk < npair:
+        a0 = val[pj[kk]]
+        b0 = val[pi[kk]]
+        d0 = inv_dt[kk]
+        k0 = keys[kk]
+        for c in range(w):
+            q = (a0[c] - b0[c]) * d0
+            qa = q if k0[c] >= ga[c] else inf
+            qb = q if k0[c] < gb[c] else -inf
+            x1 = mn[c]
+            y1 = mx[c]
+            mn2[c] = min(mn2[c], max(x1, qa))
+            mn[c] = min(x1, qa)
+            mx2[c] = max(mx2[c], min(y1, qb))
+            mx[c] = max(y1, qb)
+        kk += 1
+
+
+@numba.njit(nogil=True, cache=True)
+def _update_lanes(
+    ga: np.ndarray,
+    gb: np.ndarray,
+    ca: np.ndarray,
+    cb: np.ndarray,
+    k1a: np.ndarray,
+    k2a: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    cl: np.ndarray,
+    ch: np.ndarray,
+    state: np.ndarray,
+    split: np.ndarray,
+    se: np.ndarray,
+    w: int,
+) -> None:  # pragma: no cover - compiled
+    """Narrow each pixel's bracket with the counts below its two splits and place its next two splits.
+
+    Branch-free (selects only), vectorised over the pixels of the strip. A split ``g`` with ``cnt`` keys below it
+    becomes the lower end (``cnt <= k1``) or the upper end (``cnt > k2``) of the bracket when it narrows it; when
+    ``cnt == k2 == k1 + 1`` the two middle values lie on both sides of it (state 2). A pixel whose middle ranks are
+    among the two lowest or two highest of its bracket is done (state 1), as is one whose bracket holds no float32
+    split. Next splits: a bracket open on one side grows from its finite end by 0.5 and 1.5 standard errors of the
+    OLS slope ``se``; inside a closed bracket they are placed by rank interpolation, about ``0.2 sqrt(ch - cl)``
+    ranks either side of the middle ranks, so that the next bracket usually isolates them.
+    """
+    nan32 = np.float32(np.nan)
+    inf32 = np.float32(np.inf)
+    for c in range(w):
+        k1 = k1a[c]
+        k2 = k2a[c]
+        a = lo[c]
+        b = hi[c]
+        xl = cl[c]
+        xh = ch[c]
+        stt = state[c]
+        spl = split[c]
+        act = stt == 0
+        g = ga[c]
+        cnt = ca[c]
+        ok = act & (g == g)
+        bl = ok & (cnt <= k1) & (g > a)
+        bh = ok & (cnt > k2) & (g < b)
+        bs = ok & (cnt > k1) & (cnt <= k2)
+        a = g if bl else a
+        xl = cnt if bl else xl
+        b = g if bh else b
+        xh = cnt if bh else xh
+        spl = g if bs else spl
+        stt = np.int32(2) if bs else stt
+        g = gb[c]
+        cnt = cb[c]
+        ok = act & (g == g)
+        bl = ok & (cnt <= k1) & (g > a)
+        bh = ok & (cnt > k2) & (g < b)
+        bs = ok & (cnt > k1) & (cnt <= k2)
+        a = g if bl else a
+        xl = cnt if bl else xl
+        b = g if bh else b
+        xh = cnt if bh else xh
+        spl = g if bs else spl
+        stt = np.int32(2) if bs else stt
+        e1 = (k1 == xl) | (k1 == xl + 1) | (k1 == xh - 1) | (k1 == xh - 2)
+        e2 = (k2 == xl) | (k2 == xh - 1) | (k2 == xl + 1) | (k2 == xh - 2)
+        stt = np.int32(1) if (stt == 0) & e1 & e2 else stt
+        # next splits
+        fa = np.float64(a)
+        fb = np.float64(b)
+        e = se[c]
+        nin = np.float64(max(xh - xl, 1))
+        d = 0.1 + 0.2 * math.sqrt(nin)
+        f1 = min(max((k1 - xl + 0.5 - d) / nin, 0.0), 1.0)
+        f2 = min(max((k2 - xl + 0.5 + d) / nin, 0.0), 1.0)
+        w1 = fa + (fb - fa) * f1
+        w2 = fa + (fb - fa) * f2
+        open_hi = b == inf32
+        open_lo = a == -inf32
+        w1 = (fa + 0.5 * e) if open_hi else w1
+        w2 = (fa + 1.5 * e) if open_hi else w2
+        w1 = (fb - 1.5 * e) if open_lo else w1
+        w2 = (fb - 0.5 * e) if open_lo else w2
+        n1 = np.float32(w1)
+        n2 = np.float32(w2)
+        v1 = (n1 > a) & (n1 < b)
+        v2 = (n2 > a) & (n2 < b) & (n2 != n1)
+        nm = np.float32(0.5 * (fa + fb))
+        vm = (nm > a) & (nm < b)
+        none = ~(v1 | v2)
+        n1 = n1 if v1 else nan32
+        n2 = n2 if v2 else nan32
+        n1 = nm if none & vm else n1
+        stt = np.int32(1) if (stt == 0) & none & ~vm else stt
+        go = stt == 0
+        ga[c] = n1 if go else nan32
+        gb[c] = n2 if go else nan32
+        lo[c] = a
+        hi[c] = b
+        cl[c] = xl
+        ch[c] = xh
+        state[c] = stt
+        split[c] = spl
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_FM)
+def _strip_median(
+    keys: np.ndarray,
+    val: np.ndarray,
+    inv_dt: np.ndarray,
+    pi: np.ndarray,
+    pj: np.ndarray,
+    w: int,
+    n: np.ndarray,
+    min_years: int,
+    ols: np.ndarray,
+    se: np.ndarray,
+    ws: tuple[np.ndarray, ...],
+    med: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Exact Theil-Sen slope of the ``w`` pixels of a strip: median of their valid float64 pairwise slopes.
+
+    ``keys`` (pairs, pixels) holds the float32 keys of the slopes (:func:`_f32_key`; NaN where a year is missing).
+    Rounding to float32 keeps order (``a < b`` implies ``key(a) <= key(b)``), so the keys below a split are those
+    of the slopes below some float64 value: counts of keys give exact ranks of the float64 slopes. Each pixel keeps
+    a bracket ``[lo, hi)`` of keys with ``cl`` keys below ``lo`` and ``ch`` below ``hi``, the middle ranks
+    ``k1 = (m - 1) // 2`` and ``k2 = m // 2`` in ``[cl, ch)``. A counting pass (:func:`_count_below`, vectorised
+    over the pixels) counts the keys below two splits per pixel: first the OLS slope -+ a fraction of its standard
+    error ``se``, then splits placed by rank interpolation inside the bracket (:func:`_update_lanes`). After
+    :data:`_PASSES` passes one last pass takes, in float64, the two smallest slopes with a key ``>= lo`` and the two
+    largest with a key ``< hi`` (ranks ``cl``, ``cl + 1``, ``ch - 2``, ``ch - 1``), or the largest below and the
+    smallest above a split that fell between the two middle values. A pixel whose middle ranks are not among them,
+    and whose bracket is not one repeated value, is finished by selection (:func:`_bracket_select`). Splits only
+    save work; they never change the result, which equals ``numpy.median`` of the float64 slopes.
+    """
+    lo, hi, ga, gb, split, ca, cb, cl, ch, k1a, k2a, state, mn, mn2, mx, mx2, buf = ws
+    inf32 = np.float32(np.inf)
+    nan32 = np.float32(np.nan)
+    for c in range(w):
+        nn = n[c]
+        m = int(nn * (nn - 1.0) * 0.5)
+        k1a[c] = (m - 1) // 2
+        k2a[c] = m // 2
+        state[c] = 0 if (nn >= min_years) & (m > 0) else 3
+        sp = _FIRST_SPLIT_SE * se[c]
+        ga[c] = _f32_key(ols[c] - sp)
+        gb[c] = _f32_key(ols[c] + sp)
+        lo[c] = -inf32
+        hi[c] = inf32
+        cl[c] = 0
+        ch[c] = m
+        split[c] = nan32
+    for _ in range(_PASSES):
+        _count_below(keys, ga, gb, ca, cb, w)
+        _update_lanes(ga, gb, ca, cb, k1a, k2a, lo, hi, cl, ch, state, split, se, w)
+    # last pass, in float64: the two smallest slopes with a key >= lo (>= split) and the two largest with a key < hi
+    # (< split)
+    for c in range(w):
+        s2 = state[c] == 2
+        ga[c] = split[c] if s2 else lo[c]
+        gb[c] = split[c] if s2 else hi[c]
+        mn[c] = np.inf
+        mn2[c] = np.inf
+        mx[c] = -np.inf
+        mx2[c] = -np.inf
+    _extract(keys, val, inv_dt, pi, pj, ga, gb, mn, mn2, mx, mx2, w)
+    for c in range(w):
+        stt = state[c]
+        if stt == 3:
+            med[c] = np.nan
+            continue
+        if stt == 2:
+            med[c] = 0.5 * (mx[c] + mn[c])
+            continue
+        if mn[c] == mx[c]:  # one value repeated over the bracket
+            med[c] = 0.5 * (mn[c] + mx[c])
+            continue
+        k1 = k1a[c]
+        k2 = k2a[c]
+        xl = cl[c]
+        xh = ch[c]
+        if _at_ends(k1, xl, xh) & _at_ends(k2, xl, xh):
+            v1 = mn[c] if k1 == xl else (mn2[c] if k1 == xl + 1 else (mx[c] if k1 == xh - 1 else mx2[c]))
+            v2 = mn[c] if k2 == xl else (mn2[c] if k2 == xl + 1 else (mx[c] if k2 == xh - 1 else mx2[c]))
+            med[c] = 0.5 * (v1 + v2)
+        else:
+            med[c] = _bracket_select(keys, val, c, inv_dt, lo[c], hi[c], k1 - xl, k2 - xl, buf)
+
+
 @numba.njit(nogil=True, cache=True, fastmath=_FM, error_model="numpy")
 def mk_block(
     x: np.ndarray, t: np.ndarray, min_years: int, r0: int, r1: int, out: np.ndarray
@@ -382,24 +774,31 @@ def mk_block(
     Notes
     -----
     Missing years are NaN throughout: a comparison with NaN is false, so a pair with a missing year adds nothing
-    to S or to the tie count, and its slope is stored as ``+inf`` (above every valid slope). The tie correction is
-    computed only for pixels that have at least one tied pair. The Theil-Sen slope is the exact median of the
-    float64 pairwise slopes ``(x_j - x_i) * (1 / (t_j - t_i))``, found for the whole strip at once
-    (:func:`_strip_median`, first split at the OLS slope).
+    to S or to the tie count, and its slope key is NaN (never counted). The tie correction is computed only for
+    pixels that have at least one tied pair. The Theil-Sen slope is the exact median of the float64 pairwise
+    slopes ``(x_j - x_i) * (1 / (t_j - t_i))``, found for the whole strip at once (:func:`_strip_median`, first
+    splits around the OLS slope).
     """
     nt = x.shape[0]
     nx = x.shape[2]
     npair = nt * (nt - 1) // 2
     tc = t - t.mean()
     inv_dt = np.empty(max(npair, 1))
+    pi = np.zeros(max(npair, 1), np.int64)
+    pj = np.zeros(max(npair, 1), np.int64)
     k = 0
     for i in range(nt - 1):
         for j in range(i + 1, nt):
             inv_dt[k] = 1.0 / (t[j] - t[i])
+            pi[k] = i
+            pj[k] = j
             k += 1
     w_max = STRIP
     val = np.empty((nt, w_max))  # time-major: strip loops over contiguous pixels
-    s = np.empty(w_max)
+    raw = np.empty((nt, w_max), x.dtype)  # the same in the input type
+    si = np.empty(w_max, np.int32)  # S
+    tied = np.empty(w_max, np.int32)  # number of tied pairs
+    f32max = np.float32(_F32_MAX)
     n = np.empty(w_max)
     st = np.empty(w_max)
     sx = np.empty(w_max)
@@ -407,17 +806,33 @@ def mk_block(
     stx = np.empty(w_max)
     sxx = np.empty(w_max)
     ols = np.empty(w_max)
-    spread = np.empty(w_max)
-    slopes = np.empty((w_max, max(npair, 1)))  # per pixel: its pairwise slopes, +inf where a year is missing
-    keys = slopes.view(np.int64)  # ... turned in place into their order-preserving keys
-    one = np.empty(1)  # scratch for bit casts
+    se = np.empty(w_max)
+    med = np.empty(w_max)
+    keys = np.empty((max(npair, 1), w_max), np.float32)  # pair-major float32 keys of the pairwise slopes
+    ws = (
+        np.empty(w_max, np.float32),  # lo
+        np.empty(w_max, np.float32),  # hi
+        np.empty(w_max, np.float32),  # ga
+        np.empty(w_max, np.float32),  # gb
+        np.empty(w_max, np.float32),  # split
+        np.empty(w_max, np.int32),  # ca
+        np.empty(w_max, np.int32),  # cb
+        np.empty(w_max, np.int32),  # cl
+        np.empty(w_max, np.int32),  # ch
+        np.empty(w_max, np.int32),  # k1
+        np.empty(w_max, np.int32),  # k2
+        np.empty(w_max, np.int32),  # state
+        np.empty(w_max),  # smallest
+        np.empty(w_max),  # second smallest
+        np.empty(w_max),  # largest
+        np.empty(w_max),  # second largest
+        np.empty(max(npair, 1)),  # selection buffer
+    )
     nan = np.nan
-    inf = np.inf
     for r in range(r0, r1):
         for c0 in range(0, nx, w_max):
             w = min(w_max, nx - c0)
             for c in range(w):
-                s[c] = 0.0
                 n[c] = 0.0
                 st[c] = 0.0
                 sx[c] = 0.0
@@ -428,7 +843,9 @@ def mk_block(
                 ti = tc[i]
                 vi = val[i]
                 xi = x[i, r]
+                ri = raw[i]
                 for c in range(w):
+                    ri[c] = xi[c0 + c]
                     v = np.float64(xi[c0 + c])
                     vi[c] = v
                     ok = v == v
@@ -447,24 +864,33 @@ def mk_block(
                 dd = den if ok else 1.0
                 o = (nn * stx[c] - st[c] * sx[c]) / dd
                 ols[c] = o if ok else nan
-                # 0.8 standard error of the OLS slope: the first two splits of the median search, around the OLS slope
+                # standard error of the OLS slope: the scale of the first splits of the median search
                 ssr = (nn * sxx[c] - sx[c] * sx[c] - o * o * dd) / max(nn, 1.0)
-                sp = 0.8 * math.sqrt(max(ssr, 0.0) / max(nn - 2.0, 1.0) * nn / dd)
-                spread[c] = sp if ok else nan
-            # S, the number of tied pairs, the pairwise slopes and their range: branch-free over the strip
+                e = math.sqrt(max(ssr, 0.0) / max(nn - 2.0, 1.0) * nn / dd)
+                se[c] = e if ok else nan
+            # S, the number of tied pairs and the slope keys: branch-free over the strip. The signs are compared in
+            # the input type (float32 lanes are twice as many); the slopes are float64, their keys float32
+            for c in range(w):
+                si[c] = 0
+                tied[c] = 0
             kk = 0
             for i in range(nt - 1):
                 vi = val[i]
+                ui = raw[i]
                 for j in range(i + 1, nt):
                     vj = val[j]
+                    uj = raw[j]
                     idt = inv_dt[kk]
+                    kr = keys[kk]
                     for c in range(w):
-                        d = vj[c] - vi[c]
-                        # S and the tied-pair count packed in one exact float accumulator: S + 4096 * ties
-                        s[c] += (1.0 if d > 0.0 else 0.0) - (1.0 if d < 0.0 else 0.0) + (4096.0 if d == 0.0 else 0.0)
-                        q = d * idt
-                        slopes[c, kk] = q if q == q else inf
+                        a = ui[c]
+                        b = uj[c]
+                        si[c] += np.int32(b > a) - np.int32(b < a)
+                        tied[c] += np.int32(b == a)
+                        f = np.float32((vj[c] - vi[c]) * idt)
+                        kr[c] = f32max if f > f32max else f  # +inf -> largest float32 (order kept, NaN kept)
                     kk += 1
+            _strip_median(keys, val, inv_dt, pi, pj, w, n, min_years, ols, se, ws, med)
             for c in range(w):
                 nn = n[c]
                 cc = c0 + c
@@ -473,16 +899,15 @@ def mk_block(
                         out[o, r, cc] = nan
                     out[6, r, cc] = nn
                     continue
-                n_tied = math.floor((s[c] + 2048.0) / 4096.0)
-                sc = s[c] - 4096.0 * n_tied
-                tie = _ties(val[:, c], nt) if n_tied > 0.0 else 0.0
+                sc = float(si[c])
+                tie = _ties(val[:, c], nt) if tied[c] > 0 else 0.0
                 var_s = (nn * (nn - 1.0) * (2.0 * nn + 5.0) - tie) / 18.0
                 z, p = _z_p(sc, var_s)
                 out[0, r, cc] = sc
                 out[1, r, cc] = var_s
                 out[2, r, cc] = z
                 out[3, r, cc] = p
-                out[4, r, cc] = _key_median(keys[c], int(nn * (nn - 1.0) * 0.5), ols[c], spread[c], one)
+                out[4, r, cc] = med[c]
                 out[5, r, cc] = ols[c]
                 out[6, r, cc] = nn
 

@@ -325,7 +325,7 @@ def write_qml(
     spec = normalise_legend(legend)
     if spec:
         entries = "\n".join(
-            f'        <paletteEntry value="{code}" color={quoteattr(color.lower())} label={quoteattr(label)} '
+            f'        <paletteEntry value="{code}" color={quoteattr(color.lower())} label={quoteattr(_(label))} '
             f'alpha="255"/>'
             for code, (label, color) in sorted(spec.items())
         )

@@ -11,7 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +66,12 @@ def make_project_files(folder: Path) -> Path:
     lc = rng.choice(LC_CODES, size=(len(YEARS), *SHAPE))
     _write(folder / "land_cover.tif", lc, "int16", nodata=-32768)
     _write(folder / "soc.tif", rng.uniform(20, 60, size=SHAPE), "float32", nodata=-9999.0)
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    gpd.GeoDataFrame({"id": ["A"]}, geometry=[box(36.0, 0.88, 36.12, 1.0)], crs=4326).to_file(folder / "aoi.gpkg")
     run_file = {
-        "name": "labelling test", "baseline": "2012-2015", "reporting": ["2016-2021"],
+        "name": "labelling test", "aoi": "aoi.gpkg", "baseline": "2012-2015", "reporting": ["2016-2021"],
         "inputs": {"ndvi": {"path": "ndvi.tif", "years": YEARS},
                    "land_cover": {"path": "land_cover.tif", "years": YEARS, "legend": "esa_cci"},
                    "soc": {"path": "soc.tif"}},
@@ -240,4 +250,163 @@ def test_labelling_page_served(client: Any) -> None:
         assert client.get(f"/static/{name}").status_code == 200
 
 
-LiveServer = Callable[..., str]
+STATIC = Path(__file__).parents[2] / "src" / "openldn" / "web" / "static"
+
+
+def _page_messages() -> set[str]:
+    """Texts of labelling.html marked for translation and the t() messages of labelling.js."""
+    from html.parser import HTMLParser
+
+    found: set[str] = set()
+
+    class Marked(HTMLParser):
+        take = False
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            self.take = "data-i18n" in a
+            for name in (a.get("data-i18n-attr") or "").split(","):
+                if name.strip() and a.get(name.strip()):
+                    found.add(str(a[name.strip()]))
+
+        def handle_data(self, data: str) -> None:
+            if self.take and data.strip():
+                found.add(data.strip())
+                self.take = False
+
+    Marked().feed((STATIC / "labelling.html").read_text(encoding="utf-8"))
+    from babel.messages.extract import extract_javascript
+
+    with open(STATIC / "labelling.js", "rb") as fh:
+        for _, _, msg, _ in extract_javascript(fh, ["t", "tn"], [], {}):
+            found.update(m for m in (msg if isinstance(msg, tuple) else (msg,)) if m)
+    return found
+
+
+@pytest.mark.parametrize("lang", ["ar", "es", "fr", "ru", "zh"])
+def test_page_translated(lang: str) -> None:
+    from openldn.i18n import read_catalogue
+
+    messages = _page_messages()
+    assert "{done} of {n} labelled" in messages and "Save label" in messages and len(messages) > 40
+    catalogue = read_catalogue(lang, "web")
+    missing = sorted(m for m in messages if not (catalogue.get(m) and catalogue.get(m).string))
+    assert missing == []
+    for m in messages:  # the placeholders survive translation
+        assert sorted(re.findall(r"\{\w+\}", catalogue.get(m).string)) == sorted(re.findall(r"\{\w+\}", m)), m
+
+
+def test_api_messages_in_the_page_language(client: Any, project: dict[str, Any]) -> None:
+    res = client.get(f"/api/projects/{project['id']}/labelling/points/P99999",
+                     params={"sample": project["sample_id"]}, headers={"X-OpenLDN-Language": "fr"})  # fmt: skip
+    assert res.status_code == 404 and res.json()["detail"] == "le point P99999 n'est pas dans l'échantillon"
+    body = client.get(f"/api/projects/{project['id']}/labelling/points", params={"sample": project["sample_id"]},
+                      headers={"X-OpenLDN-Language": "fr"}).json()  # fmt: skip
+    assert [c["label"] for c in body["classes"]] == ["Dégradé", "Stable", "Amélioré"]
+
+
+# ------------------------------------------------------------------------------------------------- in the browser
+CHROMIUM = os.environ.get("OPENLDN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]  # fmt: skip
+
+
+def _wait_until(page: Any, expression: str, timeout: float = 30.0) -> None:
+    """Poll a JavaScript expression until it is true (the page's CSP forbids wait_for_function's eval)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[str]:
+    """The app served by uvicorn in a thread (no token); its base URL."""
+    import uvicorn
+
+    from openldn.web.app import VENDOR, create_app
+    from openldn.web.settings import Settings
+
+    if not all(p.is_dir() for p in VENDOR.values()):
+        pytest.skip("map assets missing: run 'npm ci' in src/openldn/web/frontend")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = create_app(Settings(data_dir=tmp_path / "data", auth=False))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=15)
+
+
+@pytest.mark.browser
+@pytest.mark.slow  # about 20 s: a server, Chromium, two labels and a reload
+def test_labelling_page_in_browser(live: str, tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    import httpx
+
+    from openldn.web.db import Database
+
+    api = httpx.Client(base_url=live, timeout=30)
+    pid = api.post("/api/projects", json={"name": "Labelling"}).json()["id"]
+    folder = tmp_path / "data" / "projects" / pid
+    make_project_files(folder)
+    Database(tmp_path / "data" / "openldn.sqlite").set_assessment(pid, "assessment.yaml")
+    errors: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.set_default_timeout(30_000)
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{live}/static/labelling.html?project={pid}")
+        page.wait_for_selector("#point-box:not([hidden]) #ndvi-chart svg path")
+        assert page.locator("#progress-text").inner_text() == "0 of 12 labelled"
+        assert page.locator(".leaflet-interactive").count() == 12
+        assert page.locator("#lc-chips .chip").count() == len(YEARS)
+        assert page.locator("#ndvi-chart line.trend").count() == 1
+        first = page.evaluate("L_STATE.current")
+        # keyboard: 1 chooses the first reference class (Degraded), S saves and moves to the next unlabelled point
+        page.keyboard.press("1")
+        page.keyboard.press("s")
+        _wait_until(page, "document.querySelector('#progress-text').textContent === '1 of 12 labelled'")
+        _wait_until(page, f"L_STATE.current !== {json.dumps(first)} && L_STATE.details.point.point_id === L_STATE.current")
+        second = page.evaluate("L_STATE.current")
+        # mouse: the third class (Improved), an interpreter and notes, the save button
+        page.locator("#class-options label").nth(2).click()
+        page.fill("#interpreter", "Amina")
+        page.fill("#notes", "greening")
+        page.click("#save-btn")
+        _wait_until(page, "document.querySelector('#progress-text').textContent === '2 of 12 labelled'")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 1366, f"the page is {width} px wide at 1366 x 768"
+        page.reload()
+        page.wait_for_selector("#point-box:not([hidden]) #ndvi-chart svg path")
+        _wait_until(page, "document.querySelector('#progress-text').textContent === '2 of 12 labelled'")
+        page.evaluate(f"selectPoint({json.dumps(second)})")
+        _wait_until(page, f"L_STATE.details && L_STATE.details.point.point_id === {json.dumps(second)}")
+        assert page.locator("#notes").input_value() == "greening"
+        assert page.locator("#class-options input").nth(2).is_checked()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 1366, f"the page is {width} px wide at 1366 x 768"
+        shot = tmp_path / "openldn-labelling.png"
+        page.screenshot(path=str(shot))
+        keep = os.environ.get("OPENLDN_SCREENSHOT_DIR")
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            shutil.copy(shot, Path(keep) / shot.name)
+        assert shot.stat().st_size > 10_000
+        browser.close()
+    sample = api.get(f"/api/projects/{pid}/samples").json()[0]["id"]
+    points = api.get(f"/api/projects/{pid}/labelling/points", params={"sample": sample}).json()["points"]
+    saved = {p["point_id"]: p["reference"] for p in points if p["labelled"]}
+    assert saved == {first: -1, second: 1}
+    assert errors == []

@@ -227,6 +227,29 @@ def test_save_update_export_estimate(client: Any, project: dict[str, Any], tmp_p
     assert f"12 of 12 points labelled; overall accuracy {overall:.3f}" in result.output
 
 
+def test_import_labels(client: Any, project: dict[str, Any]) -> None:
+    pid, sid = project["id"], project["sample_id"]
+    rows = _points_csv(project["sample"])
+    ids = [r["point_id"] for r in rows]
+    url = f"/api/projects/{pid}/labelling/"
+    client.put(url + "points/" + ids[0], params={"sample": sid}, json={"reference": 0, "interpreter": "web"})
+    (project["sample"] / "labels.csv").write_text(
+        "point_id,reference,interpreter,confidence,notes\n"
+        f"{ids[0]},1,field,high,\n{ids[1]},Degraded,field,medium,by name\n{ids[2]},,,,\n", encoding="utf-8")
+    res = client.post(url + "import", params={"sample": sid})
+    assert res.status_code == 200, res.text
+    assert res.json() == {"imported": 1, "kept": 1}
+    body = client.get(url + "points", params={"sample": sid}).json()
+    got = {p["point_id"]: p["reference"] for p in body["points"] if p["labelled"]}
+    assert got == {ids[0]: 0, ids[1]: -1}
+    res = client.post(url + "import", params={"sample": sid, "replace": True})
+    assert res.json() == {"imported": 2, "kept": 0}
+    assert client.get(url + "points/" + ids[0], params={"sample": sid}).json()["label"]["interpreter"] == "field"
+    bad = b"point_id,reference\n" + ids[3].encode() + b",Forest\n"
+    res = client.post(url + "import", params={"sample": sid}, files={"file": ("labels.csv", bad)})
+    assert res.status_code in (400, 422) and "Forest" in res.json()["detail"]
+
+
 def test_upload_sample(client: Any, project: dict[str, Any]) -> None:
     pid = project["id"]
     with open(project["sample"] / "points.gpkg", "rb") as pts, open(project["sample"] / "design.json", "rb") as des:

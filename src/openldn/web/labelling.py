@@ -73,6 +73,8 @@ class Sample:
     points: pd.DataFrame
     design: dict[str, Any] | None
     classes: list[dict[str, Any]]
+    #: Class code -> label as the design names it (English; what a labels file may give instead of the code).
+    legend: dict[int, str]
 
     @property
     def map_columns(self) -> list[str]:
@@ -166,7 +168,8 @@ def load_sample(sample_id: str, root: Path, allowed: Iterable[Path]) -> Sample:
         colours = {}
     classes = [{"code": c, "label": _(lab), "color": colours.get(c, _PALETTE[i % len(_PALETTE)])}
                for i, (c, lab) in enumerate(zip(codes, labels, strict=True))]  # fmt: skip
-    return Sample(id=sample_id, folder=folder, points=points, design=design, classes=classes)
+    return Sample(id=sample_id, folder=folder, points=points, design=design, classes=classes,
+                  legend=dict(zip(codes, labels, strict=True)))
 
 
 def point_list(sample: Sample, labels: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

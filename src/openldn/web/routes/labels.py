@@ -185,6 +185,56 @@ async def delete_label(request: Request, project_id: str, point_id: str, sample:
     LabelStore(database(request)).delete(project_id, sample, point_id)
 
 
+@router.post("/projects/{project_id}/labelling/import", summary="Import labels from a labels file")
+async def import_labels(
+    request: Request,
+    project_id: str,
+    sample: SampleQuery,
+    file: Annotated[UploadFile | None, File(description="Labels CSV or GeoPackage (default: labels.csv of the "
+                                                         "sample folder)")] = None,
+    replace: Annotated[bool, Query(description="Replace labels already saved for the same points")] = False,
+) -> dict[str, Any]:
+    """Read a labels file (``point_id``, ``reference``, ``interpreter``, ``confidence``, ``notes``; checked as
+    ``openldn accuracy estimate`` checks it) and save its labelled rows; points already labelled here are kept
+    unless ``replace``. Returns how many labels were imported and kept."""
+    s = await heavy(request, _sample, request, project_id, sample)
+    if file is not None:
+        ext = Path(file.filename or "").suffix.lower()
+        if ext not in (".csv", ".gpkg"):
+            raise WebError(415, _("a labels file must be a CSV or GeoPackage file"))
+        folder = project_dir(request, project_id) / "uploads"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"labels-{new_id()}{ext}"
+        await heavy(request, save_stream, file.file, path, settings(request).max_upload_bytes)
+    else:
+        path = s.folder / "labels.csv"
+    checked = await heavy(request, _check_labels_file, s, path)
+    store = LabelStore(database(request))
+    have = store.labels(project_id, sample)
+    imported = kept = 0
+    for row in checked.itertuples(index=False):
+        if row.reference is None or str(row.reference) == "<NA>":
+            continue
+        if row.point_id in have and not replace:
+            kept += 1
+            continue
+        store.save(project_id, sample, str(row.point_id), reference=int(row.reference),
+                   interpreter=str(row.interpreter), confidence=str(row.confidence), notes=str(row.notes))  # fmt: skip
+        imported += 1
+    return {"imported": imported, "kept": kept}
+
+
+def _check_labels_file(sample: Sample, path: Path) -> Any:
+    import pandas as pd
+
+    from openldn.accuracy.labels import check_labels, read_labels
+
+    out = check_labels(read_labels(path), sample.legend,
+                       sample.points["point_id"].astype(str))  # fmt: skip
+    out["reference"] = out["reference"].astype(object).where(out["reference"].notna(), None)
+    return pd.DataFrame(out)
+
+
 @router.get("/projects/{project_id}/labelling/labels.csv", summary="Export the labels (openldn accuracy estimate)")
 async def export_labels(request: Request, project_id: str, sample: SampleQuery) -> Response:
     """Every point of the sample with its label (blank reference when not labelled yet), columns ``point_id``,

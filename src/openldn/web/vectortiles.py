@@ -181,12 +181,16 @@ class _Layer:
     tree: STRtree
 
     @classmethod
-    def of(cls, geoms: Iterable[BaseGeometry | None]) -> _Layer:
+    def of(cls, geoms: Iterable[BaseGeometry | None], *, explode: bool = True) -> _Layer:
+        """Index ``geoms``, split into their parts when ``explode`` (big multi-part shapes then clip faster)."""
         parts: list[BaseGeometry] = []
         for geom in geoms:
             if geom is None or geom.is_empty:
                 continue
-            parts.extend(p for p in shapely.get_parts(geom) if not p.is_empty)
+            if explode:
+                parts.extend(p for p in shapely.get_parts(geom) if not p.is_empty)
+            else:
+                parts.append(geom)
         return cls(parts, STRtree(parts))
 
     def cut(self, box: tuple[float, float, float, float]) -> list[BaseGeometry]:
@@ -233,6 +237,7 @@ class BasemapData:
         self.natural_earth = natural_earth if natural_earth is not None else natural_earth_10m()
         self._lock = threading.Lock()
         self._layers: dict[tuple[str, str], _Layer] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
 
     @property
     def has_admin1(self) -> bool:
@@ -243,7 +248,7 @@ class BasemapData:
         """Load every layer in a background thread (the first tiles of a district view then wait less)."""
 
         def load() -> None:
-            for name, scale in (("land", "110m"), ("countries", "110m"), ("land", "50m"), ("countries", "50m"),
+            for name, scale in (("land", "50m"), ("countries", "50m"), ("land", "110m"), ("countries", "110m"),
                                 ("land", "10m"), ("countries", "10m"), ("admin1", "10m"), ("lakes", "10m")):
                 self.layer(name, scale)
 
@@ -254,7 +259,12 @@ class BasemapData:
     def layer(self, name: str, scale: str) -> _Layer:
         """One layer (``land``, ``countries``, ``admin1``, ``lakes``) at one scale, loaded on first use."""
         key = (name, scale)
-        with self._lock:
+        found = self._layers.get(key)
+        if found is not None:
+            return found
+        with self._lock:  # one lock per layer: a layer being read never holds up one already loaded
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
             if key not in self._layers:
                 self._layers[key] = self._load(name, scale)
             return self._layers[key]
@@ -267,7 +277,10 @@ class BasemapData:
             topology = json.loads(path.read_text(encoding="utf-8"))
             polygons, borders = decode_topojson(topology, name, with_polygons=name == "land")
             # rings cut along the 180th meridian (Chukotka) make an invalid polygon, which a clip turns into holes
-            return _Layer.of([shapely.make_valid(p) for p in polygons] if name == "land" else borders)
+            if name == "land":
+                return _Layer.of(p if p.is_valid else shapely.make_valid(p, method="structure", keep_collapsed=False)
+                                 for p in polygons)
+            return _Layer.of(borders)
         if self.natural_earth is None:
             return _Layer.of([])
         import pyogrio
@@ -275,7 +288,7 @@ class BasemapData:
         file = {"admin1": "ne_10m_admin_1_states_provinces_lines.shp", "lakes": "ne_10m_lakes.shp",
                 "land": "ne_10m_land.shp", "countries": "ne_10m_admin_0_boundary_lines_land.shp"}[name]
         frame = pyogrio.read_dataframe(self.natural_earth / file, read_geometry=True)
-        return _Layer.of(frame.geometry.values)
+        return _Layer.of(frame.geometry.values, explode=name == "land")
 
 
 def _flat(coords: np.ndarray) -> list[float]:

@@ -307,3 +307,30 @@ def test_browser__monitor_page_in_french(browser_page, live_server, fake_env, tm
     page.screenshot(path=str(tmp_path / "openldn-monitor-ar.png"))
     _keep(tmp_path, "openldn-monitor-ar.png")
     assert not errors, errors
+
+
+@pytest.mark.browser
+def test_browser__a_run_in_arabic(browser_page, live_server, fake_env, tmp_path) -> None:  # noqa: F811
+    """A whole run (fake pipeline) with the page in Arabic: statuses, progress and results drawn in it."""
+    page = browser_page
+    page.set_viewport_size({"width": 1366, "height": 768})
+    errors = _watch(page)
+    base = live_server(pipeline="_web_fake_pipeline:run_assessment")
+    page.add_init_script("localStorage.setItem('openldn.language', 'ar')")
+    page.goto(base + "/")
+    page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+    page.click("#demo-btn")
+    demo = _translation("ar", "Demo country")
+    _wait_until(page, f"document.querySelector('#project-select').selectedOptions[0]?.text === {json.dumps(demo)}",
+                timeout=120_000)
+    page.click("#run-btn")
+    page.wait_for_selector("#run-status[data-status='succeeded']", timeout=90_000)
+    page.wait_for_selector("#layers .layer-toggle", timeout=20_000)
+    assert page.text_content("#run-status").startswith(_translation("ar", "succeeded"))
+    assert page.locator("#run-select option:checked").text_content().endswith(_translation("ar", "succeeded"))
+    assert page.evaluate("document.documentElement.dir") == "rtl"
+    _no_horizontal_overflow(page)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(tmp_path / "openldn-web-ar-run.png"))
+    _keep(tmp_path, "openldn-web-ar-run.png")
+    assert not errors, errors

@@ -45,7 +45,8 @@ function svg(tag, attrs = {}) {
 async function api(method, url, body) {
   const headers = languageHeaders({});
   const init = { method, headers, credentials: "same-origin" };
-  if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
+  if (body instanceof FormData) init.body = body;
+  else if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
   const response = await fetch(url, init);
   const type = response.headers.get("content-type") || "";
   const data = type.includes("json") ? await response.json() : await response.text();
@@ -442,6 +443,26 @@ function onKey(event) {
   }
 }
 
+async function uploadSample() {
+  const points = $("upload-points").files[0];
+  if (!points || !L_STATE.project) return;
+  const form = new FormData();
+  form.append("points", points);
+  if ($("upload-design").files[0]) form.append("design", $("upload-design").files[0]);
+  const sample = await api("POST", "/api/projects/" + encodeURIComponent(L_STATE.project) + "/samples", form);
+  $("upload-form").reset();
+  history.replaceState(null, "", location.pathname + "?project=" + encodeURIComponent(L_STATE.project) + "&sample=" + encodeURIComponent(sample.id));
+  await loadSamples();
+  say(tn("Sample uploaded: one point.", "Sample uploaded: {n} points.", sample.n), true);
+}
+
+async function importLabels() {
+  if (!L_STATE.sample) return;
+  const result = await api("POST", base() + "/import" + q(L_STATE.sample));
+  await loadPoints(false);
+  say(t("Labels imported: {imported}; already labelled here and kept: {kept}.", result), true);
+}
+
 async function start() {
   await I18N.ready;
   initMap();
@@ -459,6 +480,8 @@ async function start() {
   }));
   $("label-form").addEventListener("submit", (event) => { event.preventDefault(); guarded(saveLabel); });
   $("clear-btn").addEventListener("click", () => guarded(clearLabel));
+  $("upload-form").addEventListener("submit", (event) => { event.preventDefault(); guarded(uploadSample); });
+  $("import-btn").addEventListener("click", () => guarded(importLabels));
   $("next-btn").addEventListener("click", () => { const id = nextUnlabelled(1); if (id) guarded(() => selectPoint(id)); });
   $("prev-btn").addEventListener("click", () => { const id = nextUnlabelled(-1); if (id) guarded(() => selectPoint(id)); });
   document.addEventListener("keydown", onKey);

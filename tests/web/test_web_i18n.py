@@ -334,3 +334,15 @@ def test_browser__a_run_in_arabic(browser_page, live_server, fake_env, tmp_path)
     page.screenshot(path=str(tmp_path / "openldn-web-ar-run.png"))
     _keep(tmp_path, "openldn-web-ar-run.png")
     assert not errors, errors
+
+
+def test_roles__every_registry_input_has_a_translated_label() -> None:
+    """The role menu names each input of openldn.registry in the page's language (wizard.js roleLabel)."""
+    from openldn.registry import input_decls
+
+    script = (STATIC / "wizard.js").read_text(encoding="utf-8")
+    for name in input_decls():
+        found = re.search(rf"^\s+{name}: t\(\"([^\"]+)\"\)", script, re.M)
+        assert found, f"wizard.js roleLabel has no label for the input {name!r}"
+        for lang in OTHER:
+            assert _translation(lang, found.group(1))

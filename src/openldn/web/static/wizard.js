@@ -13,6 +13,7 @@ function roleLabel(role) {
     land_cover: t("land cover"),
     ndvi: t("vegetation index (NDVI)"),
     lpd: t("land productivity dynamics (existing map)"),
+    lpd_alternative: t("land productivity dynamics (alternative map)"),
     soil_units: t("soil or land units"),
     soc: t("soil organic carbon"),
     climate_zones: t("climate zones"),

@@ -914,20 +914,20 @@ def mk_block(
 
 @numba.njit(nogil=True, cache=True)
 def _s_var(v: np.ndarray, n: int) -> tuple[float, float]:  # pragma: no cover - compiled
-    """S and its tie-corrected variance of the first ``n`` values of ``v``."""
-    s = 0.0
-    tie = 0.0
+    """S and its tie-corrected variance of the first ``n`` values of ``v`` (branch-free inner loops, exact sums)."""
+    s = 0
+    tie = 0
     for i in range(n):
-        eq = 0.0
+        vi = v[i]
+        eq = 0
         for j in range(n):
-            d = v[j] - v[i]
-            eq += (d == 0.0) * 1.0
-            if j > i:
-                s += (d > 0.0) * 1.0 - (d < 0.0) * 1.0
-        q = eq - 1.0
-        tie += q * (2.0 * q + 7.0)
+            eq += np.int64(v[j] == vi)
+        for j in range(i + 1, n):
+            s += np.int64(v[j] > vi) - np.int64(v[j] < vi)
+        q = eq - 1
+        tie += q * (2 * q + 7)
     nn = float(n)
-    return s, (nn * (nn - 1.0) * (2.0 * nn + 5.0) - tie) / 18.0
+    return float(s), (nn * (nn - 1.0) * (2.0 * nn + 5.0) - float(tie)) / 18.0
 
 
 @numba.njit(nogil=True, cache=True)
@@ -975,25 +975,34 @@ def mk_variant_block(
                     out[o, r, c] = nan
                 out[6, r, c] = n
                 continue
-            # slopes of the original series
-            m = 0
-            for i in range(n - 1):
-                for j in range(i + 1, n):
-                    buf[m] = (v[j] - v[i]) / (tv[j] - tv[i])
-                    m += 1
-            slope = _key_median(buf[:m].view(np.int64), m, nan, nan, one)
+            # OLS slope and its standard error (the first splits of the exact median search: fewer passes, same value)
             st = 0.0
             sx = 0.0
             stt = 0.0
             stx = 0.0
+            sxx = 0.0
             for i in range(n):
                 ti = tv[i] - tmean
                 st += ti
                 sx += v[i]
                 stt += ti * ti
                 stx += ti * v[i]
+                sxx += v[i] * v[i]
             den = n * stt - st * st
             ols = (n * stx - st * sx) / den if den > 0.0 else nan
+            spread = nan
+            if den > 0.0:
+                ssr = (n * sxx - sx * sx - ols * ols * den) / n
+                spread = 0.5 * math.sqrt(max(ssr, 0.0) / max(n - 2.0, 1.0) * n / den)
+            # Theil-Sen slope of the original series
+            m = 0
+            for i in range(n - 1):
+                vi = v[i]
+                ti = tv[i]
+                for j in range(i + 1, n):
+                    buf[m + j - i - 1] = (v[j] - vi) / (tv[j] - ti)
+                m += n - 1 - i
+            slope = _key_median(buf[:m].view(np.int64), m, ols, spread, one)
             if method == 1:
                 s, var_s = _s_var(v, n)
                 for i in range(n):

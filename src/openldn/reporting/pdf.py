@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -67,17 +68,22 @@ def _norm(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
+def _words(text: str) -> tuple[str, ...]:
+    """The words of a heading in sorted order: Chromium writes right-to-left titles in visual order."""
+    return tuple(sorted(re.findall(r"\w+", _norm(text))))
+
+
 def _outline_pages(reader: object, markers: dict[str, str]) -> dict[str, int]:
     """Page (1-based) of each section from the PDF outline (bookmarks) Chromium writes from the headings."""
     found: dict[str, int] = {}
-    wanted = {_norm(m): k for k, m in markers.items()}
+    wanted = {_words(m): k for k, m in markers.items()}
 
     def walk(items: list) -> None:  # type: ignore[type-arg]
         for item in items:
             if isinstance(item, list):
                 walk(item)
                 continue
-            key = wanted.get(_norm(str(getattr(item, "title", "") or "")))
+            key = wanted.get(_words(str(getattr(item, "title", "") or "")))
             if key is not None and key not in found:
                 try:
                     found[key] = int(reader.get_destination_page_number(item)) + 1  # type: ignore[attr-defined]

@@ -375,7 +375,7 @@ def shared_data(world_atlas: str) -> BasemapData:
         return _SHARED[world_atlas]
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=2048)  # a tile is a few kB (tens at zoom 4 with every first-level line)
 def cached_tile(world_atlas: str, z: int, x: int, y: int, kind: str) -> bytes:
     """A tile as compact JSON bytes, computed once per process."""
     import json

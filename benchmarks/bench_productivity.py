@@ -30,10 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import xarray as xr
 from scipy.special import erfc
 
 from openldn.productivity import mann_kendall
-from openldn.productivity._kernels import MK_OUTPUTS, mk_block, mk_variant_block, run_rows
+from openldn.productivity._kernels import MK_OUTPUTS, mk_block, mk_variant_block, percentile_shift_block, run_rows
+from openldn.productivity.performance import unit_percentiles
 
 YARDSTICK = Path(__file__).resolve().parents[1] / ".." / "shared" / "bench"
 
@@ -78,6 +80,58 @@ def numpy_baseline(x: np.ndarray, t: np.ndarray, min_years: int = 4, block: int 
     return out.reshape((5, *x.shape[1:]))
 
 
+def numpy_percentile_shift(hist: np.ndarray, recent: np.ndarray, n_classes: int = 10, extension: float = 0.05) -> np.ndarray:
+    """Percentile-class shift with numpy over whole arrays: sorted historical series (NaN last), extended by
+    ``extension`` of the range at both ends, quantiles by linear interpolation, classes of the two means."""
+    h = np.sort(hist, axis=0).astype(np.float64)
+    n = np.sum(~np.isnan(h), axis=0)
+    ok = n > 0
+    nn = np.maximum(n, 1)
+    lo = h[0]
+    hi = np.take_along_axis(h, (nn - 1)[None], axis=0)[0]
+    ext = extension * (hi - lo)
+    a = np.concatenate([(lo - ext)[None], h, np.full_like(h[:1], np.nan)], axis=0)
+    np.put_along_axis(a, nn[None] + 1, (hi + ext)[None], axis=0)
+    bl = np.nanmean(hist.astype(np.float64), axis=0)
+    tg = np.nanmean(recent.astype(np.float64), axis=0)
+    cb = np.ones_like(bl)
+    ct = np.ones_like(bl)
+    m = nn + 2
+    for k in range(n_classes - 1):
+        pos = (k + 1.0) / n_classes * (m - 1)
+        i0 = np.floor(pos).astype(np.int64)
+        i1 = np.minimum(i0 + 1, m - 1)
+        a0 = np.take_along_axis(a, i0[None], axis=0)[0]
+        a1 = np.take_along_axis(a, i1[None], axis=0)[0]
+        qk = a0 + (a1 - a0) * (pos - i0)
+        cb += bl > qk
+        ct += tg > qk
+    out = np.stack([bl, tg, ct - cb])
+    out[:, ~ok | np.isnan(tg)] = np.nan
+    return out
+
+
+def numpy_unit_percentiles(values: np.ndarray, units: np.ndarray, q: float) -> np.ndarray:
+    """Per-unit percentile with numpy: one boolean selection and ``np.percentile`` per unit code."""
+    v = values.ravel()
+    u = units.ravel()
+    ok = np.isfinite(v) & (u >= 0)
+    return np.array([np.percentile(v[ok & (u == code)], q) for code in np.unique(u[ok])])
+
+
+def pymannkendall_pixels(x: np.ndarray, method: int, npix: int) -> float:
+    """Seconds per pixel of pymannkendall (Hamed-Rao or pre-whitening test) over the first ``npix`` pixels."""
+    import pymannkendall as pmk
+
+    test = pmk.hamed_rao_modification_test if method == 1 else pmk.pre_whitening_modification_test
+    flat = x.reshape(x.shape[0], -1)[:, :npix].astype(np.float64)
+    t0 = time.perf_counter()
+    for c in range(flat.shape[1]):
+        v = flat[:, c]
+        test(v[~np.isnan(v)])
+    return (time.perf_counter() - t0) / flat.shape[1]
+
+
 def _load_yardstick() -> Any:
     """The yardstick module of ../shared/bench, or None when absent."""
     if not (YARDSTICK / "mk_reference.py").is_file():
@@ -107,6 +161,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--baseline-rows", type=int, default=100, help="rows timed for the numpy baseline")
+    ap.add_argument("--pmk-pixels", type=int, default=300, help="pixels timed for the pymannkendall baseline")
     ap.add_argument("--api", action="store_true", help="also time the public mann_kendall on a DataArray")
     args = ap.parse_args()
     rng = np.random.default_rng(42)
@@ -154,17 +209,70 @@ def main() -> None:
 
     rows = min(args.baseline_rows, ny)
     xs = np.ascontiguousarray(x[:, :rows])
+    try:
+        import pymannkendall  # noqa: F401
+
+        have_pmk = True
+    except ImportError:
+        have_pmk = False
     for method, label in ((1, "Hamed-Rao"), (2, "pre-whitening")):
         vout = np.empty((len(MK_OUTPUTS), rows, nx))
         mk_variant_block(small, t, 4, method, 1.96, 0, 2, np.empty((len(MK_OUTPUTS), 2, 64)))
+        dt = math.inf
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            run_rows(mk_variant_block, rows, xs, t, 4, method, 1.96, out=vout, threads=args.threads)
+            dt = min(dt, time.perf_counter() - t0)
+        v_mpix = rows * nx / dt / 1e6
+        line = f"openldn robust variant {label} (best of {args.repeat} on {rows} rows): {v_mpix:.3f} Mpix/s"
+        if have_pmk:
+            per_pix = pymannkendall_pixels(xs, method, args.pmk_pixels)
+            b = 1.0 / per_pix / 1e6
+            line += f"; pymannkendall per pixel ({args.pmk_pixels} pixels): {b:.5f} Mpix/s; RATIO {v_mpix / b:.0f}x"
+        else:
+            line += "; pymannkendall absent, baseline skipped"
+        print(line + f"   ({_load()})")
+
+    # percentile kernels: productivity state (per-pixel percentile classes) and performance (per-unit percentile)
+    hist = x[:13]
+    rec = x[13:16] if nt >= 16 else x[-3:]
+    sout = np.empty((3, ny, nx))
+    percentile_shift_block(hist[:, :2].copy(), rec[:, :2].copy(), 10, 0.05, 1, 1, 0, 2, np.empty((3, 2, nx)))
+    best_s = math.inf
+    best_sb = math.inf
+    for _ in range(args.repeat):
         t0 = time.perf_counter()
-        run_rows(mk_variant_block, rows, xs, t, 4, method, 1.96, out=vout, threads=args.threads)
-        dt = time.perf_counter() - t0
-        print(f"openldn robust variant {label} (timed on {rows} rows): {rows * nx / dt / 1e6:.2f} Mpix/s")
+        run_rows(percentile_shift_block, ny, hist, rec, 10, 0.05, 1, 1, out=sout, threads=args.threads)
+        best_s = min(best_s, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        sbase = numpy_percentile_shift(hist[:, :rows], rec[:, :rows])
+        best_sb = min(best_sb, (time.perf_counter() - t0) * ny / rows)
+    s_mpix = npix / best_s / 1e6
+    sb_mpix = npix / best_sb / 1e6
+    agree = np.array_equal(sbase[2], sout[2, :rows], equal_nan=True)
+    print(f"openldn state percentile-shift kernel (13 + 3 years, deciles): {s_mpix:.2f} Mpix/s; numpy sort + "
+          f"interpolation over whole arrays: {sb_mpix:.2f} Mpix/s; RATIO {s_mpix / sb_mpix:.1f}x; classes equal: "
+          f"{agree}   ({_load()})")
+    mean = np.nanmean(x, axis=0).astype(np.float64)
+    units = (rng.integers(0, 40, size=(ny, nx))).astype(np.int64)
+    units[rng.random(units.shape) < 0.05] = -1
+    best_p = math.inf
+    best_pb = math.inf
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        codes, pct, _counts = unit_percentiles(xr.DataArray(mean), xr.DataArray(units), q=90.0)
+        best_p = min(best_p, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        pbase = numpy_unit_percentiles(mean, units, 90.0)
+        best_pb = min(best_pb, time.perf_counter() - t0)
+    p_mpix = npix / best_p / 1e6
+    pb_mpix = npix / best_pb / 1e6
+    print(f"openldn performance unit percentiles (40 units, exact p90): {p_mpix:.2f} Mpix/s; numpy percentile per "
+          f"unit: {pb_mpix:.2f} Mpix/s; RATIO {p_mpix / pb_mpix:.1f}x; equal: {np.array_equal(pct, pbase)}   "
+          f"({_load()})")
 
     if args.api:
         import pandas as pd
-        import xarray as xr
 
         da = xr.DataArray(
             x, dims=("time", "y", "x"), coords={"time": pd.to_datetime([f"{int(y)}-01-01" for y in t])}

@@ -1082,6 +1082,7 @@ def percentile_shift_block(
     nr = recent.shape[0]
     nx = hist.shape[2]
     a = np.empty(nh + 2)
+    raw = np.empty(max(nh, 1))
     qs = np.empty(n_classes - 1)
     nan = np.nan
     for r in range(r0, r1):
@@ -1091,7 +1092,7 @@ def percentile_shift_block(
             for i in range(nh):
                 val = np.float64(hist[i, r, c])
                 if val == val:
-                    a[n] = val
+                    raw[n] = val
                     sh += val
                     n += 1
             m = 0
@@ -1106,13 +1107,18 @@ def percentile_shift_block(
                 out[1, r, c] = nan
                 out[2, r, c] = nan
                 continue
-            _sort_small(a, n)
-            lo = a[0]
-            hi = a[n - 1]
+            # branch-free rank sort into a[1:n+1] (ties keep their order): no mispredicted compares
+            for i in range(n):
+                vi = raw[i]
+                rk = 0
+                for j in range(n):
+                    vj = raw[j]
+                    rk += np.int64(vj < vi) + np.int64((vj == vi) & (j < i))
+                a[rk + 1] = vi
+            lo = a[1]
+            hi = a[n]
             ext = extension * (hi - lo)
             # the two synthetic values keep the array sorted when placed at both ends
-            for i in range(n, 0, -1):
-                a[i] = a[i - 1]
             a[0] = lo - ext
             a[n + 1] = hi + ext
             for k in range(n_classes - 1):

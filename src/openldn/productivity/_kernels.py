@@ -35,6 +35,7 @@ import numpy as np
 __all__ = [
     "MK_OUTPUTS",
     "STRIP",
+    "group_percentiles",
     "median_bisect",
     "mk_block",
     "mk_variant_block",
@@ -1133,6 +1134,46 @@ def percentile_shift_block(
             out[0, r, c] = bl
             out[1, r, c] = tg
             out[2, r, c] = ct - cb
+
+
+@numba.njit(nogil=True, cache=True)
+def group_percentiles(values: np.ndarray, group: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
+    """Exact ``q``-th percentile (linear interpolation between order statistics) of ``values`` per group.
+
+    ``group`` holds the group index (``0 <= group < counts.size``) of each value and ``counts`` the number of
+    values per group. The values are gathered group by group and the two order statistics around
+    ``q / 100 * (count - 1)`` are found by selection (:func:`select_kth`, linear time) instead of a full sort;
+    the interpolation is the one of ``numpy.percentile`` (same operations, same result).
+    """
+    ng = counts.size
+    start = np.zeros(ng + 1, np.int64)
+    for g in range(ng):
+        start[g + 1] = start[g] + counts[g]
+    fill = start[:ng].copy()
+    buf = np.empty(values.size)
+    for i in range(values.size):
+        g = group[i]
+        buf[fill[g]] = values[i]
+        fill[g] += 1
+    out = np.empty(ng)
+    for g in range(ng):
+        m = counts[g]
+        if m == 0:
+            out[g] = np.nan
+            continue
+        seg = buf[start[g] : start[g + 1]]
+        pos = (q / 100.0) * float(m - 1)
+        lo = math.floor(pos)
+        hi = min(lo + 1, m - 1)
+        frac = pos - lo
+        vlo = select_kth(seg, m, lo)
+        vhi = vlo
+        if hi > lo:
+            vhi = seg[lo + 1]
+            for i in range(lo + 2, m):
+                vhi = min(vhi, seg[i])
+        out[g] = vlo + (vhi - vlo) * frac
+    return out
 
 
 def run_rows(

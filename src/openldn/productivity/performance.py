@@ -19,6 +19,7 @@ import xarray as xr
 from openldn.core.codes import NODATA
 from openldn.core.periods import Period, SomePeriod
 from openldn.exceptions import ConfigError, GridMismatchError
+from openldn.productivity import _kernels
 
 __all__ = ["land_productivity_units", "performance", "unit_percentiles"]
 
@@ -98,17 +99,11 @@ def _group_percentiles(
     u = u[ok]
     if v.size == 0:
         return np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.int64)
-    order = np.lexsort((v, u))
-    v = v[order]
-    u = u[order]
-    starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
-    counts = np.diff(np.r_[starts, u.size])
-    pos = (q / 100.0) * (counts - 1)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, counts - 1)
-    frac = pos - lo
-    p = v[starts + lo] + (v[starts + hi] - v[starts + lo]) * frac
-    return u[starts], p, counts
+    codes, group = np.unique(u, return_inverse=True)
+    counts = np.bincount(group.ravel(), minlength=codes.size).astype(np.int64)
+    # linear-time selection per unit (numba kernel) instead of sorting every value
+    p = _kernels.group_percentiles(v, group.ravel().astype(np.int64), counts, float(q))
+    return codes, p, counts
 
 
 #: Bins per unit of the histogram pass of the blockwise percentile (dask inputs).

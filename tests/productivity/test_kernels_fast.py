@@ -127,3 +127,18 @@ def test_row_bands_give_the_same_bits() -> None:
     for r in range(5):
         mk_block(x, t, 4, r, r + 1, b)
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("q", [0.0, 12.5, 50.0, 90.0, 100.0])
+def test_group_percentiles_equal_numpy_percentile(q: float) -> None:
+    """Per-group percentiles by selection equal ``numpy.percentile`` of each group (ties, one-value groups)."""
+    from openldn.productivity._kernels import group_percentiles
+
+    rng = np.random.default_rng(int(q))
+    values = np.concatenate([rng.normal(size=500), np.round(rng.normal(size=500) * 2), [7.0]])
+    group = np.concatenate([rng.integers(0, 6, size=1000), [6]]).astype(np.int64)
+    counts = np.bincount(group, minlength=8).astype(np.int64)  # group 7 is empty
+    got = group_percentiles(values, group, counts, q)
+    for g in range(7):
+        assert got[g] == np.percentile(values[group == g], q)
+    assert np.isnan(got[7])

@@ -4,10 +4,13 @@ Every kernel works on a block ``(time, y, x)`` (time first, as rasters are read)
 Mann-Kendall / Theil-Sen kernel (:func:`mk_block`) processes a *strip* of ``STRIP`` pixels of one row at a time:
 the per-year sums, S, the tie counts and the pairwise slopes are computed for the whole strip in branch-free inner
 loops over contiguous pixels (SIMD; missing years are NaN and drop out of every comparison). The Theil-Sen slope of
-each pixel is then the exact median of its valid pairwise slopes (:func:`_key_median`): the float64 slopes become
-order-preserving int64 keys, a first vectorised pass splits them around the OLS slope, and a few more counting
-passes narrow a bracket of data values until it holds the middle order statistics. Memory is bounded by the strip
-buffers (``pairs x STRIP`` values), whatever the block size.
+each pixel is then the exact median of its valid float64 pairwise slopes (:func:`_strip_median`): their float32
+keys (rounding keeps order) are stored pair-major, a few counting passes vectorised over the pixels narrow a bracket
+of ranks around the middle ones (first splits around the OLS slope, then rank interpolation), and one float64 pass
+reads the middle values at the bracket ends; the rare pixel left unresolved is finished by selection. Memory is
+bounded by the strip buffers (``pairs x STRIP`` values), whatever the block size. The robust variants
+(:func:`mk_variant_block`) and the percentile kernels work pixel by pixel with branch-free inner loops; the
+per-unit percentile of the performance sub-indicator is found by linear-time selection (:func:`group_percentiles`).
 
 Kernels release the GIL (``nogil=True``) so that dask threads, or :func:`run_rows` for numpy inputs, run them in
 parallel.

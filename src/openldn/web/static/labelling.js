@@ -219,7 +219,14 @@ async function selectPoint(id) {
     marker.bringToFront();
     if (!L_STATE.map.getBounds().contains(marker.getLatLng())) L_STATE.map.panTo(marker.getLatLng());
   }
-  const details = await api("GET", base() + "/points/" + encodeURIComponent(id) + q(L_STATE.sample));
+  $("point-box").setAttribute("aria-busy", "true");
+  $("point-title").textContent = t("Loading point {id}…", { id });
+  let details;
+  try {
+    details = await api("GET", base() + "/points/" + encodeURIComponent(id) + q(L_STATE.sample));
+  } finally {
+    if (L_STATE.current === id) $("point-box").removeAttribute("aria-busy");
+  }
   if (L_STATE.current !== id) return;  // another point was chosen meanwhile
   L_STATE.details = details;
   renderDetails();
@@ -467,6 +474,12 @@ async function start() {
   await I18N.ready;
   initMap();
   try { $("interpreter").value = localStorage.getItem("openldn.interpreter") || ""; } catch (error) { /* private mode */ }
+  try { $("blind").checked = localStorage.getItem("openldn.blind") === "1"; } catch (error) { /* private mode */ }
+  $("map-values").hidden = $("blind").checked;
+  $("blind").addEventListener("change", () => {
+    $("map-values").hidden = $("blind").checked;
+    try { localStorage.setItem("openldn.blind", $("blind").checked ? "1" : "0"); } catch (error) { /* private mode */ }
+  });
   $("project-select").addEventListener("change", () => guarded(async () => {
     L_STATE.project = $("project-select").value;
     history.replaceState(null, "", location.pathname + "?project=" + encodeURIComponent(L_STATE.project));

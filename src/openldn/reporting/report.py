@@ -278,8 +278,10 @@ def _zone_summary(report: PRAISReport) -> str:
 
 
 def _zone_name(zone_id: str, name: str) -> str:
-    """The name of a zone: the whole area in the current language, an admin unit by its own name."""
-    return _("Whole area") if str(zone_id) == "ALL" else _(name) if name in _ZONE_WORDS else name
+    """The name of a zone: names made by openldn in the current language, the user's names as given."""
+    if name in _ZONE_WORDS:
+        return _(name)
+    return _("Whole area") if str(zone_id) == "ALL" and name in ("", "ALL") else name
 
 
 #: Zone names made by openldn (admin unit names are the user's and stay as given).

@@ -172,6 +172,9 @@ def test_tile_api(client) -> None:
     fill = client.get(f"/api/basemap/tiles/{z}/{x}/{y}.json").json()
     assert set(fill) >= {"land", "lakes"}
     assert client.get("/api/basemap/tiles/1/5/0.json").status_code == 404
+    # the map zooms past the result layers' zoom 18 on a small area: the basemap still answers (nothing left out)
+    deep = _tile_of(10.5, 5.5, 20)
+    assert client.get(f"/api/basemap/tiles/{deep[0]}/{deep[1]}/{deep[2]}.json").json()["land"]
     assert client.get("/api/basemap/tiles/1/0/0.json?kind=roads").status_code == 422
 
 

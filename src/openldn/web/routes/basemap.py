@@ -136,7 +136,7 @@ def basemap_info(request: Request) -> dict[str, Any]:
 )
 async def basemap_tile(
     request: Request,
-    z: Annotated[int, PathParam(ge=0, le=18)],
+    z: Annotated[int, PathParam(ge=0, le=24)],
     x: Annotated[int, PathParam(ge=0)],
     y: Annotated[int, PathParam(ge=0)],
     kind: Annotated[Literal["fill", "lines"], Query(description="fill: land and lakes; lines: boundaries")] = "fill",

@@ -105,7 +105,7 @@ const gis = (() => {
   // the offline basemap on the map (once); info: GET /api/basemap
   function startBasemap(map, info) {
     if (basemap) return basemap;
-    const common = { updateWhenZooming: false, keepBuffer: 1, maxZoom: 19 };
+    const common = { updateWhenZooming: false, keepBuffer: 1, maxZoom: 24 };
     basemap = {
       fill: new VectorTiles({ ...common, pane: "land", kind: "fill", draw: drawFill, className: "basemap-fill-layer" }),
       lines: new VectorTiles({ ...common, pane: "outlines", kind: "lines", draw: drawLines, className: "basemap-lines-layer" }),

@@ -87,7 +87,7 @@ def select_kth(buf: np.ndarray, m: int, k: int) -> float:  # pragma: no cover - 
             lo = i
         if k < i:
             hi = j
-    return buf[k]
+    return float(buf[k])
 
 
 @numba.njit(nogil=True, cache=True, fastmath=_FM)
@@ -153,7 +153,7 @@ def median_bisect(
             else:
                 c = 0
                 for i in range(npair):
-                    c += np.int64(buf[i] < mid)
+                    c += int(buf[i] < mid)
         else:
             # interpolation step towards the middle rank, kept away from the ends (safeguarded regula falsi)
             f = (0.5 * (k1 + k2) + 0.5 - cl) / (ch - cl)
@@ -165,7 +165,7 @@ def median_bisect(
                     break
             c = 0
             for i in range(npair):
-                c += np.int64(buf[i] < mid)
+                c += int(buf[i] < mid)
         if c <= k1:
             lo = mid
             cl = c
@@ -188,14 +188,14 @@ def median_bisect(
         g += (v >= lo) & ((v < hi) | (hi_incl & (v == hi)))
     if g <= 48:
         _sort_small(gat, g)
-        return 0.5 * (gat[k1 - cl] + gat[k2 - cl])
+        return float(0.5 * (gat[k1 - cl] + gat[k2 - cl]))
     upper = select_kth(gat, g, k2 - cl)
     if k1 == k2:
         return upper
     lower = gat[0]
     for i in range(1, k2 - cl):
         lower = max(lower, gat[i])
-    return 0.5 * (lower + upper)
+    return float(0.5 * (lower + upper))
 
 
 @numba.njit(nogil=True, cache=True, fastmath=_FM)
@@ -205,7 +205,7 @@ def _quantile_sorted(a: np.ndarray, n: int, q: float) -> float:  # pragma: no co
     lo = math.floor(pos)
     hi = min(lo + 1, n - 1)
     frac = pos - lo
-    return a[lo] + (a[hi] - a[lo]) * frac
+    return float(a[lo] + (a[hi] - a[lo]) * frac)
 
 
 @numba.njit(nogil=True, cache=True, fastmath=_FM)
@@ -919,11 +919,11 @@ def mk_block(
 @numba.njit(nogil=True, cache=True)
 def _s_var(v: np.ndarray, n: int) -> tuple[float, float]:  # pragma: no cover - compiled
     """S and its tie-corrected variance of the first ``n`` values of ``v`` (branch-free inner loops, exact sums)."""
-    s = 0
-    tie = 0
+    s = np.int64(0)
+    tie = np.int64(0)
     for i in range(n):
         vi = v[i]
-        eq = 0
+        eq = np.int64(0)
         for j in range(n):
             eq += np.int64(v[j] == vi)
         for j in range(i + 1, n):
@@ -1114,7 +1114,7 @@ def percentile_shift_block(
             # branch-free rank sort into a[1:n+1] (ties keep their order): no mispredicted compares
             for i in range(n):
                 vi = raw[i]
-                rk = 0
+                rk = np.int64(0)
                 for j in range(n):
                     vj = raw[j]
                     rk += np.int64(vj < vi) + np.int64((vj == vi) & (j < i))

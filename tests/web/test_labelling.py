@@ -246,15 +246,15 @@ def test_import_labels(client: Any, project: dict[str, Any]) -> None:
     assert res.json() == {"imported": 2, "kept": 0}
     assert client.get(url + "points/" + ids[0], params={"sample": sid}).json()["label"]["interpreter"] == "field"
     bad = b"point_id,reference\n" + ids[3].encode() + b",Forest\n"
-    res = client.post(url + "import", params={"sample": sid}, files={"file": ("labels.csv", bad)})
+    res = client.post(url + "import-file", params={"sample": sid}, files={"file": ("labels.csv", bad)})
     assert res.status_code in (400, 422) and "Forest" in res.json()["detail"]
 
 
 def test_upload_sample(client: Any, project: dict[str, Any]) -> None:
     pid = project["id"]
     with open(project["sample"] / "points.gpkg", "rb") as pts, open(project["sample"] / "design.json", "rb") as des:
-        res = client.post(f"/api/projects/{pid}/samples", files={"points": ("points.gpkg", pts),
-                                                                 "design": ("design.json", des)})  # fmt: skip
+        res = client.post(f"/api/projects/{pid}/samples", files=[("files", ("points.gpkg", pts)),
+                                                                 ("files", ("design.json", des))])  # fmt: skip
     assert res.status_code == 201, res.text
     new = res.json()
     assert new["n"] == 12 and new["map"] == "sdg/2016-2023"
@@ -262,7 +262,7 @@ def test_upload_sample(client: Any, project: dict[str, Any]) -> None:
     rows = _points_csv(project["sample"])
     assert [p["point_id"] for p in body["points"]] == [r["point_id"] for r in rows]
     np.testing.assert_allclose([p["lon"] for p in body["points"]], [float(r["lon"]) for r in rows], atol=1e-7)
-    res = client.post(f"/api/projects/{pid}/samples", files={"points": ("points.txt", b"a,b\n")})
+    res = client.post(f"/api/projects/{pid}/samples", files={"files": ("points.txt", b"a,b\n")})
     assert res.status_code == 415
     ids = {s["id"] for s in client.get(f"/api/projects/{pid}/samples").json()}
     assert ids == {project["sample_id"], new["id"]}

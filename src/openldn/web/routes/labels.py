@@ -83,16 +83,18 @@ async def list_samples(request: Request, project_id: str) -> list[dict[str, Any]
 async def upload_sample(
     request: Request,
     project_id: str,
-    points: Annotated[UploadFile, File(description="points.csv (or points.gpkg) written by `openldn accuracy design`")],
-    design: Annotated[UploadFile | None, File(description="Its design.json (needed by `openldn accuracy estimate`)")]
-    = None,
+    files: Annotated[list[UploadFile], File(min_length=1, description="points.csv (or points.gpkg) written by `openldn accuracy "
+                                                        "design`, and optionally its design.json (needed by "
+                                                        "`openldn accuracy estimate`)")],
 ) -> dict[str, Any]:
     """Store an uploaded sample in ``samples/<id>`` of the project folder; return its entry."""
     get_project(request, project_id)
     limit = settings(request).max_upload_bytes
-    ext = Path(points.filename or "").suffix.lower()
-    if ext not in (".csv", ".gpkg"):
+    points = next((f for f in files if Path(f.filename or "").suffix.lower() in (".csv", ".gpkg")), None)
+    design = next((f for f in files if Path(f.filename or "").suffix.lower() == ".json"), None)
+    if points is None:
         raise WebError(415, _("the sample points must be a CSV or GeoPackage file written by 'openldn accuracy design'"))
+    ext = Path(points.filename or "").suffix.lower()
     folder = project_dir(request, project_id) / "samples" / new_id()
     folder.mkdir(parents=True)
     try:
@@ -185,18 +187,32 @@ async def delete_label(request: Request, project_id: str, point_id: str, sample:
     LabelStore(database(request)).delete(project_id, sample, point_id)
 
 
-@router.post("/projects/{project_id}/labelling/import", summary="Import labels from a labels file")
-async def import_labels(
+Replace = Annotated[bool, Query(description="Replace labels already saved for the same points")]
+
+
+@router.post("/projects/{project_id}/labelling/import", summary="Import the labels.csv of the sample folder")
+async def import_labels(request: Request, project_id: str, sample: SampleQuery, replace: Replace = False
+                        ) -> dict[str, Any]:  # fmt: skip
+    """Read the sample folder's ``labels.csv`` (``point_id``, ``reference``, ``interpreter``, ``confidence``,
+    ``notes``; checked as ``openldn accuracy estimate`` checks it) and save its labelled rows; points already
+    labelled here are kept unless ``replace``. Returns how many labels were imported and kept."""
+    return await _import(request, project_id, sample, None, replace)
+
+
+@router.post("/projects/{project_id}/labelling/import-file", summary="Import labels from an uploaded labels file")
+async def import_labels_file(
     request: Request,
     project_id: str,
     sample: SampleQuery,
-    file: Annotated[UploadFile | None, File(description="Labels CSV or GeoPackage (default: labels.csv of the "
-                                                         "sample folder)")] = None,
-    replace: Annotated[bool, Query(description="Replace labels already saved for the same points")] = False,
+    file: Annotated[UploadFile, File(description="Labels CSV or GeoPackage")],
+    replace: Replace = False,
 ) -> dict[str, Any]:
-    """Read a labels file (``point_id``, ``reference``, ``interpreter``, ``confidence``, ``notes``; checked as
-    ``openldn accuracy estimate`` checks it) and save its labelled rows; points already labelled here are kept
-    unless ``replace``. Returns how many labels were imported and kept."""
+    """As ``POST .../labelling/import``, from an uploaded labels file."""
+    return await _import(request, project_id, sample, file, replace)
+
+
+async def _import(request: Request, project_id: str, sample: str, file: UploadFile | None,
+                  replace: bool) -> dict[str, Any]:  # fmt: skip
     s = await heavy(request, _sample, request, project_id, sample)
     if file is not None:
         ext = Path(file.filename or "").suffix.lower()

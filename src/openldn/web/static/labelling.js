@@ -454,8 +454,8 @@ async function uploadSample() {
   const points = $("upload-points").files[0];
   if (!points || !L_STATE.project) return;
   const form = new FormData();
-  form.append("points", points);
-  if ($("upload-design").files[0]) form.append("design", $("upload-design").files[0]);
+  form.append("files", points);
+  if ($("upload-design").files[0]) form.append("files", $("upload-design").files[0]);
   const sample = await api("POST", "/api/projects/" + encodeURIComponent(L_STATE.project) + "/samples", form);
   $("upload-form").reset();
   history.replaceState(null, "", location.pathname + "?project=" + encodeURIComponent(L_STATE.project) + "&sample=" + encodeURIComponent(sample.id));

@@ -139,6 +139,10 @@ def run_assessment(assessment, out_dir, *, progress=None, cancel=None, resume=Tr
     """Fake pipeline in the layout of the real one: each stage's maps appear in ``.openldn/staging`` with the
     stage recorded in ``.openldn/state.json``; at the end the result is published whole with ``manifest.json``."""
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    from openldn.i18n import current_language
+
+    (out_dir / "language.txt").write_text(current_language())  # the language the worker runs in
     delay = float(os.environ.get("OPENLDN_FAKE_DELAY", "0"))
     internal = out_dir / ".openldn"
     staging = internal / "staging"

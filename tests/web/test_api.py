@@ -438,3 +438,12 @@ def test_legend__uniform_colours_are_told_apart() -> None:
     assert len({colour for _, colour in grey.values()}) == 3
     kept = _legend({"legend": {"1": ["A", "#ff0000"], "2": ["B", None], "3": "C"}})
     assert kept[1] == ("A", "#ff0000") and kept[3][0] == "C" and kept[2][1].startswith("#")
+
+
+@pytest.mark.parametrize("language", ["fr", "ar"])
+def test_run__worker_runs_in_the_page_language(client, project, wait_for, language) -> None:
+    """A run started from a page in French writes its outputs in French (the run file sets no language)."""
+    run = client.post(f"/api/projects/{project['id']}/runs", headers={"X-OpenLDN-Language": language}).json()
+    assert wait_for(client, run["id"], ("succeeded",))["status"] == "succeeded"
+    root = client.app.state.settings.root
+    assert (root / "projects" / project["id"] / "runs" / run["id"] / "language.txt").read_text() == language

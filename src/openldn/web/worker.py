@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from openldn.i18n import current_language, normalize_language, set_language
 from openldn.web.db import ACTIVE, Database
 from openldn.web.progress import RunProgress, finished_stage_files, stage_timings
 
@@ -27,6 +28,10 @@ __all__ = ["RunManager", "load_callable", "main", "pid_alive"]
 
 LOG_NAME = "run.log"
 _KILL_AFTER_S = 10.0
+
+
+#: Environment variable carrying the language of the request that started a run to its worker process.
+LANGUAGE_ENV = "OPENLDN_RUN_LANGUAGE"
 
 
 def load_callable(spec: str) -> Callable[..., Any]:
@@ -219,6 +224,9 @@ def run_worker(db_path: Path, run_id: str, pipeline: str) -> int:
             log.info("stages: %s", ", ".join(tracker.stages))
         log.info("run %s: %s -> %s (attempt %d)", run_id, assessment, out_dir, run["attempts"] + 1)
         function = load_callable(pipeline)
+        language = normalize_language(os.environ.get(LANGUAGE_ENV))
+        if language is not None:
+            set_language(language)
         function(assessment, out_dir, progress=progress, cancel=cancel, resume=True)
         if cancel():
             raise _Stop("cancelled")
@@ -329,7 +337,9 @@ class RunManager:
                 raise RuntimeError(f"the previous worker of run {run_id!r} is still stopping; retry in a moment")
             self._procs.pop(run_id, None)
             self._cancel_at.pop(run_id, None)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # The run writes its report, workbook and maps in the language of the page that started it (the request's
+        # language), unless the run file sets outputs.language.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", LANGUAGE_ENV: current_language()}
         cmd = [sys.executable, "-m", "openldn.web.worker", str(self.db.path), run_id, self.pipeline]
         run = self.db.get_run(run_id)
         assert run is not None

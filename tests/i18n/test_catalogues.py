@@ -66,7 +66,8 @@ def _extract(folder: Path, methods: set[str], keywords: dict[str, Any]) -> Itera
 def messages() -> dict[str, list[Message]]:
     """Every message of each domain, as pybabel extracts it with babel.cfg."""
     python = list(_extract(SRC, {"python", "openldn.i18n.extract:extract_yaml"}, PYTHON_KEYWORDS))
-    web = list(_extract(SRC / "web" / "static", {"javascript"}, JS_KEYWORDS))
+    # the web app's pages, and the drought monitoring page (web/frontend, its node_modules left out)
+    web = [m for folder in ("static", "frontend") for m in _extract(SRC / "web" / folder, {"javascript"}, JS_KEYWORDS)]
     return {"openldn": python, "web": web}
 
 

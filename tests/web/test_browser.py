@@ -102,6 +102,9 @@ def _explore(page: Any, base: str, tmp_path: Path, run_timeout_s: float) -> dict
     page.click("#demo-btn")
     _wait_until(page, "document.querySelector('#project-select').selectedOptions[0]?.text === 'Demo country'",
                            timeout=120_000)
+    # the header's labelling link opens the labelling page on the selected project
+    project_id = page.eval_on_selector("#project-select", "s => s.value")
+    assert page.get_attribute("#labelling-link", "href") == f"/static/labelling.html?project={project_id}"
     clicked = time.monotonic()
     page.click("#run-btn")
     page.wait_for_selector("#run-status[data-status='succeeded']", timeout=run_timeout_s * 1000)

@@ -250,6 +250,8 @@ async function loadProjects(selectId) {
 async function selectProject(id) {
   if (!id) return;
   state.project = await api("GET", `/api/projects/${id}`);
+  const labelling = document.getElementById("labelling-link");  // the labelling page opens on this project
+  if (labelling) labelling.href = `/static/labelling.html?project=${encodeURIComponent(id)}`;
   await Promise.all([loadDatasets(), loadInputs(), loadForm(), loadRuns(), loadBoundaries()]);
 }
 

@@ -608,7 +608,8 @@ def _input_data_table(inputs: list[dict[str, Any]], esc: Any) -> str:
             f"<td><code>{esc(str(r.get(c, '')))}</code></td>" if c == "sha256" else f"<td>{esc(str(r.get(c, '')))}</td>"
             for c in cols) + "</tr>"
         for r in rows)
-    return "<h3>" + esc(_("Input data")) + f'</h3><table class="wide"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    title = str(esc(_("Input data")))
+    return f'<h3>{title}</h3><table class="wide"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def write_html(text: str, path: str | Path) -> Path:

@@ -142,3 +142,17 @@ def test_group_percentiles_equal_numpy_percentile(q: float) -> None:
     for g in range(7):
         assert got[g] == np.percentile(values[group == g], q)
     assert np.isnan(got[7])
+
+
+def test_infinite_input_values_end() -> None:
+    """Infinite values (not valid data) must not stall the search; finite pixels keep their exact slope."""
+    nt = 12
+    t = np.arange(2000.0, 2000.0 + nt)
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(nt, 1, 20))
+    x[::2, 0, :10] = np.inf
+    x[1::3, 0, :5] = -np.inf
+    out = np.empty((len(MK_OUTPUTS), 1, 20))
+    mk_block(x, t, 4, 0, 1, out)
+    for c in range(10, 20):
+        assert out[SLOPE, 0, c] == _expected_slope(x[:, 0, c], t)

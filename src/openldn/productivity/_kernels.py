@@ -410,6 +410,8 @@ def _bracket_select(
                 buf[m] = (val[j, c] - vi) * inv_dt[kk]
                 m += 1
             kk += 1
+    if r2 >= m:  # only with infinite input values (inf - inf slopes): no median, and no endless selection
+        return np.nan
     upper = select_kth(buf, m, r2)
     lower = upper
     if r1 < r2:

@@ -162,7 +162,7 @@ class ValidateRunFile(_OpenLDNAlgorithm):
         if self.parameterAsBool(parameters, "STRICT", context):
             args.append("--strict")
         res = self._openldn(args, feedback)
-        return {"VALID": True, "MESSAGE": " ".join(res.stdout).strip()}
+        return {"VALID": True, "MESSAGE": "\n".join(res.stdout).strip()}
 
 
 class FetchData(_OpenLDNAlgorithm):
@@ -350,7 +350,7 @@ class CreateRunFile(_OpenLDNAlgorithm):
         feedback.pushInfo(f"Run file written to {target}.")
         message = ""
         if self.parameterAsBool(parameters, "VALIDATE", context):
-            message = " ".join(self._openldn(["validate", target], feedback).stdout).strip()
+            message = "\n".join(self._openldn(["validate", target], feedback).stdout).strip()
         return {"OUTPUT": target, "MESSAGE": message}
 
 

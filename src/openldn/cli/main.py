@@ -250,12 +250,15 @@ def validate(assessment: Annotated[Path, typer.Argument(help=_("Run file (YAML).
     from openldn.pipeline.run import _prepare, plan_years
 
     a = _load_with_language(assessment, lang)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", OpenLDNWarning)  # printed below, once each
+    with warnings.catch_warnings(record=True) as caught:  # printed below, once each
+        warnings.simplefilter("always", OpenLDNWarning)
         prep = _prepare(a, None, strict=strict)
     gb = prep["geobox"]
-    for finding in prep["findings"]:
-        typer.echo(_("warning: %(message)s") % {"message": finding.message}, err=True)
+    messages = [finding.message for finding in prep["findings"]]
+    # warnings raised while opening the inputs (partial years of sub-annual composites, a scale read from the file...)
+    messages += [str(w.message) for w in caught if issubclass(w.category, OpenLDNWarning)]
+    for message in dict.fromkeys(messages):
+        typer.echo(_("warning: %(message)s") % {"message": message}, err=True)
     choices = plan_years(a, prep["raw"])
     for choice in choices:
         if choice.substituted:

@@ -97,6 +97,8 @@ def _explore(page: Any, base: str, tmp_path: Path, run_timeout_s: float) -> dict
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # which request failed: the console's "Failed to load resource" line does not name it
+    page.on("response", lambda r: errors.append(f"HTTP {r.status} {r.request.method} {r.url}") if r.status >= 400 else None)
     page.goto(base + "/")
     page.wait_for_selector("body[data-ready='1']", timeout=20_000)
     page.click("#demo-btn")

@@ -110,7 +110,9 @@ async function loadPlaces() {
   if (!state.places) state.places = L.layerGroup().addTo(map);
   if (map.getZoom() < 8) { state.places.clearLayers(); return; }
   const b = map.getBounds();
-  const box = [Math.max(-180, b.getWest()), Math.max(-90, b.getSouth()), Math.min(180, b.getEast()), Math.min(90, b.getNorth())];
+  // clamped on both sides: a view panned into the wrapped world has longitudes beyond ±180 at either edge
+  const clamp = (v, limit) => Math.min(limit, Math.max(-limit, v));
+  const box = [clamp(b.getWest(), 180), clamp(b.getSouth(), 90), clamp(b.getEast(), 180), clamp(b.getNorth(), 90)];
   const data = await fetch(`/api/basemap/places?west=${box[0]}&south=${box[1]}&east=${box[2]}&north=${box[3]}&limit=120`, { credentials: "same-origin" })
     .then((r) => (r.ok ? r.json() : null)).catch(() => null);
   if (!data) return;

@@ -149,7 +149,7 @@ async function runWizard() {
 // The language changed (i18n.js already translated the page's fixed texts): draw again what app.js drew.
 async function relabel() {
   await fillRoles(roles.loaded);
-  if (state.run) showRun(state.run);
+  showRun(state.run || null);
   if (state.project) {
     const problems = state.problems;
     await guarded(() => selectProject(state.project.id));

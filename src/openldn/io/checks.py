@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numba
 import numpy as np
 import xarray as xr
 
@@ -92,28 +93,117 @@ def _sentinels(spec: Any) -> list[float]:
     return out
 
 
-def _stats(name: str, da: xr.DataArray, mask: xr.DataArray, sentinels: list[float]) -> dict[str, Any]:
-    """Lazy statistics of one input over the AOI (computed together for every input)."""
+@numba.njit(cache=True, nogil=True)
+def _scan(v: np.ndarray, sents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray,
+                                                       np.ndarray]:  # pragma: no cover - numba
+    """All statistics of one ``(time, y, x)`` block of AOI values (NaN = not valid or outside the AOI), in one pass.
+
+    Returns the valid count, min and max of each time step (``+inf``/``-inf`` when none), the count of cells whose
+    ``value % 1`` is not 0 (NaN and infinite values included, as ``numpy`` counts them), the count of each sentinel
+    and the cells holding a valid value in any time step.
+    """
+    nt, ny, nx = v.shape
+    ns = sents.size
+    n = np.zeros(nt, np.int64)
+    mn = np.full(nt, np.inf)
+    mx = np.full(nt, -np.inf)
+    cnt = np.zeros(ns, np.int64)
+    anyv = np.zeros((ny, nx), np.bool_)
+    frac = 0
+    for t in range(nt):
+        k = 0
+        lo = np.inf
+        hi = -np.inf
+        for i in range(ny):
+            for j in range(nx):
+                x = v[t, i, j]
+                if x != x:
+                    frac += 1
+                    continue
+                k += 1
+                anyv[i, j] = True
+                xf = np.float64(x)
+                if xf < lo:
+                    lo = xf
+                if xf > hi:
+                    hi = xf
+                if not np.isfinite(xf) or xf != np.floor(xf):
+                    frac += 1
+                for m in range(ns):
+                    if x == sents[m]:
+                        cnt[m] += 1
+        n[t] = k
+        mn[t] = lo
+        mx[t] = hi
+    return n, mn, mx, frac, cnt, anyv
+
+
+def _block(v: np.ndarray, sents: np.ndarray, whole_time: bool) -> tuple[Any, ...]:
+    """:func:`_scan` of one block; the per-cell any-valid map is kept only when time is split over blocks."""
+    n, mn, mx, frac, cnt, anyv = _scan(np.asarray(v), sents)
+    return n, mn, mx, frac, cnt, (int(anyv.sum()) if whole_time else anyv)
+
+
+def _combine(parts: list[tuple[Any, ...]], grid: tuple[int, int, int], has_time: bool, floating: bool,
+             sentinels: list[float], n_aoi: int) -> dict[str, Any]:
+    """Join the block statistics (``parts`` in C order over the ``(time, y, x)`` block grid)."""
+    nbt, nby, nbx = grid
+
+    def rows(it: int, k: int) -> list[Any]:
+        return [parts[(it * nby + iy) * nbx + ix][k] for iy in range(nby) for ix in range(nbx)]
+
+    n = np.concatenate([np.sum(rows(it, 0), axis=0) for it in range(nbt)])
+    mn = np.concatenate([np.min(rows(it, 1), axis=0) for it in range(nbt)])
+    mx = np.concatenate([np.max(rows(it, 2), axis=0) for it in range(nbt)])
+    mn[n == 0] = np.nan  # an all-NaN reduction is NaN, as xarray's
+    mx[n == 0] = np.nan
+    if nbt == 1:
+        covered = sum(int(c) for c in rows(0, 5))
+    else:
+        covered = sum(int(np.logical_or.reduce([parts[(it * nby + iy) * nbx + ix][5] for it in range(nbt)]).sum())
+                      for iy in range(nby) for ix in range(nbx))
+    cnt = np.sum([p[4] for p in parts], axis=0)
+    out: dict[str, Any] = {
+        "min": mn if has_time else mn[0],
+        "max": mx if has_time else mx[0],
+        "n_valid": n if has_time else n[0],
+        "n_aoi": n_aoi,
+        "covered": covered,
+    }
+    if floating:
+        out["fractional"] = sum(int(p[3]) for p in parts)
+    for s, c in zip(sentinels, cnt, strict=True):
+        out[f"sentinel_{s}"] = int(c)
+    return out
+
+
+def _stats(name: str, da: xr.DataArray, mask: xr.DataArray, sentinels: list[float]) -> Any:
+    """Statistics of one input over the AOI, lazily: each block of the input is read once.
+
+    Returns a ``dask.delayed`` dict (``min``/``max``/``n_valid`` per time step, ``n_aoi``, ``covered``,
+    ``fractional`` for float inputs, ``sentinel_<value>`` counts), computed together for every input.
+    """
+    import dask
+
     fill = da.attrs.get("_FillValue")
     valid = da.notnull()
     if fill is not None and not (isinstance(fill, float) and np.isnan(fill)):
         valid = valid & (da != fill)
-    vals = da.where(valid & mask)
     has_time = "time" in da.dims
-    red = ("y", "x")
-    out: dict[str, Any] = {
-        "min": vals.min(red) if has_time else vals.min(),
-        "max": vals.max(red) if has_time else vals.max(),
-        "n_valid": (valid & mask).sum(red),
-        "n_aoi": mask.sum(),
-        "covered": ((valid.any("time") if has_time else valid) & mask).sum(),
-    }
-    if np.issubdtype(da.dtype, np.floating):
-        out["fractional"] = ((vals % 1) != 0).sum()
-    cast = vals.dtype.type if np.issubdtype(vals.dtype, np.floating) else float
-    for s in sentinels:
-        out[f"sentinel_{s}"] = (vals == cast(s)).sum()
-    return out
+    vals = da.where(valid & mask).transpose(*(("time",) if has_time else ()), "y", "x")
+    sents = np.asarray(sentinels, dtype=vals.dtype)  # compared in the values' own precision
+    floating = bool(np.issubdtype(da.dtype, np.floating))
+    n_aoi = int(mask.sum())
+    data = vals.data
+    if not has_time:
+        data = data[None]
+    if hasattr(data, "to_delayed"):  # dask: one task per block, one task joining them
+        blocks = data.to_delayed()
+        grid = blocks.shape
+        whole = grid[0] == 1
+        parts = [dask.delayed(_block, pure=True)(b, sents, whole) for b in blocks.ravel()]
+        return dask.delayed(_combine, pure=True)(parts, grid, has_time, floating, sentinels, n_aoi)
+    return _combine([_block(np.asarray(data), sents, True)], (1, 1, 1), has_time, floating, sentinels, n_aoi)
 
 
 def check_inputs(raw: dict[str, xr.DataArray], aoi: Any, *, specs: dict[str, Any], source: str,

@@ -447,3 +447,14 @@ def test_run__worker_runs_in_the_page_language(client, project, wait_for, langua
     assert wait_for(client, run["id"], ("succeeded",))["status"] == "succeeded"
     root = client.app.state.settings.root
     assert (root / "projects" / project["id"] / "runs" / run["id"] / "language.txt").read_text() == language
+
+
+def test_tables__a_table_being_written_is_not_listed(client, finished_run) -> None:
+    """An atomic write's temporary file (".<name>.tmp-<id>.csv") in tables/ is skipped, not refused with a 422."""
+    rid = finished_run["id"]
+    root = client.app.state.settings.root
+    folder = next(root.glob(f"projects/*/runs/{rid}")) / "tables"
+    (folder / ".sdg_degradation.tmp-0123456789ab.csv").write_text("zone_id,area_km2\nALL,1\n")
+    answer = client.get(f"/api/runs/{rid}/tables")
+    assert answer.status_code == 200, answer.text
+    assert {t["name"] for t in answer.json()} == {"lpd_by_lc", "drought_area"}

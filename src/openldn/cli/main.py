@@ -294,7 +294,10 @@ def _validate_summary(a: Any, raw: dict[str, Any]) -> list[str]:
     import pandas as pd
 
     lines = []
-    for name, da in raw.items():
+    for name in a.inputs:  # the run file's order, as in the first line
+        da = raw.get(name)
+        if da is None:
+            continue
         if "time" in getattr(da, "dims", ()):
             years = sorted({int(y) for y in pd.DatetimeIndex(da["time"].values).year})
             lines.append(_("%(input)s: years %(years)s") % {"input": name, "years": _years_text(years)})

@@ -53,6 +53,8 @@ def list_tables(out_dir: Path) -> list[dict[str, Any]]:
     folder = out_dir / "tables"
     out = []
     for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        if path.name.startswith("."):  # a table being written (atomic write's temporary file): not a table yet
+            continue
         df = _frame(out_dir, path.stem)
         zones = []
         if "zone_id" in df:

@@ -67,10 +67,9 @@ class PixelConfidenceOptions(BaseModel):
 
 
 def _options(a: Any) -> PixelConfidenceOptions:
-    raw = getattr(a, "pixel_confidence", None)
-    if isinstance(raw, PixelConfidenceOptions):
-        return raw
-    return PixelConfidenceOptions.model_validate(raw if isinstance(raw, dict) else {})
+    from openldn.core.stage import section_options
+
+    return section_options(a, "pixel_confidence", PixelConfidenceOptions)
 
 
 def confidence_legend() -> Any:

@@ -72,12 +72,9 @@ class AccuracyOptions(BaseModel):
 
 
 def _options(a: Any) -> AccuracyOptions:
-    raw = getattr(a, "accuracy", None)
-    if isinstance(raw, AccuracyOptions):
-        return raw
-    if isinstance(raw, dict):
-        return AccuracyOptions.model_validate(raw)
-    return AccuracyOptions.model_validate({})
+    from openldn.core.stage import section_options
+
+    return section_options(a, "accuracy", AccuracyOptions)
 
 
 def _resolve(a: Any, path: str) -> Path:

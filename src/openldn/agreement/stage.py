@@ -154,12 +154,9 @@ class _Quiet:
 
 
 def _options(a: Any) -> AgreementOptions:
-    raw = getattr(a, "agreement", None)
-    if isinstance(raw, AgreementOptions):
-        return raw
-    if isinstance(raw, dict):
-        return AgreementOptions.model_validate(raw)
-    return AgreementOptions.model_validate({})
+    from openldn.core.stage import section_options
+
+    return section_options(a, "agreement", AgreementOptions)
 
 
 def _run_productivity(a: Any) -> ProductivityOptions:

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from odc.geo.geobox import GeoBox
     from pydantic import BaseModel
 
-__all__ = ["InputDecl", "InputKind", "KeyPattern", "Stage", "StageContext", "YearNeed"]
+OptionsT = TypeVar("OptionsT", bound="BaseModel")
+
+__all__ = ["InputDecl", "InputKind", "KeyPattern", "Stage", "StageContext", "YearNeed", "section_options"]
 
 #: How an input is resampled onto the analysis grid: class codes (nearest/mode), values (average), counts (sum).
 InputKind = Literal["categorical", "continuous", "count"]
@@ -207,3 +209,28 @@ class Stage:
     def produces_layer(self, key: str) -> bool:
         """Whether ``key`` is one of the declared layers."""
         return any(p.matches(key) for p in self.layers)
+
+
+def section_options(assessment: Any, section: str, model: type[OptionsT]) -> OptionsT:
+    """The options of a run-file section as ``model``: the section itself, or validated from its mapping.
+
+    Parameters
+    ----------
+    assessment
+        The run file (an :class:`openldn.config.Assessment`, or a test double carrying the section).
+    section
+        The section's key (``"productivity"``, ``"accuracy"``...).
+    model
+        The section's pydantic model.
+
+    Returns
+    -------
+    model
+        The section's options; the model's defaults when the run file has no such section.
+    """
+    raw = getattr(assessment, section, None)
+    if isinstance(raw, model):
+        return raw
+    if raw is not None and hasattr(raw, "model_dump"):
+        raw = raw.model_dump()
+    return model.model_validate(raw if isinstance(raw, dict) else {})

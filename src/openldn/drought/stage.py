@@ -59,12 +59,9 @@ _GROUPS = ("total", "female", "male")
 
 
 def _options(ctx: Any) -> DroughtOptions:
-    raw = getattr(ctx.assessment, "drought", None)
-    if isinstance(raw, DroughtOptions):
-        return raw
-    if isinstance(raw, dict):
-        return DroughtOptions(**raw)
-    return DroughtOptions()
+    from openldn.core.stage import section_options
+
+    return section_options(ctx.assessment, "drought", DroughtOptions)
 
 
 def _native_crop(raw: xr.DataArray, geobox: Any) -> xr.DataArray:

@@ -59,12 +59,9 @@ _SUB = (("land_cover", "lc_degradation"), ("productivity", "prod_degradation"), 
 
 
 def _options(ctx: Any) -> IntegrationOptions:
-    raw = getattr(ctx.assessment, "integration", None)
-    if isinstance(raw, IntegrationOptions):
-        return raw
-    if isinstance(raw, dict):
-        return IntegrationOptions(**raw)
-    return IntegrationOptions()
+    from openldn.core.stage import section_options
+
+    return section_options(ctx.assessment, "integration", IntegrationOptions)
 
 
 def _resolve(ctx: Any, path: str) -> str:

@@ -90,14 +90,9 @@ def _windows_note(meta: dict[str, Any]) -> str:
 
 
 def _options(ctx: Any) -> ProductivityOptions:
-    raw = getattr(ctx.assessment, "productivity", None)
-    if isinstance(raw, ProductivityOptions):
-        return raw
-    if isinstance(raw, dict):
-        return ProductivityOptions(**raw)
-    if raw is not None and hasattr(raw, "model_dump"):
-        return ProductivityOptions(**raw.model_dump())
-    return ProductivityOptions()
+    from openldn.core.stage import section_options
+
+    return section_options(ctx.assessment, "productivity", ProductivityOptions)
 
 
 def _store(ctx: Any, key: str, da: xr.DataArray) -> xr.DataArray:

@@ -258,19 +258,30 @@ def _pixel(da: Any, lon: float, lat: float) -> Any:
     return da.isel(y=row, x=col).load()
 
 
-def _ndvi(run_file: Path, root: Path, lon: float, lat: float) -> dict[str, Any] | None:
-    from openldn.core.periods import years_of
+def _cell_at(
+    run_file: Path, root: Path, name: str, time: str, lon: float, lat: float
+) -> tuple[Any, list[Path], Any] | None:
+    """The run file's ``inputs.<name>`` spec, its files and that input's values in the cell holding lon/lat (None: no
+    such local input, or the point is outside its grid)."""
     from openldn.io.subannual import open_input
-    from openldn.productivity.trend import mann_kendall
 
-    found = _input_spec(run_file, "ndvi", root)
+    found = _input_spec(run_file, name, root)
     if found is None:
         return None
     spec, paths = found
-    da = open_input("ndvi", spec, paths, time="annual", resolve=lambda p: run_file.parent / p)
-    series = _pixel(da, lon, lat)
-    if series is None or "time" not in series.dims:
+    da = open_input(name, spec, paths, time=time, resolve=lambda p: run_file.parent / p)
+    cell = _pixel(da, lon, lat)
+    return None if cell is None else (spec, paths, cell)
+
+
+def _ndvi(run_file: Path, root: Path, lon: float, lat: float) -> dict[str, Any] | None:
+    from openldn.core.periods import years_of
+    from openldn.productivity.trend import mann_kendall
+
+    found = _cell_at(run_file, root, "ndvi", "annual", lon, lat)
+    if found is None or "time" not in found[2].dims:
         return None
+    _spec, paths, series = found
     years = [int(y) for y in years_of(series)]
     values = [None if not np.isfinite(v) else float(v) for v in np.asarray(series.values, dtype=np.float64)]
     trend: dict[str, Any] | None = None
@@ -292,22 +303,17 @@ def _ndvi(run_file: Path, root: Path, lon: float, lat: float) -> dict[str, Any] 
 def _land_cover(run_file: Path, root: Path, lon: float, lat: float) -> dict[str, Any] | None:
     from openldn.core.periods import years_of
     from openldn.core.vocab import load_legend
-    from openldn.io.subannual import open_input
 
-    found = _input_spec(run_file, "land_cover", root)
+    found = _cell_at(run_file, root, "land_cover", "annual", lon, lat)
     if found is None:
         return None
-    spec, paths = found
-    da = open_input("land_cover", spec, paths, time="annual", resolve=lambda p: run_file.parent / p)
-    cell = _pixel(da, lon, lat)
-    if cell is None:
-        return None
+    spec, _paths, cell = found
     legend_value = spec.legend or "esa_cci"
     if isinstance(legend_value, str) and Path(legend_value).suffix:
         legend_value = str(run_file.parent / legend_value)
     legend = load_legend(legend_value)
     by_code = {c.code: c for c in legend.classes}
-    nodata = da.attrs.get("_FillValue", legend.nodata)
+    nodata = cell.attrs.get("_FillValue", legend.nodata)  # isel keeps the input's attributes
     years = [int(y) for y in years_of(cell)] if "time" in cell.dims else [None]
     raw = np.atleast_1d(np.asarray(cell.values))
     items = []
@@ -322,16 +328,11 @@ def _land_cover(run_file: Path, root: Path, lon: float, lat: float) -> dict[str,
 
 def _soc(run_file: Path, root: Path, lon: float, lat: float) -> dict[str, Any] | None:
     from openldn.core.periods import years_of
-    from openldn.io.subannual import open_input
 
-    found = _input_spec(run_file, "soc", root)
+    found = _cell_at(run_file, root, "soc", "auto", lon, lat)
     if found is None:
         return None
-    spec, paths = found
-    da = open_input("soc", spec, paths, time="auto", resolve=lambda p: run_file.parent / p)
-    cell = _pixel(da, lon, lat)
-    if cell is None:
-        return None
+    cell = found[2]
     years = [int(y) for y in years_of(cell)] if "time" in cell.dims else [None]
     vals = np.atleast_1d(np.asarray(cell.values, dtype=np.float64))
     return {"unit": "t C/ha", "values": [{"year": y, "value": float(v) if np.isfinite(v) else None}

@@ -21,6 +21,7 @@ from scipy.stats import norm
 from openldn.core.periods import years_of
 from openldn.exceptions import ConfigError, MissingYearError
 from openldn.productivity import _kernels
+from openldn.productivity._fdr import bh_threshold_dask
 
 __all__ = ["AutocorrelationMethod", "bh_threshold", "fdr_significant", "mann_kendall"]
 
@@ -261,6 +262,11 @@ def bh_threshold(p: xr.DataArray, *, q: float = 0.05) -> float | dask.array.Arra
     float or dask.array.Array
         The threshold (a 0-d dask array for dask input, computed with the rest of the graph).
 
+    Notes
+    -----
+    For dask input the threshold is found from block-wise counts in bounded memory (no task holds more than one
+    block of p-values; see :mod:`openldn.productivity._fdr`), and equals the sort-based result exactly.
+
     References
     ----------
     Benjamini and Hochberg (1995), J. R. Stat. Soc. B 57, 289-300.
@@ -268,7 +274,7 @@ def bh_threshold(p: xr.DataArray, *, q: float = 0.05) -> float | dask.array.Arra
     if not 0.0 < q < 1.0:
         raise ConfigError(f"fdr: q={q} must lie between 0 and 1, e.g. 0.05.")
     if isinstance(p.data, dask.array.Array):
-        return dask.array.from_delayed(dask.delayed(_bh)(p.data, q), shape=(), dtype=np.float64)
+        return bh_threshold_dask(p.data, float(q))
     return float(_bh(p.values, q))
 
 

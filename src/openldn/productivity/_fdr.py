@@ -11,8 +11,10 @@ Let ``K`` be the largest sure pass; ``k*`` is ``K`` or an undecided rank above `
 undecided ranks above ``K``, and of the cell holding rank ``K``, settle the answer: they are gathered as distinct
 values with counts (ties cost one entry) and ``k*`` is read off exactly. Pass 1 counts every block into fine cells over
 ``[0, q]`` (the threshold is at most ``crit(m) ~ q``); when the cells to gather hold too many values they are split
-finer and counted again (at most :data:`_MAX_REFINE` times) before the gather pass. Every per-block task sees one
-block; the combining tasks see only counts, cell edges and the gathered values.
+finer and counted again (at most :data:`_MAX_REFINE` times) before the gather pass. Each block of p-values is read
+by one task, which keeps only its values below ``q_hi`` (sorted, with multiplicities when ties abound): the passes
+work on these, so the blocks need not stay in memory between passes. The combining tasks see only counts, cell edges
+and the gathered values.
 
 References
 ----------
@@ -101,17 +103,48 @@ def _first_edges(q_hi: float) -> np.ndarray:
     return _first_edges_cached(q_hi, _FIRST_CELLS)
 
 
-def _first_count(block: np.ndarray, q_hi: float) -> tuple[np.ndarray, float]:
-    """Per block: counts into the first cells (the last cell gets the rest) and the smallest finite value."""
-    edges = _first_edges(q_hi)
+@dataclass(frozen=True)
+class _Compact:
+    """The part of one block that later passes can need: its values below ``q_hi``, sorted, and its count.
+
+    Values at or above ``q_hi`` exceed every ``crit(k)``, so they only count towards ``m``. Values are kept once
+    with their multiplicity when that is smaller (p-values of short series take few distinct values).
+    """
+
+    values: np.ndarray
+    counts: np.ndarray | None  # multiplicity of each value; None: each value once
+    m: int
+
+    def weights(self) -> np.ndarray:
+        return np.ones(self.values.size, np.int64) if self.counts is None else self.counts
+
+
+def _compact(block: np.ndarray, q_hi: float) -> _Compact:
+    """Per block (the only task that reads a block of p-values)."""
     v = _finite(block)
-    counts = np.zeros(edges.size - 1, dtype=np.int64)
-    if v.size == 0:
-        return counts, np.inf
-    low = v[v < edges[-2]]
-    counts += np.bincount(np.searchsorted(edges, low, side="right") - 1, minlength=counts.size)
-    counts[-1] += v.size - low.size
-    return counts, float(v.min())
+    low = np.sort(v[v < q_hi])
+    if low.size == 0:
+        return _Compact(low, None, int(v.size))
+    starts = np.flatnonzero(np.concatenate([[True], low[1:] != low[:-1]]))
+    if 3 * starts.size > low.size:
+        return _Compact(low, None, int(v.size))
+    counts = np.diff(np.append(starts, low.size)).astype(np.int64)
+    return _Compact(low[starts], counts, int(v.size))
+
+
+def _bincount(idx: np.ndarray, weights: np.ndarray | None, size: int) -> np.ndarray:
+    if weights is None:
+        return np.bincount(idx, minlength=size).astype(np.int64)
+    return np.rint(np.bincount(idx, weights=weights, minlength=size)).astype(np.int64)
+
+
+def _first_count(part: _Compact, q_hi: float) -> tuple[np.ndarray, float]:
+    """Per block: counts into the first cells (the last cell gets the values at or above ``q_hi``), smallest value."""
+    edges = _first_edges(q_hi)
+    idx = np.searchsorted(edges, part.values, side="right") - 1
+    counts = _bincount(idx, part.counts, edges.size - 1)
+    counts[-1] += part.m - int(counts.sum())
+    return counts, float(part.values[0]) if part.values.size else np.inf
 
 
 def _add_first(parts: list[tuple[np.ndarray, float]]) -> tuple[np.ndarray, float]:
@@ -121,17 +154,25 @@ def _add_first(parts: list[tuple[np.ndarray, float]]) -> tuple[np.ndarray, float
     return counts, min(p[1] for p in parts)
 
 
-def _spec_count(block: np.ndarray, plan: _Plan) -> np.ndarray | None:
+def _select(part: _Compact, plan: _Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Spec cell index, value and multiplicity of the values of ``part`` lying in the active spec cells."""
+    assert plan.spec_edges is not None and plan.spec_active is not None
+    e = plan.spec_edges
+    lo, hi = np.searchsorted(part.values, [e[0], e[-1]], side="left")
+    v = part.values[lo:hi]
+    w = None if part.counts is None else part.counts[lo:hi]
+    idx = np.searchsorted(e, v, side="right") - 1
+    keep = plan.spec_active[idx]
+    return idx[keep], v[keep], None if w is None else w[keep]
+
+
+def _spec_count(part: _Compact, plan: _Plan) -> np.ndarray | None:
     """Per block: counts into the active spec cells (refinement pass)."""
     if plan.mode != "refine":
         return None
-    assert plan.spec_edges is not None and plan.spec_active is not None
-    e = plan.spec_edges
-    v = _finite(block)
-    v = v[(v >= e[0]) & (v < e[-1])]
-    idx = np.searchsorted(e, v, side="right") - 1
-    idx = idx[plan.spec_active[idx]]
-    return np.bincount(idx, minlength=e.size - 1).astype(np.int64)
+    assert plan.spec_edges is not None
+    idx, _, w = _select(part, plan)
+    return _bincount(idx, w, plan.spec_edges.size - 1)
 
 
 def _add_counts(parts: list[np.ndarray | None]) -> np.ndarray | None:
@@ -144,17 +185,15 @@ def _add_counts(parts: list[np.ndarray | None]) -> np.ndarray | None:
     return out
 
 
-def _spec_gather(block: np.ndarray, plan: _Plan) -> tuple[np.ndarray, np.ndarray] | None:
+def _spec_gather(part: _Compact, plan: _Plan) -> tuple[np.ndarray, np.ndarray] | None:
     """Per block: distinct values (with counts) lying in the active spec cells (gather pass)."""
     if plan.mode != "gather":
         return None
-    assert plan.spec_edges is not None and plan.spec_active is not None
-    e = plan.spec_edges
-    v = _finite(block)
-    v = v[(v >= e[0]) & (v < e[-1])]
-    v = v[plan.spec_active[np.searchsorted(e, v, side="right") - 1]]
-    u, c = np.unique(v, return_counts=True)
-    return u, c.astype(np.int64)
+    _, v, w = _select(part, plan)
+    if w is None:
+        u, c = np.unique(v, return_counts=True)
+        return u, c.astype(np.int64)
+    return v, w
 
 
 def _merge_values(parts: list[tuple[np.ndarray, np.ndarray] | None]) -> tuple[np.ndarray, np.ndarray] | None:
@@ -268,17 +307,20 @@ def _tree(dsk: dict[Any, Any], parts: list[Any], combine: Any, prefix: str) -> A
 def bh_threshold_dask(p: dask.array.Array, q: float) -> dask.array.Array:
     """Lazy, exact Benjamini-Hochberg threshold of a dask array of p-values (0-d float64 dask array).
 
-    The graph is written out by hand (plain tasks referring to the blocks' keys): one task per block and pass, small
-    combining trees, and the planning steps between passes.
+    The graph is written out by hand (plain tasks referring to the blocks' keys): one task per block reduces it to its
+    values below ``q_hi`` (:class:`_Compact`); then one task per compacted block and pass, small combining trees,
+    and the planning steps between passes.
     """
     from dask.base import tokenize
     from dask.core import flatten
     from dask.highlevelgraph import HighLevelGraph
 
-    blocks = list(flatten(p.__dask_keys__()))
     name = f"bh-threshold-{tokenize(p, q)}"
     q_hi = q * (1.0 + 2.0**-40)  # above crit(m) = fl(fl(q m) / m) whatever the rounding
     dsk: dict[Any, Any] = {}
+    blocks = [(f"{name}-compact", i) for i in range(p.npartitions)]
+    for key, block in zip(blocks, flatten(p.__dask_keys__()), strict=True):
+        dsk[key] = (_compact, block, q_hi)  # the blocks of p are free once compacted
     counts = [(f"{name}-count-first", i) for i in range(len(blocks))]
     for key, block in zip(counts, blocks, strict=True):
         dsk[key] = (_first_count, block, q_hi)

@@ -12,7 +12,8 @@ undecided ranks above ``K``, and of the cell holding rank ``K``, settle the answ
 values with counts (ties cost one entry) and ``k*`` is read off exactly. Pass 1 counts every block into fine cells over
 ``[0, q]`` (the threshold is at most ``crit(m) ~ q``); when the cells to gather hold too many values they are split
 finer and counted again (at most :data:`_MAX_REFINE` times) before the gather pass. Each block of p-values is read
-by one task, which keeps only its values below ``q_hi`` (sorted, with multiplicities when ties abound): the passes
+by one task, which keeps only its values below ``q_hi = q (1 + 2**-40)`` (above every ``crit(k)``; sorted, with
+multiplicities when ties abound): the passes
 work on these, so the blocks need not stay in memory between passes. The combining tasks see only counts, cell edges
 and the gathered values.
 

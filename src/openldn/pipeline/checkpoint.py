@@ -84,17 +84,48 @@ class Checkpoint:
 
     def write_layer(self, key: str, da: xr.DataArray) -> xr.DataArray:
         """Materialise ``da`` into its Zarr store (streamed) and return it re-opened lazily from there."""
-        path = self.layer_path(key)
-        if not self.has_layer(key):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-            ds = _to_dataset(da)
-            ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
+        return self.write_layers({key: da})[key]
+
+    def write_layers(self, layers: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+        """Materialise several layers in one computation and return them re-opened lazily from their stores.
+
+        One dask graph computes them all, so the work they share (reading an input tile, a common intermediate) is
+        done once per tile, not once per layer; each store is streamed chunk by chunk and renamed into place only
+        when every layer is written.
+        """
+        import dask.array
+        import zarr
+
+        todo = {key: da for key, da in layers.items() if not self.has_layer(key)}
+        tmps: dict[str, Path] = {}
+        sources: list[Any] = []
+        targets: list[Any] = []
+        try:
+            for key, da in todo.items():
+                path = self.layer_path(key)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmps[key] = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+                ds = _to_dataset(da)
+                # metadata, coordinates and in-memory data now; the lazy data below, all layers in one store call
+                ds.to_zarr(tmps[key], mode="w", consolidated=True, zarr_format=2, compute=False)
+                if isinstance(ds["data"].data, dask.array.Array):
+                    sources.append(ds["data"].data)
+                    targets.append(zarr.open_array(str(tmps[key] / "data"), mode="r+", zarr_format=2))
+            # one optimised graph: what the layers share (an input tile) is computed once, not once per layer
+            # (separate to_zarr writes are optimised one by one, and their fused reads run once each)
+            if sources:
+                dask.array.store(sources, targets, lock=False, compute=True)
+        except BaseException:
+            for tmp in tmps.values():
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        for key, tmp in tmps.items():
+            path = self.layer_path(key)
             if path.exists():
                 shutil.rmtree(path)
             os.replace(tmp, path)
             (path / ".complete").write_text("ok")
-        return self.read_layer(key, chunks=da.chunks)
+        return {key: self.read_layer(key, chunks=da.chunks) for key, da in layers.items()}
 
     def read_layer(self, key: str, chunks: Any = None) -> xr.DataArray:
         """Open a materialised layer lazily."""

@@ -151,22 +151,35 @@ class RunContext:
     # -- layers and outputs ---------------------------------------------------------------------------------
     def materialize(self, key: str, da: xr.DataArray) -> xr.DataArray:
         """Compute ``da`` once into the checkpoint store and return the stored, lazily read array."""
-        cached = self._materialized.get(key)
-        if cached is not None and cached[0] == id(da):
-            return cached[1]
-        if cached is not None and cached[1] is da:
-            return da
-        self.check_cancel()
-        self.progress(self.stage, 0, 1, f"computing {key}")
-        given = id(da)  # cache by the caller's object: write_raster(key, da) after layers[key] = da reuses it
-        da = self.on_grid(da)
-        if not da.chunks:
-            da = self.rechunk(da)
-        stored = self.on_grid(self.checkpoint.write_layer(key, da))
-        self._materialized[key] = (given, stored)
-        if key not in self._stage_layers:
-            self._stage_layers.append(key)
-        return stored
+        return self.materialize_many({key: da})[key]
+
+    def materialize_many(self, arrays: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+        """Compute several layers in one pass over the grid into the checkpoint store; the stored arrays, lazily read.
+
+        What the layers share is computed once per tile: e.g. the productivity sub-indicators of every period read
+        the vegetation index once, not once per sub-indicator and period.
+        """
+        out: dict[str, xr.DataArray] = {}
+        todo: dict[str, xr.DataArray] = {}
+        given: dict[str, int] = {}
+        for key, da in arrays.items():
+            cached = self._materialized.get(key)
+            if cached is not None and (cached[0] == id(da) or cached[1] is da):
+                out[key] = cached[1]
+                continue
+            given[key] = id(da)  # cache by the caller's object: write_raster(key, da) after layers[key] = da
+            da = self.on_grid(da)
+            todo[key] = da if da.chunks else self.rechunk(da)
+        if todo:
+            self.check_cancel()
+            self.progress(self.stage, 0, 1, "computing " + ", ".join(todo))
+            for key, stored in self.checkpoint.write_layers(todo).items():
+                stored = self.on_grid(stored)
+                self._materialized[key] = (given[key], stored)
+                if key not in self._stage_layers:
+                    self._stage_layers.append(key)
+                out[key] = stored
+        return {key: out[key] for key in arrays}
 
     def write_raster(
         self, key: str, da: xr.DataArray, *, legend: Legend | dict[int, Any] | None = None,

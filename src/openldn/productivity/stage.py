@@ -95,10 +95,10 @@ def _options(ctx: Any) -> ProductivityOptions:
     return section_options(ctx.assessment, "productivity", ProductivityOptions)
 
 
-def _store(ctx: Any, key: str, da: xr.DataArray) -> xr.DataArray:
-    """Materialise ``da`` once through the run context when it can (the pipeline's checkpoint store)."""
-    materialize = getattr(ctx, "materialize", None)
-    return materialize(key, da) if callable(materialize) else da
+def _store_many(ctx: Any, arrays: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+    """Materialise ``arrays`` in one pass through the run context when it can (the pipeline's checkpoint store)."""
+    materialize = getattr(ctx, "materialize_many", None)
+    return materialize(arrays) if callable(materialize) else dict(arrays)
 
 
 def _closest(years: np.ndarray, target: int) -> int:
@@ -259,16 +259,12 @@ def run(ctx: Any) -> None:
     deg_frames: list[pd.DataFrame] = []
     windows_meta: dict[str, Any] = {}
     total = len(periods)
-    for i, p in enumerate(periods):
-        ctx.progress("productivity", i, total, f"productivity {p.label}")
-        label = p.label
-        lpd: xr.DataArray | None
-        if use_import:
-            lpd = _imported(ctx, p, opts)
-            deg = lpd_to_degradation(lpd, strict=opts.strict_codes)
-            meta: dict[str, Any] = {"assessment_period": label, "lpd_source": opts.lpd_source}
-        else:
-            assert ndvi is not None
+    # one pass over the grid for the sub-indicators of every period: built lazily here, stored together below, so
+    # each tile of the vegetation index (and of the land cover units) is read once for the whole stage
+    planned: dict[str, tuple[Any, ...]] = {}
+    if not use_import:
+        assert ndvi is not None
+        for p in periods:
             w = period_windows(p, opts)
             _check_years(ctx, ndvi, w, opts)
             meta = w.to_attrs()
@@ -284,19 +280,32 @@ def run(ctx: Any) -> None:
             )
             meta["performance_units"] = units_what
             meta["lpd_table"] = table.id
-            # store each sub-indicator once, then combine the stored layers (no recomputation of the trend)
+            parts = {
+                f"productivity_trajectory/{p.label}": (dyn["trajectory"], _TRAJ_LEGEND,
+                                                       f"Productivity trajectory {w.trend.label}"),
+                f"productivity_state/{p.label}": (dyn["state"], _TRAJ_LEGEND,
+                                                  f"Productivity state {w.state_baseline.label} vs "
+                                                  f"{w.state_recent.label}"),
+                f"productivity_performance/{p.label}": (dyn["performance"], _PERF_LEGEND,
+                                                        f"Productivity performance {w.performance.label}"),
+            }
+            planned[p.label] = (meta, table, {k: (da.assign_attrs(meta), lg, t) for k, (da, lg, t) in parts.items()})
+        ctx.progress("productivity", 0, total, "productivity: trajectory, state and performance of every period")
+        stored_all = _store_many(ctx, {k: da for _, _, parts in planned.values() for k, (da, _, _) in parts.items()})
+    for i, p in enumerate(periods):
+        ctx.progress("productivity", i, total, f"productivity {p.label}")
+        label = p.label
+        lpd: xr.DataArray | None
+        if use_import:
+            lpd = _imported(ctx, p, opts)
+            deg = lpd_to_degradation(lpd, strict=opts.strict_codes)
+            meta = {"assessment_period": label, "lpd_source": opts.lpd_source}
+        else:
+            meta, table, parts = planned[label]
             stored = []
-            for key, da, legend, title in (
-                (f"productivity_trajectory/{label}", dyn["trajectory"], _TRAJ_LEGEND,
-                 f"Productivity trajectory {w.trend.label}"),
-                (f"productivity_state/{label}", dyn["state"], _TRAJ_LEGEND,
-                 f"Productivity state {w.state_baseline.label} vs {w.state_recent.label}"),
-                (f"productivity_performance/{label}", dyn["performance"], _PERF_LEGEND,
-                 f"Productivity performance {w.performance.label}"),
-            ):  # fmt: skip
-                da = _store(ctx, key, da.assign_attrs(meta))
-                ctx.write_raster(key, da, legend=legend, title=title)
-                stored.append(da)
+            for key, (_, legend, title) in parts.items():
+                ctx.write_raster(key, stored_all[key], legend=legend, title=title)
+                stored.append(stored_all[key])
             comb = lpd_class(*stored, table=table)
             if table.output == "lpd5":
                 lpd = comb.assign_attrs({**meta, "legend": "lpd"})

@@ -38,10 +38,12 @@ import numpy as np
 __all__ = [
     "MK_OUTPUTS",
     "STRIP",
+    "count_sum_block",
     "group_percentiles",
     "median_bisect",
     "mk_block",
     "mk_variant_block",
+    "ols_parts_block",
     "percentile_shift_block",
     "run_rows",
     "select_kth",
@@ -1139,6 +1141,63 @@ def percentile_shift_block(
             out[0, r, c] = bl
             out[1, r, c] = tg
             out[2, r, c] = ct - cb
+
+
+@numba.njit(nogil=True, cache=True)
+def count_sum_block(x: np.ndarray, r0: int, r1: int, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Valid values (``out[0]``) and their float64 sum (``out[1]``, in year order) of every pixel of rows ``r0:r1``.
+
+    Year by year over a row (contiguous pixels, as the block is laid out), each pixel's sum still in year order.
+    """
+    nt = x.shape[0]
+    nx = x.shape[2]
+    for r in range(r0, r1):
+        n = np.zeros(nx)
+        sx = np.zeros(nx)
+        for k in range(nt):
+            row = x[k, r]
+            for c in range(nx):
+                v = np.float64(row[c])
+                if v == v:
+                    n[c] += 1.0
+                    sx[c] += v
+        out[0, r] = n
+        out[1, r] = sx
+
+
+@numba.njit(nogil=True, cache=True)
+def ols_parts_block(
+    x: np.ndarray, t: np.ndarray, r0: int, r1: int, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """Numerator and denominator of the least-squares slope of every pixel of rows ``r0:r1``, in one pass.
+
+    ``x`` is ``(time, y, x)`` (NaN = missing year), ``t`` the float64 times, ``out`` ``(2, y, x)`` float64 receiving
+    ``num = n sum(t x) - sum(t) sum(x)`` and ``den = n sum(t t) - sum(t)^2`` over the valid years. The sums run over
+    the years in order, as numpy sums a ``(time, y, x)`` array over its first axis, with the same products (no
+    fast-math: exact for integer values, and the same floats as the array expression otherwise).
+    """
+    nt = x.shape[0]
+    nx = x.shape[2]
+    for r in range(r0, r1):
+        n = np.zeros(nx)
+        st = np.zeros(nx)
+        sx = np.zeros(nx)
+        stt = np.zeros(nx)
+        stx = np.zeros(nx)
+        for k in range(nt):
+            row = x[k, r]
+            tk = t[k]
+            for c in range(nx):
+                v = np.float64(row[c])
+                if v == v:
+                    n[c] += 1.0
+                    st[c] += tk
+                    sx[c] += v
+                    stt[c] += tk * tk
+                    stx[c] += v * tk
+        for c in range(nx):
+            out[0, r, c] = n[c] * stx[c] - st[c] * sx[c]
+            out[1, r, c] = n[c] * stt[c] - st[c] * st[c]
 
 
 @numba.njit(nogil=True, cache=True)

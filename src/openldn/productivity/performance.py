@@ -20,6 +20,7 @@ from openldn.core.codes import NODATA
 from openldn.core.periods import Period, SomePeriod
 from openldn.exceptions import ConfigError, GridMismatchError
 from openldn.productivity import _kernels
+from openldn.productivity._series import count_sum
 
 __all__ = ["land_productivity_units", "performance", "unit_percentiles"]
 
@@ -310,7 +311,8 @@ def performance(
             w = Period.from_user_input(window)
             series = w.select(ndvi)
             attrs["performance_window"] = w.label
-        mean = series.astype(np.float64).mean("time", skipna=True)
+        n, total = count_sum(series)  # one pass; the float64 mean as numpy's nanmean computes it
+        mean = total / n.where(n > 0)
     else:
         mean = ndvi
     if mean.shape != units.shape:

@@ -18,6 +18,7 @@ from openldn.core.codes import NODATA
 from openldn.core.periods import Period, SomePeriod, years_of
 from openldn.exceptions import ConfigError, MissingYearError
 from openldn.productivity import _kernels
+from openldn.productivity._series import count_sum
 
 __all__ = ["state_percentile_shift", "state_zscore"]
 
@@ -154,12 +155,10 @@ def state_percentile_shift(
     flat = None
     if dead_band is not None:
         # |recent mean - historical mean| <= dead_band, in float64 on sums and counts (exact for integer values)
-        h64 = hist.astype(np.float64)
-        r64 = rec.astype(np.float64)
-        nh = h64.notnull().sum("time").astype(np.float64)
-        nr = r64.notnull().sum("time").astype(np.float64)
+        nh, sh = count_sum(hist)
+        nr, sr = count_sum(rec)
         band_units = float(dead_band) if quantum is None else round(float(dead_band) / quantum, 9)
-        flat = abs(r64.sum("time") * nh - h64.sum("time") * nr) <= band_units * nh * nr
+        flat = abs(sr * nh - sh * nr) <= band_units * nh * nr
     is_dask = isinstance(ndvi.data, dask.array.Array)
     if is_dask:
         hist = hist.chunk({"time": -1})

@@ -20,6 +20,8 @@ import xarray as xr
 from openldn.core.codes import NODATA
 from openldn.core.periods import Period, SomePeriod, years_of
 from openldn.exceptions import ConfigError, GridMismatchError, MissingYearError
+from openldn.productivity import _kernels
+from openldn.productivity._series import reduce_time
 from openldn.productivity.trend import AutocorrelationMethod, fdr_significant, mann_kendall
 
 __all__ = [
@@ -126,16 +128,9 @@ def ols_slope_parts(series: xr.DataArray, *, dim: str = "time") -> xr.Dataset:
         ``num`` and ``den`` (float64; ``den`` is 0 where fewer than two years are valid).
     """
     t_abs = years_of(series).astype(np.float64) if dim == "time" else np.asarray(series[dim].values, np.float64)
-    t = xr.DataArray(t_abs - (t_abs[0] if t_abs.size else 0.0), dims=dim)
-    x = series.astype(np.float64)
-    m = x.notnull()
-    x0 = x.fillna(0.0)
-    n = m.sum(dim).astype(np.float64)
-    st = (m * t).sum(dim)
-    sx = x0.sum(dim)
-    stt = (m * t * t).sum(dim)
-    stx = (x0 * t).sum(dim)
-    return xr.Dataset({"num": n * stx - st * sx, "den": n * stt - st * st})
+    t = np.ascontiguousarray(t_abs - (t_abs[0] if t_abs.size else 0.0), np.float64)
+    num, den = reduce_time(series, _kernels.ols_parts_block, 2, t, dim=dim)  # one pass over the series
+    return xr.Dataset({"num": num, "den": den})
 
 
 def kendall_table_significance(

@@ -1,0 +1,74 @@
+"""Per-pixel reductions over the time axis by the numba kernels of :mod:`openldn.productivity._kernels` (private).
+
+Each reduction reads a ``(time, y, x)`` block once and writes its float64 outputs, where the array expressions it
+replaces (``notnull().sum``, ``fillna(0).sum``, products with the years...) made one pass over the block each. The
+sums run over the years in order, as numpy sums over a first axis, so the results are the same floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import dask.array
+import numpy as np
+import xarray as xr
+
+from openldn.productivity import _kernels
+
+__all__ = ["count_sum", "reduce_time"]
+
+
+def reduce_time(
+    series: xr.DataArray, kernel: Callable[..., None], n_out: int, *args: Any, dim: str = "time"
+) -> tuple[xr.DataArray, ...]:
+    """Apply a row kernel ``kernel(x, *args, r0, r1, out)`` reducing ``dim``; ``n_out`` float64 ``(y, x)`` outputs.
+
+    Lazy for dask input (one task per spatial chunk, the time axis whole); every CPU for numpy input.
+    """
+    is_dask = isinstance(series.data, dask.array.Array)
+    if is_dask:
+        series = series.chunk({dim: -1})
+    outs = xr.apply_ufunc(
+        _reduce_numpy,
+        series,
+        input_core_dims=[[dim]],
+        output_core_dims=[[] for _ in range(n_out)],
+        dask="parallelized",
+        output_dtypes=[np.float64] * n_out,
+        kwargs={"kernel": kernel, "args": args, "n_out": n_out, "threads": 1 if is_dask else None},
+        keep_attrs=False,
+    )
+    return tuple(outs) if isinstance(outs, tuple) else (outs,)
+
+
+def _reduce_numpy(
+    arr: np.ndarray, *, kernel: Callable[..., None], args: tuple[Any, ...], n_out: int, threads: int | None
+) -> tuple[np.ndarray, ...]:
+    x = np.moveaxis(arr, -1, 0)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
+    lead = x.shape[1:]
+    x3 = x.reshape(x.shape[0], int(np.prod(lead[:-1], dtype=np.int64)), lead[-1] if lead else 1)
+    out = np.empty((n_out, x3.shape[1], x3.shape[2]), np.float64)
+    _kernels.run_rows(kernel, x3.shape[1], x3, *args, out=out, threads=threads)
+    return tuple(o.reshape(lead) for o in out)
+
+
+def count_sum(series: xr.DataArray, dim: str = "time") -> tuple[xr.DataArray, xr.DataArray]:
+    """Valid values and their sum over ``dim`` per pixel, float64 (``notnull().sum`` and ``sum`` in one pass).
+
+    Parameters
+    ----------
+    series : xarray.DataArray
+        Values, NaN = missing.
+    dim : str, default "time"
+        Dimension reduced.
+
+    Returns
+    -------
+    tuple of xarray.DataArray
+        ``(n, sum)``; the sum is 0 where no value is valid.
+    """
+    n, s = reduce_time(series, _kernels.count_sum_block, 2, dim=dim)
+    return n, s

@@ -94,13 +94,16 @@ def _sentinels(spec: Any) -> list[float]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _scan(v: np.ndarray, sents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray,
-                                                       np.ndarray]:  # pragma: no cover - numba
-    """All statistics of one ``(time, y, x)`` block of AOI values (NaN = not valid or outside the AOI), in one pass.
+def _scan(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:  # pragma: no cover - numba
+    """All statistics of one ``(time, y, x)`` block of an input over the AOI, in one pass, on the values as read.
 
+    A cell is valid when it is inside the AOI (``inside``), not NaN and not the fill value (when ``use_fill``).
     Returns the valid count, min and max of each time step (``+inf``/``-inf`` when none), the count of cells whose
-    ``value % 1`` is not 0 (NaN and infinite values included, as ``numpy`` counts them), the count of each sentinel
-    and the cells holding a valid value in any time step.
+    value is not a whole number (cells that are not valid included, as ``numpy`` counts the NaN of a masked array),
+    the count of each sentinel and the cells holding a valid value in any time step. ``sents`` are float64 copies of
+    the sentinels rounded to the precision the masked values would have (integers convert exactly, so comparing
+    there is comparing in that precision).
     """
     nt, ny, nx = v.shape
     ns = sents.size
@@ -117,7 +120,7 @@ def _scan(v: np.ndarray, sents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
         for i in range(ny):
             for j in range(nx):
                 x = v[t, i, j]
-                if x != x:
+                if x != x or not inside[i, j] or (use_fill and x == fill):
                     frac += 1
                     continue
                 k += 1
@@ -130,7 +133,7 @@ def _scan(v: np.ndarray, sents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
                 if not np.isfinite(xf) or xf != np.floor(xf):
                     frac += 1
                 for m in range(ns):
-                    if x == sents[m]:
+                    if xf == sents[m]:
                         cnt[m] += 1
         n[t] = k
         mn[t] = lo
@@ -138,9 +141,10 @@ def _scan(v: np.ndarray, sents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     return n, mn, mx, frac, cnt, anyv
 
 
-def _block(v: np.ndarray, sents: np.ndarray, whole_time: bool) -> tuple[Any, ...]:
+def _block(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents: np.ndarray,
+           whole_time: bool) -> tuple[Any, ...]:
     """:func:`_scan` of one block; the per-cell any-valid map is kept only when time is split over blocks."""
-    n, mn, mx, frac, cnt, anyv = _scan(np.asarray(v), sents)
+    n, mn, mx, frac, cnt, anyv = _scan(np.asarray(v), np.asarray(inside, dtype=np.bool_), fill, use_fill, sents)
     return n, mn, mx, frac, cnt, (int(anyv.sum()) if whole_time else anyv)
 
 
@@ -186,24 +190,34 @@ def _stats(name: str, da: xr.DataArray, mask: xr.DataArray, sentinels: list[floa
     import dask
 
     fill = da.attrs.get("_FillValue")
-    valid = da.notnull()
-    if fill is not None and not (isinstance(fill, float) and np.isnan(fill)):
-        valid = valid & (da != fill)
+    use_fill = fill is not None and not (isinstance(fill, float) and np.isnan(fill))
     has_time = "time" in da.dims
-    vals = da.where(valid & mask).transpose(*(("time",) if has_time else ()), "y", "x")
-    sents = np.asarray(sentinels, dtype=vals.dtype)  # compared in the values' own precision
+    vals = da.transpose(*(("time",) if has_time else ()), "y", "x")
+    # the values are scanned as read (no masked float copy of the input); the sentinels are compared in the
+    # precision the masked values would have (an int16 input masked with NaN is float32)
+    masked_dtype = da[(0,) * da.ndim].where(False).dtype if da.size else da.dtype
+    sents = np.asarray(sentinels, dtype=masked_dtype).astype(np.float64)
     floating = bool(np.issubdtype(da.dtype, np.floating))
     n_aoi = int(mask.sum())
     data = vals.data
     if not has_time:
         data = data[None]
+    fill_value = float(fill) if use_fill else 0.0
     if hasattr(data, "to_delayed"):  # dask: one task per block, one task joining them
         blocks = data.to_delayed()
         grid = blocks.shape
         whole = grid[0] == 1
-        parts = [dask.delayed(_block, pure=True)(b, sents, whole) for b in blocks.ravel()]
+        inside = np.asarray(mask.values, dtype=bool)
+        ys = np.cumsum((0,) + data.chunks[1])
+        xs = np.cumsum((0,) + data.chunks[2])
+        parts = [
+            dask.delayed(_block, pure=True)(blocks[it, iy, ix], inside[ys[iy]:ys[iy + 1], xs[ix]:xs[ix + 1]],
+                                            fill_value, use_fill, sents, whole)
+            for it in range(grid[0]) for iy in range(grid[1]) for ix in range(grid[2])
+        ]
         return dask.delayed(_combine, pure=True)(parts, grid, has_time, floating, sentinels, n_aoi)
-    return _combine([_block(np.asarray(data), sents, True)], (1, 1, 1), has_time, floating, sentinels, n_aoi)
+    return _combine([_block(np.asarray(data), np.asarray(mask.values, dtype=bool), fill_value, use_fill, sents, True)],
+                    (1, 1, 1), has_time, floating, sentinels, n_aoi)
 
 
 def check_inputs(raw: dict[str, xr.DataArray], aoi: Any, *, specs: dict[str, Any], source: str,

@@ -156,8 +156,9 @@ def write_cog(
         "tiled": True,
         "blockxsize": _BLOCKSIZE,
         "blockysize": _BLOCKSIZE,
-        "compress": "DEFLATE",
-        "BIGTIFF": "IF_SAFER",
+        # uncompressed: this intermediate is read once by the COG driver, which compresses (compressing it too
+        # deflated every map twice)
+        "BIGTIFF": "YES" if ny * nx * count * dtype.itemsize > 3 * 2**30 else "IF_SAFER",
         "interleave": "band",
     }
     row_bytes = max(1, nx * count * dtype.itemsize)

@@ -1,0 +1,192 @@
+"""One pass over the grid (issue 14): the productivity stage reads each NDVI tile once; ``materialize_many``.
+
+Reads are counted at rioxarray's file access (``RasterioArrayWrapper._getitem``, one call per dask chunk of the
+opened file) while a real run context (:func:`openldn.testing.make_context`) runs the stage on a small synthetic
+country written as GeoTIFF. The expected count is worked out from the geometry: the chunks of the opened NDVI that
+the analysis window (the AOI's window of the reference grid) touches.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dask.array as dsa
+import numpy as np
+import pytest
+import xarray as xr
+from rioxarray._io import RasterioArrayWrapper
+
+from openldn.config import load_assessment
+from openldn.datasets import make_synthetic_country
+from openldn.io import open_raster
+from openldn.testing import make_context, run_stage
+
+SIZE = 200
+YEARS = range(2000, 2020)  # baseline 2000-2015, reporting 2016-2019 (the generated run file's periods)
+NDVI_CHUNK = 18  # chunks of the opened NDVI: 11 x 18 + 2 pixels a side (the window leaves some out)
+RUN_CHUNK = 64  # the run's chunk edge (the aligned input is rechunked to it)
+
+
+@pytest.fixture(scope="module")
+def country(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("one_pass_country")
+    make_synthetic_country(out, width=SIZE, height=SIZE, years=YEARS, tile=64, cog=False, seed=14)
+    return out
+
+
+def _context(country: Path, out: Path) -> Any:
+    a = load_assessment(country / "assessment.yaml", check_files=False)
+    ndvi = open_raster(country / "ndvi.tif", scale=0.0001, chunks={"y": NDVI_CHUNK, "x": NDVI_CHUNK}, name="ndvi")
+    return make_context(a, inputs={"ndvi": ndvi, "land_cover": country / "land_cover.tif"}, out_dir=out,
+                        chunk_size=RUN_CHUNK)
+
+
+class _Reads:
+    """Counts the file reads of rioxarray, by file name."""
+
+    def __init__(self) -> None:
+        self.by_file: collections.Counter[str] = collections.Counter()
+        self._lock = threading.Lock()
+
+    def ndvi(self) -> int:
+        return sum(v for k, v in self.by_file.items() if Path(k).name == "ndvi.tif")
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Reads]:
+    counter = _Reads()
+    original = RasterioArrayWrapper._getitem
+
+    def counted(self: RasterioArrayWrapper, key: Any) -> Any:
+        args = getattr(self.manager, "_args", None)
+        with counter._lock:
+            counter.by_file[str(args[0]) if args else "?"] += 1
+        return original(self, key)
+
+    monkeypatch.setattr(RasterioArrayWrapper, "_getitem", counted)
+    yield counter
+
+
+def _chunks_touched(chunks: tuple[int, ...], start: int, stop: int) -> int:
+    edges = np.cumsum((0, *chunks))
+    return int(sum(1 for a, b in itertools.pairwise(edges) if a < stop and b > start))
+
+
+def _expected_reads(ctx: Any, country: Path) -> int:
+    """NDVI chunks the analysis window touches, from the file's transform and the analysis grid's."""
+    import rasterio
+
+    with rasterio.open(country / "ndvi.tif") as src:
+        t_src, height, width = src.transform, src.height, src.width
+    t_dst = ctx.geobox.affine
+    col0 = round((t_dst.c - t_src.c) / t_src.a)
+    row0 = round((t_dst.f - t_src.f) / t_src.e)
+    ny, nx = ctx.geobox.shape
+    assert row0 >= 0 and row0 + ny <= height and col0 >= 0 and col0 + nx <= width  # a window inside the file
+    edges = [NDVI_CHUNK] * (SIZE // NDVI_CHUNK) + [SIZE % NDVI_CHUNK]
+    n = _chunks_touched(tuple(edges), row0, row0 + ny) * _chunks_touched(tuple(edges), col0, col0 + nx)
+    return n
+
+
+def test_productivity_stage__reads_each_ndvi_chunk_once(country: Path, tmp_path: Path, reads: _Reads) -> None:
+    ctx = _context(country, tmp_path / "run")
+    assert ctx.input("ndvi").chunks is not None
+    expected = _expected_reads(ctx, country)
+    assert 4 < expected < 12 * 12  # several chunks, not all of them
+    reads.by_file.clear()
+    run_stage(ctx, "productivity")
+    periods = [p.label for p in ctx.assessment.periods]
+    assert len(periods) == 2
+    for label in periods:  # every sub-indicator of every period was computed in that pass
+        for kind in ("trajectory", "state", "performance"):
+            assert ctx.checkpoint.has_layer(f"productivity_{kind}/{label}")
+    assert reads.ndvi() == expected, dict(reads.by_file)
+    assert reads.by_file  # the counter is wired to the file reads
+
+
+def test_productivity_stage__the_counter_sees_one_read_per_layer_when_stored_apart(
+    country: Path, tmp_path: Path, reads: _Reads, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Control: storing the six sub-indicator layers one by one (the code before 7c41ef0) reads every chunk 6x."""
+    from openldn.productivity import stage
+
+    def one_by_one(ctx: Any, arrays: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+        return {k: ctx.materialize(k, da) for k, da in arrays.items()}
+
+    monkeypatch.setattr(stage, "_store_many", one_by_one)
+    ctx = _context(country, tmp_path / "run")
+    expected = _expected_reads(ctx, country)
+    reads.by_file.clear()
+    run_stage(ctx, "productivity")
+    assert reads.ndvi() == 6 * expected
+
+
+def _two_layers(ctx: Any) -> dict[str, xr.DataArray]:
+    ndvi = ctx.input("ndvi")
+    return {"test/mean": ndvi.mean("time"), "test/max": ndvi.max("time")}
+
+
+def test_materialize_many__same_values_as_separate_calls_one_read(country: Path, tmp_path: Path,
+                                                                    reads: _Reads) -> None:
+    ctx = _context(country, tmp_path / "run")
+    expected_reads = _expected_reads(ctx, country)
+    values = np.asarray(ctx.input("ndvi").values, dtype=np.float32)  # in memory, read outside the counted calls
+    reads.by_file.clear()
+    together = ctx.materialize_many(_two_layers(ctx))
+    assert reads.ndvi() == expected_reads  # the shared input is read once for both layers
+    assert list(together) == ["test/mean", "test/max"]
+    reads.by_file.clear()
+    apart = {k: ctx.materialize(k.replace("test/", "apart/"), da) for k, da in _two_layers(ctx).items()}
+    assert reads.ndvi() == 2 * expected_reads
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells
+        exp_mean, exp_max = np.nanmean(values, axis=0), np.nanmax(values, axis=0)
+    for key, exp in (("test/mean", exp_mean), ("test/max", exp_max)):
+        got = together[key]
+        assert isinstance(got.data, dsa.Array)  # lazily read back from the store
+        assert ctx.checkpoint.has_layer(key)
+        np.testing.assert_array_equal(got.values, apart[key].values)
+        np.testing.assert_allclose(got.values, exp, rtol=1e-6, equal_nan=True)
+
+
+def test_materialize_many__writes_nothing_when_the_graph_raises(country: Path, tmp_path: Path) -> None:
+    ctx = _context(country, tmp_path / "run")
+    layers = _two_layers(ctx)
+
+    def fail_in_one_block(block: np.ndarray, block_info: dict | None = None) -> np.ndarray:
+        if block_info is not None and block_info[0]["chunk-location"] == (1, 1):
+            raise RuntimeError("a tile cannot be computed")
+        return block
+
+    bad = layers["test/max"].copy(data=layers["test/max"].data.map_blocks(fail_in_one_block, dtype=np.float32))
+    with pytest.raises(RuntimeError, match="a tile cannot be computed"):
+        ctx.materialize_many({"test/mean": layers["test/mean"], "test/bad": bad})
+    root = ctx.checkpoint.root
+    for key in ("test/mean", "test/bad"):
+        assert not ctx.checkpoint.has_layer(key)
+        assert not ctx.checkpoint.layer_path(key).exists()
+    assert not [p for p in root.rglob("*") if p.name.endswith(".tmp")]
+    # the failure is not cached: the good layer is stored by a later call
+    stored = ctx.materialize_many({"test/mean": layers["test/mean"]})
+    assert ctx.checkpoint.has_layer("test/mean")
+    np.testing.assert_array_equal(stored["test/mean"].values, layers["test/mean"].values)
+
+
+def test_materialize_many__second_call_returns_the_cached_arrays(country: Path, tmp_path: Path,
+                                                                 reads: _Reads) -> None:
+    ctx = _context(country, tmp_path / "run")
+    layers = _two_layers(ctx)
+    first = ctx.materialize_many(layers)
+    reads.by_file.clear()
+    second = ctx.materialize_many(layers)
+    assert reads.ndvi() == 0  # nothing recomputed
+    assert all(second[k] is first[k] for k in layers)
+    # the stored arrays themselves are recognised too (a stage handing back what it got)
+    assert all(v is first[k] for k, v in ctx.materialize_many(first).items())
+    assert ctx.materialize("test/mean", layers["test/mean"]) is first["test/mean"]

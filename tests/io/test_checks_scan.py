@@ -153,13 +153,6 @@ def test_stats__hand_counted_cases() -> None:
     assert fs["max"].tolist() == [np.inf] and fs["covered"] == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the scan compares float64(value) with the float64 _FillValue; the masking it replaced (da != fill) "
-    "compared in the data's float32, so a float32 input whose numeric _FillValue float32 cannot hold exactly "
-    "(-3.4e38, as some tools write it) now has its fill cells counted as valid values (fix: round the fill to the "
-    "data's dtype before the scan). open_raster gives floats NaN as nodata, so a run from files is not affected",
-)
 def test_stats__float_fill_value_not_exact_in_float32() -> None:
     fill = -3.4e38
     assert float(np.float32(fill)) != fill

@@ -25,6 +25,7 @@ def land_productivity_dynamics(
     climate: xr.DataArray | None = None,
     mask: xr.DataArray | None = None,
     baseline: bool = False,
+    performance_mean: xr.DataArray | None = None,
 ) -> xr.Dataset:
     """Land productivity dynamics of one assessment period, with the windows derived from its last year.
 
@@ -49,6 +50,9 @@ def land_productivity_dynamics(
         Area of interest.
     baseline : bool, default False
         Use ``options.lpd_table_baseline`` (when set) instead of ``options.lpd_table``.
+    performance_mean : xarray.DataArray, optional
+        The performance window's mean (:func:`openldn.productivity.performance.window_mean`) when already
+        computed (a run stores it in its pass over ``ndvi``); computed from ``ndvi`` otherwise.
 
     Returns
     -------
@@ -110,15 +114,17 @@ def land_productivity_dynamics(
     if units is None:
         units = xr.zeros_like(ndvi.isel(time=0), dtype="int64")
     perf = performance(
-        ndvi,
+        ndvi if performance_mean is None else performance_mean,
         units,
-        window=w.performance,
+        window=w.performance if performance_mean is None else None,
         threshold=opts.performance_threshold,
         inclusive=opts.performance_inclusive,
         percentile=opts.performance_percentile,
         min_unit_pixels=opts.performance_min_unit_pixels,
         mask=mask,
     )
+    if performance_mean is not None:
+        perf["performance"].attrs["performance_window"] = w.performance.label
     table = load_lpd_table(
         opts.lpd_table_baseline if baseline and opts.lpd_table_baseline else opts.lpd_table
     )

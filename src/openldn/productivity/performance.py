@@ -22,7 +22,7 @@ from openldn.exceptions import ConfigError, GridMismatchError
 from openldn.productivity import _kernels
 from openldn.productivity._series import count_sum
 
-__all__ = ["land_productivity_units", "performance", "unit_percentiles"]
+__all__ = ["land_productivity_units", "performance", "unit_percentiles", "window_mean"]
 
 #: Nodata of the land productivity unit raster.
 UNIT_NODATA = -1
@@ -256,6 +256,30 @@ def _lookup(
     return out
 
 
+def window_mean(ndvi: xr.DataArray, window: SomePeriod | None = None) -> xr.DataArray:
+    """Per-pixel float64 mean of the valid years of ``window`` (every year when omitted), as numpy's nanmean.
+
+    The per-tile part of :func:`performance`: a run stores it in the pass over the vegetation index that also
+    computes the trajectory and the state, and derives the class from the stored mean (the unit percentiles
+    need every tile first).
+
+    Parameters
+    ----------
+    ndvi : xarray.DataArray
+        Annual productivity ``(time, y, x)``.
+    window : Period or str, optional
+        Performance window.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(y, x)`` float64, NaN where no year is valid.
+    """
+    series = Period.from_user_input(window).select(ndvi) if window is not None else ndvi
+    n, total = count_sum(series)  # one pass over the series
+    return total / n.where(n > 0)
+
+
 def performance(
     ndvi: xr.DataArray,
     units: xr.DataArray,
@@ -306,13 +330,9 @@ def performance(
         raise ConfigError(f"performance: threshold={threshold} must be positive, e.g. 0.5.")
     attrs: dict[str, object] = {}
     if "time" in ndvi.dims:
-        series = ndvi
+        mean = window_mean(ndvi, window)
         if window is not None:
-            w = Period.from_user_input(window)
-            series = w.select(ndvi)
-            attrs["performance_window"] = w.label
-        n, total = count_sum(series)  # one pass; the float64 mean as numpy's nanmean computes it
-        mean = total / n.where(n > 0)
+            attrs["performance_window"] = Period.from_user_input(window).label
     else:
         mean = ndvi
     if mean.shape != units.shape:

@@ -24,7 +24,7 @@ from openldn.exceptions import ConfigError, MissingYearError
 from openldn.productivity.dynamics import land_productivity_dynamics
 from openldn.productivity.lpd import import_lpd, load_lpd_table, lpd_class, lpd_to_degradation
 from openldn.productivity.options import ProductivityOptions
-from openldn.productivity.performance import land_productivity_units
+from openldn.productivity.performance import land_productivity_units, window_mean
 
 __all__ = ["LPD_LEGEND", "TABLE_WATER_CODE", "annual", "period_windows", "run"]
 
@@ -262,6 +262,8 @@ def run(ctx: Any) -> None:
     # one pass over the grid for the sub-indicators of every period: built lazily here, stored together below, so
     # each tile of the vegetation index (and of the land cover units) is read once for the whole stage
     planned: dict[str, tuple[Any, ...]] = {}
+    means: dict[str, xr.DataArray] = {}
+    dyns: dict[str, tuple[xr.DataArray, ProductivityOptions]] = {}
     if not use_import:
         assert ndvi is not None
         for p in periods:
@@ -280,6 +282,8 @@ def run(ctx: Any) -> None:
             )
             meta["performance_units"] = units_what
             meta["lpd_table"] = table.id
+            means[f"productivity_mean/{p.label}"] = window_mean(ndvi, w.performance)
+            dyns[p.label] = (units, period_opts)
             parts = {
                 f"productivity_trajectory/{p.label}": (dyn["trajectory"], _TRAJ_LEGEND,
                                                        f"Productivity trajectory {w.trend.label}"),
@@ -290,8 +294,23 @@ def run(ctx: Any) -> None:
                                                         f"Productivity performance {w.performance.label}"),
             }
             planned[p.label] = (meta, table, {k: (da.assign_attrs(meta), lg, t) for k, (da, lg, t) in parts.items()})
+        # pass 1, per tile: trajectory, state and the performance window's mean of every period; pass 2: the
+        # performance classes from the stored means (the unit percentiles need every tile: holding the vegetation
+        # index for them until the end kept the whole grid in memory)
         ctx.progress("productivity", 0, total, "productivity: trajectory, state and performance of every period")
-        stored_all = _store_many(ctx, {k: da for _, _, parts in planned.values() for k, (da, _, _) in parts.items()})
+        per_tile = {k: da for _, _, parts in planned.values() for k, (da, _, _) in parts.items()
+                    if not k.startswith("productivity_performance/")}
+        stored_all = _store_many(ctx, {**per_tile, **means})
+        perf: dict[str, xr.DataArray] = {}
+        for p in periods:
+            meta, _, parts = planned[p.label]
+            units, period_opts = dyns[p.label]
+            dyn = land_productivity_dynamics(ndvi, period=p, units=units, options=period_opts, climate=climate,
+                                             mask=mask, performance_mean=stored_all[f"productivity_mean/{p.label}"])
+            key = f"productivity_performance/{p.label}"
+            perf[key] = dyn["performance"].assign_attrs(meta)
+            parts[key] = (perf[key], *parts[key][1:])
+        stored_all.update(_store_many(ctx, perf))
     for i, p in enumerate(periods):
         ctx.progress("productivity", i, total, f"productivity {p.label}")
         label = p.label

@@ -7,11 +7,19 @@
 
 from __future__ import annotations
 
+import os
+
 from openldn.io._atomic import atomic_path, sha256_file, write_table
 from openldn.io.align import align, attach_grid, crop_to
 from openldn.io.grid import analysis_grid, crosses_antimeridian, geobox_of
 from openldn.io.read import open_raster, parse_time_label, read_vector, wrap_longitudes
 from openldn.io.write import write_cog
+
+#: GDAL's block cache (MB) unless the user sets ``GDAL_CACHEMAX``: inputs are read in chunks on their tile grid, each
+#: tile decoded once, so GDAL's default (5 % of the machine's memory) only added up to 1.2 GB of resident memory on
+#: a 10,000² run, growing with the grid until full. Read by GDAL when its cache is first used in the process.
+_GDAL_CACHEMAX_MB = 256
+os.environ.setdefault("GDAL_CACHEMAX", str(_GDAL_CACHEMAX_MB))
 
 __all__ = [
     "align",

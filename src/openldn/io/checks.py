@@ -203,7 +203,9 @@ def _stats(name: str, da: xr.DataArray, mask: xr.DataArray, sentinels: list[floa
     if not has_time:
         data = data[None]
     # the fill in the values' own precision, as ``da != fill`` compares (a float32 raster's -3.4e38)
-    fill_value = (float(np.asarray(fill).astype(da.dtype)) if floating else float(fill)) if use_fill else 0.0
+    fill_value = 0.0
+    if use_fill:
+        fill_value = float(np.asarray(fill).astype(da.dtype)) if floating else float(np.asarray(fill))
     if hasattr(data, "to_delayed"):  # dask: one task per block, one task joining them
         blocks = data.to_delayed()
         grid = blocks.shape

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,7 @@ class Checkpoint:
         tmps: dict[str, Path] = {}
         sources: list[Any] = []
         targets: list[Any] = []
+        guard = _StoreGuard()
         try:
             for key, da in todo.items():
                 path = self.layer_path(key)
@@ -110,12 +112,14 @@ class Checkpoint:
                 ds.to_zarr(tmps[key], mode="w", consolidated=True, zarr_format=2, compute=False)
                 if isinstance(ds["data"].data, dask.array.Array):
                     sources.append(ds["data"].data)
-                    targets.append(zarr.open_array(str(tmps[key] / "data"), mode="r+", zarr_format=2))
+                    targets.append(_GuardedTarget(zarr.open_array(str(tmps[key] / "data"), mode="r+", zarr_format=2),
+                                                  guard))
             # one optimised graph: what the layers share (an input tile) is computed once, not once per layer
             # (separate to_zarr writes are optimised one by one, and their fused reads run once each)
             if sources:
                 dask.array.store(sources, targets, lock=False, compute=True)
         except BaseException:
+            guard.stop_and_wait()  # chunks still being written by other threads: refused or finished first
             for tmp in tmps.values():
                 shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -149,6 +153,51 @@ class Checkpoint:
     def read_table(self, key: str) -> pd.DataFrame:
         """A stored table."""
         return pd.read_pickle(self.root / "tables" / f"{_safe(key)}.pkl")
+
+
+class _StoreGuard:
+    """Chunk writes in flight of one store call, so that a failed call removes its folders only after them.
+
+    The threaded scheduler raises the first error while other threads are still computing and writing chunks; a
+    write that ends after the clean-up would leave a partial store behind. Pickled (a cluster), each worker gets a
+    fresh guard: a failed cluster run is cleaned up with the whole run's staging area.
+    """
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.active = 0
+        self.stopped = False
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_StoreGuard, ())
+
+    def stop_and_wait(self, timeout: float = 120.0) -> None:
+        with self.cond:
+            self.stopped = True
+            self.cond.wait_for(lambda: self.active == 0, timeout)
+
+
+class _GuardedTarget:
+    """A Zarr array that writes a chunk only while its store call has not failed (see :class:`_StoreGuard`)."""
+
+    def __init__(self, array: Any, guard: _StoreGuard) -> None:
+        self.array = array
+        self.guard = guard
+        self.shape = array.shape
+        self.dtype = array.dtype
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        g = self.guard
+        with g.cond:
+            if g.stopped:
+                return
+            g.active += 1
+        try:
+            self.array[key] = value
+        finally:
+            with g.cond:
+                g.active -= 1
+                g.cond.notify_all()
 
 
 def _to_dataset(da: xr.DataArray) -> xr.Dataset:

@@ -97,3 +97,20 @@ def test_unit_percentiles__blockwise_dask_equals_in_memory(q: float, rng: np.ran
         lazy = unit_percentiles(vv.chunk(17), uu.chunk(17), q=q)
     for a, b in zip(eager, lazy.compute(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("span", [9, 1 << 21])  # a dense range of unit codes, and one too wide for it (sorted)
+def test_unit_stats_block__count_min_max_per_unit_against_a_loop(span: int, rng: np.random.Generator) -> None:
+    from openldn.productivity.performance import _stats_block
+
+    units = np.array([-1, 3, span - 1, 3, 0, span - 1, 5, -1, 3], dtype=np.int64)
+    v = np.array([9.0, 0.5, 2.0, np.nan, 1.0, -4.0, 7.0, 1.0, -0.25])
+    want: dict[int, list[float]] = {}
+    for x, g in zip(v, units, strict=True):  # the expected values, one pixel at a time
+        if g != -1 and np.isfinite(x):
+            want.setdefault(int(g), []).append(float(x))
+    codes, count, vmin, vmax = _stats_block(v.reshape(3, 3), units.reshape(3, 3))
+    assert codes.tolist() == sorted(want)
+    assert count.tolist() == [len(want[g]) for g in sorted(want)]
+    assert vmin.tolist() == [min(want[g]) for g in sorted(want)]
+    assert vmax.tolist() == [max(want[g]) for g in sorted(want)]

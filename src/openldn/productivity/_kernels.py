@@ -1201,6 +1201,25 @@ def ols_parts_block(
 
 
 @numba.njit(nogil=True, cache=True)
+def dense_unit_stats(
+    values: np.ndarray, units: np.ndarray, lo: int, span: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Count, min and max of ``values`` per unit code ``lo .. lo + span - 1`` (index ``code - lo``), one pass."""
+    count = np.zeros(span, np.int64)
+    vmin = np.full(span, np.inf)
+    vmax = np.full(span, -np.inf)
+    for i in range(values.size):
+        k = units[i] - lo
+        x = values[i]
+        count[k] += 1
+        if x < vmin[k]:
+            vmin[k] = x
+        if x > vmax[k]:
+            vmax[k] = x
+    return count, vmin, vmax
+
+
+@numba.njit(nogil=True, cache=True)
 def group_percentiles(values: np.ndarray, group: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
     """Exact ``q``-th percentile (linear interpolation between order statistics) of ``values`` per group.
 

@@ -107,6 +107,8 @@ def _group_percentiles(
     return codes, p, counts
 
 
+#: Widest range of unit codes counted on a dense array (else sorted), in ``_stats_block``.
+_DENSE_UNITS = 1 << 20
 #: Bins per unit of the histogram pass of the blockwise percentile (dask inputs).
 _BINS = 1024
 
@@ -121,6 +123,12 @@ def _block_pairs(v: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _stats_block(v: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-unit (codes, count, min, max) of one block."""
     v, u = _block_pairs(v, u)
+    if v.size and int(u.max()) - int(u.min()) < _DENSE_UNITS:
+        # one pass over the values, on a dense range of unit codes (the codes are small integers)
+        lo = int(u.min())
+        n, mn, mx = _kernels.dense_unit_stats(v, u, lo, int(u.max()) - lo + 1)
+        seen = n > 0
+        return np.flatnonzero(seen).astype(np.int64) + lo, n[seen], mn[seen], mx[seen]
     codes, inv = np.unique(u, return_inverse=True)
     count = np.bincount(inv, minlength=codes.size)
     vmin = np.full(codes.size, np.inf)

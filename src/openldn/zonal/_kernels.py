@@ -24,7 +24,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["accumulate_edges", "mark_seen", "pair_area", "weighted_sums"]
+__all__ = ["accumulate_edges", "fill_runs", "mark_seen", "pair_area", "weighted_sums"]
 
 #: Areas are accumulated in units of this many m² (architecture.md "Areas").
 AREA_QUANTUM_M2 = 1e-4
@@ -133,6 +133,16 @@ def accumulate_edges(
             if sy1 == yb:
                 x1 = xb
             _add_clipped(acc, r - top, x0, x1, d * (sy1 - sy0), ncols)
+
+
+@numba.njit(cache=True, nogil=True)
+def fill_runs(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
+    """``out[rows[k], starts[k]:ends[k]] = values[k]`` for every run ``k`` (runs do not overlap)."""
+    for k in range(rows.size):
+        row = out[rows[k]]
+        v = values[k]
+        for j in range(starts[k], ends[k]):
+            row[j] = v
 
 
 @numba.njit(cache=True, nogil=True)

@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from openldn.exceptions import ConfigError, EmptyAOIError
-from openldn.zonal._kernels import accumulate_edges, finish_strip, sparse_entries
+from openldn.zonal._kernels import accumulate_edges, fill_runs, finish_strip, sparse_entries
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -138,12 +138,9 @@ class CodeRuns:
 
     def decode(self) -> np.ndarray:
         """The dense codes of the window."""
-        h, w = self.shape
-        acc = np.zeros(h * w + 1, dtype=np.int64)
-        base = self.rows * w
-        acc[base + self.starts] += self.values  # starts are distinct, and so are ends: no repeated index
-        acc[base + self.ends] -= self.values
-        return np.cumsum(acc[:-1]).astype(self.dtype).reshape(h, w)
+        out = np.zeros(self.shape, dtype=self.dtype)
+        fill_runs(self.rows, self.starts, self.ends, self.values.astype(self.dtype, copy=False), out)
+        return out
 
 
 def _with_codes(fn: Any, runs: CodeRuns, *args: Any) -> Any:

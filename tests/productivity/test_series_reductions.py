@@ -216,3 +216,19 @@ def test_state_dead_band__same_classes_as_the_old_formula_at_the_band_edge(
     banded = state_percentile_shift(data, dead_band=band, **kw)["state"].values
     np.testing.assert_array_equal(banded, np.where(old_flat, 0, free))
     np.testing.assert_array_equal(banded, [[0, 1, 0, 0, -1, 0, 0]])
+
+
+def test_time_reduction_tasks_ship_the_kernel_by_name() -> None:
+    """A numba dispatcher pickled into a task is rebuilt and compiled again in every worker process (about 4 s)."""
+    import cloudpickle
+    import dask.array
+
+    da = xr.DataArray(dask.array.ones((6, 8, 8), chunks=(6, 4, 4)), dims=("time", "y", "x"))
+    n, s = count_sum(da)
+    parts = ols_slope_parts(da.assign_coords(time=year_coords(list(range(2000, 2006)))))
+    for out in (n, s, *parts.data_vars.values()):
+        assert b"numba.core.serialize" not in cloudpickle.dumps(dict(out.data.__dask_graph__()))
+    with pytest.raises(ValueError, match="not a kernel"):
+        from openldn.productivity._series import reduce_time
+
+        reduce_time(da, lambda *a: None, 1)

@@ -289,3 +289,30 @@ def test_chunkwise_path_equals_strips(cov, area, rng, monkeypatch):
     pd.testing.assert_frame_equal(got, ref, check_exact=True)
     got2 = class_area_table(a.chunk(8), cov, area.chunk(5), variable="x")
     pd.testing.assert_frame_equal(got2, class_area_table(a, cov, area, variable="x"), check_exact=True)
+
+
+
+def test_table_tasks_ship_no_numba_kernel(cov, area, monkeypatch):
+    """Tasks carry the kernels by reference: a numba dispatcher pickled by value is compiled again in every worker."""
+    import cloudpickle
+    import dask
+
+    shipped: list[bytes] = []
+    compute = dask.compute
+
+    def recording(*args, **kw):
+        shipped.append(cloudpickle.dumps(args))  # what a distributed client would send
+        return compute(*args, **kw)
+
+    monkeypatch.setattr(dask, "compute", recording)
+    rng = np.random.default_rng(3)
+    values = _grid(rng.random((30, 40))).chunk(10)  # small chunks: the row-strip path
+    classes = _grid(rng.integers(1, 4, (30, 40)).astype(np.int16)).chunk(20)
+    zonal_mean_table(values, cov, area, variable="v")
+    zonal_mean_table(values, cov, area, variable="v", by=classes)
+    big = GeoBox((300, 400), Affine(0.005, 0, 10.0, 0, -0.005, 46.0), "EPSG:4326")  # chunks of 90,000 cells:
+    big_classes = attach_grid(xr.DataArray(rng.integers(1, 4, (300, 400)).astype(np.int16), dims=("y", "x")), big)
+    big_cov = build_coverage(big, aoi=gpd.GeoDataFrame(geometry=[AOI_POLY], crs="EPSG:4326"))
+    class_area_table(big_classes.chunk(300), big_cov, pixel_area(big_classes), variable="c")  # the chunk path
+    assert len(shipped) >= 3
+    assert not [b for b in shipped if b"numba.core.serialize" in b]

@@ -26,6 +26,9 @@ def reduce_time(
 
     Lazy for dask input (one task per spatial chunk, the time axis whole); every CPU for numpy input.
     """
+    name = getattr(kernel, "__name__", "")
+    if getattr(_kernels, name, None) is not kernel:
+        raise ValueError(f"reduce_time: {kernel!r} is not a kernel of openldn.productivity._kernels")
     is_dask = isinstance(series.data, dask.array.Array)
     if is_dask:
         series = series.chunk({dim: -1})
@@ -36,14 +39,16 @@ def reduce_time(
         output_core_dims=[[] for _ in range(n_out)],
         dask="parallelized",
         output_dtypes=[np.float64] * n_out,
-        kwargs={"kernel": kernel, "args": args, "n_out": n_out, "threads": 1 if is_dask else None},
+        # the kernel by name: a numba dispatcher shipped to a worker process is rebuilt there and compiled again
+        # (about 4 s per kernel and process), while the module's own dispatcher loads from the on-disk cache
+        kwargs={"kernel": name, "args": args, "n_out": n_out, "threads": 1 if is_dask else None},
         keep_attrs=False,
     )
     return tuple(outs) if isinstance(outs, tuple) else (outs,)
 
 
 def _reduce_numpy(
-    arr: np.ndarray, *, kernel: Callable[..., None], args: tuple[Any, ...], n_out: int, threads: int | None
+    arr: np.ndarray, *, kernel: str, args: tuple[Any, ...], n_out: int, threads: int | None
 ) -> tuple[np.ndarray, ...]:
     x = np.moveaxis(arr, -1, 0)
     if not np.issubdtype(x.dtype, np.floating):
@@ -51,7 +56,7 @@ def _reduce_numpy(
     lead = x.shape[1:]
     x3 = x.reshape(x.shape[0], int(np.prod(lead[:-1], dtype=np.int64)), lead[-1] if lead else 1)
     out = np.empty((n_out, x3.shape[1], x3.shape[2]), np.float64)
-    _kernels.run_rows(kernel, x3.shape[1], x3, *args, out=out, threads=threads)
+    _kernels.run_rows(getattr(_kernels, kernel), x3.shape[1], x3, *args, out=out, threads=threads)
     return tuple(o.reshape(lead) for o in out)
 
 

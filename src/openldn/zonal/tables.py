@@ -10,6 +10,7 @@ whatever the chunking), added in a fixed order, so they are reproducible for any
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -322,18 +323,17 @@ def _pair_strip(codes: np.ndarray, sparse: tuple[np.ndarray, ...], a: np.ndarray
     return ca, cb, _decode(acc_c, acc).reshape(n_zones, ca.size, cb.size)
 
 
+def _pair_task(nz: int, single: bool, codes: np.ndarray, sparse: tuple[np.ndarray, ...], *p: np.ndarray
+               ) -> tuple[np.ndarray, ...]:
+    """One piece of :func:`_pair_counts` (module level: a task ships it by reference, with the kernels it calls)."""
+    return _pair_strip(codes, sparse, p[0], None if single else p[1], p[-1], nz)
+
+
 def _pair_counts(a: xr.DataArray, b: xr.DataArray | None, cov: Coverage, area: xr.DataArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """int64 (zones, codes_a, codes_b) area quanta with the code lists."""
     nz = cov.n_zones
     arrays = [a, area] if b is None else [a, b, area]
-    single = b is None  # the closure captures plain values only (it is shipped to dask workers)
-
-    def fn(codes: np.ndarray, sparse: tuple[np.ndarray, ...], *p: np.ndarray) -> Any:
-        if single:
-            return _pair_strip(codes, sparse, p[0], None, p[1], nz)
-        return _pair_strip(codes, sparse, p[0], p[1], p[2], nz)
-
-    parts = _run_strips(cov, arrays, fn, any_layout=True)
+    parts = _run_strips(cov, arrays, functools.partial(_pair_task, nz, b is None), any_layout=True)
     codes_a = _merge_codes([p[0] for p in parts])
     codes_b = _merge_codes([p[1] for p in parts])
     total = np.zeros((nz, codes_a.size, codes_b.size), dtype=np.int64)
@@ -548,6 +548,28 @@ def crosstab_area_table(
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def _weighted_strip(nz: int, has_by: bool, has_w: bool, cells: np.ndarray, sparse: tuple[np.ndarray, ...],
+                    *p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted sums of one strip (module level: a task ships it by reference, with the kernels it calls)."""
+    v = np.asarray(p[0], dtype=np.float64)
+    k = 1
+    if has_by:
+        codes, lut, bb = _strip_codes(np.asarray(p[k]))
+        k += 1
+    else:
+        codes = np.zeros(1, dtype=np.int64)
+        lut = np.zeros(1, dtype=np.int64)
+        bb = np.broadcast_to(np.zeros((1, 1), dtype=np.uint8), v.shape)
+    w = np.asarray(p[k], dtype=np.float64) if has_w else np.broadcast_to(np.ones((1, 1)), v.shape)
+    vw = np.zeros((nz, codes.size), dtype=np.float64)
+    ww = np.zeros((nz, codes.size), dtype=np.float64)
+    vw_c = np.zeros((2 * nz, codes.size), dtype=np.float64)
+    ww_c = np.zeros((2 * nz, codes.size), dtype=np.float64)
+    sp_i, sp_j, sp_z, sp_f = sparse
+    weighted_sums(cells, bb, lut, v, w, sp_i, sp_j, sp_z, sp_f, vw_c, ww_c, vw, ww)
+    return codes, _decode(vw_c, vw), _decode(ww_c, ww)
+
+
 def _weighted(values: xr.DataArray, by: xr.DataArray | None, cov: Coverage, weight: xr.DataArray | None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     nz = cov.n_zones
@@ -559,24 +581,7 @@ def _weighted(values: xr.DataArray, by: xr.DataArray | None, cov: Coverage, weig
     if weight is not None:
         arrays.append(weight)
 
-    def fn(cells: np.ndarray, sparse: tuple[np.ndarray, ...], *p: np.ndarray) -> Any:
-        v = np.asarray(p[0], dtype=np.float64)
-        k = 1
-        if has_by:
-            codes, lut, bb = _strip_codes(np.asarray(p[k]))
-            k += 1
-        else:
-            codes = np.zeros(1, dtype=np.int64)
-            lut = np.zeros(1, dtype=np.int64)
-            bb = np.broadcast_to(np.zeros((1, 1), dtype=np.uint8), v.shape)
-        w = np.asarray(p[k], dtype=np.float64) if has_w else np.broadcast_to(np.ones((1, 1)), v.shape)
-        vw = np.zeros((nz, codes.size), dtype=np.float64)
-        ww = np.zeros((nz, codes.size), dtype=np.float64)
-        vw_c = np.zeros((2 * nz, codes.size), dtype=np.float64)
-        ww_c = np.zeros((2 * nz, codes.size), dtype=np.float64)
-        sp_i, sp_j, sp_z, sp_f = sparse
-        weighted_sums(cells, bb, lut, v, w, sp_i, sp_j, sp_z, sp_f, vw_c, ww_c, vw, ww)
-        return codes, _decode(vw_c, vw), _decode(ww_c, ww)
+    fn = functools.partial(_weighted_strip, nz, has_by, has_w)
 
     parts = _run_strips(cov, arrays, fn)
     codes = _merge_codes([p[0] for p in parts])

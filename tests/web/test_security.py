@@ -351,7 +351,9 @@ def test_load__light_requests_not_queued_behind_heavy_ones(live, monkeypatch) ->
     for w in workers:
         w.join(timeout=60)
     assert statuses == [200] * 48
-    assert light_s < 0.5, f"a light request waited {light_s:.2f} s behind heavy ones"
+    # queued behind the blocked tiles, it would wait for their 30 s timeout: 10 s separates the two cases on a loaded
+    # machine too (0.5 s failed at load 5 in a full-suite run beside a benchmark)
+    assert light_s < 10.0, f"a light request waited {light_s:.2f} s behind heavy ones"
 
 
 

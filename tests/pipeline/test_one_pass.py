@@ -190,3 +190,26 @@ def test_materialize_many__second_call_returns_the_cached_arrays(country: Path, 
     # the stored arrays themselves are recognised too (a stage handing back what it got)
     assert all(v is first[k] for k, v in ctx.materialize_many(first).items())
     assert ctx.materialize("test/mean", layers["test/mean"]) is first["test/mean"]
+
+
+def test_release_memory__returns_freed_pages_to_the_system() -> None:
+    """glibc keeps freed blocks in its arenas; after ``release_memory`` the RSS falls back (Linux with glibc)."""
+    import ctypes.util
+    import sys
+
+    import psutil
+
+    from openldn.pipeline.engine import release_memory
+
+    if not sys.platform.startswith("linux") or not ctypes.util.find_library("c"):
+        pytest.skip("malloc_trim is glibc's (Linux)")
+    me = psutil.Process()
+    # many mid-sized blocks (below mmap's threshold, so they live in the heap), then all but the last freed
+    blocks = [bytearray(64 * 1024) for _ in range(4000)]  # 250 MiB
+    keep = blocks[-1]
+    del blocks
+    before = me.memory_info().rss
+    release_memory()
+    after = me.memory_info().rss
+    assert keep
+    assert before - after > 100 * 2**20, f"RSS {before / 2**20:.0f} -> {after / 2**20:.0f} MiB"

@@ -17,6 +17,7 @@ import xarray as xr
 from openldn.core.codes import NODATA
 from openldn.core.stage import Stage
 from openldn.exceptions import ConfigError, OpenLDNError
+from openldn.pipeline.engine import release_memory
 from openldn.registry import input_kinds
 
 if TYPE_CHECKING:
@@ -173,7 +174,10 @@ class RunContext:
         if todo:
             self.check_cancel()
             self.progress(self.stage, 0, 1, "computing " + ", ".join(todo))
-            for key, stored in self.checkpoint.write_layers(todo).items():
+            release_memory()  # what earlier passes and tables freed, before this pass allocates
+            written = self.checkpoint.write_layers(todo)
+            release_memory()
+            for key, stored in written.items():
                 stored = self.on_grid(stored)
                 self._materialized[key] = (given[key], stored)
                 if key not in self._stage_layers:

@@ -110,6 +110,7 @@ def _explore(page: Any, base: str, tmp_path: Path, run_timeout_s: float) -> dict
     clicked = time.monotonic()
     page.click("#run-btn")
     page.wait_for_selector("#run-status[data-status='succeeded']", timeout=run_timeout_s * 1000)
+    _wait_until(page, "document.body.dataset.runToMapSeconds !== undefined")  # the final results, not a stage's maps
     page.wait_for_selector("#layers .layer-toggle", timeout=20_000)
     page.wait_for_selector(".leaflet-tile-loaded", timeout=20_000)
     shown = time.monotonic() - clicked

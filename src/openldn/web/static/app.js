@@ -7,6 +7,7 @@ const state = {
   run: null,          // current run object
   events: null,       // EventSource of the current run
   layers: [],         // layer descriptions of the current run
+  resultsRun: null,   // the run whose final results are shown (its stages' maps no longer replace them)
   leaflet: {},        // key -> L.TileLayer
   tables: [],         // table descriptions of the current run
   visible: [],        // keys of the layer groups shown, in the order they were switched on (the last: legend)
@@ -685,6 +686,7 @@ async function refreshLog() {
 function clearResults() {
   for (const layer of Object.values(state.leaflet)) map.removeLayer(layer);
   state.leaflet = {};
+  state.resultsRun = null;
   state.layers = [];
   state.tables = [];
   state.visible = [];
@@ -707,7 +709,8 @@ function tileUrl(layer, band) {
 // while a run is in progress: the maps of its finished stages (read from its staging area by the server)
 async function loadLayers(runId) {
   const layers = await guarded(() => api("GET", `/api/runs/${runId}/layers`));
-  if (!layers || !state.run || state.run.id !== runId) return;
+  // a stage's maps that arrive after the run's final results would replace them (and show a layer turned off)
+  if (!layers || !state.run || state.run.id !== runId || state.resultsRun === runId) return;
   if (layers.length === state.layers.length && layers.every((l, i) => l.key === state.layers[i].key)) return;
   for (const layer of Object.values(state.leaflet)) map.removeLayer(layer);
   state.leaflet = {};
@@ -725,6 +728,7 @@ async function loadResults() {
   ]);
   if (!state.run || state.run.id !== runId) return;
   clearResults();
+  state.resultsRun = runId;
   state.layers = layers;
   renderLayers(layers);
   renderDownloads(files);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -30,21 +31,22 @@ def release_memory() -> None:
     it held about 3.7 GiB between passes, and about 1.6-2.0 GiB once trimmed. A no-op where glibc is absent. Dask's
     worker processes do the same themselves (``MALLOC_TRIM_THRESHOLD_``, set by their nanny).
     """
-    global _LIBC
-    if _LIBC is None:
-        import ctypes
-        import ctypes.util
-
-        try:
-            lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            _LIBC = lib if hasattr(lib, "malloc_trim") else False
-        except OSError:
-            _LIBC = False
-    if _LIBC:
-        _LIBC.malloc_trim(0)
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
-_LIBC: Any = None
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None where the C library has none (looked up once)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+    return getattr(lib, "malloc_trim", None)
 
 #: Upper bound (bytes) of the working set ``auto_chunk_size`` plans for, over all concurrent tasks.
 _MAX_WORKING_SET = 2 * 2**30

@@ -123,10 +123,10 @@ def _block_pairs(v: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _stats_block(v: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-unit (codes, count, min, max) of one block."""
     v, u = _block_pairs(v, u)
-    if v.size and int(u.max()) - int(u.min()) < _DENSE_UNITS:
+    lo, hi = (int(u.min()), int(u.max())) if v.size else (0, _DENSE_UNITS)
+    if hi - lo < _DENSE_UNITS:
         # one pass over the values, on a dense range of unit codes (the codes are small integers)
-        lo = int(u.min())
-        n, mn, mx = _kernels.dense_unit_stats(v, u, lo, int(u.max()) - lo + 1)
+        n, mn, mx = _kernels.dense_unit_stats(v, u, lo, hi - lo + 1)
         seen = n > 0
         return np.flatnonzero(seen).astype(np.int64) + lo, n[seen], mn[seen], mx[seen]
     codes, inv = np.unique(u, return_inverse=True)

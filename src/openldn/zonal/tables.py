@@ -581,9 +581,7 @@ def _weighted(values: xr.DataArray, by: xr.DataArray | None, cov: Coverage, weig
     if weight is not None:
         arrays.append(weight)
 
-    fn = functools.partial(_weighted_strip, nz, has_by, has_w)
-
-    parts = _run_strips(cov, arrays, fn)
+    parts = _run_strips(cov, arrays, functools.partial(_weighted_strip, nz, has_by, has_w))
     codes = _merge_codes([p[0] for p in parts])
     vw_all = np.zeros((len(parts), nz, codes.size))
     ww_all = np.zeros((len(parts), nz, codes.size))

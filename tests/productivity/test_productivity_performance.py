@@ -99,6 +99,45 @@ def test_unit_percentiles__blockwise_dask_equals_in_memory(q: float, rng: np.ran
         np.testing.assert_array_equal(a, b)
 
 
+def test_performance__computed_percentiles_hold_a_few_blocks_not_the_raster() -> None:
+    """With ``compute_percentiles``, the three percentile passes and the class pass each compute the blocks again
+    instead of holding them between passes.
+
+    The bound is the raster: holding the mean and the units of every block until the last pass (as one graph does)
+    keeps at least the mean, 100 % of its bytes, in the scheduler's cache.
+    """
+    from dask.callbacks import Callback
+    from dask.sizeof import sizeof
+
+    n, edge = 1024, 128  # 64 blocks of each, made by their tasks (an in-memory source would be held whole)
+    gen = dask.array.random.RandomState(5)
+    v = gen.gamma(2.0, size=(n, n), chunks=edge)
+    u = gen.randint(0, 6, size=(n, n), chunks=edge)
+    held = [0]
+
+    class _Held(Callback):  # type: ignore[misc]
+        def _posttask(self, key: object, result: object, dsk: object, state: dict, id: object) -> None:
+            held[0] = max(held[0], sum(sizeof(r) for r in state["cache"].values()))
+
+    class _Target:  # written block by block, as a run writes its layers (held by reference, not counted)
+        def __init__(self) -> None:
+            self.values = np.empty((n, n), np.int16)
+
+        def __setitem__(self, where: object, block: np.ndarray) -> None:
+            self.values[where] = block
+
+    out = _Target()
+    with _Held(), dask.config.set(scheduler="threads", num_workers=2):
+        ds = performance(xr.DataArray(v, dims=("y", "x")), xr.DataArray(u, dims=("y", "x")), compute_percentiles=True)
+        dask.array.store(ds["performance"].data, out, lock=False)
+    cls = out.values
+    raster = n * n * 8
+    assert held[0] < 0.25 * raster, f"{held[0] / raster:.0%} of the raster held"
+    # and the classes are those of the in-memory computation
+    eager = performance(xr.DataArray(v.compute(), dims=("y", "x")), xr.DataArray(u.compute(), dims=("y", "x")))
+    np.testing.assert_array_equal(cls, eager["performance"].values)
+
+
 @pytest.mark.parametrize("span", [9, 1 << 21])  # a dense range of unit codes, and one too wide for it (sorted)
 def test_unit_stats_block__count_min_max_per_unit_against_a_loop(span: int, rng: np.random.Generator) -> None:
     from openldn.productivity.performance import _stats_block

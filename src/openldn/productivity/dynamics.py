@@ -52,7 +52,10 @@ def land_productivity_dynamics(
         Use ``options.lpd_table_baseline`` (when set) instead of ``options.lpd_table``.
     performance_mean : xarray.DataArray, optional
         The performance window's mean (:func:`openldn.productivity.performance.window_mean`) when already
-        computed (a run stores it in its pass over ``ndvi``); computed from ``ndvi`` otherwise.
+        computed (a run stores it in its pass over ``ndvi``); computed from ``ndvi`` otherwise. A given mean is
+        taken to be stored: the unit percentiles are then computed at once, in passes that each read it again
+        (``compute_percentiles`` of :func:`openldn.productivity.performance`), so memory stays bounded by the
+        blocks.
 
     Returns
     -------
@@ -122,6 +125,7 @@ def land_productivity_dynamics(
         percentile=opts.performance_percentile,
         min_unit_pixels=opts.performance_min_unit_pixels,
         mask=mask,
+        compute_percentiles=performance_mean is not None,
     )
     if performance_mean is not None:
         perf["performance"].attrs["performance_window"] = w.performance.label

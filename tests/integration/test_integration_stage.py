@@ -71,6 +71,9 @@ class FakeContext:
     def materialize(self, key: str, da: xr.DataArray) -> xr.DataArray:
         return da.compute()
 
+    def materialize_many(self, arrays: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+        return {key: da.compute() for key, da in arrays.items()}
+
     def write_raster(self, key: str, da: xr.DataArray, **kw: Any) -> Path:
         assert da.rio.crs is not None, key
         self.written[key] = da

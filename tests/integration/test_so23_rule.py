@@ -92,6 +92,9 @@ class _Ctx:
     def materialize(self, key: str, da: xr.DataArray) -> xr.DataArray:
         return da.compute()
 
+    def materialize_many(self, arrays: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+        return {key: da.compute() for key, da in arrays.items()}
+
     def write_raster(self, key: str, da: xr.DataArray, **kw: Any) -> Path:
         self.written[key] = da
         return Path(key)

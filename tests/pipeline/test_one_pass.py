@@ -192,6 +192,42 @@ def test_materialize_many__second_call_returns_the_cached_arrays(country: Path, 
     assert ctx.materialize("test/mean", layers["test/mean"]) is first["test/mean"]
 
 
+def test_layers_update__stores_the_layers_in_one_pass(country: Path, tmp_path: Path, reads: _Reads) -> None:
+    ctx = _context(country, tmp_path / "run")
+    expected_reads = _expected_reads(ctx, country)
+    layers = _two_layers(ctx)
+    reads.by_file.clear()
+    ctx.layers.update(layers)
+    assert reads.ndvi() == expected_reads  # one pass for both, as materialize_many
+    for key, da in layers.items():
+        assert ctx.checkpoint.has_layer(key)
+        assert isinstance(ctx.layers[key].data, dsa.Array)  # the stored layer, lazily read back
+        np.testing.assert_array_equal(ctx.layers[key].values, da.values)
+
+
+def test_stages__per_period_layers_in_one_pass_each(country: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                    ) -> None:
+    """The stages store every period's layers together: one store call per step, not one per layer and period."""
+    from openldn.pipeline.checkpoint import Checkpoint
+
+    calls: list[list[str]] = []
+    original = Checkpoint.write_layers
+
+    def recorded(self: Checkpoint, arrays: dict[str, xr.DataArray]) -> Any:
+        calls.append(sorted(arrays))
+        return original(self, arrays)
+
+    monkeypatch.setattr(Checkpoint, "write_layers", recorded)
+    ctx = _context(country, tmp_path / "run")
+    for stage in ("land_cover", "productivity"):
+        run_stage(ctx, stage)
+    labels = [p.label for p in ctx.assessment.periods]
+    for prefix in ("lc_degradation", "lpd"):
+        together = [c for c in calls if any(k.startswith(prefix + "/") for k in c)]
+        assert len(together) == 1, calls  # one pass for every period
+        assert {f"{prefix}/{label}" for label in labels} <= set(together[0])
+
+
 def test_release_memory__returns_freed_pages_to_the_system() -> None:
     """glibc keeps freed blocks in its arenas; after ``release_memory`` the RSS falls back (Linux with glibc)."""
     import ctypes.util

@@ -114,8 +114,9 @@ def run(ctx: Any) -> None:
 
     sdg: dict[str, xr.DataArray] = {}
     used: dict[str, list[str]] = {}
-    for i, p in enumerate(periods):
-        ctx.progress("integration", i, len(periods) + 1, f"1OAO {p.label}")
+    present_of: dict[str, dict[str, xr.DataArray]] = {}
+    oaos: dict[str, xr.DataArray] = {}
+    for p in periods:
         subs = {name: ctx.layers.get(f"{key}/{p.label}") for name, key in _SUB}
         present = {k: v for k, v in subs.items() if v is not None}
         if not present:
@@ -128,23 +129,35 @@ def run(ctx: Any) -> None:
                 "1OAO uses the available ones"
             )
         used[p.label] = list(present)
-        layer = one_out_all_out(
+        present_of[p.label] = present
+        oaos[p.label] = one_out_all_out(
             *(present.get(k, _zeros_like(like)) for k, _ in _SUB),
             improved_rule=opts.improved_rule, nodata_rule=opts.nodata_rule,
         )
+    # every period's layers in one pass over the sub-indicators (then one over the recoded layers)
+    ctx.progress("integration", 0, len(periods) + 1, "1OAO of every period")
+    before: dict[str, xr.DataArray] = {}
+    if fp_polys is not None:
+        before = ctx.materialize_many({f"sdg_before_recode/{k}": _georef(ctx, v) for k, v in oaos.items()})
+        oaos = {k: recode_from_polygons(before[f"sdg_before_recode/{k}"], fp_polys, period=k) for k in oaos}
+    final = ctx.materialize_many({f"sdg/{k}": _georef(ctx, v) for k, v in oaos.items()})
+    ctx.layers.update(final)  # already stored: the same layers
+    for i, p in enumerate(periods):
+        if p.label not in oaos:
+            continue
+        ctx.progress("integration", i, len(periods) + 1, f"1OAO {p.label}")
+        present = present_of[p.label]
         if fp_polys is not None:
-            before = ctx.materialize(f"sdg_before_recode/{p.label}", _georef(ctx, layer))
-            _write(ctx, f"sdg_before_recode/{p.label}", before, legend=DEG_LEGEND,
+            key = f"sdg_before_recode/{p.label}"
+            _write(ctx, key, before[key], legend=DEG_LEGEND,
                    title=f"SDG 15.3.1 before false-positive recode, {p.label}")
-            ctx.add_table("sdg_degradation", _table(ledger, before, variable="sdg_15_3_1_before_recode",
+            ctx.add_table("sdg_degradation", _table(ledger, before[key], variable="sdg_15_3_1_before_recode",
                                                     period=p.label, legend=SDG_LABELS))
-            layer = recode_from_polygons(before, fp_polys, period=p.label)
         for name, key in _SUB:
             if name in present:
                 st = _table(ledger, present[name], variable=key, period=p.label, legend=SDG_LABELS)
                 ctx.add_table("subindicator_degradation", st)
-        layer = ctx.materialize(f"sdg/{p.label}", _georef(ctx, layer))
-        ctx.layers[f"sdg/{p.label}"] = layer
+        layer = ctx.layers[f"sdg/{p.label}"]
         sdg[p.label] = layer
         title = "SDG 15.3.1 baseline" if p is baseline else "SDG 15.3.1 reporting period"
         _write(ctx, f"sdg/{p.label}", layer, legend=DEG_LEGEND, title=f"{title} {p.label}")
@@ -155,19 +168,19 @@ def run(ctx: Any) -> None:
 
     status_layers: dict[str, xr.DataArray] = {}
     if baseline.label in sdg:
-        for p in reporting:
-            if p.label not in sdg:
-                continue
-            s3 = ctx.materialize(f"status/{p.label}", _georef(ctx, status(sdg[baseline.label], sdg[p.label])))
-            ctx.layers[f"status/{p.label}"] = s3
+        b = sdg[baseline.label]
+        todo = [p for p in reporting if p.label in sdg]
+        lazy = {f"status/{p.label}": _georef(ctx, status(b, sdg[p.label])) for p in todo}
+        if opts.status == "matrix_and_7class":
+            lazy.update({f"status7/{p.label}": _georef(ctx, status(b, sdg[p.label], expanded=True)) for p in todo})
+        ctx.layers.update(lazy)  # the status layers of every period in one pass
+        for p in todo:
+            s3 = ctx.layers[f"status/{p.label}"]
             status_layers[p.label] = s3
             _write(ctx, f"status/{p.label}", s3, legend=DEG_LEGEND, title=f"Land status {p.label}")
             ctx.add_table("status", _table(ledger, s3, variable="status", period=p.label, legend=SDG_LABELS))
             if opts.status == "matrix_and_7class":
-                s7 = ctx.materialize(
-                    f"status7/{p.label}", _georef(ctx, status(sdg[baseline.label], sdg[p.label], expanded=True))
-                )
-                ctx.layers[f"status7/{p.label}"] = s7
+                s7 = ctx.layers[f"status7/{p.label}"]
                 _write(ctx, f"status7/{p.label}", s7, legend=S7_LEGEND, title=f"Expanded land status {p.label}")
                 ctx.add_table("status", _table(ledger, s7, variable="status7", period=p.label,
                                                legend=STATUS7_LABELS))

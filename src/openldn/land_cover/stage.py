@@ -243,8 +243,11 @@ def run(ctx: Any) -> None:
     single = nesting if isinstance(nesting, Nesting) else None
     custom = single is not None and not single.source.startswith("openldn:") and single.child.id != "unccd"
     frames = []
-    for t in sorted(targets):
-        y = year_of(t, "area table") if t not in years else t
+    year_used = {t: (year_of(t, "area table") if t not in years else t) for t in sorted(targets)}
+    maps: dict[str, xr.DataArray] = {}
+    if opts.write_maps and a.outputs.maps:  # the years' maps stored in one pass
+        maps = ctx.materialize_many({f"lc_unccd/{t}": lc_at(y) for t, y in year_used.items()})
+    for t, y in year_used.items():
         frames.append(
             class_area_table(lc_at(y), ctx.coverage, ctx.area, variable="land_cover", period=str(t), legend=unccd)
         )
@@ -255,8 +258,9 @@ def run(ctx: Any) -> None:
                 class_area_table(nat, ctx.coverage, ctx.area, variable="land_cover_national", period=str(t),
                                  legend=single.child)
             )
-        if opts.write_maps and a.outputs.maps:
-            ctx.write_raster(f"lc_unccd/{t}", lc_at(y), legend=unccd, title=f"Land cover {t} (UNCCD classes)")
+        if maps:
+            ctx.write_raster(f"lc_unccd/{t}", maps[f"lc_unccd/{t}"], legend=unccd,
+                             title=f"Land cover {t} (UNCCD classes)")
     ctx.add_table("lc_area", pd.concat(frames, ignore_index=True))
 
     # Transitions and degradation per period (T5/T6, T7).
@@ -275,6 +279,8 @@ def run(ctx: Any) -> None:
     deg_legend = load_legend("degradation")
     trans_frames, deg_frames = [], []
     tr_legend = _transition_legend(unccd)
+    degs: dict[str, xr.DataArray] = {}
+    codes: dict[str, xr.DataArray] = {}
     for label, (_t0, _t1, y0, y1) in pairs.items():
         lc0, lc1 = lc_at(y0), lc_at(y1)
         m0, m1 = (national_at(y0), national_at(y1)) if on_national else (lc0, lc1)
@@ -282,13 +288,21 @@ def run(ctx: Any) -> None:
             deg = degradation(m0, m1, matrix)
         else:
             deg = degradation_by_region(m0, m1, regions[0], regions[1])
+        deg.attrs.update({"initial_year": y0, "final_year": y1, "period": label})
+        degs[f"lc_degradation/{label}"] = deg
+        if opts.write_maps and a.outputs.maps:
+            codes[f"lc_transition/{label}"] = transition_codes(lc0, lc1)
+    # every period's layers in one pass over the land cover
+    stored = ctx.materialize_many({**degs, **codes})
+    ctx.layers.update(degs)  # already stored: the same layers
+    for label, (_t0, _t1, y0, y1) in pairs.items():
+        lc0, lc1 = lc_at(y0), lc_at(y1)
         if on_national:
             trans_frames.append(
-                crosstab_area_table(m0, m1, ctx.coverage, ctx.area, variable="land_cover_transition_national",
-                                    period=label, legend_a=national, legend_b=national)
+                crosstab_area_table(national_at(y0), national_at(y1), ctx.coverage, ctx.area,
+                                    variable="land_cover_transition_national", period=label, legend_a=national,
+                                    legend_b=national)
             )
-        deg.attrs.update({"initial_year": y0, "final_year": y1, "period": label})
-        ctx.layers[f"lc_degradation/{label}"] = deg
         deg = ctx.layers[f"lc_degradation/{label}"]
         trans_frames.append(
             crosstab_area_table(lc0, lc1, ctx.coverage, ctx.area, variable="land_cover_transition", period=label,
@@ -297,8 +311,8 @@ def run(ctx: Any) -> None:
         deg_frames.append(
             ledger.class_table(deg, variable="lc_degradation", period=label, legend=degradation_table_legend())
         )
-        if opts.write_maps and a.outputs.maps:
-            ctx.write_raster(f"lc_transition/{label}", transition_codes(lc0, lc1), legend=tr_legend,
+        if codes:
+            ctx.write_raster(f"lc_transition/{label}", stored[f"lc_transition/{label}"], legend=tr_legend,
                              title=f"Land cover change {label}")  # the years: COG tags
             ctx.write_raster(f"lc_degradation/{label}", deg, legend=deg_legend,
                              title=f"Land cover degradation {label}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,12 @@ class _Layers(MutableMapping[str, xr.DataArray]):
 
     def __delitem__(self, key: str) -> None:
         del self._data[key]
+
+    def update(self, layers: Mapping[str, xr.DataArray], /) -> None:  # type: ignore[override]
+        """Assign several layers, materialised together in one pass over the grid (``RunContext.materialize_many``)."""
+        for key in layers:
+            self._ctx.check_key(key, table=False)
+        self._data.update(self._ctx.materialize_many(dict(layers)))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)

@@ -311,36 +311,32 @@ def run(ctx: Any) -> None:
             perf[key] = dyn["performance"].assign_attrs(meta)
             parts[key] = (perf[key], *parts[key][1:])
         stored_all.update(_store_many(ctx, perf))
-    for i, p in enumerate(periods):
-        ctx.progress("productivity", i, total, f"productivity {p.label}")
+    # the LPD and degradation layers of every period in one pass over the stored sub-indicators
+    lpds: dict[str, xr.DataArray] = {}
+    degs: dict[str, xr.DataArray] = {}
+    lpd: xr.DataArray | None
+    for p in periods:
         label = p.label
-        lpd: xr.DataArray | None
         if use_import:
             lpd = _imported(ctx, p, opts)
             deg = lpd_to_degradation(lpd, strict=opts.strict_codes)
             meta = {"assessment_period": label, "lpd_source": opts.lpd_source}
         else:
             meta, table, parts = planned[label]
-            stored = []
-            for key, (_, legend, title) in parts.items():
-                ctx.write_raster(key, stored_all[key], legend=legend, title=title)
-                stored.append(stored_all[key])
-            comb = lpd_class(*stored, table=table)
-            if table.output == "lpd5":
-                lpd = comb.assign_attrs({**meta, "legend": "lpd"})
-                ctx.layers[f"lpd/{label}"] = lpd
-                lpd = ctx.layers[f"lpd/{label}"]
-                deg = lpd_to_degradation(lpd)
-            else:
-                lpd = None
-                deg = comb
+            comb = lpd_class(*(stored_all[key] for key in parts), table=table)
+            lpd, deg = (comb, lpd_to_degradation(comb)) if table.output == "lpd5" else (None, comb)
         windows_meta[label] = meta
-        if use_import and lpd is not None:
-            lpd = lpd.assign_attrs({**meta, "legend": "lpd"})
-            ctx.layers[f"lpd/{label}"] = lpd
-            lpd = ctx.layers[f"lpd/{label}"]
-        deg = deg.assign_attrs({**meta, "legend": "degradation"})
-        ctx.layers[f"prod_degradation/{label}"] = deg
+        if lpd is not None:
+            lpds[f"lpd/{label}"] = lpd.assign_attrs({**meta, "legend": "lpd"})
+        degs[f"prod_degradation/{label}"] = deg.assign_attrs({**meta, "legend": "degradation"})
+    ctx.progress("productivity", 0, total, "productivity: LPD and degradation of every period")
+    ctx.layers.update({**lpds, **degs})
+    for i, p in enumerate(periods):
+        ctx.progress("productivity", i, total, f"productivity {p.label}")
+        label = p.label
+        if not use_import:
+            for key, (_, legend, title) in planned[label][2].items():
+                ctx.write_raster(key, stored_all[key], legend=legend, title=title)
         deg = ctx.layers[f"prod_degradation/{label}"]
         ctx.write_raster(
             f"prod_degradation/{label}",
@@ -348,7 +344,8 @@ def run(ctx: Any) -> None:
             legend=deg_legend,
             title=f"Productivity degradation {label}",  # method details: the COG tags
         )
-        if lpd is not None:
+        if f"lpd/{label}" in lpds:
+            lpd = ctx.layers[f"lpd/{label}"]
             ctx.write_raster(
                 f"lpd/{label}",
                 lpd,

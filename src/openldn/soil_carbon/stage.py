@@ -126,13 +126,16 @@ def run(ctx: Any) -> None:
         y = pick(stock_years, target, f"SOC ({what})")
         return stocks.isel(time=int(np.flatnonzero(stock_years == y)[0]), drop=True)
 
-    # SO1-3.T1: mean stock per land cover class and year.
+    # SO1-3.T1: mean stock per land cover class and year (the years' layers stored in one pass).
     frames = []
+    year_stocks: dict[str, xr.DataArray] = {}
     for t in targets:
-        key = f"soc/{t}"
         st = stock_at(t, str(t))
         st.attrs.update({"units": "t C ha-1", "long_name": f"SOC stock {t}, 0-30 cm", "tier": tier})
-        ctx.layers[key] = st
+        year_stocks[f"soc/{t}"] = st
+    ctx.layers.update(year_stocks)
+    for t in targets:
+        key = f"soc/{t}"
         st = ctx.layers[key]
         by = lc_at(t, f"SOC table {t}")
         frames.append(zonal_mean_table(st, ctx.coverage, ctx.area, by=by, variable="soc_stock", period=str(t),
@@ -146,7 +149,8 @@ def run(ctx: Any) -> None:
     deg_legend = load_legend("degradation")
     b0 = pairs[baseline.label][1]
     ledger = ledger_of(ctx)  # the water row of the table: the run's one water mask
-    deg_frames = []
+    degs: dict[str, xr.DataArray] = {}
+    changes: dict[str, xr.DataArray] = {}
     for label, (p, t0, t1) in pairs.items():
         s0, s1 = stock_at(t0, f"{label} initial"), stock_at(t1, f"{label} final")
         if lcopts.water_mask == "run":
@@ -168,17 +172,25 @@ def run(ctx: Any) -> None:
             deg = degradation(s0, s1, opts.threshold, strict=opts.strict, water=water,
                               round_stocks=opts.round_stocks)
         deg.attrs.update({"initial_year": t0, "final_year": t1, "period": label, "method": opts.method})
+        degs[f"soc_degradation/{label}"] = deg
+        if opts.write_maps and a.outputs.maps:
+            change = (relative_change(s0, s1, round_stocks=opts.round_stocks) * 100).astype(np.float32)
+            change.attrs = {"units": "%", "long_name": f"SOC change {t0}-{t1}"}
+            changes[f"soc_change/{label}"] = change
+    # every period's layers in one pass over the stocks
+    maps = ctx.materialize_many({**degs, **changes})
+    ctx.layers.update(degs)  # already stored: the same layers
+    deg_frames = []
+    for label in pairs:
         key = f"soc_degradation/{label}"
-        ctx.layers[key] = deg
         deg = ctx.layers[key]
         deg_frames.append(
             ledger.class_table(deg.astype(np.int16), variable="soc_degradation", period=label,
                                legend=degradation_table_legend())
         )
-        if opts.write_maps and a.outputs.maps:
-            change = (relative_change(s0, s1, round_stocks=opts.round_stocks) * 100).astype(np.float32)
-            change.attrs = {"units": "%", "long_name": f"SOC change {t0}-{t1}"}
-            ctx.write_raster(f"soc_change/{label}", change, title=f"SOC change {label}", units="%")
+        if changes:
+            ctx.write_raster(f"soc_change/{label}", maps[f"soc_change/{label}"], title=f"SOC change {label}",
+                             units="%")
             ctx.write_raster(key, deg, legend=deg_legend, title=f"SOC degradation {label}")
     ctx.add_table("soc_degradation", pd.concat(deg_frames, ignore_index=True))
     ctx.provenance["soil_carbon"] = {

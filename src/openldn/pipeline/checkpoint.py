@@ -107,13 +107,13 @@ class Checkpoint:
                 path = self.layer_path(key)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmps[key] = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-                ds = _to_dataset(da)
+                ds, pad = _padded(_to_dataset(da))
                 # metadata, coordinates and in-memory data now; the lazy data below, all layers in one store call
                 ds.to_zarr(tmps[key], mode="w", consolidated=True, zarr_format=2, compute=False)
-                if isinstance(ds["data"].data, dask.array.Array):
-                    sources.append(ds["data"].data)
+                if isinstance(da.data, dask.array.Array):
+                    sources.append(da.data)
                     targets.append(_GuardedTarget(zarr.open_array(str(tmps[key] / "data"), mode="r+", zarr_format=2),
-                                                  guard))
+                                                  guard, pad))
             # one optimised graph: what the layers share (an input tile) is computed once, not once per layer
             # (separate to_zarr writes are optimised one by one, and their fused reads run once each)
             if sources:
@@ -135,6 +135,10 @@ class Checkpoint:
         """Open a materialised layer lazily."""
         ds = xr.open_zarr(self.layer_path(key), consolidated=True, mask_and_scale=False)
         da = ds["data"]
+        pad = json.loads(ds.attrs.get("openldn_pad", "{}"))  # a chunk grid shifted onto the inputs' tiles
+        if pad:
+            da = da.isel({f"{d}{_PADDED}": slice(p, None) for d, p in pad.items()})
+            da = da.rename({f"{d}{_PADDED}": d for d in pad}).assign_coords({d: ds[d] for d in pad})
         attrs = json.loads(ds.attrs.get("openldn_attrs", "{}"))
         da.attrs.update(attrs)
         if "spatial_ref" in ds.coords:
@@ -180,10 +184,11 @@ class _StoreGuard:
 class _GuardedTarget:
     """A Zarr array that writes a chunk only while its store call has not failed (see :class:`_StoreGuard`)."""
 
-    def __init__(self, array: Any, guard: _StoreGuard) -> None:
+    def __init__(self, array: Any, guard: _StoreGuard, pad: tuple[int, ...] = ()) -> None:
         self.array = array
         self.guard = guard
-        self.shape = array.shape
+        self.pad = pad or (0,) * array.ndim  # leading cells of the stored array before the layer's first
+        self.shape = tuple(n - p for n, p in zip(array.shape, self.pad, strict=True))
         self.dtype = array.dtype
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -193,11 +198,44 @@ class _GuardedTarget:
                 return
             g.active += 1
         try:
+            if any(self.pad):
+                key = tuple(slice(k.start + p, k.stop + p) for k, p in zip(key, self.pad, strict=True))
             self.array[key] = value
         finally:
             with g.cond:
                 g.active -= 1
                 g.cond.notify_all()
+
+
+#: Suffix of a stored layer's dimension that starts with padding (see :func:`_padded`).
+_PADDED = "_padded"
+
+
+def _padded(ds: xr.Dataset) -> tuple[xr.Dataset, tuple[int, ...]]:
+    """The dataset to store, with ``data`` padded in front where its first chunk is shorter than the others.
+
+    A run's chunk grid is shifted onto its inputs' tiles (``RunContext.chunk_offset``), so its first chunk is
+    short. Zarr chunks are all alike, so the stored array starts with that many empty cells and every chunk of
+    the layer is exactly one Zarr chunk (written by one task, read whole); :meth:`Checkpoint.read_layer` cuts the
+    padding off. Returns the dataset (its ``data`` lazy and empty: only the metadata is written from it) and
+    the padding per dimension of ``data``.
+    """
+    import dask.array
+
+    data = ds["data"]
+    if not isinstance(data.data, dask.array.Array):
+        return ds, ()
+    blocks = data.data.chunks
+    pad = [c[1] - c[0] if len(c) > 1 and c[0] < c[1] else 0 for c in blocks]
+    if not any(pad):
+        return ds, ()
+    dims = tuple(f"{d}{_PADDED}" if p else d for d, p in zip(data.dims, pad, strict=True))
+    shape = tuple(n + p for n, p in zip(data.shape, pad, strict=True))
+    chunks = tuple(c[1] if p else c[0] for c, p in zip(blocks, pad, strict=True))
+    empty = dask.array.empty(shape, chunks=chunks, dtype=data.dtype)
+    out = ds.drop_vars("data").assign(data=xr.Variable(dims, empty))
+    out.attrs["openldn_pad"] = json.dumps({d: p for d, p in zip(data.dims, pad, strict=True) if p})
+    return out, tuple(pad)
 
 
 def _to_dataset(da: xr.DataArray) -> xr.Dataset:

@@ -17,7 +17,7 @@ import xarray as xr
 from openldn.core.codes import NODATA
 from openldn.core.stage import Stage
 from openldn.exceptions import ConfigError, OpenLDNError
-from openldn.pipeline.engine import release_memory
+from openldn.pipeline.engine import axis_chunks, release_memory
 from openldn.registry import input_kinds
 
 if TYPE_CHECKING:
@@ -85,6 +85,9 @@ class RunContext:
     checkpoint: Checkpoint
     chunk_size: int
     inputs_raw: dict[str, xr.DataArray] = field(default_factory=dict)
+    #: Rows and columns (y, x) by which the chunk grid is shifted so that its edges fall on the largest input's
+    #: tiles (``chunk_offset`` in :mod:`openldn.pipeline.engine`): the first chunk is ``chunk_size - offset``.
+    chunk_offset: tuple[int, int] = (0, 0)
     progress_fn: ProgressFn | None = None
     cancel_fn: Callable[[], bool] | None = None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -150,10 +153,13 @@ class RunContext:
         return out.rio.write_crs(da.rio.crs) if da.rio.crs is not None else out
 
     def rechunk(self, da: xr.DataArray) -> xr.DataArray:
-        """Chunk ``da`` the run's way: spatial blocks of ``chunk_size``, the whole time axis in one chunk."""
-        chunks: dict[str, int] = dict.fromkeys(da.dims, -1)
-        chunks.update({"y": self.chunk_size, "x": self.chunk_size})
-        return da.chunk({d: c for d, c in chunks.items() if d in da.dims})
+        """Chunk ``da`` the run's way: spatial blocks of ``chunk_size`` (edges on the inputs' tiles, see
+        :attr:`chunk_offset`), the whole time axis in one chunk."""
+        chunks: dict[str, int | tuple[int, ...]] = dict.fromkeys(da.dims, -1)
+        for dim, offset in zip(("y", "x"), self.chunk_offset, strict=True):
+            if dim in da.dims:
+                chunks[dim] = axis_chunks(da.sizes[dim], self.chunk_size, offset)
+        return da.chunk(chunks)
 
     # -- layers and outputs ---------------------------------------------------------------------------------
     def materialize(self, key: str, da: xr.DataArray) -> xr.DataArray:

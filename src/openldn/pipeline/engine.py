@@ -6,12 +6,13 @@ import contextlib
 import functools
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import dask
+import numpy as np
 
-__all__ = ["auto_chunk_size", "engine", "release_memory"]
+__all__ = ["auto_chunk_size", "axis_chunks", "chunk_offset", "engine", "release_memory"]
 
 
 def _available_memory() -> int:
@@ -78,6 +79,70 @@ def auto_chunk_size(n_time: int = 48, *, threads: int | None = None, memory: int
     edge = math.sqrt(budget / (8 * max(n_time, 1) * 6))
     step = 512 if edge >= 512 else 256
     return int(min(2048, max(256, (edge // step) * step)))
+
+
+def axis_chunks(n: int, size: int, offset: int = 0) -> tuple[int, ...]:
+    """Chunk lengths along an axis of ``n`` cells: ``size`` each, the first ``size - offset`` when shifted.
+
+    Examples
+    --------
+    >>> axis_chunks(1000, 512)
+    (512, 488)
+    >>> axis_chunks(1000, 512, 57)
+    (455, 512, 33)
+    """
+    first = min(n, size - offset % size)
+    rest = n - first
+    return (first,) * (first > 0) + (size,) * (rest // size) + ((rest % size,) if rest % size else ())
+
+
+def chunk_offset(inputs: Mapping[str, Any], geobox: Any, size: int) -> tuple[int, int]:
+    """Shift (rows, columns) of the run's chunk grid that puts its edges on the largest input's chunk edges.
+
+    An analysis grid cut out of a tiled raster rarely starts on a tile edge (an area of interest starts where it
+    starts). Chunks of ``size`` from the grid's origin then cut every input chunk in four pieces, which dask's
+    rechunk holds until the four output chunks that need them are done: at 10,000², 0.8 GB of vegetation index
+    pieces were held in the productivity pass. Shifted by this offset, each run chunk is read from input chunks
+    whole (when the input's chunks are multiples of ``size`` or divide it).
+
+    Parameters
+    ----------
+    inputs : mapping of str to xarray.DataArray
+        The inputs as opened (lazy, on their own grid).
+    geobox : odc.geo.geobox.GeoBox
+        The analysis grid.
+    size : int
+        The run's chunk edge.
+
+    Returns
+    -------
+    tuple of int
+        ``(0, 0)`` when no input shares the analysis grid's CRS and resolution with whole-pixel offsets.
+    """
+    from openldn.exceptions import GridMismatchError
+    from openldn.io.grid import geobox_of
+
+    best: tuple[int, tuple[int, int]] = (0, (0, 0))
+    t = geobox.affine
+    for da in inputs.values():
+        if da.chunks is None:
+            continue
+        try:
+            src = geobox_of(da)
+        except GridMismatchError:  # no usable grid: no offset from this input
+            continue
+        s = src.affine
+        if src.crs != geobox.crs or not (np.isclose(s.a, t.a) and np.isclose(s.e, t.e) and s.b == 0 and s.d == 0):
+            continue
+        col0, row0 = (t.c - s.c) / s.a, (t.f - s.f) / s.e
+        if not (np.isclose(col0, round(col0)) and np.isclose(row0, round(row0))):
+            continue
+        cy, cx = (da.chunksizes[d][0] for d in ("y", "x")) if "y" in da.dims else (0, 0)
+        if not all(c % size == 0 or size % c == 0 for c in (cy, cx) if c):
+            continue
+        if da.size > best[0]:
+            best = (da.size, (round(row0) % size, round(col0) % size))
+    return best[1]
 
 
 @contextlib.contextmanager

@@ -34,7 +34,7 @@ from openldn.exceptions import (
 from openldn.i18n import LANGUAGES, _, current_language, normalize_language, use_language
 from openldn.pipeline.checkpoint import Checkpoint, fingerprint
 from openldn.pipeline.context import Cancelled, ProgressFn, RunContext, manifest
-from openldn.pipeline.engine import auto_chunk_size, engine
+from openldn.pipeline.engine import auto_chunk_size, axis_chunks, chunk_offset, engine
 from openldn.pipeline.publish import INTERNAL, OutputLock, publish, recover, staging_dir
 from openldn.registry import input_decls, stages
 
@@ -267,7 +267,7 @@ def _prepare(a: Assessment, chunk_size: int | None, raw_inputs: dict[str, xr.Dat
         _check_overlap(name, da, geobox, a)
     findings = _check_data(a, raw, aoi, zones, strict=strict) if check_data else []
     return {"aoi": aoi, "zones": zones, "raw": raw, "records": records, "geobox": geobox, "chunk_size": chunk_size,
-            "findings": findings}
+            "chunk_offset": chunk_offset(raw, geobox, chunk_size), "findings": findings}
 
 
 def _check_data(a: Assessment, raw: dict[str, xr.DataArray], aoi: Any, zones: Any, *, strict: bool) -> list[Any]:
@@ -576,7 +576,8 @@ def build_context(
     geobox = prep["geobox"]
     from openldn.zonal import build_coverage
 
-    area = pixel_area(grid_template(geobox, chunk_size=prep["chunk_size"]))
+    offset = prep.get("chunk_offset", (0, 0))
+    area = pixel_area(grid_template(geobox, chunk_size=prep["chunk_size"], chunk_offset=offset))
     zones_spec = a.zones
     coverage = build_coverage(
         geobox, aoi=prep["aoi"], zones=prep["zones"],
@@ -585,7 +586,8 @@ def build_context(
     )
     ctx = RunContext(
         assessment=a, out_dir=out, geobox=geobox, area=area, coverage=coverage, checkpoint=ckpt,
-        chunk_size=prep["chunk_size"], inputs_raw=prep["raw"], progress_fn=progress, cancel_fn=cancel_fn,
+        chunk_size=prep["chunk_size"], chunk_offset=offset, inputs_raw=prep["raw"],
+        progress_fn=progress, cancel_fn=cancel_fn,
     )
     ctx.area = ctx.rechunk(area)
     ctx.provenance = {
@@ -617,8 +619,10 @@ def _write_tables(ctx: RunContext, keys: list[str] | None = None) -> None:
             write_table(df, ctx.out_dir / "tables" / f"{key}.csv")
 
 
-def grid_template(geobox: Any, *, chunk_size: int | None = None) -> xr.DataArray:
-    """A zero (y, x) DataArray on ``geobox`` with its CRS and transform (cell-centre coordinates); lazy if chunked."""
+def grid_template(geobox: Any, *, chunk_size: int | None = None, chunk_offset: tuple[int, int] = (0, 0)
+                  ) -> xr.DataArray:
+    """A zero (y, x) DataArray on ``geobox`` with its CRS and transform (cell-centre coordinates); lazy if chunked
+    (the run's chunks: ``chunk_size``, shifted by ``chunk_offset``)."""
     import rioxarray  # noqa: F401
 
     ny, nx = geobox.shape
@@ -628,7 +632,8 @@ def grid_template(geobox: Any, *, chunk_size: int | None = None) -> xr.DataArray
     if chunk_size:
         import dask.array as dsa
 
-        zeros: Any = dsa.zeros((ny, nx), dtype="uint8", chunks=(chunk_size, chunk_size))
+        chunks = tuple(axis_chunks(n, chunk_size, o) for n, o in zip((ny, nx), chunk_offset, strict=True))
+        zeros: Any = dsa.zeros((ny, nx), dtype="uint8", chunks=chunks)
     else:
         zeros = np.zeros((ny, nx), dtype="uint8")
     da = xr.DataArray(zeros, dims=("y", "x"), coords={"y": y, "x": x})

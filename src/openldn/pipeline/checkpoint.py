@@ -199,7 +199,8 @@ class _GuardedTarget:
             g.active += 1
         try:
             if any(self.pad):
-                key = tuple(slice(k.start + p, k.stop + p) for k, p in zip(key, self.pad, strict=True))
+                key = tuple(slice((k.start or 0) + p, None if k.stop is None else k.stop + p)
+                            for k, p in zip(key, self.pad, strict=True))
             self.array[key] = value
         finally:
             with g.cond:

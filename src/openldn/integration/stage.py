@@ -140,8 +140,7 @@ def run(ctx: Any) -> None:
     if fp_polys is not None:
         before = ctx.materialize_many({f"sdg_before_recode/{k}": _georef(ctx, v) for k, v in oaos.items()})
         oaos = {k: recode_from_polygons(before[f"sdg_before_recode/{k}"], fp_polys, period=k) for k in oaos}
-    final = ctx.materialize_many({f"sdg/{k}": _georef(ctx, v) for k, v in oaos.items()})
-    ctx.layers.update(final)  # already stored: the same layers
+    ctx.layers.update({f"sdg/{k}": _georef(ctx, v) for k, v in oaos.items()})
     for i, p in enumerate(periods):
         if p.label not in oaos:
             continue

@@ -131,7 +131,7 @@ def _pad_value(da: xr.DataArray) -> Any:
     return da.dtype.type(-32768) if info.min <= -32768 else da.dtype.type(info.max)
 
 
-def _pixel_offset(src: GeoBox, dst: GeoBox) -> tuple[int, int] | None:
+def pixel_offset(src: GeoBox, dst: GeoBox) -> tuple[int, int] | None:
     """Integer (col, row) offset of ``dst`` in ``src`` when both share CRS, resolution and phase; else None."""
     if src.crs != dst.crs:
         return None
@@ -234,7 +234,7 @@ def align(da: xr.DataArray, geobox: GeoBox, *, kind: Kind) -> xr.DataArray:
     if kind == "continuous" and not np.issubdtype(da.dtype, np.floating):
         da = _to_float(da, "float32")
     attrs = dict(da.attrs)
-    off = _pixel_offset(src, geobox)
+    off = pixel_offset(src, geobox)
     if off is not None:
         if off == (0, 0) and src.shape == geobox.shape:
             return da

@@ -281,9 +281,11 @@ def run(ctx: Any) -> None:
     tr_legend = _transition_legend(unccd)
     degs: dict[str, xr.DataArray] = {}
     codes: dict[str, xr.DataArray] = {}
+    maps_of: dict[str, tuple[xr.DataArray, ...]] = {}  # the period's (lc0, lc1, m0, m1), for the tables below
     for label, (_t0, _t1, y0, y1) in pairs.items():
         lc0, lc1 = lc_at(y0), lc_at(y1)
         m0, m1 = (national_at(y0), national_at(y1)) if on_national else (lc0, lc1)
+        maps_of[label] = (lc0, lc1, m0, m1)
         if regions is None:
             deg = degradation(m0, m1, matrix)
         else:
@@ -295,13 +297,11 @@ def run(ctx: Any) -> None:
     # every period's layers in one pass over the land cover
     stored = ctx.materialize_many({**degs, **codes})
     ctx.layers.update(degs)  # already stored: the same layers
-    for label, (_t0, _t1, y0, y1) in pairs.items():
-        lc0, lc1 = lc_at(y0), lc_at(y1)
+    for label, (lc0, lc1, m0, m1) in maps_of.items():
         if on_national:
             trans_frames.append(
-                crosstab_area_table(national_at(y0), national_at(y1), ctx.coverage, ctx.area,
-                                    variable="land_cover_transition_national", period=label, legend_a=national,
-                                    legend_b=national)
+                crosstab_area_table(m0, m1, ctx.coverage, ctx.area, variable="land_cover_transition_national",
+                                    period=label, legend_a=national, legend_b=national)
             )
         deg = ctx.layers[f"lc_degradation/{label}"]
         trans_frames.append(

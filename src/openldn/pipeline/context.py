@@ -50,8 +50,7 @@ class _Layers(MutableMapping[str, xr.DataArray]):
         return self._data[key]
 
     def __setitem__(self, key: str, value: xr.DataArray) -> None:
-        self._ctx.check_key(key, table=False)
-        self._data[key] = self._ctx.materialize(key, value)
+        self.update({key: value})
 
     def __delitem__(self, key: str) -> None:
         del self._data[key]

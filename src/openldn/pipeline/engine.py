@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import dask
-import numpy as np
 
 __all__ = ["auto_chunk_size", "axis_chunks", "chunk_offset", "engine", "release_memory"]
 
@@ -120,28 +119,22 @@ def chunk_offset(inputs: Mapping[str, Any], geobox: Any, size: int) -> tuple[int
         ``(0, 0)`` when no input shares the analysis grid's CRS and resolution with whole-pixel offsets.
     """
     from openldn.exceptions import GridMismatchError
+    from openldn.io.align import pixel_offset
     from openldn.io.grid import geobox_of
 
     best: tuple[int, tuple[int, int]] = (0, (0, 0))
-    t = geobox.affine
     for da in inputs.values():
         if da.chunks is None:
             continue
         try:
-            src = geobox_of(da)
+            off = pixel_offset(geobox_of(da), geobox)  # None unless the input is a whole-pixel crop of the grid
         except GridMismatchError:  # no usable grid: no offset from this input
             continue
-        s = src.affine
-        if src.crs != geobox.crs or not (np.isclose(s.a, t.a) and np.isclose(s.e, t.e) and s.b == 0 and s.d == 0):
-            continue
-        col0, row0 = (t.c - s.c) / s.a, (t.f - s.f) / s.e
-        if not (np.isclose(col0, round(col0)) and np.isclose(row0, round(row0))):
-            continue
-        cy, cx = (da.chunksizes[d][0] for d in ("y", "x")) if "y" in da.dims else (0, 0)
-        if not all(c % size == 0 or size % c == 0 for c in (cy, cx) if c):
+        cy, cx = (da.chunksizes[d][0] for d in ("y", "x"))
+        if off is None or not all(c % size == 0 or size % c == 0 for c in (cy, cx)):
             continue
         if da.size > best[0]:
-            best = (da.size, (round(row0) % size, round(col0) % size))
+            best = (da.size, (off[1] % size, off[0] % size))
     return best[1]
 
 

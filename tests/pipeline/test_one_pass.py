@@ -249,3 +249,25 @@ def test_release_memory__returns_freed_pages_to_the_system() -> None:
     after = me.memory_info().rss
     assert keep
     assert before - after > 100 * 2**20, f"RSS {before / 2**20:.0f} -> {after / 2**20:.0f} MiB"
+
+
+def test_productivity_stage__unit_percentiles_of_every_period_in_three_computes(country: Path,
+                                                                                 tmp_path: Path) -> None:
+    """The performance percentiles of both periods share each of their three passes: three computes, each over
+    the two periods' means (one per period before: six; each compute has a fixed cost on a cluster)."""
+    from dask.callbacks import Callback
+
+    per_compute: list[set[str]] = []
+
+    class _Percentile(Callback):  # type: ignore[misc]
+        def _start(self, dsk: Any) -> None:
+            names = {str(k[0]) for k in dsk if isinstance(k, tuple)}
+            per_compute.append({n for n in names if n.startswith("unit-percentiles-")})
+
+    ctx = _context(country, tmp_path / "run")
+    with _Percentile():
+        run_stage(ctx, "productivity")
+    passes = [names for names in per_compute if names]
+    assert len(passes) == 3
+    assert all(len(names) == 2 for names in passes)  # both periods' percentiles in each
+    assert passes[0] == passes[1] == passes[2]

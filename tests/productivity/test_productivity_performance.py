@@ -153,3 +153,51 @@ def test_unit_stats_block__count_min_max_per_unit_against_a_loop(span: int, rng:
     assert count.tolist() == [len(want[g]) for g in sorted(want)]
     assert vmin.tolist() == [min(want[g]) for g in sorted(want)]
     assert vmax.tolist() == [max(want[g]) for g in sorted(want)]
+
+
+def test_performance_percentiles__every_mean_in_three_computes_equal_to_each_alone(rng: np.random.Generator) -> None:
+    """The percentiles of several means (a run's periods) take three computes in all, one per pass, and each
+    table equals the in-memory percentiles of its own mean and units."""
+    from dask.callbacks import Callback
+
+    from openldn.productivity import performance_percentiles
+
+    shape = (90, 110)
+    means = [np.round(rng.gamma(2.0 + k, size=shape), 2) for k in range(3)]
+    units = [rng.integers(0, 4 + k, size=shape).astype(np.int64) for k in range(3)]
+    means[1][rng.random(shape) < 0.1] = np.nan
+    mask = rng.random(shape) < 0.9
+    computes = [0]
+
+    class _Count(Callback):  # type: ignore[misc]
+        def _start(self, dsk: object) -> None:
+            computes[0] += 1
+
+    lazy_m = [xr.DataArray(m, dims=("y", "x")).chunk(32) for m in means]
+    lazy_u = [xr.DataArray(u, dims=("y", "x")).chunk(32) for u in units]
+    with _Count(), dask.config.set(scheduler="threads"):
+        tables = performance_percentiles(lazy_m, lazy_u, percentile=90.0, mask=xr.DataArray(mask, dims=("y", "x")))
+    assert computes[0] == 3
+    for m, u, (codes, p90, counts) in zip(means, units, tables, strict=True):
+        ok = mask & np.isfinite(m)
+        expect_codes = np.unique(u[ok])
+        np.testing.assert_array_equal(codes, expect_codes)
+        np.testing.assert_array_equal(p90, [np.percentile(m[ok & (u == c)], 90) for c in expect_codes])
+        np.testing.assert_array_equal(counts, [np.count_nonzero(ok & (u == c)) for c in expect_codes])
+
+
+def test_performance__given_unit_table_is_used_as_is(rng: np.random.Generator) -> None:
+    """A unit table from performance_percentiles gives the classes of the performance that computes its own."""
+    from openldn.productivity import performance_percentiles
+
+    m = xr.DataArray(rng.gamma(2.0, size=(40, 50)), dims=("y", "x")).chunk(16)
+    u = xr.DataArray(rng.integers(0, 3, size=(40, 50)).astype(np.int64), dims=("y", "x")).chunk(16)
+    (table,) = performance_percentiles([m], [u])
+    given = performance(m, u, unit_table=table)["performance"].values
+    own = performance(m.compute(), u.compute())["performance"].values
+    np.testing.assert_array_equal(given, own)
+    doubled = (table[0], table[1] * 2, table[2])  # the given table classifies: degraded now below the unit's p90
+    mv, uv = m.values, u.values
+    p90 = np.select([uv == c for c in range(3)], [np.percentile(mv[uv == c], 90) for c in range(3)])
+    expect = np.where(mv < p90, -1, 0)
+    np.testing.assert_array_equal(performance(m, u, unit_table=doubled)["performance"].values, expect)

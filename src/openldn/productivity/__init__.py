@@ -15,7 +15,12 @@ from openldn.productivity.lpd import (
     lpd_class,
     lpd_to_degradation,
 )
-from openldn.productivity.performance import land_productivity_units, performance, unit_percentiles
+from openldn.productivity.performance import (
+    land_productivity_units,
+    performance,
+    performance_percentiles,
+    unit_percentiles,
+)
 from openldn.productivity.state import state_percentile_shift, state_zscore
 from openldn.productivity.trajectory import (
     classify_trajectory,
@@ -39,6 +44,7 @@ __all__ = [
     "lpd_to_degradation",
     "mann_kendall",
     "performance",
+    "performance_percentiles",
     "restrend_residuals",
     "state_percentile_shift",
     "state_zscore",

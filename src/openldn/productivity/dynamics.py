@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from openldn.core.periods import Period, SomePeriod, productivity_windows
@@ -26,6 +27,7 @@ def land_productivity_dynamics(
     mask: xr.DataArray | None = None,
     baseline: bool = False,
     performance_mean: xr.DataArray | None = None,
+    performance_table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> xr.Dataset:
     """Land productivity dynamics of one assessment period, with the windows derived from its last year.
 
@@ -56,6 +58,9 @@ def land_productivity_dynamics(
         taken to be stored: the unit percentiles are then computed at once, in passes that each read it again
         (``compute_percentiles`` of :func:`openldn.productivity.performance`), so memory stays bounded by the
         blocks.
+    performance_table : tuple of numpy arrays, optional
+        The unit percentiles of ``performance_mean`` when already computed
+        (:func:`openldn.productivity.performance_percentiles`, which computes every period's together).
 
     Returns
     -------
@@ -126,6 +131,7 @@ def land_productivity_dynamics(
         min_unit_pixels=opts.performance_min_unit_pixels,
         mask=mask,
         compute_percentiles=performance_mean is not None,
+        unit_table=performance_table,
     )
     if performance_mean is not None:
         perf["performance"].attrs["performance_window"] = w.performance.label

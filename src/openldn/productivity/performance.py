@@ -9,6 +9,7 @@ GPG v2 §4.2.5.3; PRAIS 2026 §1.2 Step 5 (Performance); PRAIS 2026 reporting ma
 
 from __future__ import annotations
 
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import dask
@@ -22,7 +23,13 @@ from openldn.exceptions import ConfigError, GridMismatchError
 from openldn.productivity import _kernels
 from openldn.productivity._series import count_sum
 
-__all__ = ["land_productivity_units", "performance", "unit_percentiles", "window_mean"]
+__all__ = [
+    "land_productivity_units",
+    "performance",
+    "performance_percentiles",
+    "unit_percentiles",
+    "window_mean",
+]
 
 #: Nodata of the land productivity unit raster.
 UNIT_NODATA = -1
@@ -204,18 +211,21 @@ def _finish(
     return codes, a + (b - a) * tg["frac"], count
 
 
-def _blockwise_percentiles(values: dask.array.Array, units: dask.array.Array, q: float, *, now: bool = False) -> Any:
+def _percentile_passes(
+    values: dask.array.Array, units: dask.array.Array, q: float, *, now: bool
+) -> Generator[Any, Any, Any]:
     """Exact per-unit percentiles in three passes over the blocks, memory bounded by the blocks.
 
     Pass 1: count, min and max per unit; pass 2: a 1024-bin histogram per unit, which gives the bins holding the
     two order statistics of the percentile; pass 3: only the values of those bins are gathered and sorted.
 
-    In one graph (``now=False``) dask holds every block of ``values`` and ``units`` from the first pass to the
-    last (a float64 mean and an int64 unit raster: 1.6 GB at 10,000²). With ``now=True`` each pass is a compute of
-    its own, which computes the blocks again and frees them one by one: cheap when they are read from storage.
-
-    The tasks are written as one graph layer over the arrays' blocks (optimised together once), not as a
-    ``dask.delayed`` call per block: merging each call's graph took seconds per period at 10,000².
+    A generator driven by :func:`_drive`: it yields each pass's small result as a ``Delayed`` and is sent back
+    either its computed value (``now``: each pass a compute of its own, which computes the blocks again and frees
+    them one by one) or its key (one lazy graph, returned as a ``Delayed`` of the table, in which dask holds every
+    block of ``values`` and ``units`` from the first pass to the last: 1.6 GB at 10,000² for a float64 mean and
+    int64 units), which the next pass's tasks then take as an argument. The tasks are written as one graph layer over the arrays' blocks (optimised
+    together once), not as a ``dask.delayed`` call per block: merging each call's graph took seconds per period at
+    10,000².
     """
     from dask.base import tokenize
     from dask.core import flatten
@@ -227,21 +237,42 @@ def _blockwise_percentiles(values: dask.array.Array, units: dask.array.Array, q:
     name = "unit-percentiles-" + tokenize(vo, uo, q)
     layer: dict[Any, Any] = {}
 
-    def graph() -> HighLevelGraph:
-        return HighLevelGraph.from_collections(name, dict(layer), dependencies=[vo, uo])
-
-    def done(key: Any) -> Any:  # now: a pass's small result, computed and given to the next pass's tasks as data
-        return dask.compute(Delayed(key, graph(), layer=name))[0] if now else key
+    def step(key: Any) -> Delayed:
+        return Delayed(key, HighLevelGraph.from_collections(name, dict(layer), dependencies=[vo, uo]), layer=name)
 
     layer.update({(name, "stats", i): (_stats_block, v, u) for i, (v, u) in enumerate(pairs)})
     layer[(name, "stats")] = (_stats_merge, *[(name, "stats", i) for i in range(len(pairs))])
-    stats = done((name, "stats"))
+    stats = yield step((name, "stats"))
     layer.update({(name, "hist", i): (_hist_block, v, u, stats) for i, (v, u) in enumerate(pairs)})
     layer[(name, "targets")] = (_targets, stats, _tree_sum(layer, name, [(name, "hist", i) for i in range(len(pairs))]), q)
-    tg = done((name, "targets"))
+    tg = yield step((name, "targets"))
     layer.update({(name, "gather", i): (_gather_block, v, u, stats, tg) for i, (v, u) in enumerate(pairs)})
     layer[(name, "table")] = (_finish, stats, tg, *[(name, "gather", i) for i in range(len(pairs))])
-    return done((name, "table")) if now else Delayed((name, "table"), graph(), layer=name)
+    table = step((name, "table"))
+    if not now:
+        return table
+    return (yield table)
+
+
+def _drive(passes: list[Generator[Any, Any, Any]], *, now: bool) -> list[Any]:
+    """Run the percentile passes of several rasters side by side: each pass of all of them in one compute (``now``),
+    or wired into one lazy graph each (their last result a ``Delayed``).
+
+    One compute per pass for every raster, rather than per raster, matters on a cluster, where each compute has a
+    fixed cost.
+    """
+    results: list[Any] = [None] * len(passes)
+    pending = {i: next(g) for i, g in enumerate(passes)}
+    while pending:
+        got = dask.compute(*pending.values()) if now else [d.key for d in pending.values()]
+        following = {}
+        for (i, _), value in zip(pending.items(), got, strict=True):
+            try:
+                following[i] = passes[i].send(value)
+            except StopIteration as stop:
+                results[i] = stop.value
+        pending = following
+    return results
 
 
 def _tree_sum(layer: dict[Any, Any], name: str, keys: list[Any], split: int = 8) -> Any:
@@ -286,11 +317,23 @@ def unit_percentiles(values: xr.DataArray, units: xr.DataArray, *, q: float = 90
     then only the values of the bins holding the needed order statistics), so no task holds the whole raster; the
     result is identical to the in-memory computation.
     """
-    if isinstance(values.data, dask.array.Array) or isinstance(units.data, dask.array.Array):
-        vd = values.data if isinstance(values.data, dask.array.Array) else dask.array.from_array(values.data)
-        ud = units.data if isinstance(units.data, dask.array.Array) else dask.array.from_array(units.data)
-        return _blockwise_percentiles(vd, ud.rechunk(vd.chunks), q, now=compute)
-    return _group_percentiles(values.values, units.values, q)
+    return _unit_tables([(values, units)], q, compute=compute)[0]
+
+
+def _unit_tables(pairs: Sequence[tuple[xr.DataArray, xr.DataArray]], q: float, *, compute: bool) -> list[Any]:
+    """:func:`unit_percentiles` of several ``(values, units)`` pairs, the dask ones pass by pass together."""
+    tables: list[Any] = [None] * len(pairs)
+    passes: dict[int, Generator[Any, Any, Any]] = {}
+    for i, (values, units) in enumerate(pairs):
+        if isinstance(values.data, dask.array.Array) or isinstance(units.data, dask.array.Array):
+            vd = values.data if isinstance(values.data, dask.array.Array) else dask.array.from_array(values.data)
+            ud = units.data if isinstance(units.data, dask.array.Array) else dask.array.from_array(units.data)
+            passes[i] = _percentile_passes(vd, ud.rechunk(vd.chunks), q, now=compute)
+        else:
+            tables[i] = _group_percentiles(values.values, units.values, q)
+    for i, table in zip(passes, _drive(list(passes.values()), now=compute), strict=True):
+        tables[i] = table
+    return tables
 
 
 def _lookup(
@@ -330,6 +373,64 @@ def window_mean(ndvi: xr.DataArray, window: SomePeriod | None = None) -> xr.Data
     return total / n.where(n > 0)
 
 
+def _check_percentile(percentile: float) -> None:
+    if not 0 < percentile <= 100:
+        raise ConfigError(f"performance: percentile={percentile} must lie in (0, 100], e.g. 90.")
+
+
+def _percentile_inputs(
+    mean: xr.DataArray, units: xr.DataArray, mask: xr.DataArray | None
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """The mean as the percentiles and the ratio see it (float64, inside ``mask``) and the units on its grid."""
+    if mean.shape != units.shape:
+        raise GridMismatchError(
+            f"performance: productivity grid {mean.shape} differs from the unit grid {units.shape}; align both onto "
+            "the analysis grid."
+        )
+    if "x" in mean.coords and "x" in units.coords:
+        units = units.assign_coords(x=mean.x.values, y=mean.y.values)
+    if mask is not None:
+        mean = mean.where(mask)
+    # float64 throughout: the unit percentile and the ratio are compared with the threshold in float64
+    return mean.astype(np.float64), units
+
+
+def performance_percentiles(
+    means: Sequence[xr.DataArray],
+    units: Sequence[xr.DataArray],
+    *,
+    percentile: float = 90.0,
+    mask: xr.DataArray | None = None,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The unit percentiles of several performance means (a run's periods), computed now and together.
+
+    Each of the three passes (see :func:`unit_percentiles`) is one compute over the blocks of every mean, rather
+    than one per mean: on a cluster each compute has a fixed cost. Memory stays bounded by the blocks, since each
+    pass computes them again: meant for means read from storage.
+
+    Parameters
+    ----------
+    means : sequence of xarray.DataArray
+        Performance-window means ``(y, x)`` (:func:`window_mean`).
+    units : sequence of xarray.DataArray
+        The land productivity units of each mean.
+    percentile : float, default 90
+        Percentile of the unit used as its potential.
+    mask : xarray.DataArray of bool, optional
+        Area of interest, as given to :func:`performance`.
+
+    Returns
+    -------
+    list of tuple of numpy arrays
+        One ``(unit codes, percentiles, pixel counts)`` per mean, for :func:`performance`'s ``unit_table``.
+    """
+    _check_percentile(percentile)
+    if len(means) != len(units):
+        raise ValueError(f"performance_percentiles: {len(means)} means but {len(units)} unit rasters.")
+    pairs = [_percentile_inputs(m, u, mask) for m, u in zip(means, units, strict=True)]
+    return _unit_tables(pairs, percentile, compute=True)
+
+
 def performance(
     ndvi: xr.DataArray,
     units: xr.DataArray,
@@ -341,6 +442,7 @@ def performance(
     min_unit_pixels: int = 1,
     mask: xr.DataArray | None = None,
     compute_percentiles: bool = False,
+    unit_table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> xr.Dataset:
     """Productivity performance: ratio of a pixel's mean productivity to its unit's ``percentile``-th percentile.
 
@@ -369,6 +471,9 @@ def performance(
         Compute the unit percentiles now, in passes that each compute the mean's blocks again (see
         :func:`unit_percentiles`): memory bounded by the blocks, for a mean read from storage. The classes stay
         lazy either way.
+    unit_table : tuple of numpy arrays, optional
+        The unit percentiles when already computed, by :func:`performance_percentiles` with the same mean, units,
+        percentile and mask.
 
     Returns
     -------
@@ -379,8 +484,7 @@ def performance(
     ----------
     GPG v2 §4.2.5.3; PRAIS 2026 §1.2 Step 5; Trends.Earth productivity (docs/differences.md), D9.
     """
-    if not 0 < percentile <= 100:
-        raise ConfigError(f"performance: percentile={percentile} must lie in (0, 100], e.g. 90.")
+    _check_percentile(percentile)
     if threshold <= 0:
         raise ConfigError(f"performance: threshold={threshold} must be positive, e.g. 0.5.")
     attrs: dict[str, object] = {}
@@ -390,18 +494,10 @@ def performance(
             attrs["performance_window"] = Period.from_user_input(window).label
     else:
         mean = ndvi
-    if mean.shape != units.shape:
-        raise GridMismatchError(
-            f"performance: productivity grid {mean.shape} differs from the unit grid {units.shape}; align both onto "
-            "the analysis grid."
-        )
-    if "x" in mean.coords and "x" in units.coords:
-        units = units.assign_coords(x=mean.x.values, y=mean.y.values)
-    if mask is not None:
-        mean = mean.where(mask)
-    # float64 throughout: the unit percentile and the ratio are compared with the threshold in float64
-    mean = mean.astype(np.float64)
-    table = unit_percentiles(mean, units, q=percentile, compute=compute_percentiles)
+    mean, units = _percentile_inputs(mean, units, mask)
+    if unit_table is None:
+        unit_table = unit_percentiles(mean, units, q=percentile, compute=compute_percentiles)
+    table = unit_table
     if isinstance(mean.data, dask.array.Array) or isinstance(units.data, dask.array.Array):
         md = mean.data if isinstance(mean.data, dask.array.Array) else dask.array.from_array(mean.data)
         ud = (

@@ -24,7 +24,7 @@ from openldn.exceptions import ConfigError, MissingYearError
 from openldn.productivity.dynamics import land_productivity_dynamics
 from openldn.productivity.lpd import import_lpd, load_lpd_table, lpd_class, lpd_to_degradation
 from openldn.productivity.options import ProductivityOptions
-from openldn.productivity.performance import land_productivity_units, window_mean
+from openldn.productivity.performance import land_productivity_units, performance_percentiles, window_mean
 
 __all__ = ["LPD_LEGEND", "TABLE_WATER_CODE", "annual", "period_windows", "run"]
 
@@ -301,12 +301,20 @@ def run(ctx: Any) -> None:
         per_tile = {k: da for _, _, parts in planned.values() for k, (da, _, _) in parts.items()
                     if not k.startswith("productivity_performance/")}
         stored_all = _store_many(ctx, {**per_tile, **means})
+        # the unit percentiles of every period, each of their three passes one compute over the stored means
+        unit_tables = performance_percentiles(
+            [stored_all[f"productivity_mean/{p.label}"] for p in periods],
+            [dyns[p.label][0] for p in periods],
+            percentile=opts.performance_percentile,
+            mask=mask,
+        )
         perf: dict[str, xr.DataArray] = {}
-        for p in periods:
+        for p, unit_table in zip(periods, unit_tables, strict=True):
             meta, _, parts = planned[p.label]
             units, period_opts = dyns[p.label]
             dyn = land_productivity_dynamics(ndvi, period=p, units=units, options=period_opts, climate=climate,
-                                             mask=mask, performance_mean=stored_all[f"productivity_mean/{p.label}"])
+                                             mask=mask, performance_mean=stored_all[f"productivity_mean/{p.label}"],
+                                             performance_table=unit_table)
             key = f"productivity_performance/{p.label}"
             perf[key] = dyn["performance"].assign_attrs(meta)
             parts[key] = (perf[key], *parts[key][1:])

@@ -316,3 +316,46 @@ def test_table_tasks_ship_no_numba_kernel(cov, area, monkeypatch):
     class_area_table(big_classes.chunk(300), big_cov, pixel_area(big_classes), variable="c")  # the chunk path
     assert len(shipped) >= 3
     assert not [b for b in shipped if b"numba.core.serialize" in b]
+
+
+def test_compute_tables__together_equal_each_alone_in_one_compute(cov, area, rng, monkeypatch):
+    """Planned tables of every kind computed together: each equals its table alone, bit for bit, and all of them
+    take one dask compute (one per table, or more, alone)."""
+    import dask
+
+    import openldn.zonal.tables as tabmod
+    from openldn.zonal import compute_tables
+
+    monkeypatch.setattr(tabmod, "_MIN_BLOCK_CELLS", 1)  # the chunk path of integer tables, with these small chunks
+    lc = _grid(rng.integers(1, 8, (30, 40)).astype("int16")).chunk(10)
+    deg = _grid(rng.integers(-1, 2, (30, 40)).astype("int16")).chunk(10)
+    soc = _grid(rng.random((30, 40)) * 50).chunk(10)
+    pop = _grid(rng.random((30, 40)) * 100).chunk(10)
+    ar = area.chunk(10)
+    calls = [
+        (class_area_table, (lc, cov, ar), {"variable": "lc", "period": "2015"}),
+        (class_area_table, (deg, cov, ar), {"variable": "deg"}),
+        (crosstab_area_table, (lc, deg, cov, ar), {"variable": "lc_by_deg"}),
+        (zonal_mean_table, (soc, cov, ar), {"by": lc, "variable": "soc"}),
+        (zonal_sum_table, (pop, cov), {"by": deg, "variable": "pop"}),
+    ]
+    alone = [fn(*a, **kw) for fn, a, kw in calls]
+    computes = []
+    compute = dask.compute
+
+    def counting(*args, **kw):
+        computes.append(len(args))
+        return compute(*args, **kw)
+
+    monkeypatch.setattr(dask, "compute", counting)
+    planned = [fn.plan(*a, **kw) for fn, a, kw in calls]
+    assert computes == []  # planning computes nothing
+    together = compute_tables(planned)
+    assert len(computes) == 1
+    assert computes[0] == 3 * 12 + 2  # three integer tables of 3 x 4 chunks, two float tables of one row strip
+    for got, ref in zip(together, alone, strict=True):
+        pd.testing.assert_frame_equal(got, ref, check_exact=True)
+    assert planned[0].compute() is together[0]  # computed once
+    # a wrong grid fails when the table is planned, not when it is computed
+    with pytest.raises(GridMismatchError):
+        class_area_table.plan(lc.isel(x=slice(0, 20)), cov, ar, variable="lc")

@@ -33,6 +33,7 @@ from openldn.integration.sdg import one_out_all_out
 from openldn.integration.status import status
 from openldn.integration.summary import SDG_LABELS, STATUS7_LABELS
 from openldn.pipeline.ledger import AreaLedger, ledger_of
+from openldn.zonal import PendingTable, compute_tables
 
 __all__ = ["DEGRADATION_LEGEND", "DEG_LEGEND", "S7_LEGEND", "STATUS7_LEGEND", "run"]
 
@@ -73,9 +74,9 @@ def _resolve(ctx: Any, path: str) -> str:
 
 
 def _table(ledger: AreaLedger, classes: xr.DataArray, *, variable: str, period: str,
-           legend: dict[int, str]) -> pd.DataFrame:
+           legend: dict[int, str]) -> PendingTable:
     """Class-area table with the ledger's water row (one water mask for every table of the run)."""
-    return ledger.class_table(classes.astype(STATUS_DTYPE), variable=variable, period=period, legend=legend)
+    return ledger.plan_class_table(classes.astype(STATUS_DTYPE), variable=variable, period=period, legend=legend)
 
 
 def _georef(ctx: Any, da: xr.DataArray) -> xr.DataArray:
@@ -136,6 +137,7 @@ def run(ctx: Any) -> None:
         )
     # every period's layers in one pass over the sub-indicators (then one over the recoded layers)
     ctx.progress("integration", 0, len(periods) + 1, "1OAO of every period")
+    tables: list[tuple[str, PendingTable, dict[str, str]]] = []  # (table key, planned table, columns to add)
     before: dict[str, xr.DataArray] = {}
     if fp_polys is not None:
         before = ctx.materialize_many({f"sdg_before_recode/{k}": _georef(ctx, v) for k, v in oaos.items()})
@@ -150,20 +152,20 @@ def run(ctx: Any) -> None:
             key = f"sdg_before_recode/{p.label}"
             _write(ctx, key, before[key], legend=DEG_LEGEND,
                    title=f"SDG 15.3.1 before false-positive recode, {p.label}")
-            ctx.add_table("sdg_degradation", _table(ledger, before[key], variable="sdg_15_3_1_before_recode",
-                                                    period=p.label, legend=SDG_LABELS))
+            tables.append(("sdg_degradation", _table(ledger, before[key], variable="sdg_15_3_1_before_recode",
+                                                     period=p.label, legend=SDG_LABELS), {}))
         for name, key in _SUB:
             if name in present:
-                st = _table(ledger, present[name], variable=key, period=p.label, legend=SDG_LABELS)
-                ctx.add_table("subindicator_degradation", st)
+                tables.append(("subindicator_degradation",
+                               _table(ledger, present[name], variable=key, period=p.label, legend=SDG_LABELS), {}))
         layer = ctx.layers[f"sdg/{p.label}"]
         sdg[p.label] = layer
         title = "SDG 15.3.1 baseline" if p is baseline else "SDG 15.3.1 reporting period"
         _write(ctx, f"sdg/{p.label}", layer, legend=DEG_LEGEND, title=f"{title} {p.label}")
-        t = _table(ledger, layer, variable="sdg_15_3_1", period=p.label, legend=SDG_LABELS)
-        t["role"] = "baseline" if p is baseline else "reporting"
-        t["sub_indicators"] = ",".join(used[p.label])
-        ctx.add_table("sdg_degradation", t)
+        tables.append(("sdg_degradation", _table(ledger, layer, variable="sdg_15_3_1", period=p.label,
+                                                 legend=SDG_LABELS),
+                       {"role": "baseline" if p is baseline else "reporting",
+                        "sub_indicators": ",".join(used[p.label])}))
 
     status_layers: dict[str, xr.DataArray] = {}
     if baseline.label in sdg:
@@ -177,12 +179,15 @@ def run(ctx: Any) -> None:
             s3 = ctx.layers[f"status/{p.label}"]
             status_layers[p.label] = s3
             _write(ctx, f"status/{p.label}", s3, legend=DEG_LEGEND, title=f"Land status {p.label}")
-            ctx.add_table("status", _table(ledger, s3, variable="status", period=p.label, legend=SDG_LABELS))
+            tables.append(("status", _table(ledger, s3, variable="status", period=p.label, legend=SDG_LABELS), {}))
             if opts.status == "matrix_and_7class":
                 s7 = ctx.layers[f"status7/{p.label}"]
                 _write(ctx, f"status7/{p.label}", s7, legend=S7_LEGEND, title=f"Expanded land status {p.label}")
-                ctx.add_table("status", _table(ledger, s7, variable="status7", period=p.label,
-                                               legend=STATUS7_LABELS))
+                tables.append(("status", _table(ledger, s7, variable="status7", period=p.label,
+                                                legend=STATUS7_LABELS), {}))
+    # the stage's area tables in one pass over the stored layers, registered in the order they were planned
+    for (key, _, extra), t in zip(tables, compute_tables([plan for _, plan, _ in tables]), strict=True):
+        ctx.add_table(key, t.assign(**extra))
 
     _population(ctx, opts, baseline, reporting, sdg, status_layers, water)
     _sites(ctx, opts, fp_polys, sdg)

@@ -196,7 +196,7 @@ def run(ctx: Any) -> None:
     ctx : openldn.pipeline.RunContext
         The run context (architecture.md, "Stage contract").
     """
-    from openldn.zonal import class_area_table, crosstab_area_table
+    from openldn.zonal import class_area_table, compute_tables, crosstab_area_table
 
     a = ctx.assessment
     opts = a.land_cover
@@ -249,19 +249,20 @@ def run(ctx: Any) -> None:
         maps = ctx.materialize_many({f"lc_unccd/{t}": lc_at(y) for t, y in year_used.items()})
     for t, y in year_used.items():
         frames.append(
-            class_area_table(lc_at(y), ctx.coverage, ctx.area, variable="land_cover", period=str(t), legend=unccd)
+            class_area_table.plan(lc_at(y), ctx.coverage, ctx.area, variable="land_cover", period=str(t),
+                                  legend=unccd)
         )
         if custom:
             assert single is not None
             nat = _national_classes(raw.isel(time=int(np.flatnonzero(years == y)[0])), single.child)
             frames.append(
-                class_area_table(nat, ctx.coverage, ctx.area, variable="land_cover_national", period=str(t),
-                                 legend=single.child)
+                class_area_table.plan(nat, ctx.coverage, ctx.area, variable="land_cover_national", period=str(t),
+                                      legend=single.child)
             )
         if maps:
             ctx.write_raster(f"lc_unccd/{t}", maps[f"lc_unccd/{t}"], legend=unccd,
                              title=f"Land cover {t} (UNCCD classes)")
-    ctx.add_table("lc_area", pd.concat(frames, ignore_index=True))
+    ctx.add_table("lc_area", pd.concat(compute_tables(frames), ignore_index=True))  # in one pass
 
     # Transitions and degradation per period (T5/T6, T7).
     ctx.progress("land_cover", 2, 4, "transitions and degradation")
@@ -300,24 +301,25 @@ def run(ctx: Any) -> None:
     for label, (lc0, lc1, m0, m1) in maps_of.items():
         if on_national:
             trans_frames.append(
-                crosstab_area_table(m0, m1, ctx.coverage, ctx.area, variable="land_cover_transition_national",
-                                    period=label, legend_a=national, legend_b=national)
+                crosstab_area_table.plan(m0, m1, ctx.coverage, ctx.area, variable="land_cover_transition_national",
+                                         period=label, legend_a=national, legend_b=national)
             )
         deg = ctx.layers[f"lc_degradation/{label}"]
         trans_frames.append(
-            crosstab_area_table(lc0, lc1, ctx.coverage, ctx.area, variable="land_cover_transition", period=label,
-                                legend_a=unccd, legend_b=unccd)
+            crosstab_area_table.plan(lc0, lc1, ctx.coverage, ctx.area, variable="land_cover_transition",
+                                     period=label, legend_a=unccd, legend_b=unccd)
         )
         deg_frames.append(
-            ledger.class_table(deg, variable="lc_degradation", period=label, legend=degradation_table_legend())
+            ledger.plan_class_table(deg, variable="lc_degradation", period=label, legend=degradation_table_legend())
         )
         if codes:
             ctx.write_raster(f"lc_transition/{label}", stored[f"lc_transition/{label}"], legend=tr_legend,
                              title=f"Land cover change {label}")  # the years: COG tags
             ctx.write_raster(f"lc_degradation/{label}", deg, legend=deg_legend,
                              title=f"Land cover degradation {label}")
-    ctx.add_table("lc_transitions", pd.concat(trans_frames, ignore_index=True))
-    ctx.add_table("lc_degradation", pd.concat(deg_frames, ignore_index=True))
+    tables = compute_tables([*trans_frames, *deg_frames])  # every period's tables in one pass
+    ctx.add_table("lc_transitions", pd.concat(tables[: len(trans_frames)], ignore_index=True))
+    ctx.add_table("lc_degradation", pd.concat(tables[len(trans_frames) :], ignore_index=True))
     ctx.provenance["land_cover"] = {
         "nesting": {str(k): v.source for k, v in nesting.items()} if isinstance(nesting, dict) else nesting.source,
         "transition_matrix_legend": "national" if on_national else "unccd",

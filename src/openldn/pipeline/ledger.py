@@ -38,6 +38,7 @@ from openldn.exceptions import ConfigError, GridMismatchError
 
 if TYPE_CHECKING:
     from openldn.core.vocab import Legend
+    from openldn.zonal import PendingTable
 
 __all__ = [
     "LAND_WATER_LABELS",
@@ -229,13 +230,21 @@ class AreaLedger:
         area minus the water row = :meth:`land_area_km2`; NaN on the water row). See
         :func:`openldn.zonal.class_area_table`.
         """
+        return self.plan_class_table(classes, variable=variable, period=period, legend=legend,
+                                     water_label=water_label).compute()
+
+    def plan_class_table(
+        self, classes: xr.DataArray, *, variable: str, period: str | None = None,
+        legend: Legend | Mapping[int, Any] | None = None, water_label: str = "Water body",
+    ) -> PendingTable:
+        """:meth:`class_table`, planned: computed with other tables by :func:`openldn.zonal.compute_tables`."""
         from openldn.zonal import class_area_table
 
         lg: Any = legend
         if self.water is not None:
             lg = _with_water_label(legend, water_label)
-        return class_area_table(self.with_water(classes), self.coverage, self.area, variable=variable,
-                                period=period, legend=lg, land_share=True)
+        return class_area_table.plan(self.with_water(classes), self.coverage, self.area, variable=variable,
+                                     period=period, legend=lg, land_share=True)
 
     # -- serialisation ---------------------------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ ledger's water in its own row, code :data:`openldn.core.codes.WATER`, SO1-2.T3),
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ from openldn.productivity.options import ProductivityOptions
 from openldn.productivity.performance import land_productivity_units, performance_percentiles, window_mean
 
 __all__ = ["LPD_LEGEND", "TABLE_WATER_CODE", "annual", "period_windows", "run"]
+
+if TYPE_CHECKING:
+    from openldn.zonal import PendingTable
 
 #: Class code of the water row of the ``prod_degradation`` table: the one water code (kept name).
 TABLE_WATER_CODE = WATER
@@ -224,7 +227,7 @@ def run(ctx: Any) -> None:
     ctx : openldn.pipeline.RunContext
         The run context (architecture.md, "Stage contract").
     """
-    from openldn.zonal import crosstab_area_table
+    from openldn.zonal import compute_tables, crosstab_area_table
 
     a = ctx.assessment
     opts = _options(ctx)
@@ -255,8 +258,8 @@ def run(ctx: Any) -> None:
                     f"{opts.climate_input!r}; add it under 'inputs:' or set climate_correction: none."
                 )
             climate = annual(ctx.input(opts.climate_input), opts.climate_aggregation)
-    lpd_frames: list[pd.DataFrame] = []
-    deg_frames: list[pd.DataFrame] = []
+    lpd_frames: list[PendingTable] = []
+    deg_frames: list[PendingTable] = []
     windows_meta: dict[str, Any] = {}
     total = len(periods)
     # one pass over the grid for the sub-indicators of every period: built lazily here, stored together below, so
@@ -363,7 +366,7 @@ def run(ctx: Any) -> None:
             lc = _lc_for_table(ctx, p)
             if lc is not None:
                 lpd_frames.append(
-                    crosstab_area_table(
+                    crosstab_area_table.plan(
                         lc,
                         lpd,
                         ctx.coverage,
@@ -375,12 +378,13 @@ def run(ctx: Any) -> None:
                     )
                 )
         deg_frames.append(
-            ledger.class_table(deg.astype(np.int16), variable="prod_degradation", period=label,
-                               legend=_DEG_TABLE_LEGEND)
+            ledger.plan_class_table(deg.astype(np.int16), variable="prod_degradation", period=label,
+                                    legend=_DEG_TABLE_LEGEND)
         )
+    tables = compute_tables([*lpd_frames, *deg_frames])  # every period's tables in one pass
     if lpd_frames:
-        ctx.add_table("lpd_by_lc", pd.concat(lpd_frames, ignore_index=True))
-    ctx.add_table("prod_degradation", pd.concat(deg_frames, ignore_index=True))
+        ctx.add_table("lpd_by_lc", pd.concat(tables[: len(lpd_frames)], ignore_index=True))
+    ctx.add_table("prod_degradation", pd.concat(tables[len(lpd_frames) :], ignore_index=True))
     ctx.provenance["productivity"] = {
         "source": f"imported LPD ({opts.lpd_source})" if use_import else "computed from ndvi",
         "options": opts.model_dump(),

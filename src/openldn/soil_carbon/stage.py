@@ -46,7 +46,7 @@ def run(ctx: Any) -> None:
         The run context (architecture.md, "Stage contract").
     """
     from openldn.pipeline.ledger import ledger_of, water_of
-    from openldn.zonal import zonal_mean_table
+    from openldn.zonal import compute_tables, zonal_mean_table
 
     a = ctx.assessment
     opts = a.soil_carbon
@@ -138,11 +138,10 @@ def run(ctx: Any) -> None:
         key = f"soc/{t}"
         st = ctx.layers[key]
         by = lc_at(t, f"SOC table {t}")
-        frames.append(zonal_mean_table(st, ctx.coverage, ctx.area, by=by, variable="soc_stock", period=str(t),
-                                       legend=unccd if by is not None else None))
+        frames.append(zonal_mean_table.plan(st, ctx.coverage, ctx.area, by=by, variable="soc_stock",
+                                            period=str(t), legend=unccd if by is not None else None))
         if opts.write_maps and a.outputs.maps:
             ctx.write_raster(key, st, title=f"SOC stock {t}", units="t C ha-1")
-    ctx.add_table("soc_by_lc", pd.concat(frames, ignore_index=True))
 
     # SO1-3.T2: degradation per period.
     ctx.progress("soil_carbon", 1, 3, "SOC degradation")
@@ -185,14 +184,16 @@ def run(ctx: Any) -> None:
         key = f"soc_degradation/{label}"
         deg = ctx.layers[key]
         deg_frames.append(
-            ledger.class_table(deg.astype(np.int16), variable="soc_degradation", period=label,
-                               legend=degradation_table_legend())
+            ledger.plan_class_table(deg.astype(np.int16), variable="soc_degradation", period=label,
+                                    legend=degradation_table_legend())
         )
         if changes:
             ctx.write_raster(f"soc_change/{label}", maps[f"soc_change/{label}"], title=f"SOC change {label}",
                              units="%")
             ctx.write_raster(key, deg, legend=deg_legend, title=f"SOC degradation {label}")
-    ctx.add_table("soc_degradation", pd.concat(deg_frames, ignore_index=True))
+    tables = compute_tables([*frames, *deg_frames])  # the stage's tables in one pass
+    ctx.add_table("soc_by_lc", pd.concat(tables[: len(frames)], ignore_index=True))
+    ctx.add_table("soc_degradation", pd.concat(tables[len(frames) :], ignore_index=True))
     ctx.provenance["soil_carbon"] = {
         "stocks": mode,
         "tier": tier,

@@ -11,7 +11,9 @@ from openldn.zonal._kernels import AREA_QUANTUM_M2
 from openldn.zonal.coverage import ALL_ZONE, Coverage, CoverageLevel, build_coverage, coverage_fraction
 from openldn.zonal.tables import (
     NODATA_LABEL,
+    PendingTable,
     class_area_table,
+    compute_tables,
     crosstab_area_table,
     zonal_mean_table,
     zonal_sum_table,
@@ -24,8 +26,10 @@ __all__ = [
     "NODATA_LABEL",
     "Coverage",
     "CoverageLevel",
+    "PendingTable",
     "build_coverage",
     "class_area_table",
+    "compute_tables",
     "coverage_fraction",
     "crosstab_area_table",
     "zonal_mean_table",

@@ -11,8 +11,9 @@ whatever the chunking), added in a fixed order, so they are reproducible for any
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
 __all__ = [
     "AREA_QUANTUM_M2",
     "NODATA_LABEL",
+    "PendingTable",
     "class_area_table",
+    "compute_tables",
     "crosstab_area_table",
     "zonal_mean_table",
     "zonal_sum_table",
@@ -41,6 +44,7 @@ NODATA_LABEL = "No data"
 _KM2_PER_QUANTUM = AREA_QUANTUM_M2 * 1e-6
 
 SomeLegend = Any  # Legend | Mapping[int, str | Mapping | tuple] | None
+_P = ParamSpec("_P")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -168,22 +172,32 @@ def _decode(acc_c: np.ndarray, acc: np.ndarray) -> np.ndarray:
 _MIN_BLOCK_CELLS = 1 << 16
 
 
-def _run_strips(cov: Coverage, arrays: list[xr.DataArray], fn: Callable[..., Any], *, any_layout: bool = False
-                ) -> list[Any]:
-    """Apply ``fn(codes, sparse, *pieces)`` on pieces of the grid; dask runs them in parallel.
+@dataclass(frozen=True, eq=False)
+class _Pieces:
+    """Pieces of the grid to compute ``fn(codes, sparse, *pieces)`` on, for one table (see :func:`_compute_pieces`).
 
     Default: fixed row strips (the same for any chunking, so float sums are reproducible). With ``any_layout``
     (integer sums, which do not depend on the order of summation) and dask inputs, the pieces are the inputs' own
     chunks, which avoids copying them into strips.
     """
+
+    cov: Coverage
+    arrays: list[xr.DataArray]
+    fn: Callable[..., Any]
+    any_layout: bool = False
+
+
+def _plan(req: _Pieces) -> tuple[list[Any], list[int], bool]:
+    """The tasks of a request (dask delayed calls for dask inputs, ``(fn, args)`` otherwise) and their cells."""
     import dask
 
+    cov, arrays, fn = req.cov, req.arrays, req.fn
     lazy = any(a.chunks for a in arrays)
-    tasks = []
+    tasks: list[Any] = []
     sizes: list[int] = []  # cells of each piece, to batch by memory
     ref = next((a for a in arrays if a.chunks), None)
     big_chunks = ref is not None and ref.data.size / max(1, ref.data.npartitions) >= _MIN_BLOCK_CELLS
-    if lazy and any_layout and big_chunks:
+    if lazy and req.any_layout and big_chunks:
         import dask.array as dsa
 
         assert ref is not None
@@ -223,27 +237,136 @@ def _run_strips(cov: Coverage, arrays: list[xr.DataArray], fn: Callable[..., Any
                 tasks.append(dask.delayed(_with_codes, pure=False)(fn, codes, sparse, *pieces))
             else:
                 tasks.append((_with_codes, (fn, codes, sparse, *pieces)))
-    if lazy:
-        # Batches of about two strips' worth of cells per worker thread keep memory bounded.
-        from openldn.zonal.coverage import _STRIP_CELLS
+    return tasks, sizes, lazy
 
-        budget = 2 * _n_workers() * _STRIP_CELLS
-        out: list[Any] = []
+
+def _batches(sizes: list[int], budget: int) -> list[slice]:
+    """Consecutive runs of pieces of at most ``budget`` cells (at least one piece each)."""
+    out, k = [], 0
+    while k < len(sizes):
+        k1, acc = k, 0
+        while k1 < len(sizes) and (k1 == k or acc + sizes[k1] <= budget):
+            acc += sizes[k1]
+            k1 += 1
+        out.append(slice(k, k1))
+        k = k1
+    return out
+
+
+def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
+    """The results of every piece of every request, in order; dask runs the pieces of all the requests together.
+
+    Each request's pieces are cut into batches of about two strips' worth of cells per worker thread (memory
+    bounded); the k-th batches of all the requests form one compute, so a stage's tables (which share the cell
+    areas and often their layers, read once) take as many computes as the largest table has batches, not one or
+    more per table. numpy inputs run through a thread pool.
+    """
+    import dask
+
+    from openldn.zonal.coverage import _STRIP_CELLS
+
+    plans = [_plan(r) for r in reqs]
+    out: list[list[Any]] = [[] for _ in reqs]
+    budget = 2 * _n_workers() * _STRIP_CELLS
+    lazy = [i for i, (_, _, is_lazy) in enumerate(plans) if is_lazy]
+    rounds = {i: _batches(plans[i][1], budget) for i in lazy}
+    for r in range(max((len(b) for b in rounds.values()), default=0)):
+        part = [(i, plans[i][0][rounds[i][r]]) for i in lazy if r < len(rounds[i])]
+        got = dask.compute(*[t for _, tasks in part for t in tasks])
         k = 0
-        while k < len(tasks):
-            k1, acc = k, 0
-            while k1 < len(tasks) and (k1 == k or acc + sizes[k1] <= budget):
-                acc += sizes[k1]
-                k1 += 1
-            out.extend(dask.compute(*tasks[k:k1]))
-            k = k1
-        return out
-    if len(tasks) > 1:
+        for i, tasks in part:
+            out[i].extend(got[k : k + len(tasks)])
+            k += len(tasks)
+    eager = [(i, t) for i, (tasks, _, is_lazy) in enumerate(plans) if not is_lazy for t in tasks]
+    if len(eager) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor() as pool:
-            return list(pool.map(lambda t: t[0](*t[1]), tasks))
-    return [f(*a) for f, a in tasks]
+            results = list(pool.map(lambda it: it[1][0](*it[1][1]), eager))
+    else:
+        results = [f(*a) for _, (f, a) in eager]
+    for (i, _), res in zip(eager, results, strict=True):
+        out[i].append(res)
+    return out
+
+
+#: A table function's steps: yields the pieces it needs, is sent their results, returns the table.
+TableSteps = Generator[list[_Pieces], list[list[Any]], pd.DataFrame]
+
+
+class PendingTable:
+    """A zonal table planned but not computed yet (``table_function.plan``); see :func:`compute_tables`.
+
+    The inputs are checked when it is planned (a wrong grid fails there, not later).
+    """
+
+    def __init__(self, steps: TableSteps) -> None:
+        self._steps = steps
+        self._table: pd.DataFrame | None = None
+        self._needs: list[_Pieces] = []
+        try:
+            self._needs = next(steps)
+        except StopIteration as stop:
+            self._table = stop.value
+
+    def compute(self) -> pd.DataFrame:
+        """The table (computed once)."""
+        return compute_tables([self])[0]
+
+
+def compute_tables(tables: Sequence[PendingTable]) -> list[pd.DataFrame]:
+    """Compute several planned tables together: the pieces of all of them run in the same dask computes.
+
+    A stage's tables share the cell areas and often their layers, which are then read once per piece; on a
+    cluster, where every compute has a fixed cost, this is one compute per batch of pieces for all the tables
+    instead of one or more per table. The tables are those each would give alone (integer area sums are exact in
+    any grouping; float sums keep their fixed strips and order).
+
+    Parameters
+    ----------
+    tables : sequence of PendingTable
+        From the ``plan`` method of :func:`class_area_table`, :func:`crosstab_area_table`,
+        :func:`zonal_sum_table` or :func:`zonal_mean_table`.
+
+    Returns
+    -------
+    list of pandas.DataFrame
+        In the order given.
+    """
+    active = {i: t for i, t in enumerate(tables) if t._table is None}
+    while active:
+        needs = [need for t in active.values() for need in t._needs]
+        results = _compute_pieces(needs)
+        following = {}
+        k = 0
+        for i, t in active.items():
+            got, k = results[k : k + len(t._needs)], k + len(t._needs)
+            try:
+                t._needs = t._steps.send(got)
+                following[i] = t
+            except StopIteration as stop:
+                t._table, t._needs = stop.value, []
+        active = following
+    out = [t._table for t in tables]
+    assert all(df is not None for df in out)
+    return out  # type: ignore[return-value]
+
+
+class table_function(Generic[_P]):  # a decorator: its instances are the public table functions
+    """A zonal table function written as steps (:data:`TableSteps`): calling it computes the table;
+    ``.plan(...)``, with the same arguments, gives a :class:`PendingTable` to compute with others
+    (:func:`compute_tables`)."""
+
+    def __init__(self, steps: Callable[_P, TableSteps]) -> None:
+        self._fn = steps
+        functools.update_wrapper(self, steps)
+
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> pd.DataFrame:
+        return self.plan(*args, **kwargs).compute()
+
+    def plan(self, *args: _P.args, **kwargs: _P.kwargs) -> PendingTable:
+        """The table of these arguments, planned (inputs checked) but not computed."""
+        return PendingTable(self._fn(*args, **kwargs))
 
 
 def _n_workers() -> int:
@@ -329,11 +452,14 @@ def _pair_task(nz: int, single: bool, codes: np.ndarray, sparse: tuple[np.ndarra
     return _pair_strip(codes, sparse, p[0], None if single else p[1], p[-1], nz)
 
 
-def _pair_counts(a: xr.DataArray, b: xr.DataArray | None, cov: Coverage, area: xr.DataArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """int64 (zones, codes_a, codes_b) area quanta with the code lists."""
-    nz = cov.n_zones
+def _pair_request(a: xr.DataArray, b: xr.DataArray | None, cov: Coverage, area: xr.DataArray) -> _Pieces:
+    """The pieces of the int64 (zones, codes_a, codes_b) area quanta of ``a`` (by ``b``), for :func:`_pair_merge`."""
     arrays = [a, area] if b is None else [a, b, area]
-    parts = _run_strips(cov, arrays, functools.partial(_pair_task, nz, b is None), any_layout=True)
+    return _Pieces(cov, arrays, functools.partial(_pair_task, cov.n_zones, b is None), any_layout=True)
+
+
+def _pair_merge(parts: list[Any], nz: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """int64 (zones, codes_a, codes_b) area quanta with the code lists, from the pieces of :func:`_pair_request`."""
     codes_a = _merge_codes([p[0] for p in parts])
     codes_b = _merge_codes([p[1] for p in parts])
     total = np.zeros((nz, codes_a.size, codes_b.size), dtype=np.int64)
@@ -373,6 +499,7 @@ def _label(code: int, labels: dict[int, str]) -> str:
     return labels.get(code, str(code))
 
 
+@table_function
 def class_area_table(
     classes: xr.DataArray,
     cov: Coverage,
@@ -382,7 +509,7 @@ def class_area_table(
     period: str | None = None,
     legend: Legend | Mapping[int, Any] | None = None,
     land_share: bool = False,
-) -> pd.DataFrame:
+) -> TableSteps:
     """Area of each class in each zone.
 
     Parameters
@@ -420,8 +547,10 @@ def class_area_table(
     frames = []
     legend_codes, labels = _labels_of(legend)
     nodata = _nodata_codes(classes, legend)
-    for per, cl in _time_slices(_yx_last(classes), period):
-        codes, _, acc = _pair_counts(_as_codes(cl), None, cov, area2)
+    slices = _time_slices(_yx_last(classes), period)
+    parts = yield [_pair_request(_as_codes(cl), None, cov, area2) for _, cl in slices]
+    for (per, _), piece in zip(slices, parts, strict=True):
+        codes, _, acc = _pair_merge(piece, cov.n_zones)
         codes, acc2 = _collapse_nodata(codes, acc[:, :, 0], 1, nodata)
         present = codes[(acc2 > 0).any(axis=0)]
         order = _ordered_codes(present, legend_codes)
@@ -461,6 +590,7 @@ def _class_frame(cov: Coverage, period: str, variable: str, order: list[int], la
     })
 
 
+@table_function
 def crosstab_area_table(
     a: xr.DataArray,
     b: xr.DataArray,
@@ -471,7 +601,7 @@ def crosstab_area_table(
     period: str | None = None,
     legend_a: Legend | Mapping[int, Any] | None = None,
     legend_b: Legend | Mapping[int, Any] | None = None,
-) -> pd.DataFrame:
+) -> TableSteps:
     """Area of each pair of classes (``a``, ``b``) in each zone, e.g. land cover transitions or LPD by land cover.
 
     Parameters
@@ -501,7 +631,8 @@ def crosstab_area_table(
     if "time" in a.dims or "time" in b.dims:
         raise GridMismatchError(f"{variable}: crosstab inputs must be (y, x); select one time step of each.")
     area2 = _area2d(area, cov)
-    ca, cb, acc = _pair_counts(_as_codes(_yx_last(a)), _as_codes(_yx_last(b)), cov, area2)
+    (parts,) = yield [_pair_request(_as_codes(_yx_last(a)), _as_codes(_yx_last(b)), cov, area2)]
+    ca, cb, acc = _pair_merge(parts, cov.n_zones)
     ca, acc = _collapse_nodata(ca, acc, 1, _nodata_codes(a, legend_a))
     cb, acc = _collapse_nodata(cb, acc, 2, _nodata_codes(b, legend_b))
     la, lab_a = _labels_of(legend_a)
@@ -570,18 +701,15 @@ def _weighted_strip(nz: int, has_by: bool, has_w: bool, cells: np.ndarray, spars
     return codes, _decode(vw_c, vw), _decode(ww_c, ww)
 
 
-def _weighted(values: xr.DataArray, by: xr.DataArray | None, cov: Coverage, weight: xr.DataArray | None
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    nz = cov.n_zones
-    arrays = [values]
-    has_by = by is not None
-    has_w = weight is not None
-    if by is not None:
-        arrays.append(by)
-    if weight is not None:
-        arrays.append(weight)
+def _weighted_request(values: xr.DataArray, by: xr.DataArray | None, cov: Coverage,
+                      weight: xr.DataArray | None) -> _Pieces:
+    """The pieces of the weighted sums of ``values`` per zone (and class of ``by``), for :func:`_weighted_merge`."""
+    arrays = [values] + [a for a in (by, weight) if a is not None]
+    fn = functools.partial(_weighted_strip, cov.n_zones, by is not None, weight is not None)
+    return _Pieces(cov, arrays, fn)
 
-    parts = _run_strips(cov, arrays, functools.partial(_weighted_strip, nz, has_by, has_w))
+
+def _weighted_merge(parts: list[Any], nz: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     codes = _merge_codes([p[0] for p in parts])
     vw_all = np.zeros((len(parts), nz, codes.size))
     ww_all = np.zeros((len(parts), nz, codes.size))
@@ -638,6 +766,7 @@ def _by_frame(cov: Coverage, period: str, variable: str, by: xr.DataArray | None
     return df
 
 
+@table_function
 def zonal_sum_table(
     values: xr.DataArray,
     cov: Coverage,
@@ -646,7 +775,7 @@ def zonal_sum_table(
     variable: str,
     period: str | None = None,
     legend: Legend | Mapping[int, Any] | None = None,
-) -> pd.DataFrame:
+) -> TableSteps:
     """Sum of ``values`` in each zone (and class of ``by``), boundary cells weighted by their coverage fraction.
 
     Parameters
@@ -674,12 +803,15 @@ def zonal_sum_table(
         _check_grid(by, cov, f"{variable} (by)")
     frames = []
     by = None if by is None else _yx_last(by)
-    for per, v, b in _paired_slices(_yx_last(values), by, period):
-        codes, vw, _ = _weighted(v, None if b is None else _as_codes(b), cov, None)
+    slices = _paired_slices(_yx_last(values), by, period)
+    parts = yield [_weighted_request(v, None if b is None else _as_codes(b), cov, None) for _, v, b in slices]
+    for (per, _, b), piece in zip(slices, parts, strict=True):
+        codes, vw, _ = _weighted_merge(piece, cov.n_zones)
         frames.append(_by_frame(cov, per, variable, b, legend, codes, {"value": vw}))
     return pd.concat(frames, ignore_index=True)
 
 
+@table_function
 def zonal_mean_table(
     values: xr.DataArray,
     cov: Coverage,
@@ -689,7 +821,7 @@ def zonal_mean_table(
     variable: str,
     period: str | None = None,
     legend: Legend | Mapping[int, Any] | None = None,
-) -> pd.DataFrame:
+) -> TableSteps:
     """Area-weighted mean of ``values`` in each zone (and class of ``by``), over cells with data.
 
     Parameters
@@ -719,8 +851,10 @@ def zonal_mean_table(
         _check_grid(by, cov, f"{variable} (by)")
     frames = []
     by = None if by is None else _yx_last(by)
-    for per, v, b in _paired_slices(_yx_last(values), by, period):
-        codes, vw, ww = _weighted(v, None if b is None else _as_codes(b), cov, area2)
+    slices = _paired_slices(_yx_last(values), by, period)
+    parts = yield [_weighted_request(v, None if b is None else _as_codes(b), cov, area2) for _, v, b in slices]
+    for (per, _, b), piece in zip(slices, parts, strict=True):
+        codes, vw, ww = _weighted_merge(piece, cov.n_zones)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(ww > 0, vw / np.where(ww > 0, ww, 1.0), np.nan)
         df = _by_frame(cov, per, variable, b, legend, codes, {"vw": vw, "ww": ww})

@@ -359,3 +359,39 @@ def test_compute_tables__together_equal_each_alone_in_one_compute(cov, area, rng
     # a wrong grid fails when the table is planned, not when it is computed
     with pytest.raises(GridMismatchError):
         class_area_table.plan(lc.isel(x=slice(0, 20)), cov, ar, variable="lc")
+
+
+def test_compute_tables__a_layer_shared_by_tables_is_read_once_per_piece(cov, area, rng, monkeypatch):
+    """Tables computed together share the reads of a common layer (optimised together, not fused into each); two
+    tables computed apart read it twice."""
+    import threading
+
+    import dask.array as dsa
+
+    import openldn.zonal.tables as tabmod
+    from openldn.zonal import compute_tables
+
+    monkeypatch.setattr(tabmod, "_MIN_BLOCK_CELLS", 1)
+    values = rng.integers(1, 8, (3, 30, 40)).astype("int16")  # a yearly stack, as a stored land cover series
+    reads = [0]
+    lock = threading.Lock()
+
+    def read(block: np.ndarray) -> np.ndarray:
+        with lock:
+            reads[0] += 1
+        return block
+
+    def stack() -> xr.DataArray:
+        data = dsa.from_array(values, chunks=(3, 10, 10)).map_blocks(read, meta=np.array((), dtype=values.dtype))
+        return _grid(data, dims=("time", "y", "x"))
+
+    ar = area.chunk(10)
+    series = stack()
+    y0, y2 = series.isel(time=0), series.isel(time=2)
+    compute_tables([class_area_table.plan(y0, cov, ar, variable="lc"),
+                    crosstab_area_table.plan(y0, y2, cov, ar, variable="tr")])
+    assert reads[0] == 12  # 3 x 4 blocks, once
+    reads[0] = 0
+    class_area_table(y0, cov, ar, variable="lc")
+    crosstab_area_table(y0, y2, cov, ar, variable="tr")
+    assert reads[0] == 3 * 12  # the first table once, the crosstab once per year map (fused into each)

@@ -262,7 +262,6 @@ def run(ctx: Any) -> None:
         if maps:
             ctx.write_raster(f"lc_unccd/{t}", maps[f"lc_unccd/{t}"], legend=unccd,
                              title=f"Land cover {t} (UNCCD classes)")
-    ctx.add_table("lc_area", pd.concat(compute_tables(frames), ignore_index=True))  # in one pass
 
     # Transitions and degradation per period (T5/T6, T7).
     ctx.progress("land_cover", 2, 4, "transitions and degradation")
@@ -317,9 +316,12 @@ def run(ctx: Any) -> None:
                              title=f"Land cover change {label}")  # the years: COG tags
             ctx.write_raster(f"lc_degradation/{label}", deg, legend=deg_legend,
                              title=f"Land cover degradation {label}")
-    tables = compute_tables([*trans_frames, *deg_frames])  # every period's tables in one pass
-    ctx.add_table("lc_transitions", pd.concat(tables[: len(trans_frames)], ignore_index=True))
-    ctx.add_table("lc_degradation", pd.concat(tables[len(trans_frames) :], ignore_index=True))
+    # the stage's tables in one pass: each chunk of the land cover series is read once for all of them
+    tables = compute_tables([*frames, *trans_frames, *deg_frames])
+    n_area, n_trans = len(frames), len(trans_frames)
+    ctx.add_table("lc_area", pd.concat(tables[:n_area], ignore_index=True))
+    ctx.add_table("lc_transitions", pd.concat(tables[n_area : n_area + n_trans], ignore_index=True))
+    ctx.add_table("lc_degradation", pd.concat(tables[n_area + n_trans :], ignore_index=True))
     ctx.provenance["land_cover"] = {
         "nesting": {str(k): v.source for k, v in nesting.items()} if isinstance(nesting, dict) else nesting.source,
         "transition_matrix_legend": "national" if on_national else "unccd",

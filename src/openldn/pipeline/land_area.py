@@ -54,7 +54,7 @@ def restore(ctx: Any) -> None:
 
 def run(ctx: Any) -> None:
     """Store the ledger's land/water layer and add the ``land_area`` table of the reported land cover years."""
-    from openldn.zonal import class_area_table
+    from openldn.zonal import class_area_table, compute_tables
 
     led = ledger_of(ctx)
     if led.land_water is not None:
@@ -68,10 +68,10 @@ def run(ctx: Any) -> None:
         if year not in keep:
             continue
         frames.append(
-            class_area_table(land_water_codes(lc.isel(time=i)), ctx.coverage, ctx.area, variable="land_area",
-                             period=str(year), legend={k: v[0] for k, v in LAND_WATER_LABELS.items()})
+            class_area_table.plan(land_water_codes(lc.isel(time=i)), ctx.coverage, ctx.area, variable="land_area",
+                                  period=str(year), legend={k: v[0] for k, v in LAND_WATER_LABELS.items()})
         )
-    ctx.add_table("land_area", pd.concat(frames, ignore_index=True))
+    ctx.add_table("land_area", pd.concat(compute_tables(frames), ignore_index=True))  # one read of the series
 
 
 # -- the stage declaration (openldn.core.stage; registered in openldn.registry) ---------------------------------

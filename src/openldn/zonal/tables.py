@@ -187,29 +187,44 @@ class _Pieces:
     any_layout: bool = False
 
 
-def _plan(req: _Pieces) -> tuple[list[Any], list[int], bool]:
-    """The tasks of a request (dask delayed calls for dask inputs, ``(fn, args)`` otherwise) and their cells."""
-    import dask
+def _layout(req: _Pieces) -> tuple[list[Any], bool]:
+    """The request's arrays as they are cut into pieces (dask arrays rechunked to the pieces, numpy kept as they
+    are) and whether the pieces are the chunks (else row strips)."""
+    import dask.array as dsa
 
-    cov, arrays, fn = req.cov, req.arrays, req.fn
-    lazy = any(a.chunks for a in arrays)
-    tasks: list[Any] = []
-    sizes: list[int] = []  # cells of each piece, to batch by memory
+    arrays = req.arrays
     ref = next((a for a in arrays if a.chunks), None)
     big_chunks = ref is not None and ref.data.size / max(1, ref.data.npartitions) >= _MIN_BLOCK_CELLS
-    if lazy and req.any_layout and big_chunks:
-        import dask.array as dsa
-
-        assert ref is not None
+    if ref is not None and req.any_layout and big_chunks:
         chunks = ref.data.chunks
         datas = [
             (a.data if a.chunks else dsa.from_array(np.asarray(a.data), chunks=chunks, name=False))
             for a in arrays
         ]
-        datas = [d if d.chunks == chunks else d.rechunk(chunks) for d in datas]
-        # one optimised graph per array, cut into its blocks: passing `d.blocks[i, j]` to a task instead finalises
-        # and optimises the whole array graph once per block (75 times for a 5 x 5 grid of three arrays)
-        delayed_blocks = [d.to_delayed(optimize_graph=True) for d in datas]
+        return [d if d.chunks == chunks else d.rechunk(chunks) for d in datas], True
+    strip_rows = tuple(r1 - r0 for r0, r1 in req.cov.strips())
+    return [a.data.rechunk({0: strip_rows, **dict.fromkeys(range(1, a.ndim), -1)}) if a.chunks else a.data
+            for a in arrays], False
+
+
+def _plan(req: _Pieces, datas: list[Any], by_chunks: bool) -> tuple[list[Any], list[int], bool]:
+    """The tasks of a request (dask delayed calls for dask inputs, ``(fn, args)`` otherwise) and their cells.
+
+    ``datas`` are the request's arrays from :func:`_layout`, the dask ones optimised (together with those of the
+    other tables computed with it, so a layer they share is read once per piece, not fused into each).
+    """
+    import dask
+    import dask.array as dsa
+
+    cov, fn = req.cov, req.fn
+    lazy = any(isinstance(d, dsa.Array) for d in datas)
+    tasks: list[Any] = []
+    sizes: list[int] = []  # cells of each piece, to batch by memory
+    # cut into delayed blocks of the optimised graphs: passing `d.blocks[i, j]` to a task instead finalises and
+    # optimises the whole array graph once per block (75 times for a 5 x 5 grid of three arrays)
+    if by_chunks:
+        chunks = datas[0].chunks
+        delayed_blocks = [d.to_delayed(optimize_graph=False) for d in datas]
         row_edges = np.cumsum((0, *chunks[0]))
         col_edges = np.cumsum((0, *chunks[1]))
         for iy in range(len(chunks[0])):
@@ -223,20 +238,18 @@ def _plan(req: _Pieces) -> tuple[list[Any], list[int], bool]:
                 runs = codes_rows.window(0, r1 - r0, c0, c1)
                 tasks.append(dask.delayed(_with_codes, pure=False)(fn, runs, sparse, *blocks))
                 sizes.append((r1 - r0) * (c1 - c0))
-    else:
-        strips = list(cov.strips())
-        # lazy inputs: rechunked to the strips and cut into delayed blocks, one optimised graph per array (see above)
-        strip_rows = tuple(r1 - r0 for r0, r1 in strips)
-        strip_blocks = [a.data.rechunk({0: strip_rows, **dict.fromkeys(range(1, a.ndim), -1)})
-                        .to_delayed(optimize_graph=True).reshape(len(strips)) if a.chunks else None for a in arrays]
-        for k, (r0, r1) in enumerate(strips):
-            codes, sparse = _strip_parts(cov, r0, r1)
-            pieces = [np.asarray(a.data[r0:r1]) if b is None else b[k] for a, b in zip(arrays, strip_blocks, strict=True)]
-            sizes.append((r1 - r0) * cov.shape[1])
-            if lazy:
-                tasks.append(dask.delayed(_with_codes, pure=False)(fn, codes, sparse, *pieces))
-            else:
-                tasks.append((_with_codes, (fn, codes, sparse, *pieces)))
+        return tasks, sizes, lazy
+    strips = list(cov.strips())
+    strip_blocks = [d.to_delayed(optimize_graph=False).reshape(len(strips)) if isinstance(d, dsa.Array) else None
+                    for d in datas]
+    for k, (r0, r1) in enumerate(strips):
+        codes, sparse = _strip_parts(cov, r0, r1)
+        pieces = [np.asarray(d[r0:r1]) if b is None else b[k] for d, b in zip(datas, strip_blocks, strict=True)]
+        sizes.append((r1 - r0) * cov.shape[1])
+        if lazy:
+            tasks.append(dask.delayed(_with_codes, pure=False)(fn, codes, sparse, *pieces))
+        else:
+            tasks.append((_with_codes, (fn, codes, sparse, *pieces)))
     return tasks, sizes, lazy
 
 
@@ -262,10 +275,18 @@ def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
     more per table. numpy inputs run through a thread pool.
     """
     import dask
+    import dask.array as dsa
 
     from openldn.zonal.coverage import _STRIP_CELLS
 
-    plans = [_plan(r) for r in reqs]
+    layouts = [_layout(r) for r in reqs]
+    lazy_datas = list({id(d): d for datas, _ in layouts for d in datas if isinstance(d, dsa.Array)}.values())
+    # optimised together; for several tables without dask's low-level fusion, which would fuse a shared read (a
+    # stored land cover series, say) into each of its users and so read it once per table
+    with dask.config.set({"optimization.fuse.active": False} if len(reqs) > 1 else {}):
+        optimised = dict(zip((id(d) for d in lazy_datas), dask.optimize(*lazy_datas), strict=True))
+    plans = [_plan(r, [optimised.get(id(d), d) for d in datas], by_chunks)
+             for r, (datas, by_chunks) in zip(reqs, layouts, strict=True)]
     out: list[list[Any]] = [[] for _ in reqs]
     budget = 2 * _n_workers() * _STRIP_CELLS
     lazy = [i for i, (_, _, is_lazy) in enumerate(plans) if is_lazy]

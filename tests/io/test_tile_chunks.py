@@ -1,8 +1,9 @@
 """Chunks of opened GeoTIFFs follow their tile grid; the run's auto chunk edge is a multiple of 512 (issue 14).
 
 Expected chunk edges are worked by hand from dask's ``array.chunk-size`` (set per test), the band count and the
-item size: the largest multiple of the unit (512, or the tile when it is a multiple of 512) whose square block of
-whole bands fits the budget.
+item size: the unit (512, or the tile when it is a multiple of 512) when its square block of whole bands fits the
+budget. Never larger: a run chunk (512 or more, on the tile grid) is then one input chunk or a union of them, never
+a piece split out of a larger one (held until all its pieces are used: memory that grew with the grid).
 """
 
 from __future__ import annotations
@@ -59,14 +60,14 @@ def _assert_grid(chunks: tuple[int, ...], edge: int, size: int) -> None:
         ("1MiB", 512, 2, "int16", 512),
         # 3 MiB / 4 = 786,432 pixels, edge 886.8 -> 512 (a multiple of 512, not 768 nor 886)
         ("3MiB", 512, 2, "int16", 512),
-        # 4 MiB / 4 = 1,048,576 pixels: 1024²
-        ("4MiB", 512, 2, "int16", 1024),
+        # 4 MiB / 4 = 1,048,576 pixels: 1024² would fit; 512² (the unit, no larger)
+        ("4MiB", 512, 2, "int16", 512),
         # 256-pixel tiles: still multiples of 512 (two tiles): 3 MiB -> 512
         ("3MiB", 256, 2, "int16", 512),
-        # 4 MiB / (1 band x 4 bytes): 1024² of float32; tiles of 256
-        ("4MiB", 256, 1, "float32", 1024),
-        # 7 MiB / 1 byte, edge 2709 -> 2560 (5 x 512) of uint8
-        ("7MiB", 512, 1, "uint8", 2560),
+        # 4 MiB / (1 band x 4 bytes): 1024² of float32 would fit; tiles of 256: 512
+        ("4MiB", 256, 1, "float32", 512),
+        # 7 MiB / 1 byte, edge 2709 (a single-band uint8 input, 2560² with the old rule): 512
+        ("7MiB", 512, 1, "uint8", 512),
         # 1024-pixel tiles: multiples of the tile; 12 MiB / 4 bytes, edge 1773.6 -> 1024
         ("12MiB", 1024, 2, "int16", 1024),
     ],

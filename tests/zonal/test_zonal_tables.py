@@ -395,3 +395,37 @@ def test_compute_tables__a_layer_shared_by_tables_is_read_once_per_piece(cov, ar
     class_area_table(y0, cov, ar, variable="lc")
     crosstab_area_table(y0, y2, cov, ar, variable="tr")
     assert reads[0] == 3 * 12  # the first table once, the crosstab once per year map (fused into each)
+
+
+def test_compute_tables__computes_stay_within_the_memory_budget(cov, area, rng, monkeypatch):
+    """However many tables are computed together, one compute holds at most the budget's cells (two strips per
+    worker thread): with 120-cell strips and one thread, 240 cells, i.e. two pieces of 100-120 cells."""
+    import dask
+
+    import openldn.zonal.coverage as covmod
+    import openldn.zonal.tables as tabmod
+    from openldn.zonal import compute_tables
+
+    monkeypatch.setattr(tabmod, "_MIN_BLOCK_CELLS", 1)
+    monkeypatch.setattr(covmod, "_STRIP_CELLS", 120)  # strips of 3 rows x 40
+    monkeypatch.setattr(tabmod, "_n_workers", lambda: 1)
+    lc = _grid(rng.integers(1, 8, (30, 40)).astype("int16")).chunk(10)  # 12 pieces of 100 cells
+    soc = _grid(rng.random((30, 40)) * 50).chunk(10)  # 10 strips of 120 cells
+    ar = area.chunk(10)
+    calls = [(class_area_table, (lc, cov, ar), {"variable": "lc"}),
+             (zonal_mean_table, (soc, cov, ar), {"by": lc, "variable": "soc"}),
+             (crosstab_area_table, (lc, lc, cov, ar), {"variable": "lc2"})]
+    alone = [fn(*a, **kw) for fn, a, kw in calls]
+    sizes = []
+    compute = dask.compute
+
+    def counting(*args, **kw):
+        sizes.append(len(args))
+        return compute(*args, **kw)
+
+    monkeypatch.setattr(dask, "compute", counting)
+    together = compute_tables([fn.plan(*a, **kw) for fn, a, kw in calls])
+    assert sum(sizes) == 12 + 10 + 12
+    assert max(sizes) == 2 and len(sizes) == 17
+    for got, ref in zip(together, alone, strict=True):
+        pd.testing.assert_frame_equal(got, ref, check_exact=True)

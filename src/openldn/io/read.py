@@ -225,11 +225,16 @@ def _norm_chunks(chunks: Any, dims: tuple[str, ...]) -> Any:
 def _tile_aligned_chunks(
     count: int, itemsize: int, block: tuple[int, int], shape: tuple[int, int]
 ) -> dict[str, int] | None:
-    """Dask chunks of a GeoTIFF on its tile grid: whole bands, square edges a multiple of 512 pixels and of the tile.
+    """Dask chunks of a GeoTIFF on its tile grid: whole bands, square edges of 512 pixels (or of the tile, when
+    larger).
 
     dask's "auto" spatial chunks (e.g. 836 pixels) cut the file's tiles, so every cut tile is decoded by two or four
-    chunks: reading a deflate-compressed stack took 2-3x longer than on the tile grid. The edge keeps the chunk within
-    dask's ``array.chunk-size``; None (dask's "auto") when even 512 pixels would exceed it (long monthly series).
+    chunks: reading a deflate-compressed stack took 2-3x longer than on the tile grid. The edge is no larger than
+    the smallest run chunk on the tile grid (512, :func:`openldn.pipeline.engine.auto_chunk_size`), so a run chunk
+    is one input chunk or a union of them, never a piece split out of a larger chunk: a single-band input read in
+    chunks of 4,096 pixels (dask's chunk-size budget) had every 4,096² chunk held until its 64 run chunks had used
+    it, 0.35 GiB at 10,000², a figure that grows with the grid. None (dask's "auto") when even 512 pixels would
+    exceed ``array.chunk-size`` (long monthly series).
     """
     import dask
     from dask.utils import parse_bytes
@@ -239,7 +244,7 @@ def _tile_aligned_chunks(
     unit = 512 if bh == bw and 512 % bh == 0 else (bh if bh == bw and bh % 512 == 0 else 0)
     if unit == 0:  # strips or rectangular tiles: no tile grid to follow
         return None
-    edge = int(np.sqrt(budget / max(1, count * itemsize))) // unit * unit
+    edge = min(unit, int(np.sqrt(budget / max(1, count * itemsize))) // unit * unit)
     if edge < unit:
         return None
     return {"band": -1, "y": min(edge, shape[0]), "x": min(edge, shape[1])}

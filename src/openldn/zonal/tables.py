@@ -207,8 +207,9 @@ def _layout(req: _Pieces) -> tuple[list[Any], bool]:
             for a in arrays], False
 
 
-def _plan(req: _Pieces, datas: list[Any], by_chunks: bool) -> tuple[list[Any], list[int], bool]:
-    """The tasks of a request (dask delayed calls for dask inputs, ``(fn, args)`` otherwise) and their cells.
+def _plan(req: _Pieces, datas: list[Any], by_chunks: bool) -> tuple[list[Any], list[int], list[int], bool]:
+    """The tasks of a request (dask delayed calls for dask inputs, ``(fn, args)`` otherwise), their cells and their
+    first rows.
 
     ``datas`` are the request's arrays from :func:`_layout`, the dask ones optimised (together with those of the
     other tables computed with it, so a layer they share is read once per piece, not fused into each).
@@ -220,6 +221,7 @@ def _plan(req: _Pieces, datas: list[Any], by_chunks: bool) -> tuple[list[Any], l
     lazy = any(isinstance(d, dsa.Array) for d in datas)
     tasks: list[Any] = []
     sizes: list[int] = []  # cells of each piece, to batch by memory
+    starts: list[int] = []  # first row of each piece, to batch the pieces of several tables by region
     # cut into delayed blocks of the optimised graphs: passing `d.blocks[i, j]` to a task instead finalises and
     # optimises the whole array graph once per block (75 times for a 5 x 5 grid of three arrays)
     if by_chunks:
@@ -238,7 +240,8 @@ def _plan(req: _Pieces, datas: list[Any], by_chunks: bool) -> tuple[list[Any], l
                 runs = codes_rows.window(0, r1 - r0, c0, c1)
                 tasks.append(dask.delayed(_with_codes, pure=False)(fn, runs, sparse, *blocks))
                 sizes.append((r1 - r0) * (c1 - c0))
-        return tasks, sizes, lazy
+                starts.append(r0)
+        return tasks, sizes, starts, lazy
     strips = list(cov.strips())
     strip_blocks = [d.to_delayed(optimize_graph=False).reshape(len(strips)) if isinstance(d, dsa.Array) else None
                     for d in datas]
@@ -246,11 +249,12 @@ def _plan(req: _Pieces, datas: list[Any], by_chunks: bool) -> tuple[list[Any], l
         codes, sparse = _strip_parts(cov, r0, r1)
         pieces = [np.asarray(d[r0:r1]) if b is None else b[k] for d, b in zip(datas, strip_blocks, strict=True)]
         sizes.append((r1 - r0) * cov.shape[1])
+        starts.append(r0)
         if lazy:
             tasks.append(dask.delayed(_with_codes, pure=False)(fn, codes, sparse, *pieces))
         else:
             tasks.append((_with_codes, (fn, codes, sparse, *pieces)))
-    return tasks, sizes, lazy
+    return tasks, sizes, starts, lazy
 
 
 def _batches(sizes: list[int], budget: int) -> list[slice]:
@@ -269,10 +273,10 @@ def _batches(sizes: list[int], budget: int) -> list[slice]:
 def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
     """The results of every piece of every request, in order; dask runs the pieces of all the requests together.
 
-    Each request's pieces are cut into batches of about two strips' worth of cells per worker thread (memory
-    bounded); the k-th batches of all the requests form one compute, so a stage's tables (which share the cell
-    areas and often their layers, read once) take as many computes as the largest table has batches, not one or
-    more per table. numpy inputs run through a thread pool.
+    The pieces of all the requests, ordered by their first row, are cut into computes of about two strips' worth of
+    cells per worker thread (memory bounded whatever the number of tables): a stage's tables take a compute per
+    batch of cells, not one or more per table, and the pieces of several tables over the same rows share a compute,
+    hence their reads of a shared layer and of the cell areas. numpy inputs run through a thread pool.
     """
     import dask
     import dask.array as dsa
@@ -287,27 +291,26 @@ def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
         optimised = dict(zip((id(d) for d in lazy_datas), dask.optimize(*lazy_datas), strict=True))
     plans = [_plan(r, [optimised.get(id(d), d) for d in datas], by_chunks)
              for r, (datas, by_chunks) in zip(reqs, layouts, strict=True)]
-    out: list[list[Any]] = [[] for _ in reqs]
+    out: list[list[Any]] = [[None] * len(tasks) for tasks, _, _, _ in plans]
+    # (first row, request, piece) of every lazy piece: consecutive runs of at most `budget` cells are one compute
+    order = sorted((start, i, j) for i, (_, _, starts, is_lazy) in enumerate(plans) if is_lazy
+                   for j, start in enumerate(starts))
     budget = 2 * _n_workers() * _STRIP_CELLS
-    lazy = [i for i, (_, _, is_lazy) in enumerate(plans) if is_lazy]
-    rounds = {i: _batches(plans[i][1], budget) for i in lazy}
-    for r in range(max((len(b) for b in rounds.values()), default=0)):
-        part = [(i, plans[i][0][rounds[i][r]]) for i in lazy if r < len(rounds[i])]
-        got = dask.compute(*[t for _, tasks in part for t in tasks])
-        k = 0
-        for i, tasks in part:
-            out[i].extend(got[k : k + len(tasks)])
-            k += len(tasks)
-    eager = [(i, t) for i, (tasks, _, is_lazy) in enumerate(plans) if not is_lazy for t in tasks]
+    for run in _batches([plans[i][1][j] for _, i, j in order], budget):
+        part = order[run]
+        got = dask.compute(*[plans[i][0][j] for _, i, j in part])
+        for (_, i, j), res in zip(part, got, strict=True):
+            out[i][j] = res
+    eager = [(i, j, t) for i, (tasks, _, _, is_lazy) in enumerate(plans) if not is_lazy for j, t in enumerate(tasks)]
     if len(eager) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor() as pool:
-            results = list(pool.map(lambda it: it[1][0](*it[1][1]), eager))
+            results = list(pool.map(lambda it: it[2][0](*it[2][1]), eager))
     else:
-        results = [f(*a) for _, (f, a) in eager]
-    for (i, _), res in zip(eager, results, strict=True):
-        out[i].append(res)
+        results = [f(*a) for _, _, (f, a) in eager]
+    for (i, j, _), res in zip(eager, results, strict=True):
+        out[i][j] = res
     return out
 
 

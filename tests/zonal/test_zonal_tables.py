@@ -295,16 +295,19 @@ def test_chunkwise_path_equals_strips(cov, area, rng, monkeypatch):
 def test_table_tasks_ship_no_numba_kernel(cov, area, monkeypatch):
     """Tasks carry the kernels by reference: a numba dispatcher pickled by value is compiled again in every worker."""
     import cloudpickle
-    import dask
+
+    import openldn.zonal.tables as tabmod
 
     shipped: list[bytes] = []
-    compute = dask.compute
+    run_graph = tabmod._run_graph
 
-    def recording(*args, **kw):
-        shipped.append(cloudpickle.dumps(args))  # what a distributed client would send
-        return compute(*args, **kw)
+    def recording(graph, keys):
+        from dask.optimization import cull
 
-    monkeypatch.setattr(dask, "compute", recording)
+        shipped.append(cloudpickle.dumps(cull(graph, keys)[0]))  # what a distributed client would send
+        return run_graph(graph, keys)
+
+    monkeypatch.setattr(tabmod, "_run_graph", recording)
     rng = np.random.default_rng(3)
     values = _grid(rng.random((30, 40))).chunk(10)  # small chunks: the row-strip path
     classes = _grid(rng.integers(1, 4, (30, 40)).astype(np.int16)).chunk(20)
@@ -321,7 +324,6 @@ def test_table_tasks_ship_no_numba_kernel(cov, area, monkeypatch):
 def test_compute_tables__together_equal_each_alone_in_one_compute(cov, area, rng, monkeypatch):
     """Planned tables of every kind computed together: each equals its table alone, bit for bit, and all of them
     take one dask compute (one per table, or more, alone)."""
-    import dask
 
     import openldn.zonal.tables as tabmod
     from openldn.zonal import compute_tables
@@ -341,13 +343,13 @@ def test_compute_tables__together_equal_each_alone_in_one_compute(cov, area, rng
     ]
     alone = [fn(*a, **kw) for fn, a, kw in calls]
     computes = []
-    compute = dask.compute
+    run_graph = tabmod._run_graph
 
-    def counting(*args, **kw):
-        computes.append(len(args))
-        return compute(*args, **kw)
+    def counting(graph, keys):
+        computes.append(len(keys))
+        return run_graph(graph, keys)
 
-    monkeypatch.setattr(dask, "compute", counting)
+    monkeypatch.setattr(tabmod, "_run_graph", counting)
     planned = [fn.plan(*a, **kw) for fn, a, kw in calls]
     assert computes == []  # planning computes nothing
     together = compute_tables(planned)
@@ -400,7 +402,6 @@ def test_compute_tables__a_layer_shared_by_tables_is_read_once_per_piece(cov, ar
 def test_compute_tables__computes_stay_within_the_memory_budget(cov, area, rng, monkeypatch):
     """However many tables are computed together, one compute holds at most the budget's cells (two strips per
     worker thread): with 120-cell strips and one thread, 240 cells, i.e. two pieces of 100-120 cells."""
-    import dask
 
     import openldn.zonal.coverage as covmod
     import openldn.zonal.tables as tabmod
@@ -417,13 +418,13 @@ def test_compute_tables__computes_stay_within_the_memory_budget(cov, area, rng, 
              (crosstab_area_table, (lc, lc, cov, ar), {"variable": "lc2"})]
     alone = [fn(*a, **kw) for fn, a, kw in calls]
     sizes = []
-    compute = dask.compute
+    run_graph = tabmod._run_graph
 
-    def counting(*args, **kw):
-        sizes.append(len(args))
-        return compute(*args, **kw)
+    def counting(graph, keys):
+        sizes.append(len(keys))
+        return run_graph(graph, keys)
 
-    monkeypatch.setattr(dask, "compute", counting)
+    monkeypatch.setattr(tabmod, "_run_graph", counting)
     together = compute_tables([fn.plan(*a, **kw) for fn, a, kw in calls])
     assert sum(sizes) == 12 + 10 + 12
     assert max(sizes) == 2 and len(sizes) == 17

@@ -296,11 +296,20 @@ def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
     order = sorted((start, i, j) for i, (_, _, starts, is_lazy) in enumerate(plans) if is_lazy
                    for j, start in enumerate(starts))
     budget = 2 * _n_workers() * _STRIP_CELLS
-    for run in _batches([plans[i][1][j] for _, i, j in order], budget):
-        part = order[run]
-        got = dask.compute(*[plans[i][0][j] for _, i, j in part])
-        for (_, i, j), res in zip(part, got, strict=True):
-            out[i][j] = res
+    batches = _batches([plans[i][1][j] for _, i, j in order], budget)
+    if order:
+        from dask.highlevelgraph import HighLevelGraph
+        from dask.utils import ensure_dict
+
+        # one low-level graph for every piece, culled to each batch's pieces: a compute of the batch's tasks
+        # merged and culled the whole graph of every table each time (twice the time of the tables one by one at
+        # 10,000²)
+        tasks = [plans[i][0][j] for _, i, j in order]
+        graph = ensure_dict(HighLevelGraph.merge(*[t.__dask_graph__() for t in tasks]))
+        for run in batches:
+            got = _run_graph(graph, [t.key for t in tasks[run]])
+            for (_, i, j), res in zip(order[run], got, strict=True):
+                out[i][j] = res
     eager = [(i, j, t) for i, (tasks, _, _, is_lazy) in enumerate(plans) if not is_lazy for j, t in enumerate(tasks)]
     if len(eager) > 1:
         from concurrent.futures import ThreadPoolExecutor
@@ -312,6 +321,17 @@ def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
     for (i, j, _), res in zip(eager, results, strict=True):
         out[i][j] = res
     return out
+
+
+def _run_graph(graph: dict[Any, Any], keys: list[Any]) -> list[Any]:
+    """``keys`` of ``graph`` (culled to them), computed by the active scheduler (threads, or a cluster's client)."""
+    from dask.base import get_scheduler
+    from dask.delayed import Delayed
+    from dask.optimization import cull
+
+    sub, _ = cull(graph, keys)
+    get = get_scheduler(cls=Delayed)
+    return list(get(sub, keys))
 
 
 #: A table function's steps: yields the pieces it needs, is sent their results, returns the table.

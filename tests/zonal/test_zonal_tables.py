@@ -321,10 +321,24 @@ def test_table_tasks_ship_no_numba_kernel(cov, area, monkeypatch):
     assert not [b for b in shipped if b"numba.core.serialize" in b]
 
 
+def _batch_sizes(monkeypatch) -> list[int]:
+    """The number of pieces of each compute of the zonal tables, recorded as they run."""
+    import openldn.zonal.tables as tabmod
+
+    sizes: list[int] = []
+    run_graph = tabmod._run_graph
+
+    def counting(graph, keys):
+        sizes.append(len(keys))
+        return run_graph(graph, keys)
+
+    monkeypatch.setattr(tabmod, "_run_graph", counting)
+    return sizes
+
+
 def test_compute_tables__together_equal_each_alone_in_one_compute(cov, area, rng, monkeypatch):
     """Planned tables of every kind computed together: each equals its table alone, bit for bit, and all of them
     take one dask compute (one per table, or more, alone)."""
-
     import openldn.zonal.tables as tabmod
     from openldn.zonal import compute_tables
 
@@ -342,14 +356,7 @@ def test_compute_tables__together_equal_each_alone_in_one_compute(cov, area, rng
         (zonal_sum_table, (pop, cov), {"by": deg, "variable": "pop"}),
     ]
     alone = [fn(*a, **kw) for fn, a, kw in calls]
-    computes = []
-    run_graph = tabmod._run_graph
-
-    def counting(graph, keys):
-        computes.append(len(keys))
-        return run_graph(graph, keys)
-
-    monkeypatch.setattr(tabmod, "_run_graph", counting)
+    computes = _batch_sizes(monkeypatch)
     planned = [fn.plan(*a, **kw) for fn, a, kw in calls]
     assert computes == []  # planning computes nothing
     together = compute_tables(planned)
@@ -417,14 +424,7 @@ def test_compute_tables__computes_stay_within_the_memory_budget(cov, area, rng, 
              (zonal_mean_table, (soc, cov, ar), {"by": lc, "variable": "soc"}),
              (crosstab_area_table, (lc, lc, cov, ar), {"variable": "lc2"})]
     alone = [fn(*a, **kw) for fn, a, kw in calls]
-    sizes = []
-    run_graph = tabmod._run_graph
-
-    def counting(graph, keys):
-        sizes.append(len(keys))
-        return run_graph(graph, keys)
-
-    monkeypatch.setattr(tabmod, "_run_graph", counting)
+    sizes = _batch_sizes(monkeypatch)
     together = compute_tables([fn.plan(*a, **kw) for fn, a, kw in calls])
     assert sum(sizes) == 12 + 10 + 12
     assert max(sizes) == 2 and len(sizes) == 17

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,9 @@ from openldn.integration.sdg import one_out_all_out
 from openldn.integration.status import status
 from openldn.integration.summary import SDG_LABELS, STATUS7_LABELS
 from openldn.pipeline.ledger import AreaLedger, ledger_of
-from openldn.zonal import PendingTable, compute_tables
+
+if TYPE_CHECKING:
+    from openldn.zonal import PendingTable
 
 __all__ = ["DEGRADATION_LEGEND", "DEG_LEGEND", "S7_LEGEND", "STATUS7_LEGEND", "run"]
 
@@ -102,6 +104,8 @@ def run(ctx: Any) -> None:
     ctx : openldn.pipeline.RunContext
         The run context (layers from the land cover, productivity and soil carbon stages).
     """
+    from openldn.zonal import compute_tables
+
     opts = _options(ctx)
     a = ctx.assessment
     baseline = Period.from_user_input(a.baseline, name="baseline")

@@ -233,8 +233,9 @@ def _tile_aligned_chunks(
     the smallest run chunk on the tile grid (512, :func:`openldn.pipeline.engine.auto_chunk_size`), so a run chunk
     is one input chunk or a union of them, never a piece split out of a larger chunk: a single-band input read in
     chunks of 4,096 pixels (dask's chunk-size budget) had every 4,096² chunk held until its 64 run chunks had used
-    it, 0.35 GiB at 10,000², a figure that grows with the grid. None (dask's "auto") when even 512 pixels would
-    exceed ``array.chunk-size`` (long monthly series).
+    it: with their pieces, most of the 0.35 GiB the soil carbon model pass held at 10,000², a figure that grows
+    with the grid. None (dask's "auto") when a unit of whole bands exceeds ``array.chunk-size`` (long monthly
+    series).
     """
     import dask
     from dask.utils import parse_bytes
@@ -244,10 +245,9 @@ def _tile_aligned_chunks(
     unit = 512 if bh == bw and 512 % bh == 0 else (bh if bh == bw and bh % 512 == 0 else 0)
     if unit == 0:  # strips or rectangular tiles: no tile grid to follow
         return None
-    edge = min(unit, int(np.sqrt(budget / max(1, count * itemsize))) // unit * unit)
-    if edge < unit:
+    if unit * unit * count * itemsize > budget:
         return None
-    return {"band": -1, "y": min(edge, shape[0]), "x": min(edge, shape[1])}
+    return {"band": -1, "y": min(unit, shape[0]), "x": min(unit, shape[1])}
 
 
 def _open_gdal(p: Path, chunks: Any) -> tuple[xr.DataArray, list[Any], float | None, tuple[float, ...], tuple[float, ...]]:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from openldn.core.codes import NODATA, WATER
@@ -196,7 +195,7 @@ def run(ctx: Any) -> None:
     ctx : openldn.pipeline.RunContext
         The run context (architecture.md, "Stage contract").
     """
-    from openldn.zonal import class_area_table, compute_tables, crosstab_area_table
+    from openldn.zonal import class_area_table, compute_table_groups, crosstab_area_table
 
     a = ctx.assessment
     opts = a.land_cover
@@ -317,11 +316,9 @@ def run(ctx: Any) -> None:
             ctx.write_raster(f"lc_degradation/{label}", deg, legend=deg_legend,
                              title=f"Land cover degradation {label}")
     # the stage's tables in one pass: each chunk of the land cover series is read once for all of them
-    tables = compute_tables([*frames, *trans_frames, *deg_frames])
-    n_area, n_trans = len(frames), len(trans_frames)
-    ctx.add_table("lc_area", pd.concat(tables[:n_area], ignore_index=True))
-    ctx.add_table("lc_transitions", pd.concat(tables[n_area : n_area + n_trans], ignore_index=True))
-    ctx.add_table("lc_degradation", pd.concat(tables[n_area + n_trans :], ignore_index=True))
+    groups = {"lc_area": frames, "lc_transitions": trans_frames, "lc_degradation": deg_frames}
+    for key, frame in compute_table_groups(groups).items():
+        ctx.add_table(key, frame)
     ctx.provenance["land_cover"] = {
         "nesting": {str(k): v.source for k, v in nesting.items()} if isinstance(nesting, dict) else nesting.source,
         "transition_matrix_legend": "national" if on_national else "unccd",

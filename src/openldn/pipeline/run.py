@@ -576,7 +576,7 @@ def build_context(
     geobox = prep["geobox"]
     from openldn.zonal import build_coverage
 
-    offset = prep.get("chunk_offset", (0, 0))
+    offset = prep["chunk_offset"]
     area = pixel_area(grid_template(geobox, chunk_size=prep["chunk_size"], chunk_offset=offset))
     zones_spec = a.zones
     coverage = build_coverage(

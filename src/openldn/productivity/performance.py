@@ -9,7 +9,7 @@ GPG v2 §4.2.5.3; PRAIS 2026 §1.2 Step 5 (Performance); PRAIS 2026 reporting ma
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import dask
@@ -19,6 +19,7 @@ import xarray as xr
 
 from openldn.core.codes import NODATA
 from openldn.core.periods import Period, SomePeriod
+from openldn.core.steps import Steps, drive
 from openldn.exceptions import ConfigError, GridMismatchError
 from openldn.productivity import _kernels
 from openldn.productivity._series import count_sum
@@ -211,21 +212,20 @@ def _finish(
     return codes, a + (b - a) * tg["frac"], count
 
 
-def _percentile_passes(
-    values: dask.array.Array, units: dask.array.Array, q: float, *, now: bool
-) -> Generator[Any, Any, Any]:
+def _percentile_passes(values: dask.array.Array, units: dask.array.Array, q: float, *, now: bool) -> Steps[Any]:
     """Exact per-unit percentiles in three passes over the blocks, memory bounded by the blocks.
 
     Pass 1: count, min and max per unit; pass 2: a 1024-bin histogram per unit, which gives the bins holding the
     two order statistics of the percentile; pass 3: only the values of those bins are gathered and sorted.
 
-    A generator driven by :func:`_drive`: it yields each pass's small result as a ``Delayed`` and is sent back
-    either its computed value (``now``: each pass a compute of its own, which computes the blocks again and frees
-    them one by one) or its key (one lazy graph, returned as a ``Delayed`` of the table, in which dask holds every
-    block of ``values`` and ``units`` from the first pass to the last: 1.6 GB at 10,000² for a float64 mean and
-    int64 units), which the next pass's tasks then take as an argument. The tasks are written as one graph layer over the arrays' blocks (optimised
-    together once), not as a ``dask.delayed`` call per block: merging each call's graph took seconds per period at
-    10,000².
+    Steps (:func:`openldn.core.steps.drive`): each pass's small result is yielded as a ``Delayed``, and the
+    generator is sent back either its computed value (``now``: each pass a compute of its own, which computes the
+    blocks again and frees them one by one) or its key (one lazy graph, returned as a ``Delayed`` of the table, in
+    which dask holds every block of ``values`` and ``units`` from the first pass to the last: 1.6 GB at 10,000² for
+    a float64 mean and int64 units); the next pass's tasks take it as an argument.
+
+    The tasks are written as one graph layer over the arrays' blocks (optimised together once), not as a
+    ``dask.delayed`` call per block: merging each call's graph took seconds per period at 10,000².
     """
     from dask.base import tokenize
     from dask.core import flatten
@@ -242,37 +242,17 @@ def _percentile_passes(
 
     layer.update({(name, "stats", i): (_stats_block, v, u) for i, (v, u) in enumerate(pairs)})
     layer[(name, "stats")] = (_stats_merge, *[(name, "stats", i) for i in range(len(pairs))])
-    stats = yield step((name, "stats"))
+    (stats,) = yield [step((name, "stats"))]
     layer.update({(name, "hist", i): (_hist_block, v, u, stats) for i, (v, u) in enumerate(pairs)})
     layer[(name, "targets")] = (_targets, stats, _tree_sum(layer, name, [(name, "hist", i) for i in range(len(pairs))]), q)
-    tg = yield step((name, "targets"))
+    (tg,) = yield [step((name, "targets"))]
     layer.update({(name, "gather", i): (_gather_block, v, u, stats, tg) for i, (v, u) in enumerate(pairs)})
     layer[(name, "table")] = (_finish, stats, tg, *[(name, "gather", i) for i in range(len(pairs))])
     table = step((name, "table"))
     if not now:
         return table
-    return (yield table)
-
-
-def _drive(passes: list[Generator[Any, Any, Any]], *, now: bool) -> list[Any]:
-    """Run the percentile passes of several rasters side by side: each pass of all of them in one compute (``now``),
-    or wired into one lazy graph each (their last result a ``Delayed``).
-
-    One compute per pass for every raster, rather than per raster, matters on a cluster, where each compute has a
-    fixed cost.
-    """
-    results: list[Any] = [None] * len(passes)
-    pending = {i: next(g) for i, g in enumerate(passes)}
-    while pending:
-        got = dask.compute(*pending.values()) if now else [d.key for d in pending.values()]
-        following = {}
-        for (i, _), value in zip(pending.items(), got, strict=True):
-            try:
-                following[i] = passes[i].send(value)
-            except StopIteration as stop:
-                results[i] = stop.value
-        pending = following
-    return results
+    (computed,) = yield [table]
+    return computed
 
 
 def _tree_sum(layer: dict[Any, Any], name: str, keys: list[Any], split: int = 8) -> Any:
@@ -322,18 +302,22 @@ def unit_percentiles(values: xr.DataArray, units: xr.DataArray, *, q: float = 90
 
 def _unit_tables(pairs: Sequence[tuple[xr.DataArray, xr.DataArray]], q: float, *, compute: bool) -> list[Any]:
     """:func:`unit_percentiles` of several ``(values, units)`` pairs, the dask ones pass by pass together."""
-    tables: list[Any] = [None] * len(pairs)
-    passes: dict[int, Generator[Any, Any, Any]] = {}
+    tables: dict[int, Any] = {}
+    passes: dict[int, tuple[Steps[Any], list[Any]]] = {}
     for i, (values, units) in enumerate(pairs):
         if isinstance(values.data, dask.array.Array) or isinstance(units.data, dask.array.Array):
             vd = values.data if isinstance(values.data, dask.array.Array) else dask.array.from_array(values.data)
             ud = units.data if isinstance(units.data, dask.array.Array) else dask.array.from_array(units.data)
-            passes[i] = _percentile_passes(vd, ud.rechunk(vd.chunks), q, now=compute)
+            steps = _percentile_passes(vd, ud.rechunk(vd.chunks), q, now=compute)
+            passes[i] = (steps, next(steps))
         else:
             tables[i] = _group_percentiles(values.values, units.values, q)
-    for i, table in zip(passes, _drive(list(passes.values()), now=compute), strict=True):
-        tables[i] = table
-    return tables
+    # each pass of every raster in one compute (a fixed cost per compute on a cluster), or wired lazily by key
+    def run(needs: list[Any]) -> Sequence[Any]:
+        return dask.compute(*needs) if compute else [d.key for d in needs]
+
+    tables.update(drive(passes, run))
+    return [tables[i] for i in range(len(pairs))]
 
 
 def _lookup(
@@ -495,9 +479,8 @@ def performance(
     else:
         mean = ndvi
     mean, units = _percentile_inputs(mean, units, mask)
-    if unit_table is None:
-        unit_table = unit_percentiles(mean, units, q=percentile, compute=compute_percentiles)
-    table = unit_table
+    table = unit_table if unit_table is not None else unit_percentiles(mean, units, q=percentile,
+                                                                       compute=compute_percentiles)
     if isinstance(mean.data, dask.array.Array) or isinstance(units.data, dask.array.Array):
         md = mean.data if isinstance(mean.data, dask.array.Array) else dask.array.from_array(mean.data)
         ud = (

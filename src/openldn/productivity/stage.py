@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from openldn.core.codes import NODATA, WATER
@@ -227,7 +226,7 @@ def run(ctx: Any) -> None:
     ctx : openldn.pipeline.RunContext
         The run context (architecture.md, "Stage contract").
     """
-    from openldn.zonal import compute_tables, crosstab_area_table
+    from openldn.zonal import compute_table_groups, crosstab_area_table
 
     a = ctx.assessment
     opts = _options(ctx)
@@ -381,10 +380,9 @@ def run(ctx: Any) -> None:
             ledger.plan_class_table(deg.astype(np.int16), variable="prod_degradation", period=label,
                                     legend=_DEG_TABLE_LEGEND)
         )
-    tables = compute_tables([*lpd_frames, *deg_frames])  # every period's tables in one pass
-    if lpd_frames:
-        ctx.add_table("lpd_by_lc", pd.concat(tables[: len(lpd_frames)], ignore_index=True))
-    ctx.add_table("prod_degradation", pd.concat(tables[len(lpd_frames) :], ignore_index=True))
+    # every period's tables in one pass (no lpd_by_lc table without land cover)
+    for key, frame in compute_table_groups({"lpd_by_lc": lpd_frames, "prod_degradation": deg_frames}).items():
+        ctx.add_table(key, frame)
     ctx.provenance["productivity"] = {
         "source": f"imported LPD ({opts.lpd_source})" if use_import else "computed from ndvi",
         "options": opts.model_dump(),

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from openldn.core.periods import years_of
@@ -46,7 +45,7 @@ def run(ctx: Any) -> None:
         The run context (architecture.md, "Stage contract").
     """
     from openldn.pipeline.ledger import ledger_of, water_of
-    from openldn.zonal import compute_tables, zonal_mean_table
+    from openldn.zonal import compute_table_groups, zonal_mean_table
 
     a = ctx.assessment
     opts = a.soil_carbon
@@ -191,9 +190,9 @@ def run(ctx: Any) -> None:
             ctx.write_raster(f"soc_change/{label}", maps[f"soc_change/{label}"], title=f"SOC change {label}",
                              units="%")
             ctx.write_raster(key, deg, legend=deg_legend, title=f"SOC degradation {label}")
-    tables = compute_tables([*frames, *deg_frames])  # the stage's tables in one pass
-    ctx.add_table("soc_by_lc", pd.concat(tables[: len(frames)], ignore_index=True))
-    ctx.add_table("soc_degradation", pd.concat(tables[len(frames) :], ignore_index=True))
+    # the stage's tables in one pass
+    for key, frame in compute_table_groups({"soc_by_lc": frames, "soc_degradation": deg_frames}).items():
+        ctx.add_table(key, frame)
     ctx.provenance["soil_carbon"] = {
         "stocks": mode,
         "tier": tier,

@@ -11,7 +11,7 @@ whatever the chunking), added in a fixed order, so they are reproducible for any
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec
 
@@ -20,6 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from openldn.core.codes import MASK, NODATA, WATER
+from openldn.core.steps import Steps, drive
 from openldn.exceptions import GridMismatchError
 from openldn.zonal._kernels import AREA_QUANTUM_M2, mark_seen, pair_area, weighted_sums
 from openldn.zonal.coverage import CodeRuns, Coverage, _with_codes
@@ -32,6 +33,7 @@ __all__ = [
     "NODATA_LABEL",
     "PendingTable",
     "class_area_table",
+    "compute_table_groups",
     "compute_tables",
     "crosstab_area_table",
     "zonal_mean_table",
@@ -334,8 +336,9 @@ def _run_graph(graph: dict[Any, Any], keys: list[Any]) -> list[Any]:
     return list(get(sub, keys))
 
 
-#: A table function's steps: yields the pieces it needs, is sent their results, returns the table.
-TableSteps = Generator[list[_Pieces], list[list[Any]], pd.DataFrame]
+#: A table function's steps (:mod:`openldn.core.steps`): yields the pieces it needs, is sent their results (one
+#: list per piece request), returns the table.
+TableSteps = Steps[pd.DataFrame]
 
 
 class PendingTable:
@@ -377,23 +380,35 @@ def compute_tables(tables: Sequence[PendingTable]) -> list[pd.DataFrame]:
     list of pandas.DataFrame
         In the order given.
     """
-    active = {i: t for i, t in enumerate(tables) if t._table is None}
-    while active:
-        needs = [need for t in active.values() for need in t._needs]
-        results = _compute_pieces(needs)
-        following = {}
-        k = 0
-        for i, t in active.items():
-            got, k = results[k : k + len(t._needs)], k + len(t._needs)
-            try:
-                t._needs = t._steps.send(got)
-                following[i] = t
-            except StopIteration as stop:
-                t._table, t._needs = stop.value, []
-        active = following
+    todo = {i: t for i, t in enumerate(tables) if t._table is None}
+    for i, df in drive({i: (t._steps, t._needs) for i, t in todo.items()}, _compute_pieces).items():
+        todo[i]._table, todo[i]._needs = df, []
     out = [t._table for t in tables]
     assert all(df is not None for df in out)
     return out  # type: ignore[return-value]
+
+
+def compute_table_groups(groups: Mapping[str, Sequence[PendingTable]]) -> dict[str, pd.DataFrame]:
+    """:func:`compute_tables` over the tables of every group at once, each group's frames then concatenated.
+
+    Parameters
+    ----------
+    groups : mapping of str to sequence of PendingTable
+        Planned tables by name (a stage's table key, say), in order.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        One frame per group that has tables, in the order given.
+    """
+    frames = compute_tables([t for ts in groups.values() for t in ts])
+    out: dict[str, pd.DataFrame] = {}
+    k = 0
+    for name, ts in groups.items():
+        if ts:
+            out[name] = pd.concat(frames[k : k + len(ts)], ignore_index=True)
+        k += len(ts)
+    return out
 
 
 class table_function(Generic[_P]):  # a decorator: its instances are the public table functions

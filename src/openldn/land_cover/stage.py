@@ -7,7 +7,7 @@ year when unset) with its last year. A missing year is replaced by the closest a
 ``max_year_gap`` years, recorded with ``ctx.substitute`` (check C5).
 
 Land area (GPG v2 (Sims et al. 2021) ch. 2; docs/differences.md, §14 C1-C2; differences register D7): the run's area ledger
-(:mod:`openldn.pipeline.ledger`) is built here, as soon as ``lc_unccd`` exists; the degradation table keeps the
+(:mod:`openldn.pipeline.ledger`) is built here, once the reported years are stored; the degradation table keeps the
 ledger's water in its own row (code :data:`openldn.core.codes.WATER`, the water year chosen by
 ``integration.water_mask_year``), so that improved + stable + degraded + no data is the same land area in every area
 table of the run.
@@ -15,6 +15,7 @@ table of the run.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ __all__ = [
     "TABLE_WATER_CODE",
     "closest_year",
     "degradation_table_legend",
+    "land_cover_of_year",
     "period_years",
     "resolve_option_path",
     "run",
@@ -75,6 +77,33 @@ def period_years(period: Period, baseline: Period, reporting_lc_start: int | Non
     if reporting_lc_start is not None and reporting_lc_start < period.end:
         return int(reporting_lc_start), period.end
     return period.start, period.end
+
+
+#: Attribute of a stored year layer ``lc_unccd/<year>`` naming the land cover year it holds (the reported year's
+#: substitute when that year is missing).
+YEAR_ATTR = "land_cover_year"
+
+
+def land_cover_of_year(layers: Mapping[str, xr.DataArray], year: int) -> xr.DataArray:
+    """The UNCCD land cover of ``year`` (a year of the series ``lc_unccd``), for any stage.
+
+    The land cover stage stores every year the run reports as its own 2-D layer (``lc_unccd/<year>``); that layer is
+    returned when one holds ``year``, else the series' band. A table or a pass over one year then reads one band:
+    the series is stored with all its years in each chunk, so a strip of it holds every year (at 10,000² x 24
+    years, 20 to 36 chunks of 12.6 MB per strip of rows).
+
+    Parameters
+    ----------
+    layers : mapping of str to xarray.DataArray
+        The run's layers (``ctx.layers``), with ``lc_unccd``.
+    year : int
+        A year of the series (chosen with :func:`closest_year`).
+    """
+    for key, da in layers.items():
+        if key.startswith("lc_unccd/") and da.attrs.get(YEAR_ATTR) == int(year):
+            return da
+    lc = layers["lc_unccd"]
+    return lc.isel(time=int(np.flatnonzero(years_of(lc) == int(year))[0]))
 
 
 def _is_file(s: str) -> bool:
@@ -216,9 +245,6 @@ def run(ctx: Any) -> None:
     ctx.layers["lc_unccd"] = reclassify(raw, nesting, strict=opts.strict_codes)
     lc = ctx.layers["lc_unccd"]
     years = years_of(lc)
-    from openldn.pipeline.ledger import ledger_of
-
-    ledger = ledger_of(ctx)  # the run's one water mask and land area (built once, here)
 
     def year_of(target: int, what: str) -> int:
         used = closest_year(years, target, opts.max_year_gap, f"land cover ({what})")
@@ -226,8 +252,8 @@ def run(ctx: Any) -> None:
             ctx.substitute(f"land cover {used} used for {target} ({what})")
         return used
 
-    def lc_at(year: int) -> xr.DataArray:
-        return lc.isel(time=int(np.flatnonzero(years == year)[0]))
+    def lc_at(year: int) -> xr.DataArray:  # the stored year layer once there is one (below), else the band
+        return land_cover_of_year(ctx.layers, year)
 
     baseline = a.baseline_period
     pairs: dict[str, tuple[int, int, int, int]] = {}
@@ -243,9 +269,17 @@ def run(ctx: Any) -> None:
     custom = single is not None and not single.source.startswith("openldn:") and single.child.id != "unccd"
     frames = []
     year_used = {t: (year_of(t, "area table") if t not in years else t) for t in sorted(targets)}
-    maps: dict[str, xr.DataArray] = {}
-    if opts.write_maps and a.outputs.maps:  # the years' maps stored in one pass
-        maps = ctx.materialize_many({f"lc_unccd/{t}": lc_at(y) for t, y in year_used.items()})
+    # every year reported stored as its own layer, in one pass: the tables and passes over one year (here and in
+    # the later stages, land_cover_of_year) read one band, not strips of the whole series
+    year_layers = {}
+    for t, y in year_used.items():
+        band = lc_at(y)
+        band.attrs = {**band.attrs, YEAR_ATTR: int(y)}
+        year_layers[f"lc_unccd/{t}"] = band
+    ctx.layers.update(year_layers)
+    from openldn.pipeline.ledger import ledger_of
+
+    ledger = ledger_of(ctx)  # the run's one water mask and land area (built once, here, from a stored year)
     for t, y in year_used.items():
         frames.append(
             class_area_table.plan(lc_at(y), ctx.coverage, ctx.area, variable="land_cover", period=str(t),
@@ -258,8 +292,8 @@ def run(ctx: Any) -> None:
                 class_area_table.plan(nat, ctx.coverage, ctx.area, variable="land_cover_national", period=str(t),
                                       legend=single.child)
             )
-        if maps:
-            ctx.write_raster(f"lc_unccd/{t}", maps[f"lc_unccd/{t}"], legend=unccd,
+        if opts.write_maps and a.outputs.maps:
+            ctx.write_raster(f"lc_unccd/{t}", ctx.layers[f"lc_unccd/{t}"], legend=unccd,
                              title=f"Land cover {t} (UNCCD classes)")
 
     # Transitions and degradation per period (T5/T6, T7).

@@ -348,7 +348,10 @@ def build_ledger(ctx: Any, *, land_water: xr.DataArray | None = None) -> AreaLed
             if choice.substituted and hasattr(ctx, "substitute"):
                 ctx.substitute(choice.note())
             used = choice.used
-            lc_year = lc.isel(time=years.index(used), drop=True)
+            from openldn.land_cover.stage import land_cover_of_year
+
+            lc_year = land_cover_of_year(layers, used)  # the stored year layer when the land cover stage has one
+            lc_year = lc_year.drop_vars("time", errors="ignore")
         else:
             lc_year = lc
         land_water = land_water_codes(lc_year)

@@ -20,6 +20,7 @@ from openldn.core.periods import Period, ProductivityWindows, productivity_windo
 from openldn.core.vocab import Legend, load_legend
 from openldn.core.years import closest_year as _closest_year
 from openldn.exceptions import ConfigError, MissingYearError
+from openldn.land_cover.stage import land_cover_of_year
 from openldn.productivity.dynamics import land_productivity_dynamics
 from openldn.productivity.lpd import import_lpd, load_lpd_table, lpd_class, lpd_to_degradation
 from openldn.productivity.options import ProductivityOptions
@@ -151,12 +152,14 @@ def _units(
     """Land productivity units for a performance window: land cover at the window start x soil units."""
     lc = None
     what = ""
+    unccd = False
     if source == "input" and ctx.has_input("land_cover"):
         lc_all = ctx.input("land_cover")
         what = "land cover input classes"
     elif "lc_unccd" in ctx.layers:
         lc_all = ctx.layers["lc_unccd"]
         what = "UNCCD land cover"
+        unccd = True
     elif ctx.has_input("land_cover"):
         lc_all = ctx.input("land_cover")
         what = "land cover input classes"
@@ -170,7 +173,7 @@ def _units(
                 ctx.substitute(
                     f"land cover {y} used for {w.performance.start} (productivity units, {w.period.label})"
                 )
-            lc = lc_all.isel(time=int(np.flatnonzero(yrs == y)[0]))
+            lc = land_cover_of_year(ctx.layers, y) if unccd else lc_all.isel(time=int(np.flatnonzero(yrs == y)[0]))
             what = f"{what} {y}"
         else:
             lc = lc_all
@@ -197,8 +200,7 @@ def _lc_for_table(ctx: Any, period: Period) -> xr.DataArray | None:
     lc = ctx.layers["lc_unccd"]
     if "time" not in lc.dims:
         return lc
-    yrs = years_of(lc)
-    return lc.isel(time=int(np.flatnonzero(yrs == _closest(yrs, period.end))[0]))
+    return land_cover_of_year(ctx.layers, _closest(years_of(lc), period.end))
 
 
 def _imported(ctx: Any, period: Period, opts: ProductivityOptions) -> xr.DataArray:

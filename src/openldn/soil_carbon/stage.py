@@ -23,6 +23,7 @@ from openldn.exceptions import ConfigError
 from openldn.land_cover.stage import (
     closest_year,
     degradation_table_legend,
+    land_cover_of_year,
     period_years,
     resolve_option_path,
 )
@@ -69,8 +70,7 @@ def run(ctx: Any) -> None:
     def lc_at(target: int, what: str) -> xr.DataArray | None:
         if lc is None or lc_years is None:
             return None
-        y = pick(lc_years, target, f"land cover ({what})")
-        return lc.isel(time=int(np.flatnonzero(lc_years == y)[0]))
+        return land_cover_of_year(ctx.layers, pick(lc_years, target, f"land cover ({what})"))
 
     ctx.progress("soil_carbon", 0, 3, "SOC stocks")
     if mode == "model":

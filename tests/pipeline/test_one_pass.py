@@ -251,6 +251,48 @@ def test_release_memory__returns_freed_pages_to_the_system() -> None:
     assert before - after > 100 * 2**20, f"RSS {before / 2**20:.0f} -> {after / 2**20:.0f} MiB"
 
 
+_ARENAS = """
+import ctypes, ctypes.util, os, sys, threading
+os.cpu_count = lambda: 2  # the pool of a 2-core machine, whatever this one has
+from openldn.pipeline.engine import engine
+barrier = threading.Barrier(6)
+def work():  # six threads alive at once, each allocating: without a cap each takes an arena of its own
+    blocks = [bytearray(1000) for _ in range(1000)]
+    barrier.wait()
+def run():
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+if sys.argv[1] == "threaded":
+    with engine():
+        run()
+else:
+    run()
+ctypes.CDLL(ctypes.util.find_library("c")).malloc_stats()  # one "Arena <n>:" block per arena, on stderr
+"""
+
+
+@pytest.mark.parametrize(("how", "env", "expected"), [("threaded", {}, 2), ("none", {}, 7),
+                                                      ("threaded", {"MALLOC_ARENA_MAX": "4"}, 4)])
+def test_engine__threaded_run_caps_malloc_arenas(how: str, env: dict[str, str], expected: int) -> None:
+    """A threaded run caps glibc's arenas at its worker threads (a 2-core pool, forced), unless the environment sets
+    ``MALLOC_ARENA_MAX``; without the cap six live threads take seven arenas (the main thread's and theirs)."""
+    import ctypes.util
+    import os
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux") or not ctypes.util.find_library("c"):
+        pytest.skip("malloc arenas are glibc's (Linux)")
+    environ = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"} | env
+    proc = subprocess.run([sys.executable, "-c", _ARENAS, how], capture_output=True, text=True, env=environ,
+                          check=True)
+    arenas = [line for line in proc.stderr.splitlines() if line.startswith("Arena ")]
+    assert len(arenas) == expected, proc.stderr[-500:]
+
+
 def test_productivity_stage__unit_percentiles_of_every_period_in_three_computes(country: Path,
                                                                                  tmp_path: Path) -> None:
     """The performance percentiles of both periods share each of their three passes: three computes, each over

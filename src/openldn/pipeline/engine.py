@@ -43,9 +43,9 @@ _M_ARENA_MAX = -8
 def limit_malloc_arenas(arenas: int) -> None:
     """Cap glibc's malloc arenas for this process (a threaded run), unless ``MALLOC_ARENA_MAX`` is set.
 
-    glibc gives a thread that finds the arenas busy a new one, up to eight per core, and each arena keeps the blocks
-    freed in it. The run's worker threads, GDAL's and the COG writers then spread the large blocks of a pass over
-    many arenas, each holding its own high-water mark. Capped at the number of worker threads, a 2,500² SO1 run on
+    glibc gives each thread that allocates an arena of its own, up to eight per core, and each arena keeps the blocks
+    freed in it. The run's worker threads, GDAL's and the COG writer then spread the large blocks of a pass over many
+    arenas, each holding its own high-water mark. Capped at the number of worker threads, a 2,500² SO1 run on
     2 cores peaked at 1.04 GiB instead of 1.28 GiB, and a 10,000² run at 1.77 GiB instead of 1.87 GiB, in the same
     time (``benchmarks/bench_country.py``; with ``MALLOC_ARENA_MAX``). glibc reads the cap when it first needs more
     arenas than its default test allows, so it holds for the rest of the process; a no-op without glibc.

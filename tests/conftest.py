@@ -35,6 +35,26 @@ def demo_run_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def table_computes(monkeypatch: pytest.MonkeyPatch):
+    """Records the zonal tables' computes as they run: ``table_computes(fn)`` returns a list that receives
+    ``fn(graph, keys)`` of each compute (the low-level graph and the keys handed to the scheduler)."""
+    import openldn.zonal.tables as tabmod
+
+    def record(fn):
+        seen = []
+        run_graph = tabmod._run_graph
+
+        def recording(graph, keys):
+            seen.append(fn(graph, keys))
+            return run_graph(graph, keys)
+
+        monkeypatch.setattr(tabmod, "_run_graph", recording)
+        return seen
+
+    return record
+
+
+@pytest.fixture
 def no_dask_compute():
     """Context-manager factory: any dask compute inside the block raises (compute functions stay lazy)."""
     from openldn.testing import raise_if_dask_computes

@@ -252,8 +252,9 @@ def test_release_memory__returns_freed_pages_to_the_system() -> None:
 
 
 _ARENAS = """
-import ctypes, ctypes.util, os, sys, threading
-os.cpu_count = lambda: 2  # the pool of a 2-core machine, whatever this one has
+import ctypes, ctypes.util, sys, threading
+import dask.system
+dask.system.CPU_COUNT = 2  # the pool of a 2-core machine, whatever this one has
 from openldn.pipeline.engine import engine
 barrier = threading.Barrier(6)
 def work():  # six threads alive at once, each allocating: without a cap each takes an arena of its own

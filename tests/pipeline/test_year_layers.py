@@ -31,19 +31,9 @@ def country(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _graph_names(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
-    """The dask names in each compute of the zonal tables, recorded as they run."""
-    import openldn.zonal.tables as tabmod
-
-    seen: list[set[str]] = []
-    run_graph = tabmod._run_graph
-
-    def recording(graph: Any, keys: Any) -> Any:
-        seen.append({str(k[0]) if isinstance(k, tuple) else str(k) for k in graph})
-        return run_graph(graph, keys)
-
-    monkeypatch.setattr(tabmod, "_run_graph", recording)
-    return seen
+def _names(graph: Any, keys: Any) -> set[str]:
+    """The dask names of a graph's keys."""
+    return {str(k[0]) if isinstance(k, tuple) else str(k) for k in graph}
 
 
 def test_land_cover_stage__stores_each_reported_year_as_its_own_layer(country: Path, tmp_path: Path) -> None:
@@ -69,15 +59,14 @@ def test_land_cover_stage__stores_each_reported_year_as_its_own_layer(country: P
     np.testing.assert_array_equal(other.values, series.isel(time=7).values)
 
 
-def test_tables__read_the_year_layers_not_the_series(country: Path, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tables__read_the_year_layers_not_the_series(country: Path, tmp_path: Path, table_computes: Any) -> None:
     """No table compute of the land cover, productivity or soil carbon stage reads the stored series (the area
     ledger's water included). Before the year layers, the land cover tables (area per year, transitions, the water
     row), the productivity table by class and the soil carbon stock table by class read it. The land area table,
     over every reported year, reads the series once, on purpose."""
     ctx = make_context(load_assessment(country / "assessment.yaml", check_files=False), out_dir=tmp_path / "run",
                        chunk_size=32)
-    seen = _graph_names(monkeypatch)
+    seen = table_computes(_names)
     by_stage: dict[str, list[set[str]]] = {}
     for stage in ("land_cover", "land_area", "productivity", "soil_carbon"):
         start = len(seen)

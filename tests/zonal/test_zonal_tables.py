@@ -292,22 +292,13 @@ def test_chunkwise_path_equals_strips(cov, area, rng, monkeypatch):
 
 
 
-def test_table_tasks_ship_no_numba_kernel(cov, area, monkeypatch):
+def test_table_tasks_ship_no_numba_kernel(cov, area, table_computes):
     """Tasks carry the kernels by reference: a numba dispatcher pickled by value is compiled again in every worker."""
     import cloudpickle
+    from dask.optimization import cull
 
-    import openldn.zonal.tables as tabmod
-
-    shipped: list[bytes] = []
-    run_graph = tabmod._run_graph
-
-    def recording(graph, keys):
-        from dask.optimization import cull
-
-        shipped.append(cloudpickle.dumps(cull(graph, keys)[0]))  # what a distributed client would send
-        return run_graph(graph, keys)
-
-    monkeypatch.setattr(tabmod, "_run_graph", recording)
+    # what a distributed client would send
+    shipped = table_computes(lambda graph, keys: cloudpickle.dumps(cull(graph, keys)[0]))
     rng = np.random.default_rng(3)
     values = _grid(rng.random((30, 40))).chunk(10)  # small chunks: the row-strip path
     classes = _grid(rng.integers(1, 4, (30, 40)).astype(np.int16)).chunk(20)
@@ -321,22 +312,7 @@ def test_table_tasks_ship_no_numba_kernel(cov, area, monkeypatch):
     assert not [b for b in shipped if b"numba.core.serialize" in b]
 
 
-def _batch_sizes(monkeypatch) -> list[int]:
-    """The number of pieces of each compute of the zonal tables, recorded as they run."""
-    import openldn.zonal.tables as tabmod
-
-    sizes: list[int] = []
-    run_graph = tabmod._run_graph
-
-    def counting(graph, keys):
-        sizes.append(len(keys))
-        return run_graph(graph, keys)
-
-    monkeypatch.setattr(tabmod, "_run_graph", counting)
-    return sizes
-
-
-def test_compute_tables__together_equal_each_alone_in_one_compute(cov, area, rng, monkeypatch):
+def test_compute_tables__together_equal_each_alone_in_one_compute(cov, area, rng, monkeypatch, table_computes):
     """Planned tables of every kind computed together: each equals its table alone, bit for bit, and all of them
     take one dask compute (one per table, or more, alone)."""
     import openldn.zonal.tables as tabmod
@@ -356,7 +332,7 @@ def test_compute_tables__together_equal_each_alone_in_one_compute(cov, area, rng
         (zonal_sum_table, (pop, cov), {"by": deg, "variable": "pop"}),
     ]
     alone = [fn(*a, **kw) for fn, a, kw in calls]
-    computes = _batch_sizes(monkeypatch)
+    computes = table_computes(lambda graph, keys: len(keys))  # pieces per compute
     planned = [fn.plan(*a, **kw) for fn, a, kw in calls]
     assert computes == []  # planning computes nothing
     together = compute_tables(planned)
@@ -406,7 +382,7 @@ def test_compute_tables__a_layer_shared_by_tables_is_read_once_per_piece(cov, ar
     assert reads[0] == 3 * 12  # the first table once, the crosstab once per year map (fused into each)
 
 
-def test_compute_tables__computes_stay_within_the_memory_budget(cov, area, rng, monkeypatch):
+def test_compute_tables__computes_stay_within_the_memory_budget(cov, area, rng, monkeypatch, table_computes):
     """However many tables are computed together, one compute holds at most the budget's cells (two strips per
     worker thread): with 120-cell strips and one thread, 240 cells, i.e. two pieces of 100-120 cells."""
 
@@ -424,7 +400,7 @@ def test_compute_tables__computes_stay_within_the_memory_budget(cov, area, rng, 
              (zonal_mean_table, (soc, cov, ar), {"by": lc, "variable": "soc"}),
              (crosstab_area_table, (lc, lc, cov, ar), {"variable": "lc2"})]
     alone = [fn(*a, **kw) for fn, a, kw in calls]
-    sizes = _batch_sizes(monkeypatch)
+    sizes = table_computes(lambda graph, keys: len(keys))
     together = compute_tables([fn.plan(*a, **kw) for fn, a, kw in calls])
     assert sum(sizes) == 12 + 10 + 12
     assert max(sizes) == 2 and len(sizes) == 17

@@ -271,12 +271,7 @@ def run(ctx: Any) -> None:
     year_used = {t: (year_of(t, "area table") if t not in years else t) for t in sorted(targets)}
     # every year reported stored as its own layer, in one pass: the tables and passes over one year (here and in
     # the later stages, land_cover_of_year) read one band, not strips of the whole series
-    year_layers = {}
-    for t, y in year_used.items():
-        band = lc_at(y)
-        band.attrs = {**band.attrs, YEAR_ATTR: int(y)}
-        year_layers[f"lc_unccd/{t}"] = band
-    ctx.layers.update(year_layers)
+    ctx.layers.update({f"lc_unccd/{t}": lc_at(y).assign_attrs({YEAR_ATTR: int(y)}) for t, y in year_used.items()})
     from openldn.pipeline.ledger import ledger_of
 
     ledger = ledger_of(ctx)  # the run's one water mask and land area (built once, here, from a stored year)

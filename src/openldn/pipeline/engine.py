@@ -179,7 +179,9 @@ def engine(
     distributed.Client or None
     """
     if scheduler is None and workers is None:
-        limit_malloc_arenas(os.cpu_count() or 1)  # one per worker thread of dask's pool
+        from dask.system import CPU_COUNT
+
+        limit_malloc_arenas(CPU_COUNT)  # one per thread of dask's pool (its size)
         with dask.config.set(scheduler="threads"):
             yield None
         return

@@ -294,11 +294,10 @@ def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
     plans = [_plan(r, [optimised.get(id(d), d) for d in datas], by_chunks)
              for r, (datas, by_chunks) in zip(reqs, layouts, strict=True)]
     out: list[list[Any]] = [[None] * len(tasks) for tasks, _, _, _ in plans]
-    # (first row, request, piece) of every lazy piece: consecutive runs of at most `budget` cells are one compute
+    # (first row, request, piece) of every lazy piece: consecutive runs of at most two strips of cells per worker
+    # thread are one compute
     order = sorted((start, i, j) for i, (_, _, starts, is_lazy) in enumerate(plans) if is_lazy
                    for j, start in enumerate(starts))
-    budget = 2 * _n_workers() * _STRIP_CELLS
-    batches = _batches([plans[i][1][j] for _, i, j in order], budget)
     if order:
         from dask.highlevelgraph import HighLevelGraph
         from dask.utils import ensure_dict
@@ -308,7 +307,7 @@ def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
         # 10,000²)
         tasks = [plans[i][0][j] for _, i, j in order]
         graph = ensure_dict(HighLevelGraph.merge(*[t.__dask_graph__() for t in tasks]))
-        for run in batches:
+        for run in _batches([plans[i][1][j] for _, i, j in order], 2 * _n_workers() * _STRIP_CELLS):
             got = _run_graph(graph, [t.key for t in tasks[run]])
             for (_, i, j), res in zip(order[run], got, strict=True):
                 out[i][j] = res
@@ -430,8 +429,9 @@ class table_function(Generic[_P]):  # a decorator: its instances are the public 
 
 def _n_workers() -> int:
     """Threads of the active dask scheduler (the distributed client's when there is one)."""
-    import os
     import sys
+
+    from dask.system import CPU_COUNT
 
     if "distributed" in sys.modules:  # a client can only exist when distributed was imported
         try:
@@ -440,7 +440,7 @@ def _n_workers() -> int:
             return max(1, sum(get_client().nthreads().values()))  # type: ignore[no-untyped-call]
         except ValueError:
             pass
-    return os.cpu_count() or 1
+    return int(CPU_COUNT)  # the threaded scheduler's pool
 
 
 def _merge_codes(parts: list[np.ndarray]) -> np.ndarray:

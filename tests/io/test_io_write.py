@@ -37,6 +37,7 @@ def test_write_cog_roundtrip_years_and_layout(tmp_path, rng):
         assert src.overviews(1), "COG has overviews"
         assert src.tags()["units"] == "1"
         assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert src.tags(ns="IMAGE_STRUCTURE").get("PREDICTOR") == "3", "floats: the floating-point predictor"
     back = open_raster(p)
     np.testing.assert_array_equal(back.values, data)
     assert list(pd.DatetimeIndex(back.time.values).year) == [2000, 2001, 2002]
@@ -54,6 +55,7 @@ def test_write_cog_categorical_colour_table(tmp_path):
         assert cmap[1][:3] == (0x78, 0x7F, 0x1B)
         assert src.nodata == 0
         assert src.tags()["legend"] == "unccd"
+        assert "PREDICTOR" not in src.tags(ns="IMAGE_STRUCTURE"), "class codes: no predictor"
         np.testing.assert_array_equal(src.read(1), data)
 
 

@@ -14,6 +14,7 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window
 
 from openldn.io import atomic_path
+from openldn.io.write import deflate_predictor
 
 __all__ = [
     "block_windows",
@@ -35,11 +36,6 @@ def _blocksize(height: int, width: int, tile: int) -> int:
     """Tile edge: ``tile`` or smaller for tiny rasters (a multiple of 16, as GeoTIFF requires)."""
     need = max(height, width)
     return int(min(tile, max(16, -(-need // 16) * 16)))
-
-
-def _predictor(dtype: np.dtype[Any]) -> int:
-    """Deflate predictor suited to the data type (3 = floating point, 2 = horizontal differencing)."""
-    return 3 if np.issubdtype(dtype, np.floating) else 2
 
 
 def _label_band(dst: Any, index: int, label: str) -> None:
@@ -113,7 +109,7 @@ def open_stack_writer(
         nodata=nodata,
         blockxsize=block,
         blockysize=block,
-        predictor=_predictor(np.dtype(dtype)),
+        predictor=deflate_predictor(np.dtype(dtype)),
         interleave="band",
         num_threads="2",
         **{**GTIFF_OPTIONS, **({"compress": "zstd", "zstd_level": 1} if fast else {})},
@@ -230,7 +226,7 @@ def convert_to_cog(src: Path, dst: Path, *, categorical: bool, tile: int = 512) 
                 tmp,
                 driver="COG",
                 compress="deflate",
-                predictor=_predictor(dtype),
+                predictor=deflate_predictor(dtype),
                 blocksize=block,
                 overviews="FORCE_USE_EXISTING" if factors else "NONE",
                 bigtiff="if_safer",

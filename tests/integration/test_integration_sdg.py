@@ -128,6 +128,14 @@ def test_status__degraded_then_stable_stays_degraded() -> None:
     assert int(status(b, p).values.ravel()[0]) == -1
 
 
+def test_status__codes_outside_the_assessment_are_nodata() -> None:
+    # an unknown code, a NaN and a fraction in either input give no data, like NODATA itself
+    b = xr.DataArray(np.array([[5.0, 0.0, np.nan, 0.5, -1.0, 1.0]]), dims=("y", "x"))
+    p = xr.DataArray(np.array([[0.0, 5.0, 0.0, 0.0, 1.0, -1.0]]), dims=("y", "x"))
+    assert status(b, p, expanded=True).values.ravel().tolist() == [ND, ND, ND, ND, 6, 2]
+    assert status(b, p).values.ravel().tolist() == [ND, ND, ND, ND, 1, -1]
+
+
 def test_status7_to_status3_reproduces_matrix() -> None:
     b, p = _layers(PAIRS)
     assert (status7_to_status3(status(b, p, expanded=True)) == status(b, p)).all()
@@ -138,6 +146,7 @@ def test_status__dask() -> None:
     with dask.config.set(scheduler=_raise_scheduler):
         out = status(b, p, expanded=True)
     assert isinstance(out.data, dsa.Array)
+    assert out.values.ravel().tolist() == [EXPANDED[bi][pj] for bi, pj in PAIRS]
 
 
 def test_proportion_degraded__water_excluded_nodata_included() -> None:

@@ -27,7 +27,7 @@ from openldn.core.codes import NODATA, STATUS_DTYPE
 from openldn.exceptions import ConfigError, GridMismatchError
 from openldn.integration._georef import keep_crs
 
-__all__ = ["IMPROVED_RULES", "NODATA_RULES", "ImprovedRule", "NodataRule", "one_out_all_out"]
+__all__ = ["IMPROVED_RULES", "NODATA_RULES", "ImprovedRule", "NodataRule", "assessment_lookup", "one_out_all_out"]
 
 ImprovedRule = Literal["trends_earth", "any_improved"]
 NodataRule = Literal["any_nodata", "degraded_wins"]
@@ -35,6 +35,60 @@ NodataRule = Literal["any_nodata", "degraded_wins"]
 IMPROVED_RULES: tuple[str, ...] = ("trends_earth", "any_improved")
 #: Accepted values of ``nodata_rule``.
 NODATA_RULES: tuple[str, ...] = ("any_nodata", "degraded_wins")
+
+
+#: The assessment codes, in the order of the look-up tables' axes; any other value (no data, NaN, an unknown code)
+#: takes the last index.
+ASSESSED: tuple[int, ...] = (-1, 0, 1)
+
+
+def _code_index(a: np.ndarray) -> np.ndarray:
+    """0, 1, 2 for -1, 0, 1 and 3 for any other value."""
+    ok = (a == -1) | (a == 0) | (a == 1)
+    return np.where(ok, a, 2).astype(np.intp) + 1
+
+
+def _lookup_block(*arrays: np.ndarray, table: np.ndarray) -> np.ndarray:
+    return table[tuple(_code_index(a) for a in arrays)]
+
+
+def assessment_lookup(table: np.ndarray, *arrays: xr.DataArray) -> xr.DataArray:
+    """Combine -1/0/1 assessments through ``table`` (one look-up per pixel).
+
+    Parameters
+    ----------
+    table : numpy.ndarray
+        ``(4,) * len(arrays)`` int16 table, indexed per array by the position of its code in -1, 0, 1, and 3 for any
+        other value (no data, NaN, an unknown code).
+    *arrays : xarray.DataArray
+        The assessments, on one grid (aligned), numpy- or dask-backed.
+
+    Returns
+    -------
+    xarray.DataArray
+        int16, same backing as the inputs.
+    """
+    return xr.apply_ufunc(_lookup_block, *arrays, kwargs={"table": np.asarray(table, dtype=STATUS_DTYPE)},
+                          dask="parallelized", output_dtypes=[STATUS_DTYPE])
+
+
+def _rule_table(improved_rule: str, nodata_rule: str) -> np.ndarray:
+    """The (4, 4, 4) One-Out-All-Out table: the rule evaluated once on every combination of codes and no data."""
+    lc, lp, soc = np.meshgrid(*[np.array([*ASSESSED, NODATA], dtype=STATUS_DTYPE)] * 3, indexing="ij")
+
+    def valid(a: np.ndarray) -> np.ndarray:
+        return (a == -1) | (a == 0) | (a == 1)
+
+    any_nd = ~valid(lc) | ~valid(lp) | ~valid(soc)
+    any_deg = (lc == -1) | (lp == -1) | (soc == -1)
+    if improved_rule == "trends_earth":
+        improved = (lp == 1) | ((lp == 0) & ((lc == 1) | (soc == 1)))
+    else:
+        improved = (lc == 1) | (lp == 1) | (soc == 1)
+    out = np.where(improved, 1, 0)
+    out = np.where(any_deg, -1, out)
+    nd = any_nd & ~any_deg if nodata_rule == "degraded_wins" else any_nd
+    return np.where(nd, NODATA, out).astype(STATUS_DTYPE)
 
 
 def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
@@ -89,21 +143,7 @@ def one_out_all_out(
     improved_rule = _check_choice("improved_rule", improved_rule, IMPROVED_RULES)  # type: ignore[assignment]
     nodata_rule = _check_choice("nodata_rule", nodata_rule, NODATA_RULES)  # type: ignore[assignment]
     lc, lp, soc = _align(land_cover, productivity, soil_carbon)
-
-    def valid(a: xr.DataArray) -> xr.DataArray:
-        return (a == -1) | (a == 0) | (a == 1)
-
-    any_nd = ~valid(lc) | ~valid(lp) | ~valid(soc)
-    any_deg = (lc == -1) | (lp == -1) | (soc == -1)
-    if improved_rule == "trends_earth":
-        improved = (lp == 1) | ((lp == 0) & ((lc == 1) | (soc == 1)))
-    else:
-        improved = (lc == 1) | (lp == 1) | (soc == 1)
-
-    out = xr.where(improved, np.int16(1), np.int16(0))
-    out = xr.where(any_deg, np.int16(-1), out)
-    nd = any_nd & ~any_deg if nodata_rule == "degraded_wins" else any_nd
-    out = xr.where(nd, np.int16(NODATA), out).astype(STATUS_DTYPE)
+    out = assessment_lookup(_rule_table(improved_rule, nodata_rule), lc, lp, soc)
     out.name = "sdg_15_3_1"
     out.attrs = {
         "long_name": "SDG 15.3.1 degradation status (One-Out-All-Out)",

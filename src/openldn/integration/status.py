@@ -24,6 +24,7 @@ import xarray as xr
 from openldn.core.codes import NODATA, STATUS_DTYPE
 from openldn.exceptions import GridMismatchError
 from openldn.integration._georef import keep_crs
+from openldn.integration.sdg import assessment_lookup
 
 __all__ = ["EXPANDED_MATRIX", "STATUS7_TO_3", "status", "status7_to_status3"]
 
@@ -61,13 +62,9 @@ def status(baseline: xr.DataArray, period: xr.DataArray, *, expanded: bool = Fal
         raise GridMismatchError(
             "status: the baseline and period assessments are not on the same grid; compute both on the analysis grid."
         ) from err
-    out = xr.full_like(b, NODATA, dtype=STATUS_DTYPE)
-    for bi in (-1, 0, 1):
-        for pj in (-1, 0, 1):
-            code = int(EXPANDED_MATRIX[bi + 1, pj + 1])
-            value = code if expanded else STATUS7_TO_3[code]
-            out = xr.where((b == bi) & (p == pj), np.int16(value), out)
-    out = out.astype(STATUS_DTYPE)
+    table = np.full((4, 4), NODATA, dtype=STATUS_DTYPE)  # the last row and column: no data in either input
+    table[:3, :3] = EXPANDED_MATRIX if expanded else np.vectorize(STATUS7_TO_3.get)(EXPANDED_MATRIX)
+    out = assessment_lookup(table, b, p)
     out.name = "status7" if expanded else "status"
     if expanded:
         meanings = (

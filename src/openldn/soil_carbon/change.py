@@ -68,18 +68,26 @@ def relative_change(initial: xr.DataArray, final: xr.DataArray, *, round_stocks:
     return out
 
 
-def _classify(change: xr.DataArray, threshold: float, strict: bool, water: xr.DataArray | None) -> xr.DataArray:
+def _classify_block(change: np.ndarray, *water: np.ndarray, threshold: float, strict: bool) -> np.ndarray:
+    """-1 / 0 / 1 of the relative changes of one block (NODATA where NaN or water), in one pass."""
     at_lo = np.abs(change + threshold) <= THRESHOLD_TOLERANCE
     at_hi = np.abs(change - threshold) <= THRESHOLD_TOLERANCE
     if strict:
         deg, imp = (change < -threshold) & ~at_lo, (change > threshold) & ~at_hi
     else:
         deg, imp = (change <= -threshold) | at_lo, (change >= threshold) | at_hi
-    out = xr.where(deg, -1, xr.where(imp, 1, 0))
-    nd = change.isnull()
-    if water is not None:
-        nd = nd | water.astype(bool)
-    out = out.where(~nd, NODATA).astype(np.int16)
+    out = np.where(deg, np.int16(-1), np.where(imp, np.int16(1), np.int16(0)))
+    nd = np.isnan(change)
+    if water:
+        nd |= water[0].astype(bool)
+    out[nd] = NODATA
+    return out
+
+
+def _classify(change: xr.DataArray, threshold: float, strict: bool, water: xr.DataArray | None) -> xr.DataArray:
+    arrays = [change] if water is None else [change, water]
+    out = xr.apply_ufunc(_classify_block, *arrays, kwargs={"threshold": threshold, "strict": strict},
+                         dask="parallelized", output_dtypes=[np.int16])
     out.attrs = {
         "long_name": "SOC degradation",
         "_FillValue": NODATA,

@@ -42,14 +42,21 @@ NODATA_RULES: tuple[str, ...] = ("any_nodata", "degraded_wins")
 ASSESSED: tuple[int, ...] = (-1, 0, 1)
 
 
+def _assessed(a: np.ndarray) -> np.ndarray:
+    """Where ``a`` holds one of the assessment codes -1, 0, 1."""
+    ok: np.ndarray = (a == -1) | (a == 0) | (a == 1)
+    return ok
+
+
 def _code_index(a: np.ndarray) -> np.ndarray:
     """0, 1, 2 for -1, 0, 1 and 3 for any other value."""
-    ok = (a == -1) | (a == 0) | (a == 1)
-    return np.where(ok, a, 2).astype(np.intp) + 1
+    index: np.ndarray = np.where(_assessed(a), a, 2).astype(np.intp) + 1
+    return index
 
 
 def _lookup_block(*arrays: np.ndarray, table: np.ndarray) -> np.ndarray:
-    return table[tuple(_code_index(a) for a in arrays)]
+    out: np.ndarray = table[tuple(_code_index(a) for a in arrays)]
+    return out
 
 
 def assessment_lookup(table: np.ndarray, *arrays: xr.DataArray) -> xr.DataArray:
@@ -68,18 +75,16 @@ def assessment_lookup(table: np.ndarray, *arrays: xr.DataArray) -> xr.DataArray:
     xarray.DataArray
         int16, same backing as the inputs.
     """
-    return xr.apply_ufunc(_lookup_block, *arrays, kwargs={"table": np.asarray(table, dtype=STATUS_DTYPE)},
-                          dask="parallelized", output_dtypes=[STATUS_DTYPE])
+    out: xr.DataArray = xr.apply_ufunc(_lookup_block, *arrays,
+                                       kwargs={"table": np.asarray(table, dtype=STATUS_DTYPE)},
+                                       dask="parallelized", output_dtypes=[STATUS_DTYPE])
+    return out
 
 
 def _rule_table(improved_rule: str, nodata_rule: str) -> np.ndarray:
     """The (4, 4, 4) One-Out-All-Out table: the rule evaluated once on every combination of codes and no data."""
     lc, lp, soc = np.meshgrid(*[np.array([*ASSESSED, NODATA], dtype=STATUS_DTYPE)] * 3, indexing="ij")
-
-    def valid(a: np.ndarray) -> np.ndarray:
-        return (a == -1) | (a == 0) | (a == 1)
-
-    any_nd = ~valid(lc) | ~valid(lp) | ~valid(soc)
+    any_nd = ~_assessed(lc) | ~_assessed(lp) | ~_assessed(soc)
     any_deg = (lc == -1) | (lp == -1) | (soc == -1)
     if improved_rule == "trends_earth":
         improved = (lp == 1) | ((lp == 0) & ((lc == 1) | (soc == 1)))

@@ -39,6 +39,10 @@ def deflate_predictor(dtype: np.dtype[Any], *, categorical: bool = False) -> int
     return 1 if categorical else 2
 
 
+#: The COG driver's names of the TIFF predictors.
+_COG_PREDICTOR = {1: "NO", 2: "STANDARD", 3: "FLOATING_POINT"}
+
+
 def _band_labels(da: xr.DataArray) -> list[str]:
     if da.ndim == 2:
         return [str(da.name)] if da.name is not None else [""]
@@ -207,7 +211,7 @@ def write_cog(
                 tmp,
                 driver="COG",
                 COMPRESS="DEFLATE",
-                PREDICTOR=str(deflate_predictor(dtype, categorical=True)),  # integer maps are classes
+                PREDICTOR=_COG_PREDICTOR[deflate_predictor(dtype, categorical=True)],  # integer maps are classes
                 BLOCKSIZE=str(_BLOCKSIZE),
                 OVERVIEWS="AUTO" if overviews else "NONE",
                 OVERVIEW_RESAMPLING=resampling,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import dask.array
 import numpy as np
 import pytest
@@ -97,6 +99,37 @@ def test_unit_percentiles__blockwise_dask_equals_in_memory(q: float, rng: np.ran
         lazy = unit_percentiles(vv.chunk(17), uu.chunk(17), q=q)
     for a, b in zip(eager, lazy.compute(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_unit_percentiles__histogram_kernels_bin_as_numpy(rng: np.random.Generator) -> None:
+    # the kernels of the histogram and gather passes against the numpy bins they replace (same bins, same values)
+    perf = importlib.import_module("openldn.productivity.performance")  # the module (the package exports a function)
+
+    v = rng.gamma(2.0, size=(40, 50)).astype(np.float32)
+    v[rng.random(v.shape) < 0.05] = np.nan
+    u = rng.integers(3, 9, size=(40, 50)).astype(np.int16)
+    u[:2] = -1
+    v[u == 5] = 1.25  # a unit of one value: zero span
+    stats = perf._stats_merge(perf._stats_block(v, u))
+    bins = perf._bin_table(stats)
+    assert bins is not None
+    hist = perf._hist_block(v, u, stats, bins)
+    np.testing.assert_array_equal(hist, perf._hist_block(v, u, stats))
+    assert hist.sum() == np.count_nonzero(np.isfinite(v) & (u != -1))
+    tg = perf._targets(stats, hist, 90.0)
+    for a, b in zip(perf._gather_block(v, u, stats, tg, bins), perf._gather_block(v, u, stats, tg), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_unit_percentiles__codes_too_wide_for_the_kernels(rng: np.random.Generator) -> None:
+    # unit codes spanning more than _DENSE_UNITS take the numpy bins; the same percentiles as in memory
+    v = np.round(rng.gamma(2.0, size=(30, 40)), 1)
+    u = np.where(rng.random(v.shape) < 0.5, 1, 1 << 22).astype(np.int64)
+    vv, uu = xr.DataArray(v, dims=("y", "x")), xr.DataArray(u, dims=("y", "x"))
+    eager = unit_percentiles(vv, uu)
+    for a, b in zip(eager, unit_percentiles(vv.chunk(16), uu.chunk(16)).compute(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert eager[0].tolist() == [1, 1 << 22]
 
 
 def test_performance__computed_percentiles_hold_a_few_blocks_not_the_raster() -> None:

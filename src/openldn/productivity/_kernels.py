@@ -1220,6 +1220,51 @@ def dense_unit_stats(
 
 
 @numba.njit(nogil=True, cache=True)
+def unit_histogram(
+    values: np.ndarray, units: np.ndarray, index: np.ndarray, lo: int, vmin: np.ndarray, scale: np.ndarray,
+    nbins: int, unit_nodata: int,
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Histogram ``(units, nbins)`` of the finite ``values`` of each unit (index ``index[code - lo]``), one pass.
+
+    A value's bin is ``min(int((value - vmin[k]) * scale[k]), nbins - 1)`` for its unit ``k``.
+    """
+    hist = np.zeros((vmin.size, nbins), np.int64)
+    for i in range(values.size):
+        x = values[i]
+        u = units[i]
+        if u == unit_nodata or not math.isfinite(x):
+            continue
+        k = index[u - lo]
+        b = min(int((x - vmin[k]) * scale[k]), nbins - 1)
+        hist[k, b] += 1
+    return hist
+
+
+@numba.njit(nogil=True, cache=True)
+def unit_gather(
+    values: np.ndarray, units: np.ndarray, index: np.ndarray, lo: int, vmin: np.ndarray, scale: np.ndarray,
+    nbins: int, unit_nodata: int, b_lo: np.ndarray, b_hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """(unit index, value) of the finite ``values`` whose bin (as in :func:`unit_histogram`) lies in
+    ``b_lo[k] .. b_hi[k]`` for their unit ``k``, in input order."""
+    ks = np.empty(values.size, np.int64)
+    vs = np.empty(values.size, np.float64)
+    m = 0
+    for i in range(values.size):
+        x = values[i]
+        u = units[i]
+        if u == unit_nodata or not math.isfinite(x):
+            continue
+        k = index[u - lo]
+        b = min(int((x - vmin[k]) * scale[k]), nbins - 1)
+        if b_lo[k] <= b <= b_hi[k]:
+            ks[m] = k
+            vs[m] = x
+            m += 1
+    return ks[:m].copy(), vs[:m].copy()
+
+
+@numba.njit(nogil=True, cache=True)
 def group_percentiles(values: np.ndarray, group: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
     """Exact ``q``-th percentile (linear interpolation between order statistics) of ``values`` per group.
 

@@ -169,7 +169,27 @@ def _bins(v: np.ndarray, u: np.ndarray, stats: tuple[np.ndarray, ...]) -> tuple[
     return i, b
 
 
-def _hist_block(v: np.ndarray, u: np.ndarray, stats: tuple[np.ndarray, ...]) -> np.ndarray:
+def _bin_table(stats: tuple[np.ndarray, ...]) -> tuple[np.ndarray, int, np.ndarray, np.ndarray] | None:
+    """``(index, lo, vmin, scale)`` of the histogram kernels: the unit index of each code ``lo + j`` at ``index[j]``,
+    the per-unit minimum and bin scale of :func:`_bins`; None when the codes span more than ``_DENSE_UNITS``."""
+    codes, _, vmin, vmax = stats
+    if codes.size == 0 or int(codes[-1]) - int(codes[0]) >= _DENSE_UNITS:
+        return None
+    lo = int(codes[0])
+    index = np.full(int(codes[-1]) - lo + 1, -1, np.int64)
+    index[codes - lo] = np.arange(codes.size)
+    span = vmax - vmin
+    scale = np.where(span > 0, _BINS / np.where(span > 0, span, 1.0), 0.0)
+    return index, lo, np.asarray(vmin, np.float64), scale
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a).ravel()
+
+
+def _hist_block(v: np.ndarray, u: np.ndarray, stats: tuple[np.ndarray, ...], bins: Any = None) -> np.ndarray:
+    if bins is not None:  # one pass of a kernel (the same bins as _bins)
+        return _kernels.unit_histogram(_flat(v), _flat(u), bins[0], bins[1], bins[2], bins[3], _BINS, UNIT_NODATA)
     v, u = _block_pairs(v, u)
     i, b = _bins(v, u, stats)
     return np.bincount(i * _BINS + b, minlength=stats[0].size * _BINS).reshape(stats[0].size, _BINS)
@@ -189,8 +209,11 @@ def _targets(stats: tuple[np.ndarray, ...], hist: np.ndarray, q: float) -> dict[
 
 
 def _gather_block(
-    v: np.ndarray, u: np.ndarray, stats: tuple[np.ndarray, ...], tg: dict[str, np.ndarray]
+    v: np.ndarray, u: np.ndarray, stats: tuple[np.ndarray, ...], tg: dict[str, np.ndarray], bins: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
+    if bins is not None:
+        return _kernels.unit_gather(_flat(v), _flat(u), bins[0], bins[1], bins[2], bins[3], _BINS, UNIT_NODATA,
+                                    tg["b_lo"], tg["b_hi"])
     v, u = _block_pairs(v, u)
     i, b = _bins(v, u, stats)
     keep = (b >= tg["b_lo"][i]) & (b <= tg["b_hi"][i])
@@ -243,10 +266,12 @@ def _percentile_passes(values: dask.array.Array, units: dask.array.Array, q: flo
     layer.update({(name, "stats", i): (_stats_block, v, u) for i, (v, u) in enumerate(pairs)})
     layer[(name, "stats")] = (_stats_merge, *[(name, "stats", i) for i in range(len(pairs))])
     (stats,) = yield [step((name, "stats"))]
-    layer.update({(name, "hist", i): (_hist_block, v, u, stats) for i, (v, u) in enumerate(pairs)})
+    layer[(name, "bins")] = (_bin_table, stats)  # once per compute, not once per block
+    bins = (name, "bins")
+    layer.update({(name, "hist", i): (_hist_block, v, u, stats, bins) for i, (v, u) in enumerate(pairs)})
     layer[(name, "targets")] = (_targets, stats, _tree_sum(layer, name, [(name, "hist", i) for i in range(len(pairs))]), q)
     (tg,) = yield [step((name, "targets"))]
-    layer.update({(name, "gather", i): (_gather_block, v, u, stats, tg) for i, (v, u) in enumerate(pairs)})
+    layer.update({(name, "gather", i): (_gather_block, v, u, stats, tg, bins) for i, (v, u) in enumerate(pairs)})
     layer[(name, "table")] = (_finish, stats, tg, *[(name, "gather", i) for i in range(len(pairs))])
     table = step((name, "table"))
     if not now:

@@ -17,7 +17,7 @@ import xarray as xr
 from openldn.core.codes import NODATA
 from openldn.core.stage import Stage
 from openldn.exceptions import ConfigError, OpenLDNError
-from openldn.pipeline.engine import axis_chunks, release_memory
+from openldn.pipeline.engine import PLANE_BLOCKS, axis_chunks, release_memory
 from openldn.registry import input_kinds
 
 if TYPE_CHECKING:
@@ -151,14 +151,19 @@ class RunContext:
         out.attrs = dict(da.attrs)
         return out.rio.write_crs(da.rio.crs) if da.rio.crs is not None else out
 
-    def rechunk(self, da: xr.DataArray) -> xr.DataArray:
-        """Chunk ``da`` the run's way: spatial blocks of ``chunk_size`` (edges on the inputs' tiles, see
+    def rechunk(self, da: xr.DataArray, size: int | None = None) -> xr.DataArray:
+        """Chunk ``da`` the run's way: spatial blocks of ``chunk_size`` (or ``size``; edges on the inputs' tiles, see
         :attr:`chunk_offset`), the whole time axis in one chunk."""
         chunks: dict[str, int | tuple[int, ...]] = dict.fromkeys(da.dims, -1)
         for dim, offset in zip(("y", "x"), self.chunk_offset, strict=True):
             if dim in da.dims:
-                chunks[dim] = axis_chunks(da.sizes[dim], self.chunk_size, offset)
+                chunks[dim] = axis_chunks(da.sizes[dim], size or self.chunk_size, offset)
         return da.chunk(chunks)
+
+    def layer_chunks(self, da: xr.DataArray) -> xr.DataArray:
+        """Chunk a stored layer: a map (no time axis) in :data:`~openldn.pipeline.engine.PLANE_BLOCKS` run chunks a
+        side (on the run chunks' edges, so each is a whole number of them), a series as :meth:`rechunk`."""
+        return self.rechunk(da, self.chunk_size * PLANE_BLOCKS if da.ndim == 2 else None)
 
     # -- layers and outputs ---------------------------------------------------------------------------------
     def materialize(self, key: str, da: xr.DataArray) -> xr.DataArray:
@@ -181,7 +186,9 @@ class RunContext:
                 continue
             given[key] = id(da)  # cache by the caller's object: write_raster(key, da) after layers[key] = da
             da = self.on_grid(da)
-            todo[key] = da if da.chunks else self.rechunk(da)
+            # maps (no time axis) are stored in larger chunks: their passes are light, and the per-chunk costs of
+            # dask and of the store weigh more than the work
+            todo[key] = self.layer_chunks(da) if da.ndim == 2 or not da.chunks else da
         if todo:
             self.check_cancel()
             self.progress(self.stage, 0, 1, "computing " + ", ".join(todo))
@@ -303,7 +310,7 @@ class RunContext:
         name = stage.name if isinstance(stage, Stage) else stage
         info = self.checkpoint.state["stages"][name]
         for key in info["layers"]:
-            stored = self.rechunk(self.on_grid(self.checkpoint.read_layer(key)))
+            stored = self.layer_chunks(self.on_grid(self.checkpoint.read_layer(key)))
             self.layers.restore(key, stored)
             self._materialized[key] = (id(stored), stored)
         for key in info["tables"]:

@@ -1,0 +1,77 @@
+"""Stored maps are chunked in blocks of PLANE_BLOCKS x PLANE_BLOCKS run chunks, on the run chunks' edges (issue 14).
+
+A map's passes (class look-ups, table pieces) are light, so the fixed cost of each chunk (a dask task, a checkpoint
+read or write) weighs more than the work; series keep the run chunk, which bounds the memory of the time axis. Checked
+on a small synthetic country run for real, and on a shifted chunk grid.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from openldn.config import load_assessment
+from openldn.datasets import make_synthetic_country
+from openldn.pipeline.engine import PLANE_BLOCKS, axis_chunks
+from openldn.testing import make_context, run_stage
+
+CHUNK = 16
+
+
+@pytest.fixture(scope="module")
+def country(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("layer_chunks_country")
+    make_synthetic_country(out, width=150, height=130, years=range(2000, 2020), tile=64, cog=False, seed=5)
+    return out
+
+
+def _edges(chunks: tuple[int, ...]) -> set[int]:
+    return set(np.cumsum(chunks).tolist())
+
+
+def test_stored_maps__plane_blocks_of_run_chunks_series_at_the_run_chunk(country: Path, tmp_path: Path) -> None:
+    ctx = make_context(load_assessment(country / "assessment.yaml", check_files=False), out_dir=tmp_path / "run",
+                       chunk_size=CHUNK)
+    run_stage(ctx, "land_cover")
+    series = ctx.layers["lc_unccd"]
+    ny, nx = series.sizes["y"], series.sizes["x"]
+    run_y = axis_chunks(ny, CHUNK, ctx.chunk_offset[0])
+    run_x = axis_chunks(nx, CHUNK, ctx.chunk_offset[1])
+    assert series.chunks[1:] == (run_y, run_x), "a series keeps the run chunk"
+    maps = [k for k in ctx.layers if ctx.layers[k].ndim == 2]
+    assert {"lc_unccd/2000", "lc_degradation/2000-2015"} <= set(maps)
+    for key in maps:
+        cy, cx = ctx.layers[key].chunks
+        # worked out by hand: blocks of 4 x 16 = 64 cells, shifted like the run chunks
+        assert PLANE_BLOCKS == 4
+        assert (cy, cx) == (axis_chunks(ny, 64, ctx.chunk_offset[0]), axis_chunks(nx, 64, ctx.chunk_offset[1])), key
+        assert _edges(cy) <= _edges(run_y) and _edges(cx) <= _edges(run_x), f"{key}: whole run chunks"
+        assert len(cy) < len(run_y) and len(cx) < len(run_x)
+        assert ctx.checkpoint.read_layer(key).chunks == (cy, cx), f"{key}: stored in the same chunks"
+    # a resumed stage reads its maps back in the same chunks
+    ctx.checkpoint.mark_done("land_cover", layers=list(ctx.layers), tables=[], outputs=[])
+    before = {key: ctx.layers[key] for key in maps}
+    ctx.restore_stage("land_cover")
+    for key in maps:
+        assert ctx.layers[key] is not before[key], f"{key}: read back"
+        assert ctx.layers[key].chunks == before[key].chunks, key
+        np.testing.assert_array_equal(ctx.layers[key].values, before[key].values)
+
+
+def test_layer_chunks__on_a_shifted_grid_whole_run_chunks(country: Path, tmp_path: Path) -> None:
+    import xarray as xr
+
+    ctx = make_context(load_assessment(country / "assessment.yaml", check_files=False), out_dir=tmp_path / "run",
+                       chunk_size=CHUNK)
+    ctx.chunk_offset = (5, 11)  # a grid cut out of tiled inputs off their tile edges
+    plane = xr.DataArray(np.zeros((130, 150), np.int16), dims=("y", "x"))
+    series = xr.DataArray(np.zeros((3, 130, 150), np.int16), dims=("time", "y", "x"))
+    cy, cx = ctx.layer_chunks(plane).chunks
+    _, ry, rx = ctx.layer_chunks(series).chunks
+    # by hand: the first run chunk is 16 - 5 = 11 rows (16 - 11 = 5 columns), the first map chunk 64 - 5 = 59 rows
+    assert ry[:2] == (11, 16) and rx[:2] == (5, 16)
+    assert cy[:2] == (59, 64) and cx[:2] == (53, 64)
+    assert sum(cy) == 130 and sum(cx) == 150
+    assert _edges(cy) <= _edges(ry) and _edges(cx) <= _edges(rx)

@@ -14,10 +14,10 @@ import pytest
 
 from openldn.config import load_assessment
 from openldn.datasets import make_synthetic_country
-from openldn.pipeline.engine import PLANE_BLOCKS, axis_chunks
+from openldn.pipeline.engine import PLANE_BLOCKS, axis_chunks, plane_blocks
 from openldn.testing import make_context, run_stage
 
-CHUNK = 16
+CHUNK = 8
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +29,23 @@ def country(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _edges(chunks: tuple[int, ...]) -> set[int]:
     return set(np.cumsum(chunks).tolist())
+
+
+@pytest.fixture(autouse=True)
+def two_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dask.system
+
+    monkeypatch.setattr(dask.system, "CPU_COUNT", 2)  # the map chunks depend on the worker threads
+
+
+def test_plane_blocks__enough_chunks_for_the_threads() -> None:
+    # by hand, 2 threads want 8 map chunks: 10,000² has 5 x 5 of 2,048²; 2,500² has 2 x 2 of 2,048² (too few) and
+    # 3 x 3 of 1,024²; 1,000² has one chunk of either
+    assert PLANE_BLOCKS == 4
+    assert plane_blocks(10_000, 10_000, 512) == 4
+    assert plane_blocks(2_500, 2_500, 512) == 2
+    assert plane_blocks(1_000, 1_000, 512) == 1
+    assert plane_blocks(2_500, 2_500, 512, (500, 0)) == 2  # 1,024 + 1 shifted chunks: (12, 1024, 1024, 440) rows
 
 
 def test_stored_maps__plane_blocks_of_run_chunks_series_at_the_run_chunk(country: Path, tmp_path: Path) -> None:
@@ -44,9 +61,10 @@ def test_stored_maps__plane_blocks_of_run_chunks_series_at_the_run_chunk(country
     assert {"lc_unccd/2000", "lc_degradation/2000-2015"} <= set(maps)
     for key in maps:
         cy, cx = ctx.layers[key].chunks
-        # worked out by hand: blocks of 4 x 16 = 64 cells, shifted like the run chunks
+        # worked out by hand: blocks of 4 x 8 = 32 cells (4 x 5 of them, enough for 2 threads), shifted like the run
+        # chunks
         assert PLANE_BLOCKS == 4
-        assert (cy, cx) == (axis_chunks(ny, 64, ctx.chunk_offset[0]), axis_chunks(nx, 64, ctx.chunk_offset[1])), key
+        assert (cy, cx) == (axis_chunks(ny, 32, ctx.chunk_offset[0]), axis_chunks(nx, 32, ctx.chunk_offset[1])), key
         assert _edges(cy) <= _edges(run_y) and _edges(cx) <= _edges(run_x), f"{key}: whole run chunks"
         assert len(cy) < len(run_y) and len(cx) < len(run_x)
         assert ctx.checkpoint.read_layer(key).chunks == (cy, cx), f"{key}: stored in the same chunks"
@@ -70,8 +88,9 @@ def test_layer_chunks__on_a_shifted_grid_whole_run_chunks(country: Path, tmp_pat
     series = xr.DataArray(np.zeros((3, 130, 150), np.int16), dims=("time", "y", "x"))
     cy, cx = ctx.layer_chunks(plane).chunks
     _, ry, rx = ctx.layer_chunks(series).chunks
-    # by hand: the first run chunk is 16 - 5 = 11 rows (16 - 11 = 5 columns), the first map chunk 64 - 5 = 59 rows
-    assert ry[:2] == (11, 16) and rx[:2] == (5, 16)
-    assert cy[:2] == (59, 64) and cx[:2] == (53, 64)
+    # by hand: the first run chunk is 8 - 5 = 3 rows and 8 - 11 % 8 = 5 columns, the first map chunk (4 x 8 = 32
+    # cells a side) 32 - 5 = 27 rows and 32 - 11 = 21 columns
+    assert ry[:2] == (3, 8) and rx[:2] == (5, 8)
+    assert cy[:2] == (27, 32) and cx[:2] == (21, 32)
     assert sum(cy) == 130 and sum(cx) == 150
     assert _edges(cy) <= _edges(ry) and _edges(cx) <= _edges(rx)

@@ -17,7 +17,7 @@ import xarray as xr
 from openldn.core.codes import NODATA
 from openldn.core.stage import Stage
 from openldn.exceptions import ConfigError, OpenLDNError
-from openldn.pipeline.engine import PLANE_BLOCKS, axis_chunks, release_memory
+from openldn.pipeline.engine import axis_chunks, plane_blocks, release_memory
 from openldn.registry import input_kinds
 
 if TYPE_CHECKING:
@@ -161,9 +161,12 @@ class RunContext:
         return da.chunk(chunks)
 
     def layer_chunks(self, da: xr.DataArray) -> xr.DataArray:
-        """Chunk a stored layer: a map (no time axis) in :data:`~openldn.pipeline.engine.PLANE_BLOCKS` run chunks a
-        side (on the run chunks' edges, so each is a whole number of them), a series as :meth:`rechunk`."""
-        return self.rechunk(da, self.chunk_size * PLANE_BLOCKS if da.ndim == 2 else None)
+        """Chunk a stored layer: a map (no time axis) in blocks of run chunks (:func:`plane_blocks`; on the run
+        chunks' edges, so each is a whole number of them), a series as :meth:`rechunk`."""
+        if da.ndim != 2 or "y" not in da.dims or "x" not in da.dims:
+            return self.rechunk(da)
+        return self.rechunk(da, self.chunk_size * plane_blocks(da.sizes["y"], da.sizes["x"], self.chunk_size,
+                                                               self.chunk_offset))
 
     # -- layers and outputs ---------------------------------------------------------------------------------
     def materialize(self, key: str, da: xr.DataArray) -> xr.DataArray:

@@ -11,7 +11,10 @@ from typing import Any
 
 import dask
 
-__all__ = ["PLANE_BLOCKS", "auto_chunk_size", "axis_chunks", "chunk_offset", "engine", "limit_malloc_arenas", "release_memory"]
+__all__ = [
+    "PLANE_BLOCKS", "auto_chunk_size", "axis_chunks", "chunk_offset", "engine", "limit_malloc_arenas", "plane_blocks",
+    "release_memory",
+]
 
 
 def _available_memory() -> int:
@@ -69,11 +72,32 @@ def _libc(name: str) -> Callable[..., int] | None:
         return None
     return getattr(lib, name, None)
 
-#: Run chunks a side of a stored map's chunk (a layer without a time axis): 2,048² for the usual 512² chunk. A map's
-#: passes are light (class look-ups, table pieces), so the fixed costs of each chunk (a dask task, a checkpoint store
-#: read or write) outweigh the work at the run chunk: at 10,000² on 2 cores, 4 x 4 run chunks made the status, 1OAO,
-#: SOC degradation and LPD passes twice as fast.
+#: Most run chunks a side of a stored map's chunk (a layer without a time axis): 2,048² for the usual 512² chunk.
+#: A map's passes are light (class look-ups, table pieces), so the fixed costs of each chunk (a dask task, a
+#: checkpoint store read or write) outweigh the work at the run chunk: at 10,000² on 2 cores, 4 x 4 run chunks made
+#: the status, 1OAO, SOC degradation and LPD passes twice as fast.
 PLANE_BLOCKS = 4
+#: Fewest map chunks per worker thread: fewer, larger chunks leave threads idle while the largest one finishes.
+_PLANE_CHUNKS_PER_THREAD = 4
+
+
+def plane_blocks(ny: int, nx: int, chunk_size: int, offset: tuple[int, int] = (0, 0)) -> int:
+    """Run chunks a side of a stored map's chunk: :data:`PLANE_BLOCKS`, halved until the grid has enough chunks for
+    the worker threads (``dask.system.CPU_COUNT``, four each); 1 at least. On 2 cores with 512² run chunks: 4 at
+    10,000², 2 at 2,500² (3 x 3 chunks of 1,024² where 2 x 2 of 2,048² would leave one thread two thirds of the
+    pixels), 1 at 1,000².
+    """
+    import dask.system
+
+    want = _PLANE_CHUNKS_PER_THREAD * dask.system.CPU_COUNT
+    k = PLANE_BLOCKS
+    while k > 1:
+        edge = chunk_size * k
+        if len(axis_chunks(ny, edge, offset[0])) * len(axis_chunks(nx, edge, offset[1])) >= want:
+            break
+        k //= 2
+    return k
+
 
 #: Upper bound (bytes) of the working set ``auto_chunk_size`` plans for, over all concurrent tasks.
 _MAX_WORKING_SET = 2 * 2**30

@@ -39,13 +39,14 @@ def two_threads(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_plane_blocks__enough_chunks_for_the_threads() -> None:
-    # by hand, 2 threads want 8 map chunks: 10,000² has 5 x 5 of 2,048²; 2,500² has 2 x 2 of 2,048² (too few) and
-    # 3 x 3 of 1,024²; 1,000² has one chunk of either
-    assert PLANE_BLOCKS == 4
-    assert plane_blocks(10_000, 10_000, 512) == 4
+    # by hand, 2 threads want 8 map chunks: 10,000² has 10 x 10 of 1,024², 2,500² 3 x 3; 1,000² one (too few) and
+    # 2 x 2 of 512² (too few: 1 is the floor); 2,000² 2 x 2 of 1,024² (too few), shifted by 1,000 3 x 3
+    assert PLANE_BLOCKS == 2
+    assert plane_blocks(10_000, 10_000, 512) == 2
     assert plane_blocks(2_500, 2_500, 512) == 2
     assert plane_blocks(1_000, 1_000, 512) == 1
-    assert plane_blocks(2_500, 2_500, 512, (500, 0)) == 2  # 1,024 + 1 shifted chunks: (12, 1024, 1024, 440) rows
+    assert plane_blocks(2_000, 2_000, 512) == 1  # (1024, 976) a side
+    assert plane_blocks(2_000, 2_000, 512, (1_000, 1_000)) == 2  # (24, 1024, 952) a side
 
 
 def test_stored_maps__plane_blocks_of_run_chunks_series_at_the_run_chunk(country: Path, tmp_path: Path) -> None:
@@ -61,10 +62,9 @@ def test_stored_maps__plane_blocks_of_run_chunks_series_at_the_run_chunk(country
     assert {"lc_unccd/2000", "lc_degradation/2000-2015"} <= set(maps)
     for key in maps:
         cy, cx = ctx.layers[key].chunks
-        # worked out by hand: blocks of 4 x 8 = 32 cells (4 x 5 of them, enough for 2 threads), shifted like the run
-        # chunks
-        assert PLANE_BLOCKS == 4
-        assert (cy, cx) == (axis_chunks(ny, 32, ctx.chunk_offset[0]), axis_chunks(nx, 32, ctx.chunk_offset[1])), key
+        # worked out by hand: blocks of 2 x 8 = 16 cells (enough for 2 threads), shifted like the run chunks
+        assert PLANE_BLOCKS == 2
+        assert (cy, cx) == (axis_chunks(ny, 16, ctx.chunk_offset[0]), axis_chunks(nx, 16, ctx.chunk_offset[1])), key
         assert _edges(cy) <= _edges(run_y) and _edges(cx) <= _edges(run_x), f"{key}: whole run chunks"
         assert len(cy) < len(run_y) and len(cx) < len(run_x)
         assert ctx.checkpoint.read_layer(key).chunks == (cy, cx), f"{key}: stored in the same chunks"
@@ -88,9 +88,9 @@ def test_layer_chunks__on_a_shifted_grid_whole_run_chunks(country: Path, tmp_pat
     series = xr.DataArray(np.zeros((3, 130, 150), np.int16), dims=("time", "y", "x"))
     cy, cx = ctx.layer_chunks(plane).chunks
     _, ry, rx = ctx.layer_chunks(series).chunks
-    # by hand: the first run chunk is 8 - 5 = 3 rows and 8 - 11 % 8 = 5 columns, the first map chunk (4 x 8 = 32
-    # cells a side) 32 - 5 = 27 rows and 32 - 11 = 21 columns
+    # by hand: the first run chunk is 8 - 5 = 3 rows and 8 - 11 % 8 = 5 columns, the first map chunk (2 x 8 = 16
+    # cells a side) 16 - 5 = 11 rows and 16 - 11 = 5 columns
     assert ry[:2] == (3, 8) and rx[:2] == (5, 8)
-    assert cy[:2] == (27, 32) and cx[:2] == (21, 32)
+    assert cy[:2] == (11, 16) and cx[:2] == (5, 16)
     assert sum(cy) == 130 and sum(cx) == 150
     assert _edges(cy) <= _edges(ry) and _edges(cx) <= _edges(rx)

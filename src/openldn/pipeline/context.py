@@ -141,7 +141,7 @@ class RunContext:
     def mask_outside_aoi(self, da: xr.DataArray) -> xr.DataArray:
         """``da`` with cells that do not touch the area of interest set to nodata (as written to maps)."""
         if getattr(self, "_aoi_mask", None) is None:
-            self._aoi_mask = self.rechunk(self.coverage.aoi_mask())
+            self._aoi_mask = self.layer_chunks(self.coverage.aoi_mask())  # as the maps it masks
         if np.issubdtype(da.dtype, np.integer):
             fill = da.attrs.get("_FillValue", da.encoding.get("_FillValue", NODATA))
             fill = NODATA if fill is None else fill

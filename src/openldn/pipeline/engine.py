@@ -72,20 +72,20 @@ def _libc(name: str) -> Callable[..., int] | None:
         return None
     return getattr(lib, name, None)
 
-#: Most run chunks a side of a stored map's chunk (a layer without a time axis): 2,048² for the usual 512² chunk.
+#: Most run chunks a side of a stored map's chunk (a layer without a time axis): 1,024² for the usual 512² chunk.
 #: A map's passes are light (class look-ups, table pieces), so the fixed costs of each chunk (a dask task, a
-#: checkpoint store read or write) outweigh the work at the run chunk: at 10,000² on 2 cores, 4 x 4 run chunks made
-#: the status, 1OAO, SOC degradation and LPD passes twice as fast.
-PLANE_BLOCKS = 4
+#: checkpoint store read or write) outweigh the work at the run chunk: at 10,000² on 2 cores, 2 x 2 run chunks made
+#: the status, 1OAO and LPD passes about twice as fast and the tables 45 % faster (356 s for the SO1 run, against
+#: 470-495 s); 4 x 4 gave the same time with a higher peak.
+PLANE_BLOCKS = 2
 #: Fewest map chunks per worker thread: fewer, larger chunks leave threads idle while the largest one finishes.
 _PLANE_CHUNKS_PER_THREAD = 4
 
 
 def plane_blocks(ny: int, nx: int, chunk_size: int, offset: tuple[int, int] = (0, 0)) -> int:
     """Run chunks a side of a stored map's chunk: :data:`PLANE_BLOCKS`, halved until the grid has enough chunks for
-    the worker threads (``dask.system.CPU_COUNT``, four each); 1 at least. On 2 cores with 512² run chunks: 4 at
-    10,000², 2 at 2,500² (3 x 3 chunks of 1,024² where 2 x 2 of 2,048² would leave one thread two thirds of the
-    pixels), 1 at 1,000².
+    the worker threads (``dask.system.CPU_COUNT``, four each); 1 at least. On 2 cores with 512² run chunks: 2 at
+    10,000² and 2,500² (3 x 3 chunks of 1,024²), 1 at 1,000² (one chunk of 1,024² would leave a thread idle).
     """
     import dask.system
 

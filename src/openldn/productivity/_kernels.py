@@ -1219,24 +1219,30 @@ def dense_unit_stats(
     return count, vmin, vmax
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _unit_bin(
+    x: float, u: int, index: np.ndarray, lo: int, vmin: np.ndarray, scale: np.ndarray, nbins: int, unit_nodata: int
+) -> tuple[int, int]:  # pragma: no cover - compiled
+    """(unit index, bin) of one value, ``min(int((x - vmin[k]) * scale[k]), nbins - 1)``; (-1, -1) for a value not
+    counted (NaN or infinite, or no unit)."""
+    if u == unit_nodata or not math.isfinite(x):
+        return -1, -1
+    k = index[u - lo]
+    return k, min(int((x - vmin[k]) * scale[k]), nbins - 1)
+
+
 @numba.njit(nogil=True, cache=True)
 def unit_histogram(
     values: np.ndarray, units: np.ndarray, index: np.ndarray, lo: int, vmin: np.ndarray, scale: np.ndarray,
     nbins: int, unit_nodata: int,
 ) -> np.ndarray:  # pragma: no cover - compiled
-    """Histogram ``(units, nbins)`` of the finite ``values`` of each unit (index ``index[code - lo]``), one pass.
-
-    A value's bin is ``min(int((value - vmin[k]) * scale[k]), nbins - 1)`` for its unit ``k``.
-    """
+    """Histogram ``(units, nbins)`` of the finite ``values`` of each unit (index ``index[code - lo]``), one pass; a
+    value's bin is :func:`_unit_bin`'s."""
     hist = np.zeros((vmin.size, nbins), np.int64)
     for i in range(values.size):
-        x = values[i]
-        u = units[i]
-        if u == unit_nodata or not math.isfinite(x):
-            continue
-        k = index[u - lo]
-        b = min(int((x - vmin[k]) * scale[k]), nbins - 1)
-        hist[k, b] += 1
+        k, b = _unit_bin(values[i], units[i], index, lo, vmin, scale, nbins, unit_nodata)
+        if k >= 0:
+            hist[k, b] += 1
     return hist
 
 
@@ -1251,15 +1257,10 @@ def unit_gather(
     vs = np.empty(values.size, np.float64)
     m = 0
     for i in range(values.size):
-        x = values[i]
-        u = units[i]
-        if u == unit_nodata or not math.isfinite(x):
-            continue
-        k = index[u - lo]
-        b = min(int((x - vmin[k]) * scale[k]), nbins - 1)
-        if b_lo[k] <= b <= b_hi[k]:
+        k, b = _unit_bin(values[i], units[i], index, lo, vmin, scale, nbins, unit_nodata)
+        if k >= 0 and b_lo[k] <= b <= b_hi[k]:
             ks[m] = k
-            vs[m] = x
+            vs[m] = values[i]
             m += 1
     return ks[:m].copy(), vs[:m].copy()
 

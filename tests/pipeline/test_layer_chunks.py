@@ -49,6 +49,17 @@ def test_plane_blocks__enough_chunks_for_the_threads() -> None:
     assert plane_blocks(2_000, 2_000, 512, (1_000, 1_000)) == 2  # (24, 1024, 952) a side
 
 
+def test_plane_blocks__counts_a_cluster_s_threads() -> None:
+    # under a client, the workers' threads (here 8: 32 map chunks wanted) count, not this machine's 2
+    distributed = pytest.importorskip("distributed")
+    assert plane_blocks(2_500, 2_500, 512) == 2
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=8, processes=False, dashboard_address=None) as c, \
+            distributed.Client(c):
+        assert plane_blocks(2_500, 2_500, 512) == 1  # 3 x 3 chunks of 1,024² < 32
+        assert plane_blocks(10_000, 10_000, 512) == 2  # 10 x 10
+    assert plane_blocks(2_500, 2_500, 512) == 2
+
+
 def test_stored_maps__plane_blocks_of_run_chunks_series_at_the_run_chunk(country: Path, tmp_path: Path) -> None:
     ctx = make_context(load_assessment(country / "assessment.yaml", check_files=False), out_dir=tmp_path / "run",
                        chunk_size=CHUNK)

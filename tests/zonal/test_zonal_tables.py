@@ -392,7 +392,7 @@ def test_compute_tables__computes_stay_within_the_memory_budget(cov, area, rng, 
 
     monkeypatch.setattr(tabmod, "_MIN_BLOCK_CELLS", 1)
     monkeypatch.setattr(covmod, "_STRIP_CELLS", 120)  # strips of 3 rows x 40
-    monkeypatch.setattr(tabmod, "_n_workers", lambda: 1)
+    monkeypatch.setattr(tabmod, "worker_threads", lambda: 1)
     lc = _grid(rng.integers(1, 8, (30, 40)).astype("int16")).chunk(10)  # 12 pieces of 100 cells
     soc = _grid(rng.random((30, 40)) * 50).chunk(10)  # 10 strips of 120 cells
     ar = area.chunk(10)

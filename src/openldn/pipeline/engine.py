@@ -84,12 +84,13 @@ _PLANE_CHUNKS_PER_THREAD = 4
 
 def plane_blocks(ny: int, nx: int, chunk_size: int, offset: tuple[int, int] = (0, 0)) -> int:
     """Run chunks a side of a stored map's chunk: :data:`PLANE_BLOCKS`, halved until the grid has enough chunks for
-    the worker threads (``dask.system.CPU_COUNT``, four each); 1 at least. On 2 cores with 512² run chunks: 2 at
-    10,000² and 2,500² (3 x 3 chunks of 1,024²), 1 at 1,000² (one chunk of 1,024² would leave a thread idle).
+    the worker threads (:func:`openldn.core.workers.worker_threads`, a cluster's when there is a client; four
+    chunks each); 1 at least. On 2 cores with 512² run chunks: 2 at 10,000² and 2,500² (3 x 3 chunks of 1,024²),
+    1 at 1,000² (one chunk of 1,024² would leave a thread idle).
     """
-    import dask.system
+    from openldn.core.workers import worker_threads
 
-    want = _PLANE_CHUNKS_PER_THREAD * dask.system.CPU_COUNT
+    want = _PLANE_CHUNKS_PER_THREAD * worker_threads()
     k = PLANE_BLOCKS
     while k > 1:
         edge = chunk_size * k

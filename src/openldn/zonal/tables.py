@@ -21,6 +21,7 @@ import xarray as xr
 
 from openldn.core.codes import MASK, NODATA, WATER
 from openldn.core.steps import Steps, drive
+from openldn.core.workers import worker_threads
 from openldn.exceptions import GridMismatchError
 from openldn.zonal._kernels import AREA_QUANTUM_M2, mark_seen, pair_area, weighted_sums
 from openldn.zonal.coverage import CodeRuns, Coverage, _with_codes
@@ -307,7 +308,7 @@ def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
         # 10,000²)
         tasks = [plans[i][0][j] for _, i, j in order]
         graph = ensure_dict(HighLevelGraph.merge(*[t.__dask_graph__() for t in tasks]))
-        for run in _batches([plans[i][1][j] for _, i, j in order], 2 * _n_workers() * _STRIP_CELLS):
+        for run in _batches([plans[i][1][j] for _, i, j in order], 2 * worker_threads() * _STRIP_CELLS):
             got = _run_graph(graph, [t.key for t in tasks[run]])
             for (_, i, j), res in zip(order[run], got, strict=True):
                 out[i][j] = res
@@ -425,22 +426,6 @@ class table_function(Generic[_P]):  # a decorator: its instances are the public 
     def plan(self, *args: _P.args, **kwargs: _P.kwargs) -> PendingTable:
         """The table of these arguments, planned (inputs checked) but not computed."""
         return PendingTable(self._fn(*args, **kwargs))
-
-
-def _n_workers() -> int:
-    """Threads of the active dask scheduler (the distributed client's when there is one)."""
-    import sys
-
-    from dask.system import CPU_COUNT
-
-    if "distributed" in sys.modules:  # a client can only exist when distributed was imported
-        try:
-            from distributed import get_client
-
-            return max(1, sum(get_client().nthreads().values()))  # type: ignore[no-untyped-call]
-        except ValueError:
-            pass
-    return int(CPU_COUNT)  # the threaded scheduler's pool
 
 
 def _merge_codes(parts: list[np.ndarray]) -> np.ndarray:

@@ -14,7 +14,7 @@ import pytest
 
 from openldn.config import load_assessment
 from openldn.datasets import make_synthetic_country
-from openldn.pipeline.engine import PLANE_BLOCKS, axis_chunks, plane_blocks
+from openldn.pipeline.engine import PLANE_BLOCKS, plane_blocks
 from openldn.testing import make_context, run_stage
 
 CHUNK = 8
@@ -66,16 +66,20 @@ def test_stored_maps__plane_blocks_of_run_chunks_series_at_the_run_chunk(country
     run_stage(ctx, "land_cover")
     series = ctx.layers["lc_unccd"]
     ny, nx = series.sizes["y"], series.sizes["x"]
-    run_y = axis_chunks(ny, CHUNK, ctx.chunk_offset[0])
-    run_x = axis_chunks(nx, CHUNK, ctx.chunk_offset[1])
+    assert ctx.chunk_offset == (0, 0)  # untiled inputs: the chunk grid starts at the grid's origin
+
+    def whole(n: int, size: int) -> tuple[int, ...]:  # by hand: blocks of ``size`` from the origin, the rest last
+        return (size,) * (n // size) + ((n % size,) if n % size else ())
+
+    run_y, run_x = whole(ny, CHUNK), whole(nx, CHUNK)
     assert series.chunks[1:] == (run_y, run_x), "a series keeps the run chunk"
     maps = [k for k in ctx.layers if ctx.layers[k].ndim == 2]
     assert {"lc_unccd/2000", "lc_degradation/2000-2015"} <= set(maps)
+    assert PLANE_BLOCKS == 2
     for key in maps:
         cy, cx = ctx.layers[key].chunks
-        # worked out by hand: blocks of 2 x 8 = 16 cells (enough for 2 threads), shifted like the run chunks
-        assert PLANE_BLOCKS == 2
-        assert (cy, cx) == (axis_chunks(ny, 16, ctx.chunk_offset[0]), axis_chunks(nx, 16, ctx.chunk_offset[1])), key
+        # blocks of 2 x 8 = 16 cells (enough of them for 2 threads)
+        assert (cy, cx) == (whole(ny, 16), whole(nx, 16)), key
         assert _edges(cy) <= _edges(run_y) and _edges(cx) <= _edges(run_x), f"{key}: whole run chunks"
         assert len(cy) < len(run_y) and len(cx) < len(run_x)
         assert ctx.checkpoint.read_layer(key).chunks == (cy, cx), f"{key}: stored in the same chunks"

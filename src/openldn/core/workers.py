@@ -1,10 +1,29 @@
-"""The worker threads of the active dask scheduler: what the zonal tables' batches and the map chunks are sized for."""
+"""The active dask scheduler's workers: the distributed client, if any, and the worker threads that the zonal tables'
+batches and the map chunks are sized for."""
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
-__all__ = ["worker_threads"]
+__all__ = ["active_client", "worker_threads"]
+
+
+def active_client() -> Any:
+    """The distributed client of this process (``distributed.get_client``), or None without one.
+
+    Returns
+    -------
+    distributed.Client or None
+    """
+    if "distributed" not in sys.modules:  # a client can only exist when distributed was imported
+        return None
+    from distributed import get_client
+
+    try:
+        return get_client()
+    except ValueError:
+        return None
 
 
 def worker_threads() -> int:
@@ -18,11 +37,7 @@ def worker_threads() -> int:
     """
     from dask.system import CPU_COUNT
 
-    if "distributed" in sys.modules:  # a client can only exist when distributed was imported
-        try:
-            from distributed import get_client
-
-            return max(1, sum(get_client().nthreads().values()))  # type: ignore[no-untyped-call]
-        except ValueError:
-            pass
+    client = active_client()
+    if client is not None:
+        return max(1, int(sum(client.nthreads().values())))
     return max(1, int(CPU_COUNT))

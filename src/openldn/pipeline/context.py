@@ -16,6 +16,7 @@ import xarray as xr
 
 from openldn.core.codes import NODATA
 from openldn.core.stage import Stage
+from openldn.core.workers import active_client
 from openldn.exceptions import ConfigError, OpenLDNError
 from openldn.pipeline.engine import axis_chunks, plane_blocks, release_memory
 from openldn.registry import input_kinds
@@ -344,20 +345,8 @@ class _BackgroundWrites:
         self._pending: list[Any] = []
         self._pool: Any = None
 
-    def _cluster_client(self) -> Any:
-        import sys
-
-        if "distributed" not in sys.modules:
-            return None
-        try:
-            from distributed import get_client
-
-            return get_client()
-        except ValueError:
-            return None
-
     def submit(self, da: xr.DataArray, path: Path, legend: Any, tags: dict[str, Any]) -> None:
-        client = self._cluster_client()
+        client = active_client()
         if client is not None:
             self._pending.append(client.submit(_write_cog_task, da, path, legend, tags, pure=False))
             return

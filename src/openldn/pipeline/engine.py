@@ -11,6 +11,8 @@ from typing import Any
 
 import dask
 
+from openldn.core.workers import worker_threads
+
 __all__ = [
     "PLANE_BLOCKS", "auto_chunk_size", "axis_chunks", "chunk_offset", "engine", "limit_malloc_arenas", "plane_blocks",
     "release_memory",
@@ -88,8 +90,6 @@ def plane_blocks(ny: int, nx: int, chunk_size: int, offset: tuple[int, int] = (0
     chunks each); 1 at least. On 2 cores with 512² run chunks: 2 at 10,000² and 2,500² (3 x 3 chunks of 1,024²),
     1 at 1,000² (one chunk of 1,024² would leave a thread idle).
     """
-    from openldn.core.workers import worker_threads
-
     want = _PLANE_CHUNKS_PER_THREAD * worker_threads()
     k = PLANE_BLOCKS
     while k > 1:

@@ -161,35 +161,38 @@ def _stats_merge(*parts: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray
 
 def _bins(v: np.ndarray, u: np.ndarray, stats: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Unit index and histogram bin of every value (a monotone map of [min, max] of its unit onto the bins)."""
-    codes, _, vmin, vmax = stats
+    codes, vmin = stats[0], stats[2]
     i = np.searchsorted(codes, u)
-    span = vmax[i] - vmin[i]
-    scale = np.where(span > 0, _BINS / np.where(span > 0, span, 1.0), 0.0)
-    b = np.minimum(((v - vmin[i]) * scale).astype(np.int64), _BINS - 1)
+    b = np.minimum(((v - vmin[i]) * _bin_scale(stats)[i]).astype(np.int64), _BINS - 1)
     return i, b
 
 
-def _bin_table(stats: tuple[np.ndarray, ...]) -> tuple[np.ndarray, int, np.ndarray, np.ndarray] | None:
+def _bin_scale(stats: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Bins per unit of value of each unit: ``_BINS`` over its range, 0 for a unit of one value."""
+    span = stats[3] - stats[2]
+    scale: np.ndarray = np.where(span > 0, _BINS / np.where(span > 0, span, 1.0), 0.0)
+    return scale
+
+
+_BinTable = tuple[np.ndarray, int, np.ndarray, np.ndarray]
+
+
+def _bin_table(stats: tuple[np.ndarray, ...]) -> _BinTable | None:
     """``(index, lo, vmin, scale)`` of the histogram kernels: the unit index of each code ``lo + j`` at ``index[j]``,
     the per-unit minimum and bin scale of :func:`_bins`; None when the codes span more than ``_DENSE_UNITS``."""
-    codes, _, vmin, vmax = stats
+    codes, vmin = stats[0], stats[2]
     if codes.size == 0 or int(codes[-1]) - int(codes[0]) >= _DENSE_UNITS:
         return None
     lo = int(codes[0])
     index = np.full(int(codes[-1]) - lo + 1, -1, np.int64)
     index[codes - lo] = np.arange(codes.size)
-    span = vmax - vmin
-    scale = np.where(span > 0, _BINS / np.where(span > 0, span, 1.0), 0.0)
-    return index, lo, np.asarray(vmin, np.float64), scale
+    return index, lo, np.asarray(vmin, np.float64), _bin_scale(stats)
 
 
-def _flat(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(a).ravel()
-
-
-def _hist_block(v: np.ndarray, u: np.ndarray, stats: tuple[np.ndarray, ...], bins: Any = None) -> np.ndarray:
+def _hist_block(v: np.ndarray, u: np.ndarray, stats: tuple[np.ndarray, ...], bins: _BinTable | None = None
+                ) -> np.ndarray:
     if bins is not None:  # one pass of a kernel (the same bins as _bins)
-        return _kernels.unit_histogram(_flat(v), _flat(u), bins[0], bins[1], bins[2], bins[3], _BINS, UNIT_NODATA)
+        return _kernels.unit_histogram(np.ravel(v), np.ravel(u), bins[0], bins[1], bins[2], bins[3], _BINS, UNIT_NODATA)
     v, u = _block_pairs(v, u)
     i, b = _bins(v, u, stats)
     return np.bincount(i * _BINS + b, minlength=stats[0].size * _BINS).reshape(stats[0].size, _BINS)
@@ -209,10 +212,11 @@ def _targets(stats: tuple[np.ndarray, ...], hist: np.ndarray, q: float) -> dict[
 
 
 def _gather_block(
-    v: np.ndarray, u: np.ndarray, stats: tuple[np.ndarray, ...], tg: dict[str, np.ndarray], bins: Any = None
+    v: np.ndarray, u: np.ndarray, stats: tuple[np.ndarray, ...], tg: dict[str, np.ndarray],
+    bins: _BinTable | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     if bins is not None:
-        return _kernels.unit_gather(_flat(v), _flat(u), bins[0], bins[1], bins[2], bins[3], _BINS, UNIT_NODATA,
+        return _kernels.unit_gather(np.ravel(v), np.ravel(u), bins[0], bins[1], bins[2], bins[3], _BINS, UNIT_NODATA,
                                     tg["b_lo"], tg["b_hi"])
     v, u = _block_pairs(v, u)
     i, b = _bins(v, u, stats)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from openldn.productivity._kernels import MK_OUTPUTS, STRIP, _key_median, mk_block
+from openldn.productivity._kernels import MK_OUTPUTS, STRIP, _key_median, mk_block, mk_test_block
 
 OUT = {name: i for i, name in enumerate(MK_OUTPUTS)}
 
@@ -59,8 +59,11 @@ def _reference(v: np.ndarray, t: np.ndarray) -> dict[str, float]:
     }
 
 
+@pytest.mark.parametrize("sen", [True, False], ids=["mk_block", "mk_test_block"])
 @pytest.mark.parametrize(("nt", "nx", "seed"), [(20, 150, 0), (12, 70, 1), (33, STRIP, 2), (6, 9, 3)])
-def test_mk_block__matches_scipy_and_numpy(nt: int, nx: int, seed: int) -> None:
+def test_mk_block__matches_scipy_and_numpy(nt: int, nx: int, seed: int, sen: bool) -> None:
+    """Both kernels against scipy / numpy; the test kernel (no Theil-Sen) leaves the slope NaN, the rest alike."""
+    kernel = mk_block if sen else mk_test_block
     rng = np.random.default_rng(seed)
     ny = 7
     x = _stack(rng, nt, ny, nx)
@@ -68,7 +71,7 @@ def test_mk_block__matches_scipy_and_numpy(nt: int, nx: int, seed: int) -> None:
     t[nt // 2 :] += 2.0  # a gap of two years: slopes use the true years
     min_years = 4
     out = np.full((len(MK_OUTPUTS), ny, nx), -999.0)
-    mk_block(x, t, min_years, 0, ny, out)
+    kernel(x, t, min_years, 0, ny, out)
     n_checked = 0
     for r in range(ny):
         for c in range(nx):
@@ -84,9 +87,12 @@ def test_mk_block__matches_scipy_and_numpy(nt: int, nx: int, seed: int) -> None:
             assert got["var_s"] == pytest.approx(ref["var_s"], rel=1e-12, abs=1e-12)
             assert got["z"] == pytest.approx(ref["z"], rel=1e-12, abs=1e-12)
             assert got["p"] == pytest.approx(ref["p"], rel=1e-10, abs=1e-14)
-            # exact median of the same float64 pairwise slopes; scipy divides instead of multiplying by 1/dt
-            assert got["slope"] == ref["slope_median"], (r, c)
-            assert got["slope"] == pytest.approx(ref["slope_scipy"], rel=1e-12, abs=1e-15)
+            if not sen:
+                assert np.isnan(got["slope"]), (r, c)
+            else:
+                # exact median of the same float64 pairwise slopes; scipy divides instead of multiplying by 1/dt
+                assert got["slope"] == ref["slope_median"], (r, c)
+                assert got["slope"] == pytest.approx(ref["slope_scipy"], rel=1e-12, abs=1e-15)
             assert got["ols_slope"] == pytest.approx(ref["ols_slope"], rel=1e-9, abs=1e-12)
             n_checked += 1
     assert n_checked > ny * nx // 2

@@ -33,6 +33,23 @@ def test_trajectory__mann_kendall_classes() -> None:
     assert ds.attrs["trend_window"] == "2000-2015"
 
 
+def test_mann_kendall__without_theil_sen_same_test_no_slope() -> None:
+    """The test-only kernel gives the same S, variance, z, p and OLS slope, and no Theil-Sen slope variable."""
+    da = stack(_trend_stack())
+    full = mann_kendall(da)
+    fast = mann_kendall(da, theil_sen=False)
+    assert "slope" in full and "slope" not in fast
+    for v in ("s", "var_s", "z", "p", "ols_slope", "n"):
+        np.testing.assert_array_equal(fast[v].values, full[v].values)
+    with pytest.raises(ConfigError, match="Theil-Sen"):
+        mann_kendall(da, theil_sen=False, autocorrelation="hamed_rao")
+    # the trajectory asks for the Theil-Sen slope only where it sets the direction; both give the hand classes
+    assert "slope" not in trajectory(da)
+    sen = trajectory(da, slope="theil_sen")
+    assert "slope" in sen
+    np.testing.assert_array_equal(sen.trajectory.values, [[1, -1, 0, 0]])
+
+
 def test_classify_trajectory__zscore_thresholds_and_dead_band() -> None:
     stats = mann_kendall(stack(_trend_stack()))
     z = stats.z.values[0]

@@ -458,7 +458,7 @@ def trajectory(
     -------
     xarray.Dataset
         ``trajectory`` (int16 -1/0/1, nodata -32768) and the variables of :func:`mann_kendall` (``ols_slope`` in
-        float64), plus ``trajectory_significance`` (-3 ... 3) for ``"kendall_table"``; attributes give the window
+        float64; the Theil-Sen ``slope`` only when it gives the direction or an autocorrelation correction uses it), plus ``trajectory_significance`` (-3 ... 3) for ``"kendall_table"``; attributes give the window
         and the parameters.
 
     References
@@ -502,8 +502,10 @@ def trajectory(
             )
     if mask is not None:
         series = series.where(mask)
+    # the Theil-Sen slope (two thirds of the kernel's time) only where it gives the direction or detrends the series
     stats = mann_kendall(
-        series, min_years=min_years, autocorrelation=autocorrelation, alpha=alpha, p_method=p_method
+        series, min_years=min_years, autocorrelation=autocorrelation, alpha=alpha, p_method=p_method,
+        theil_sen=slope != "ols" or autocorrelation != "none",
     )
     significant = fdr_significant(stats["p"], q=fdr_q) if fdr else None
     # the OLS slope and the dead band in float64 (exact for integer values: see ols_slope_parts)

@@ -93,6 +93,7 @@ def write_cog(
     legend: Legend | Mapping[int, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
     overviews: bool = True,
+    scheduler: str | None = None,
 ) -> Path:
     """Write ``da`` as a Cloud-Optimized GeoTIFF (tiled 512 x 512, DEFLATE; floating-point predictor for floats),
     atomically.
@@ -119,6 +120,9 @@ def write_cog(
         Extra dataset tags.
     overviews : bool
         Build internal overviews (nearest for integers, average for floats).
+    scheduler : str, optional
+        Dask scheduler of the strips of a lazy ``da`` (``"synchronous"``: in the calling thread); default the
+        active one.
 
     Returns
     -------
@@ -187,7 +191,8 @@ def write_cog(
         with rasterio.open(inter, "w", **profile) as dst:
             for r0 in range(0, ny, strip):
                 r1 = min(ny, r0 + strip)
-                block = np.asarray(da.isel(y=slice(r0, r1)).values)
+                part = da.isel(y=slice(r0, r1))
+                block = np.asarray((part.compute(scheduler=scheduler) if scheduler else part).values)
                 if block.ndim == 2:
                     block = block[None]
                 if np.issubdtype(dtype, np.floating) and nd is not None and not np.isnan(nd):

@@ -329,13 +329,14 @@ class RunContext:
 
 
 def _write_cog_task(da: xr.DataArray, path: Path, legend: Any, tags: dict[str, Any]) -> Path:
-    """Write one COG, computing ``da`` in the calling thread or worker (no nested scheduling)."""
-    import dask
+    """Write one COG, its strips computed in the calling thread or worker (no nested scheduling).
 
+    In the background thread of a threaded run, a threaded compute per strip would start a second pool of worker
+    threads beside the run's own, contending with its passes for the cores and for glibc's arenas.
+    """
     from openldn.io import write_cog
 
-    with dask.config.set(scheduler="synchronous"):
-        return write_cog(da, path, legend=legend, tags=tags)
+    return write_cog(da, path, legend=legend, tags=tags, scheduler="synchronous")
 
 
 class _BackgroundWrites:
@@ -354,8 +355,8 @@ class _BackgroundWrites:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="openldn-cog")
-        # the array's own tasks run on the threaded scheduler from the background thread
-        self._pending.append(self._pool.submit(_write_cog_threaded, da, path, legend, tags))
+        # one background thread, which computes the strips of each map itself (see _write_cog_task)
+        self._pending.append(self._pool.submit(_write_cog_task, da, path, legend, tags))
 
     def wait(self) -> None:
         pending, self._pending = self._pending, []
@@ -367,12 +368,6 @@ class _BackgroundWrites:
                 errors.append(err)
         if errors:
             raise errors[0]
-
-
-def _write_cog_threaded(da: xr.DataArray, path: Path, legend: Any, tags: dict[str, Any]) -> Path:
-    from openldn.io import write_cog
-
-    return write_cog(da, path, legend=legend, tags=tags)
 
 
 def openldn_version() -> str:

@@ -271,7 +271,10 @@ def _open_gdal(p: Path, chunks: Any) -> tuple[xr.DataArray, list[Any], float | N
             if chunks == "auto":
                 norm = _tile_aligned_chunks(src.count, np.dtype(src.dtypes[0]).itemsize, src.block_shapes[0],
                                             (src.height, src.width)) or norm
-        da = rioxarray.open_rasterio(p, chunks=norm, mask_and_scale=False)
+        # lock=False: each read opens its own handle, so the worker threads decode tiles in parallel. rioxarray's
+        # default lock serialises every read of the process: reading a 2,500² x 24 deflated stack on 2 threads took
+        # 1.7 s with it and 0.79 s without (one thread alone: 1.2 s)
+        da = rioxarray.open_rasterio(p, chunks=norm, mask_and_scale=False, lock=False)
     except rasterio.errors.RasterioIOError as err:
         raise InputFileError(f"{p}: cannot be read as a raster ({err}); check that it is a GeoTIFF/COG.") from err
     if isinstance(da, list | xr.Dataset):

@@ -1,8 +1,9 @@
 """Stored maps are chunked in blocks of PLANE_BLOCKS x PLANE_BLOCKS run chunks, on the run chunks' edges (issue 14).
 
 A map's passes (class look-ups, table pieces) are light, so the fixed cost of each chunk (a dask task, a checkpoint
-read or write) weighs more than the work; series keep the run chunk, which bounds the memory of the time axis. Checked
-on a small synthetic country run for real, and on a shifted chunk grid.
+read or write) weighs more than the work; a series takes the same blocks while they hold at most LAYER_CHUNK_BYTES,
+else it keeps the run chunk, which bounds the memory of the time axis. Checked on a small synthetic country run for
+real, and on a shifted chunk grid.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import openldn.pipeline.context
 from openldn.config import load_assessment
 from openldn.datasets import make_synthetic_country
-from openldn.pipeline.engine import PLANE_BLOCKS, plane_blocks
+from openldn.pipeline.engine import LAYER_CHUNK_BYTES, PLANE_BLOCKS, plane_blocks
 from openldn.testing import make_context, run_stage
 
 CHUNK = 8
@@ -60,7 +62,13 @@ def test_plane_blocks__counts_a_cluster_s_threads() -> None:
     assert plane_blocks(2_500, 2_500, 512) == 2
 
 
-def test_stored_maps__plane_blocks_of_run_chunks_series_at_the_run_chunk(country: Path, tmp_path: Path) -> None:
+def test_stored_maps__plane_blocks_of_run_chunks_series_at_the_run_chunk(
+    country: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the land cover series: 20 years of int16 in blocks of 16² cells hold 20 x 2 x 256 = 10,240 bytes (by hand); a
+    # cap one byte below keeps it at the run chunk, as a long series at a real chunk size
+    assert LAYER_CHUNK_BYTES >= 1024 * 1024 * 16  # the real cap: 1,024² cells of 16 bytes (four float years)
+    monkeypatch.setattr(openldn.pipeline.context, "LAYER_CHUNK_BYTES", 20 * 2 * 16 * 16 - 1)
     ctx = make_context(load_assessment(country / "assessment.yaml", check_files=False), out_dir=tmp_path / "run",
                        chunk_size=CHUNK)
     run_stage(ctx, "land_cover")
@@ -91,10 +99,18 @@ def test_stored_maps__plane_blocks_of_run_chunks_series_at_the_run_chunk(country
         assert ctx.layers[key] is not before[key], f"{key}: read back"
         assert ctx.layers[key].chunks == before[key].chunks, key
         np.testing.assert_array_equal(ctx.layers[key].values, before[key].values)
+    # a short series (under the cap) takes the maps' blocks
+    monkeypatch.setattr(openldn.pipeline.context, "LAYER_CHUNK_BYTES", 20 * 2 * 16 * 16)
+    assert ctx.layer_chunks(series).chunks[1:] == (whole(ny, 16), whole(nx, 16))
 
 
-def test_layer_chunks__on_a_shifted_grid_whole_run_chunks(country: Path, tmp_path: Path) -> None:
+def test_layer_chunks__on_a_shifted_grid_whole_run_chunks(
+    country: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import xarray as xr
+
+    # the series below (3 years of int16) over the cap in blocks of 16²: it keeps the run chunk
+    monkeypatch.setattr(openldn.pipeline.context, "LAYER_CHUNK_BYTES", 3 * 2 * 16 * 16 - 1)
 
     ctx = make_context(load_assessment(country / "assessment.yaml", check_files=False), out_dir=tmp_path / "run",
                        chunk_size=CHUNK)

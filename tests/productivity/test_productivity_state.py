@@ -35,13 +35,15 @@ def test_state_percentile_shift__hand_worked() -> None:
     assert ds.recent_mean.item() == pytest.approx(1.0)
 
 
-def test_state_percentile_shift__matches_numpy_percentile(rng: np.random.Generator) -> None:
-    arr = rng.normal(10, 2, size=(16, 6, 7))
+@pytest.mark.parametrize("width", [7, 150])  # one partial strip; two strips of 64 pixels and a partial one
+def test_state_percentile_shift__matches_numpy_percentile(rng: np.random.Generator, width: int) -> None:
+    arr = rng.normal(10, 2, size=(16, 6, width))
+    arr[:, 3] = np.round(arr[:, 3])  # a row of whole numbers: tied years
     arr[rng.random(arr.shape) < 0.1] = np.nan
     arr[13:, 0, 0] = arr[:13, 0, 0].mean() + 0.0  # no change
     ds = state_percentile_shift(stack(arr), baseline="2000-2012", recent="2013-2015")
     for r in range(6):
-        for c in range(7):
+        for c in range(width):
             h, rc = arr[:13, r, c], arr[13:, r, c]
             if np.isfinite(rc).sum() == 0:
                 assert np.isnan(ds.class_change[r, c])

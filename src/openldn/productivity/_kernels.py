@@ -1124,62 +1124,109 @@ def percentile_shift_block(
     ``max + extension * range``; their ``n_classes`` quantile classes (class 1 = up to the first quantile ...)
     classify the historical mean and the recent mean. ``out`` (3, y, x): historical mean, recent mean, class change
     (recent class - historical class); NaN where a window has too few valid years.
+
+    Like :func:`mk_block`, a strip of :data:`STRIP` pixels of a row at a time: the sums and the ranks of the
+    historical values (a branch-free count of the smaller values, ties in year order; a missing year compares
+    false and counts nothing) run in inner loops over contiguous pixels; each pixel then places its values by rank
+    and interpolates its quantiles at positions tabulated once per number of valid years (the arithmetic of
+    :func:`_quantile_sorted`, hence the same bits). On 1,000² pixels of 13 + 3 years, one thread: 0.076 s against
+    0.108 s pixel by pixel, most of which went to the quantile positions.
     """
     nh = hist.shape[0]
     nr = recent.shape[0]
     nx = hist.shape[2]
+    nq = n_classes - 1
+    w_max = STRIP
+    val = np.empty((max(nh, 1), w_max))  # time-major: the strip loops run over contiguous pixels
+    rank = np.empty((max(nh, 1), w_max), np.int64)
+    n = np.empty(w_max, np.int64)
+    m = np.empty(w_max, np.int64)
+    sh = np.empty(w_max)
+    sr = np.empty(w_max)
     a = np.empty(nh + 2)
-    raw = np.empty(max(nh, 1))
-    qs = np.empty(n_classes - 1)
+    qs = np.empty(nq)
+    # the k-th quantile of the nn + 2 sorted values (nn valid years and the two synthetic ones), as _quantile_sorted
+    q_lo = np.zeros((nh + 1, max(nq, 1)), np.int64)
+    q_hi = np.zeros((nh + 1, max(nq, 1)), np.int64)
+    q_frac = np.zeros((nh + 1, max(nq, 1)))
+    for nn in range(1, nh + 1):
+        for k in range(nq):
+            pos = ((k + 1.0) / n_classes) * (nn + 1)
+            lo = math.floor(pos)
+            q_lo[nn, k] = lo
+            q_hi[nn, k] = min(lo + 1, nn + 1)
+            q_frac[nn, k] = pos - lo
     nan = np.nan
     for r in range(r0, r1):
-        for c in range(nx):
-            n = 0
-            sh = 0.0
+        for c0 in range(0, nx, w_max):
+            w = min(w_max, nx - c0)
+            for c in range(w):
+                n[c] = 0
+                m[c] = 0
+                sh[c] = 0.0
+                sr[c] = 0.0
             for i in range(nh):
-                val = np.float64(hist[i, r, c])
-                if val == val:
-                    raw[n] = val
-                    sh += val
-                    n += 1
-            m = 0
-            sr = 0.0
+                row = hist[i, r]
+                vi = val[i]
+                for c in range(w):
+                    v = np.float64(row[c0 + c])
+                    vi[c] = v
+                    ok = v == v
+                    n[c] += np.int64(ok)
+                    sh[c] += v if ok else 0.0  # + 0.0 leaves a sum that starts at +0.0 unchanged
             for i in range(nr):
-                val = np.float64(recent[i, r, c])
-                if val == val:
-                    sr += val
-                    m += 1
-            if n < min_hist or m < min_recent or n == 0 or m == 0:
-                out[0, r, c] = nan
-                out[1, r, c] = nan
-                out[2, r, c] = nan
-                continue
-            # branch-free rank sort into a[1:n+1] (ties keep their order): no mispredicted compares
-            for i in range(n):
-                vi = raw[i]
-                rk = np.int64(0)
-                for j in range(n):
-                    vj = raw[j]
-                    rk += np.int64(vj < vi) + np.int64((vj == vi) & (j < i))
-                a[rk + 1] = vi
-            lo = a[1]
-            hi = a[n]
-            ext = extension * (hi - lo)
-            # the two synthetic values keep the array sorted when placed at both ends
-            a[0] = lo - ext
-            a[n + 1] = hi + ext
-            for k in range(n_classes - 1):
-                qs[k] = _quantile_sorted(a, n + 2, (k + 1.0) / n_classes)
-            bl = sh / n
-            tg = sr / m
-            cb = 1.0
-            ct = 1.0
-            for k in range(n_classes - 1):
-                cb += (bl > qs[k]) * 1.0
-                ct += (tg > qs[k]) * 1.0
-            out[0, r, c] = bl
-            out[1, r, c] = tg
-            out[2, r, c] = ct - cb
+                row = recent[i, r]
+                for c in range(w):
+                    v = np.float64(row[c0 + c])
+                    ok = v == v
+                    m[c] += np.int64(ok)
+                    sr[c] += v if ok else 0.0
+            # rank of each valid value among the valid values: smaller ones, and equal ones of earlier years
+            for i in range(nh):
+                vi = val[i]
+                rk = rank[i]
+                for c in range(w):
+                    rk[c] = 0
+                for j in range(nh):
+                    vj = val[j]
+                    if j < i:
+                        for c in range(w):
+                            rk[c] += np.int64(vj[c] <= vi[c])
+                    else:
+                        for c in range(w):
+                            rk[c] += np.int64(vj[c] < vi[c])
+            for c in range(w):
+                cc = c0 + c
+                nn = n[c]
+                mm = m[c]
+                if nn < min_hist or mm < min_recent or nn == 0 or mm == 0:
+                    out[0, r, cc] = nan
+                    out[1, r, cc] = nan
+                    out[2, r, cc] = nan
+                    continue
+                for i in range(nh):
+                    v = val[i, c]
+                    if v == v:
+                        a[rank[i, c] + 1] = v
+                lo_v = a[1]
+                hi_v = a[nn]
+                ext = extension * (hi_v - lo_v)
+                # the two synthetic values keep the array sorted when placed at both ends
+                a[0] = lo_v - ext
+                a[nn + 1] = hi_v + ext
+                for k in range(nq):
+                    lo = q_lo[nn, k]
+                    qs[k] = float(a[lo] + (a[q_hi[nn, k]] - a[lo]) * q_frac[nn, k])
+                bl = sh[c] / nn
+                tg = sr[c] / mm
+                cb = 1.0
+                ct = 1.0
+                for k in range(nq):
+                    cb += (bl > qs[k]) * 1.0
+                    ct += (tg > qs[k]) * 1.0
+                out[0, r, cc] = bl
+                out[1, r, cc] = tg
+                out[2, r, cc] = ct - cb
 
 
 @numba.njit(nogil=True, cache=True)

@@ -403,6 +403,10 @@ def _percentile_inputs(
     if "x" in mean.coords and "x" in units.coords:
         units = units.assign_coords(x=mean.x.values, y=mean.y.values)
     if mask is not None:
+        if mean.chunks is not None and mask.chunks is not None and mask.chunks != mean.chunks:
+            # the mean's chunks (a stored layer's, larger than the run's): at the mask's, every chunk of the mean
+            # would be read whole and split, and the passes would run at the smaller chunk
+            mask = mask.chunk(dict(zip(mean.dims, mean.chunks, strict=True)))
         mean = mean.where(mask)
     # float64 throughout: the unit percentile and the ratio are compared with the threshold in float64
     return mean.astype(np.float64), units

@@ -39,6 +39,9 @@ def test_make_synthetic_country__writes_tiled_cogs(country: Path, key: str, coun
         assert (ds.width, ds.height, ds.count) == (640, 480, count)
         assert ds.crs.to_epsg() == 4326 and ds.res == pytest.approx((COUNTRY_RESOLUTION,) * 2)
         assert ds.nodata is not None
+        # class rasters without a predictor (differencing codes only enlarges them), others with differencing (int)
+        predictor = ds.tags(ns="IMAGE_STRUCTURE").get("PREDICTOR")
+        assert predictor == (None if key in ("land_cover", "climate_zones") else "2"), (key, ds.dtypes[0], predictor)
         if count == 3:
             assert list(ds.descriptions) == [str(y) for y in YEARS]
             assert [ds.tags(i)["YEAR"] for i in (1, 2, 3)] == [str(y) for y in YEARS]

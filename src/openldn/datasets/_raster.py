@@ -198,7 +198,8 @@ def convert_to_cog(src: Path, dst: Path, *, categorical: bool, tile: int = 512) 
     dst : pathlib.Path
         Output COG.
     categorical : bool
-        Whether overviews use nearest-neighbour (categories) rather than averaging.
+        Class codes: overviews by nearest neighbour rather than averaging, and no predictor
+        (:func:`openldn.io.write.deflate_predictor`).
     tile : int
         COG block size.
 
@@ -226,7 +227,7 @@ def convert_to_cog(src: Path, dst: Path, *, categorical: bool, tile: int = 512) 
                 tmp,
                 driver="COG",
                 compress="deflate",
-                predictor=deflate_predictor(dtype),
+                predictor=deflate_predictor(dtype, categorical=categorical),  # no differencing of class codes
                 blocksize=block,
                 overviews="FORCE_USE_EXISTING" if factors else "NONE",
                 bigtiff="if_safer",

@@ -134,10 +134,10 @@ def _scan(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents:
                 x = vi[j]
                 xf = np.float64(x)
                 ok = (x == x) & ins[j] & ~(use_fill & (x == fill))
-                k += np.int64(ok)
+                k += int(ok)
                 av[j] |= ok
                 whole = (xf - xf == 0.0) & (xf == np.floor(xf))  # finite and a whole number
-                frac += np.int64(~(ok & whole))
+                frac += int(~(ok & whole))
                 row[j] = xf if ok else nan
                 col_lo[j] = min(col_lo[j], xf if ok else inf)
                 col_hi[j] = max(col_hi[j], xf if ok else -inf)
@@ -145,7 +145,7 @@ def _scan(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents:
                 sm = sents[m]
                 c = 0
                 for j in range(nx):
-                    c += np.int64(row[j] == sm)
+                    c += int(row[j] == sm)
                 cnt[m] += c
         lo = inf
         hi = -inf

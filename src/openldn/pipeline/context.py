@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -350,10 +352,16 @@ def _write_cog_task(da: xr.DataArray, path: Path, legend: Any, tags: dict[str, A
 
 
 class _BackgroundWrites:
-    """COG writes that overlap the computation: worker tasks on a Dask cluster, one background thread otherwise."""
+    """COG writes that overlap the computation: worker tasks on a Dask cluster, one background thread otherwise.
+
+    Threaded: the maps queue for one background thread while the passes run (more would contend with them for the
+    cores and memory); :meth:`wait`, called when a stage has no pass left, writes queued maps in the calling thread
+    too, so two are written at a time while nothing else runs.
+    """
 
     def __init__(self) -> None:
         self._pending: list[Any] = []
+        self._queue: collections.deque[tuple[Future[Path], tuple[Any, ...]]] = collections.deque()
         self._pool: Any = None
 
     def submit(self, da: xr.DataArray, path: Path, legend: Any, tags: dict[str, Any]) -> None:
@@ -365,10 +373,25 @@ class _BackgroundWrites:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="openldn-cog")
-        # one background thread, which computes the strips of each map itself (see _write_cog_task)
-        self._pending.append(self._pool.submit(_write_cog_task, da, path, legend, tags))
+        done: Future[Path] = Future()
+        self._queue.append((done, (da, path, legend, tags)))
+        self._pending.append(done)
+        self._pool.submit(self._drain)
+
+    def _drain(self) -> None:
+        """Write queued maps until none is left (each computes its strips itself: see _write_cog_task)."""
+        while True:
+            try:
+                done, args = self._queue.popleft()
+            except IndexError:
+                return
+            try:
+                done.set_result(_write_cog_task(*args))
+            except BaseException as err:  # handed to wait(), which re-raises it
+                done.set_exception(err)
 
     def wait(self) -> None:
+        self._drain()  # the calling thread writes what is still queued, beside the background thread
         pending, self._pending = self._pending, []
         errors = []
         for f in pending:

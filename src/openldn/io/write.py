@@ -191,8 +191,7 @@ def write_cog(
         with rasterio.open(inter, "w", **profile) as dst:
             for r0 in range(0, ny, strip):
                 r1 = min(ny, r0 + strip)
-                part = da.isel(y=slice(r0, r1))
-                block = np.asarray((part.compute(scheduler=scheduler) if scheduler else part).values)
+                block = np.asarray(da.isel(y=slice(r0, r1)).compute(scheduler=scheduler).values)
                 if block.ndim == 2:
                     block = block[None]
                 if np.issubdtype(dtype, np.floating) and nd is not None and not np.isnan(nd):

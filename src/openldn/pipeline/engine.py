@@ -14,8 +14,8 @@ import dask
 from openldn.core.workers import worker_threads
 
 __all__ = [
-    "LAYER_CHUNK_BYTES", "PLANE_BLOCKS", "auto_chunk_size", "axis_chunks", "chunk_offset", "engine", "limit_malloc_arenas", "plane_blocks",
-    "release_memory",
+    "LAYER_CHUNK_BYTES", "PLANE_BLOCKS", "auto_chunk_size", "axis_chunks", "chunk_offset", "engine",
+    "limit_malloc_arenas", "plane_blocks", "release_memory",
 ]
 
 

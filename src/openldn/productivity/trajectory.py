@@ -458,8 +458,9 @@ def trajectory(
     -------
     xarray.Dataset
         ``trajectory`` (int16 -1/0/1, nodata -32768) and the variables of :func:`mann_kendall` (``ols_slope`` in
-        float64; the Theil-Sen ``slope`` only when it gives the direction or an autocorrelation correction uses it), plus ``trajectory_significance`` (-3 ... 3) for ``"kendall_table"``; attributes give the window
-        and the parameters.
+        float64; the Theil-Sen ``slope`` only when it gives the direction or an autocorrelation correction uses
+        it), plus ``trajectory_significance`` (-3 ... 3) for ``"kendall_table"``; attributes give the window and
+        the parameters.
 
     References
     ----------

@@ -43,6 +43,18 @@ def _time_values(da: xr.DataArray, dim: str) -> np.ndarray:
     return t
 
 
+#: Long names of :func:`mann_kendall`'s variables.
+_LONG_NAMES = {
+    "s": "Mann-Kendall S",
+    "var_s": "Variance of S (ties correction)",
+    "z": "Mann-Kendall z (continuity correction)",
+    "p": "Two-sided p-value",
+    "slope": "Theil-Sen slope",
+    "ols_slope": "Ordinary least squares slope",
+    "n": "Number of valid years",
+}
+
+
 def _mk_numpy(
     arr: np.ndarray, *, t: np.ndarray, min_years: int, method: int, z_crit: float, threads: int | None,
     theil_sen: bool = True,
@@ -228,16 +240,11 @@ def mann_kendall(
         )
     if not theil_sen:
         ds = ds.drop_vars("slope")
-    for v in ("slope", "ols_slope")[0 if theil_sen else 1:]:
-        ds[v].attrs["units"] = f"{units} year-1".strip() if units else "year-1"
-    ds["s"].attrs["long_name"] = "Mann-Kendall S"
-    ds["var_s"].attrs["long_name"] = "Variance of S (ties correction)"
-    ds["z"].attrs["long_name"] = "Mann-Kendall z (continuity correction)"
-    ds["p"].attrs["long_name"] = "Two-sided p-value"
-    if theil_sen:
-        ds["slope"].attrs["long_name"] = "Theil-Sen slope"
-    ds["ols_slope"].attrs["long_name"] = "Ordinary least squares slope"
-    ds["n"].attrs["long_name"] = "Number of valid years"
+    for v, long_name in _LONG_NAMES.items():
+        if v in ds:
+            if v in ("slope", "ols_slope"):
+                ds[v].attrs["units"] = f"{units} year-1".strip() if units else "year-1"
+            ds[v].attrs["long_name"] = long_name
     ds.attrs.update(
         {
             "autocorrelation": autocorrelation,

@@ -14,6 +14,7 @@ import dask.array
 import numpy as np
 import xarray as xr
 
+from openldn.core.blocks import reduce_axis
 from openldn.productivity import _kernels
 
 __all__ = ["count_sum", "reduce_time"]
@@ -30,34 +31,24 @@ def reduce_time(
     if getattr(_kernels, name, None) is not kernel:
         raise ValueError(f"reduce_time: {kernel!r} is not a kernel of openldn.productivity._kernels")
     is_dask = isinstance(series.data, dask.array.Array)
-    if is_dask:
-        series = series.chunk({dim: -1})
-    outs = xr.apply_ufunc(
-        _reduce_numpy,
-        series,
-        input_core_dims=[[dim]],
-        output_core_dims=[[] for _ in range(n_out)],
-        dask="parallelized",
-        output_dtypes=[np.float64] * n_out,
-        # the kernel by name: a numba dispatcher shipped to a worker process is rebuilt there and compiled again
-        # (about 4 s per kernel and process), while the module's own dispatcher loads from the on-disk cache
-        kwargs={"kernel": name, "args": args, "n_out": n_out, "threads": 1 if is_dask else None},
-        keep_attrs=False,
-    )
-    return tuple(outs) if isinstance(outs, tuple) else (outs,)
+    # the kernel by name: a numba dispatcher shipped to a worker process is rebuilt there and compiled again (about
+    # 4 s per kernel and process), while the module's own dispatcher loads from the on-disk cache
+    out = reduce_axis(_reduce_numpy, [series], [dim], n_out,
+                      kwargs={"kernel": name, "args": args, "n_out": n_out, "threads": 1 if is_dask else None})
+    return tuple(out[i] for i in range(n_out))
 
 
 def _reduce_numpy(
-    arr: np.ndarray, *, kernel: str, args: tuple[Any, ...], n_out: int, threads: int | None
-) -> tuple[np.ndarray, ...]:
-    x = np.moveaxis(arr, -1, 0)
+    x: np.ndarray, *, kernel: str, args: tuple[Any, ...], n_out: int, threads: int | None
+) -> np.ndarray:
+    """``(n_out, *lead)`` float64 outputs of a row kernel over ``x`` (the reduced axis first)."""
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)
     lead = x.shape[1:]
     x3 = x.reshape(x.shape[0], int(np.prod(lead[:-1], dtype=np.int64)), lead[-1] if lead else 1)
     out = np.empty((n_out, x3.shape[1], x3.shape[2]), np.float64)
     _kernels.run_rows(getattr(_kernels, kernel), x3.shape[1], x3, *args, out=out, threads=threads)
-    return tuple(o.reshape(lead) for o in out)
+    return out.reshape(n_out, *lead)
 
 
 def count_sum(series: xr.DataArray, dim: str = "time") -> tuple[xr.DataArray, xr.DataArray]:

@@ -14,6 +14,7 @@ import dask.array
 import numpy as np
 import xarray as xr
 
+from openldn.core.blocks import reduce_axis
 from openldn.core.codes import NODATA
 from openldn.core.periods import Period, SomePeriod, years_of
 from openldn.exceptions import ConfigError, MissingYearError
@@ -46,17 +47,17 @@ def _windows(
 
 
 def _shift_numpy(
-    hist: np.ndarray,
-    rec: np.ndarray,
+    h: np.ndarray,
+    r: np.ndarray,
     *,
     n_classes: int,
     extension: float,
     min_hist: int,
     min_recent: int,
     threads: int | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    h = np.moveaxis(hist, -1, 0)
-    r = np.moveaxis(rec, -1, 0)
+) -> np.ndarray:
+    """float32 ``(3, *lead)``: baseline and target percentiles and the class change, for a baseline and a recent
+    series whose first axis is time."""
     if not np.issubdtype(h.dtype, np.floating):
         h = h.astype(np.float64)
     if not np.issubdtype(r.dtype, np.floating):
@@ -79,11 +80,7 @@ def _shift_numpy(
         out=out,
         threads=threads,
     )
-    return (
-        out[0].reshape(lead).astype(np.float32),
-        out[1].reshape(lead).astype(np.float32),
-        out[2].reshape(lead).astype(np.float32),
-    )
+    return out.reshape(3, *lead).astype(np.float32)
 
 
 def state_percentile_shift(
@@ -160,18 +157,11 @@ def state_percentile_shift(
         band_units = float(dead_band) if quantum is None else round(float(dead_band) / quantum, 9)
         flat = abs(sr * nh - sh * nr) <= band_units * nh * nr
     is_dask = isinstance(ndvi.data, dask.array.Array)
-    if is_dask:
-        hist = hist.chunk({"time": -1})
-        rec = rec.chunk({"time": -1})
-    rec = rec.rename({"time": "time_recent"})
-    bl, tg, chg = xr.apply_ufunc(
+    shifted = reduce_axis(
         _shift_numpy,
-        hist,
-        rec,
-        input_core_dims=[["time"], ["time_recent"]],
-        output_core_dims=[[], [], []],
-        dask="parallelized",
-        output_dtypes=[np.float32, np.float32, np.float32],
+        [hist, rec],
+        ["time", "time"],
+        3,
         kwargs={
             "n_classes": int(n_classes),
             "extension": float(extension),
@@ -179,7 +169,9 @@ def state_percentile_shift(
             "min_recent": int(min_recent_years),
             "threads": 1 if is_dask else None,
         },
+        dtype=np.float32,
     )
+    bl, tg, chg = (shifted[i] for i in range(3))
     if flat is not None:
         chg = xr.where(flat, 0.0, chg).where(chg.notnull())
     if quantum is not None:

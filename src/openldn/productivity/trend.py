@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 from scipy.stats import norm
 
+from openldn.core.blocks import reduce_axis
 from openldn.core.periods import years_of
 from openldn.exceptions import ConfigError, MissingYearError
 from openldn.productivity import _kernels
@@ -56,12 +57,17 @@ _LONG_NAMES = {
 
 
 def _mk_numpy(
-    arr: np.ndarray, *, t: np.ndarray, min_years: int, method: int, z_crit: float, threads: int | None,
+    x: np.ndarray,
+    *,
+    t: np.ndarray,
+    min_years: int,
+    method: int,
+    z_crit: float,
+    threads: int | None,
     theil_sen: bool = True,
-) -> tuple[np.ndarray, ...]:
-    """Apply the kernel to an array whose last axis is time; returns 7 arrays shaped like ``arr[..., 0]``
-    (the Theil-Sen slope NaN without ``theil_sen``, plain Mann-Kendall only)."""
-    x = np.moveaxis(arr, -1, 0)
+) -> np.ndarray:
+    """The kernel's float64 outputs ``(len(MK_OUTPUTS), *x.shape[1:])`` for an array whose first axis is time (the
+    Theil-Sen slope NaN without ``theil_sen``, plain Mann-Kendall only)."""
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)
     lead = x.shape[1:]
@@ -77,14 +83,7 @@ def _mk_numpy(
         _kernels.run_rows(
             _kernels.mk_variant_block, x3.shape[1], x3, t, min_years, method, z_crit, out=out, threads=threads
         )
-    res = []
-    for name, o in zip(_kernels.MK_OUTPUTS, out, strict=True):
-        o = o.reshape(lead)
-        if name == "n":
-            res.append(o.astype(np.int16))
-        else:
-            res.append(o.astype(_OUT_DTYPES.get(name, np.float32)))
-    return tuple(res)
+    return out.reshape(len(_kernels.MK_OUTPUTS), *lead)
 
 
 @lru_cache(maxsize=4)
@@ -203,17 +202,12 @@ def mann_kendall(
     method = _METHODS[autocorrelation]
     z_crit = float(norm.ppf(1.0 - alpha / 2.0))
     is_dask = isinstance(da.data, dask.array.Array)
-    if is_dask:
-        da = da.chunk({dim: -1})
     names = _kernels.MK_OUTPUTS
-    dtypes = [np.int16 if n == "n" else _OUT_DTYPES.get(n, np.float32) for n in names]
-    outs = xr.apply_ufunc(
+    out = reduce_axis(
         _mk_numpy,
-        da,
-        input_core_dims=[[dim]],
-        output_core_dims=[[] for _ in names],
-        dask="parallelized",
-        output_dtypes=dtypes,
+        [da],
+        [dim],
+        len(names),
         kwargs={
             "t": t,
             "min_years": int(min_years),
@@ -222,8 +216,8 @@ def mann_kendall(
             "threads": 1 if is_dask else None,
             "theil_sen": theil_sen,
         },
-        keep_attrs=False,
     )
+    outs = [out[i].astype(np.int16 if n == "n" else _OUT_DTYPES.get(n, np.float32)) for i, n in enumerate(names)]
     units = da.attrs.get("units", "")
     ds = xr.Dataset(dict(zip(names, outs, strict=True)))
     if p_method == "exact" and autocorrelation == "none":

@@ -1,0 +1,97 @@
+"""Per-pixel reductions of an axis (the years), block by block, on the blocks as they are stored.
+
+``xarray.apply_ufunc`` with a core dimension moves that dimension last (a transposed view) and, on dask input, has
+dask concatenate each block's pieces along it (``blockwise(concatenate=True)``), which copies the block even when
+the axis is one chunk. A ``(24, 512, 512)`` float block is then copied into ``(512, 512, 24)`` order for every
+reduction that reads it, and the row kernels, written for rows of contiguous pixels, read a stride of 24 values.
+:func:`reduce_axis` hands the kernels the blocks themselves, axis first, with no copy: at 10,000² the productivity
+pass spent about 14 s of thread time in those copies, and the kernels ran up to twice as fast on contiguous rows.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["reduce_axis"]
+
+_LETTERS = "abcdefghijklmnopqrstuvw"
+
+
+def _block(fn: Callable[..., np.ndarray], kwargs: Mapping[str, Any], *pieces: Any) -> np.ndarray:
+    """One block of :func:`reduce_axis` (module level: a task ships it by reference)."""
+    # without concatenation a contracted index gives the list of its blocks: one, the axis being one chunk
+    return fn(*(p[0] if isinstance(p, list) else p for p in pieces), **kwargs)
+
+
+def reduce_axis(
+    fn: Callable[..., np.ndarray],
+    arrays: Sequence[xr.DataArray],
+    dims: Sequence[str | None],
+    n_out: int,
+    *,
+    kwargs: Mapping[str, Any] | None = None,
+    dtype: Any = np.float64,
+) -> xr.DataArray:
+    """``fn(*blocks, **kwargs)`` over every spatial block, each input's ``dims[i]`` first and whole.
+
+    Parameters
+    ----------
+    fn : callable
+        Takes one numpy array per input, shaped ``(len(dims[i]), *rest)`` (the reduced axis first, the other
+        dimensions in the order of the first input; ``rest`` alone for an input without one), and returns an array
+        ``(n_out, *rest)``.
+    arrays : sequence of xarray.DataArray
+        Inputs with the same other dimensions; dask-backed inputs are chunked in space as the first dask one (the
+        reduced axes in one chunk).
+    dims : sequence of str or None
+        The dimension each input is reduced over (None: an input without one, such as a per-pixel factor; not the
+        first).
+    n_out : int
+        Outputs per pixel.
+    kwargs : mapping, optional
+        Keyword arguments of ``fn``.
+    dtype : numpy dtype, default float64
+        Of ``fn``'s result.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(output, *rest)``, lazy when any input is dask-backed; the coordinates of the first input not on its
+        reduced dimension.
+    """
+    import dask.array as dsa
+    from dask.base import tokenize
+
+    if len(arrays) != len(dims) or not arrays or dims[0] is None:
+        raise ValueError("reduce_axis: give one reduced dimension per input (None for none), the first's not None")
+    first = arrays[0]
+    rest = [d for d in first.dims if d != dims[0]]
+    ordered = [a.transpose(*rest) if d is None else a.transpose(d, *rest) for a, d in zip(arrays, dims, strict=True)]
+    for a, d in zip(ordered, dims, strict=True):
+        if list(a.dims[d is not None:]) != rest or any(a.sizes[r] != first.sizes[r] for r in rest):
+            raise ValueError(f"reduce_axis: input dims {a.dims} differ from ({d}, {', '.join(rest)})")
+    coords = {k: v for k, v in first.coords.items() if dims[0] not in v.dims}
+    kw = dict(kwargs or {})
+    lazy = [a.data for a in ordered if isinstance(a.data, dsa.Array)]
+    if not lazy:
+        data: Any = fn(*(np.asarray(a.data) for a in ordered), **kw)
+        return xr.DataArray(data, dims=("output", *rest), coords=coords)
+    space = lazy[0].chunks[lazy[0].ndim - len(rest):]  # the spatial chunks of the first lazy input
+    spatial = _LETTERS[len(ordered):len(ordered) + len(rest)]
+    pairs: list[Any] = []
+    for i, (a, d) in enumerate(zip(ordered, dims, strict=True)):
+        data = a.data if isinstance(a.data, dsa.Array) else dsa.from_array(np.asarray(a.data), chunks=-1)
+        chunks = ((-1,) if d is not None else ()) + tuple(space)
+        pairs += [data.rechunk(chunks), (_LETTERS[i] if d is not None else "") + spatial]
+    datas = pairs[::2]
+    out = dsa.blockwise(
+        functools.partial(_block, fn, kw), "z" + spatial, *pairs,
+        new_axes={"z": n_out}, concatenate=False, dtype=dtype, meta=np.empty((0,) * (len(rest) + 1), dtype),
+        name=f"{getattr(fn, '__name__', 'reduce').strip('_')}-{tokenize(fn, *datas, kw, n_out)}",
+    )
+    return xr.DataArray(out, dims=("output", *rest), coords=coords)

@@ -118,3 +118,10 @@ def test_tier1_stock__chunked_equals_in_memory(rng: np.random.Generator) -> None
         # stocks never become negative, and the first step is the reference stock
         assert np.nanmin(ref.values) >= 0
         np.testing.assert_array_equal(ref.values[0], soc)
+        # only some years returned: the same stocks (the recurrence still runs over every year)
+        some = tier1_stock(soc_da.chunk(7), lc_da.chunk({"y": 7, "x": 5}), z_da.chunk(7), annualisation=mode,
+                           years=[2004, 2019])
+        assert [int(v) for v in some["time"].dt.year] == [2004, 2019]
+        np.testing.assert_array_equal(some.values, ref.values[[2, 6]])
+    with pytest.raises(MissingYearError, match="2005"):
+        tier1_stock(soc_da, lc_da, z_da, years=[2004, 2005])

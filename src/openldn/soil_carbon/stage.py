@@ -72,6 +72,14 @@ def run(ctx: Any) -> None:
             return None
         return land_cover_of_year(ctx.layers, pick(lc_years, target, f"land cover ({what})"))
 
+    pairs = {p.label: (p, *period_years(p, baseline, lcopts.reporting_lc_start)) for p in a.periods}
+    targets = sorted(set(opts.years) if opts.years else {t for _, t0, t1 in pairs.values() for t in (t0, t1)})
+
+    def _used_years(available: np.ndarray) -> list[int]:
+        """The stock years the tables and periods use (the closest to each target)."""
+        wanted = set(targets) | {t for _, t0, t1 in pairs.values() for t in (t0, t1)}
+        return sorted({closest_year(available, t, opts.max_year_gap, f"SOC ({t})") for t in wanted})
+
     ctx.progress("soil_carbon", 0, 3, "SOC stocks")
     if mode == "model":
         if lc is None:
@@ -93,9 +101,11 @@ def run(ctx: Any) -> None:
             climate = _drop_time(ctx.input("climate_zones"))
         else:
             climate = cf
+        stock_years = lc_years[lc_years >= ref_lc]
         stocks = tier1_stock(
             _drop_time(soc_in), lc, climate, factors=resolve_option_path(ctx, opts.coefficients), soc_year=ref_lc,
             annualisation=opts.annualisation, transition_timing=opts.transition_timing,
+            years=None if opts.method == "statistical" else _used_years(stock_years),
         )
         stock_years = years_of(stocks)
         tier = "Tier 2" if opts.coefficients != "ipcc_tier1" else "Tier 1"
@@ -108,15 +118,11 @@ def run(ctx: Any) -> None:
         stock_years = soc_years
         tier = "input stocks"
 
-    pairs = {p.label: (p, *period_years(p, baseline, lcopts.reporting_lc_start)) for p in a.periods}
-    targets = sorted(set(opts.years) if opts.years else {t for _, t0, t1 in pairs.values() for t in (t0, t1)})
-
-    # The stocks of the years used are computed once (the model needs the whole land cover series; inputs are
-    # aligned once) and stored; every year and period reads them back. The statistical test keeps every year.
+    # The stocks of the years used are computed once (the model needs the whole land cover series, and returns only
+    # those; inputs are aligned once) and stored; every year and period reads them back. The statistical test keeps
+    # every year.
     if opts.method != "statistical":
-        wanted = set(targets) | {t for _, t0, t1 in pairs.values() for t in (t0, t1)}
-        used = sorted({closest_year(stock_years, t, opts.max_year_gap, f"SOC ({t})") for t in wanted})
-        keep = np.flatnonzero(np.isin(stock_years, used))
+        keep = np.flatnonzero(np.isin(stock_years, _used_years(stock_years)))
         stocks, stock_years = stocks.isel(time=keep), stock_years[keep]
     ctx.layers["soc_series"] = stocks
     stocks = ctx.layers["soc_series"]

@@ -9,12 +9,14 @@ or geometrically. With annual land cover every year-to-year transition is follow
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numba
 import numpy as np
 import xarray as xr
 
+from openldn.core.blocks import reduce_axis
 from openldn.core.codes import NODATA
 from openldn.core.periods import years_of
 from openldn.exceptions import ConfigError, LegendError, MissingYearError
@@ -58,56 +60,93 @@ def _stock_kernel(
     horizon: int,
     geometric: bool,
     mid: bool,
+    slot: np.ndarray,
+    n_out: int,
 ) -> np.ndarray:  # pragma: no cover - compiled
-    npix, nt = pos.shape
-    out = np.empty((npix, nt), dtype=np.float32)
+    """Stocks of every pixel, year by year; year ``k`` is written to output row ``slot[k]`` when it is kept (>= 0).
+
+    ``pos`` is ``(year, pixel)`` (the land cover block as stored), ``f`` one value per pixel or a single value.
+    """
+    nt, npix = pos.shape
+    out = np.empty((n_out, npix), dtype=np.float32)
+    one_f = f.size == 1
     for p in range(npix):
         s = np.float64(soc0[p])
-        out[p, 0] = s
+        if slot[0] >= 0:
+            out[slot[0], p] = s
         rate = 1.0 if geometric else 0.0
         remaining = 0
+        fp = f[0] if one_f else f[p]
         for k in range(nt - 1):
-            a = pos[p, k]
-            b = pos[p, k + 1]
+            a = pos[k, p]
+            b = pos[k + 1, p]
             gap = gaps[k]
             if not np.isfinite(s) or a < 0 or b < 0:
                 s = np.nan
-                out[p, k + 1] = np.nan
-                continue
-            if a != b:
+            elif a != b:
                 off = gap // 2 if mid else 0
                 m = min(off, remaining)
                 s = _advance(s, rate, m, geometric)
                 remaining -= m
                 c = kind[a * n + b]
                 if c == KIND_F:
-                    factor = f[p]
+                    factor = fp
                 elif c == KIND_INVERSE_F:
-                    factor = 1.0 / f[p]
+                    factor = 1.0 / fp
                 else:
                     factor = const[a * n + b]
                 if not np.isfinite(factor):
                     s = np.nan
-                    out[p, k + 1] = np.nan
-                    continue
-                rate = factor ** (1.0 / horizon) if geometric else s * (1.0 - factor) / horizon
-                remaining = horizon
-                m = min(gap - off, remaining)
-                s = _advance(s, rate, m, geometric)
-                remaining -= m
+                else:
+                    rate = factor ** (1.0 / horizon) if geometric else s * (1.0 - factor) / horizon
+                    remaining = horizon
+                    m = min(gap - off, remaining)
+                    s = _advance(s, rate, m, geometric)
+                    remaining -= m
             else:
                 m = min(gap, remaining)
                 s = _advance(s, rate, m, geometric)
                 remaining -= m
-            out[p, k + 1] = s
+            if slot[k + 1] >= 0:
+                out[slot[k + 1], p] = s
     return out
 
 
+def _positions(lc: np.ndarray, pos_table: np.ndarray, lc_nodata: list[int], source: str) -> np.ndarray:
+    """Row of each land cover cell's class in the coefficients' legend (int16, -1 for nodata); unknown codes fail.
+
+    The rule is applied to the distinct values (every value of the type for integers up to 16 bits, whose cells
+    then index the table by their unsigned view, one pass), not to every cell.
+    """
+    if lc.dtype.kind in "iu" and lc.dtype.itemsize <= 2:
+        udt = np.dtype(f"uint{8 * lc.dtype.itemsize}")
+        values = np.arange(1 << (8 * lc.dtype.itemsize), dtype=np.int64).astype(udt).view(lc.dtype)
+        keys = lc.view(udt)
+    else:
+        values, inv = np.unique(lc, return_inverse=True)
+        keys = inv.reshape(lc.shape)
+    codes, nd = as_int_codes(values, lc_nodata)
+    inside = (codes >= 0) & (codes < pos_table.size)
+    table = np.where(inside, np.take(pos_table, np.clip(codes, 0, pos_table.size - 1)), -1)
+    table = np.where(nd, -1, np.where(table < 0, -2, table)).astype(np.int16)
+    pos = np.take(table, keys)
+    if (table == -2).any():
+        unknown = pos == -2
+        if unknown.any():
+            raise unknown_codes_error(
+                as_int_codes(lc[unknown], lc_nodata)[0], "the land cover", f"the legend of SOC coefficients {source}",
+                "reclassify it first",
+            )
+    return pos
+
+
 def _stock_block(
-    soc: np.ndarray,
     lc: np.ndarray,
-    f: np.ndarray,
+    soc: np.ndarray,
+    f: np.ndarray | None = None,
     *,
+    f_value: float = np.nan,
+    slot: np.ndarray,
     gaps: np.ndarray,
     pos_table: np.ndarray,
     const: np.ndarray,
@@ -119,23 +158,15 @@ def _stock_block(
     lc_nodata: list[int],
     source: str,
 ) -> np.ndarray:
-    soc = np.asarray(soc, dtype=np.float64)
-    lc = np.asarray(lc)
-    f = np.broadcast_to(np.asarray(f, dtype=np.float64), soc.shape)
-    codes, nd = as_int_codes(lc, lc_nodata)
-    inside = (codes >= 0) & (codes < pos_table.size)
-    pos = np.where(inside, np.take(pos_table, np.clip(codes, 0, pos_table.size - 1)), -1)
-    unknown = (pos < 0) & ~nd
-    if unknown.any():
-        raise unknown_codes_error(
-            codes[unknown], "the land cover", f"the legend of SOC coefficients {source}", "reclassify it first"
-        )
-    pos = np.where(nd, -1, pos)
-    shape = soc.shape
+    """float32 ``(kept years, *soc.shape)`` stocks of one block; ``lc`` is ``(year, *soc.shape)``, ``f`` per pixel
+    (or ``f_value`` everywhere)."""
+    pos = _positions(np.asarray(lc), pos_table, lc_nodata, source)
+    fa = np.full(1, f_value) if f is None else np.ascontiguousarray(np.asarray(f, dtype=np.float64).reshape(-1))
+    n_out = int((slot >= 0).sum())
     out = _stock_kernel(
-        np.ascontiguousarray(soc.reshape(-1)),
-        np.ascontiguousarray(pos.reshape(-1, lc.shape[-1])),
-        np.ascontiguousarray(f.reshape(-1)),
+        np.ascontiguousarray(np.asarray(soc, dtype=np.float64).reshape(-1)),
+        pos.reshape(pos.shape[0], -1),
+        fa,
         gaps,
         const,
         kind,
@@ -143,8 +174,10 @@ def _stock_block(
         horizon,
         geometric,
         mid,
+        slot,
+        n_out,
     )
-    return out.reshape(*shape, lc.shape[-1])
+    return out.reshape(n_out, *np.shape(soc))
 
 
 def tier1_stock(
@@ -156,6 +189,7 @@ def tier1_stock(
     soc_year: int | None = None,
     annualisation: Annualisation = "linear_20y",
     transition_timing: TransitionTiming = "mid",
+    years: Sequence[int] | None = None,
 ) -> xr.DataArray:
     """
     SOC stock of each land cover year, from a reference stock and the land cover transitions.
@@ -189,6 +223,8 @@ def tier1_stock(
     transition_timing : {"mid", "start"}, default "mid"
         Where a change between two land cover years n > 1 years apart is placed: at ``start + n // 2``
         (Trends.Earth local model) or at the start. Equal for annual land cover.
+    years : sequence of int, optional
+        Land cover years to return (default: all from ``soc_year``); the stocks still run over every year.
 
     Returns
     -------
@@ -222,39 +258,45 @@ def tier1_stock(
             f"SOC {soc.dims} {soc.shape} and land cover {lc.dims} {lc.shape} are not on one grid: align them."
         )
     fac = load_soc_factors(factors)
-    years = years_of(lc)
-    if np.any(np.diff(years) <= 0):
+    lc_years = years_of(lc)
+    if np.any(np.diff(lc_years) <= 0):
         raise MissingYearError("Land cover years must be strictly increasing: sort the stack and drop duplicates.")
-    y0 = int(years[0]) if soc_year is None else int(soc_year)
-    if y0 not in set(years.tolist()):
+    y0 = int(lc_years[0]) if soc_year is None else int(soc_year)
+    if y0 not in set(lc_years.tolist()):
         raise MissingYearError(
-            f"SOC reference year {y0} is not a land cover year ({years.min()}-{years.max()}): give land cover for "
-            f"{y0} or set soc_year."
+            f"SOC reference year {y0} is not a land cover year ({lc_years.min()}-{lc_years.max()}): give land cover "
+            f"for {y0} or set soc_year."
         )
-    keep = np.flatnonzero(years >= y0)
+    keep = np.flatnonzero(lc_years >= y0)
     lc = lc.isel(time=keep)
-    yrs = years[keep]
+    yrs = lc_years[keep]
     gaps = np.diff(yrs).astype(np.int64)
-    if isinstance(climate, xr.DataArray):
-        f = climate_factor(climate, fac)
-    elif isinstance(climate, str):
-        f = xr.DataArray(np.float32(fac.regime_factor(climate)))
-    elif climate is None:
-        f = xr.DataArray(np.float32(np.nan))
+    if years is None:
+        slot = np.arange(yrs.size)
     else:
-        f = xr.DataArray(np.float32(float(climate)))
+        missing = sorted({int(y) for y in years} - set(yrs.tolist()))
+        if missing:
+            raise MissingYearError(f"SOC stocks asked for {missing}, which are not land cover years from {y0}.")
+        wanted = np.isin(yrs, [int(y) for y in years])
+        slot = np.where(wanted, np.cumsum(wanted) - 1, -1)
+    f_map: xr.DataArray | None = None
+    if isinstance(climate, xr.DataArray):
+        f_map = climate_factor(climate, fac)
+        f_value = np.nan
+    elif isinstance(climate, str):
+        f_value = float(np.float32(fac.regime_factor(climate)))
+    else:
+        f_value = float(np.float32(np.nan if climate is None else float(climate)))
     pos_table, const, kind = fac.tables()
-    if lc.chunks is not None:
-        lc = lc.chunk({"time": -1})
     stock0 = as_stock(soc)
-    out = xr.apply_ufunc(
+    out = reduce_axis(
         _stock_block,
-        stock0,
-        lc,
-        f,
-        input_core_dims=[[], ["time"], []],
-        output_core_dims=[["time"]],
+        [lc, stock0] + ([] if f_map is None else [f_map]),
+        ["time", None] + ([] if f_map is None else [None]),
+        int((slot >= 0).sum()),
         kwargs={
+            "f_value": f_value,
+            "slot": slot.astype(np.int64),
             "gaps": gaps,
             "pos_table": pos_table,
             "const": const,
@@ -266,10 +308,9 @@ def tier1_stock(
             "lc_nodata": input_nodata_codes(lc),
             "source": fac.source or fac.id,
         },
-        dask="parallelized",
-        output_dtypes=[np.float32],
+        dtype=np.float32,
     )
-    out = out.transpose("time", *soc.dims)
+    out = out.rename(output="time").assign_coords(time=lc["time"].values[slot >= 0])
     out.attrs = {
         "long_name": "Soil organic carbon stock, 0-30 cm",
         "units": "t C ha-1",

@@ -17,3 +17,19 @@ def test_unique_values__blockwise_equals_numpy_unique() -> None:
     assert lazy.data.npartitions > 1
     np.testing.assert_array_equal(_unique_values(lazy), np.unique(data))
     np.testing.assert_array_equal(_unique_values(xr.DataArray(data, dims=("time", "y", "x"))), np.unique(data))
+
+
+def test_distinct_values__equals_numpy_unique_for_every_kind() -> None:
+    from openldn.zonal import distinct_values
+
+    rng = np.random.default_rng(5)
+    for dtype in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.float32):
+        info = np.iinfo(dtype) if np.issubdtype(dtype, np.integer) else None
+        lo, hi = (info.min, info.max) if info is not None else (-5, 5)
+        data = rng.integers(lo, hi, size=(3, 17, 23), endpoint=True).astype(dtype)
+        got = distinct_values(data)
+        assert got.dtype == data.dtype
+        np.testing.assert_array_equal(got, np.unique(data))
+        np.testing.assert_array_equal(distinct_values(data[:, ::2, 1:]), np.unique(data[:, ::2, 1:]))  # a view
+    with_nan = np.array([[1.0, np.nan], [np.nan, 3.0]], dtype=np.float32)
+    np.testing.assert_array_equal(distinct_values(with_nan), np.unique(with_nan))

@@ -404,10 +404,12 @@ def _unique_values(da: xr.DataArray) -> np.ndarray:
     """Distinct values of a (possibly dask-backed) raster, one block at a time (memory bounded by a block)."""
     import dask
 
+    from openldn.zonal import distinct_values
+
     data = da.data
     if not hasattr(data, "to_delayed"):
-        return np.unique(np.asarray(data))
-    parts = dask.compute(*[dask.delayed(np.unique)(b) for b in data.to_delayed().ravel()])
+        return distinct_values(np.asarray(data))
+    parts = dask.compute(*[dask.delayed(distinct_values)(b) for b in data.to_delayed().ravel()])
     return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=da.dtype)
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "compute_table_groups",
     "compute_tables",
     "crosstab_area_table",
+    "distinct_values",
     "zonal_mean_table",
     "zonal_sum_table",
     "zone_area_table",
@@ -130,6 +131,36 @@ def _as_codes(da: xr.DataArray) -> xr.DataArray:
     return da
 
 
+def _present_keys(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unsigned view of an integer array of up to 16 bits and its distinct keys (one pass over a table of every
+    value of the type), in unsigned order."""
+    udt = np.dtype(f"uint{8 * arr.dtype.itemsize}")
+    keys = arr.view(udt)
+    seen = np.zeros(1 << (8 * arr.dtype.itemsize), dtype=np.bool_)
+    mark_seen(keys.reshape(-1, keys.shape[-1]) if keys.ndim != 2 else keys, seen)
+    return keys, np.flatnonzero(seen)
+
+
+def distinct_values(arr: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of an array (:func:`numpy.unique`), in one pass for integers of up to 16 bits.
+
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        Any array (a block of class codes, say).
+
+    Returns
+    -------
+    numpy.ndarray
+        The distinct values, sorted, in the array's dtype.
+    """
+    a = np.ascontiguousarray(arr)
+    if a.dtype.kind in "iu" and a.dtype.itemsize <= 2 and a.size:
+        keys, present = _present_keys(a)
+        return np.sort(present.astype(keys.dtype).view(a.dtype))
+    return np.unique(a)
+
+
 def _strip_codes(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(codes present, int64 look-up table, key array) for one strip of a class raster.
 
@@ -137,14 +168,9 @@ def _strip_codes(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     wider types are factorised with :func:`numpy.unique`.
     """
     if arr.dtype.itemsize <= 2 and np.issubdtype(arr.dtype, np.integer):
-        udt = np.dtype(f"uint{8 * arr.dtype.itemsize}")
-        keys = arr.view(udt)
-        seen = np.zeros(1 << (8 * arr.dtype.itemsize), dtype=np.bool_)
-        mark_seen(keys, seen)
-        present = np.flatnonzero(seen)
-        lut = np.zeros(seen.size, dtype=np.int64)
-        lut[present] = np.arange(present.size, dtype=np.int64)
-        codes = present.astype(udt).view(arr.dtype).astype(np.int64)
+        keys, present = _present_keys(arr)
+        lut = np.zeros(1 << (8 * arr.dtype.itemsize), dtype=np.int64)
+        codes = present.astype(keys.dtype).view(arr.dtype).astype(np.int64)
         order = np.argsort(codes, kind="stable")  # signed order of the codes
         rank = np.empty_like(order)
         rank[order] = np.arange(order.size)

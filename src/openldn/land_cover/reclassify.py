@@ -23,6 +23,7 @@ from openldn.land_cover._lookup import (
     as_int_codes,
     input_nodata_codes,
     lookup_codes,
+    map_values,
     unknown_codes_error,
 )
 
@@ -69,15 +70,21 @@ def _nodata_codes(child: Legend, da: xr.DataArray) -> list[int]:
 def _reclass_block(
     block: np.ndarray, lut: np.ndarray, offset: int, nodata: list[int], strict: bool, source: str, name: str
 ) -> np.ndarray:
-    codes, nd = as_int_codes(block, nodata)
-    out = lookup_codes(codes, lut, offset)
-    unknown = (out == UNKNOWN) & ~nd
-    if strict and unknown.any():
-        raise unknown_codes_error(
-            codes[unknown], f"land cover {name!r}", f"the nesting {source}", "add them to that file or fix the raster"
-        )
-    out = np.where(nd | unknown, NODATA, out)
-    return out.astype(np.int16)
+    def parent(values: np.ndarray) -> np.ndarray:  # the parent code of each value (once per distinct value)
+        codes, nd = as_int_codes(values, nodata)
+        out = lookup_codes(codes, lut, offset)
+        unknown = (out == UNKNOWN) & ~nd
+        return np.where(nd | (unknown & (not strict)), NODATA, np.where(unknown, UNKNOWN, out)).astype(np.int16)
+
+    out = map_values(block, parent)
+    if strict:
+        unknown = out == UNKNOWN
+        if unknown.any():
+            raise unknown_codes_error(
+                as_int_codes(np.asarray(block)[unknown], nodata)[0], f"land cover {name!r}", f"the nesting {source}",
+                "add them to that file or fix the raster",
+            )
+    return out
 
 
 def _reclassify_one(lc: xr.DataArray, nesting: Nesting, strict: bool) -> xr.DataArray:

@@ -20,7 +20,7 @@ from openldn.core.blocks import reduce_axis
 from openldn.core.codes import NODATA
 from openldn.core.periods import years_of
 from openldn.exceptions import ConfigError, LegendError, MissingYearError
-from openldn.land_cover._lookup import as_int_codes, input_nodata_codes, unknown_codes_error
+from openldn.land_cover._lookup import as_int_codes, input_nodata_codes, map_values, unknown_codes_error
 from openldn.soil_carbon.factors import KIND_F, KIND_INVERSE_F, SomeFactors, climate_factor, load_soc_factors
 
 __all__ = ["Annualisation", "TransitionTiming", "as_stock", "tier1_stock"]
@@ -113,30 +113,21 @@ def _stock_kernel(
 
 
 def _positions(lc: np.ndarray, pos_table: np.ndarray, lc_nodata: list[int], source: str) -> np.ndarray:
-    """Row of each land cover cell's class in the coefficients' legend (int16, -1 for nodata); unknown codes fail.
+    """Row of each land cover cell's class in the coefficients' legend (int16, -1 for nodata); unknown codes fail."""
 
-    The rule is applied to the distinct values (every value of the type for integers up to 16 bits, whose cells
-    then index the table by their unsigned view, one pass), not to every cell.
-    """
-    if lc.dtype.kind in "iu" and lc.dtype.itemsize <= 2:
-        udt = np.dtype(f"uint{8 * lc.dtype.itemsize}")
-        values = np.arange(1 << (8 * lc.dtype.itemsize), dtype=np.int64).astype(udt).view(lc.dtype)
-        keys = lc.view(udt)
-    else:
-        values, inv = np.unique(lc, return_inverse=True)
-        keys = inv.reshape(lc.shape)
-    codes, nd = as_int_codes(values, lc_nodata)
-    inside = (codes >= 0) & (codes < pos_table.size)
-    table = np.where(inside, np.take(pos_table, np.clip(codes, 0, pos_table.size - 1)), -1)
-    table = np.where(nd, -1, np.where(table < 0, -2, table)).astype(np.int16)
-    pos = np.take(table, keys)
-    if (table == -2).any():
-        unknown = pos == -2
-        if unknown.any():
-            raise unknown_codes_error(
-                as_int_codes(lc[unknown], lc_nodata)[0], "the land cover", f"the legend of SOC coefficients {source}",
-                "reclassify it first",
-            )
+    def row(values: np.ndarray) -> np.ndarray:  # once per distinct value (land_cover._lookup.map_values)
+        codes, nd = as_int_codes(values, lc_nodata)
+        inside = (codes >= 0) & (codes < pos_table.size)
+        pos = np.where(inside, np.take(pos_table, np.clip(codes, 0, pos_table.size - 1)), -1)
+        return np.where(nd, -1, np.where(pos < 0, -2, pos)).astype(np.int16)
+
+    pos = map_values(lc, row)
+    unknown = pos == -2
+    if unknown.any():
+        raise unknown_codes_error(
+            as_int_codes(lc[unknown], lc_nodata)[0], "the land cover", f"the legend of SOC coefficients {source}",
+            "reclassify it first",
+        )
     return pos
 
 

@@ -7,9 +7,10 @@ or up to five region-specific matrices applied through a region raster.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import xarray as xr
@@ -17,7 +18,13 @@ import xarray as xr
 from openldn.core.codes import NODATA
 from openldn.core.vocab import TransitionMatrix, load_transition_matrix
 from openldn.exceptions import GridMismatchError, LegendError
-from openldn.land_cover._lookup import UNKNOWN, as_int_codes, input_nodata_codes, unknown_codes_error
+from openldn.land_cover._lookup import (
+    UNKNOWN,
+    as_int_codes,
+    input_nodata_codes,
+    map_values,
+    unknown_codes_error,
+)
 
 __all__ = [
     "MAX_REGIONS",
@@ -52,11 +59,12 @@ def _class_table(matrix: TransitionMatrix) -> tuple[np.ndarray, int]:
     return pos, len(codes)
 
 
-def _positions(codes: np.ndarray, nd: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _rows(values: np.ndarray, nodata: list[int], pos: np.ndarray) -> np.ndarray:
+    """Row of each value in a legend's table (int32), -1 for nodata, :data:`UNKNOWN` for a code not in it."""
+    codes, nd = as_int_codes(values, nodata)
     inside = (codes >= 0) & (codes < pos.size)
     p = np.where(inside, np.take(pos, np.clip(codes, 0, pos.size - 1)), UNKNOWN)
-    unknown = (p == UNKNOWN) & ~nd
-    return p, unknown
+    return np.where(nd, -1, p).astype(np.int32)
 
 
 def _deg_block(
@@ -72,27 +80,27 @@ def _deg_block(
     nodata_b: list[int],
     source: str,
 ) -> np.ndarray:
-    ca, nda = as_int_codes(a, nodata_a)
-    cb, ndb = as_int_codes(b, nodata_b)
-    pa, ua = _positions(ca, nda, pos)
-    pb, ub = _positions(cb, ndb, pos)
+    # the rows of each class, worked out once per distinct value; the matrices padded with a nodata row and
+    # column (index 0) so that one look-up of (region + 1, row_a + 1, row_b + 1) gives every cell, nodata included
+    pa = map_values(a, functools.partial(_rows, nodata=nodata_a, pos=pos))
+    pb = map_values(b, functools.partial(_rows, nodata=nodata_b, pos=pos))
+    ua, ub = pa == UNKNOWN, pb == UNKNOWN
     if ua.any() or ub.any():
-        bad = np.concatenate([ca[ua], cb[ub]])
+        bad = np.concatenate([as_int_codes(a[ua], nodata_a)[0], as_int_codes(b[ub], nodata_b)[0]])
         raise unknown_codes_error(
             bad, "the land cover", f"the legend of transition matrix {source}", "reclassify the land cover first"
         )
-    nd = nda | ndb
+    n_regions = table.size // (n * n)
+    padded = np.full((n_regions + 1, n + 1, n + 1), NODATA, dtype=np.int16)
+    padded[1:, 1:, 1:] = table.reshape(n_regions, n, n)
     if r is None:
-        ridx = np.zeros(ca.shape, dtype=np.int64)
+        region: Any = 1
     else:
         assert region_pos is not None
-        cr, ndr = as_int_codes(r, [])
-        inside = (cr >= 0) & (cr < region_pos.size)
-        ridx = np.where(inside, np.take(region_pos, np.clip(cr, 0, region_pos.size - 1)), UNKNOWN)
-        nd = nd | ndr | (ridx == UNKNOWN)
-    flat = (np.maximum(ridx, 0) * n + np.maximum(pa, 0)) * n + np.maximum(pb, 0)
-    out = np.take(table, np.clip(flat, 0, table.size - 1))
-    return np.where(nd, NODATA, out).astype(np.int16)
+        region = map_values(r, functools.partial(_rows, nodata=[], pos=region_pos))
+        region = np.where(region == UNKNOWN, -1, region) + 1
+    idx = (region * (n + 1) + (pa + 1)) * (n + 1) + (pb + 1)
+    return np.take(padded.reshape(-1), idx)
 
 
 def _deg_block_national(a: np.ndarray, b: np.ndarray, **kw: object) -> np.ndarray:
@@ -249,10 +257,14 @@ def degradation_by_region(
 def _trans_block(
     a: np.ndarray, b: np.ndarray, *, mult: int, nodata_a: list[int], nodata_b: list[int], dtype: type
 ) -> np.ndarray:
-    ca, nda = as_int_codes(a, nodata_a)
-    cb, ndb = as_int_codes(b, nodata_b)
-    out = ca.astype(np.int64) * mult + cb
-    bad = nda | ndb | (ca < 0) | (cb < 0) | (cb >= mult) | (out > np.iinfo(dtype).max)
+    def code(values: np.ndarray, nodata: list[int]) -> np.ndarray:  # the code, -1 for nodata (once per value)
+        c, nd = as_int_codes(values, nodata)
+        return np.where(nd | (c < 0), -1, c).astype(np.int64)
+
+    ca = map_values(a, functools.partial(code, nodata=nodata_a))
+    cb = map_values(b, functools.partial(code, nodata=nodata_b))
+    out = ca * mult + cb
+    bad = (ca < 0) | (cb < 0) | (cb >= mult) | (out > np.iinfo(dtype).max)
     return np.where(bad, NODATA, out).astype(dtype)
 
 

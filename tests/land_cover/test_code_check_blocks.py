@@ -36,7 +36,7 @@ def test_distinct_values__equals_numpy_unique_for_every_kind() -> None:
 
 
 def test_map_values__the_rule_of_every_cell_for_every_kind() -> None:
-    from openldn.land_cover._lookup import map_values
+    from openldn.core.blocks import map_values
 
     def rule(v: np.ndarray) -> np.ndarray:  # any vectorised rule: a class of each value, NaN as -1
         f = np.asarray(v, dtype=np.float64)

@@ -1,4 +1,5 @@
-"""Per-pixel reductions of an axis (the years), block by block, on the blocks as they are stored.
+"""Block-level machinery: per-pixel reductions of an axis (the years) on the blocks as they are stored, and rules
+over code values applied to a block through a table of its type's values.
 
 ``xarray.apply_ufunc`` with a core dimension moves that dimension last (a transposed view) and, on dask input, has
 dask concatenate each block's pieces along it (``blockwise(concatenate=True)``), which copies the block even when
@@ -14,10 +15,11 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numba
 import numpy as np
 import xarray as xr
 
-__all__ = ["reduce_axis"]
+__all__ = ["map_values", "reduce_axis"]
 
 _LETTERS = "abcdefghijklmnopqrstuvw"
 
@@ -95,3 +97,39 @@ def reduce_axis(
         name=f"{getattr(fn, '__name__', 'reduce').strip('_')}-{tokenize(fn, *datas, kw, n_out)}",
     )
     return xr.DataArray(out, dims=("output", *rest), coords=coords)
+
+
+@numba.njit(cache=True, nogil=True)
+def _take(table: np.ndarray, keys: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    for i in range(keys.size):
+        out[i] = table[keys[i]]
+
+
+def map_values(block: np.ndarray, rule: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``rule`` applied to every cell of ``block``, evaluated once per distinct value, not per cell.
+
+    ``rule`` maps a 1-D array of values (of the block's dtype) to as many results. For integers of up to 16 bits it
+    is evaluated on every value of the type and each cell indexes the resulting table by its unsigned view (one
+    pass, no temporary the size of the block: a rule applied to the block itself makes one per step, often in
+    int32 or int64); other types (floats, wide integers) get the rule applied to the block itself.
+
+    Parameters
+    ----------
+    block : numpy.ndarray
+        Codes (any shape).
+    rule : callable
+        ``rule(values) -> results``, vectorised.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``rule``'s results, shaped as ``block``.
+    """
+    arr = np.asarray(block)
+    if arr.dtype.kind in "iu" and arr.dtype.itemsize <= 2:
+        udt = np.dtype(f"uint{8 * arr.dtype.itemsize}")
+        table = np.ascontiguousarray(rule(np.arange(1 << (8 * arr.dtype.itemsize)).astype(udt).view(arr.dtype)))
+        out = np.empty(arr.size, dtype=table.dtype)
+        _take(table, np.ascontiguousarray(arr).view(udt).reshape(-1), out)
+        return out.reshape(arr.shape)
+    return np.asarray(rule(arr.reshape(-1))).reshape(arr.shape)

@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
+from openldn.core.blocks import map_values
 from openldn.core.codes import NODATA, STATUS_DTYPE
 from openldn.exceptions import ConfigError, GridMismatchError
 from openldn.integration._georef import keep_crs
@@ -54,8 +55,18 @@ def _code_index(a: np.ndarray) -> np.ndarray:
     return index
 
 
+def _code_index8(a: np.ndarray) -> np.ndarray:
+    return _code_index(a).astype(np.int8)
+
+
 def _lookup_block(*arrays: np.ndarray, table: np.ndarray) -> np.ndarray:
-    out: np.ndarray = table[tuple(_code_index(a) for a in arrays)]
+    # the index of each array's codes through a table of their values (one pass for int16 layers), then one
+    # look-up in the flattened table
+    k = np.zeros(np.shape(arrays[0]), dtype=np.int32)
+    for a in arrays:
+        k *= 4
+        k += map_values(a, _code_index8)
+    out: np.ndarray = np.take(table.reshape(-1), k)
     return out
 
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-import numba
 import numpy as np
 import xarray as xr
 
 from openldn.core.codes import NODATA
 from openldn.exceptions import LegendError
 
-__all__ = ["as_int_codes", "input_nodata_codes", "lookup_codes", "map_values", "unknown_codes_error"]
+__all__ = ["as_int_codes", "input_nodata_codes", "lookup_codes", "unknown_codes_error"]
 
 #: Marker of "code not in the table" inside look-up arrays (never a class code).
 UNKNOWN = -32767
@@ -52,43 +51,6 @@ def as_int_codes(block: np.ndarray, nodata_codes: Iterable[int]) -> tuple[np.nda
     for v in sorted({*nodata_codes, NODATA}):
         mask |= codes == v  # a few equality passes are much faster than np.isin on large blocks
     return codes, mask
-
-
-@numba.njit(cache=True, nogil=True)
-def _take(table: np.ndarray, keys: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
-    for i in range(keys.size):
-        out[i] = table[keys[i]]
-
-
-def map_values(block: np.ndarray, rule: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """``rule`` applied to every cell of ``block``, evaluated once per distinct value, not per cell.
-
-    ``rule`` maps a 1-D array of values (of the block's dtype) to as many results. For integers of up to 16 bits it
-    is evaluated on every value of the type and each cell indexes the resulting table by its unsigned view (one
-    pass, no temporary the size of the block: the whole-block ``as_int_codes``/``lookup_codes`` chain made about
-    ten, in int32 and int64); for other types, through :func:`numpy.unique`'s inverse.
-
-    Parameters
-    ----------
-    block : numpy.ndarray
-        Codes (any shape).
-    rule : callable
-        ``rule(values) -> results``, vectorised.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``rule``'s results, shaped as ``block``.
-    """
-    arr = np.asarray(block)
-    if arr.dtype.kind in "iu" and arr.dtype.itemsize <= 2:
-        udt = np.dtype(f"uint{8 * arr.dtype.itemsize}")
-        table = np.ascontiguousarray(rule(np.arange(1 << (8 * arr.dtype.itemsize)).astype(udt).view(arr.dtype)))
-        out = np.empty(arr.size, dtype=table.dtype)
-        _take(table, np.ascontiguousarray(arr).view(udt).reshape(-1), out)
-        return out.reshape(arr.shape)
-    values, inv = np.unique(arr, return_inverse=True)
-    return np.asarray(rule(values))[inv.reshape(arr.shape)]
 
 
 def lookup_codes(codes: np.ndarray, lut: np.ndarray, offset: int) -> np.ndarray:

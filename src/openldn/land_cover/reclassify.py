@@ -14,6 +14,7 @@ from typing import TypeAlias
 import numpy as np
 import xarray as xr
 
+from openldn.core.blocks import map_values
 from openldn.core.codes import NODATA
 from openldn.core.periods import years_of
 from openldn.core.vocab import Legend, Nesting, load_nesting
@@ -23,7 +24,6 @@ from openldn.land_cover._lookup import (
     as_int_codes,
     input_nodata_codes,
     lookup_codes,
-    map_values,
     unknown_codes_error,
 )
 

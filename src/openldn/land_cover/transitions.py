@@ -15,6 +15,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import xarray as xr
 
+from openldn.core.blocks import map_values
 from openldn.core.codes import NODATA
 from openldn.core.vocab import TransitionMatrix, load_transition_matrix
 from openldn.exceptions import GridMismatchError, LegendError
@@ -22,7 +23,6 @@ from openldn.land_cover._lookup import (
     UNKNOWN,
     as_int_codes,
     input_nodata_codes,
-    map_values,
     unknown_codes_error,
 )
 

@@ -16,11 +16,11 @@ import numba
 import numpy as np
 import xarray as xr
 
-from openldn.core.blocks import reduce_axis
+from openldn.core.blocks import map_values, reduce_axis
 from openldn.core.codes import NODATA
 from openldn.core.periods import years_of
 from openldn.exceptions import ConfigError, LegendError, MissingYearError
-from openldn.land_cover._lookup import as_int_codes, input_nodata_codes, map_values, unknown_codes_error
+from openldn.land_cover._lookup import as_int_codes, input_nodata_codes, unknown_codes_error
 from openldn.soil_carbon.factors import KIND_F, KIND_INVERSE_F, SomeFactors, climate_factor, load_soc_factors
 
 __all__ = ["Annualisation", "TransitionTiming", "as_stock", "tier1_stock"]

@@ -74,6 +74,21 @@ def test_land_productivity_units__codes_and_nodata() -> None:
         land_productivity_units(lc, soil.isel(x=[0]))
 
 
+def test_land_productivity_units__every_kind_of_code_raster() -> None:
+    # uint8 land cover with its nodata 255, float land cover (NaN, a fraction truncated as before), int32 soil
+    # units beyond the 100000 limit: worked out by hand
+    lc8 = xr.DataArray(np.array([[10, 255], [0, 7]], np.uint8), dims=("y", "x"), attrs={"_FillValue": 255})
+    np.testing.assert_array_equal(land_productivity_units(lc8).values, [[10, -1], [0, 7]])
+    lcf = xr.DataArray(np.array([[1.0, np.nan], [2.7, -3.0]], np.float32), dims=("y", "x"))
+    soil = xr.DataArray(np.array([[4, 4], [100000, 99999]], np.int32), dims=("y", "x"))
+    np.testing.assert_array_equal(land_productivity_units(lcf, soil).values, [[100004, -1], [-1, -1]])
+    lc16 = xr.DataArray(np.array([[3, 3], [2, -32768]], np.int16), dims=("y", "x"))
+    np.testing.assert_array_equal(land_productivity_units(lc16, soil).values, [[300004, 300004], [-1, -1]])
+    lazy = land_productivity_units(lc16.chunk({"y": 1}), soil.chunk({"y": 1}))
+    assert lazy.chunks is not None and lazy.dtype == np.int64
+    np.testing.assert_array_equal(lazy.values, [[300004, 300004], [-1, -1]])
+
+
 def test_performance__bad_parameters() -> None:
     m = xr.DataArray(np.ones((2, 2)), dims=("y", "x"))
     u = xr.DataArray(np.zeros((2, 2), np.int64), dims=("y", "x"))

@@ -9,6 +9,7 @@ GPG v2 §4.2.5.3; PRAIS 2026 §1.2 Step 5 (Performance); PRAIS 2026 reporting ma
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ import dask.array
 import numpy as np
 import xarray as xr
 
+from openldn.core.blocks import map_values
 from openldn.core.codes import NODATA
 from openldn.core.periods import Period, SomePeriod
 from openldn.core.steps import Steps, drive
@@ -34,6 +36,26 @@ __all__ = [
 
 #: Nodata of the land productivity unit raster.
 UNIT_NODATA = -1
+
+
+def _unit_part(values: np.ndarray, nodata: float | None, limit: int | None) -> np.ndarray:
+    """The int64 code of each value (truncated), -1 where it is nodata, NaN, negative or not below ``limit``."""
+    v = np.asarray(values)
+    ok = (v >= 0) & (v == v)
+    if nodata is not None:
+        ok &= v != nodata
+    if limit is not None:
+        ok &= v < limit
+    return np.where(ok, np.where(ok, v, 0).astype(np.int64), UNIT_NODATA)
+
+
+def _units_block(lc: np.ndarray, soil: np.ndarray | None = None, *, nodata: list[float | None]) -> np.ndarray:
+    """Unit codes of a block: each layer's codes worked out once per distinct value (``core.blocks.map_values``)."""
+    code = map_values(lc, functools.partial(_unit_part, nodata=nodata[0], limit=None))
+    if soil is None:
+        return code
+    part = map_values(soil, functools.partial(_unit_part, nodata=nodata[1], limit=100000))
+    return np.where((code >= 0) & (part >= 0), code * 100000 + part, UNIT_NODATA)
 
 
 def land_productivity_units(
@@ -69,29 +91,24 @@ def land_productivity_units(
     ESA CCI class).
     """
 
-    def _valid(a: xr.DataArray, nd: int | None) -> xr.DataArray:
+    def _nodata(a: xr.DataArray, nd: int | None) -> float | None:
         nd = a.attrs.get("_FillValue", a.attrs.get("nodata", NODATA)) if nd is None else nd
-        ok = a.notnull() & (a >= 0)
-        if nd is not None and not (isinstance(nd, float) and np.isnan(nd)):
-            ok = ok & (a != nd)
-        return ok
+        return None if nd is None or (isinstance(nd, float) and np.isnan(nd)) else nd
 
-    ok = _valid(land_cover, land_cover_nodata)
-    code = land_cover.where(ok, 0).astype(np.int64)
+    arrays = [land_cover]
+    nodata = [_nodata(land_cover, land_cover_nodata)]
     if soil_units is not None:
         if soil_units.shape != land_cover.shape:
             raise GridMismatchError(
                 f"soil_units: shape {soil_units.shape} differs from land cover {land_cover.shape}; align both onto "
                 "the analysis grid."
             )
-        sok = _valid(soil_units, soil_nodata)
         if "x" in land_cover.coords and "x" in soil_units.coords:
             soil_units = soil_units.assign_coords(x=land_cover.x.values, y=land_cover.y.values)
-            sok = sok.assign_coords(x=land_cover.x.values, y=land_cover.y.values)
-        sok = sok & (soil_units < 100000)
-        code = code * 100000 + soil_units.where(sok, 0).astype(np.int64)
-        ok = ok & sok
-    out = code.where(ok, UNIT_NODATA).astype(np.int64)
+        arrays.append(soil_units)
+        nodata.append(_nodata(soil_units, soil_nodata))
+    out = xr.apply_ufunc(_units_block, *arrays, kwargs={"nodata": nodata}, dask="parallelized",
+                         output_dtypes=[np.int64])
     out.name = "productivity_unit"
     out.attrs = {"long_name": "Land productivity unit (land cover x soil)", "_FillValue": UNIT_NODATA}
     return out

@@ -42,13 +42,13 @@ def table_computes(monkeypatch: pytest.MonkeyPatch):
 
     def record(fn):
         seen = []
-        run_graph = tabmod._run_graph
+        run_graph = tabmod.run_graph
 
         def recording(graph, keys):
             seen.append(fn(graph, keys))
             return run_graph(graph, keys)
 
-        monkeypatch.setattr(tabmod, "_run_graph", recording)
+        monkeypatch.setattr(tabmod, "run_graph", recording)
         return seen
 
     return record

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -92,3 +94,20 @@ def test_inputs_on_other_grids_are_refused() -> None:
         reduce_axis(lambda a, b: a[:1], [da, da.isel(x=slice(0, 5))], ["time", "time"], 1)
     with pytest.raises(ValueError, match="one reduced dimension"):
         reduce_axis(_sum_max, [da], ["time", "time"], 2)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32, np.float32])
+def test_isin_equals_xarray_isin(dtype: Any) -> None:
+    from openldn.core.blocks import isin
+
+    rng = np.random.default_rng(2)
+    data = rng.integers(0, 9, size=(3, 11, 7)).astype(dtype)
+    if np.issubdtype(dtype, np.floating):
+        data[0, 0, :2] = np.nan
+    da = xr.DataArray(data, dims=("time", "y", "x"))
+    for values in ([3, 7], [0], []):
+        want = da.isin(values).values
+        np.testing.assert_array_equal(isin(da, values).values, want)
+        lazy = isin(da.chunk({"y": 4}), values)
+        assert lazy.chunks is not None and lazy.dtype == np.bool_
+        np.testing.assert_array_equal(lazy.values, want)

@@ -4,7 +4,7 @@ The series ``lc_unccd`` is stored with all its years in each chunk, so a table o
 every year of each chunk it touches (at 10,000² x 24 years, 20 to 36 chunks of 12.6 MB per strip of rows: the
 peak of the soil carbon tables). The land cover stage stores each reported year as ``lc_unccd/<year>``; the tables of
 the land cover, productivity and soil carbon stages read those, never the series. Checked on the low-level graphs
-the zonal tables compute (``openldn.zonal.tables._run_graph``), on a small synthetic country run for real.
+the zonal tables compute (``openldn.zonal.tables.run_graph``), on a small synthetic country run for real.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import pandas as pd
 import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
 
+from openldn.core.blocks import isin
 from openldn.core.codes import NODATA
 
 __all__ = ["agreement_count", "national_shares", "range_table", "sensitivity_table"]
@@ -40,9 +41,9 @@ def agreement_count(maps: Sequence[xr.DataArray], *, degraded: int = -1) -> xr.D
         raise ValueError("agreement_count: give at least one map")
     aligned = xr.align(*maps, join="exact")
     count: xr.DataArray = sum((m == degraded).astype(np.int16) for m in aligned)  # type: ignore[assignment]
-    valid = aligned[0].isin([-1, 0, 1])
+    valid = isin(aligned[0], [-1, 0, 1])
     for m in aligned[1:]:
-        valid = valid & m.isin([-1, 0, 1])
+        valid = valid & isin(m, [-1, 0, 1])
     out: xr.DataArray = xr.where(valid, count, np.int16(NODATA)).astype(np.int16)
     out.name = "agreement"
     out.attrs = {"long_name": "number of method variants calling the pixel degraded", "_FillValue": NODATA,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["active_client", "worker_threads"]
+__all__ = ["active_client", "run_graph", "worker_threads"]
 
 
 def active_client() -> Any:
@@ -41,3 +41,31 @@ def worker_threads() -> int:
     if client is not None:
         return max(1, int(sum(client.nthreads().values())))
     return max(1, int(CPU_COUNT))
+
+
+def run_graph(graph: dict[Any, Any], keys: list[Any]) -> list[Any]:
+    """``keys`` of a low-level graph (culled to them), computed by the active scheduler (threads, or a cluster's
+    client).
+
+    For work cut into several computes over one graph (the zonal tables' batches, the layer store's bands of rows):
+    the graph is built and optimised once, each compute takes only its part.
+
+    Parameters
+    ----------
+    graph : dict
+        Low-level dask graph.
+    keys : list
+        The keys to compute.
+
+    Returns
+    -------
+    list
+        Their values, in order.
+    """
+    from dask.base import get_scheduler
+    from dask.delayed import Delayed
+    from dask.optimization import cull
+
+    sub, _ = cull(graph, keys)
+    get = get_scheduler(cls=Delayed)
+    return list(get(sub, keys))

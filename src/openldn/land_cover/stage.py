@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from openldn.core.blocks import isin
 from openldn.core.codes import NODATA, WATER
 from openldn.core.periods import Period, years_of
 from openldn.core.vocab import (
@@ -211,7 +212,7 @@ def _transition_legend(legend: Legend) -> Legend:
 
 def _national_classes(raw: xr.DataArray, child: Legend) -> xr.DataArray:
     codes = child.codes
-    out = xr.where(raw.isin(codes), raw, NODATA).astype(np.int16)
+    out = xr.where(isin(raw, codes), raw, NODATA).astype(np.int16)
     out.attrs = {"legend": child.id, "_FillValue": NODATA}
     return out
 

@@ -15,7 +15,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import xarray as xr
 
-from openldn.core.blocks import map_values
+from openldn.core.blocks import isin, map_values
 from openldn.core.codes import NODATA
 from openldn.core.vocab import TransitionMatrix, load_transition_matrix
 from openldn.exceptions import GridMismatchError, LegendError
@@ -333,6 +333,6 @@ def water_mask(lc: xr.DataArray, *, water_codes: tuple[int, ...] = (7,)) -> xr.D
     ----------
     PRAIS 2026 §1.1 Step 3 (water and the land-area denominator); GPG v2 (Sims et al. 2021) ch. 2; docs/differences.md.
     """
-    out = lc.isin(list(water_codes))
+    out = isin(lc, water_codes)
     out.name = "water"
     return out

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import math
 import os
 import re
 import shutil
@@ -101,6 +103,7 @@ class Checkpoint:
         tmps: dict[str, Path] = {}
         sources: list[Any] = []
         targets: list[Any] = []
+        rows: list[int] = []  # the row axis of each source
         guard = _StoreGuard()
         try:
             for key, da in todo.items():
@@ -112,12 +115,11 @@ class Checkpoint:
                 ds.to_zarr(tmps[key], mode="w", consolidated=True, zarr_format=2, compute=False)
                 if isinstance(da.data, dask.array.Array):
                     sources.append(da.data)
+                    rows.append(da.dims.index("y") if "y" in da.dims else da.ndim - 2)
                     targets.append(_GuardedTarget(zarr.open_array(str(tmps[key] / "data"), mode="r+", zarr_format=2),
                                                   guard, pad))
-            # one optimised graph: what the layers share (an input tile) is computed once, not once per layer
-            # (separate to_zarr writes are optimised one by one, and their fused reads run once each)
             if sources:
-                dask.array.store(sources, targets, lock=False, compute=True)
+                _store_by_rows(sources, targets, rows)
         except BaseException:
             guard.stop_and_wait()  # chunks still being written by other threads: refused or finished first
             for tmp in tmps.values():
@@ -157,6 +159,50 @@ class Checkpoint:
     def read_table(self, key: str) -> pd.DataFrame:
         """A stored table."""
         return pd.read_pickle(self.root / "tables" / f"{_safe(key)}.pkl")
+
+
+#: Cells (over every layer) of one compute of :func:`_store_by_rows`, per worker thread.
+STORE_BAND_CELLS = 1 << 24
+
+
+def _store_by_rows(sources: list[Any], targets: list[Any], rows: list[int]) -> None:
+    """Store the sources' chunks into the targets in bands of chunk rows, one compute per band.
+
+    One optimised graph for every layer, so what they share (an input tile, a common intermediate) is computed once
+    per tile, not once per layer (separate ``to_zarr`` writes are optimised one by one, and their fused reads run
+    once each). Computed whole, dask ordered the work layer by layer and held a block shared by several layers
+    (a SOC stock read by two periods, a change ratio both classified and mapped) from the first layer to the last:
+    at 10,000² the SOC pass held up to 0.6 GiB of such blocks. Computed band by band, in row order, what a band
+    holds is bounded by the band, whatever the grid; a block a band shares with the next (an input tile under
+    two chunk rows) is computed again there.
+    """
+    import dask
+    import dask.array
+    from dask.core import flatten
+    from dask.highlevelgraph import HighLevelGraph
+    from dask.utils import ensure_dict
+
+    from openldn.core.workers import run_graph, worker_threads
+
+    stored = dask.array.store(sources, targets, lock=False, compute=False)
+    arrays = dask.optimize(*(stored if isinstance(stored, tuple) else (stored,)))
+    graph = ensure_dict(HighLevelGraph.merge(*[a.__dask_graph__() for a in arrays]))
+    tasks: list[tuple[int, int, Any]] = []  # (first row, cells, key) of every chunk of every layer
+    for a, ax in zip(arrays, rows, strict=True):
+        starts = list(itertools.accumulate(a.chunks[ax], initial=0))
+        for k in flatten(a.__dask_keys__()):
+            tasks.append((starts[k[1 + ax]], math.prod(c[i] for c, i in zip(a.chunks, k[1:], strict=True)), k))
+    tasks.sort(key=lambda t: t[0])
+    budget = STORE_BAND_CELLS * worker_threads()
+    band: list[Any] = []
+    size = 0
+    for i, (start, n, key) in enumerate(tasks):
+        band.append(key)
+        size += n
+        # a band ends with a row of chunks: the next task starts another row
+        if i + 1 == len(tasks) or (size >= budget and tasks[i + 1][0] != start):
+            run_graph(graph, band)
+            band, size = [], 0
 
 
 class _StoreGuard:

@@ -16,7 +16,7 @@ import numba
 import numpy as np
 import xarray as xr
 
-from openldn.core.blocks import map_values, reduce_axis
+from openldn.core.blocks import isin, map_values, reduce_axis
 from openldn.core.codes import NODATA
 from openldn.core.periods import years_of
 from openldn.exceptions import ConfigError, LegendError, MissingYearError
@@ -34,7 +34,7 @@ def as_stock(da: xr.DataArray, dtype: type = np.float32) -> xr.DataArray:
     nd = [*input_nodata_codes(da), NODATA]
     out = da.astype(dtype)
     if np.issubdtype(da.dtype, np.integer) or nd:
-        out = out.where(~da.isin(nd))
+        out = out.where(~isin(da, nd))
     out.attrs = {k: v for k, v in da.attrs.items() if k not in ("_FillValue", "nodata")}
     return out
 

@@ -21,7 +21,7 @@ import xarray as xr
 
 from openldn.core.codes import MASK, NODATA, WATER
 from openldn.core.steps import Steps, drive
-from openldn.core.workers import worker_threads
+from openldn.core.workers import run_graph, worker_threads
 from openldn.exceptions import GridMismatchError
 from openldn.zonal._kernels import AREA_QUANTUM_M2, mark_seen, pair_area, weighted_sums
 from openldn.zonal.coverage import CodeRuns, Coverage, _with_codes
@@ -335,7 +335,7 @@ def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
         tasks = [plans[i][0][j] for _, i, j in order]
         graph = ensure_dict(HighLevelGraph.merge(*[t.__dask_graph__() for t in tasks]))
         for run in _batches([plans[i][1][j] for _, i, j in order], 2 * worker_threads() * _STRIP_CELLS):
-            got = _run_graph(graph, [t.key for t in tasks[run]])
+            got = run_graph(graph, [t.key for t in tasks[run]])
             for (_, i, j), res in zip(order[run], got, strict=True):
                 out[i][j] = res
     eager = [(i, j, t) for i, (tasks, _, _, is_lazy) in enumerate(plans) if not is_lazy for j, t in enumerate(tasks)]
@@ -349,17 +349,6 @@ def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
     for (i, j, _), res in zip(eager, results, strict=True):
         out[i][j] = res
     return out
-
-
-def _run_graph(graph: dict[Any, Any], keys: list[Any]) -> list[Any]:
-    """``keys`` of ``graph`` (culled to them), computed by the active scheduler (threads, or a cluster's client)."""
-    from dask.base import get_scheduler
-    from dask.delayed import Delayed
-    from dask.optimization import cull
-
-    sub, _ = cull(graph, keys)
-    get = get_scheduler(cls=Delayed)
-    return list(get(sub, keys))
 
 
 #: A table function's steps (:mod:`openldn.core.steps`): yields the pieces it needs, is sent their results (one

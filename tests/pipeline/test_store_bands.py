@@ -1,0 +1,56 @@
+"""Checkpoint.write_layers stores its layers band of chunk rows by band: same values, bounded work per compute."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.array as dsa
+import numpy as np
+import pytest
+import xarray as xr
+
+from openldn.pipeline import checkpoint as ck
+
+
+def _layers() -> dict[str, xr.DataArray]:
+    rng = np.random.default_rng(4)
+    base = dsa.from_array(rng.random((90, 70)), chunks=(20, 30))
+    shared = base * 2.0  # an intermediate two layers share (dask held it from the first layer to the last)
+    series = dsa.from_array(rng.integers(0, 9, size=(3, 90, 70)).astype(np.int16), chunks=(3, 20, 30))
+    yx = {"y": np.arange(90.0), "x": np.arange(70.0)}
+    return {
+        "a/ratio": xr.DataArray(shared + 1.0, dims=("y", "x"), coords=yx),
+        "b/class": xr.DataArray((shared > 1.0).astype(np.int16), dims=("y", "x"), coords=yx),
+        "c/series": xr.DataArray(series, dims=("time", "y", "x"), coords=yx),
+    }
+
+
+def test_write_layers__band_by_band_in_row_order_same_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from openldn.core import workers
+
+    layers = _layers()
+    want = {k: v.values for k, v in layers.items()}
+    bands: list[list[Any]] = []
+    real = workers.run_graph
+
+    def recording(graph: dict[Any, Any], keys: list[Any]) -> list[Any]:
+        bands.append(list(keys))
+        return real(graph, keys)
+
+    monkeypatch.setattr(workers, "run_graph", recording)
+    # 2 threads x 1,500 cells: a band closes once it holds 3,000 cells, at the end of a row of chunks (a row of
+    # chunks of the three layers holds 20 x 70 x (1 + 1 + 3) = 7,000 cells: one row per band)
+    monkeypatch.setattr(ck, "STORE_BAND_CELLS", 1500)
+    monkeypatch.setattr(workers, "worker_threads", lambda: 2)
+    cp = ck.Checkpoint(tmp_path, "f")
+    with dask.config.set(scheduler="threads"):
+        got = cp.write_layers(layers)
+    assert len(bands) == 5  # 90 rows in chunks of 20: five rows of chunks
+    for i, keys in enumerate(bands):
+        assert len(keys) == 3 * 3  # three chunks across, three layers
+        rows = {k[-2] for k in keys}  # the row index of each stored chunk ((name, [t,] row, col))
+        assert rows == {i}
+    for k, v in got.items():
+        np.testing.assert_array_equal(v.values, want[k])

@@ -76,7 +76,7 @@ def reduce_axis(
     ordered = [a.transpose(*rest) if d is None else a.transpose(d, *rest) for a, d in zip(arrays, dims, strict=True)]
     for a, d in zip(ordered, dims, strict=True):
         if list(a.dims[d is not None:]) != rest or any(a.sizes[r] != first.sizes[r] for r in rest):
-            raise ValueError(f"reduce_axis: input dims {a.dims} differ from ({d}, {', '.join(rest)})")
+            raise ValueError(f"reduce_axis: input dims {a.dims} differ from ({d}, {', '.join(map(str, rest))})")
     coords = {k: v for k, v in first.coords.items() if dims[0] not in v.dims}
     kw = dict(kwargs or {})
     lazy = [a.data for a in ordered if isinstance(a.data, dsa.Array)]

@@ -100,7 +100,8 @@ def _deg_block(
         region = map_values(r, functools.partial(_rows, nodata=[], pos=region_pos))
         region = np.where(region == UNKNOWN, -1, region) + 1
     idx = (region * (n + 1) + (pa + 1)) * (n + 1) + (pb + 1)
-    return np.take(padded.reshape(-1), idx)
+    out: np.ndarray = np.take(padded.reshape(-1), idx)
+    return out
 
 
 def _deg_block_national(a: np.ndarray, b: np.ndarray, **kw: object) -> np.ndarray:
@@ -294,7 +295,7 @@ def transition_codes(initial: xr.DataArray, final: xr.DataArray, *, multiplier: 
     if multiplier < 2:
         raise LegendError(f"multiplier must be at least 2, got {multiplier}.")
     dtype = np.int16 if multiplier <= 100 else np.int32
-    out = xr.apply_ufunc(
+    out: xr.DataArray = xr.apply_ufunc(
         _trans_block,
         initial,
         final,

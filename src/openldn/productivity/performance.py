@@ -107,7 +107,7 @@ def land_productivity_units(
             soil_units = soil_units.assign_coords(x=land_cover.x.values, y=land_cover.y.values)
         arrays.append(soil_units)
         nodata.append(_nodata(soil_units, soil_nodata))
-    out = xr.apply_ufunc(_units_block, *arrays, kwargs={"nodata": nodata}, dask="parallelized",
+    out: xr.DataArray = xr.apply_ufunc(_units_block, *arrays, kwargs={"nodata": nodata}, dask="parallelized",
                          output_dtypes=[np.int64])
     out.name = "productivity_unit"
     out.attrs = {"long_name": "Land productivity unit (land cover x soil)", "_FillValue": UNIT_NODATA}

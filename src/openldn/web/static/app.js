@@ -252,9 +252,10 @@ async function loadProjects(selectId) {
 
 async function selectProject(id) {
   if (!id) return;
-  state.project = await api("GET", `/api/projects/${id}`);
-  const labelling = document.getElementById("labelling-link");  // the labelling page opens on this project
+  // the labelling page opens on this project: set with the selection, not after the project's fetch
+  const labelling = document.getElementById("labelling-link");
   if (labelling) labelling.href = `/static/labelling.html?project=${encodeURIComponent(id)}`;
+  state.project = await api("GET", `/api/projects/${id}`);
   await Promise.all([loadDatasets(), loadInputs(), loadForm(), loadRuns(), loadBoundaries()]);
 }
 

@@ -106,6 +106,37 @@ def test_scale_offset_applied_to_continuous(tmp_path):
     np.testing.assert_allclose(open_raster(p2).values, [[11.0, 21.0], [np.nan, 51.0]], rtol=1e-6)
 
 
+@pytest.mark.parametrize(("dtype", "nodata", "scale", "offset"), [
+    ("int16", -32768, 0.0001, None),  # MODIS/GIMMS-style NDVI counts
+    ("uint8", 255, 0.004, -0.08),
+    ("int32", -9999, 0.01, None),
+    ("float32", -3.4e38, 2.5, 1.0),
+])
+def test_physical_values_exact_in_float32(tmp_path, rng, dtype, nodata, scale, offset):
+    """Every stored value becomes float32(value) * float32(scale) + float32(offset), rounded in float32 at each step
+    (the values of numpy's float32 arithmetic, not float64 rounded once), NaN at nodata; chunked or not."""
+    info = np.iinfo(dtype) if dtype != "float32" else None
+    data = (rng.integers(info.min, info.max, (2, 64, 80), endpoint=True) if info is not None
+            else rng.normal(0.0, 1000.0, (2, 64, 80))).astype(dtype)
+    data[0, ::5, ::3] = nodata
+    p = tmp_path / "v.tif"
+    with rasterio.open(p, "w", driver="GTiff", width=80, height=64, count=2, dtype=dtype, nodata=nodata,
+                       crs="EPSG:4326", transform=from_origin(0, 1, 0.01, 0.01)) as dst:
+        dst.write(data)
+        dst.descriptions = ("2001", "2002")
+    f32 = np.float32
+    expected = np.empty(data.shape, dtype=f32)
+    for idx, v in np.ndenumerate(data):  # one value at a time, in float32 scalars
+        x = f32(v) * f32(scale)
+        expected[idx] = np.nan if v == data.dtype.type(nodata) else (x if offset is None else x + f32(offset))
+    for chunks in (None, {"y": 16, "x": 32}):
+        da = open_raster(p, scale=scale, offset=offset, chunks=chunks)
+        assert da.dtype == np.float32
+        got = da.values
+        assert np.array_equal(np.isnan(got), np.isnan(expected))
+        assert np.array_equal(got[~np.isnan(got)].view(np.uint32), expected[~np.isnan(expected)].view(np.uint32))
+
+
 def test_list_and_glob_of_yearly_files(tmp_path, rng):
     arrs = {}
     for y in (2012, 2010, 2011):

@@ -8,6 +8,7 @@ from the file names of a list of files, or from ``years=``.
 
 from __future__ import annotations
 
+import functools
 import glob as _glob
 import os
 import re
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from openldn.core.blocks import map_values
 from openldn.exceptions import ConfigError, EmptyAOIError, GridMismatchError, InputFileError, MissingYearError
 
 if TYPE_CHECKING:
@@ -473,6 +475,19 @@ def open_raster(
     return da
 
 
+def _physical(values: np.ndarray, *, nodata: float | None, scale: float | None, offset: float | None,
+              dtype: type[np.floating]) -> np.ndarray:
+    """Physical values of stored ones: NaN for ``nodata``, then ``value * scale + offset``, in ``dtype``."""
+    out = values.astype(dtype)
+    if nodata is not None:
+        out[values == nodata] = np.nan
+    if scale is not None:
+        out *= dtype(scale)
+    if offset is not None:
+        out += dtype(offset)
+    return out
+
+
 def _apply_nodata_scale(da: xr.DataArray, nd: float | None, scale: float | None, offset: float | None) -> xr.DataArray:
     spatial_ref = da.coords.get("spatial_ref")
     crs = da.rio.crs
@@ -480,14 +495,11 @@ def _apply_nodata_scale(da: xr.DataArray, nd: float | None, scale: float | None,
     continuous = is_float or scale is not None or offset is not None
     if continuous:
         dtype = np.float64 if da.dtype == np.float64 else np.float32
-        out = da.astype(dtype)
-        if nd is not None and not np.isnan(nd):
-            out = out.where(da != nd)
-        if scale is not None:
-            out = out * dtype(scale)
-        if offset is not None:
-            out = out + dtype(offset)
-        out = out.astype(dtype)
+        nd_mask = nd if nd is not None and not np.isnan(nd) else None
+        rule = functools.partial(_physical, nodata=nd_mask, scale=scale, offset=offset, dtype=dtype)
+        # keep_attrs: the coordinates' too (spatial_ref's GeoTransform); the array's are replaced below
+        out = xr.apply_ufunc(map_values, da, kwargs={"rule": rule}, dask="parallelized", output_dtypes=[dtype],
+                             keep_attrs=True)
         out.attrs = {"_FillValue": np.nan}
         out = out.rio.write_nodata(np.nan, encoded=False)
     else:

@@ -125,3 +125,16 @@ def test_run__tables_have_no_negative_or_nan_areas(so1_run: tuple[Path, object])
         if "area_km2" in df.columns:
             a = pd.to_numeric(df["area_km2"])
             assert np.isfinite(a).all() and (a >= 0).all(), key
+
+
+def test_prepare__input_checksums_computed_beside_the_checks(demo_run_file: Path) -> None:
+    """The inputs' checksums (hashed in a thread while the data checks run) are the files' sha256."""
+    from openldn.config import load_assessment
+    from openldn.pipeline.run import _prepare
+
+    prep = _prepare(load_assessment(demo_run_file), None)
+    records = prep["records"]
+    assert records and all(isinstance(r, dict) for r in records)
+    for rec in records:
+        assert rec["sha256"] == hashlib.sha256(Path(rec["path"]).read_bytes()).hexdigest(), rec["path"]
+    assert {r["role"] for r in records} >= {"ndvi", "land_cover"}

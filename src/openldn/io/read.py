@@ -498,8 +498,8 @@ def _apply_nodata_scale(da: xr.DataArray, nd: float | None, scale: float | None,
         nd_mask = nd if nd is not None and not np.isnan(nd) else None
         rule = functools.partial(_physical, nodata=nd_mask, scale=scale, offset=offset, dtype=dtype)
         # keep_attrs: the coordinates' too (spatial_ref's GeoTransform); the array's are replaced below
-        out = xr.apply_ufunc(map_values, da, kwargs={"rule": rule}, dask="parallelized", output_dtypes=[dtype],
-                             keep_attrs=True)
+        out: xr.DataArray = xr.apply_ufunc(map_values, da, kwargs={"rule": rule}, dask="parallelized",
+                                           output_dtypes=[dtype], keep_attrs=True)
         out.attrs = {"_FillValue": np.nan}
         out = out.rio.write_nodata(np.nan, encoded=False)
     else:

@@ -41,9 +41,10 @@ def test_land_cover_stage__stores_each_reported_year_as_its_own_layer(country: P
                        chunk_size=32)
     run_stage(ctx, "land_cover")
     series = ctx.layers["lc_unccd"]
-    # the periods' years: baseline 2000 -> 2015, reporting 2015 -> 2019 (reporting_lc_start), as the run file says
+    # the periods' years: baseline 2000 -> 2015, reporting 2015 -> 2019 (reporting_lc_start), as the run file says;
+    # and 2016, the reporting period's first year, whose land area the land area table reports
     stored = sorted(k for k in ctx.layers if k.startswith("lc_unccd/"))
-    assert stored == ["lc_unccd/2000", "lc_unccd/2015", "lc_unccd/2019"]
+    assert stored == ["lc_unccd/2000", "lc_unccd/2015", "lc_unccd/2016", "lc_unccd/2019"]
     for key in stored:
         year = int(key.split("/")[1])
         layer = ctx.layers[key]
@@ -60,10 +61,10 @@ def test_land_cover_stage__stores_each_reported_year_as_its_own_layer(country: P
 
 
 def test_tables__read_the_year_layers_not_the_series(country: Path, tmp_path: Path, table_computes: Any) -> None:
-    """No table compute of the land cover, productivity or soil carbon stage reads the stored series (the area
-    ledger's water included). Before the year layers, the land cover tables (area per year, transitions, the water
-    row), the productivity table by class and the soil carbon stock table by class read it. The land area table,
-    over every reported year, reads the series once, on purpose."""
+    """No table compute of the land cover, land area, productivity or soil carbon stage reads the stored series (the
+    area ledger's water included). Before the year layers, the land cover tables (area per year, transitions, the
+    water row), the land area table (every reported year), the productivity table by class and the soil carbon
+    stock table by class read it."""
     ctx = make_context(load_assessment(country / "assessment.yaml", check_files=False), out_dir=tmp_path / "run",
                        chunk_size=32)
     seen = table_computes(_names)
@@ -75,8 +76,16 @@ def test_tables__read_the_year_layers_not_the_series(country: Path, tmp_path: Pa
     series = ctx.layers["lc_unccd"].data.name
     years = {ctx.layers[k].data.name for k in ctx.layers if k.startswith("lc_unccd/")}
     assert {"lc_area", "lc_transitions", "lc_degradation", "lpd_by_lc", "soc_by_lc"} <= set(ctx.tables)
-    for stage in ("land_cover", "productivity", "soil_carbon"):
+    def reads(names: set[str], layer: str) -> bool:  # a read of the layer, fused or not ("original-<name>")
+        return any(layer in n for n in names)
+
+    for stage in ("land_cover", "land_area", "productivity", "soil_carbon"):
         assert by_stage[stage], f"{stage}: no table computed"
-        assert not [names for names in by_stage[stage] if series in names], stage
-        assert any(years & names for names in by_stage[stage]), stage  # the year layers are what they read
-    assert any(series in names for names in by_stage["land_area"])  # the counter does see the series
+        assert not [names for names in by_stage[stage] if reads(names, series)], stage
+        assert any(reads(names, y) for names in by_stage[stage] for y in years), stage  # what they read instead
+    # the counter does see the series when a table reads it
+    from openldn.zonal import class_area_table
+
+    start = len(seen)
+    class_area_table(ctx.layers["lc_unccd"].isel(time=7), ctx.coverage, ctx.area, variable="lc", period="2007")
+    assert any(reads(names, series) for names in seen[start:])

@@ -272,8 +272,13 @@ def run(ctx: Any) -> None:
     year_used = {t: (year_of(t, "area table") if t not in years else t) for t in sorted(targets)}
     # every year reported stored as its own layer, in one pass: the tables and passes over one year (here and in
     # the later stages, land_cover_of_year) read one band, not strips of the whole series
-    ctx.layers.update({f"lc_unccd/{t}": lc_at(y).assign_attrs({YEAR_ATTR: int(y)}) for t, y in year_used.items()})
+    from openldn.pipeline.land_area import reported_years
     from openldn.pipeline.ledger import ledger_of
+
+    # and the other years whose land area is reported (a reporting period's first year), for the land area stage
+    extra = sorted(set(reported_years(ctx, [int(v) for v in years])) - set(year_used.values()))
+    ctx.layers.update({f"lc_unccd/{t}": lc_at(y).assign_attrs({YEAR_ATTR: int(y)})
+                       for t, y in [*year_used.items(), *((y, y) for y in extra)]})
 
     ledger = ledger_of(ctx)  # the run's one water mask and land area (built once, here, from a stored year)
     for t, y in year_used.items():

@@ -60,18 +60,19 @@ def run(ctx: Any) -> None:
     if led.land_water is not None:
         ctx.layers[LAND_WATER_LAYER] = led.land_water
         ctx.ledger = dataclasses.replace(led, land_water=ctx.layers[LAND_WATER_LAYER])
+    from openldn.land_cover.stage import land_cover_of_year
+
     lc = ctx.layers["lc_unccd"]
     all_years = [int(y) for y in years_of(lc)]
     keep = set(reported_years(ctx, all_years))
-    frames = []
-    for i, year in enumerate(all_years):
-        if year not in keep:
-            continue
-        frames.append(
-            class_area_table.plan(land_water_codes(lc.isel(time=i)), ctx.coverage, ctx.area, variable="land_area",
-                                  period=str(year), legend={k: v[0] for k, v in LAND_WATER_LABELS.items()})
-        )
-    ctx.add_table("land_area", pd.concat(compute_tables(frames), ignore_index=True))  # one read of the series
+    frames = [
+        # the year layers the land cover stage stored (one band each, not strips of the whole series)
+        class_area_table.plan(land_water_codes(land_cover_of_year(ctx.layers, year)), ctx.coverage, ctx.area,
+                              variable="land_area", period=str(year),
+                              legend={k: v[0] for k, v in LAND_WATER_LABELS.items()})
+        for year in all_years if year in keep
+    ]
+    ctx.add_table("land_area", pd.concat(compute_tables(frames), ignore_index=True))
 
 
 # -- the stage declaration (openldn.core.stage; registered in openldn.registry) ---------------------------------

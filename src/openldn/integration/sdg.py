@@ -50,22 +50,18 @@ def _assessed(a: np.ndarray) -> np.ndarray:
 
 
 def _code_index(a: np.ndarray) -> np.ndarray:
-    """0, 1, 2 for -1, 0, 1 and 3 for any other value."""
-    index: np.ndarray = np.where(_assessed(a), a, 2).astype(np.intp) + 1
+    """0, 1, 2 for -1, 0, 1 and 3 for any other value (int8)."""
+    index: np.ndarray = (np.where(_assessed(a), a, 2) + 1).astype(np.int8)
     return index
-
-
-def _code_index8(a: np.ndarray) -> np.ndarray:
-    return _code_index(a).astype(np.int8)
 
 
 def _lookup_block(*arrays: np.ndarray, table: np.ndarray) -> np.ndarray:
     # the index of each array's codes through a table of their values (one pass for int16 layers), then one
     # look-up in the flattened table
     k = np.zeros(np.shape(arrays[0]), dtype=np.int32)
-    for a in arrays:
-        k *= 4
-        k += map_values(a, _code_index8)
+    for a, size in zip(arrays, table.shape, strict=True):
+        k *= size
+        k += map_values(a, _code_index)
     out: np.ndarray = np.take(table.reshape(-1), k)
     return out
 

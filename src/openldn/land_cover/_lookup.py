@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from openldn.core.blocks import map_values
 from openldn.core.codes import NODATA
 from openldn.exceptions import LegendError
 
-__all__ = ["as_int_codes", "input_nodata_codes", "lookup_codes", "unknown_codes_error"]
+__all__ = ["as_int_codes", "code_rows", "input_nodata_codes", "lookup_codes", "unknown_codes_error"]
 
 #: Marker of "code not in the table" inside look-up arrays (never a class code).
 UNKNOWN = -32767
@@ -59,6 +60,24 @@ def lookup_codes(codes: np.ndarray, lut: np.ndarray, offset: int) -> np.ndarray:
     inside = (idx >= 0) & (idx < lut.size)
     out = np.take(lut, np.clip(idx, 0, lut.size - 1))
     return np.where(inside, out, np.asarray(UNKNOWN, dtype=lut.dtype))
+
+
+def code_rows(
+    block: np.ndarray, lut: np.ndarray, nodata_codes: Iterable[int], *, offset: int = 0, nodata_row: int = -1,
+    unknown_row: int = UNKNOWN, dtype: Any = np.int32,
+) -> np.ndarray:
+    """:func:`lookup_codes` of every cell of a block, worked out once per distinct value
+    (:func:`openldn.core.blocks.map_values`): ``lut[code - offset]``, ``nodata_row`` where the cell is nodata and
+    ``unknown_row`` where its code has no entry (:data:`UNKNOWN` in ``lut``, or outside it), in ``dtype``."""
+
+    def rule(values: np.ndarray) -> np.ndarray:
+        codes, nd = as_int_codes(values, nodata_codes)
+        out = lookup_codes(codes, lut, offset)
+        if unknown_row != UNKNOWN:
+            out = np.where(out == UNKNOWN, unknown_row, out)
+        return np.where(nd, nodata_row, out).astype(dtype)
+
+    return map_values(block, rule)
 
 
 def unknown_codes_error(codes: np.ndarray, what: str, source: str, fix: str) -> LegendError:

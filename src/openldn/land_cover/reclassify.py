@@ -14,7 +14,6 @@ from typing import TypeAlias
 import numpy as np
 import xarray as xr
 
-from openldn.core.blocks import map_values
 from openldn.core.codes import NODATA
 from openldn.core.periods import years_of
 from openldn.core.vocab import Legend, Nesting, load_nesting
@@ -22,8 +21,8 @@ from openldn.exceptions import LegendError, MissingYearError
 from openldn.land_cover._lookup import (
     UNKNOWN,
     as_int_codes,
+    code_rows,
     input_nodata_codes,
-    lookup_codes,
     unknown_codes_error,
 )
 
@@ -70,13 +69,9 @@ def _nodata_codes(child: Legend, da: xr.DataArray) -> list[int]:
 def _reclass_block(
     block: np.ndarray, lut: np.ndarray, offset: int, nodata: list[int], strict: bool, source: str, name: str
 ) -> np.ndarray:
-    def parent(values: np.ndarray) -> np.ndarray:  # the parent code of each value (once per distinct value)
-        codes, nd = as_int_codes(values, nodata)
-        out = lookup_codes(codes, lut, offset)
-        unknown = (out == UNKNOWN) & ~nd
-        return np.where(nd | (unknown & (not strict)), NODATA, np.where(unknown, UNKNOWN, out)).astype(np.int16)
-
-    out = map_values(block, parent)
+    # the parent code of each value (once per distinct value); a code of no class is nodata, or an error if strict
+    out = code_rows(block, lut, nodata, offset=offset, nodata_row=NODATA, unknown_row=UNKNOWN if strict else NODATA,
+                    dtype=np.int16)
     if strict:
         unknown = out == UNKNOWN
         if unknown.any():

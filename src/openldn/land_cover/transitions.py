@@ -22,6 +22,7 @@ from openldn.exceptions import GridMismatchError, LegendError
 from openldn.land_cover._lookup import (
     UNKNOWN,
     as_int_codes,
+    code_rows,
     input_nodata_codes,
     unknown_codes_error,
 )
@@ -50,21 +51,22 @@ def _check_pair(initial: xr.DataArray, final: xr.DataArray) -> None:
 
 
 def _class_table(matrix: TransitionMatrix) -> tuple[np.ndarray, int]:
-    """``pos[code]`` = position of the class in the legend, :data:`UNKNOWN` otherwise; and the row length."""
+    """``pos[code]`` = 1 + position of the class in the legend (its row in :func:`_padded_tables`), :data:`UNKNOWN`
+    otherwise; and the number of classes."""
     codes = matrix.legend.codes
     if min(codes) < 0:
         raise LegendError(f"Transition matrix {matrix.source or matrix.id}: class codes must be >= 0.")
     pos = np.full(max(codes) + 1, UNKNOWN, dtype=np.int64)
-    pos[np.asarray(codes)] = np.arange(len(codes))
+    pos[np.asarray(codes)] = np.arange(1, len(codes) + 1)
     return pos, len(codes)
 
 
-def _rows(values: np.ndarray, nodata: list[int], pos: np.ndarray) -> np.ndarray:
-    """Row of each value in a legend's table (int32), -1 for nodata, :data:`UNKNOWN` for a code not in it."""
-    codes, nd = as_int_codes(values, nodata)
-    inside = (codes >= 0) & (codes < pos.size)
-    p = np.where(inside, np.take(pos, np.clip(codes, 0, pos.size - 1)), UNKNOWN)
-    return np.where(nd, -1, p).astype(np.int32)
+def _padded_tables(matrices: list[np.ndarray], n: int) -> np.ndarray:
+    """The ``(n, n)`` matrices, flattened, as ``(regions + 1, n + 1, n + 1)`` int16 tables with a nodata region, row
+    and column at index 0: one look-up of ``(region, row_a, row_b)`` then gives every cell, nodata included."""
+    padded = np.full((len(matrices) + 1, n + 1, n + 1), NODATA, dtype=np.int16)
+    padded[1:, 1:, 1:] = np.stack([np.asarray(m).reshape(n, n) for m in matrices])
+    return padded.reshape(-1)
 
 
 def _deg_block(
@@ -80,27 +82,20 @@ def _deg_block(
     nodata_b: list[int],
     source: str,
 ) -> np.ndarray:
-    # the rows of each class, worked out once per distinct value; the matrices padded with a nodata row and
-    # column (index 0) so that one look-up of (region + 1, row_a + 1, row_b + 1) gives every cell, nodata included
-    pa = map_values(a, functools.partial(_rows, nodata=nodata_a, pos=pos))
-    pb = map_values(b, functools.partial(_rows, nodata=nodata_b, pos=pos))
+    # the rows of each class in the padded table (0 for nodata), worked out once per distinct value
+    pa = code_rows(a, pos, nodata_a, nodata_row=0)
+    pb = code_rows(b, pos, nodata_b, nodata_row=0)
     ua, ub = pa == UNKNOWN, pb == UNKNOWN
     if ua.any() or ub.any():
         bad = np.concatenate([as_int_codes(a[ua], nodata_a)[0], as_int_codes(b[ub], nodata_b)[0]])
         raise unknown_codes_error(
             bad, "the land cover", f"the legend of transition matrix {source}", "reclassify the land cover first"
         )
-    n_regions = table.size // (n * n)
-    padded = np.full((n_regions + 1, n + 1, n + 1), NODATA, dtype=np.int16)
-    padded[1:, 1:, 1:] = table.reshape(n_regions, n, n)
-    if r is None:
-        region: Any = 1
-    else:
+    region: Any = 1
+    if r is not None:
         assert region_pos is not None
-        region = map_values(r, functools.partial(_rows, nodata=[], pos=region_pos))
-        region = np.where(region == UNKNOWN, -1, region) + 1
-    idx = (region * (n + 1) + (pa + 1)) * (n + 1) + (pb + 1)
-    out: np.ndarray = np.take(padded.reshape(-1), idx)
+        region = code_rows(r, region_pos, [], nodata_row=0, unknown_row=0)  # a code of no region is nodata
+    out: np.ndarray = np.take(table, (region * (n + 1) + pa) * (n + 1) + pb)
     return out
 
 
@@ -163,7 +158,7 @@ def degradation(
         kwargs={
             "pos": pos,
             "n": n,
-            "table": m.values.astype(np.int16).ravel(),
+            "table": _padded_tables([m.values], n),
             "region_pos": None,
             "nodata_a": input_nodata_codes(initial),
             "nodata_b": input_nodata_codes(final),
@@ -233,8 +228,8 @@ def degradation_by_region(
     if min(keys) < 0:
         raise LegendError(f"Region codes must be >= 0, got {keys}: recode the region raster.")
     region_pos = np.full(max(keys) + 1, UNKNOWN, dtype=np.int64)
-    region_pos[np.asarray(keys)] = np.arange(len(keys))
-    table = np.concatenate([loaded[k].values.astype(np.int16).ravel() for k in keys])
+    region_pos[np.asarray(keys)] = np.arange(1, len(keys) + 1)  # the region's index in the padded table
+    table = _padded_tables([loaded[k].values for k in keys], n)
     out = xr.apply_ufunc(
         _deg_block,
         initial,

@@ -62,15 +62,12 @@ def run(ctx: Any) -> None:
         ctx.ledger = dataclasses.replace(led, land_water=ctx.layers[LAND_WATER_LAYER])
     from openldn.land_cover.stage import land_cover_of_year
 
-    lc = ctx.layers["lc_unccd"]
-    all_years = [int(y) for y in years_of(lc)]
-    keep = set(reported_years(ctx, all_years))
     frames = [
         # the year layers the land cover stage stored (one band each, not strips of the whole series)
         class_area_table.plan(land_water_codes(land_cover_of_year(ctx.layers, year)), ctx.coverage, ctx.area,
                               variable="land_area", period=str(year),
                               legend={k: v[0] for k, v in LAND_WATER_LABELS.items()})
-        for year in all_years if year in keep
+        for year in reported_years(ctx, [int(y) for y in years_of(ctx.layers["lc_unccd"])])
     ]
     ctx.add_table("land_area", pd.concat(compute_tables(frames), ignore_index=True))
 

@@ -9,7 +9,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -176,8 +176,8 @@ def _input_paths(a: Assessment, name: str) -> list[Path]:
 
 
 def _open_inputs(a: Assessment, hashing: Executor | None = None) -> tuple[dict[str, xr.DataArray], list[Any]]:
-    """The inputs opened lazily, and their provenance records (futures of them when ``hashing`` is given: the
-    checksums are then computed there, beside the data checks, and resolved by :func:`_prepare`)."""
+    """The inputs opened lazily, and their provenance records: futures of them from ``hashing`` (:func:`_prepare`:
+    the checksums computed beside the data checks), the records themselves without it."""
     from openldn.io import open_raster
 
     raw: dict[str, xr.DataArray] = {}
@@ -242,19 +242,18 @@ def _prepare(a: Assessment, chunk_size: int | None, raw_inputs: dict[str, xr.Dat
     if a.zones is not None:
         zones = read_vector(a.resolve(a.zones.path), id_field=a.zones.id_field, name_field=a.zones.name_field,
                             layer=a.zones.layer)
-    hashing = ThreadPoolExecutor(1, thread_name_prefix="openldn-checksum") if raw_inputs is None else None
+    hashing = ThreadPoolExecutor(1, thread_name_prefix="openldn-checksum")  # its thread starts with a first input
     try:
         out = _prepare_opened(a, chunk_size, raw_inputs, hashing, aoi, zones, strict=strict, check_data=check_data)
         # the checksums, computed in one thread beside the checks (4.3 GB: about 6 s on its own)
-        out["records"] = [r.result() if isinstance(r, Future) else r for r in out["records"]]
+        out["records"] = [f.result() for f in out["records"]]
         return out
     finally:
-        if hashing is not None:
-            hashing.shutdown(wait=False, cancel_futures=True)  # a check's error is not held up by a checksum
+        hashing.shutdown(wait=False, cancel_futures=True)  # a check's error is not held up by a checksum
 
 
 def _prepare_opened(a: Assessment, chunk_size: int | None, raw_inputs: dict[str, xr.DataArray] | None,
-                    hashing: Executor | None, aoi: Any, zones: Any, *, strict: bool, check_data: bool
+                    hashing: Executor, aoi: Any, zones: Any, *, strict: bool, check_data: bool
                     ) -> dict[str, Any]:
     from openldn.io import analysis_grid, crosses_antimeridian
 

@@ -108,7 +108,7 @@ def land_productivity_units(
         arrays.append(soil_units)
         nodata.append(_nodata(soil_units, soil_nodata))
     out: xr.DataArray = xr.apply_ufunc(_units_block, *arrays, kwargs={"nodata": nodata}, dask="parallelized",
-                         output_dtypes=[np.int64])
+                                       output_dtypes=[np.int64])
     out.name = "productivity_unit"
     out.attrs = {"long_name": "Land productivity unit (land cover x soil)", "_FillValue": UNIT_NODATA}
     return out

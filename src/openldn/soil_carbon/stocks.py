@@ -16,11 +16,17 @@ import numba
 import numpy as np
 import xarray as xr
 
-from openldn.core.blocks import isin, map_values, reduce_axis
+from openldn.core.blocks import isin, reduce_axis
 from openldn.core.codes import NODATA
 from openldn.core.periods import years_of
 from openldn.exceptions import ConfigError, LegendError, MissingYearError
-from openldn.land_cover._lookup import as_int_codes, input_nodata_codes, unknown_codes_error
+from openldn.land_cover._lookup import (
+    UNKNOWN,
+    as_int_codes,
+    code_rows,
+    input_nodata_codes,
+    unknown_codes_error,
+)
 from openldn.soil_carbon.factors import KIND_F, KIND_INVERSE_F, SomeFactors, climate_factor, load_soc_factors
 
 __all__ = ["Annualisation", "TransitionTiming", "as_stock", "tier1_stock"]
@@ -113,16 +119,10 @@ def _stock_kernel(
 
 
 def _positions(lc: np.ndarray, pos_table: np.ndarray, lc_nodata: list[int], source: str) -> np.ndarray:
-    """Row of each land cover cell's class in the coefficients' legend (int16, -1 for nodata); unknown codes fail."""
-
-    def row(values: np.ndarray) -> np.ndarray:  # once per distinct value (land_cover._lookup.map_values)
-        codes, nd = as_int_codes(values, lc_nodata)
-        inside = (codes >= 0) & (codes < pos_table.size)
-        pos = np.where(inside, np.take(pos_table, np.clip(codes, 0, pos_table.size - 1)), -1)
-        return np.where(nd, -1, np.where(pos < 0, -2, pos)).astype(np.int16)
-
-    pos = map_values(lc, row)
-    unknown = pos == -2
+    """Row of each land cover cell's class in the coefficients' legend (int16, -1 for nodata; ``pos_table`` marks a
+    code of no class :data:`UNKNOWN`); unknown codes fail."""
+    pos = code_rows(lc, pos_table, lc_nodata, dtype=np.int16)
+    unknown = pos == UNKNOWN
     if unknown.any():
         raise unknown_codes_error(
             as_int_codes(lc[unknown], lc_nodata)[0], "the land cover", f"the legend of SOC coefficients {source}",
@@ -279,6 +279,7 @@ def tier1_stock(
     else:
         f_value = float(np.float32(np.nan if climate is None else float(climate)))
     pos_table, const, kind = fac.tables()
+    pos_table = np.where(pos_table < 0, UNKNOWN, pos_table)  # a code of no class (-1 there) is an error, not nodata
     stock0 = as_stock(soc)
     out = reduce_axis(
         _stock_block,

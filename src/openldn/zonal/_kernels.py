@@ -187,11 +187,15 @@ def pair_area(
     flat = acc_c.reshape(-1)
     # Per-row counting pays off when resetting the counters costs less than a pass over the row.
     rowcount = flat.size <= max(4096, nx)
-    cnt = np.zeros(flat.size if rowcount else 1, dtype=np.int64)
+    # Four banks of counters, cell j counted in bank j % 4, when they are small beside a row: consecutive cells of
+    # a class map mostly hit the same counter, and one bank makes each count wait for the previous one.
+    nbank = 4 if rowcount and 4 * flat.size <= nx else 1
+    cnt = np.zeros((nbank, flat.size if rowcount else 1), dtype=np.int64)
+    row_areas = area.strides[1] == 0  # a column broadcast along the rows (geographic grids): no need to look
     for i in range(ny):
         a0 = area[i, 0]
         const = rowcount
-        if const:
+        if const and not row_areas:
             for j in range(nx):
                 if area[i, j] != a0:
                     const = False
@@ -201,13 +205,20 @@ def pair_area(
         bi = b[i]
         if const:
             # cells outside every zone (code 0) are counted too (no branch) and ignored when decoding
-            for j in range(nx):
-                k = np.int64(ci[j]) * nab + lut_a[ai[j]] * nb + lut_b[bi[j]]
-                cnt[k] += 1
+            head = nx - nx % 4 if nbank == 4 else 0  # cells counted four at a time, then the rest in bank 0
+            for j0 in range(0, head, 4):
+                for u in range(4):
+                    j = j0 + u
+                    cnt[u, np.int64(ci[j]) * nab + lut_a[ai[j]] * nb + lut_b[bi[j]]] += 1
+            for j in range(head, nx):
+                cnt[0, np.int64(ci[j]) * nab + lut_a[ai[j]] * nb + lut_b[bi[j]]] += 1
             q0 = np.int64(math.floor(a0 * _INV_QUANTUM + 0.5))
             for k in range(nab, flat.size):
-                if cnt[k]:
-                    flat[k] += cnt[k] * q0
+                n = cnt[0, k]
+                for u in range(1, nbank):
+                    n += cnt[u, k]
+                if n:
+                    flat[k] += n * q0
             cnt[:] = 0
         else:
             for j in range(nx):

@@ -111,3 +111,39 @@ def test_isin_equals_xarray_isin(dtype: Any) -> None:
         lazy = isin(da.chunk({"y": 4}), values)
         assert lazy.chunks is not None and lazy.dtype == np.bool_
         np.testing.assert_array_equal(lazy.values, want)
+
+
+@pytest.mark.parametrize("chunks", [None, {"y": 5, "x": 4}])
+def test_each__outputs_equal_numpy_one_call_per_block_and_no_copy(chunks: dict[str, int] | None) -> None:
+    import dask
+
+    from openldn.core.blocks import reduce_axis_each
+
+    calls: list[int] = []
+    results: list[np.ndarray] = []
+
+    def counted(a: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        results.append(_sum_max(a))
+        return results[-1]
+
+    da = _series()
+    src = da if chunks is None else da.chunk(chunks)
+    total, peak = reduce_axis_each(counted, [src], ["time"], 2)
+    assert total.dims == peak.dims == ("y", "x")
+    assert set(total.coords) == {"y", "x", "spatial_ref"}
+    got = dask.compute(total.data, peak.data, scheduler="synchronous")
+    np.testing.assert_array_equal(got[0], np.nansum(da.values, axis=0))
+    np.testing.assert_array_equal(got[1], np.nanmax(da.values, axis=0))
+    n_blocks = 1 if chunks is None else 3 * 5
+    assert len(calls) == n_blocks  # both outputs from one call per block
+    if chunks is not None:  # the blocks a consumer gets are views of fn's results (dask's getitem copies them)
+        shared: list[bool] = []
+
+        def probe(block: np.ndarray) -> np.ndarray:
+            shared.append(any(np.shares_memory(block, r) for r in results))
+            return block
+
+        probed = [o.data.map_blocks(probe, meta=np.empty((0, 0))) for o in (total, peak)]
+        dask.compute(*probed, scheduler="synchronous")
+        assert len(shared) == 2 * n_blocks and all(shared)

@@ -36,6 +36,7 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from openldn.agreement.compute import agreement_count, national_shares, range_table, sensitivity_table
+from openldn.core.blocks import where_inside
 from openldn.core.codes import NODATA, STATUS_DTYPE
 from openldn.core.periods import Period, years_of
 from openldn.core.vocab import LandClass, Legend, load_preset, read_data_file
@@ -224,7 +225,7 @@ class VariantProductivity:
                 raise MissingYearError("agreement: input 'ndvi' has no years; give one band per year")
             da = annual(raw, how)
             mask = _grid_mask(self.ctx, da)
-            self._ndvi[how] = da.where(mask) if mask is not None else da
+            self._ndvi[how] = where_inside(da, mask) if mask is not None else da
         return self._ndvi[how]
 
     def computed(self, opts: ProductivityOptions, period: Period, baseline: Period) -> xr.DataArray:

@@ -122,8 +122,10 @@ class Period:
     def select(self, obj: xr.DataArray | xr.Dataset) -> Any:
         """Select the years of the period from an object with a ``time`` dimension."""
         yrs = years_of(obj)
-        keep = (yrs >= self.start) & (yrs <= self.end)
-        return obj.isel(time=np.flatnonzero(keep))
+        idx = np.flatnonzero((yrs >= self.start) & (yrs <= self.end))
+        if idx.size and idx[-1] - idx[0] == idx.size - 1:  # consecutive steps: a slice (dask takes views, not copies)
+            return obj.isel(time=slice(int(idx[0]), int(idx[-1]) + 1))
+        return obj.isel(time=idx)
 
     def to_attrs(self, prefix: str = "period") -> dict[str, str | int]:
         """Attributes describing the period, for output metadata."""

@@ -14,7 +14,7 @@ import dask.array
 import numpy as np
 import xarray as xr
 
-from openldn.core.blocks import reduce_axis
+from openldn.core.blocks import reduce_axis_each
 from openldn.productivity import _kernels
 
 __all__ = ["count_sum", "reduce_time"]
@@ -33,9 +33,9 @@ def reduce_time(
     is_dask = isinstance(series.data, dask.array.Array)
     # the kernel by name: a numba dispatcher shipped to a worker process is rebuilt there and compiled again (about
     # 4 s per kernel and process), while the module's own dispatcher loads from the on-disk cache
-    out = reduce_axis(_reduce_numpy, [series], [dim], n_out,
-                      kwargs={"kernel": name, "args": args, "n_out": n_out, "threads": 1 if is_dask else None})
-    return tuple(out[i] for i in range(n_out))
+    return reduce_axis_each(_reduce_numpy, [series], [dim], n_out,
+                            kwargs={"kernel": name, "args": args, "n_out": n_out,
+                                    "threads": 1 if is_dask else None})
 
 
 def _reduce_numpy(

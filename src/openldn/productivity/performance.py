@@ -18,7 +18,7 @@ import dask.array
 import numpy as np
 import xarray as xr
 
-from openldn.core.blocks import map_values
+from openldn.core.blocks import map_values, where_inside
 from openldn.core.codes import NODATA
 from openldn.core.periods import Period, SomePeriod
 from openldn.core.steps import Steps, drive
@@ -424,7 +424,7 @@ def _percentile_inputs(
             # the mean's chunks (a stored layer's, larger than the run's): at the mask's, every chunk of the mean
             # would be read whole and split, and the passes would run at the smaller chunk
             mask = mask.chunk(dict(zip(mean.dims, mean.chunks, strict=True)))
-        mean = mean.where(mask)
+        mean = where_inside(mean, mask)
     # float64 throughout: the unit percentile and the ratio are compared with the threshold in float64
     return mean.astype(np.float64), units
 

@@ -14,7 +14,7 @@ import dask.array
 import numpy as np
 import xarray as xr
 
-from openldn.core.blocks import reduce_axis
+from openldn.core.blocks import reduce_axis_each
 from openldn.core.codes import NODATA
 from openldn.core.periods import Period, SomePeriod, years_of
 from openldn.exceptions import ConfigError, MissingYearError
@@ -157,7 +157,7 @@ def state_percentile_shift(
         band_units = float(dead_band) if quantum is None else round(float(dead_band) / quantum, 9)
         flat = abs(sr * nh - sh * nr) <= band_units * nh * nr
     is_dask = isinstance(ndvi.data, dask.array.Array)
-    shifted = reduce_axis(
+    bl, tg, chg = reduce_axis_each(
         _shift_numpy,
         [hist, rec],
         ["time", "time"],
@@ -171,7 +171,6 @@ def state_percentile_shift(
         },
         dtype=np.float32,
     )
-    bl, tg, chg = (shifted[i] for i in range(3))
     if flat is not None:
         chg = xr.where(flat, 0.0, chg).where(chg.notnull())
     if quantum is not None:

@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
+from openldn.core.blocks import where_inside
 from openldn.core.codes import NODATA
 from openldn.core.periods import Period, SomePeriod, years_of
 from openldn.exceptions import ConfigError, GridMismatchError, MissingYearError
@@ -502,7 +503,7 @@ def trajectory(
                 f"trajectory: climate_correction={climate_correction!r} is unknown; use none, restrend, rue or wue."
             )
     if mask is not None:
-        series = series.where(mask)
+        series = where_inside(series, mask)
     # the Theil-Sen slope (two thirds of the kernel's time) only where it gives the direction or detrends the series
     stats = mann_kendall(
         series, min_years=min_years, autocorrelation=autocorrelation, alpha=alpha, p_method=p_method,

@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 from scipy.stats import norm
 
-from openldn.core.blocks import reduce_axis
+from openldn.core.blocks import reduce_axis_each
 from openldn.core.periods import years_of
 from openldn.exceptions import ConfigError, MissingYearError
 from openldn.productivity import _kernels
@@ -203,7 +203,7 @@ def mann_kendall(
     z_crit = float(norm.ppf(1.0 - alpha / 2.0))
     is_dask = isinstance(da.data, dask.array.Array)
     names = _kernels.MK_OUTPUTS
-    out = reduce_axis(
+    out = reduce_axis_each(
         _mk_numpy,
         [da],
         [dim],

@@ -99,3 +99,36 @@ def test_pixel_area__no_crs_is_an_error() -> None:
     da = xr.DataArray(np.zeros((2, 2)), dims=("y", "x"), coords={"y": [1.0, 0.0], "x": [0.0, 1.0]})
     with pytest.raises(openldn.OpenLDNError, match="no CRS"):
         openldn.pixel_area(da)
+
+
+def test_rechunk_cell_areas__same_values_blocks_stay_a_broadcast_column() -> None:
+    import dask
+    from affine import Affine
+    from odc.geo.geobox import GeoBox
+
+    from openldn.core.grid import pixel_area, rechunk_cell_areas
+    from openldn.io import attach_grid
+
+    gb = GeoBox((300, 400), Affine(0.01, 0, 10.0, 0, -0.01, 46.0), "EPSG:4326")
+    area = pixel_area(attach_grid(xr.DataArray(np.zeros((300, 400)), dims=("y", "x")), gb).chunk({"y": 64, "x": 64}))
+    full = area.values  # the values as computed whole (pixel_area's values are tested above)
+    strides: list[tuple[int, ...]] = []
+
+    def probe(block: np.ndarray) -> np.ndarray:
+        strides.append(block.strides)
+        return block
+
+    for chunks in (((100, 200), (400,)), {0: (150, 150), 1: -1}):
+        out = rechunk_cell_areas(area.data, chunks)
+        assert out.chunks[0] == ((100, 200) if isinstance(chunks, tuple) else (150, 150)) and out.chunks[1] == (400,)
+        np.testing.assert_array_equal(out.compute(), full)
+        strides.clear()
+        dask.compute(out.map_blocks(probe, meta=np.empty((0, 0))), scheduler="synchronous")
+        assert strides and all(s[1] == 0 for s in strides)  # no float64 per cell
+    # anything else (here the area changed by an operation) is rechunked as usual, with its own values
+    other = (area * 2.0).data
+    got = rechunk_cell_areas(other, ((100, 200), (400,)))
+    np.testing.assert_array_equal(got.compute(), 2.0 * full)
+    strides.clear()
+    dask.compute(got.map_blocks(probe, meta=np.empty((0, 0))), scheduler="synchronous")
+    assert all(s[1] == 8 for s in strides)

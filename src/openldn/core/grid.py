@@ -9,13 +9,14 @@ equal-area projections.
 
 from __future__ import annotations
 
+import collections
 from typing import Any
 
 import numpy as np
 import xarray as xr
 from pyproj import CRS, Transformer
 
-__all__ = ["WGS84_A", "WGS84_B", "ellipsoid_zone_area", "pixel_area", "row_areas"]
+__all__ = ["WGS84_A", "WGS84_B", "ellipsoid_zone_area", "pixel_area", "rechunk_cell_areas", "row_areas"]
 
 #: WGS84 semi-major axis (m).
 WGS84_A = 6378137.0
@@ -95,8 +96,7 @@ def pixel_area(obj: xr.DataArray | xr.Dataset) -> xr.DataArray:
         else:  # lazy: one column per row chunk, broadcast block by block (no full grid in memory)
             import dask.array as dsa
 
-            col = dsa.from_array(rows[:, None], chunks=(chunks[0], 1))
-            values = dsa.broadcast_to(col, (ny, nx), chunks=chunks)
+            values = _broadcast_rows(rows, nx, chunks)
     elif chunks is None:
         values = _projected_areas(crs, t, 0, ny, 0, nx)
     else:
@@ -111,6 +111,53 @@ def pixel_area(obj: xr.DataArray | xr.Dataset) -> xr.DataArray:
     if "spatial_ref" in obj.coords:
         da = da.assign_coords(spatial_ref=obj["spatial_ref"])
     return da
+
+
+#: Row areas of the lazy geographic areas made by :func:`pixel_area` in this process, by dask array name (the most
+#: recent ones): :func:`rechunk_cell_areas` rebuilds such an array at other chunks as the same broadcast column.
+_ROW_AREAS: collections.OrderedDict[str, np.ndarray] = collections.OrderedDict()
+_ROW_AREAS_KEPT = 32
+
+
+def _broadcast_rows(rows: np.ndarray, nx: int, chunks: Any) -> Any:
+    """A lazy ``(rows, nx)`` area whose blocks are a column broadcast along the row (no memory per cell)."""
+    import dask.array as dsa
+
+    col = dsa.from_array(rows[:, None], chunks=(chunks[0], 1))
+    values = dsa.broadcast_to(col, (rows.size, nx), chunks=chunks)
+    _ROW_AREAS[values.name] = rows
+    while len(_ROW_AREAS) > _ROW_AREAS_KEPT:
+        _ROW_AREAS.popitem(last=False)
+    return values
+
+
+def rechunk_cell_areas(data: Any, chunks: Any) -> Any:
+    """``data.rechunk(chunks)``, keeping a geographic :func:`pixel_area` a broadcast column.
+
+    dask's rechunk concatenates blocks, which turns the broadcast blocks of a geographic area (one value per row)
+    into arrays of a float64 per cell: at 10,000², 8 s of thread time in a run's area tables, and the table kernels
+    then compared every cell of a row to find it constant. Any other array is rechunked as usual.
+
+    Parameters
+    ----------
+    data : dask.array.Array
+        Cell areas ``(y, x)``, or any dask array.
+    chunks : tuple or dict
+        As :meth:`dask.array.Array.rechunk`.
+
+    Returns
+    -------
+    dask.array.Array
+        With the given chunks, the same values.
+    """
+    import dask.array as dsa
+
+    rows = _ROW_AREAS.get(getattr(data, "name", ""))
+    if rows is None or data.shape != (rows.size, data.shape[-1]):
+        return data.rechunk(chunks)
+    if isinstance(chunks, dict):
+        chunks = tuple(chunks.get(i, data.chunks[i]) for i in range(data.ndim))
+    return _broadcast_rows(rows, data.shape[1], dsa.core.normalize_chunks(chunks, data.shape, dtype=data.dtype))
 
 
 def _yx_chunks(obj: xr.DataArray | xr.Dataset) -> tuple[tuple[int, ...], tuple[int, ...]] | None:

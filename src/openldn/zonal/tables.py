@@ -20,6 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from openldn.core.codes import MASK, NODATA, WATER
+from openldn.core.grid import rechunk_cell_areas
 from openldn.core.steps import Steps, drive
 from openldn.core.workers import run_graph, worker_threads
 from openldn.exceptions import GridMismatchError
@@ -230,10 +231,10 @@ def _layout(req: _Pieces) -> tuple[list[Any], bool]:
             (a.data if a.chunks else dsa.from_array(np.asarray(a.data), chunks=chunks, name=False))
             for a in arrays
         ]
-        return [d if d.chunks == chunks else d.rechunk(chunks) for d in datas], True
+        return [d if d.chunks == chunks else rechunk_cell_areas(d, chunks) for d in datas], True
     strip_rows = tuple(r1 - r0 for r0, r1 in req.cov.strips())
-    return [a.data.rechunk({0: strip_rows, **dict.fromkeys(range(1, a.ndim), -1)}) if a.chunks else a.data
-            for a in arrays], False
+    return [rechunk_cell_areas(a.data, {0: strip_rows, **dict.fromkeys(range(1, a.ndim), -1)}) if a.chunks
+            else a.data for a in arrays], False
 
 
 def _plan(req: _Pieces, datas: list[Any], by_chunks: bool) -> tuple[list[Any], list[int], list[int], bool]:

@@ -86,6 +86,19 @@ def test_lpd_class__nodata_propagates_and_dask_is_lazy() -> None:
     np.testing.assert_array_equal(lazy.values, [[5, -32768], [-32768, 1]])
 
 
+@pytest.mark.parametrize("dtype", [np.int16, np.int32, np.uint8, np.float32])
+def test_lpd_class__any_code_outside_the_classes_is_nodata(dtype: type) -> None:
+    rng = np.random.default_rng(3)
+    lo = 0 if dtype is np.uint8 else -3
+    t, s, p = (rng.integers(lo, 3, (37, 53)).astype(dtype) for _ in range(3))
+    if dtype is not np.uint8:
+        t[0, :4] = -32768
+    out = lpd_class(*(xr.DataArray(a, dims=("y", "x")) for a in (t, s, p))).values
+    for i, j in itertools.product(range(37), range(53)):  # PRAIS Table 13, cell by cell
+        want = PRAIS_2026_TABLE13.get((int(t[i, j]), int(s[i, j]), int(p[i, j])), -32768)
+        assert out[i, j] == want, (t[i, j], s[i, j], p[i, j])
+
+
 def test_lpd_to_degradation__recode_and_unknown_codes() -> None:
     lpd = xr.DataArray(np.array([1, 2, 3, 4, 5, -32768], np.int16), dims="x")
     np.testing.assert_array_equal(lpd_to_degradation(lpd).values, [-1, -1, 0, 0, 1, -32768])

@@ -40,6 +40,7 @@ __all__ = [
     "STRIP",
     "count_sum_block",
     "group_percentiles",
+    "lpd_combine",
     "median_bisect",
     "mk_block",
     "mk_test_block",
@@ -1402,3 +1403,20 @@ def run_rows(
         ]
         for f in futures:
             f.result()
+
+
+@numba.njit(cache=True, nogil=True)
+def lpd_combine(t: np.ndarray, s: np.ndarray, p: np.ndarray, lut: np.ndarray, nodata: int,
+                out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """LPD class of every cell of flat integer class arrays: ``lut[t + 1, s + 1, p + 1]`` where trajectory and state
+    are in -1..1 and performance in -1..0, ``nodata`` elsewhere (one branch-free pass, no temporaries)."""
+    flat = np.empty(19, np.int16)  # the table's 18 combinations, then nodata
+    for k in range(18):
+        flat[k] = lut[k // 6, (k // 2) % 3, k % 2]
+    flat[18] = nodata
+    for i in range(t.size):
+        ti = np.int64(t[i]) + 1
+        si = np.int64(s[i]) + 1
+        pi = np.int64(p[i]) + 1
+        ok = (np.uint64(ti) < 3) & (np.uint64(si) < 3) & (np.uint64(pi) < 2)
+        out[i] = flat[ti * 6 + si * 2 + pi if ok else 18]

@@ -151,6 +151,13 @@ def load_lpd_table(table: str | Path) -> LPDTable:
 
 
 def _combine(t: np.ndarray, s: np.ndarray, p: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    if all(np.asarray(a).dtype.kind in "iu" for a in (t, s, p)):  # class codes: one pass of a kernel
+        from openldn.productivity._kernels import lpd_combine
+
+        t, s, p = np.broadcast_arrays(t, s, p)
+        out = np.empty(t.shape, np.int16)
+        lpd_combine(*(np.ascontiguousarray(a).reshape(-1) for a in (t, s, p)), lut, NODATA, out.reshape(-1))
+        return out
     ok = (t >= -1) & (t <= 1) & (s >= -1) & (s <= 1) & (p >= -1) & (p <= 0)
     ti = np.where(ok, t + 1, 0).astype(np.intp)
     si = np.where(ok, s + 1, 0).astype(np.intp)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import dask.array as da
 import numpy as np
 import pytest
@@ -73,3 +75,29 @@ def test_statistical_degradation__two_sd_interval() -> None:
     assert statistical_degradation(one, rep, baseline_sd=1.0).values.tolist() == [[-1, -1, 0, 1, 1]]
     with pytest.raises(ConfigError):
         statistical_degradation(one, rep)
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_change_kernels__every_cell_as_the_scalar_rule(strict: bool) -> None:
+    from openldn.soil_carbon.change import THRESHOLD_TOLERANCE, _classify_block, _ratio
+
+    rng = np.random.default_rng(5)
+    a = rng.choice([0.0, -2.0, np.nan, 40.0, 57.0, 100.0], (23, 31))
+    b = a * rng.choice([0.9, 1.1, 0.85, 1.2, 1.0, 0.95], a.shape)
+    b[rng.random(a.shape) < 0.05] = np.nan
+    water = rng.random(a.shape) < 0.1
+    ratio = _ratio(a, b)
+    classes = _classify_block(ratio, water, threshold=0.1, strict=strict)
+    for (i, j), x in np.ndenumerate(a):  # the documented rule, cell by cell in Python floats
+        y = b[i, j]
+        want = (y - x) / x if x > 0 else math.nan
+        assert (math.isnan(want) and math.isnan(ratio[i, j])) or ratio[i, j] == want
+        if math.isnan(want) or water[i, j]:
+            assert classes[i, j] == -32768
+            continue
+        at_lo, at_hi = abs(want + 0.1) <= THRESHOLD_TOLERANCE, abs(want - 0.1) <= THRESHOLD_TOLERANCE
+        if strict:
+            deg, imp = want < -0.1 and not at_lo, want > 0.1 and not at_hi
+        else:
+            deg, imp = want <= -0.1 or at_lo, want >= 0.1 or at_hi
+        assert classes[i, j] == (-1 if deg else 1 if imp else 0), (x, y, want)

@@ -62,6 +62,14 @@ LAND_WATER_LAYER = "land_water"
 #: Codes of :func:`land_water_codes` -> (label, colour).
 LAND_WATER_LABELS: dict[int, tuple[str, str]] = {1: ("Land", "#C8B560"), 2: ("Water bodies", "#0053C4")}
 _LAND, _WATER_CELL = 1, 2
+
+
+def _with_water_block(classes: np.ndarray, land_water: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
+    """One block of :meth:`AreaLedger.with_water`: a block with no water cell is the classes as they are."""
+    water = np.asarray(land_water) == _WATER_CELL
+    if not water.any():
+        return np.asarray(classes).astype(dtype, copy=False)
+    return np.where(water, np.array(WATER, dtype=dtype), classes).astype(dtype, copy=False)
 _KM2_PER_QUANTUM = 1e-10  # openldn.zonal.AREA_QUANTUM_M2 (1e-4 m²) in km²
 
 
@@ -201,7 +209,7 @@ class AreaLedger:
         xarray.DataArray
             Same dims and attributes, a signed integer dtype.
         """
-        w = self.water
+        w = self.land_water
         if w is None:
             return classes
         if classes.sizes.get("y") != w.sizes["y"] or classes.sizes.get("x") != w.sizes["x"]:
@@ -214,7 +222,8 @@ class AreaLedger:
         if "y" in classes.coords and "x" in classes.coords:
             w = w.assign_coords(y=classes["y"].values, x=classes["x"].values)
         dtype = classes.dtype if np.issubdtype(classes.dtype, np.signedinteger) else np.dtype("int16")
-        out = xr.where(w, np.array(WATER, dtype=dtype), classes).astype(dtype)
+        out = xr.apply_ufunc(_with_water_block, classes, w, kwargs={"dtype": np.dtype(dtype)}, dask="parallelized",
+                             output_dtypes=[dtype])
         out.attrs = dict(classes.attrs)
         if out.dims != classes.dims:
             out = out.transpose(*classes.dims)

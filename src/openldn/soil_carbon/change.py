@@ -8,6 +8,7 @@ is a parameter (differences register D12).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import xarray as xr
 
@@ -25,9 +26,18 @@ def _check(a: xr.DataArray, b: xr.DataArray, what: str) -> None:
         )
 
 
+@numba.njit(cache=True, nogil=True)
+def _ratio_kernel(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    for i in range(out.size):
+        out[i] = (b[i] - a[i]) / a[i] if a[i] > 0 else np.nan
+
+
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(a > 0, (b - a) / a, np.nan)
+    """``(b - a) / a`` where ``a > 0``, NaN elsewhere, in float64 (one pass)."""
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    out = np.empty(a.shape, np.float64)
+    _ratio_kernel(np.ascontiguousarray(a).reshape(-1), np.ascontiguousarray(b).reshape(-1), out.reshape(-1))
+    return out
 
 
 #: Relative changes closer than this to the threshold count as exactly at it (floating-point rounding of stocks
@@ -68,19 +78,33 @@ def relative_change(initial: xr.DataArray, final: xr.DataArray, *, round_stocks:
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def _classify_kernel(change: np.ndarray, water: np.ndarray, threshold: float, tol: float, strict: bool,
+                     out: np.ndarray) -> None:  # pragma: no cover - compiled
+    has_water = water.size > 0
+    for i in range(out.size):
+        c = change[i]
+        if np.isnan(c) or (has_water and water[i] != 0):
+            out[i] = NODATA
+            continue
+        at_lo = abs(c + threshold) <= tol
+        at_hi = abs(c - threshold) <= tol
+        if strict:
+            deg = c < -threshold and not at_lo
+            imp = c > threshold and not at_hi
+        else:
+            deg = c <= -threshold or at_lo
+            imp = c >= threshold or at_hi
+        out[i] = -1 if deg else (1 if imp else 0)
+
+
 def _classify_block(change: np.ndarray, *water: np.ndarray, threshold: float, strict: bool) -> np.ndarray:
     """-1 / 0 / 1 of the relative changes of one block (NODATA where NaN or water), in one pass."""
-    at_lo = np.abs(change + threshold) <= THRESHOLD_TOLERANCE
-    at_hi = np.abs(change - threshold) <= THRESHOLD_TOLERANCE
-    if strict:
-        deg, imp = (change < -threshold) & ~at_lo, (change > threshold) & ~at_hi
-    else:
-        deg, imp = (change <= -threshold) | at_lo, (change >= threshold) | at_hi
-    out = np.where(deg, np.int16(-1), np.where(imp, np.int16(1), np.int16(0)))
-    nd = np.isnan(change)
-    if water:
-        nd |= water[0].astype(bool)
-    out[nd] = NODATA
+    c = np.asarray(change, dtype=np.float64)
+    w = np.broadcast_to(np.asarray(water[0]), c.shape) if water else np.zeros(0, np.uint8)
+    out = np.empty(c.shape, np.int16)
+    _classify_kernel(np.ascontiguousarray(c).reshape(-1), np.ascontiguousarray(w).reshape(-1), float(threshold),
+                     THRESHOLD_TOLERANCE, bool(strict), out.reshape(-1))
     return out
 
 

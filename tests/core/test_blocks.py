@@ -147,3 +147,39 @@ def test_each__outputs_equal_numpy_one_call_per_block_and_no_copy(chunks: dict[s
         probed = [o.data.map_blocks(probe, meta=np.empty((0, 0))) for o in (total, peak)]
         dask.compute(*probed, scheduler="synchronous")
         assert len(shared) == 2 * n_blocks and all(shared)
+
+
+@pytest.mark.parametrize("chunks", [None, {"y": 10, "x": 10}])
+def test_where_inside__as_xarray_where_and_blocks_inside_are_not_copied(chunks: dict[str, int] | None) -> None:
+    import dask
+
+    from openldn.core.blocks import where_inside
+
+    x = _series(nt=5, ny=40, nx=30)
+    inside = np.zeros((40, 30), bool)
+    inside[:20, :20] = True  # four blocks wholly inside, two wholly outside, the rest partly
+    inside[25:33, 21:27] = True
+    mask = xr.DataArray(inside, dims=("y", "x"), coords={"y": x["y"], "x": x["x"]})
+    src, m = (x, mask) if chunks is None else (x.chunk(chunks), mask.chunk(chunks))
+    got = where_inside(src.assign_attrs(units="1"), m)
+    want = x.assign_attrs(units="1").where(mask)
+    xr.testing.assert_identical(got.compute(), want)
+    assert (got.values.view(np.uint32) == want.values.view(np.uint32)).all()  # the same NaN, bit for bit
+    codes = (x.fillna(0) * 100).astype(np.int16)  # other dtypes: xarray's where (which promotes them to a float type)
+    xr.testing.assert_identical(where_inside(codes, mask), codes.where(mask))
+    if chunks is not None:
+        sources: list[np.ndarray] = []
+        shared: list[bool] = []
+
+        def keep(block: np.ndarray) -> np.ndarray:
+            sources.append(block)
+            return block
+
+        def probe(block: np.ndarray) -> np.ndarray:
+            shared.append(any(np.shares_memory(block, s) for s in sources))
+            return block
+
+        kept = src.copy(data=src.data.map_blocks(keep, meta=np.empty((0, 0, 0), np.float32)))
+        dask.compute(where_inside(kept, m).data.map_blocks(probe, meta=np.empty((0, 0, 0), np.float32)),
+                     scheduler="synchronous")
+        assert sum(shared) == 4  # the blocks wholly inside, handed on as they are

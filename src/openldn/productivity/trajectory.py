@@ -14,6 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
+import numba
 import numpy as np
 import xarray as xr
 
@@ -48,6 +49,37 @@ ClimateCorrection = Literal["none", "restrend", "rue", "wue"]
 def _as_int16_class(cls: xr.DataArray, valid: xr.DataArray) -> xr.DataArray:
     out = cls.where(valid, NODATA).astype(np.int16)
     out.attrs["_FillValue"] = NODATA
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _mk_class_kernel(sl: np.ndarray, z: np.ndarray, sig: np.ndarray, p_given: bool, alpha: float, flat: np.ndarray,
+                     out: np.ndarray) -> None:  # pragma: no cover - compiled
+    for i in range(out.size):
+        s = np.float64(sl[i])
+        if z[i] != z[i] or s != s:
+            out[i] = NODATA
+        elif flat[i]:
+            out[i] = 0
+        else:
+            significant = (sig[i] <= alpha) if p_given else (sig[i] != 0)
+            out[i] = 1 if significant and s > 0 else (-1 if significant and s < 0 else 0)
+
+
+def _mk_classes(sl: np.ndarray, z: np.ndarray, sig: np.ndarray, flat: np.ndarray, *, alpha: float) -> np.ndarray:
+    """Mann-Kendall trajectory classes of a block: nodata where ``z`` or the slope is NaN, 0 in the dead band
+    (``flat``), else the slope's sign where significant (``sig``: the p-value, ``<= alpha``, or a boolean)."""
+    shape = np.broadcast_shapes(*(np.shape(a) for a in (sl, z, sig, flat)))
+
+    def flat1(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1)
+
+    sig_arr = np.asarray(sig)
+    p_given = sig_arr.dtype.kind == "f"
+    out = np.empty(shape, np.int16)
+    _mk_class_kernel(flat1(np.asarray(sl)), flat1(np.asarray(z, dtype=np.float64)),
+                     flat1(sig_arr if p_given else sig_arr.astype(np.bool_)), p_given, alpha,
+                     flat1(np.asarray(flat, dtype=np.bool_)), out.reshape(-1))
     return out
 
 
@@ -264,9 +296,12 @@ def classify_trajectory(
     if flat is None:
         flat = abs(sl) <= float(dead_band)
     band: xr.DataArray | None = None
-    if method == "mann_kendall":
-        sig = (trend["p"] <= alpha) if significant is None else significant
-        cls = xr.where(sig & (sl > 0), 1, xr.where(sig & (sl < 0), -1, 0))
+    if method == "mann_kendall":  # the rules below in one kernel pass per block
+        sig_in = trend["p"] if significant is None else significant
+        out: xr.DataArray = xr.apply_ufunc(_mk_classes, sl, trend["z"], sig_in, flat, kwargs={"alpha": float(alpha)},
+                                           dask="parallelized", output_dtypes=[np.int16], keep_attrs=False)
+        out.attrs = {"_FillValue": NODATA}
+        cls = None
     elif method == "zscore":
         z = trend["z"]
         cls = xr.where(z > z_threshold, 1, xr.where(z < -z_threshold, -1, 0))
@@ -281,8 +316,9 @@ def classify_trajectory(
         raise ConfigError(
             f"trajectory: method={method!r} is unknown; use 'mann_kendall', 'zscore' or 'kendall_table'."
         )
-    cls = xr.where(flat, 0, cls)
-    out = _as_int16_class(cls, valid)
+    if cls is not None:
+        cls = xr.where(flat, 0, cls)
+        out = _as_int16_class(cls, valid)
     out.name = "trajectory"
     out.attrs.update(
         {

@@ -125,3 +125,24 @@ def test_tier1_stock__chunked_equals_in_memory(rng: np.random.Generator) -> None
         np.testing.assert_array_equal(some.values, ref.values[[2, 6]])
     with pytest.raises(MissingYearError, match="2005"):
         tier1_stock(soc_da, lc_da, z_da, years=[2004, 2005])
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.uint16, np.float32, np.float64])
+@pytest.mark.parametrize("out_dtype", [np.float32, np.float64])
+def test_as_stock__declared_fill_and_minus_32768_become_nan(dtype: type, out_dtype: type) -> None:
+    from openldn.soil_carbon.stocks import as_stock
+
+    rng = np.random.default_rng(4)
+    a = (rng.random((30, 40)) * 200).astype(dtype)
+    a[0, :5] = 7  # the declared fill
+    if np.dtype(dtype).kind != "u":
+        a[1, :5] = -32768
+    if np.dtype(dtype).kind == "f":
+        a[2, :5] = np.nan
+    arr = xr.DataArray(a, dims=("y", "x"), attrs={"_FillValue": 7, "units": "t C ha-1"})
+    # numpy: the values as out_dtype, NaN on the fill and on -32768
+    want = np.where(np.isin(a, [7, -32768]), np.nan, a.astype(out_dtype)).astype(out_dtype)
+    for src in (arr, arr.chunk({"y": 7, "x": 9})):
+        got = as_stock(src, out_dtype)
+        assert got.dtype == out_dtype and got.attrs == {"units": "t C ha-1"}
+        np.testing.assert_array_equal(got.values, want)

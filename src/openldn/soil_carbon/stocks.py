@@ -16,7 +16,7 @@ import numba
 import numpy as np
 import xarray as xr
 
-from openldn.core.blocks import isin, reduce_axis
+from openldn.core.blocks import reduce_axis
 from openldn.core.codes import NODATA
 from openldn.core.periods import years_of
 from openldn.exceptions import ConfigError, LegendError, MissingYearError
@@ -35,12 +35,29 @@ Annualisation = Literal["linear_20y", "geometric_20y"]
 TransitionTiming = Literal["mid", "start"]
 
 
+@numba.njit(cache=True, nogil=True)
+def _stock_values_kernel(x: np.ndarray, nodata: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    for i in range(x.size):
+        v = x[i]
+        bad = False
+        for k in range(nodata.size):
+            bad |= v == nodata[k]
+        out[i] = np.nan if bad else v
+
+
+def _stock_values(block: np.ndarray, nodata: np.ndarray, dtype: type) -> np.ndarray:
+    """One block of :func:`as_stock`, in one pass: the values as ``dtype``, NaN where one of ``nodata``."""
+    x = np.ascontiguousarray(block)
+    out: np.ndarray = np.empty(x.shape, dtype)
+    _stock_values_kernel(x.reshape(-1), nodata, out.reshape(-1))
+    return out
+
+
 def as_stock(da: xr.DataArray, dtype: type = np.float32) -> xr.DataArray:
     """SOC stock as float (float32 by default) with NaN for nodata (declared nodata codes, -32768, NaN)."""
-    nd = [*input_nodata_codes(da), NODATA]
-    out = da.astype(dtype)
-    if np.issubdtype(da.dtype, np.integer) or nd:
-        out = out.where(~isin(da, nd))
+    nd = np.asarray([*input_nodata_codes(da), NODATA], dtype=np.float64)
+    out: xr.DataArray = xr.apply_ufunc(_stock_values, da, kwargs={"nodata": nd, "dtype": dtype}, dask="parallelized",
+                                       output_dtypes=[dtype], keep_attrs=False)
     out.attrs = {k: v for k, v in da.attrs.items() if k not in ("_FillValue", "nodata")}
     return out
 

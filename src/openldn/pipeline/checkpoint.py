@@ -185,7 +185,10 @@ def _store_by_rows(sources: list[Any], targets: list[Any], rows: list[int]) -> N
     from openldn.core.workers import run_graph, worker_threads
 
     stored = dask.array.store(sources, targets, lock=False, compute=False)
-    arrays = dask.optimize(*(stored if isinstance(stored, tuple) else (stored,)))
+    # without low-level fusion: it fused a block shared by several layers (a series and the years taken from it)
+    # into each of them, computing it once per layer
+    with dask.config.set({"optimization.fuse.active": False}):
+        arrays = dask.optimize(*(stored if isinstance(stored, tuple) else (stored,)))
     graph = ensure_dict(HighLevelGraph.merge(*[a.__dask_graph__() for a in arrays]))
     tasks: list[tuple[int, int, Any]] = []  # (first row, cells, key) of every chunk of every layer
     for a, ax in zip(arrays, rows, strict=True):

@@ -94,8 +94,9 @@ def _sentinels(spec: Any) -> list[float]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _scan(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents: np.ndarray
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:  # pragma: no cover - numba
+def _scan(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents: np.ndarray, codes: bool = False,
+          lo: int = 0, hi: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray
+                                             ]:  # pragma: no cover - numba
     """All statistics of one ``(time, y, x)`` block of an input over the AOI, in one pass, on the values as read.
 
     A cell is valid when it is inside the AOI (``inside``), not NaN and not the fill value (when ``use_fill``).
@@ -108,6 +109,11 @@ def _scan(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents:
     Every inner loop runs branch-free over the cells of a row (SIMD): the valid values go to a row buffer with NaN
     for the others (NaN equals no sentinel), the minimum and maximum are kept per column and reduced once per time
     step. A (24, 512, 512) block of a scaled vegetation index with its 22 sentinels took 41 ms cell by cell.
+
+    ``codes`` (integers of up to 16 bits, values ``lo..hi``): the sentinels are counted through a table of the
+    type's values (a sentinel matches the cells of at most one value, the one it equals when it is a whole number
+    in ``lo..hi``) instead of one pass over every row per sentinel: a 24-year int16 block 15.5 -> 8.5 ms, a uint8
+    land cover series 11.1 -> 6.4 ms.
     """
     nt, ny, nx = v.shape
     ns = sents.size
@@ -119,6 +125,12 @@ def _scan(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents:
     row = np.empty(nx)
     col_lo = np.empty(nx)
     col_hi = np.empty(nx)
+    hist = np.zeros(1 << 16 if codes else 1, np.int64)  # valid cells of each sentinel's value, by its low 16 bits
+    wanted = np.zeros(1 << 16 if codes else 1, np.bool_)
+    for m in range(ns if codes else 0):
+        s = sents[m]
+        if s == np.floor(s) and lo <= s <= hi:
+            wanted[np.int64(s) & 0xFFFF] = True
     frac = 0
     inf = np.inf
     nan = np.nan
@@ -141,83 +153,31 @@ def _scan(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents:
                 row[j] = xf if ok else nan
                 col_lo[j] = min(col_lo[j], xf if ok else inf)
                 col_hi[j] = max(col_hi[j], xf if ok else -inf)
-            for m in range(ns):
-                sm = sents[m]
-                c = 0
+            if codes:
                 for j in range(nx):
-                    c += int(row[j] == sm)
-                cnt[m] += c
-        lo = inf
-        hi = -inf
+                    key = np.int64(vi[j]) & 0xFFFF
+                    if wanted[key]:  # a sentinel's value: rare, so the branch is predicted and counts do not chain
+                        hist[key] += int(row[j] == row[j])
+            else:
+                for m in range(ns):
+                    sm = sents[m]
+                    c = 0
+                    for j in range(nx):
+                        c += int(row[j] == sm)
+                    cnt[m] += c
+        r_lo = inf
+        r_hi = -inf
         for j in range(nx):
-            lo = min(lo, col_lo[j])
-            hi = max(hi, col_hi[j])
+            r_lo = min(r_lo, col_lo[j])
+            r_hi = max(r_hi, col_hi[j])
         n[t] = k
-        mn[t] = lo
-        mx[t] = hi
-    return n, mn, mx, frac, cnt, anyv
-
-
-@numba.njit(cache=True, nogil=True)
-def _scan_codes(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents: np.ndarray, lo: int, hi: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:  # pragma: no cover
-    """:func:`_scan` of integers of up to 16 bits (values ``lo..hi``): the same statistics, the sentinels counted
-    through a table of the type's values instead of one pass over every row per sentinel.
-
-    Integers are never NaN and always whole (every invalid cell counts as not whole, as in :func:`_scan`), and a
-    sentinel matches the cells of at most one value: the one it equals, when it is a whole number in ``lo..hi``.
-    A (24, 512, 512) int16 block with 22 sentinels: 15.5 -> 8.5 ms; a land cover series (uint8): 11.1 -> 6.4 ms.
-    """
-    nt, ny, nx = v.shape
-    ns = sents.size
-    n = np.zeros(nt, np.int64)
-    mn = np.full(nt, np.inf)
-    mx = np.full(nt, -np.inf)
-    anyv = np.zeros((ny, nx), np.bool_)
-    hist = np.zeros(1 << 16, np.int64)  # valid cells of each sentinel's value, by the value's low 16 bits
-    wanted = np.zeros(1 << 16, np.bool_)
-    for m in range(ns):
-        s = sents[m]
-        if s == np.floor(s) and lo <= s <= hi:
-            wanted[np.int64(s) & 0xFFFF] = True
-    ok_row = np.empty(nx, np.bool_)
-    col_lo = np.empty(nx)
-    col_hi = np.empty(nx)
-    inf = np.inf
-    for t in range(nt):
-        k = 0
-        col_lo[:] = inf
-        col_hi[:] = -inf
-        for i in range(ny):
-            vi = v[t, i]
-            ins = inside[i]
-            av = anyv[i]
-            for j in range(nx):
-                xf = np.float64(vi[j])
-                ok = ins[j] & ~(use_fill & (xf == fill))
-                ok_row[j] = ok
-                k += int(ok)
-                av[j] |= ok
-                col_lo[j] = min(col_lo[j], xf if ok else inf)
-                col_hi[j] = max(col_hi[j], xf if ok else -inf)
-            for j in range(nx):
-                key = np.int64(vi[j]) & 0xFFFF
-                if wanted[key]:  # a sentinel's value: rare, so the branch is predicted and counts do not chain
-                    hist[key] += int(ok_row[j])
-        lo_t = inf
-        hi_t = -inf
-        for j in range(nx):
-            lo_t = min(lo_t, col_lo[j])
-            hi_t = max(hi_t, col_hi[j])
-        n[t] = k
-        mn[t] = lo_t
-        mx[t] = hi_t
-    cnt = np.zeros(ns, np.int64)
-    for m in range(ns):
+        mn[t] = r_lo
+        mx[t] = r_hi
+    for m in range(ns if codes else 0):
         s = sents[m]
         if s == np.floor(s) and lo <= s <= hi:
             cnt[m] = hist[np.int64(s) & 0xFFFF]
-    return n, mn, mx, nt * ny * nx - int(n.sum()), cnt, anyv
+    return n, mn, mx, frac, cnt, anyv
 
 
 def _block(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents: np.ndarray,
@@ -227,7 +187,7 @@ def _block(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents
     ins = np.asarray(inside, dtype=np.bool_)
     if v.dtype.kind in "iu" and v.dtype.itemsize <= 2:
         info = np.iinfo(v.dtype)
-        n, mn, mx, frac, cnt, anyv = _scan_codes(v, ins, fill, use_fill, sents, int(info.min), int(info.max))
+        n, mn, mx, frac, cnt, anyv = _scan(v, ins, fill, use_fill, sents, True, int(info.min), int(info.max))
     else:
         n, mn, mx, frac, cnt, anyv = _scan(v, ins, fill, use_fill, sents)
     return n, mn, mx, frac, cnt, (int(anyv.sum()) if whole_time else anyv)

@@ -20,7 +20,7 @@ import numba
 import numpy as np
 import xarray as xr
 
-__all__ = ["isin", "map_values", "reduce_axis", "reduce_axis_each", "where_inside"]
+__all__ = ["cellwise", "isin", "map_values", "reduce_axis", "reduce_axis_each", "where_inside"]
 
 _LETTERS = "abcdefghijklmnopqrstuvw"
 
@@ -241,3 +241,34 @@ def where_inside(da: xr.DataArray, mask: xr.DataArray) -> xr.DataArray:
     out: xr.DataArray = xr.apply_ufunc(_inside_block, da, mask, dask="parallelized", output_dtypes=[da.dtype],
                                        keep_attrs=True)
     return out.transpose(*da.dims)
+
+
+def cellwise(kernel: Callable[..., None], arrays: Sequence[np.ndarray | None], *params: Any, dtype: Any
+             ) -> np.ndarray:
+    """``kernel(*cells, *params, out)`` on the cells of blocks: a per-cell rule over several layers in one pass.
+
+    ``arrays`` are broadcast together and handed to the kernel as contiguous 1-D arrays (None: an empty array, for an
+    optional input the kernel tests by its size); ``out`` is the 1-D result in ``dtype``, returned in the blocks'
+    shape.
+
+    Parameters
+    ----------
+    kernel : callable
+        A numba function ``kernel(*cells, *params, out)``.
+    arrays : sequence of numpy.ndarray or None
+        The blocks, in the kernel's order.
+    *params
+        Passed after the cells.
+    dtype : numpy dtype
+        Of the result.
+
+    Returns
+    -------
+    numpy.ndarray
+        The blocks' broadcast shape.
+    """
+    shape = np.broadcast_shapes(*(np.shape(a) for a in arrays if a is not None))
+    cells = [np.zeros(0) if a is None else np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1) for a in arrays]
+    out = np.empty(shape, dtype)
+    kernel(*cells, *params, out.reshape(-1))
+    return out

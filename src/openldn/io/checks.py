@@ -127,10 +127,12 @@ def _scan(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents:
     col_hi = np.empty(nx)
     hist = np.zeros(1 << 16 if codes else 1, np.int64)  # valid cells of each sentinel's value, by its low 16 bits
     wanted = np.zeros(1 << 16 if codes else 1, np.bool_)
+    keys = np.full(ns, -1, np.int64)  # each sentinel's value's key, -1 when no value of the type equals it
     for m in range(ns if codes else 0):
         s = sents[m]
         if s == np.floor(s) and lo <= s <= hi:
-            wanted[np.int64(s) & 0xFFFF] = True
+            keys[m] = np.int64(s) & 0xFFFF
+            wanted[keys[m]] = True
     frac = 0
     inf = np.inf
     nan = np.nan
@@ -174,9 +176,8 @@ def _scan(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents:
         mn[t] = r_lo
         mx[t] = r_hi
     for m in range(ns if codes else 0):
-        s = sents[m]
-        if s == np.floor(s) and lo <= s <= hi:
-            cnt[m] = hist[np.int64(s) & 0xFFFF]
+        if keys[m] >= 0:
+            cnt[m] = hist[keys[m]]
     return n, mn, mx, frac, cnt, anyv
 
 

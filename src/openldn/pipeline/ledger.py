@@ -62,6 +62,7 @@ LAND_WATER_LAYER = "land_water"
 #: Codes of :func:`land_water_codes` -> (label, colour).
 LAND_WATER_LABELS: dict[int, tuple[str, str]] = {1: ("Land", "#C8B560"), 2: ("Water bodies", "#0053C4")}
 _LAND, _WATER_CELL = 1, 2
+_KM2_PER_QUANTUM = 1e-10  # openldn.zonal.AREA_QUANTUM_M2 (1e-4 m²) in km²
 
 
 def _with_water_block(classes: np.ndarray, land_water: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
@@ -70,7 +71,6 @@ def _with_water_block(classes: np.ndarray, land_water: np.ndarray, dtype: np.dty
     if not water.any():
         return np.asarray(classes).astype(dtype, copy=False)
     return np.where(water, np.array(WATER, dtype=dtype), classes).astype(dtype, copy=False)
-_KM2_PER_QUANTUM = 1e-10  # openldn.zonal.AREA_QUANTUM_M2 (1e-4 m²) in km²
 
 
 def water_of(lc_year: xr.DataArray) -> xr.DataArray:

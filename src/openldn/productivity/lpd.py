@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
+from openldn.core.blocks import cellwise
 from openldn.core.codes import LPD_CLASSES, NODATA
 from openldn.core.vocab import _resolve, list_data_files
 from openldn.exceptions import LegendError
@@ -154,11 +155,7 @@ def _combine(t: np.ndarray, s: np.ndarray, p: np.ndarray, lut: np.ndarray) -> np
     if all(np.asarray(a).dtype.kind in "iu" for a in (t, s, p)):  # class codes: one pass of a kernel
         from openldn.productivity._kernels import lpd_combine
 
-        t, s, p = np.broadcast_arrays(t, s, p)
-        out = np.empty(t.shape, np.int16)
-        tc, sc, pc = (np.ascontiguousarray(a).reshape(-1) for a in (t, s, p))
-        lpd_combine(tc, sc, pc, lut, NODATA, out.reshape(-1))
-        return out
+        return cellwise(lpd_combine, [t, s, p], lut, NODATA, dtype=np.int16)
     ok = (t >= -1) & (t <= 1) & (s >= -1) & (s <= 1) & (p >= -1) & (p <= 0)
     ti = np.where(ok, t + 1, 0).astype(np.intp)
     si = np.where(ok, s + 1, 0).astype(np.intp)

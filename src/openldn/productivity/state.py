@@ -15,7 +15,7 @@ import numba
 import numpy as np
 import xarray as xr
 
-from openldn.core.blocks import reduce_axis_each
+from openldn.core.blocks import cellwise, reduce_axis_each
 from openldn.core.codes import NODATA
 from openldn.core.periods import Period, SomePeriod, years_of
 from openldn.exceptions import ConfigError, MissingYearError
@@ -64,13 +64,8 @@ def _state_classes(chg: np.ndarray, *sums: np.ndarray, band: float, shift: float
     """-1/0/1 state classes of a block: ``chg`` the class change (float32), ``sums`` the counts and sums of the
     historical and recent windows (``nh, sh, nr, sr``; none without a dead band). One pass: a change inside the dead
     band ``|sr nh - sh nr| <= band nh nr`` is 0, then ``<= -shift`` is -1, ``>= shift`` 1, NaN nodata."""
-    c = np.asarray(chg)
-    nh, sh, nr, sr = ([np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=np.float64), c.shape)).reshape(-1)
-                       for a in sums] if sums else [np.zeros(0)] * 4)
-    out = np.empty(c.shape, np.int16)
-    _state_kernel(np.ascontiguousarray(c).reshape(-1), nh, sh, nr, sr, float(band), bool(sums), float(shift),
-                  out.reshape(-1))
-    return out
+    parts = [np.asarray(a, dtype=np.float64) for a in sums] if sums else [None] * 4
+    return cellwise(_state_kernel, [chg, *parts], float(band), bool(sums), float(shift), dtype=np.int16)
 
 
 def _shift_numpy(

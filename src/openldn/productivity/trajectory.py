@@ -18,7 +18,7 @@ import numba
 import numpy as np
 import xarray as xr
 
-from openldn.core.blocks import where_inside
+from openldn.core.blocks import cellwise, where_inside
 from openldn.core.codes import NODATA
 from openldn.core.periods import Period, SomePeriod, years_of
 from openldn.exceptions import ConfigError, GridMismatchError, MissingYearError
@@ -53,7 +53,7 @@ def _as_int16_class(cls: xr.DataArray, valid: xr.DataArray) -> xr.DataArray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _mk_class_kernel(sl: np.ndarray, z: np.ndarray, sig: np.ndarray, p_given: bool, alpha: float, flat: np.ndarray,
+def _mk_class_kernel(sl: np.ndarray, z: np.ndarray, sig: np.ndarray, flat: np.ndarray, p_given: bool, alpha: float,
                      out: np.ndarray) -> None:  # pragma: no cover - compiled
     for i in range(out.size):
         s = np.float64(sl[i])
@@ -69,18 +69,11 @@ def _mk_class_kernel(sl: np.ndarray, z: np.ndarray, sig: np.ndarray, p_given: bo
 def _mk_classes(sl: np.ndarray, z: np.ndarray, sig: np.ndarray, flat: np.ndarray, *, alpha: float) -> np.ndarray:
     """Mann-Kendall trajectory classes of a block: nodata where ``z`` or the slope is NaN, 0 in the dead band
     (``flat``), else the slope's sign where significant (``sig``: the p-value, ``<= alpha``, or a boolean)."""
-    shape = np.broadcast_shapes(*(np.shape(a) for a in (sl, z, sig, flat)))
-
-    def flat1(a: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1)
-
     sig_arr = np.asarray(sig)
     p_given = sig_arr.dtype.kind == "f"
-    out = np.empty(shape, np.int16)
-    _mk_class_kernel(flat1(np.asarray(sl)), flat1(np.asarray(z, dtype=np.float64)),
-                     flat1(sig_arr if p_given else sig_arr.astype(np.bool_)), p_given, alpha,
-                     flat1(np.asarray(flat, dtype=np.bool_)), out.reshape(-1))
-    return out
+    return cellwise(_mk_class_kernel, [sl, np.asarray(z, dtype=np.float64), sig_arr if p_given else
+                                       sig_arr.astype(np.bool_), np.asarray(flat, dtype=np.bool_)],
+                    p_given, alpha, dtype=np.int16)
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ import numba
 import numpy as np
 import xarray as xr
 
+from openldn.core.blocks import cellwise
 from openldn.core.codes import NODATA
 from openldn.exceptions import ConfigError, GridMismatchError
 from openldn.soil_carbon.stocks import as_stock
@@ -34,10 +35,8 @@ def _ratio_kernel(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:  # pra
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``(b - a) / a`` where ``a > 0``, NaN elsewhere, in float64 (one pass)."""
-    a, b = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
-    out = np.empty(a.shape, np.float64)
-    _ratio_kernel(np.ascontiguousarray(a).reshape(-1), np.ascontiguousarray(b).reshape(-1), out.reshape(-1))
-    return out
+    return cellwise(_ratio_kernel, [np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)],
+                    dtype=np.float64)
 
 
 #: Relative changes closer than this to the threshold count as exactly at it (floating-point rounding of stocks
@@ -100,12 +99,8 @@ def _classify_kernel(change: np.ndarray, water: np.ndarray, threshold: float, to
 
 def _classify_block(change: np.ndarray, *water: np.ndarray, threshold: float, strict: bool) -> np.ndarray:
     """-1 / 0 / 1 of the relative changes of one block (NODATA where NaN or water), in one pass."""
-    c = np.asarray(change, dtype=np.float64)
-    w = np.broadcast_to(np.asarray(water[0]), c.shape) if water else np.zeros(0, np.uint8)
-    out = np.empty(c.shape, np.int16)
-    _classify_kernel(np.ascontiguousarray(c).reshape(-1), np.ascontiguousarray(w).reshape(-1), float(threshold),
-                     THRESHOLD_TOLERANCE, bool(strict), out.reshape(-1))
-    return out
+    return cellwise(_classify_kernel, [np.asarray(change, dtype=np.float64), water[0] if water else None],
+                    float(threshold), THRESHOLD_TOLERANCE, bool(strict), dtype=np.int16)
 
 
 def _classify(change: xr.DataArray, threshold: float, strict: bool, water: xr.DataArray | None) -> xr.DataArray:

@@ -125,7 +125,7 @@ def run(ctx: Any) -> None:
         keep = np.flatnonzero(np.isin(stock_years, _used_years(stock_years)))
         stocks, stock_years = stocks.isel(time=keep), stock_years[keep]
 
-    def stock_at(target: int, what: str) -> xr.DataArray:
+    def stock_at(target: int, what: str) -> xr.DataArray:  # of `stocks`: lazy for the year layers, stored after
         y = pick(stock_years, target, f"SOC ({what})")
         return stocks.isel(time=int(np.flatnonzero(stock_years == y)[0]), drop=True)
 

@@ -16,7 +16,7 @@ import numba
 import numpy as np
 import xarray as xr
 
-from openldn.core.blocks import reduce_axis
+from openldn.core.blocks import cellwise, reduce_axis
 from openldn.core.codes import NODATA
 from openldn.core.periods import years_of
 from openldn.exceptions import ConfigError, LegendError, MissingYearError
@@ -47,10 +47,7 @@ def _stock_values_kernel(x: np.ndarray, nodata: np.ndarray, out: np.ndarray) -> 
 
 def _stock_values(block: np.ndarray, nodata: np.ndarray, dtype: type) -> np.ndarray:
     """One block of :func:`as_stock`, in one pass: the values as ``dtype``, NaN where one of ``nodata``."""
-    x = np.ascontiguousarray(block)
-    out: np.ndarray = np.empty(x.shape, dtype)
-    _stock_values_kernel(x.reshape(-1), nodata, out.reshape(-1))
-    return out
+    return cellwise(_stock_values_kernel, [block], nodata, dtype=dtype)
 
 
 def as_stock(da: xr.DataArray, dtype: type = np.float32) -> xr.DataArray:

@@ -80,7 +80,29 @@ def test_cell_aligned_box_has_no_partial_cells():
     assert int(cov.aoi_mask().sum()) == 25
 
 
-def test_zones_clipped_to_aoi_overlaps_and_names():
+@pytest.fixture(params=[None, 23], ids=["one-band", "small-bands"])
+def bands(request, monkeypatch):
+    """The coverage built in one band of rows, or in bands of a few rows (``_STRIP_CELLS`` cells each)."""
+    if request.param is not None:
+        import openldn.zonal.coverage as covmod
+
+        monkeypatch.setattr(covmod, "_STRIP_CELLS", request.param)
+    return request.param
+
+
+def test_fractions_match_shapely_in_bands_of_rows(bands):
+    """A polygon with a hole over many bands of rows: every cell's fraction as shapely's, once."""
+    gb = GeoBox((29, 23), Affine(5.0, 0, 1.7, 0, -5.0, 142.3), "EPSG:3857")
+    poly = shapely.Point(60, 70).buffer(52, 9).difference(shapely.Point(55, 80).buffer(17, 5))
+    cov = build_coverage(gb, aoi=gpd.GeoDataFrame(geometry=[poly], crs="EPSG:3857"))
+    lev = cov.levels[0]
+    got = cov.full_mask().astype(float).reshape(-1)
+    np.add.at(got, lev.cells, lev.fractions)
+    np.testing.assert_allclose(got.reshape(gb.shape.y, gb.shape.x), _shapely_fractions(poly, gb), rtol=0, atol=1e-9)
+    assert np.all(np.diff(lev.cells) > 0)  # sorted, each cell once
+
+
+def test_zones_clipped_to_aoi_overlaps_and_names(bands):
     gb = GeoBox((10, 10), Affine(1, 0, 0, 0, -1, 10), "EPSG:3857")
     aoi = gpd.GeoDataFrame({"name": ["Country"]}, geometry=[shapely.box(1, 1, 9, 9)], crs="EPSG:3857")
     zones = gpd.GeoDataFrame(
@@ -156,7 +178,7 @@ def test_projected_aoi_onto_geographic_grid():
     assert _coverage_area_m2(cov, gb) == pytest.approx(_equal_area_m2(box_ll), rel=1e-4)
 
 
-def test_centre_rule_matches_cell_centres():
+def test_centre_rule_matches_cell_centres(bands):
     gb = GeoBox((12, 15), Affine(1, 0, 0, 0, -1, 12), "EPSG:3857")
     aoi_poly = shapely.Polygon([(0.3, 0.7), (13.2, 1.9), (11.6, 11.4), (2.5, 10.2)])
     zones = gpd.GeoDataFrame({"id": ["w", "e"]}, geometry=[shapely.box(-1, -1, 6.3, 13), shapely.box(6.3, -1, 16, 13)],

@@ -93,29 +93,18 @@ class CodeRuns:
     def encode(cls, codes: np.ndarray, *, block_rows: int = 1024) -> CodeRuns:
         """Runs of ``codes`` (2-D), made ``block_rows`` rows at a time (bounded temporaries)."""
         ny, nx = codes.shape
-        parts: list[tuple[np.ndarray, ...]] = []
-        for r0 in range(0, ny, block_rows):
-            c = codes[r0 : r0 + block_rows]
-            change = np.ones(c.shape, dtype=bool)
-            change[:, 1:] = c[:, 1:] != c[:, :-1]
-            rr, cc = np.nonzero(change)  # run starts, row-major order
-            ends = np.empty_like(cc)
-            ends[:-1] = cc[1:]
-            ends[-1:] = nx
-            new_row = np.ones(rr.size, dtype=bool)
-            new_row[:-1] = rr[1:] != rr[:-1]
-            ends[new_row] = nx  # the last run of a row ends at the row's end
-            vals = c[rr, cc]
-            keep = vals != 0
-            parts.append(((rr[keep] + r0).astype(np.int64), cc[keep].astype(np.int64), ends[keep].astype(np.int64),
-                          vals[keep]))
+        parts = [_row_runs(codes[r0 : r0 + block_rows], r0) for r0 in range(0, ny, block_rows)]
+        return cls.join(parts, (int(ny), int(nx)), codes.dtype)
+
+    @classmethod
+    def join(cls, parts: list[tuple[np.ndarray, ...]], shape: tuple[int, int], dtype: Any) -> CodeRuns:
+        """The runs of a grid of ``shape`` from those of its consecutive row bands (:func:`_row_runs`, in order)."""
         if parts:
-            rows, starts, ends_, values = (np.concatenate([p[k] for p in parts]) for k in range(4))
+            rows, starts, ends, values = (np.concatenate([p[k] for p in parts]) for k in range(4))
         else:
-            rows = starts = ends_ = np.empty(0, dtype=np.int64)
-            values = np.empty(0, dtype=codes.dtype)
-        return cls(shape=(int(ny), int(nx)), dtype=codes.dtype, rows=rows, starts=starts, ends=ends_,
-                   values=values.astype(codes.dtype))
+            rows = starts = ends = np.empty(0, dtype=np.int64)
+            values = np.empty(0, dtype=dtype)
+        return cls(shape=shape, dtype=np.dtype(dtype), rows=rows, starts=starts, ends=ends, values=values.astype(dtype))
 
     @property
     def nbytes(self) -> int:
@@ -141,6 +130,23 @@ class CodeRuns:
         out = np.zeros(self.shape, dtype=self.dtype)
         fill_runs(self.rows, self.starts, self.ends, self.values.astype(self.dtype, copy=False), out)
         return out
+
+
+def _row_runs(c: np.ndarray, r0: int) -> tuple[np.ndarray, ...]:
+    """Runs (rows, starts, ends, values) of the non-zero codes of the rows ``c`` (2-D) of a grid, from row ``r0``."""
+    nx = c.shape[1]
+    change = np.ones(c.shape, dtype=bool)
+    change[:, 1:] = c[:, 1:] != c[:, :-1]
+    rr, cc = np.nonzero(change)  # run starts, row-major order
+    ends = np.empty_like(cc)
+    ends[:-1] = cc[1:]
+    ends[-1:] = nx
+    new_row = np.ones(rr.size, dtype=bool)
+    new_row[:-1] = rr[1:] != rr[:-1]
+    ends[new_row] = nx  # the last run of a row ends at the row's end
+    vals = c[rr, cc]
+    keep = vals != 0
+    return (rr[keep] + r0).astype(np.int64), cc[keep].astype(np.int64), ends[keep].astype(np.int64), vals[keep]
 
 
 def _with_codes(fn: Any, runs: CodeRuns, *args: Any) -> Any:
@@ -537,73 +543,84 @@ def build_coverage(
     if rule not in ("fraction", "centre"):
         raise ConfigError(f"build_coverage: rule {rule!r} is not 'fraction' or 'centre'.")
     dtype = np.int16 if 2 * (n_units + 1) < np.iinfo(np.int16).max else np.int32
-    codes = np.zeros((ny, nx), dtype=dtype)
-    if rule == "centre":
-        levels = [_centre_level(codes, [aoi_geom], [1], geobox)]
-    else:
-        levels = [_level(codes, [aoi_geom], [0], geobox, aoi=True)]
-    if levels[0].cells.size == 0 and not (codes & 1).any():
+    ids = [ALL_ZONE, *(zids if n_units else [])]
+    names = [aoi_name, *(znames if n_units else [])]
+    groups = [([aoi_geom], [1] if rule == "centre" else [0], True)]
+    if n_units:
+        groups.append((zgeoms, [2 * z for z in range(1, len(ids))] if rule == "centre" else list(range(1, len(ids))),
+                       False))
+    # the codes are made a band of rows at a time and kept as runs: memory is bounded by the band, not the grid
+    # (whole, a 10,000² grid's int16 codes took 155 MB)
+    windows = [[_window(g, geobox) for g in geoms] if rule == "fraction" else [] for geoms, _, _ in groups]
+    sparse: list[list[tuple[np.ndarray, ...]]] = [[] for _ in groups]
+    runs: list[tuple[np.ndarray, ...]] = []
+    full = False  # a full AOI cell seen
+    band = strip_rows(nx)
+    for b0 in range(0, ny, band):
+        codes = np.zeros((min(ny, b0 + band) - b0, nx), dtype=dtype)
+        for k, (geoms, values, is_aoi) in enumerate(groups):
+            if rule == "centre":
+                _burn_centres(codes, b0, geoms, values, geobox)
+            else:
+                sparse[k].extend(_burn_fractions(codes, b0, windows[k], values, nx, aoi=is_aoi))
+            if is_aoi:
+                full = full or bool((codes & 1).any())
+        runs.append(_row_runs(codes, b0))
+    levels = [_sorted_level(parts) for parts in sparse] if rule == "fraction" else [_EMPTY_LEVEL for _ in groups]
+    if levels[0].cells.size == 0 and not full:
         b = geobox.extent.boundingbox
         raise EmptyAOIError(
             f"Area of interest {tuple(round(v, 6) for v in aoi_g.total_bounds)} does not cover any cell of the grid "
             f"({b.left:.6g}, {b.bottom:.6g}, {b.right:.6g}, {b.top:.6g}); check the AOI and the grid."
         )
-    ids = [ALL_ZONE]
-    names = [aoi_name]
-    if n_units:
-        ids.extend(zids)
-        names.extend(znames)
-        if rule == "centre":
-            levels.append(_centre_level(codes, zgeoms, [2 * z for z in range(1, len(ids))], geobox))
-        else:
-            levels.append(_level(codes, zgeoms, list(range(1, len(ids))), geobox, aoi=False))
-    return Coverage(geobox=geobox, zone_ids=tuple(ids), zone_names=tuple(names), runs=CodeRuns.encode(codes),
-                    levels=tuple(levels), rule=rule)
+    return Coverage(geobox=geobox, zone_ids=tuple(ids), zone_names=tuple(names),
+                    runs=CodeRuns.join(runs, (ny, nx), dtype), levels=tuple(levels), rule=rule)
 
 
-def _centre_level(codes: np.ndarray, geoms: list[Any], values: list[int], gb: GeoBox) -> CoverageLevel:
-    """Pixel-centre rule: burn ``values`` into ``codes`` where the cell centre lies inside each geometry."""
+_EMPTY_LEVEL = CoverageLevel(cells=np.empty(0, dtype=np.int64), zones=np.empty(0, dtype=np.int32),
+                             fractions=np.empty(0, dtype=np.float64))
+
+
+def _burn_centres(codes: np.ndarray, b0: int, geoms: list[Any], values: list[int], gb: GeoBox) -> None:
+    """Pixel-centre rule: add ``values`` to the codes of the band of rows from ``b0`` where the cell centre lies inside
+    each geometry."""
+    from affine import Affine
     from rasterio.features import rasterize
 
     shapes = [(g, v) for g, v in zip(geoms, values, strict=True) if g is not None and not g.is_empty]
     if shapes:
-        burnt = rasterize(shapes, out_shape=codes.shape, transform=gb.affine, fill=0, all_touched=False,
-                          dtype=np.int32 if codes.dtype == np.int32 else np.int16)
+        burnt = rasterize(shapes, out_shape=codes.shape, transform=gb.affine * Affine.translation(0, b0), fill=0,
+                          all_touched=False, dtype=np.int32 if codes.dtype == np.int32 else np.int16)
         codes += burnt.astype(codes.dtype)
-    e = np.empty(0, dtype=np.int64)
-    return CoverageLevel(cells=e, zones=np.empty(0, dtype=np.int32), fractions=np.empty(0, dtype=np.float64))
 
 
-def _level(codes: np.ndarray, geoms: list[Any], indices: list[int], gb: GeoBox, *, aoi: bool) -> CoverageLevel:
-    """Write full cells into ``codes`` (bit 0 for the AOI, ``2 * zone`` for admin units) and return the sparse rest."""
-    nx = codes.shape[1]
-    cells: list[np.ndarray] = []
-    zs: list[np.ndarray] = []
-    fr: list[np.ndarray] = []
-    for z, geom in zip(indices, geoms, strict=True):
-        win = _window(geom, gb)
+def _burn_fractions(codes: np.ndarray, b0: int, windows: list[Any], indices: list[int], nx: int, *,
+                    aoi: bool) -> Iterator[tuple[np.ndarray, ...]]:
+    """Write the full cells of each geometry (its :func:`_window`) into the codes of the band of rows from ``b0``
+    (bit 0 for the AOI, ``2 * zone`` for admin units); yield the partial cells (grid cell, zone, fraction)."""
+    b1 = b0 + codes.shape[0]
+    for z, win in zip(indices, windows, strict=True):
         if win is None:
             continue
         (x0, y0, x1, y1), r_lo, r_hi, c0, c1 = win
+        r_lo, r_hi = max(r_lo, b0), min(r_hi, b1)
+        if r_lo >= r_hi:
+            continue
         w = c1 - c0
         for r0, acc in _accumulated(x0, y0, x1, y1, r_lo, r_hi, c0, w):
-            view = codes[r0 : r0 + acc.shape[0], c0:c1]
+            view = codes[r0 - b0 : r0 - b0 + acc.shape[0], c0:c1]
             n = finish_strip(acc, w, view, 1 if aoi else 2 * z, aoi, COVER_TOL)
             if n:
                 cc = np.empty(n, dtype=np.int64)
                 ff = np.empty(n, dtype=np.float64)
                 sparse_entries(acc, w, r0, c0, nx, cc, ff)
-                cells.append(cc)
-                zs.append(np.full(n, z, dtype=np.int32))
-                fr.append(ff)
-    if cells:
-        c = np.concatenate(cells)
-        z_ = np.concatenate(zs)
-        f = np.concatenate(fr)
-        order = np.lexsort((z_, c))
-        c, z_, f = c[order], z_[order], f[order]
-    else:
-        c = np.empty(0, dtype=np.int64)
-        z_ = np.empty(0, dtype=np.int32)
-        f = np.empty(0, dtype=np.float64)
-    return CoverageLevel(cells=c, zones=z_, fractions=f)
+                yield cc, np.full(n, z, dtype=np.int32), ff
+
+
+def _sorted_level(parts: list[tuple[np.ndarray, ...]]) -> CoverageLevel:
+    """The partial cells of a level, sorted by (cell, zone)."""
+    if not parts:
+        return _EMPTY_LEVEL
+    c, z_, f = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    order = np.lexsort((z_, c))
+    return CoverageLevel(cells=c[order], zones=z_[order], fractions=f[order])

@@ -44,6 +44,31 @@ def test_write_cog_roundtrip_years_and_layout(tmp_path, rng):
     assert [f.name for f in p.parent.iterdir()] == ["ndvi.tif"], "no temporary file left"
 
 
+def test_write_cog_wide_raster_in_bounded_windows(tmp_path, rng, monkeypatch):
+    """A raster too wide for 512 whole rows in the strip budget is computed in 512-row spans of whole tiles; the
+    file holds every pixel once, as given."""
+    from openldn.io import write as w
+
+    monkeypatch.setattr(w, "_STRIP_BYTES", 3 * 512 * 1024)  # 3 bands of uint8: two tiles across per window
+    data = rng.integers(0, 250, size=(3, 1100, 2600)).astype("uint8")
+    gb = GeoBox((1100, 2600), Affine(30, 0, 5e5, 0, -30, 1e6), "EPSG:32637")
+    da = attach_grid(xr.DataArray(dsa.from_array(data, chunks=(3, 512, 512)), dims=("band", "y", "x"),
+                                  coords={"band": [1, 2, 3]}), gb)
+    computed: list[tuple[int, ...]] = []
+    real = xr.DataArray.compute
+
+    def recording(self, *a, **k):
+        computed.append(self.shape)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(xr.DataArray, "compute", recording)
+    p = write_cog(da, tmp_path / "wide.tif")
+    # 1,100 rows: spans of 512, 512, 76; 2,600 columns: 1,024, 1,024, 552
+    assert computed == [(3, r, c) for r in (512, 512, 76) for c in (1024, 1024, 552)]
+    with rasterio.open(p) as src:
+        np.testing.assert_array_equal(src.read(), data)
+
+
 def test_write_cog_categorical_colour_table(tmp_path):
     gb = GeoBox((64, 64), Affine(30, 0, 0, 0, -30, 1920), "EPSG:32630")
     data = (np.arange(64 * 64).reshape(64, 64) % 7 + 1).astype("uint8")

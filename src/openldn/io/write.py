@@ -22,8 +22,32 @@ if TYPE_CHECKING:
 __all__ = ["deflate_predictor", "write_cog"]
 
 _BLOCKSIZE = 512
-#: Target bytes per written strip (all bands), to bound memory when streaming from dask.
-_STRIP_BYTES = 64 * 2**20
+#: Target bytes per written window (all bands), to bound memory when streaming from dask: about twice this is held
+#: while dask assembles a window from its chunks, per map being written.
+_STRIP_BYTES = 16 * 2**20
+
+
+def _windows(ny: int, nx: int, cell_bytes: int) -> list[tuple[int, int, int, int]]:
+    """The windows ``(r0, r1, c0, c1)`` a raster of ``ny`` x ``nx`` cells of ``cell_bytes`` each (all bands) is
+    computed and written by, in row order: whole rows when 512 of them fit in ``_STRIP_BYTES``, else strips of 512
+    rows cut across into column spans that fit (multiples of 512; a 512 x 512 tile at least). Edges are multiples of
+    the COG tile, so no tile is written in parts by two windows; memory is bounded whatever the width (a 10,000-wide
+    24-band series took 512 whole rows, 123 MB, and twice that while dask assembled them; the maps of a 10,000² run
+    were written in windows of 64 MB, two maps at a time).
+
+    Examples
+    --------
+    >>> _windows(1000, 1000, 4)
+    [(0, 1000, 0, 1000)]
+    >>> _windows(600, 20000, 24)[:3]
+    [(0, 512, 0, 1024), (0, 512, 1024, 2048), (0, 512, 2048, 3072)]
+    """
+    rows = (_STRIP_BYTES // max(1, nx * cell_bytes)) // _BLOCKSIZE * _BLOCKSIZE
+    if rows:
+        return [(r0, min(ny, r0 + rows), 0, nx) for r0 in range(0, ny, rows)]
+    cols = max(_BLOCKSIZE, (_STRIP_BYTES // (_BLOCKSIZE * cell_bytes)) // _BLOCKSIZE * _BLOCKSIZE)
+    return [(r0, min(ny, r0 + _BLOCKSIZE), c0, min(nx, c0 + cols))
+            for r0 in range(0, ny, _BLOCKSIZE) for c0 in range(0, nx, cols)]
 
 
 def deflate_predictor(dtype: np.dtype[Any], *, categorical: bool = False) -> int:
@@ -183,20 +207,19 @@ def write_cog(
         "BIGTIFF": "YES" if ny * nx * count * dtype.itemsize > 3 * 2**30 else "IF_SAFER",
         "interleave": "band",
     }
-    row_bytes = max(1, nx * count * dtype.itemsize)
-    strip = max(_BLOCKSIZE, (_STRIP_BYTES // row_bytes) // _BLOCKSIZE * _BLOCKSIZE)
     final.parent.mkdir(parents=True, exist_ok=True)
     inter = _tmp_name(final, "stage")
     try:
         with rasterio.open(inter, "w", **profile) as dst:
-            for r0 in range(0, ny, strip):
-                r1 = min(ny, r0 + strip)
-                block = np.asarray(da.isel(y=slice(r0, r1)).compute(scheduler=scheduler).values)
+            for r0, r1, c0, c1 in _windows(ny, nx, count * dtype.itemsize):
+                window = da.isel(y=slice(r0, r1), x=slice(c0, c1))
+                block = np.asarray(window.compute(scheduler=scheduler).values)
                 if block.ndim == 2:
                     block = block[None]
                 if np.issubdtype(dtype, np.floating) and nd is not None and not np.isnan(nd):
                     block = np.where(np.isnan(block), nd, block).astype(dtype)
-                dst.write(block, window=rasterio.windows.Window(0, r0, nx, r1 - r0))
+                dst.write(block, window=rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0))
+                del block  # before the next window is computed: one window's pixels in memory at a time
             for i, lab in enumerate(labels, start=1):
                 if lab:
                     dst.set_band_description(i, lab)

@@ -27,7 +27,9 @@ def _layers() -> dict[str, xr.DataArray]:
     }
 
 
-def test_write_layers__band_by_band_in_row_order_same_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_write_layers__bands_of_whole_chunks_in_row_major_order_same_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from openldn.core import workers
 
     layers = _layers()
@@ -40,18 +42,26 @@ def test_write_layers__band_by_band_in_row_order_same_values(tmp_path: Path, mon
         return real(graph, keys)
 
     monkeypatch.setattr(workers, "run_graph", recording)
-    # 2 threads x 1,500 cells: a band closes once it holds 3,000 cells, at the end of a row of chunks (a row of
-    # chunks of the three layers holds 20 x 70 x (1 + 1 + 3) = 7,000 cells: one row per band)
+    # 2 threads x 1,500 cells: a band closes once it holds 3,000 cells, after a chunk of every layer (a whole chunk
+    # of the three layers holds 20 x 30 x (1 + 1 + 3) = 3,000 cells; the last column's, 20 x 10 x 5 = 1,000)
     monkeypatch.setattr(ck, "STORE_BAND_CELLS", 1500)
     monkeypatch.setattr(workers, "worker_threads", lambda: 2)
     cp = ck.Checkpoint(tmp_path, "f")
     with dask.config.set(scheduler="threads"):
         got = cp.write_layers(layers)
-    assert len(bands) == 5  # 90 rows in chunks of 20: five rows of chunks
-    for i, keys in enumerate(bands):
-        assert len(keys) == 3 * 3  # three chunks across, three layers
-        rows = {k[-2] for k in keys}  # the row index of each stored chunk ((name, [t,] row, col))
-        assert rows == {i}
+    corners = [[(k[-2], k[-1]) for k in keys] for keys in bands]  # (row, column) of each stored chunk
+    # every chunk of every layer once: 5 x 3 corners, three layers
+    assert sorted(c for band in corners for c in band) == sorted([(i, j) for i in range(5) for j in range(3)] * 3)
+    # each corner wholly in one band (its three layers together), the bands in row-major order
+    order = [c for band in corners for c in dict.fromkeys(band)]
+    assert order == sorted(order) and len(order) == 15
+    # 90 x 70 cells: rows of chunks 20, 20, 20, 20, 10 high; columns 30, 30, 10 wide. A whole corner of the three
+    # layers holds 3,000 cells (20 x 30 x 5) and closes its band; a corner of the last column (1,000) or row (1,500)
+    # joins the next ones until the band reaches 3,000
+    assert [list(dict.fromkeys(band)) for band in corners] == [
+        [(0, 0)], [(0, 1)], [(0, 2), (1, 0)], [(1, 1)], [(1, 2), (2, 0)], [(2, 1)], [(2, 2), (3, 0)], [(3, 1)],
+        [(3, 2), (4, 0), (4, 1)], [(4, 2)],
+    ]
     for k, v in got.items():
         np.testing.assert_array_equal(v.values, want[k])
 

@@ -383,8 +383,8 @@ def test_compute_tables__a_layer_shared_by_tables_is_read_once_per_piece(cov, ar
 
 
 def test_compute_tables__computes_stay_within_the_memory_budget(cov, area, rng, monkeypatch, table_computes):
-    """However many tables are computed together, one compute holds at most the budget's cells (two strips per
-    worker thread): with 120-cell strips and one thread, 240 cells, i.e. two pieces of 100-120 cells."""
+    """However many tables are computed together, one compute holds at most the budget's cells (a strip per worker
+    thread): with 120-cell strips and two threads, 240 cells, i.e. two pieces of 100-120 cells."""
 
     import openldn.zonal.coverage as covmod
     import openldn.zonal.tables as tabmod
@@ -392,7 +392,7 @@ def test_compute_tables__computes_stay_within_the_memory_budget(cov, area, rng, 
 
     monkeypatch.setattr(tabmod, "_MIN_BLOCK_CELLS", 1)
     monkeypatch.setattr(covmod, "_STRIP_CELLS", 120)  # strips of 3 rows x 40
-    monkeypatch.setattr(tabmod, "worker_threads", lambda: 1)
+    monkeypatch.setattr(tabmod, "worker_threads", lambda: 2)
     lc = _grid(rng.integers(1, 8, (30, 40)).astype("int16")).chunk(10)  # 12 pieces of 100 cells
     soc = _grid(rng.random((30, 40)) * 50).chunk(10)  # 10 strips of 120 cells
     ar = area.chunk(10)

@@ -161,20 +161,21 @@ class Checkpoint:
         return pd.read_pickle(self.root / "tables" / f"{_safe(key)}.pkl")
 
 
-#: Cells (over every layer) of one compute of :func:`_store_by_rows`, per worker thread.
-STORE_BAND_CELLS = 1 << 24
+#: Cells (over every layer) of one compute of :func:`_store_by_rows`, per worker thread (2**24 before: the SOC
+#: degradation pass of a 10,000² run peaked at 1.00 GiB, 0.92 GiB with 2**23, in the same time).
+STORE_BAND_CELLS = 1 << 23
 
 
 def _store_by_rows(sources: list[Any], targets: list[Any], rows: list[int]) -> None:
-    """Store the sources' chunks into the targets in bands of chunk rows, one compute per band.
+    """Store the sources' chunks into the targets in bands of chunks in row-major order, one compute per band.
 
     One optimised graph for every layer, so what they share (an input tile, a common intermediate) is computed once
     per tile, not once per layer (separate ``to_zarr`` writes are optimised one by one, and their fused reads run
     once each). Computed whole, dask ordered the work layer by layer and held a block shared by several layers
     (a SOC stock read by two periods, a change ratio both classified and mapped) from the first layer to the last:
-    at 10,000² the SOC pass held up to 0.6 GiB of such blocks. Computed band by band, in row order, what a band
-    holds is bounded by the band, whatever the grid; a block a band shares with the next (an input tile under
-    two chunk rows) is computed again there.
+    at 10,000² the SOC pass held up to 0.6 GiB of such blocks. Computed band by band, in row-major order, what a
+    band holds is bounded by the band, whatever the grid; a block a band shares with the next (an input tile under
+    two chunks) is computed again there.
     """
     import dask
     import dask.array
@@ -190,20 +191,23 @@ def _store_by_rows(sources: list[Any], targets: list[Any], rows: list[int]) -> N
     with dask.config.set({"optimization.fuse.active": False}):
         arrays = dask.optimize(*(stored if isinstance(stored, tuple) else (stored,)))
     graph = ensure_dict(HighLevelGraph.merge(*[a.__dask_graph__() for a in arrays]))
-    tasks: list[tuple[int, int, Any]] = []  # (first row, cells, key) of every chunk of every layer
+    tasks: list[tuple[tuple[int, int], int, Any]] = []  # ((first row, first column), cells, key) of every chunk
     for a, ax in zip(arrays, rows, strict=True):
-        starts = list(itertools.accumulate(a.chunks[ax], initial=0))
+        row0 = list(itertools.accumulate(a.chunks[ax], initial=0))
+        col0 = list(itertools.accumulate(a.chunks[ax + 1], initial=0))
         for k in flatten(a.__dask_keys__()):
-            tasks.append((starts[k[1 + ax]], math.prod(c[i] for c, i in zip(a.chunks, k[1:], strict=True)), k))
-    tasks.sort(key=lambda t: t[0])
+            tasks.append(((row0[k[1 + ax]], col0[k[2 + ax]]),
+                          math.prod(c[i] for c, i in zip(a.chunks, k[1:], strict=True)), k))
+    tasks.sort(key=lambda t: t[0])  # row-major, the layers of a chunk together
     budget = STORE_BAND_CELLS * worker_threads()
     band: list[Any] = []
     size = 0
-    for i, (start, n, key) in enumerate(tasks):
+    for i, (corner, n, key) in enumerate(tasks):
         band.append(key)
         size += n
-        # a band ends with a row of chunks: the next task starts another row
-        if i + 1 == len(tasks) or (size >= budget and tasks[i + 1][0] != start):
+        # a band ends with a chunk of every layer: the next task starts another chunk (a band is not a whole row of
+        # chunks: at 10,000², one row of chunks of the SOC degradation pass held twice the budget)
+        if i + 1 == len(tasks) or (size >= budget and tasks[i + 1][0] != corner):
             run_graph(graph, band)
             band, size = [], 0
 

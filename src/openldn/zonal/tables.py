@@ -303,7 +303,7 @@ def _batches(sizes: list[int], budget: int) -> list[slice]:
 def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
     """The results of every piece of every request, in order; dask runs the pieces of all the requests together.
 
-    The pieces of all the requests, ordered by their first row, are cut into computes of about two strips' worth of
+    The pieces of all the requests, ordered by their first row, are cut into computes of about a strip's worth of
     cells per worker thread (memory bounded whatever the number of tables): a stage's tables take a compute per
     batch of cells, not one or more per table, and the pieces of several tables over the same rows share a compute,
     hence their reads of a shared layer and of the cell areas. numpy inputs run through a thread pool.
@@ -322,8 +322,9 @@ def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
     plans = [_plan(r, [optimised.get(id(d), d) for d in datas], by_chunks)
              for r, (datas, by_chunks) in zip(reqs, layouts, strict=True)]
     out: list[list[Any]] = [[None] * len(tasks) for tasks, _, _, _ in plans]
-    # (first row, request, piece) of every lazy piece: consecutive runs of at most two strips of cells per worker
-    # thread are one compute
+    # (first row, request, piece) of every lazy piece: consecutive runs of at most a strip of cells per worker thread
+    # are one compute (with two strips, the land cover and SOC stages of a 10,000² run peaked at 1.09 GiB in the SOC
+    # tables; 0.95 GiB with one, for 1-2 s more)
     order = sorted((start, i, j) for i, (_, _, starts, is_lazy) in enumerate(plans) if is_lazy
                    for j, start in enumerate(starts))
     if order:
@@ -334,9 +335,10 @@ def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
         # merged and culled the whole graph of every table each time (twice the time of the tables one by one at
         # 10,000²)
         tasks = [plans[i][0][j] for _, i, j in order]
+        keys = [t.key for t in tasks]
         graph = ensure_dict(HighLevelGraph.merge(*[t.__dask_graph__() for t in tasks]))
-        for run in _batches([plans[i][1][j] for _, i, j in order], 2 * worker_threads() * _STRIP_CELLS):
-            got = run_graph(graph, [t.key for t in tasks[run]])
+        for run in _batches([plans[i][1][j] for _, i, j in order], worker_threads() * _STRIP_CELLS):
+            got = run_graph(graph, keys[run])
             for (_, i, j), res in zip(order[run], got, strict=True):
                 out[i][j] = res
     eager = [(i, j, t) for i, (tasks, _, _, is_lazy) in enumerate(plans) if not is_lazy for j, t in enumerate(tasks)]

@@ -294,6 +294,19 @@ def test_engine__threaded_run_caps_malloc_arenas(how: str, env: dict[str, str], 
     assert len(arenas) == expected, proc.stderr[-500:]
 
 
+def test_engine__local_cluster_scheduler_sends_every_ready_task() -> None:
+    """The local cluster's scheduler does not queue ready tasks (``worker-saturation``: inf) while the caller's
+    computes are bounded bands: each queued task cost a round trip between a finished task and the next. The
+    setting must reach the scheduler, which reads it when the cluster starts."""
+    import math
+
+    pytest.importorskip("distributed")
+    from openldn.pipeline.engine import engine
+
+    with engine(workers=1) as client:
+        assert client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.WORKER_SATURATION) == math.inf
+
+
 def test_productivity_stage__unit_percentiles_of_every_period_in_three_computes(country: Path,
                                                                                  tmp_path: Path) -> None:
     """The performance percentiles of both periods share each of their three passes: three computes, each over

@@ -183,7 +183,7 @@ def _store_by_rows(sources: list[Any], targets: list[Any], rows: list[int]) -> N
     from dask.highlevelgraph import HighLevelGraph
     from dask.utils import ensure_dict
 
-    from openldn.core.workers import run_graph, worker_threads
+    from openldn.core.workers import fuse_chains, run_graph, worker_threads
 
     stored = dask.array.store(sources, targets, lock=False, compute=False)
     # without low-level fusion: it fused a block shared by several layers (a series and the years taken from it)
@@ -198,6 +198,7 @@ def _store_by_rows(sources: list[Any], targets: list[Any], rows: list[int]) -> N
         for k in flatten(a.__dask_keys__()):
             tasks.append(((row0[k[1 + ax]], col0[k[2 + ax]]),
                           math.prod(c[i] for c, i in zip(a.chunks, k[1:], strict=True)), k))
+    graph = fuse_chains(graph, [t[2] for t in tasks])
     tasks.sort(key=lambda t: t[0])  # row-major, the layers of a chunk together
     budget = STORE_BAND_CELLS * worker_threads()
     band: list[Any] = []

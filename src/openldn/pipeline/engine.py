@@ -231,10 +231,14 @@ def engine(
         client = Client(scheduler, timeout="20s")
         cluster = None
     else:
-        cluster = LocalCluster(
-            n_workers=int(workers or 1), threads_per_worker=1, processes=True, dashboard_address=":0",
-            memory_limit=None,
-        )
+        # each compute is a band of rows or a batch of table pieces, bounded in memory by its caller: the
+        # scheduler sends the workers all its ready tasks rather than queueing them (2,500² run, one worker: the
+        # idle gaps between tasks went from 16.8 to 8.2 s and the run from 63 to 55 s)
+        with dask.config.set({"distributed.scheduler.worker-saturation": "inf"}):
+            cluster = LocalCluster(
+                n_workers=int(workers or 1), threads_per_worker=1, processes=True, dashboard_address=":0",
+                memory_limit=None,
+            )
         client = Client(cluster)
     try:
         if log is not None:

@@ -22,7 +22,7 @@ import xarray as xr
 from openldn.core.codes import MASK, NODATA, WATER
 from openldn.core.grid import rechunk_cell_areas
 from openldn.core.steps import Steps, drive
-from openldn.core.workers import run_graph, worker_threads
+from openldn.core.workers import fuse_chains, run_graph, worker_threads
 from openldn.exceptions import GridMismatchError
 from openldn.zonal._kernels import AREA_QUANTUM_M2, mark_seen, pair_area, weighted_sums
 from openldn.zonal.coverage import CodeRuns, Coverage, _with_codes
@@ -336,7 +336,7 @@ def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
         # 10,000²)
         tasks = [plans[i][0][j] for _, i, j in order]
         keys = [t.key for t in tasks]
-        graph = ensure_dict(HighLevelGraph.merge(*[t.__dask_graph__() for t in tasks]))
+        graph = fuse_chains(ensure_dict(HighLevelGraph.merge(*[t.__dask_graph__() for t in tasks])), keys)
         for run in _batches([plans[i][1][j] for _, i, j in order], worker_threads() * _STRIP_CELLS):
             got = run_graph(graph, keys[run])
             for (_, i, j), res in zip(order[run], got, strict=True):

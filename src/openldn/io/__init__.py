@@ -19,10 +19,11 @@ from openldn.io.write import write_cog
 #: tile decoded once, so the cache mostly holds the blocks of the COGs being written, a figure that grows with the
 #: grid until the cache is full. GDAL's default (5 % of the machine's memory) added up to 1.2 GB of resident memory on
 #: a 10,000² run; 256 MB still cost 0.5 GiB there (SO1 peak 2.00 GiB against 1.50 GiB with 64 MB, and 463 s against
-#: 445 s). 16 MB rather than 64 MB: a 10,000² float32 map took 141 MiB instead of 187 MiB to write, in the same
-#: time (its windows are whole tiles, written once). Inputs stored in strips rather than tiles are read with less
-#: reuse from a small cache: raise it for them. Read by GDAL when its cache is first used in the process.
-_GDAL_CACHEMAX_MB = 16
+#: 445 s). With maps written by bounded windows, the same run peaked at 1.15 GiB with 64 MB, 0.98 GiB with 32 MB and
+#: 0.93 GiB with 16 MB; 16 MB made the 2,500² run 3 % longer, re-decoding input tiles (a 512² tile of a 24-band
+#: pixel-interleaved series is 12.6 MB: two threads' tiles must fit). Inputs stored in strips rather than tiles are read
+#: with less reuse from a small cache: raise it for them. Read by GDAL when its cache is first used in the process.
+_GDAL_CACHEMAX_MB = 32
 os.environ.setdefault("GDAL_CACHEMAX", str(_GDAL_CACHEMAX_MB))
 
 __all__ = [

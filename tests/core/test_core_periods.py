@@ -49,3 +49,23 @@ def test_productivity_windows__from_last_year_of_data() -> None:
     w = productivity_windows("2016-2023", end_year=2022)
     assert w.trend.label == "2007-2022"
     assert w.state_recent.label == "2020-2022"
+
+
+def test_year_band__the_first_step_of_the_year_with_or_without_its_time() -> None:
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    from openldn.core.periods import year_band
+
+    data = np.arange(4 * 2 * 3).reshape(4, 2, 3)
+    times = pd.to_datetime(["2000-01-01", "2003-01-01", "2003-07-01", "2005-01-01"])
+    da = xr.DataArray(data, dims=("time", "y", "x"), coords={"time": times})
+    band = year_band(da, 2003)
+    np.testing.assert_array_equal(band.values, data[1])  # the first of the two 2003 steps
+    assert band["time"].values == times[1]
+    assert "time" not in year_band(da, 2005, drop=True).coords
+    ints = da.assign_coords(time=[2000, 2003, 2004, 2005])  # integer years
+    np.testing.assert_array_equal(year_band(ints, 2004).values, data[2])
+    with pytest.raises(IndexError):
+        year_band(da, 2001)

@@ -49,7 +49,7 @@ def test_write_cog_wide_raster_in_bounded_windows(tmp_path, rng, monkeypatch):
     file holds every pixel once, as given."""
     from openldn.io import write as w
 
-    monkeypatch.setattr(w, "_STRIP_BYTES", 3 * 512 * 1024)  # 3 bands of uint8: two tiles across per window
+    monkeypatch.setattr(w, "_WINDOW_BYTES", 3 * 512 * 1024)  # 3 bands of uint8: two tiles across per window
     data = rng.integers(0, 250, size=(3, 1100, 2600)).astype("uint8")
     gb = GeoBox((1100, 2600), Affine(30, 0, 5e5, 0, -30, 1e6), "EPSG:32637")
     da = attach_grid(xr.DataArray(dsa.from_array(data, chunks=(3, 512, 512)), dims=("band", "y", "x"),

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from openldn.agreement.compute import agreement_count, national_shares, range_table, sensitivity_table
 from openldn.core.blocks import where_inside
 from openldn.core.codes import NODATA, STATUS_DTYPE
-from openldn.core.periods import Period, years_of
+from openldn.core.periods import Period, year_band, years_of
 from openldn.core.vocab import LandClass, Legend, load_preset, read_data_file
 from openldn.exceptions import ConfigError, MissingYearError
 from openldn.i18n import N_, _, ngettext
@@ -265,7 +265,7 @@ class VariantProductivity:
         if "time" in raw.dims:
             yrs = years_of(raw)
             if period.end in yrs:
-                raw = raw.isel(time=int(np.flatnonzero(yrs == period.end)[0]))
+                raw = year_band(raw, period.end)
             elif yrs.size == 1:
                 self.quiet.substitute(f"imported LPD of {int(yrs[0])} used for {period.label} (agreement)")
                 raw = raw.isel(time=0)

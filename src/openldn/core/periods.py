@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -14,11 +14,14 @@ from openldn.exceptions import PeriodError
 if TYPE_CHECKING:
     import xarray as xr
 
+_Series = TypeVar("_Series", "xr.DataArray", "xr.Dataset")
+
 __all__ = [
     "Period",
     "ProductivityWindows",
     "SomePeriod",
     "productivity_windows",
+    "year_band",
     "year_coords",
     "years_of",
 ]
@@ -225,6 +228,21 @@ def years_of(obj: Any) -> np.ndarray:
         return np.array([v.year for v in t], dtype=int)
     except AttributeError as err:
         raise PeriodError(f"Cannot read years from the time coordinate {t[:3]!r}.") from err
+
+
+def year_band(da: _Series, year: int, *, drop: bool = False) -> _Series:
+    """The band of ``year`` of a ``(time, ...)`` series (its first time step in that year).
+
+    Parameters
+    ----------
+    da : xarray.DataArray or xarray.Dataset
+        With a ``time`` coordinate (see :func:`years_of`).
+    year : int
+        A year the series has (chosen, for instance, with :func:`openldn.core.years.closest_year`).
+    drop : bool
+        Drop the ``time`` coordinate of the band.
+    """
+    return da.isel(time=int(np.flatnonzero(years_of(da) == int(year))[0]), drop=drop)
 
 
 def year_coords(years: list[int] | np.ndarray) -> pd.DatetimeIndex:

@@ -24,12 +24,12 @@ __all__ = ["deflate_predictor", "write_cog"]
 _BLOCKSIZE = 512
 #: Target bytes per written window (all bands), to bound memory when streaming from dask: about twice this is held
 #: while dask assembles a window from its chunks, per map being written.
-_STRIP_BYTES = 16 * 2**20
+_WINDOW_BYTES = 16 * 2**20
 
 
 def _windows(ny: int, nx: int, cell_bytes: int) -> list[tuple[int, int, int, int]]:
     """The windows ``(r0, r1, c0, c1)`` a raster of ``ny`` x ``nx`` cells of ``cell_bytes`` each (all bands) is
-    computed and written by, in row order: whole rows when 512 of them fit in ``_STRIP_BYTES``, else strips of 512
+    computed and written by, in row order: whole rows when 512 of them fit in ``_WINDOW_BYTES``, else strips of 512
     rows cut across into column spans that fit (multiples of 512; a 512 x 512 tile at least). Edges are multiples of
     the COG tile, so no tile is written in parts by two windows; memory is bounded whatever the width (a 10,000-wide
     24-band series took 512 whole rows, 123 MB, and twice that while dask assembled them; the maps of a 10,000² run
@@ -42,10 +42,10 @@ def _windows(ny: int, nx: int, cell_bytes: int) -> list[tuple[int, int, int, int
     >>> _windows(600, 20000, 24)[:3]
     [(0, 512, 0, 1024), (0, 512, 1024, 2048), (0, 512, 2048, 3072)]
     """
-    rows = (_STRIP_BYTES // max(1, nx * cell_bytes)) // _BLOCKSIZE * _BLOCKSIZE
+    rows = (_WINDOW_BYTES // max(1, nx * cell_bytes)) // _BLOCKSIZE * _BLOCKSIZE
     if rows:
         return [(r0, min(ny, r0 + rows), 0, nx) for r0 in range(0, ny, rows)]
-    cols = max(_BLOCKSIZE, (_STRIP_BYTES // (_BLOCKSIZE * cell_bytes)) // _BLOCKSIZE * _BLOCKSIZE)
+    cols = max(_BLOCKSIZE, (_WINDOW_BYTES // (_BLOCKSIZE * cell_bytes)) // _BLOCKSIZE * _BLOCKSIZE)
     return [(r0, min(ny, r0 + _BLOCKSIZE), c0, min(nx, c0 + cols))
             for r0 in range(0, ny, _BLOCKSIZE) for c0 in range(0, nx, cols)]
 

@@ -24,7 +24,7 @@ import xarray as xr
 
 from openldn.core.blocks import isin
 from openldn.core.codes import NODATA, WATER
-from openldn.core.periods import Period, years_of
+from openldn.core.periods import Period, year_band, years_of
 from openldn.core.vocab import (
     LandClass,
     Legend,
@@ -103,8 +103,7 @@ def land_cover_of_year(layers: Mapping[str, xr.DataArray], year: int) -> xr.Data
     for key, da in layers.items():
         if key.startswith("lc_unccd/") and da.attrs.get(YEAR_ATTR) == int(year):
             return da
-    lc = layers["lc_unccd"]
-    return lc.isel(time=int(np.flatnonzero(years_of(lc) == int(year))[0]))
+    return year_band(layers["lc_unccd"], year)
 
 
 def _is_file(s: str) -> bool:
@@ -279,7 +278,7 @@ def run(ctx: Any) -> None:
     # series whole, all its years per chunk: 10 s at 10,000² x 24 years)
     extra = sorted(set(reported_years(ctx, [int(v) for v in years])) - set(year_used.values()))
     ctx.layers.update({"lc_unccd": series,
-                       **{f"lc_unccd/{t}": series.isel(time=int(np.flatnonzero(years == y)[0]))
+                       **{f"lc_unccd/{t}": year_band(series, y)
                           .assign_attrs({YEAR_ATTR: int(y)})
                           for t, y in [*year_used.items(), *((y, y) for y in extra)]}})
     lc = ctx.layers["lc_unccd"]
@@ -292,7 +291,7 @@ def run(ctx: Any) -> None:
         )
         if custom:
             assert single is not None
-            nat = _national_classes(raw.isel(time=int(np.flatnonzero(years == y)[0])), single.child)
+            nat = _national_classes(year_band(raw, y), single.child)
             frames.append(
                 class_area_table.plan(nat, ctx.coverage, ctx.area, variable="land_cover_national", period=str(t),
                                       legend=single.child)
@@ -313,7 +312,7 @@ def run(ctx: Any) -> None:
 
     def national_at(year: int) -> xr.DataArray:
         assert national is not None
-        return _national_classes(raw.isel(time=int(np.flatnonzero(years == year)[0])), national)
+        return _national_classes(year_band(raw, year), national)
     deg_legend = load_legend("degradation")
     trans_frames, deg_frames = [], []
     tr_legend = _transition_legend(unccd)

@@ -27,7 +27,7 @@ import pandas as pd
 import xarray as xr
 
 from openldn.core.codes import NODATA
-from openldn.core.periods import years_of
+from openldn.core.periods import year_band, years_of
 from openldn.core.years import closest_year
 from openldn.exceptions import ConfigError, GridMismatchError, MissingYearError
 from openldn.monitoring.alerts import AlertRules, alert_levels, load_alert_rules, unit_level
@@ -558,7 +558,7 @@ def run_monitor(run_file: str | Path, options: MonitorOptions, out: str | Path) 
             if "time" in p.dims:
                 choice = closest_year(years_of(p), ind.month.year, what=f"population_{g} for the bulletin")
                 pop_note = choice.note() or f"population of {choice.used}"
-                p = p.isel(time=int(np.flatnonzero(years_of(p) == choice.used)[0]))
+                p = year_band(p, choice.used)
             population[g] = align(p, geobox, kind="count").load()
     units, series, text = summarise(ind, cov_native, area_native, population=population or None, pop_cov=cov_pop,
                                     language=options.language)

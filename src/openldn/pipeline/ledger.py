@@ -35,6 +35,7 @@ from openldn.core.codes import NODATA, WATER
 from openldn.core.periods import Period, years_of
 from openldn.core.years import closest_year
 from openldn.exceptions import ConfigError, GridMismatchError
+from openldn.zonal._kernels import AREA_QUANTUM_M2
 
 if TYPE_CHECKING:
     from openldn.core.vocab import Legend
@@ -62,7 +63,7 @@ LAND_WATER_LAYER = "land_water"
 #: Codes of :func:`land_water_codes` -> (label, colour).
 LAND_WATER_LABELS: dict[int, tuple[str, str]] = {1: ("Land", "#C8B560"), 2: ("Water bodies", "#0053C4")}
 _LAND, _WATER_CELL = 1, 2
-_KM2_PER_QUANTUM = 1e-10  # openldn.zonal.AREA_QUANTUM_M2 (1e-4 m²) in km²
+_KM2_PER_QUANTUM = AREA_QUANTUM_M2 * 1e-6  # the zonal tables' area quantum in km²
 
 
 def _with_water_block(classes: np.ndarray, land_water: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:

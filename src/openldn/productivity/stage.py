@@ -17,7 +17,14 @@ import xarray as xr
 
 from openldn.core.blocks import where_inside
 from openldn.core.codes import NODATA, WATER
-from openldn.core.periods import Period, ProductivityWindows, productivity_windows, year_coords, years_of
+from openldn.core.periods import (
+    Period,
+    ProductivityWindows,
+    productivity_windows,
+    year_band,
+    year_coords,
+    years_of,
+)
 from openldn.core.vocab import Legend, load_legend
 from openldn.core.years import closest_year as _closest_year
 from openldn.exceptions import ConfigError, MissingYearError
@@ -174,7 +181,7 @@ def _units(
                 ctx.substitute(
                     f"land cover {y} used for {w.performance.start} (productivity units, {w.period.label})"
                 )
-            lc = land_cover_of_year(ctx.layers, y) if unccd else lc_all.isel(time=int(np.flatnonzero(yrs == y)[0]))
+            lc = land_cover_of_year(ctx.layers, y) if unccd else year_band(lc_all, y)
             what = f"{what} {y}"
         else:
             lc = lc_all
@@ -209,7 +216,7 @@ def _imported(ctx: Any, period: Period, opts: ProductivityOptions) -> xr.DataArr
     if "time" in raw.dims:
         yrs = years_of(raw)
         if period.end in yrs:
-            raw = raw.isel(time=int(np.flatnonzero(yrs == period.end)[0]))
+            raw = year_band(raw, period.end)
         elif yrs.size == 1:
             ctx.substitute(f"imported LPD of {int(yrs[0])} used for {period.label}")
             raw = raw.isel(time=0)

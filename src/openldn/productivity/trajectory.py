@@ -46,8 +46,9 @@ _LEVELS = (90, 95, 99)
 ClimateCorrection = Literal["none", "restrend", "rue", "wue"]
 
 
-def _as_int16_class(cls: xr.DataArray, valid: xr.DataArray) -> xr.DataArray:
-    out = cls.where(valid, NODATA).astype(np.int16)
+def _as_int16_class(cls: xr.DataArray, valid: xr.DataArray, flat: xr.DataArray) -> xr.DataArray:
+    """int16 classes: 0 in the dead band (``flat``), nodata where not ``valid``."""
+    out: xr.DataArray = xr.where(flat, 0, cls).where(valid, NODATA).astype(np.int16)
     out.attrs["_FillValue"] = NODATA
     return out
 
@@ -285,7 +286,6 @@ def classify_trajectory(
     if slope not in ("ols", "theil_sen"):
         raise ConfigError(f"trajectory: slope={slope!r} is unknown; use 'ols' or 'theil_sen'.")
     sl = sl.astype(np.float64)
-    valid = trend["z"].notnull() & sl.notnull()
     if flat is None:
         flat = abs(sl) <= float(dead_band)
     band: xr.DataArray | None = None
@@ -294,24 +294,21 @@ def classify_trajectory(
         out: xr.DataArray = xr.apply_ufunc(_mk_classes, sl, trend["z"], sig_in, flat, kwargs={"alpha": float(alpha)},
                                            dask="parallelized", output_dtypes=[np.int16], keep_attrs=False)
         out.attrs = {"_FillValue": NODATA}
-        cls = None
     elif method == "zscore":
         z = trend["z"]
         cls = xr.where(z > z_threshold, 1, xr.where(z < -z_threshold, -1, 0))
+        out = _as_int16_class(cls, z.notnull() & sl.notnull(), flat)
     elif method == "kendall_table":
         if level not in _LEVELS:
             raise ConfigError(f"trajectory: level={level!r} is unknown; use 90, 95 or 99.")
         n = int(n_window) if n_window is not None else int(trend["n"].max())
         band = kendall_table_significance(trend["s"], sl, n=n, flat=flat)
         cls = xr.where(band >= _LEVELS.index(level) + 1, 1, xr.where(band <= -(_LEVELS.index(level) + 1), -1, 0))
-        valid = band != NODATA
+        out = _as_int16_class(cls, band != NODATA, flat)
     else:
         raise ConfigError(
             f"trajectory: method={method!r} is unknown; use 'mann_kendall', 'zscore' or 'kendall_table'."
         )
-    if cls is not None:
-        cls = xr.where(flat, 0, cls)
-        out = _as_int16_class(cls, valid)
     out.name = "trajectory"
     out.attrs.update(
         {

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from openldn.core.periods import years_of
+from openldn.core.periods import year_band, years_of
 from openldn.core.vocab import load_legend
 from openldn.exceptions import ConfigError
 from openldn.land_cover.stage import (
@@ -127,7 +127,7 @@ def run(ctx: Any) -> None:
 
     def stock_at(target: int, what: str) -> xr.DataArray:  # of `stocks`: lazy for the year layers, stored after
         y = pick(stock_years, target, f"SOC ({what})")
-        return stocks.isel(time=int(np.flatnonzero(stock_years == y)[0]), drop=True)
+        return year_band(stocks, y, drop=True)
 
     # SO1-3.T1: mean stock per land cover class and year. The series and the years' layers are stored in one pass
     # (taking the years from the stored series afterwards read it whole once more).

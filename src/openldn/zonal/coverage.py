@@ -554,7 +554,6 @@ def build_coverage(
     windows = [[_window(g, geobox) for g in geoms] if rule == "fraction" else [] for geoms, _, _ in groups]
     sparse: list[list[tuple[np.ndarray, ...]]] = [[] for _ in groups]
     runs: list[tuple[np.ndarray, ...]] = []
-    full = False  # a full AOI cell seen
     band = strip_rows(nx)
     for b0 in range(0, ny, band):
         codes = np.zeros((min(ny, b0 + band) - b0, nx), dtype=dtype)
@@ -563,18 +562,17 @@ def build_coverage(
                 _burn_centres(codes, b0, geoms, values, geobox)
             else:
                 sparse[k].extend(_burn_fractions(codes, b0, windows[k], values, nx, aoi=is_aoi))
-            if is_aoi:
-                full = full or bool((codes & 1).any())
         runs.append(_row_runs(codes, b0))
+    coded = CodeRuns.join(runs, (ny, nx), dtype)
     levels = [_sorted_level(parts) for parts in sparse] if rule == "fraction" else [_EMPTY_LEVEL for _ in groups]
-    if levels[0].cells.size == 0 and not full:
+    if levels[0].cells.size == 0 and not (coded.values & 1).any():  # no cell of the AOI, partial or full
         b = geobox.extent.boundingbox
         raise EmptyAOIError(
             f"Area of interest {tuple(round(v, 6) for v in aoi_g.total_bounds)} does not cover any cell of the grid "
             f"({b.left:.6g}, {b.bottom:.6g}, {b.right:.6g}, {b.top:.6g}); check the AOI and the grid."
         )
-    return Coverage(geobox=geobox, zone_ids=tuple(ids), zone_names=tuple(names),
-                    runs=CodeRuns.join(runs, (ny, nx), dtype), levels=tuple(levels), rule=rule)
+    return Coverage(geobox=geobox, zone_ids=tuple(ids), zone_names=tuple(names), runs=coded, levels=tuple(levels),
+                    rule=rule)
 
 
 _EMPTY_LEVEL = CoverageLevel(cells=np.empty(0, dtype=np.int64), zones=np.empty(0, dtype=np.int32),

@@ -150,6 +150,47 @@ def test_every_table_has_the_same_land_area(seed: int, water_frac: float) -> Non
         assert g["area_km2"].sum() - water_km2 == pytest.approx(expected[zone], rel=1e-9)
 
 
+def test_subindicator_table_is_the_stages_own_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the sub-indicator stages' tables at hand, the integration's table of the three is their rows (SDG
+    labels), not a second pass over the same layers; areas checked against sums of pixel areas."""
+    from openldn.land_cover.stage import degradation_table_legend
+    from openldn.pipeline.ledger import AreaLedger, ledger_of
+
+    rng = np.random.default_rng(3)
+    water = rng.random((NY, NX)) < 0.2
+    ctx = FakeContext(_layers(rng, water), IntegrationOptions())
+    land_area_stage.run(ctx)
+    ledger = ledger_of(ctx)
+    for key in ("lc_degradation", "prod_degradation", "soc_degradation"):  # what each stage adds
+        for p in [BASELINE, *REPORTING]:
+            ctx.add_table(key, ledger.class_table(ctx.layers[f"{key}/{p}"], variable=key, period=p,
+                                                  legend=degradation_table_legend()))
+    planned: list[str] = []
+    plan = AreaLedger.plan_class_table
+
+    def spy(self: AreaLedger, classes: xr.DataArray, **kw: Any) -> Any:
+        planned.append(kw["variable"])
+        return plan(self, classes, **kw)
+
+    monkeypatch.setattr(AreaLedger, "plan_class_table", spy)
+    integration_stage.run(ctx)
+    assert planned and not {"lc_degradation", "prod_degradation", "soc_degradation"} & set(planned)
+    sub = ctx.tables["subindicator_degradation"]
+    assert len(sub) == 3 * 3 * 3 * 5  # sub-indicators x periods x zones x (3 classes, water, no data)
+    lc0 = ctx.layers["lc_unccd"].isel(time=0).values
+    for (var, p, zone), g in sub.groupby(["variable", "period", "zone_id"]):
+        cols = {"ALL": slice(None), "W": slice(0, 8), "E": slice(8, 16)}[zone]
+        v = ctx.layers[f"{var}/{p}"].values[:, cols]
+        is_water = (lc0 == 7)[:, cols]
+        area = AREA.values[:, cols]
+        by_code = dict(zip(g["class_code"], g["area_km2"], strict=True))
+        assert by_code[-2] == pytest.approx(area[is_water].sum() / 1e6, rel=1e-9)
+        for code in (-1, 0, 1, ND):
+            assert by_code[code] == pytest.approx(area[~is_water & (v == code)].sum() / 1e6, rel=1e-9, abs=1e-12)
+        assert g.loc[g["class_code"] == -2, "class_label"].tolist() == ["Water body"]
+    assert list(sub.index) == list(range(len(sub)))
+
+
 def test_sdg_layer_matches_one_out_all_out_and_status_written() -> None:
     ctx = _run(11, 0.1)
     assert {f"sdg/{p}" for p in [BASELINE, *REPORTING]} <= set(ctx.written)

@@ -81,6 +81,24 @@ def _table(ledger: AreaLedger, classes: xr.DataArray, *, variable: str, period: 
     return ledger.plan_class_table(classes.astype(STATUS_DTYPE), variable=variable, period=period, legend=legend)
 
 
+def _stage_rows(ctx: Any, key: str, period: str) -> pd.DataFrame | None:
+    """The class-area rows of sub-indicator ``key`` for ``period`` from the table its own stage made (the same
+    layer and the same ledger), with the SDG labels; None when that stage left no such rows.
+
+    The -1/0/1 areas of a sub-indicator are computed once, by its stage: the integration's table of the three is
+    those rows, not a second pass over the same layers (at 10,000², nine of its sixteen class tables).
+    """
+    table: pd.DataFrame | None = getattr(ctx, "tables", {}).get(key)
+    if table is None:
+        return None
+    rows = table[(table["variable"] == key) & (table["period"] == period)]
+    if rows.empty:
+        return None
+    labels = rows["class_code"].map(SDG_LABELS).fillna(rows["class_label"]).astype(rows["class_label"].dtype)
+    out: pd.DataFrame = rows.assign(class_label=labels).reset_index(drop=True)
+    return out
+
+
 def _georef(ctx: Any, da: xr.DataArray) -> xr.DataArray:
     """Make sure ``da`` carries the analysis grid's CRS (``xr.where`` may drop it)."""
     if da.rio.crs is None and getattr(ctx, "geobox", None) is not None:
@@ -141,7 +159,8 @@ def run(ctx: Any) -> None:
         )
     # every period's layers in one pass over the sub-indicators (then one over the recoded layers)
     ctx.progress("integration", 0, len(periods) + 1, "1OAO of every period")
-    tables: list[tuple[str, PendingTable, dict[str, str]]] = []  # (table key, planned table, columns to add)
+    # (table key, planned table or its rows, columns to add)
+    tables: list[tuple[str, PendingTable | pd.DataFrame, dict[str, str]]] = []
     before: dict[str, xr.DataArray] = {}
     if fp_polys is not None:
         before = ctx.materialize_many({f"sdg_before_recode/{k}": _georef(ctx, v) for k, v in oaos.items()})
@@ -160,7 +179,8 @@ def run(ctx: Any) -> None:
                                                      period=p.label, legend=SDG_LABELS), {}))
         for name, key in _SUB:
             if name in present:
-                tables.append(("subindicator_degradation",
+                rows = _stage_rows(ctx, key, p.label)
+                tables.append(("subindicator_degradation", rows if rows is not None else
                                _table(ledger, present[name], variable=key, period=p.label, legend=SDG_LABELS), {}))
         layer = ctx.layers[f"sdg/{p.label}"]
         sdg[p.label] = layer
@@ -190,8 +210,9 @@ def run(ctx: Any) -> None:
                 tables.append(("status", _table(ledger, s7, variable="status7", period=p.label,
                                                 legend=STATUS7_LABELS), {}))
     # the stage's area tables in one pass over the stored layers, registered in the order they were planned
-    for (key, _, extra), t in zip(tables, compute_tables([plan for _, plan, _ in tables]), strict=True):
-        ctx.add_table(key, t.assign(**extra))
+    computed = iter(compute_tables([t for _, t, _ in tables if not isinstance(t, pd.DataFrame)]))
+    for key, t, extra in tables:
+        ctx.add_table(key, (t if isinstance(t, pd.DataFrame) else next(computed)).assign(**extra))
 
     _population(ctx, opts, baseline, reporting, sdg, status_layers, water)
     _sites(ctx, opts, fp_polys, sdg)

@@ -11,7 +11,7 @@ from dask.core import flatten
 from dask.highlevelgraph import HighLevelGraph
 from dask.utils import ensure_dict
 
-from openldn.core.workers import fuse_chains, run_graph
+from openldn.core.workers import fuse_chains, optimize_together, run_graph
 
 
 def test_fuse_chains__fewer_tasks_none_computed_twice_same_values() -> None:
@@ -46,3 +46,37 @@ def test_fuse_chains__fewer_tasks_none_computed_twice_same_values() -> None:
     got_b = np.block([got[4:6], got[6:8]])
     np.testing.assert_array_equal(got_a, (base[1:, 2:] * 2.0 + 1.0) * 3.0)
     np.testing.assert_array_equal(got_b, base[2:] * 2.0 - 1.0)
+
+
+def test_optimize_together__a_shared_producer_computed_once() -> None:
+    """Two arrays made of blockwise steps over one producer: optimised together, the producer runs once per block
+    for both (dask.optimize(a, b) optimises each on its own graph and fuses a copy into each: twice per block), and
+    the arrays keep their names and values."""
+    calls: list[int] = []
+
+    def produce(block: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        return block + 1.0
+
+    base = np.arange(24.0).reshape(4, 6)
+    shared = dsa.from_array(base, chunks=(2, 3)).map_blocks(produce, dtype=float)
+    a, b = (shared * 2.0).astype("float32"), shared - 3.0
+
+    def run(arrays: list[Any]) -> list[Any]:
+        graph = ensure_dict(HighLevelGraph.merge(*[x.__dask_graph__() for x in arrays]))
+        calls.clear()
+        with dask.config.set(scheduler="threads"):
+            return run_graph(graph, [k for x in arrays for k in flatten(x.__dask_keys__())])
+
+    with dask.config.set({"optimization.fuse.active": False}):
+        run(list(dask.optimize(a, b)))
+        assert len(calls) == 8  # what this guards against: 4 blocks, once per array
+        together = optimize_together([a, b])
+    assert [x.name for x in together] == [a.name, b.name]
+    got = run(together)
+    assert len(calls) == 4
+    np.testing.assert_array_equal(np.block([got[0:2], got[2:4]]), ((base + 1.0) * 2.0).astype("float32"))
+    np.testing.assert_array_equal(np.block([got[4:6], got[6:8]]), base + 1.0 - 3.0)
+    # the arrays are ordinary dask arrays: cut into delayed blocks, computed alone
+    np.testing.assert_array_equal(together[1].compute(scheduler="threads"), base - 2.0)
+    assert len(together[0].to_delayed(optimize_graph=False)) == 2

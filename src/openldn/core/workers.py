@@ -4,9 +4,10 @@ batches and the map chunks are sized for."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["active_client", "fuse_chains", "run_graph", "worker_threads"]
+__all__ = ["active_client", "fuse_chains", "optimize_together", "run_graph", "worker_threads"]
 
 
 def active_client() -> Any:
@@ -41,6 +42,37 @@ def worker_threads() -> int:
     if client is not None:
         return max(1, int(sum(client.nthreads().values())))
     return max(1, int(CPU_COUNT))
+
+
+def optimize_together(arrays: Sequence[Any]) -> list[Any]:
+    """Dask arrays optimised as one graph: dask's array optimisations over the keys of them all.
+
+    ``dask.optimize(*arrays)`` optimises each array on its own graph, so a blockwise producer they share (an input
+    tile, a common intermediate) is fused into each of them and computed once per array. Optimised together, a
+    producer with several users stays one task per block (dask fuses a layer only into its single user).
+
+    Parameters
+    ----------
+    arrays : sequence of dask.array.Array
+
+    Returns
+    -------
+    list of dask.array.Array
+        The same names, chunks and values, each carrying the one optimised graph.
+    """
+    import dask.array as dsa
+    from dask.array.optimization import optimize
+    from dask.core import flatten
+    from dask.highlevelgraph import HighLevelGraph
+    from dask.utils import ensure_dict
+
+    if not arrays:
+        return []
+    graph = ensure_dict(optimize(HighLevelGraph.merge(*[a.__dask_graph__() for a in arrays]),
+                                 list(flatten([a.__dask_keys__() for a in arrays]))))
+    # one low-level layer (the same dict) named after each array, as ``to_delayed(optimize_graph=False)`` expects
+    return [dsa.Array(HighLevelGraph({a.name: graph}, {a.name: set()}), a.name, a.chunks, meta=a._meta)
+            for a in arrays]
 
 
 def fuse_chains(graph: dict[Any, Any], keys: list[Any]) -> dict[Any, Any]:

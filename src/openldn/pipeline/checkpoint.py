@@ -183,13 +183,13 @@ def _store_by_rows(sources: list[Any], targets: list[Any], rows: list[int]) -> N
     from dask.highlevelgraph import HighLevelGraph
     from dask.utils import ensure_dict
 
-    from openldn.core.workers import fuse_chains, run_graph, worker_threads
+    from openldn.core.workers import fuse_chains, optimize_together, run_graph, worker_threads
 
     stored = dask.array.store(sources, targets, lock=False, compute=False)
     # without low-level fusion: it fused a block shared by several layers (a series and the years taken from it)
     # into each of them, computing it once per layer
     with dask.config.set({"optimization.fuse.active": False}):
-        arrays = dask.optimize(*(stored if isinstance(stored, tuple) else (stored,)))
+        arrays = optimize_together(stored if isinstance(stored, tuple) else (stored,))
     graph = ensure_dict(HighLevelGraph.merge(*[a.__dask_graph__() for a in arrays]))
     tasks: list[tuple[tuple[int, int], int, Any]] = []  # ((first row, first column), cells, key) of every chunk
     for a, ax in zip(arrays, rows, strict=True):

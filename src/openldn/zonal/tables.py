@@ -22,7 +22,7 @@ import xarray as xr
 from openldn.core.codes import MASK, NODATA, WATER
 from openldn.core.grid import rechunk_cell_areas
 from openldn.core.steps import Steps, drive
-from openldn.core.workers import fuse_chains, run_graph, worker_threads
+from openldn.core.workers import fuse_chains, optimize_together, run_graph, worker_threads
 from openldn.exceptions import GridMismatchError
 from openldn.zonal._kernels import AREA_QUANTUM_M2, mark_seen, pair_area, weighted_sums
 from openldn.zonal.coverage import CodeRuns, Coverage, _with_codes
@@ -315,10 +315,11 @@ def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
 
     layouts = [_layout(r) for r in reqs]
     lazy_datas = list({id(d): d for datas, _ in layouts for d in datas if isinstance(d, dsa.Array)}.values())
-    # optimised together; for several tables without dask's low-level fusion, which would fuse a shared read (a
-    # stored land cover series, say) into each of its users and so read it once per table
+    # optimised as one graph (a read they share stays one task per piece); for several tables without dask's
+    # low-level fusion, which would fuse a shared read (a stored land cover series, say) into each of its users and
+    # so read it once per table
     with dask.config.set({"optimization.fuse.active": False} if len(reqs) > 1 else {}):
-        optimised = dict(zip((id(d) for d in lazy_datas), dask.optimize(*lazy_datas), strict=True))
+        optimised = dict(zip((id(d) for d in lazy_datas), optimize_together(lazy_datas), strict=True))
     plans = [_plan(r, [optimised.get(id(d), d) for d in datas], by_chunks)
              for r, (datas, by_chunks) in zip(reqs, layouts, strict=True)]
     out: list[list[Any]] = [[None] * len(tasks) for tasks, _, _, _ in plans]

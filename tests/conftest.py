@@ -37,18 +37,33 @@ def demo_run_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def table_computes(monkeypatch: pytest.MonkeyPatch):
     """Records the zonal tables' computes as they run: ``table_computes(fn)`` returns a list that receives
-    ``fn(graph, keys)`` of each compute (the low-level graph and the keys handed to the scheduler)."""
+    ``fn(graph, keys)`` of each compute (the low-level graph and the keys handed to the scheduler), and of the
+    pieces of the tables summed in a layer pass (``zonal.TablePass``: the pieces' keys and their graph, culled)."""
+    from dask.highlevelgraph import HighLevelGraph
+    from dask.optimization import cull
+    from dask.utils import ensure_dict
+
     import openldn.zonal.tables as tabmod
 
     def record(fn):
         seen = []
         run_graph = tabmod.run_graph
+        pieces = tabmod.TablePass.pieces
 
         def recording(graph, keys):
             seen.append(fn(graph, keys))
             return run_graph(graph, keys)
 
+        def recording_pieces(self, optimised):
+            out = pieces(self, optimised)
+            if out:
+                keys = [t.key for _, _, t in out]
+                graph = ensure_dict(HighLevelGraph.merge(*[t.__dask_graph__() for _, _, t in out]))
+                seen.append(fn(cull(graph, keys)[0], keys))
+            return out
+
         monkeypatch.setattr(tabmod, "run_graph", recording)
+        monkeypatch.setattr(tabmod.TablePass, "pieces", recording_pieces)
         return seen
 
     return record

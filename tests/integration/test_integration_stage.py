@@ -71,7 +71,13 @@ class FakeContext:
     def materialize(self, key: str, da: xr.DataArray) -> xr.DataArray:
         return da.compute()
 
-    def materialize_many(self, arrays: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+    def as_stored(self, da: xr.DataArray) -> xr.DataArray:
+        return da
+
+    def materialize_many(self, arrays: dict[str, xr.DataArray], tables: Any = ()) -> dict[str, xr.DataArray]:
+        from openldn.zonal import compute_tables
+
+        compute_tables(tables)
         return {key: da.compute() for key, da in arrays.items()}
 
     def write_raster(self, key: str, da: xr.DataArray, **kw: Any) -> Path:

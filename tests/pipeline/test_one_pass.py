@@ -18,6 +18,7 @@ from typing import Any
 
 import dask.array as dsa
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 from rioxarray._io import RasterioArrayWrapper
@@ -155,6 +156,39 @@ def test_materialize_many__same_values_as_separate_calls_one_read(country: Path,
         np.testing.assert_allclose(got.values, exp, rtol=1e-6, equal_nan=True)
 
 
+def test_materialize_many__area_tables_summed_in_the_pass(country: Path, tmp_path: Path, reads: _Reads) -> None:
+    """Class and cross-tab area tables planned on the layers as stored are summed in the pass that stores them:
+    the input is read once for the layers and the tables, and the tables equal those computed afterwards from the
+    stored layers. A float sum (zonal mean) cannot ride a pass."""
+    from openldn.zonal import class_area_table, compute_tables, crosstab_area_table, zonal_mean_table
+
+    ctx = _context(country, tmp_path / "run")
+    expected_reads = _expected_reads(ctx, country)
+    ndvi = ctx.input("ndvi")
+    lazy = {"test/high": ctx.as_stored((ndvi.mean("time") > 0.5).astype("int16")),
+            "test/rise": ctx.as_stored((ndvi.isel(time=-1) > ndvi.isel(time=0)).astype("int16"))}
+
+    def plans(layers: dict[str, xr.DataArray]) -> list[Any]:
+        return [class_area_table.plan(layers["test/high"], ctx.coverage, ctx.area, variable="high"),
+                crosstab_area_table.plan(layers["test/high"], layers["test/rise"], ctx.coverage, ctx.area,
+                                         variable="high_rise")]
+
+    in_pass = plans(lazy)
+    reads.by_file.clear()
+    stored = ctx.materialize_many(lazy, tables=in_pass)
+    assert reads.ndvi() == expected_reads  # once for the two layers and the two tables
+    assert all(t._table is not None for t in in_pass)  # complete when the pass returns
+    afterwards = compute_tables(plans(stored))
+    assert reads.ndvi() == expected_reads  # those read the stored layers
+    for got, exp in zip(compute_tables(in_pass), afterwards, strict=True):
+        assert len(got) > 2 and got["area_km2"].sum() > 0
+        pd.testing.assert_frame_equal(got, exp)
+    with pytest.raises(ValueError, match="float sum"):
+        ctx.materialize_many({"test/mean": ctx.as_stored(ndvi.mean("time"))},
+                             tables=[zonal_mean_table.plan(ctx.as_stored(ndvi.mean("time")), ctx.coverage, ctx.area,
+                                                           variable="mean")])
+
+
 def test_materialize_many__writes_nothing_when_the_graph_raises(country: Path, tmp_path: Path) -> None:
     ctx = _context(country, tmp_path / "run")
     layers = _two_layers(ctx)
@@ -207,15 +241,20 @@ def test_layers_update__stores_the_layers_in_one_pass(country: Path, tmp_path: P
 
 def test_stages__per_period_layers_in_one_pass_each(country: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                                     ) -> None:
-    """The stages store every period's layers together: one store call per step, not one per layer and period."""
+    """The stages store every period's layers together: one store call per step, not one per layer and period; the
+    area tables of the degradation and LPD layers are summed in that pass."""
     from openldn.pipeline.checkpoint import Checkpoint
 
     calls: list[list[str]] = []
+    in_pass: dict[str, list[str]] = {}
     original = Checkpoint.write_layers
 
-    def recorded(self: Checkpoint, arrays: dict[str, xr.DataArray]) -> Any:
+    def recorded(self: Checkpoint, arrays: dict[str, xr.DataArray], tables: Any = None) -> Any:
         calls.append(sorted(arrays))
-        return original(self, arrays)
+        out = original(self, arrays, tables)
+        for key in arrays:  # after the pass: the tables are complete
+            in_pass[key] = [] if tables is None else sorted({v for t in tables.tables for v in t._table["variable"]})
+        return out
 
     monkeypatch.setattr(Checkpoint, "write_layers", recorded)
     ctx = _context(country, tmp_path / "run")
@@ -226,6 +265,8 @@ def test_stages__per_period_layers_in_one_pass_each(country: Path, tmp_path: Pat
         together = [c for c in calls if any(k.startswith(prefix + "/") for k in c)]
         assert len(together) == 1, calls  # one pass for every period
         assert {f"{prefix}/{label}" for label in labels} <= set(together[0])
+    assert in_pass[f"lc_degradation/{labels[0]}"] == ["land_cover", "land_cover_transition", "lc_degradation"]
+    assert in_pass[f"lpd/{labels[0]}"] == ["lpd_by_lc", "prod_degradation"]
 
 
 def test_release_memory__returns_freed_pages_to_the_system() -> None:

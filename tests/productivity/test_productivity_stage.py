@@ -67,6 +67,9 @@ class _Ctx:
     def input(self, name: str) -> xr.DataArray:
         return self._inputs[name]
 
+    def as_stored(self, da: xr.DataArray) -> xr.DataArray:
+        return da
+
     def write_raster(self, key: str, da: xr.DataArray, **kw: Any) -> None:
         self.rasters[key] = da.compute()
 

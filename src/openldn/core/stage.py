@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
@@ -141,7 +141,10 @@ class StageContext(Protocol):
 
     def materialize(self, key: str, da: xr.DataArray) -> xr.DataArray: ...
 
-    def materialize_many(self, arrays: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]: ...
+    def as_stored(self, da: xr.DataArray) -> xr.DataArray: ...
+
+    def materialize_many(self, arrays: dict[str, xr.DataArray], tables: Sequence[Any] = ()
+                         ) -> dict[str, xr.DataArray]: ...
 
     def write_raster(
         self, key: str, da: xr.DataArray, *, legend: Any = None, title: str | None = None, units: str | None = None,

@@ -165,7 +165,11 @@ def run(ctx: Any) -> None:
     if fp_polys is not None:
         before = ctx.materialize_many({f"sdg_before_recode/{k}": _georef(ctx, v) for k, v in oaos.items()})
         oaos = {k: recode_from_polygons(before[f"sdg_before_recode/{k}"], fp_polys, period=k) for k in oaos}
-    ctx.layers.update({f"sdg/{k}": _georef(ctx, v) for k, v in oaos.items()})
+    # the SDG layers and their area tables in one pass (each chunk's classes summed while in memory)
+    sdg_lazy = {k: ctx.as_stored(_georef(ctx, v)) for k, v in oaos.items()}
+    sdg_tables = {k: _table(ledger, v, variable="sdg_15_3_1", period=k, legend=SDG_LABELS) for k, v in sdg_lazy.items()}
+    ctx.materialize_many({f"sdg/{k}": v for k, v in sdg_lazy.items()}, tables=list(sdg_tables.values()))
+    ctx.layers.update({f"sdg/{k}": v for k, v in sdg_lazy.items()})
     for i, p in enumerate(periods):
         if p.label not in oaos:
             continue
@@ -186,8 +190,7 @@ def run(ctx: Any) -> None:
         sdg[p.label] = layer
         title = "SDG 15.3.1 baseline" if p is baseline else "SDG 15.3.1 reporting period"
         _write(ctx, f"sdg/{p.label}", layer, legend=DEG_LEGEND, title=f"{title} {p.label}")
-        tables.append(("sdg_degradation", _table(ledger, layer, variable="sdg_15_3_1", period=p.label,
-                                                 legend=SDG_LABELS),
+        tables.append(("sdg_degradation", sdg_tables[p.label],
                        {"role": "baseline" if p is baseline else "reporting",
                         "sub_indicators": ",".join(used[p.label])}))
 
@@ -195,20 +198,25 @@ def run(ctx: Any) -> None:
     if baseline.label in sdg:
         b = sdg[baseline.label]
         todo = [p for p in reporting if p.label in sdg]
-        lazy = {f"status/{p.label}": _georef(ctx, status(b, sdg[p.label])) for p in todo}
+        lazy = {f"status/{p.label}": ctx.as_stored(_georef(ctx, status(b, sdg[p.label]))) for p in todo}
         if opts.status == "matrix_and_7class":
-            lazy.update({f"status7/{p.label}": _georef(ctx, status(b, sdg[p.label], expanded=True)) for p in todo})
-        ctx.layers.update(lazy)  # the status layers of every period in one pass
+            lazy.update({f"status7/{p.label}": ctx.as_stored(_georef(ctx, status(b, sdg[p.label], expanded=True)))
+                         for p in todo})
+        status_tables = {key: _table(ledger, v, variable=key.split("/")[0], period=key.split("/")[1],
+                                     legend=SDG_LABELS if key.startswith("status/") else STATUS7_LABELS)
+                         for key, v in lazy.items()}
+        # the status layers of every period and their area tables in one pass
+        ctx.materialize_many(lazy, tables=list(status_tables.values()))
+        ctx.layers.update(lazy)
         for p in todo:
             s3 = ctx.layers[f"status/{p.label}"]
             status_layers[p.label] = s3
             _write(ctx, f"status/{p.label}", s3, legend=DEG_LEGEND, title=f"Land status {p.label}")
-            tables.append(("status", _table(ledger, s3, variable="status", period=p.label, legend=SDG_LABELS), {}))
+            tables.append(("status", status_tables[f"status/{p.label}"], {}))
             if opts.status == "matrix_and_7class":
                 s7 = ctx.layers[f"status7/{p.label}"]
                 _write(ctx, f"status7/{p.label}", s7, legend=S7_LEGEND, title=f"Expanded land status {p.label}")
-                tables.append(("status", _table(ledger, s7, variable="status7", period=p.label,
-                                                legend=STATUS7_LABELS), {}))
+                tables.append(("status", status_tables[f"status7/{p.label}"], {}))
     # the stage's area tables in one pass over the stored layers, registered in the order they were planned
     computed = iter(compute_tables([t for _, t, _ in tables if not isinstance(t, pd.DataFrame)]))
     for key, t, extra in tables:

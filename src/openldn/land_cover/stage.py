@@ -331,29 +331,30 @@ def run(ctx: Any) -> None:
         degs[f"lc_degradation/{label}"] = deg
         if opts.write_maps and a.outputs.maps:
             codes[f"lc_transition/{label}"] = transition_codes(lc0, lc1)
-    # every period's layers in one pass over the land cover
-    stored = ctx.materialize_many({**degs, **codes})
-    ctx.layers.update(degs)  # already stored: the same layers
+    # every period's layers and their area tables in one pass over the land cover
+    degs = {k: ctx.as_stored(v) for k, v in degs.items()}
     for label, (lc0, lc1, m0, m1) in maps_of.items():
         if on_national:
             trans_frames.append(
                 crosstab_area_table.plan(m0, m1, ctx.coverage, ctx.area, variable="land_cover_transition_national",
                                          period=label, legend_a=national, legend_b=national)
             )
-        deg = ctx.layers[f"lc_degradation/{label}"]
         trans_frames.append(
             crosstab_area_table.plan(lc0, lc1, ctx.coverage, ctx.area, variable="land_cover_transition",
                                      period=label, legend_a=unccd, legend_b=unccd)
         )
-        deg_frames.append(
-            ledger.plan_class_table(deg, variable="lc_degradation", period=label, legend=degradation_table_legend())
-        )
+        deg_frames.append(ledger.plan_class_table(degs[f"lc_degradation/{label}"], variable="lc_degradation",
+                                                  period=label, legend=degradation_table_legend()))
+    stored = ctx.materialize_many({**degs, **codes}, tables=[*frames, *trans_frames, *deg_frames])
+    ctx.layers.update(degs)  # already stored: the same layers
+    for label in maps_of:
+        deg = ctx.layers[f"lc_degradation/{label}"]
         if codes:
             ctx.write_raster(f"lc_transition/{label}", stored[f"lc_transition/{label}"], legend=tr_legend,
                              title=f"Land cover change {label}")  # the years: COG tags
             ctx.write_raster(f"lc_degradation/{label}", deg, legend=deg_legend,
                              title=f"Land cover degradation {label}")
-    # the stage's tables in one pass: each chunk of the land cover series is read once for all of them
+    # the stage's tables, summed in the pass above (each chunk of the land cover read once for all of them)
     groups = {"lc_area": frames, "lc_transitions": trans_frames, "lc_degradation": deg_frames}
     for key, frame in compute_table_groups(groups).items():
         ctx.add_table(key, frame)

@@ -12,12 +12,15 @@ import shutil
 import threading
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import xarray as xr
 
 from openldn.io import atomic_path
+
+if TYPE_CHECKING:
+    from openldn.zonal import TablePass
 
 __all__ = ["Checkpoint"]
 
@@ -89,12 +92,14 @@ class Checkpoint:
         """Materialise ``da`` into its Zarr store (streamed) and return it re-opened lazily from there."""
         return self.write_layers({key: da})[key]
 
-    def write_layers(self, layers: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+    def write_layers(self, layers: dict[str, xr.DataArray], tables: TablePass | None = None
+                     ) -> dict[str, xr.DataArray]:
         """Materialise several layers in one computation and return them re-opened lazily from their stores.
 
         One dask graph computes them all, so the work they share (reading an input tile, a common intermediate) is
         done once per tile, not once per layer; each store is streamed chunk by chunk and renamed into place only
-        when every layer is written.
+        when every layer is written. The pieces of ``tables`` (planned on these layers) are summed in the same
+        pass, chunk by chunk; the tables are complete when this returns.
         """
         import dask.array
         import zarr
@@ -118,8 +123,7 @@ class Checkpoint:
                     rows.append(da.dims.index("y") if "y" in da.dims else da.ndim - 2)
                     targets.append(_GuardedTarget(zarr.open_array(str(tmps[key] / "data"), mode="r+", zarr_format=2),
                                                   guard, pad))
-            if sources:
-                _store_by_rows(sources, targets, rows)
+            results = _store_by_rows(sources, targets, rows, tables) if sources or tables is not None else {}
         except BaseException:
             guard.stop_and_wait()  # chunks still being written by other threads: refused or finished first
             for tmp in tmps.values():
@@ -131,6 +135,8 @@ class Checkpoint:
                 shutil.rmtree(path)
             os.replace(tmp, path)
             (path / ".complete").write_text("ok")
+        if tables is not None:
+            tables.finish(results)
         return {key: self.read_layer(key, chunks=da.chunks) for key, da in layers.items()}
 
     def read_layer(self, key: str, chunks: Any = None) -> xr.DataArray:
@@ -166,8 +172,10 @@ class Checkpoint:
 STORE_BAND_CELLS = 1 << 23
 
 
-def _store_by_rows(sources: list[Any], targets: list[Any], rows: list[int]) -> None:
-    """Store the sources' chunks into the targets in bands of chunks in row-major order, one compute per band.
+def _store_by_rows(sources: list[Any], targets: list[Any], rows: list[int], also: TablePass | None = None
+                   ) -> dict[Any, Any]:
+    """Store the sources' chunks into the targets in bands of chunks in row-major order, one compute per band; with
+    ``also``, its tables' pieces in the bands of the chunks they start at. Returns the pieces' results by key.
 
     One optimised graph for every layer, so what they share (an input tile, a common intermediate) is computed once
     per tile, not once per layer (separate ``to_zarr`` writes are optimised one by one, and their fused reads run
@@ -185,12 +193,17 @@ def _store_by_rows(sources: list[Any], targets: list[Any], rows: list[int]) -> N
 
     from openldn.core.workers import fuse_chains, optimize_together, run_graph, worker_threads
 
-    stored = dask.array.store(sources, targets, lock=False, compute=False)
+    stored = dask.array.store(sources, targets, lock=False, compute=False) if sources else ()
+    stored = stored if isinstance(stored, tuple) else (stored,)
+    extra = also.arrays if also is not None else []
     # without low-level fusion: it fused a block shared by several layers (a series and the years taken from it)
     # into each of them, computing it once per layer
     with dask.config.set({"optimization.fuse.active": False}):
-        arrays = optimize_together(stored if isinstance(stored, tuple) else (stored,))
-    graph = ensure_dict(HighLevelGraph.merge(*[a.__dask_graph__() for a in arrays]))
+        optimised = optimize_together([*stored, *extra])
+    arrays = optimised[: len(stored)]
+    pieces = also.pieces(optimised[len(stored) :]) if also is not None else []
+    graph = ensure_dict(HighLevelGraph.merge(*[a.__dask_graph__() for a in arrays],
+                                             *[t.__dask_graph__() for _, _, t in pieces]))
     tasks: list[tuple[tuple[int, int], int, Any]] = []  # ((first row, first column), cells, key) of every chunk
     for a, ax in zip(arrays, rows, strict=True):
         row0 = list(itertools.accumulate(a.chunks[ax], initial=0))
@@ -198,9 +211,14 @@ def _store_by_rows(sources: list[Any], targets: list[Any], rows: list[int]) -> N
         for k in flatten(a.__dask_keys__()):
             tasks.append(((row0[k[1 + ax]], col0[k[2 + ax]]),
                           math.prod(c[i] for c, i in zip(a.chunks, k[1:], strict=True)), k))
+    # a table's piece is summed with the chunk it starts at, while the chunk's layers are in memory (its cells are
+    # those of the chunk: not counted again)
+    tasks += [(corner, 0, t.key) for corner, _, t in pieces]
     graph = fuse_chains(graph, [t[2] for t in tasks])
-    tasks.sort(key=lambda t: t[0])  # row-major, the layers of a chunk together
+    tasks.sort(key=lambda t: t[0])  # row-major, the layers of a chunk together (stable: its pieces after them)
     budget = STORE_BAND_CELLS * worker_threads()
+    wanted = {t.key for _, _, t in pieces}
+    results: dict[Any, Any] = {}
     band: list[Any] = []
     size = 0
     for i, (corner, n, key) in enumerate(tasks):
@@ -209,8 +227,9 @@ def _store_by_rows(sources: list[Any], targets: list[Any], rows: list[int]) -> N
         # a band ends with a chunk of every layer: the next task starts another chunk (a band is not a whole row of
         # chunks: at 10,000², one row of chunks of the SOC degradation pass held twice the budget)
         if i + 1 == len(tasks) or (size >= budget and tasks[i + 1][0] != corner):
-            run_graph(graph, band)
+            results.update((k, v) for k, v in zip(band, run_graph(graph, band), strict=True) if k in wanted)
             band, size = [], 0
+    return results
 
 
 class _StoreGuard:

@@ -6,7 +6,7 @@ import collections
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from openldn.core.vocab import Legend
     from openldn.pipeline.checkpoint import Checkpoint
     from openldn.pipeline.ledger import AreaLedger
+    from openldn.zonal import PendingTable
 
 __all__ = ["Cancelled", "RunContext"]
 
@@ -186,11 +187,20 @@ class RunContext:
         """Compute ``da`` once into the checkpoint store and return the stored, lazily read array."""
         return self.materialize_many({key: da})[key]
 
-    def materialize_many(self, arrays: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+    def as_stored(self, da: xr.DataArray) -> xr.DataArray:
+        """``da`` as :meth:`materialize_many` stores it (grid coordinates, :meth:`layer_chunks`): the tables of a
+        pass are planned on it, so that their pieces are the chunks the pass computes."""
+        return self.layer_chunks(self.on_grid(da))
+
+    def materialize_many(self, arrays: dict[str, xr.DataArray], tables: Sequence[PendingTable] = ()
+                         ) -> dict[str, xr.DataArray]:
         """Compute several layers in one pass over the grid into the checkpoint store; the stored arrays, lazily read.
 
         What the layers share is computed once per tile: e.g. the productivity sub-indicators of every period read
-        the vegetation index once, not once per sub-indicator and period.
+        the vegetation index once, not once per sub-indicator and period. The class and cross-tab area ``tables``
+        planned on the layers :meth:`as_stored` are summed in the same pass, each chunk while its layers are in
+        memory, rather than in a pass that reads them back (:class:`openldn.zonal.TablePass`); they are computed
+        when this returns (``compute_tables`` only collects them).
         """
         out: dict[str, xr.DataArray] = {}
         todo: dict[str, xr.DataArray] = {}
@@ -201,15 +211,16 @@ class RunContext:
                 out[key] = cached[1]
                 continue
             given[key] = id(da)  # cache by the caller's object: write_raster(key, da) after layers[key] = da
-            da = self.on_grid(da)
             # maps and short series are stored in larger chunks: the passes over them are light, and the per-chunk
             # costs of dask and of the store weigh more than the work
-            todo[key] = self.layer_chunks(da)
-        if todo:
+            todo[key] = self.as_stored(da)
+        if todo or tables:
+            from openldn.zonal import TablePass
+
             self.check_cancel()
-            self.progress(self.stage, 0, 1, "computing " + ", ".join(todo))
+            self.progress(self.stage, 0, 1, "computing " + ", ".join(todo or ["tables"]))
             release_memory()  # what earlier passes and tables freed, before this pass allocates
-            written = self.checkpoint.write_layers(todo)
+            written = self.checkpoint.write_layers(todo, TablePass(tables) if tables else None)
             release_memory()
             for key, stored in written.items():
                 stored = self.on_grid(stored)

@@ -106,10 +106,17 @@ def _options(ctx: Any) -> ProductivityOptions:
     return section_options(ctx.assessment, "productivity", ProductivityOptions)
 
 
-def _store_many(ctx: Any, arrays: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
-    """Materialise ``arrays`` in one pass through the run context when it can (the pipeline's checkpoint store)."""
+def _store_many(ctx: Any, arrays: dict[str, xr.DataArray], tables: list[PendingTable] | None = None
+                ) -> dict[str, xr.DataArray]:
+    """Materialise ``arrays`` in one pass through the run context when it can (the pipeline's checkpoint store),
+    with the area ``tables`` planned on them summed in that pass; else the tables are computed apart."""
+    from openldn.zonal import compute_tables
+
     materialize = getattr(ctx, "materialize_many", None)
-    return materialize(arrays) if callable(materialize) else dict(arrays)
+    if callable(materialize):
+        return dict(materialize(arrays, tables=tables or ()))
+    compute_tables(tables or [])
+    return dict(arrays)
 
 
 def _closest(years: np.ndarray, target: int) -> int:
@@ -350,6 +357,19 @@ def run(ctx: Any) -> None:
             lpds[f"lpd/{label}"] = lpd.assign_attrs({**meta, "legend": "lpd"})
         degs[f"prod_degradation/{label}"] = deg.assign_attrs({**meta, "legend": "degradation"})
     ctx.progress("productivity", 0, total, "productivity: LPD and degradation of every period")
+    # the layers and their area tables in one pass (each chunk's classes summed while in memory)
+    lpds = {k: ctx.as_stored(v) for k, v in lpds.items()}
+    degs = {k: ctx.as_stored(v) for k, v in degs.items()}
+    for p in periods:
+        lc = _lc_for_table(ctx, p)
+        if f"lpd/{p.label}" in lpds and lc is not None:  # no lpd_by_lc table without land cover
+            lpd_frames.append(crosstab_area_table.plan(lc, lpds[f"lpd/{p.label}"], ctx.coverage, ctx.area,
+                                                       variable="lpd_by_lc", period=p.label, legend_a=unccd,
+                                                       legend_b=LPD_LEGEND))
+        deg_frames.append(ledger.plan_class_table(degs[f"prod_degradation/{p.label}"].astype(np.int16),
+                                                  variable="prod_degradation", period=p.label,
+                                                  legend=_DEG_TABLE_LEGEND))
+    _store_many(ctx, {**lpds, **degs}, tables=[*lpd_frames, *deg_frames])
     ctx.layers.update({**lpds, **degs})
     for i, p in enumerate(periods):
         ctx.progress("productivity", i, total, f"productivity {p.label}")
@@ -372,25 +392,6 @@ def run(ctx: Any) -> None:
                 legend=LPD_LEGEND,
                 title=f"Land productivity dynamics {label}",
             )
-            lc = _lc_for_table(ctx, p)
-            if lc is not None:
-                lpd_frames.append(
-                    crosstab_area_table.plan(
-                        lc,
-                        lpd,
-                        ctx.coverage,
-                        ctx.area,
-                        variable="lpd_by_lc",
-                        period=label,
-                        legend_a=unccd,
-                        legend_b=LPD_LEGEND,
-                    )
-                )
-        deg_frames.append(
-            ledger.plan_class_table(deg.astype(np.int16), variable="prod_degradation", period=label,
-                                    legend=_DEG_TABLE_LEGEND)
-        )
-    # every period's tables in one pass (no lpd_by_lc table without land cover)
     for key, frame in compute_table_groups({"lpd_by_lc": lpd_frames, "prod_degradation": deg_frames}).items():
         ctx.add_table(key, frame)
     ctx.provenance["productivity"] = {

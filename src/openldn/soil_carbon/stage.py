@@ -181,17 +181,16 @@ def run(ctx: Any) -> None:
             change = (relative_change(s0, s1, round_stocks=opts.round_stocks) * 100).astype(np.float32)
             change.attrs = {"units": "%", "long_name": f"SOC change {t0}-{t1}"}
             changes[f"soc_change/{label}"] = change
-    # every period's layers in one pass over the stocks
-    maps = ctx.materialize_many({**degs, **changes})
+    # every period's layers and their area tables in one pass over the stocks
+    degs = {k: ctx.as_stored(v) for k, v in degs.items()}
+    deg_frames = [ledger.plan_class_table(degs[f"soc_degradation/{label}"].astype(np.int16),
+                                          variable="soc_degradation", period=label, legend=degradation_table_legend())
+                  for label in pairs]
+    maps = ctx.materialize_many({**degs, **changes}, tables=deg_frames)
     ctx.layers.update(degs)  # already stored: the same layers
-    deg_frames = []
     for label in pairs:
         key = f"soc_degradation/{label}"
         deg = ctx.layers[key]
-        deg_frames.append(
-            ledger.plan_class_table(deg.astype(np.int16), variable="soc_degradation", period=label,
-                                    legend=degradation_table_legend())
-        )
         if changes:
             ctx.write_raster(f"soc_change/{label}", maps[f"soc_change/{label}"], title=f"SOC change {label}",
                              units="%")

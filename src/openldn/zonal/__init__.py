@@ -12,6 +12,7 @@ from openldn.zonal.coverage import ALL_ZONE, Coverage, CoverageLevel, build_cove
 from openldn.zonal.tables import (
     NODATA_LABEL,
     PendingTable,
+    TablePass,
     class_area_table,
     compute_table_groups,
     compute_tables,
@@ -29,6 +30,7 @@ __all__ = [
     "Coverage",
     "CoverageLevel",
     "PendingTable",
+    "TablePass",
     "build_coverage",
     "class_area_table",
     "compute_table_groups",

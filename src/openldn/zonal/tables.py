@@ -34,6 +34,7 @@ __all__ = [
     "AREA_QUANTUM_M2",
     "NODATA_LABEL",
     "PendingTable",
+    "TablePass",
     "class_area_table",
     "compute_table_groups",
     "compute_tables",
@@ -217,15 +218,16 @@ class _Pieces:
     any_layout: bool = False
 
 
-def _layout(req: _Pieces) -> tuple[list[Any], bool]:
+def _layout(req: _Pieces, *, chunks: bool = False) -> tuple[list[Any], bool]:
     """The request's arrays as they are cut into pieces (dask arrays rechunked to the pieces, numpy kept as they
-    are) and whether the pieces are the chunks (else row strips)."""
+    are) and whether the pieces are the chunks (else row strips). With ``chunks``, the chunks whatever their size
+    (where the layout may be any)."""
     import dask.array as dsa
 
     arrays = req.arrays
     ref = next((a for a in arrays if a.chunks), None)
     big_chunks = ref is not None and ref.data.size / max(1, ref.data.npartitions) >= _MIN_BLOCK_CELLS
-    if ref is not None and req.any_layout and big_chunks:
+    if ref is not None and req.any_layout and (big_chunks or chunks):
         chunks = ref.data.chunks
         datas = [
             (a.data if a.chunks else dsa.from_array(np.asarray(a.data), chunks=chunks, name=False))
@@ -237,9 +239,10 @@ def _layout(req: _Pieces) -> tuple[list[Any], bool]:
             else a.data for a in arrays], False
 
 
-def _plan(req: _Pieces, datas: list[Any], by_chunks: bool) -> tuple[list[Any], list[int], list[int], bool]:
+def _plan(req: _Pieces, datas: list[Any], by_chunks: bool
+          ) -> tuple[list[Any], list[int], list[tuple[int, int]], bool]:
     """The tasks of a request (dask delayed calls for dask inputs, ``(fn, args)`` otherwise), their cells and their
-    first rows.
+    first cells (row, column).
 
     ``datas`` are the request's arrays from :func:`_layout`, the dask ones optimised (together with those of the
     other tables computed with it, so a layer they share is read once per piece, not fused into each).
@@ -251,7 +254,7 @@ def _plan(req: _Pieces, datas: list[Any], by_chunks: bool) -> tuple[list[Any], l
     lazy = any(isinstance(d, dsa.Array) for d in datas)
     tasks: list[Any] = []
     sizes: list[int] = []  # cells of each piece, to batch by memory
-    starts: list[int] = []  # first row of each piece, to batch the pieces of several tables by region
+    starts: list[tuple[int, int]] = []  # first cell of each piece, to batch the pieces of several tables by region
     # cut into delayed blocks of the optimised graphs: passing `d.blocks[i, j]` to a task instead finalises and
     # optimises the whole array graph once per block (75 times for a 5 x 5 grid of three arrays)
     if by_chunks:
@@ -270,7 +273,7 @@ def _plan(req: _Pieces, datas: list[Any], by_chunks: bool) -> tuple[list[Any], l
                 runs = codes_rows.window(0, r1 - r0, c0, c1)
                 tasks.append(dask.delayed(_with_codes, pure=False)(fn, runs, sparse, *blocks))
                 sizes.append((r1 - r0) * (c1 - c0))
-                starts.append(r0)
+                starts.append((r0, c0))
         return tasks, sizes, starts, lazy
     strips = list(cov.strips())
     strip_blocks = [d.to_delayed(optimize_graph=False).reshape(len(strips)) if isinstance(d, dsa.Array) else None
@@ -279,7 +282,7 @@ def _plan(req: _Pieces, datas: list[Any], by_chunks: bool) -> tuple[list[Any], l
         codes, sparse = _strip_parts(cov, r0, r1)
         pieces = [np.asarray(d[r0:r1]) if b is None else b[k] for d, b in zip(datas, strip_blocks, strict=True)]
         sizes.append((r1 - r0) * cov.shape[1])
-        starts.append(r0)
+        starts.append((r0, 0))
         if lazy:
             tasks.append(dask.delayed(_with_codes, pure=False)(fn, codes, sparse, *pieces))
         else:
@@ -326,7 +329,7 @@ def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
     # (first row, request, piece) of every lazy piece: consecutive runs of at most a strip of cells per worker thread
     # are one compute (with two strips, the land cover and SOC stages of a 10,000² run peaked at 1.09 GiB in the SOC
     # tables; 0.95 GiB with one, for 1-2 s more)
-    order = sorted((start, i, j) for i, (_, _, starts, is_lazy) in enumerate(plans) if is_lazy
+    order = sorted((start[0], i, j) for i, (_, _, starts, is_lazy) in enumerate(plans) if is_lazy
                    for j, start in enumerate(starts))
     if order:
         from dask.highlevelgraph import HighLevelGraph
@@ -428,6 +431,68 @@ def compute_table_groups(groups: Mapping[str, Sequence[PendingTable]]) -> dict[s
             out[name] = pd.concat(frames[k : k + len(ts)], ignore_index=True)
         k += len(ts)
     return out
+
+
+class TablePass:
+    """Planned tables whose pieces are summed in a pass that computes their arrays anyway: the layer store of
+    :meth:`openldn.pipeline.RunContext.materialize_many`.
+
+    Each piece is a chunk of the pass's grid, computed with the layers of that chunk while they are in memory,
+    instead of a later pass that reads the stored layers back. Only area tables whose sums are integers (class and
+    cross-tab areas, the layout of which may be any) can ride a pass; a float sum keeps its fixed strips. The
+    pass computes :attr:`arrays` with its own graph (optimised together, so what they share is one task per
+    block), places :meth:`pieces` by their first cell, and hands their results to :meth:`finish`.
+
+    Parameters
+    ----------
+    tables : sequence of PendingTable
+        From the ``plan`` method of :func:`class_area_table` or :func:`crosstab_area_table`, planned on the
+        arrays the pass stores (their chunks: the pieces are those chunks).
+
+    Raises
+    ------
+    ValueError
+        A table whose sums are floats (:func:`zonal_mean_table`, :func:`zonal_sum_table`).
+    """
+
+    def __init__(self, tables: Sequence[PendingTable]) -> None:
+        import dask.array as dsa
+
+        self.tables = [t for t in tables if t._table is None]
+        self._reqs = [req for t in self.tables for req in t._needs]
+        self._layouts = [_layout(req, chunks=True) for req in self._reqs]
+        for datas, by_chunks in self._layouts:
+            if not by_chunks and any(isinstance(d, dsa.Array) for d in datas):
+                raise ValueError("a zonal sum or mean (a float sum) keeps its fixed strips: compute it after the "
+                                 "pass, with compute_tables")
+        self._plans: list[tuple[list[Any], list[int], list[tuple[int, int]], bool]] = []
+
+    @property
+    def arrays(self) -> list[Any]:
+        """The dask arrays of the pieces, each once (to optimise with the pass's layers)."""
+        import dask.array as dsa
+
+        return list({id(d): d for datas, _ in self._layouts for d in datas if isinstance(d, dsa.Array)}.values())
+
+    def pieces(self, optimised: Sequence[Any]) -> list[tuple[tuple[int, int], int, Any]]:
+        """``(first cell, cells, delayed task)`` of every lazy piece, over ``optimised`` (:attr:`arrays` optimised
+        with the pass's layers, in the same order)."""
+        swap = {id(d): o for d, o in zip(self.arrays, optimised, strict=True)}
+        self._plans = [_plan(req, [swap.get(id(d), d) for d in datas], by_chunks)
+                       for req, (datas, by_chunks) in zip(self._reqs, self._layouts, strict=True)]
+        return [(corner, size, task) for tasks, sizes, corners, lazy in self._plans if lazy
+                for task, size, corner in zip(tasks, sizes, corners, strict=True)]
+
+    def finish(self, results: Mapping[Any, Any]) -> None:
+        """Complete the tables: the results of the lazy pieces by task key (from the pass), the other pieces
+        computed now, any further round of a table as :func:`compute_tables` does."""
+        eager = [req for req, (_, _, _, lazy) in zip(self._reqs, self._plans, strict=True) if not lazy]
+        done = iter(_compute_pieces(eager) if eager else [])
+        first = [[results[t.key] for t in tasks] if lazy else next(done) for tasks, _, _, lazy in self._plans]
+        rounds = iter([first])
+        started = {i: (t._steps, t._needs) for i, t in enumerate(self.tables)}
+        for i, df in drive(started, lambda needs: next(rounds, None) or _compute_pieces(needs)).items():
+            self.tables[i]._table, self.tables[i]._needs = df, []
 
 
 class table_function(Generic[_P]):  # a decorator: its instances are the public table functions

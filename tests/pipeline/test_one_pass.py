@@ -117,8 +117,12 @@ def test_productivity_stage__the_counter_sees_one_read_per_layer_when_stored_apa
     """Control: storing the six sub-indicator layers one by one (the code before 7c41ef0) reads every chunk 6x."""
     from openldn.productivity import stage
 
-    def one_by_one(ctx: Any, arrays: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
-        return {k: ctx.materialize(k, da) for k, da in arrays.items()}
+    def one_by_one(ctx: Any, arrays: dict[str, xr.DataArray], tables: Any = None) -> dict[str, xr.DataArray]:
+        from openldn.zonal import compute_tables
+
+        out = {k: ctx.materialize(k, da) for k, da in arrays.items()}
+        compute_tables(tables or [])
+        return out
 
     monkeypatch.setattr(stage, "_store_many", one_by_one)
     ctx = _context(country, tmp_path / "run")

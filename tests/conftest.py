@@ -57,8 +57,8 @@ def table_computes(monkeypatch: pytest.MonkeyPatch):
         def recording_pieces(self, optimised):
             out = pieces(self, optimised)
             if out:
-                keys = [t.key for _, _, t in out]
-                graph = ensure_dict(HighLevelGraph.merge(*[t.__dask_graph__() for _, _, t in out]))
+                keys = [t.key for _, t in out]
+                graph = ensure_dict(HighLevelGraph.merge(*[t.__dask_graph__() for _, t in out]))
                 seen.append(fn(cull(graph, keys)[0], keys))
             return out
 

@@ -203,7 +203,7 @@ def _store_by_rows(sources: list[Any], targets: list[Any], rows: list[int], also
     arrays = optimised[: len(stored)]
     pieces = also.pieces(optimised[len(stored) :]) if also is not None else []
     graph = ensure_dict(HighLevelGraph.merge(*[a.__dask_graph__() for a in arrays],
-                                             *[t.__dask_graph__() for _, _, t in pieces]))
+                                             *[t.__dask_graph__() for _, t in pieces]))
     tasks: list[tuple[tuple[int, int], int, Any]] = []  # ((first row, first column), cells, key) of every chunk
     for a, ax in zip(arrays, rows, strict=True):
         row0 = list(itertools.accumulate(a.chunks[ax], initial=0))
@@ -213,11 +213,11 @@ def _store_by_rows(sources: list[Any], targets: list[Any], rows: list[int], also
                           math.prod(c[i] for c, i in zip(a.chunks, k[1:], strict=True)), k))
     # a table's piece is summed with the chunk it starts at, while the chunk's layers are in memory (its cells are
     # those of the chunk: not counted again)
-    tasks += [(corner, 0, t.key) for corner, _, t in pieces]
+    tasks += [(corner, 0, t.key) for corner, t in pieces]
     graph = fuse_chains(graph, [t[2] for t in tasks])
     tasks.sort(key=lambda t: t[0])  # row-major, the layers of a chunk together (stable: its pieces after them)
     budget = STORE_BAND_CELLS * worker_threads()
-    wanted = {t.key for _, _, t in pieces}
+    wanted = {t.key for _, t in pieces}
     results: dict[Any, Any] = {}
     band: list[Any] = []
     size = 0

@@ -218,16 +218,16 @@ class _Pieces:
     any_layout: bool = False
 
 
-def _layout(req: _Pieces, *, chunks: bool = False) -> tuple[list[Any], bool]:
+def _layout(req: _Pieces, *, any_size: bool = False) -> tuple[list[Any], bool]:
     """The request's arrays as they are cut into pieces (dask arrays rechunked to the pieces, numpy kept as they
-    are) and whether the pieces are the chunks (else row strips). With ``chunks``, the chunks whatever their size
+    are) and whether the pieces are the chunks (else row strips). With ``any_size``, the chunks whatever their size
     (where the layout may be any)."""
     import dask.array as dsa
 
     arrays = req.arrays
     ref = next((a for a in arrays if a.chunks), None)
     big_chunks = ref is not None and ref.data.size / max(1, ref.data.npartitions) >= _MIN_BLOCK_CELLS
-    if ref is not None and req.any_layout and (big_chunks or chunks):
+    if ref is not None and req.any_layout and (big_chunks or any_size):
         chunks = ref.data.chunks
         datas = [
             (a.data if a.chunks else dsa.from_array(np.asarray(a.data), chunks=chunks, name=False))
@@ -254,7 +254,7 @@ def _plan(req: _Pieces, datas: list[Any], by_chunks: bool
     lazy = any(isinstance(d, dsa.Array) for d in datas)
     tasks: list[Any] = []
     sizes: list[int] = []  # cells of each piece, to batch by memory
-    starts: list[tuple[int, int]] = []  # first cell of each piece, to batch the pieces of several tables by region
+    corners: list[tuple[int, int]] = []  # first cell of each piece, to batch the pieces of several tables by region
     # cut into delayed blocks of the optimised graphs: passing `d.blocks[i, j]` to a task instead finalises and
     # optimises the whole array graph once per block (75 times for a 5 x 5 grid of three arrays)
     if by_chunks:
@@ -273,8 +273,8 @@ def _plan(req: _Pieces, datas: list[Any], by_chunks: bool
                 runs = codes_rows.window(0, r1 - r0, c0, c1)
                 tasks.append(dask.delayed(_with_codes, pure=False)(fn, runs, sparse, *blocks))
                 sizes.append((r1 - r0) * (c1 - c0))
-                starts.append((r0, c0))
-        return tasks, sizes, starts, lazy
+                corners.append((r0, c0))
+        return tasks, sizes, corners, lazy
     strips = list(cov.strips())
     strip_blocks = [d.to_delayed(optimize_graph=False).reshape(len(strips)) if isinstance(d, dsa.Array) else None
                     for d in datas]
@@ -282,12 +282,12 @@ def _plan(req: _Pieces, datas: list[Any], by_chunks: bool
         codes, sparse = _strip_parts(cov, r0, r1)
         pieces = [np.asarray(d[r0:r1]) if b is None else b[k] for d, b in zip(datas, strip_blocks, strict=True)]
         sizes.append((r1 - r0) * cov.shape[1])
-        starts.append((r0, 0))
+        corners.append((r0, 0))
         if lazy:
             tasks.append(dask.delayed(_with_codes, pure=False)(fn, codes, sparse, *pieces))
         else:
             tasks.append((_with_codes, (fn, codes, sparse, *pieces)))
-    return tasks, sizes, starts, lazy
+    return tasks, sizes, corners, lazy
 
 
 def _batches(sizes: list[int], budget: int) -> list[slice]:
@@ -329,8 +329,8 @@ def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
     # (first row, request, piece) of every lazy piece: consecutive runs of at most a strip of cells per worker thread
     # are one compute (with two strips, the land cover and SOC stages of a 10,000² run peaked at 1.09 GiB in the SOC
     # tables; 0.95 GiB with one, for 1-2 s more)
-    order = sorted((start[0], i, j) for i, (_, _, starts, is_lazy) in enumerate(plans) if is_lazy
-                   for j, start in enumerate(starts))
+    order = sorted((corner[0], i, j) for i, (_, _, corners, is_lazy) in enumerate(plans) if is_lazy
+                   for j, corner in enumerate(corners))
     if order:
         from dask.highlevelgraph import HighLevelGraph
         from dask.utils import ensure_dict
@@ -460,7 +460,7 @@ class TablePass:
 
         self.tables = [t for t in tables if t._table is None]
         self._reqs = [req for t in self.tables for req in t._needs]
-        self._layouts = [_layout(req, chunks=True) for req in self._reqs]
+        self._layouts = [_layout(req, any_size=True) for req in self._reqs]
         for datas, by_chunks in self._layouts:
             if not by_chunks and any(isinstance(d, dsa.Array) for d in datas):
                 raise ValueError("a zonal sum or mean (a float sum) keeps its fixed strips: compute it after the "
@@ -474,14 +474,14 @@ class TablePass:
 
         return list({id(d): d for datas, _ in self._layouts for d in datas if isinstance(d, dsa.Array)}.values())
 
-    def pieces(self, optimised: Sequence[Any]) -> list[tuple[tuple[int, int], int, Any]]:
-        """``(first cell, cells, delayed task)`` of every lazy piece, over ``optimised`` (:attr:`arrays` optimised
-        with the pass's layers, in the same order)."""
+    def pieces(self, optimised: Sequence[Any]) -> list[tuple[tuple[int, int], Any]]:
+        """``(first cell, delayed task)`` of every lazy piece, over ``optimised`` (:attr:`arrays` optimised with
+        the pass's layers, in the same order)."""
         swap = {id(d): o for d, o in zip(self.arrays, optimised, strict=True)}
         self._plans = [_plan(req, [swap.get(id(d), d) for d in datas], by_chunks)
                        for req, (datas, by_chunks) in zip(self._reqs, self._layouts, strict=True)]
-        return [(corner, size, task) for tasks, sizes, corners, lazy in self._plans if lazy
-                for task, size, corner in zip(tasks, sizes, corners, strict=True)]
+        return [(corner, task) for tasks, _, corners, lazy in self._plans if lazy
+                for task, corner in zip(tasks, corners, strict=True)]
 
     def finish(self, results: Mapping[Any, Any]) -> None:
         """Complete the tables: the results of the lazy pieces by task key (from the pass), the other pieces

@@ -54,14 +54,10 @@ def restore(ctx: Any) -> None:
 
 def run(ctx: Any) -> None:
     """Store the ledger's land/water layer and add the ``land_area`` table of the reported land cover years."""
+    from openldn.land_cover.stage import land_cover_of_year
     from openldn.zonal import class_area_table, compute_tables
 
     led = ledger_of(ctx)
-    if led.land_water is not None:
-        ctx.layers[LAND_WATER_LAYER] = led.land_water
-        ctx.ledger = dataclasses.replace(led, land_water=ctx.layers[LAND_WATER_LAYER])
-    from openldn.land_cover.stage import land_cover_of_year
-
     frames = [
         # the year layers the land cover stage stored (one band each, not strips of the whole series)
         class_area_table.plan(land_water_codes(land_cover_of_year(ctx.layers, year)), ctx.coverage, ctx.area,
@@ -69,6 +65,11 @@ def run(ctx: Any) -> None:
                               legend={k: v[0] for k, v in LAND_WATER_LABELS.items()})
         for year in reported_years(ctx, [int(y) for y in years_of(ctx.layers["lc_unccd"])])
     ]
+    if led.land_water is not None:  # stored with the tables summed in its pass
+        land_water = ctx.as_stored(led.land_water)
+        ctx.materialize_many({LAND_WATER_LAYER: land_water}, tables=frames)
+        ctx.layers[LAND_WATER_LAYER] = land_water
+        ctx.ledger = dataclasses.replace(led, land_water=ctx.layers[LAND_WATER_LAYER])
     ctx.add_table("land_area", pd.concat(compute_tables(frames), ignore_index=True))
 
 

@@ -217,7 +217,8 @@ def run(ctx: Any) -> None:
                 s7 = ctx.layers[f"status7/{p.label}"]
                 _write(ctx, f"status7/{p.label}", s7, legend=S7_LEGEND, title=f"Expanded land status {p.label}")
                 tables.append(("status", status_tables[f"status7/{p.label}"], {}))
-    # the stage's area tables in one pass over the stored layers, registered in the order they were planned
+    # the tables not summed in a pass (before the false-positive recode; a sub-indicator its stage did not
+    # tabulate) in one compute over the stored layers; every table registered in the order it was planned
     computed = iter(compute_tables([t for _, t, _ in tables if not isinstance(t, pd.DataFrame)]))
     for key, t, extra in tables:
         ctx.add_table(key, (t if isinstance(t, pd.DataFrame) else next(computed)).assign(**extra))

@@ -28,7 +28,7 @@ from openldn.core.periods import (
 from openldn.core.vocab import Legend, load_legend
 from openldn.core.years import closest_year as _closest_year
 from openldn.exceptions import ConfigError, MissingYearError
-from openldn.land_cover.stage import land_cover_of_year
+from openldn.land_cover.stage import degradation_table_legend, land_cover_of_year
 from openldn.productivity.dynamics import land_productivity_dynamics
 from openldn.productivity.lpd import import_lpd, load_lpd_table, lpd_class, lpd_to_degradation
 from openldn.productivity.options import ProductivityOptions
@@ -46,7 +46,6 @@ TABLE_WATER_CODE = WATER
 LPD_LEGEND: Legend = load_legend("lpd")
 _TRAJ_LEGEND = load_legend("productivity_trend")
 _PERF_LEGEND = load_legend("productivity_performance")
-_DEG_TABLE_LEGEND = {-1: "Degraded", 0: "Stable", 1: "Improved", TABLE_WATER_CODE: "Water bodies (not land)"}
 
 
 def annual(da: xr.DataArray, how: str = "mean") -> xr.DataArray:
@@ -368,7 +367,7 @@ def run(ctx: Any) -> None:
                                                        legend_b=LPD_LEGEND))
         deg_frames.append(ledger.plan_class_table(degs[f"prod_degradation/{p.label}"].astype(np.int16),
                                                   variable="prod_degradation", period=p.label,
-                                                  legend=_DEG_TABLE_LEGEND))
+                                                  legend=degradation_table_legend()))
     _store_many(ctx, {**lpds, **degs}, tables=[*lpd_frames, *deg_frames])
     ctx.layers.update({**lpds, **degs})
     for i, p in enumerate(periods):

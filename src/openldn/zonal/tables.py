@@ -303,6 +303,22 @@ def _batches(sizes: list[int], budget: int) -> list[slice]:
     return out
 
 
+def _lazy_arrays(layouts: list[tuple[list[Any], bool]]) -> list[Any]:
+    """The dask arrays of requests laid out by :func:`_layout`, each once, in order."""
+    import dask.array as dsa
+
+    return list({id(d): d for datas, _ in layouts for d in datas if isinstance(d, dsa.Array)}.values())
+
+
+def _plans(reqs: list[_Pieces], layouts: list[tuple[list[Any], bool]], lazy: list[Any], optimised: list[Any]
+           ) -> list[tuple[list[Any], list[int], list[tuple[int, int]], bool]]:
+    """:func:`_plan` of every request, over the optimised versions (``optimised``) of its dask arrays (``lazy``,
+    from :func:`_lazy_arrays`)."""
+    swap = {id(d): o for d, o in zip(lazy, optimised, strict=True)}
+    return [_plan(req, [swap.get(id(d), d) for d in datas], by_chunks)
+            for req, (datas, by_chunks) in zip(reqs, layouts, strict=True)]
+
+
 def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
     """The results of every piece of every request, in order; dask runs the pieces of all the requests together.
 
@@ -312,19 +328,16 @@ def _compute_pieces(reqs: list[_Pieces]) -> list[list[Any]]:
     hence their reads of a shared layer and of the cell areas. numpy inputs run through a thread pool.
     """
     import dask
-    import dask.array as dsa
 
     from openldn.zonal.coverage import _STRIP_CELLS
 
     layouts = [_layout(r) for r in reqs]
-    lazy_datas = list({id(d): d for datas, _ in layouts for d in datas if isinstance(d, dsa.Array)}.values())
+    lazy = _lazy_arrays(layouts)
     # optimised as one graph (a read they share stays one task per piece); for several tables without dask's
     # low-level fusion, which would fuse a shared read (a stored land cover series, say) into each of its users and
     # so read it once per table
     with dask.config.set({"optimization.fuse.active": False} if len(reqs) > 1 else {}):
-        optimised = dict(zip((id(d) for d in lazy_datas), optimize_together(lazy_datas), strict=True))
-    plans = [_plan(r, [optimised.get(id(d), d) for d in datas], by_chunks)
-             for r, (datas, by_chunks) in zip(reqs, layouts, strict=True)]
+        plans = _plans(reqs, layouts, lazy, optimize_together(lazy))
     out: list[list[Any]] = [[None] * len(tasks) for tasks, _, _, _ in plans]
     # (first row, request, piece) of every lazy piece: consecutive runs of at most a strip of cells per worker thread
     # are one compute (with two strips, the land cover and SOC stages of a 10,000² run peaked at 1.09 GiB in the SOC
@@ -402,9 +415,7 @@ def compute_tables(tables: Sequence[PendingTable]) -> list[pd.DataFrame]:
     list of pandas.DataFrame
         In the order given.
     """
-    todo = {i: t for i, t in enumerate(tables) if t._table is None}
-    for i, df in drive({i: (t._steps, t._needs) for i, t in todo.items()}, _compute_pieces).items():
-        todo[i]._table, todo[i]._needs = df, []
+    _complete([t for t in tables if t._table is None], _compute_pieces)
     out = [t._table for t in tables]
     assert all(df is not None for df in out)
     return out  # type: ignore[return-value]
@@ -431,6 +442,14 @@ def compute_table_groups(groups: Mapping[str, Sequence[PendingTable]]) -> dict[s
             out[name] = pd.concat(frames[k : k + len(ts)], ignore_index=True)
         k += len(ts)
     return out
+
+
+def _complete(tables: list[PendingTable], run: Callable[[list[_Pieces]], list[list[Any]]]) -> None:
+    """Drive planned tables to their frames (:func:`openldn.core.steps.drive`), each round's pieces computed by
+    ``run``."""
+    started = {i: (t._steps, t._needs) for i, t in enumerate(tables)}
+    for i, df in drive(started, run).items():
+        tables[i]._table, tables[i]._needs = df, []
 
 
 class TablePass:
@@ -465,21 +484,14 @@ class TablePass:
             if not by_chunks and any(isinstance(d, dsa.Array) for d in datas):
                 raise ValueError("a zonal sum or mean (a float sum) keeps its fixed strips: compute it after the "
                                  "pass, with compute_tables")
+        #: The dask arrays of the pieces, each once (to optimise with the pass's layers).
+        self.arrays: list[Any] = _lazy_arrays(self._layouts)
         self._plans: list[tuple[list[Any], list[int], list[tuple[int, int]], bool]] = []
-
-    @property
-    def arrays(self) -> list[Any]:
-        """The dask arrays of the pieces, each once (to optimise with the pass's layers)."""
-        import dask.array as dsa
-
-        return list({id(d): d for datas, _ in self._layouts for d in datas if isinstance(d, dsa.Array)}.values())
 
     def pieces(self, optimised: Sequence[Any]) -> list[tuple[tuple[int, int], Any]]:
         """``(first cell, delayed task)`` of every lazy piece, over ``optimised`` (:attr:`arrays` optimised with
         the pass's layers, in the same order)."""
-        swap = {id(d): o for d, o in zip(self.arrays, optimised, strict=True)}
-        self._plans = [_plan(req, [swap.get(id(d), d) for d in datas], by_chunks)
-                       for req, (datas, by_chunks) in zip(self._reqs, self._layouts, strict=True)]
+        self._plans = _plans(self._reqs, self._layouts, self.arrays, list(optimised))
         return [(corner, task) for tasks, _, corners, lazy in self._plans if lazy
                 for task, corner in zip(tasks, corners, strict=True)]
 
@@ -490,9 +502,7 @@ class TablePass:
         done = iter(_compute_pieces(eager) if eager else [])
         first = [[results[t.key] for t in tasks] if lazy else next(done) for tasks, _, _, lazy in self._plans]
         rounds = iter([first])
-        started = {i: (t._steps, t._needs) for i, t in enumerate(self.tables)}
-        for i, df in drive(started, lambda needs: next(rounds, None) or _compute_pieces(needs)).items():
-            self.tables[i]._table, self.tables[i]._needs = df, []
+        _complete(self.tables, lambda needs: next(rounds, None) or _compute_pieces(needs))
 
 
 class table_function(Generic[_P]):  # a decorator: its instances are the public table functions

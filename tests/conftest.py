@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -78,8 +79,9 @@ def no_dask_compute():
 
 
 @pytest.fixture
-def fake_context() -> type:
-    """The stand-in run context of tests/land_cover/fake_context.py (for stage tests)."""
+def fake_context(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The stand-in run context of tests/land_cover/fake_context.py (for stage tests); each context writes in a new
+    pytest temporary folder (a folder of the system's temp directory per context was never removed)."""
     import importlib.util
 
     path = Path(__file__).resolve().parent / "land_cover" / "fake_context.py"
@@ -87,4 +89,8 @@ def fake_context() -> type:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.FakeContext
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        return module.FakeContext(*args, out_dir=tmp_path_factory.mktemp("stage"), **kwargs)
+
+    return make

@@ -44,16 +44,7 @@ def test_write_cog_roundtrip_years_and_layout(tmp_path, rng):
     assert [f.name for f in p.parent.iterdir()] == ["ndvi.tif"], "no temporary file left"
 
 
-def test_write_cog_wide_raster_in_bounded_windows(tmp_path, rng, monkeypatch):
-    """A raster too wide for 512 whole rows in the strip budget is computed in 512-row spans of whole tiles; the
-    file holds every pixel once, as given."""
-    from openldn.io import write as w
-
-    monkeypatch.setattr(w, "_WINDOW_BYTES", 3 * 512 * 1024)  # 3 bands of uint8: two tiles across per window
-    data = rng.integers(0, 250, size=(3, 1100, 2600)).astype("uint8")
-    gb = GeoBox((1100, 2600), Affine(30, 0, 5e5, 0, -30, 1e6), "EPSG:32637")
-    da = attach_grid(xr.DataArray(dsa.from_array(data, chunks=(3, 512, 512)), dims=("band", "y", "x"),
-                                  coords={"band": [1, 2, 3]}), gb)
+def _recording_computes(monkeypatch) -> list[tuple[int, ...]]:
     computed: list[tuple[int, ...]] = []
     real = xr.DataArray.compute
 
@@ -62,11 +53,55 @@ def test_write_cog_wide_raster_in_bounded_windows(tmp_path, rng, monkeypatch):
         return real(self, *a, **k)
 
     monkeypatch.setattr(xr.DataArray, "compute", recording)
+    return computed
+
+
+@pytest.mark.parametrize(("chunks", "windows"), [
+    # whole chunks side by side within the budget (two 512² chunks of 3 bytes a cell); the short last chunk row,
+    # 76 x 2,600, fits whole
+    ((3, 512, 512), [(3, 512, c) for c in (1024, 1024, 552)] * 2 + [(3, 76, 2600)]),
+    # one chunk over the budget: 512-row spans of whole tiles within it
+    ((3, 1100, 2600), [(3, r, c) for r in (512, 512, 76) for c in (1024, 1024, 552)]),
+])
+def test_write_cog_wide_raster_in_bounded_windows(tmp_path, rng, monkeypatch, chunks, windows):
+    """A raster is computed in windows of whole chunks within the strip budget, or 512-row spans of whole tiles
+    of a chunk too large for it; the file holds every pixel once, as given."""
+    from openldn.io import write as w
+
+    monkeypatch.setattr(w, "_WINDOW_BYTES", 3 * 512 * 1024)  # 3 bands of uint8: two tiles across per window
+    data = rng.integers(0, 250, size=(3, 1100, 2600)).astype("uint8")
+    gb = GeoBox((1100, 2600), Affine(30, 0, 5e5, 0, -30, 1e6), "EPSG:32637")
+    da = attach_grid(xr.DataArray(dsa.from_array(data, chunks=chunks), dims=("band", "y", "x"),
+                                  coords={"band": [1, 2, 3]}), gb)
+    computed = _recording_computes(monkeypatch)
     p = write_cog(da, tmp_path / "wide.tif")
-    # 1,100 rows: spans of 512, 512, 76; 2,600 columns: 1,024, 1,024, 552
-    assert computed == [(3, r, c) for r in (512, 512, 76) for c in (1024, 1024, 552)]
+    assert computed == windows
     with rasterio.open(p) as src:
         np.testing.assert_array_equal(src.read(), data)
+
+
+def test_write_cog_computes_each_chunk_once(tmp_path, rng, monkeypatch):
+    """Chunks that do not fall on the file's 512² tiles (a run's chunk grid shifted onto its inputs' tiles) are
+    each computed once, and the pixels land where they belong."""
+    from openldn.io import write as w
+
+    monkeypatch.setattr(w, "_WINDOW_BYTES", 4 * 700 * 700)  # one 700² float32 chunk
+    data = rng.random((1000, 1500)).astype("float32")
+    seen: list[tuple[int, ...]] = []
+
+    def block(x, block_info=None):
+        seen.append(tuple(block_info[0]["chunk-location"]))
+        return x * 2
+
+    arr = dsa.from_array(data, chunks=((300, 700), (700, 700, 100))).map_blocks(block, dtype="float32")
+    gb = GeoBox((1000, 1500), Affine(30, 0, 5e5, 0, -30, 1e6), "EPSG:32637")
+    computed = _recording_computes(monkeypatch)
+    p = write_cog(attach_grid(xr.DataArray(arr, dims=("y", "x")), gb), tmp_path / "shifted.tif")
+    assert sorted(seen) == [(i, j) for i in range(2) for j in range(3)], "each chunk computed once"
+    # 300 rows: the three chunks fit side by side; 700 rows: one chunk at a time
+    assert computed == [(300, 1500), (700, 700), (700, 700), (700, 100)]
+    with rasterio.open(p) as src:
+        np.testing.assert_array_equal(src.read(1), data * 2)
 
 
 def test_write_cog_categorical_colour_table(tmp_path):

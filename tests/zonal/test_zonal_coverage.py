@@ -80,6 +80,19 @@ def test_cell_aligned_box_has_no_partial_cells():
     assert int(cov.aoi_mask().sum()) == 25
 
 
+@pytest.mark.parametrize("chunks", [None, ((7, 13, 9), (5, 11, 7)), ((29,), (23,))])
+def test_aoi_mask_matches_shapely_on_any_chunks(chunks):
+    """The AOI mask, by row strips or on the chunks of the maps it masks: a cell is in when shapely finds any part
+    of it inside the polygon (a hole and boundary cells cut across chunk edges)."""
+    gb = GeoBox((29, 23), Affine(5.0, 0, 1.7, 0, -5.0, 142.3), "EPSG:3857")
+    poly = shapely.Point(60, 70).buffer(52, 9).difference(shapely.Point(55, 80).buffer(17, 5))
+    cov = build_coverage(gb, aoi=gpd.GeoDataFrame(geometry=[poly], crs="EPSG:3857"))
+    mask = cov.aoi_mask(chunks)
+    if chunks is not None:
+        assert mask.data.chunks == chunks
+    np.testing.assert_array_equal(mask.values, _shapely_fractions(poly, gb) > 1e-9)
+
+
 @pytest.fixture(params=[None, 23], ids=["one-band", "small-bands"])
 def bands(request, monkeypatch):
     """The coverage built in one band of rows, or in bands of a few rows (``_STRIP_CELLS`` cells each)."""

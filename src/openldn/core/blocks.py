@@ -12,6 +12,7 @@ pass spent about 14 s of thread time in those copies, and the kernels ran up to 
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -20,9 +21,21 @@ import numba
 import numpy as np
 import xarray as xr
 
-__all__ = ["cellwise", "isin", "map_values", "reduce_axis", "reduce_axis_each", "where_inside"]
+__all__ = ["cellwise", "chunk_spans", "isin", "map_values", "reduce_axis", "reduce_axis_each", "where_inside"]
 
 _LETTERS = "abcdefghijklmnopqrstuvw"
+
+
+def chunk_spans(sizes: Iterable[int]) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each chunk along an axis of chunk ``sizes`` (one axis of ``dask.array.Array.chunks``).
+
+    Examples
+    --------
+    >>> chunk_spans((3, 4, 2))
+    [(0, 3), (3, 7), (7, 9)]
+    """
+    edges = [0, *itertools.accumulate(int(n) for n in sizes)]
+    return list(itertools.pairwise(edges))
 
 
 def _block(fn: Callable[..., np.ndarray], kwargs: Mapping[str, Any], *pieces: Any) -> np.ndarray:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from openldn.core.blocks import chunk_spans
 from openldn.exceptions import ConfigError, GridMismatchError
 from openldn.io._atomic import _tmp_name, atomic_path
 
@@ -27,19 +28,69 @@ _BLOCKSIZE = 512
 _WINDOW_BYTES = 16 * 2**20
 
 
-def _windows(ny: int, nx: int, cell_bytes: int) -> list[tuple[int, int, int, int]]:
+def _windows(ny: int, nx: int, cell_bytes: int,
+             chunks: tuple[tuple[int, ...], tuple[int, ...]] | None = None) -> list[tuple[int, int, int, int]]:
     """The windows ``(r0, r1, c0, c1)`` a raster of ``ny`` x ``nx`` cells of ``cell_bytes`` each (all bands) is
-    computed and written by, in row order: whole rows when 512 of them fit in ``_WINDOW_BYTES``, else strips of 512
-    rows cut across into column spans that fit (multiples of 512; a 512 x 512 tile at least). Edges are multiples of
-    the COG tile, so no tile is written in parts by two windows; memory is bounded whatever the width (a 10,000-wide
-    24-band series took 512 whole rows, 123 MB, and twice that while dask assembled them; the maps of a 10,000² run
-    were written in windows of 64 MB, two maps at a time).
+    computed and written by, in row order.
+
+    A dask raster (``chunks``: its row and column chunk sizes) is written by whole chunks, so each is computed once:
+    whole chunk rows while they fit in ``_WINDOW_BYTES``, else the chunks of a chunk row side by side while they fit
+    (one chunk at least). Windows
+    of 512 rows cut the chunks of a 10,000² run (1,024 pixels) in two or three, and computed each chunk again for
+    every window it met: the maps' chunks, their reads and their AOI mask 2-3.6 times. A chunk larger than the
+    budget (a deep series), and a raster without chunks, are written as :func:`_tile_windows` gives.
 
     Examples
     --------
     >>> _windows(1000, 1000, 4)
     [(0, 1000, 0, 1000)]
-    >>> _windows(600, 20000, 24)[:3]
+    >>> _windows(2000, 6000, 2, ((600, 700, 700), (3000, 3000)))
+    [(0, 1300, 0, 6000), (1300, 2000, 0, 6000)]
+    >>> _windows(2000, 3000, 8, ((1000, 1000), (1000, 1000, 1000)))
+    [(0, 1000, 0, 2000), (0, 1000, 2000, 3000), (1000, 2000, 0, 2000), (1000, 2000, 2000, 3000)]
+    """
+    if chunks is None:
+        return _tile_windows(ny, nx, cell_bytes)
+    rows, cols = (chunk_spans(c) for c in chunks)
+    out: list[tuple[int, int, int, int]] = []
+    top = None  # first row of a window of whole chunk rows being grown
+    for r0, r1 in rows:
+        if (r1 - (r0 if top is None else top)) * nx * cell_bytes <= _WINDOW_BYTES:
+            top = r0 if top is None else top
+            continue
+        if top is not None:
+            out.append((top, r0, 0, nx))
+            top = None
+        if (r1 - r0) * nx * cell_bytes <= _WINDOW_BYTES:
+            top = r0
+            continue
+        start = None  # first column of a window of this chunk row's chunks being grown
+        for c0, c1 in cols:
+            if (r1 - r0) * (c1 - c0) * cell_bytes > _WINDOW_BYTES:  # one chunk over budget: tiles within it
+                if start is not None:
+                    out.append((r0, r1, start, c0))
+                    start = None
+                out += [(r0 + a, r0 + b, c0 + c, c0 + d) for a, b, c, d in _tile_windows(r1 - r0, c1 - c0, cell_bytes)]
+                continue
+            if start is not None and (r1 - r0) * (c1 - start) * cell_bytes > _WINDOW_BYTES:
+                out.append((r0, r1, start, c0))
+                start = None
+            start = c0 if start is None else start
+        if start is not None:
+            out.append((r0, r1, start, nx))
+    if top is not None:
+        out.append((top, ny, 0, nx))
+    return out
+
+
+def _tile_windows(ny: int, nx: int, cell_bytes: int) -> list[tuple[int, int, int, int]]:
+    """Windows of whole rows when 512 of them fit in ``_WINDOW_BYTES``, else strips of 512 rows cut across into
+    column spans that fit (multiples of 512; a 512 x 512 tile at least). Memory is bounded whatever the width (a
+    10,000-wide 24-band series took 512 whole rows, 123 MB, and twice that while dask assembled them).
+
+    Examples
+    --------
+    >>> _tile_windows(600, 20000, 24)[:3]
     [(0, 512, 0, 1024), (0, 512, 1024, 2048), (0, 512, 2048, 3072)]
     """
     rows = (_WINDOW_BYTES // max(1, nx * cell_bytes)) // _BLOCKSIZE * _BLOCKSIZE
@@ -211,7 +262,8 @@ def write_cog(
     inter = _tmp_name(final, "stage")
     try:
         with rasterio.open(inter, "w", **profile) as dst:
-            for r0, r1, c0, c1 in _windows(ny, nx, count * dtype.itemsize):
+            chunks = (tuple(da.chunksizes["y"]), tuple(da.chunksizes["x"])) if da.chunks is not None else None
+            for r0, r1, c0, c1 in _windows(ny, nx, count * dtype.itemsize, chunks):
                 window = da.isel(y=slice(r0, r1), x=slice(c0, c1))
                 block = np.asarray(window.compute(scheduler=scheduler).values)
                 if block.ndim == 2:

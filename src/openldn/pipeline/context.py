@@ -144,14 +144,17 @@ class RunContext:
 
     def mask_outside_aoi(self, da: xr.DataArray) -> xr.DataArray:
         """``da`` with cells that do not touch the area of interest set to nodata (as written to maps)."""
-        if getattr(self, "_aoi_mask", None) is None:
-            self._aoi_mask = self.layer_chunks(self.coverage.aoi_mask())  # as the maps it masks
+        chunks = (tuple(da.chunksizes["y"]), tuple(da.chunksizes["x"])) if da.chunks is not None else None
+        masks = self.__dict__.setdefault("_aoi_masks", {})
+        if chunks not in masks:  # one block per chunk of the maps it masks (made from that window's runs)
+            masks[chunks] = self.coverage.aoi_mask(chunks)
+        mask = masks[chunks]
         if np.issubdtype(da.dtype, np.integer):
             fill = da.attrs.get("_FillValue", da.encoding.get("_FillValue", NODATA))
             fill = NODATA if fill is None else fill
-            out = da.where(self._aoi_mask, fill).astype(da.dtype)
+            out = da.where(mask, fill).astype(da.dtype)
         else:
-            out = da.where(self._aoi_mask)
+            out = da.where(mask)
         out.attrs = dict(da.attrs)
         return out.rio.write_crs(da.rio.crs) if da.rio.crs is not None else out
 

@@ -126,12 +126,10 @@ def _grid_mask(ctx: Any, like: xr.DataArray) -> xr.DataArray | None:
     cov = getattr(ctx, "coverage", None)
     if cov is None or not hasattr(cov, "aoi_mask"):
         return None
-    m = cov.aoi_mask()  # lazy, strip by strip: never a whole-grid array (nor a big constant in the graph)
-    data = m.data
     if like.chunks is None:
-        data = np.asarray(m.values, dtype=bool)
-    elif hasattr(data, "rechunk"):
-        data = data.rechunk((like.chunksizes["y"], like.chunksizes["x"]))
+        data = np.asarray(cov.aoi_mask().values, dtype=bool)
+    else:  # lazy, a block per chunk of ``like``: never a whole-grid array (nor a big constant in the graph)
+        data = cov.aoi_mask((tuple(like.chunksizes["y"]), tuple(like.chunksizes["x"]))).data
     return xr.DataArray(data, dims=("y", "x"), coords={"y": like["y"], "x": like["x"]})
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from openldn.core.blocks import chunk_spans
 from openldn.exceptions import ConfigError, EmptyAOIError
 from openldn.zonal._kernels import accumulate_edges, fill_runs, finish_strip, sparse_entries
 
@@ -57,9 +58,20 @@ class CoverageLevel:
 
     def strip(self, r0: int, r1: int, nx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Entries of rows ``r0:r1``: (row within the strip, column, zone, fraction)."""
+        return self.window(r0, r1, 0, nx, nx)
+
+    def window(self, r0: int, r1: int, c0: int, c1: int, nx: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Entries of rows ``r0:r1`` and columns ``c0:c1`` of a grid ``nx`` wide: (row, column) within the window,
+        zone, fraction."""
         lo, hi = np.searchsorted(self.cells, [r0 * nx, r1 * nx])
         cells = self.cells[lo:hi] - r0 * nx
-        return (cells // nx).astype(np.int64), (cells % nx).astype(np.int64), self.zones[lo:hi], self.fractions[lo:hi]
+        rows, cols = cells // nx, cells % nx
+        zones, fractions = self.zones[lo:hi], self.fractions[lo:hi]
+        if c0 > 0 or c1 < nx:
+            keep = (cols >= c0) & (cols < c1)
+            rows, cols, zones, fractions = rows[keep], cols[keep] - c0, zones[keep], fractions[keep]
+        return rows.astype(np.int64), cols.astype(np.int64), zones, fractions
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,6 +166,21 @@ def _with_codes(fn: Any, runs: CodeRuns, *args: Any) -> Any:
     return fn(runs.decode(), *args)
 
 
+def _with_runs(fn: Any, runs: CodeRuns, *args: Any) -> Any:
+    """``fn(runs, *args)``: for the functions that read the runs themselves."""
+    return fn(runs, *args)
+
+
+def _aoi_block(runs: CodeRuns, parts: _Parts, nx: int) -> np.ndarray:
+    """Cells of one window that overlap the AOI at all: its runs of cells fully inside (code bit 0) and its sparse
+    AOI entries, set straight into a boolean window (no dense codes in between)."""
+    out = np.zeros(runs.shape, dtype=np.bool_)
+    inside = (runs.values & 1).astype(np.bool_)
+    fill_runs(runs.rows[inside], runs.starts[inside], runs.ends[inside], inside[inside], out)
+    out[parts[0][0], parts[0][1]] = True
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class Coverage:
     """Fractional coverage of a grid by the area of interest (zone ``"ALL"``) and admin units.
@@ -242,9 +269,14 @@ class Coverage:
         """
         return self._lazy(_fraction_strip, np.float32, f"coverage_{zone_id}", self.index_of(zone_id))
 
-    def aoi_mask(self) -> xr.DataArray:
-        """Boolean DataArray: True for cells that overlap the area of interest at all (lazy, as :meth:`fraction`)."""
-        return self._lazy(_aoi_strip, np.bool_, "aoi_mask")
+    def aoi_mask(self, chunks: tuple[tuple[int, ...], tuple[int, ...]] | None = None) -> xr.DataArray:
+        """Boolean DataArray: True for cells that overlap the area of interest at all (lazy, as :meth:`fraction`).
+
+        ``chunks`` (row and column chunk sizes, as ``dask.array.Array.chunks``) makes one block per chunk of the
+        arrays it masks, each made from its own window of the runs: masked by row strips, a map written in windows
+        of 512 rows at a 1,024-pixel chunk decoded every strip 3.6 times (10,000²).
+        """
+        return self._lazy(_aoi_block, np.bool_, "aoi_mask", chunks=chunks, decode=False)
 
     def zone_labels(self) -> xr.DataArray:
         """int32 DataArray: index of the admin unit holding the largest part of each cell (0 = none / AOI only).
@@ -253,10 +285,13 @@ class Coverage:
         """
         return self._lazy(_labels_strip, np.int32, "zone")
 
-    def _lazy(self, fn: Any, dtype: Any, name: str, *args: Any) -> xr.DataArray:
-        """A dask-backed grid whose strip ``r0:r1`` is ``fn(codes[r0:r1], entries of r0:r1, nx, *args)``.
+    def _lazy(self, fn: Any, dtype: Any, name: str, *args: Any,
+              chunks: tuple[tuple[int, ...], tuple[int, ...]] | None = None, decode: bool = True) -> xr.DataArray:
+        """A dask-backed grid whose block of rows ``r0:r1`` and columns ``c0:c1`` is ``fn(codes, entries, width,
+        *args)`` over that window (``decode=False``: ``fn`` gets the window's code runs instead of its codes).
 
-        Each task holds only its strip's code runs and sparse entries (small: nothing per cell).
+        The blocks are the row strips of :meth:`strips`, whole rows wide, or the given ``chunks``. Each task holds
+        only its window's code runs and sparse entries (small: nothing per cell).
         """
         import uuid
 
@@ -264,14 +299,22 @@ class Coverage:
         import dask.array as dska
 
         ny, nx = self.shape
+        if chunks is None:
+            row_spans, col_spans = list(self.strips()), [(0, nx)]
+        else:
+            row_spans, col_spans = (chunk_spans(c) for c in chunks)
         token = uuid.uuid4().hex  # a new graph each call: never mistaken for another coverage's strips
-        blocks = []
-        for r0, r1 in self.strips():
-            parts = tuple(lev.strip(r0, r1, nx) for lev in self.levels)
-            task = dask.delayed(_with_codes, pure=True)(fn, self.runs.window(r0, r1), parts, nx, *args,
-                                                        dask_key_name=f"{name}-{token}-{r0}")
-            blocks.append(dska.from_delayed(task, shape=(r1 - r0, nx), dtype=dtype))
-        data = dska.concatenate(blocks, axis=0) if blocks else dska.zeros((ny, nx), dtype=dtype)
+        task_fn = _with_codes if decode else _with_runs
+        grid = []
+        for r0, r1 in row_spans:
+            row = []
+            for c0, c1 in col_spans:
+                parts = tuple(lev.window(r0, r1, c0, c1, nx) for lev in self.levels)
+                task = dask.delayed(task_fn, pure=True)(fn, self.runs.window(r0, r1, c0, c1), parts, c1 - c0, *args,
+                                                        dask_key_name=f"{name}-{token}-{r0}-{c0}")
+                row.append(dska.from_delayed(task, shape=(r1 - r0, c1 - c0), dtype=dtype))
+            grid.append(row)
+        data = dska.block(grid) if grid else dska.zeros((ny, nx), dtype=dtype)
         return _grid_array(data, self.geobox, name=name)
 
 
@@ -290,14 +333,6 @@ def _fraction_strip(codes: np.ndarray, parts: _Parts, nx: int, z: int) -> np.nda
         sel = zones == z
         np.add.at(out.reshape(-1), rows[sel] * nx + cols[sel], fr[sel].astype(np.float32))
     return out
-
-
-def _aoi_strip(codes: np.ndarray, parts: _Parts, nx: int) -> np.ndarray:
-    """Cells of one strip that overlap the AOI at all."""
-    m = (codes & 1).astype(bool)
-    rows, cols = parts[0][0], parts[0][1]
-    m[rows, cols] = True
-    return m
 
 
 def _labels_strip(codes: np.ndarray, parts: _Parts, nx: int) -> np.ndarray:

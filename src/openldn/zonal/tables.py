@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from openldn.core.blocks import chunk_spans
 from openldn.core.codes import MASK, NODATA, WATER
 from openldn.core.grid import rechunk_cell_areas
 from openldn.core.steps import Steps, drive
@@ -260,13 +261,9 @@ def _plan(req: _Pieces, datas: list[Any], by_chunks: bool
     if by_chunks:
         chunks = datas[0].chunks
         delayed_blocks = [d.to_delayed(optimize_graph=False) for d in datas]
-        row_edges = np.cumsum((0, *chunks[0]))
-        col_edges = np.cumsum((0, *chunks[1]))
-        for iy in range(len(chunks[0])):
-            r0, r1 = int(row_edges[iy]), int(row_edges[iy + 1])
+        for iy, (r0, r1) in enumerate(chunk_spans(chunks[0])):
             codes_rows, (si, sj, sz, sf) = _strip_parts(cov, r0, r1)
-            for ix in range(len(chunks[1])):
-                c0, c1 = int(col_edges[ix]), int(col_edges[ix + 1])
+            for ix, (c0, c1) in enumerate(chunk_spans(chunks[1])):
                 m = (sj >= c0) & (sj < c1)
                 sparse: tuple[np.ndarray, ...] = (si[m], sj[m] - c0, sz[m], sf[m])
                 blocks = [b[iy, ix] for b in delayed_blocks]

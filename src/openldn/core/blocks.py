@@ -21,7 +21,8 @@ import numba
 import numpy as np
 import xarray as xr
 
-__all__ = ["cellwise", "chunk_spans", "isin", "map_values", "reduce_axis", "reduce_axis_each", "where_inside"]
+__all__ = ["cellwise", "chunk_spans", "isin", "map_values", "plane_chunks", "reduce_axis", "reduce_axis_each",
+           "where_inside"]
 
 _LETTERS = "abcdefghijklmnopqrstuvw"
 
@@ -36,6 +37,14 @@ def chunk_spans(sizes: Iterable[int]) -> list[tuple[int, int]]:
     """
     edges = [0, *itertools.accumulate(int(n) for n in sizes)]
     return list(itertools.pairwise(edges))
+
+
+def plane_chunks(da: xr.DataArray) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """The row and column chunk sizes (``y``, ``x``) of a dask-backed raster; None for a numpy-backed one."""
+    if da.chunks is None:
+        return None
+    sizes = da.chunksizes
+    return tuple(sizes["y"]), tuple(sizes["x"])
 
 
 def _block(fn: Callable[..., np.ndarray], kwargs: Mapping[str, Any], *pieces: Any) -> np.ndarray:

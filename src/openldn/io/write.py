@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from openldn.core.blocks import chunk_spans
+from openldn.core.blocks import chunk_spans, plane_chunks
 from openldn.exceptions import ConfigError, GridMismatchError
 from openldn.io._atomic import _tmp_name, atomic_path
 
@@ -35,10 +35,10 @@ def _windows(ny: int, nx: int, cell_bytes: int,
 
     A dask raster (``chunks``: its row and column chunk sizes) is written by whole chunks, so each is computed once:
     whole chunk rows while they fit in ``_WINDOW_BYTES``, else the chunks of a chunk row side by side while they fit
-    (one chunk at least). Windows
-    of 512 rows cut the chunks of a 10,000² run (1,024 pixels) in two or three, and computed each chunk again for
-    every window it met: the maps' chunks, their reads and their AOI mask 2-3.6 times. A chunk larger than the
-    budget (a deep series), and a raster without chunks, are written as :func:`_tile_windows` gives.
+    (one chunk at least). Windows of 512 rows cut the chunks of a 10,000² run (1,024 pixels) in two or three and
+    computed each chunk again for every window it met: the maps' chunks, their reads and their AOI mask 2-3.6 times.
+    A chunk larger than the budget (a deep series), and a raster without chunks, are written as
+    :func:`_tile_windows` gives.
 
     Examples
     --------
@@ -262,8 +262,7 @@ def write_cog(
     inter = _tmp_name(final, "stage")
     try:
         with rasterio.open(inter, "w", **profile) as dst:
-            chunks = (tuple(da.chunksizes["y"]), tuple(da.chunksizes["x"])) if da.chunks is not None else None
-            for r0, r1, c0, c1 in _windows(ny, nx, count * dtype.itemsize, chunks):
+            for r0, r1, c0, c1 in _windows(ny, nx, count * dtype.itemsize, plane_chunks(da)):
                 window = da.isel(y=slice(r0, r1), x=slice(c0, c1))
                 block = np.asarray(window.compute(scheduler=scheduler).values)
                 if block.ndim == 2:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from openldn.core.blocks import plane_chunks
 from openldn.core.codes import NODATA
 from openldn.core.stage import Stage
 from openldn.core.workers import active_client
@@ -113,6 +114,7 @@ class RunContext:
         self._stage_tables: list[str] = []
         self._stage_outputs: list[dict[str, Any]] = []
         self._writes = _BackgroundWrites()
+        self._aoi_masks: dict[Any, xr.DataArray] = {}  # the AOI mask on each chunk grid of the maps written
 
     # -- inputs ---------------------------------------------------------------------------------------------
     def has_input(self, name: str) -> bool:
@@ -144,11 +146,10 @@ class RunContext:
 
     def mask_outside_aoi(self, da: xr.DataArray) -> xr.DataArray:
         """``da`` with cells that do not touch the area of interest set to nodata (as written to maps)."""
-        chunks = (tuple(da.chunksizes["y"]), tuple(da.chunksizes["x"])) if da.chunks is not None else None
-        masks = self.__dict__.setdefault("_aoi_masks", {})
-        if chunks not in masks:  # one block per chunk of the maps it masks (made from that window's runs)
-            masks[chunks] = self.coverage.aoi_mask(chunks)
-        mask = masks[chunks]
+        chunks = plane_chunks(da)
+        if chunks not in self._aoi_masks:  # one block per chunk of the maps it masks (from that window's runs)
+            self._aoi_masks[chunks] = self.coverage.aoi_mask(chunks)
+        mask = self._aoi_masks[chunks]
         if np.issubdtype(da.dtype, np.integer):
             fill = da.attrs.get("_FillValue", da.encoding.get("_FillValue", NODATA))
             fill = NODATA if fill is None else fill

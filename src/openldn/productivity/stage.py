@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from openldn.core.blocks import where_inside
+from openldn.core.blocks import plane_chunks, where_inside
 from openldn.core.codes import NODATA, WATER
 from openldn.core.periods import (
     Period,
@@ -126,10 +126,9 @@ def _grid_mask(ctx: Any, like: xr.DataArray) -> xr.DataArray | None:
     cov = getattr(ctx, "coverage", None)
     if cov is None or not hasattr(cov, "aoi_mask"):
         return None
-    if like.chunks is None:
-        data = np.asarray(cov.aoi_mask().values, dtype=bool)
-    else:  # lazy, a block per chunk of ``like``: never a whole-grid array (nor a big constant in the graph)
-        data = cov.aoi_mask((tuple(like.chunksizes["y"]), tuple(like.chunksizes["x"]))).data
+    chunks = plane_chunks(like)
+    # dask: lazy, a block per chunk of ``like`` (never a whole-grid array, nor a big constant in the graph)
+    data = np.asarray(cov.aoi_mask().values, dtype=bool) if chunks is None else cov.aoi_mask(chunks).data
     return xr.DataArray(data, dims=("y", "x"), coords={"y": like["y"], "x": like["x"]})
 
 

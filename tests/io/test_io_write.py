@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dask.array as dsa
 import numpy as np
 import pandas as pd
@@ -44,64 +46,70 @@ def test_write_cog_roundtrip_years_and_layout(tmp_path, rng):
     assert [f.name for f in p.parent.iterdir()] == ["ndvi.tif"], "no temporary file left"
 
 
-def _recording_computes(monkeypatch) -> list[tuple[int, ...]]:
-    computed: list[tuple[int, ...]] = []
-    real = xr.DataArray.compute
+def _counted_blocks(data: np.ndarray, chunks: Any) -> tuple[Any, list[tuple[int, ...]]]:
+    """``data`` as a dask array of ``chunks`` whose blocks record their chunk location when computed."""
+    seen: list[tuple[int, ...]] = []
 
-    def recording(self, *a, **k):
-        computed.append(self.shape)
-        return real(self, *a, **k)
+    def block(x, block_info=None):
+        seen.append(tuple(block_info[0]["chunk-location"]))
+        return x
 
-    monkeypatch.setattr(xr.DataArray, "compute", recording)
-    return computed
+    return dsa.from_array(data, chunks=chunks).map_blocks(block, dtype=data.dtype), seen
 
 
-@pytest.mark.parametrize(("chunks", "windows"), [
-    # whole chunks side by side within the budget (two 512² chunks of 3 bytes a cell); the short last chunk row,
-    # 76 x 2,600, fits whole
-    ((3, 512, 512), [(3, 512, c) for c in (1024, 1024, 552)] * 2 + [(3, 76, 2600)]),
-    # one chunk over the budget: 512-row spans of whole tiles within it
-    ((3, 1100, 2600), [(3, r, c) for r in (512, 512, 76) for c in (1024, 1024, 552)]),
-])
-def test_write_cog_wide_raster_in_bounded_windows(tmp_path, rng, monkeypatch, chunks, windows):
-    """A raster is computed in windows of whole chunks within the strip budget, or 512-row spans of whole tiles
-    of a chunk too large for it; the file holds every pixel once, as given."""
+def _recording_windows(monkeypatch) -> list[tuple[int, int, int, int]]:
+    from openldn.io import write as w
+
+    windows: list[tuple[int, int, int, int]] = []
+    real = w._windows
+
+    def recording(*a):
+        out = real(*a)
+        windows.extend(out)
+        return out
+
+    monkeypatch.setattr(w, "_windows", recording)
+    return windows
+
+
+@pytest.mark.parametrize("chunks", [(3, 512, 512), (3, 1100, 2600), (1, 300, 700)])
+def test_write_cog_wide_raster_in_bounded_windows(tmp_path, rng, monkeypatch, chunks):
+    """A raster too wide for 512 whole rows in the strip budget is written in 512-row spans of whole tiles, whatever
+    its chunks: no tile is written in parts by two windows; each chunk is computed once; the file holds every pixel
+    once, as given."""
     from openldn.io import write as w
 
     monkeypatch.setattr(w, "_WINDOW_BYTES", 3 * 512 * 1024)  # 3 bands of uint8: two tiles across per window
     data = rng.integers(0, 250, size=(3, 1100, 2600)).astype("uint8")
     gb = GeoBox((1100, 2600), Affine(30, 0, 5e5, 0, -30, 1e6), "EPSG:32637")
-    da = attach_grid(xr.DataArray(dsa.from_array(data, chunks=chunks), dims=("band", "y", "x"),
-                                  coords={"band": [1, 2, 3]}), gb)
-    computed = _recording_computes(monkeypatch)
+    arr, seen = _counted_blocks(data, chunks)
+    da = attach_grid(xr.DataArray(arr, dims=("band", "y", "x"), coords={"band": [1, 2, 3]}), gb)
+    windows = _recording_windows(monkeypatch)
     p = write_cog(da, tmp_path / "wide.tif")
-    assert computed == windows
+    # 1,100 rows: spans of 512, 512, 76; 2,600 columns: 1,024, 1,024, 552
+    assert [(r1 - r0, c1 - c0) for r0, r1, c0, c1 in windows] == [(r, c) for r in (512, 512, 76) for c in (1024, 1024, 552)]
+    assert sorted(seen) == sorted(set(seen)), "each chunk computed once"
+    assert len(seen) == arr.npartitions
     with rasterio.open(p) as src:
         np.testing.assert_array_equal(src.read(), data)
 
 
 def test_write_cog_computes_each_chunk_once(tmp_path, rng, monkeypatch):
     """Chunks that do not fall on the file's 512² tiles (a run's chunk grid shifted onto its inputs' tiles) are
-    each computed once, and the pixels land where they belong."""
+    each computed once, though two or three windows of whole tiles meet them, and the pixels land where they
+    belong."""
     from openldn.io import write as w
 
-    monkeypatch.setattr(w, "_WINDOW_BYTES", 4 * 700 * 700)  # one 700² float32 chunk
+    monkeypatch.setattr(w, "_WINDOW_BYTES", 4 * 512 * 1500)  # 512 whole rows of float32 per window
     data = rng.random((1000, 1500)).astype("float32")
-    seen: list[tuple[int, ...]] = []
-
-    def block(x, block_info=None):
-        seen.append(tuple(block_info[0]["chunk-location"]))
-        return x * 2
-
-    arr = dsa.from_array(data, chunks=((300, 700), (700, 700, 100))).map_blocks(block, dtype="float32")
+    arr, seen = _counted_blocks(data, ((300, 700), (700, 700, 100)))
     gb = GeoBox((1000, 1500), Affine(30, 0, 5e5, 0, -30, 1e6), "EPSG:32637")
-    computed = _recording_computes(monkeypatch)
+    windows = _recording_windows(monkeypatch)
     p = write_cog(attach_grid(xr.DataArray(arr, dims=("y", "x")), gb), tmp_path / "shifted.tif")
+    assert windows == [(0, 512, 0, 1500), (512, 1000, 0, 1500)]  # the 700-row chunks meet both
     assert sorted(seen) == [(i, j) for i in range(2) for j in range(3)], "each chunk computed once"
-    # 300 rows: the three chunks fit side by side; 700 rows: one chunk at a time
-    assert computed == [(300, 1500), (700, 700), (700, 700), (700, 100)]
     with rasterio.open(p) as src:
-        np.testing.assert_array_equal(src.read(1), data * 2)
+        np.testing.assert_array_equal(src.read(1), data)
 
 
 def test_write_cog_categorical_colour_table(tmp_path):

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from openldn.core.blocks import chunk_spans, plane_chunks
+from openldn.core.blocks import chunk_spans
 from openldn.exceptions import ConfigError, GridMismatchError
 from openldn.io._atomic import _tmp_name, atomic_path
 
@@ -23,74 +23,24 @@ if TYPE_CHECKING:
 __all__ = ["deflate_predictor", "write_cog"]
 
 _BLOCKSIZE = 512
-#: Target bytes per written window (all bands), to bound memory when streaming from dask: about twice this is held
-#: while dask assembles a window from its chunks, per map being written.
+#: Target bytes per written window (all bands), to bound memory when streaming from dask: a window is held with the
+#: chunks under its band of rows (:class:`_ChunkWindows`), per map being written.
 _WINDOW_BYTES = 16 * 2**20
 
 
-def _windows(ny: int, nx: int, cell_bytes: int,
-             chunks: tuple[tuple[int, ...], tuple[int, ...]] | None = None) -> list[tuple[int, int, int, int]]:
+def _windows(ny: int, nx: int, cell_bytes: int) -> list[tuple[int, int, int, int]]:
     """The windows ``(r0, r1, c0, c1)`` a raster of ``ny`` x ``nx`` cells of ``cell_bytes`` each (all bands) is
-    computed and written by, in row order.
-
-    A dask raster (``chunks``: its row and column chunk sizes) is written by whole chunks, so each is computed once:
-    whole chunk rows while they fit in ``_WINDOW_BYTES``, else the chunks of a chunk row side by side while they fit
-    (one chunk at least). Windows of 512 rows cut the chunks of a 10,000² run (1,024 pixels) in two or three and
-    computed each chunk again for every window it met: the maps' chunks, their reads and their AOI mask 2-3.6 times.
-    A chunk larger than the budget (a deep series), and a raster without chunks, are written as
-    :func:`_tile_windows` gives.
+    written by, in row order: whole rows when 512 of them fit in ``_WINDOW_BYTES``, else strips of 512 rows cut
+    across into column spans that fit (multiples of 512; a 512 x 512 tile at least). Edges are multiples of the COG
+    tile, so no tile is written in parts by two windows (windows on the chunks' edges cut tiles in two, and a
+    10,000² run once lost the first part of such a tile: GDAL's read-back of a partly written block is not to be
+    relied on); memory is bounded whatever the width (a 10,000-wide 24-band series took 512 whole rows, 123 MB).
 
     Examples
     --------
     >>> _windows(1000, 1000, 4)
     [(0, 1000, 0, 1000)]
-    >>> _windows(2000, 6000, 2, ((600, 700, 700), (3000, 3000)))
-    [(0, 1300, 0, 6000), (1300, 2000, 0, 6000)]
-    >>> _windows(2000, 3000, 8, ((1000, 1000), (1000, 1000, 1000)))
-    [(0, 1000, 0, 2000), (0, 1000, 2000, 3000), (1000, 2000, 0, 2000), (1000, 2000, 2000, 3000)]
-    """
-    if chunks is None:
-        return _tile_windows(ny, nx, cell_bytes)
-    rows, cols = (chunk_spans(c) for c in chunks)
-    out: list[tuple[int, int, int, int]] = []
-    top = None  # first row of a window of whole chunk rows being grown
-    for r0, r1 in rows:
-        if (r1 - (r0 if top is None else top)) * nx * cell_bytes <= _WINDOW_BYTES:
-            top = r0 if top is None else top
-            continue
-        if top is not None:
-            out.append((top, r0, 0, nx))
-            top = None
-        if (r1 - r0) * nx * cell_bytes <= _WINDOW_BYTES:
-            top = r0
-            continue
-        start = None  # first column of a window of this chunk row's chunks being grown
-        for c0, c1 in cols:
-            if (r1 - r0) * (c1 - c0) * cell_bytes > _WINDOW_BYTES:  # one chunk over budget: tiles within it
-                if start is not None:
-                    out.append((r0, r1, start, c0))
-                    start = None
-                out += [(r0 + a, r0 + b, c0 + c, c0 + d) for a, b, c, d in _tile_windows(r1 - r0, c1 - c0, cell_bytes)]
-                continue
-            if start is not None and (r1 - r0) * (c1 - start) * cell_bytes > _WINDOW_BYTES:
-                out.append((r0, r1, start, c0))
-                start = None
-            start = c0 if start is None else start
-        if start is not None:
-            out.append((r0, r1, start, nx))
-    if top is not None:
-        out.append((top, ny, 0, nx))
-    return out
-
-
-def _tile_windows(ny: int, nx: int, cell_bytes: int) -> list[tuple[int, int, int, int]]:
-    """Windows of whole rows when 512 of them fit in ``_WINDOW_BYTES``, else strips of 512 rows cut across into
-    column spans that fit (multiples of 512; a 512 x 512 tile at least). Memory is bounded whatever the width (a
-    10,000-wide 24-band series took 512 whole rows, 123 MB, and twice that while dask assembled them).
-
-    Examples
-    --------
-    >>> _tile_windows(600, 20000, 24)[:3]
+    >>> _windows(600, 20000, 24)[:3]
     [(0, 512, 0, 1024), (0, 512, 1024, 2048), (0, 512, 2048, 3072)]
     """
     rows = (_WINDOW_BYTES // max(1, nx * cell_bytes)) // _BLOCKSIZE * _BLOCKSIZE
@@ -99,6 +49,45 @@ def _tile_windows(ny: int, nx: int, cell_bytes: int) -> list[tuple[int, int, int
     cols = max(_BLOCKSIZE, (_WINDOW_BYTES // (_BLOCKSIZE * cell_bytes)) // _BLOCKSIZE * _BLOCKSIZE)
     return [(r0, min(ny, r0 + _BLOCKSIZE), c0, min(nx, c0 + cols))
             for r0 in range(0, ny, _BLOCKSIZE) for c0 in range(0, nx, cols)]
+
+
+class _ChunkWindows:
+    """The windows of a dask raster ``(..., y, x)`` assembled from its chunks, each chunk computed once.
+
+    A window's chunks are computed whole (together, in one compute) and kept until the windows, which come in row
+    order and left to right, have passed them. Computing each window as a slice of the array computed every chunk it
+    met, whole, once per window: at a 1,024-pixel chunk and windows of 512 rows, two or three times (a map's read
+    from the checkpoint, its AOI mask and its ``where``). What is kept is what one window computed before: the
+    chunks under a band of 512 rows.
+    """
+
+    def __init__(self, data: Any, scheduler: str | None) -> None:
+        self.data = data
+        self.scheduler = scheduler
+        self.rows = chunk_spans(data.chunks[-2])
+        self.cols = chunk_spans(data.chunks[-1])
+        self.kept: dict[tuple[int, int], np.ndarray] = {}
+
+    def window(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+        """The values of rows ``r0:r1`` and columns ``c0:c1`` (every leading axis)."""
+        import dask
+
+        iy = [i for i, (a, b) in enumerate(self.rows) if a < r1 and b > r0]
+        ix = [j for j, (a, b) in enumerate(self.cols) if a < c1 and b > c0]
+        todo = [(i, j) for i in iy for j in ix if (i, j) not in self.kept]
+        lead = (slice(None),) * (self.data.ndim - 2)
+        parts = [self.data[(*lead, slice(*self.rows[i]), slice(*self.cols[j]))] for i, j in todo]
+        for key, value in zip(todo, dask.compute(*parts, scheduler=self.scheduler), strict=True):
+            self.kept[key] = np.asarray(value)
+        out = np.empty((*self.data.shape[:-2], r1 - r0, c1 - c0), dtype=self.data.dtype)
+        for i in iy:
+            for j in ix:
+                (a, b), (c, d) = self.rows[i], self.cols[j]
+                ya, yb, xa, xb = max(a, r0), min(b, r1), max(c, c0), min(d, c1)
+                out[..., ya - r0:yb - r0, xa - c0:xb - c0] = self.kept[(i, j)][..., ya - a:yb - a, xa - c:xb - c]
+        for i, j in [k for k in self.kept if self.rows[k[0]][1] <= r1 and self.cols[k[1]][1] <= c1]:
+            del self.kept[(i, j)]  # no later window reaches it
+        return out
 
 
 def deflate_predictor(dtype: np.dtype[Any], *, categorical: bool = False) -> int:
@@ -262,9 +251,12 @@ def write_cog(
     inter = _tmp_name(final, "stage")
     try:
         with rasterio.open(inter, "w", **profile) as dst:
-            for r0, r1, c0, c1 in _windows(ny, nx, count * dtype.itemsize, plane_chunks(da)):
-                window = da.isel(y=slice(r0, r1), x=slice(c0, c1))
-                block = np.asarray(window.compute(scheduler=scheduler).values)
+            chunked = _ChunkWindows(da.data, scheduler) if da.chunks is not None else None
+            for r0, r1, c0, c1 in _windows(ny, nx, count * dtype.itemsize):
+                if chunked is not None:
+                    block = chunked.window(r0, r1, c0, c1)
+                else:
+                    block = np.asarray(da.isel(y=slice(r0, r1), x=slice(c0, c1)).values)
                 if block.ndim == 2:
                     block = block[None]
                 if np.issubdtype(dtype, np.floating) and nd is not None and not np.isnan(nd):

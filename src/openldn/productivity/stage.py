@@ -277,8 +277,8 @@ def run(ctx: Any) -> None:
     # one pass over the grid for the sub-indicators of every period: built lazily here, stored together below, so
     # each tile of the vegetation index (and of the land cover units) is read once for the whole stage
     planned: dict[str, tuple[Any, ...]] = {}
-    means: dict[str, xr.DataArray] = {}
-    dyns: dict[str, tuple[xr.DataArray, ProductivityOptions]] = {}
+    read_back: dict[str, xr.DataArray] = {}  # stored with the pass for the later passes: window means, units
+    period_options: dict[str, ProductivityOptions] = {}
     if not use_import:
         assert ndvi is not None
         for p in periods:
@@ -297,8 +297,12 @@ def run(ctx: Any) -> None:
             dyn = land_productivity_dynamics(ndvi, period=p, units=units, options=period_opts, climate=climate)
             meta["performance_units"] = units_what
             meta["lpd_table"] = table.id
-            means[f"productivity_mean/{p.label}"] = window_mean(ndvi, w.performance)
-            dyns[p.label] = (units, period_opts)
+            read_back[f"productivity_mean/{p.label}"] = window_mean(ndvi, w.performance)
+            # stored with the pass: the percentiles' three passes and the performance classes read the units back
+            # (derived again, a year of a pixel-interleaved land cover series decoded every band of its tiles:
+            # four times per period at 10,000²)
+            read_back[f"productivity_units/{p.label}"] = units
+            period_options[p.label] = period_opts
             parts = {
                 f"productivity_trajectory/{p.label}": (dyn["trajectory"], _TRAJ_LEGEND,
                                                        f"Productivity trajectory {w.trend.label}"),
@@ -315,19 +319,20 @@ def run(ctx: Any) -> None:
         ctx.progress("productivity", 0, total, "productivity: trajectory, state and performance of every period")
         per_tile = {k: da for _, _, parts in planned.values() for k, (da, _, _) in parts.items()
                     if not k.startswith("productivity_performance/")}
-        stored_all = _store_many(ctx, {**per_tile, **means})
+        stored_all = _store_many(ctx, {**per_tile, **read_back})
         # the unit percentiles of every period, each of their three passes one compute over the stored means
         unit_tables = performance_percentiles(
             [stored_all[f"productivity_mean/{p.label}"] for p in periods],
-            [dyns[p.label][0] for p in periods],
+            [stored_all[f"productivity_units/{p.label}"] for p in periods],
             percentile=opts.performance_percentile,
             mask=mask,
         )
         perf: dict[str, xr.DataArray] = {}
         for p, unit_table in zip(periods, unit_tables, strict=True):
             meta, _, parts = planned[p.label]
-            units, period_opts = dyns[p.label]
-            dyn = land_productivity_dynamics(ndvi, period=p, units=units, options=period_opts, climate=climate,
+            units = stored_all[f"productivity_units/{p.label}"]
+            dyn = land_productivity_dynamics(ndvi, period=p, units=units, options=period_options[p.label],
+                                             climate=climate,
                                              performance_mean=stored_all[f"productivity_mean/{p.label}"],
                                              performance_table=unit_table)
             key = f"productivity_performance/{p.label}"

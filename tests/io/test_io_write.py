@@ -112,6 +112,22 @@ def test_write_cog_computes_each_chunk_once(tmp_path, rng, monkeypatch):
         np.testing.assert_array_equal(src.read(1), data)
 
 
+def test_write_cog_without_keeping_chunks_over_the_budget(tmp_path, rng, monkeypatch):
+    """A raster whose rows of chunks are too large to keep is written window by window, each window computing the
+    chunks it meets: the same file, chunks computed again."""
+    from openldn.io import write as w
+
+    monkeypatch.setattr(w, "_WINDOW_BYTES", 4 * 512 * 1500)
+    monkeypatch.setattr(w, "_KEEP_BYTES", 4 * 700 * 1500)  # less than two rows of 700-row chunks
+    data = rng.random((1000, 1500)).astype("float32")
+    arr, seen = _counted_blocks(data, ((300, 700), (700, 700, 100)))
+    gb = GeoBox((1000, 1500), Affine(30, 0, 5e5, 0, -30, 1e6), "EPSG:32637")
+    p = write_cog(attach_grid(xr.DataArray(arr, dims=("y", "x")), gb), tmp_path / "kept.tif")
+    assert len(seen) > arr.npartitions, "the 700-row chunks are computed for both windows"
+    with rasterio.open(p) as src:
+        np.testing.assert_array_equal(src.read(1), data)
+
+
 def test_write_cog_categorical_colour_table(tmp_path):
     gb = GeoBox((64, 64), Affine(30, 0, 0, 0, -30, 1920), "EPSG:32630")
     data = (np.arange(64 * 64).reshape(64, 64) % 7 + 1).astype("uint8")

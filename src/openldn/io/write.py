@@ -26,6 +26,10 @@ _BLOCKSIZE = 512
 #: Target bytes per written window (all bands), to bound memory when streaming from dask: a window is held with the
 #: chunks under its band of rows (:class:`_ChunkWindows`), per map being written.
 _WINDOW_BYTES = 16 * 2**20
+#: Most bytes of chunks a map writer keeps between windows (:class:`_ChunkWindows`): two rows of chunks across the
+#: map, 74 MB for a 10,000-wide float32 map at 1,024-pixel chunks. A wider or deeper raster is written without
+#: keeping them, each window computing the chunks it meets as before.
+_KEEP_BYTES = 8 * _WINDOW_BYTES
 
 
 def _windows(ny: int, nx: int, cell_bytes: int) -> list[tuple[int, int, int, int]]:
@@ -57,8 +61,8 @@ class _ChunkWindows:
     A window's chunks are computed whole (together, in one compute) and kept until the windows, which come in row
     order and left to right, have passed them. Computing each window as a slice of the array computed every chunk it
     met, whole, once per window: at a 1,024-pixel chunk and windows of 512 rows, two or three times (a map's read
-    from the checkpoint, its AOI mask and its ``where``). What is kept is what one window computed before: the
-    chunks under a band of 512 rows.
+    from the checkpoint, its AOI mask and its ``where``). What is kept is at most the chunks under a band of 512
+    rows across the map (see :data:`_KEEP_BYTES`).
     """
 
     def __init__(self, data: Any, scheduler: str | None) -> None:
@@ -251,12 +255,14 @@ def write_cog(
     inter = _tmp_name(final, "stage")
     try:
         with rasterio.open(inter, "w", **profile) as dst:
-            chunked = _ChunkWindows(da.data, scheduler) if da.chunks is not None else None
+            keep = da.chunks is not None and 2 * max(da.chunksizes["y"]) * nx * count * dtype.itemsize <= _KEEP_BYTES
+            chunked = _ChunkWindows(da.data, scheduler) if keep else None
             for r0, r1, c0, c1 in _windows(ny, nx, count * dtype.itemsize):
                 if chunked is not None:
                     block = chunked.window(r0, r1, c0, c1)
                 else:
-                    block = np.asarray(da.isel(y=slice(r0, r1), x=slice(c0, c1)).values)
+                    window = da.isel(y=slice(r0, r1), x=slice(c0, c1))
+                    block = np.asarray(window.compute(scheduler=scheduler).values)
                 if block.ndim == 2:
                     block = block[None]
                 if np.issubdtype(dtype, np.floating) and nd is not None and not np.isnan(nd):

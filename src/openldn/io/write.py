@@ -65,6 +65,14 @@ class _ChunkWindows:
     rows across the map (see :data:`_KEEP_BYTES`).
     """
 
+    @classmethod
+    def of(cls, da: xr.DataArray, scheduler: str | None, cell_bytes: int) -> _ChunkWindows | None:
+        """The chunk windows of ``da`` (cells of ``cell_bytes``, every band), or None: a numpy raster, or one whose
+        two rows of chunks across the map exceed :data:`_KEEP_BYTES` (each window then computes its chunks)."""
+        if da.chunks is None or 2 * max(da.chunksizes["y"]) * da.sizes["x"] * cell_bytes > _KEEP_BYTES:
+            return None
+        return cls(da.data, scheduler)
+
     def __init__(self, data: Any, scheduler: str | None) -> None:
         self.data = data
         self.scheduler = scheduler
@@ -255,8 +263,7 @@ def write_cog(
     inter = _tmp_name(final, "stage")
     try:
         with rasterio.open(inter, "w", **profile) as dst:
-            keep = da.chunks is not None and 2 * max(da.chunksizes["y"]) * nx * count * dtype.itemsize <= _KEEP_BYTES
-            chunked = _ChunkWindows(da.data, scheduler) if keep else None
+            chunked = _ChunkWindows.of(da, scheduler, count * dtype.itemsize)
             for r0, r1, c0, c1 in _windows(ny, nx, count * dtype.itemsize):
                 if chunked is not None:
                     block = chunked.window(r0, r1, c0, c1)

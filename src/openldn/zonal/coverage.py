@@ -56,10 +56,6 @@ class CoverageLevel:
     zones: np.ndarray
     fractions: np.ndarray
 
-    def strip(self, r0: int, r1: int, nx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Entries of rows ``r0:r1``: (row within the strip, column, zone, fraction)."""
-        return self.window(r0, r1, 0, nx, nx)
-
     def window(self, r0: int, r1: int, c0: int, c1: int, nx: int
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Entries of rows ``r0:r1`` and columns ``c0:c1`` of a grid ``nx`` wide: (row, column) within the window,
@@ -166,11 +162,6 @@ def _with_codes(fn: Any, runs: CodeRuns, *args: Any) -> Any:
     return fn(runs.decode(), *args)
 
 
-def _with_runs(fn: Any, runs: CodeRuns, *args: Any) -> Any:
-    """``fn(runs, *args)``: for the functions that read the runs themselves."""
-    return fn(runs, *args)
-
-
 def _aoi_block(runs: CodeRuns, parts: _Parts, nx: int) -> np.ndarray:
     """Cells of one window that overlap the AOI at all: its runs of cells fully inside (code bit 0) and its sparse
     AOI entries, set straight into a boolean window (no dense codes in between)."""
@@ -223,6 +214,13 @@ class Coverage:
     def codes_window(self, r0: int, r1: int, c0: int = 0, c1: int | None = None) -> CodeRuns:
         """The code runs of rows ``r0:r1`` and columns ``c0:c1`` (decode them with ``.decode()``)."""
         return self.runs.window(r0, r1, c0, c1)
+
+    def window(self, r0: int, r1: int, c0: int = 0, c1: int | None = None) -> tuple[CodeRuns, _Parts]:
+        """The code runs (decode them with ``.decode()``) and each level's sparse entries (:meth:`CoverageLevel.window`)
+        of rows ``r0:r1`` and columns ``c0:c1``, in the window's own coordinates (small: nothing per cell)."""
+        nx = self.shape[1]
+        c1 = nx if c1 is None else c1
+        return self.codes_window(r0, r1, c0, c1), tuple(lev.window(r0, r1, c0, c1, nx) for lev in self.levels)
 
     @property
     def n_zones(self) -> int:
@@ -304,14 +302,14 @@ class Coverage:
         else:
             row_spans, col_spans = (chunk_spans(c) for c in chunks)
         token = uuid.uuid4().hex  # a new graph each call: never mistaken for another coverage's strips
-        task_fn = _with_codes if decode else _with_runs
+        func, lead = (_with_codes, (fn,)) if decode else (fn, ())
         grid = []
         for r0, r1 in row_spans:
             row = []
             for c0, c1 in col_spans:
-                parts = tuple(lev.window(r0, r1, c0, c1, nx) for lev in self.levels)
-                task = dask.delayed(task_fn, pure=True)(fn, self.runs.window(r0, r1, c0, c1), parts, c1 - c0, *args,
-                                                        dask_key_name=f"{name}-{token}-{r0}-{c0}")
+                runs, parts = self.window(r0, r1, c0, c1)
+                task = dask.delayed(func, pure=True)(*lead, runs, parts, c1 - c0, *args,
+                                                     dask_key_name=f"{name}-{token}-{r0}-{c0}")
                 row.append(dska.from_delayed(task, shape=(r1 - r0, c1 - c0), dtype=dtype))
             grid.append(row)
         data = dska.block(grid) if grid else dska.zeros((ny, nx), dtype=dtype)

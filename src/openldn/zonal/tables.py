@@ -183,12 +183,12 @@ def _strip_codes(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return codes, np.arange(codes.size, dtype=np.int64), inv.reshape(arr.shape).astype(np.int32)
 
 
-def _strip_parts(cov: Coverage, r0: int, r1: int) -> tuple[CodeRuns, tuple[np.ndarray, ...]]:
-    """Full-cell code runs and the sparse entries (both levels) of rows r0:r1 (small: nothing per cell)."""
-    nx = cov.shape[1]
-    parts = [lev.strip(r0, r1, nx) for lev in cov.levels]
+def _window_parts(cov: Coverage, r0: int, r1: int, c0: int = 0, c1: int | None = None
+                  ) -> tuple[CodeRuns, tuple[np.ndarray, ...]]:
+    """Full-cell code runs and the sparse entries (both levels, joined) of a window (:meth:`Coverage.window`)."""
+    runs, parts = cov.window(r0, r1, c0, c1)
     sparse = tuple(np.concatenate([p[k] for p in parts]) for k in range(4)) if len(parts) > 1 else parts[0]
-    return cov.codes_window(r0, r1), sparse
+    return runs, sparse
 
 
 def _decode(acc_c: np.ndarray, acc: np.ndarray) -> np.ndarray:
@@ -262,12 +262,9 @@ def _plan(req: _Pieces, datas: list[Any], by_chunks: bool
         chunks = datas[0].chunks
         delayed_blocks = [d.to_delayed(optimize_graph=False) for d in datas]
         for iy, (r0, r1) in enumerate(chunk_spans(chunks[0])):
-            codes_rows, (si, sj, sz, sf) = _strip_parts(cov, r0, r1)
             for ix, (c0, c1) in enumerate(chunk_spans(chunks[1])):
-                m = (sj >= c0) & (sj < c1)
-                sparse: tuple[np.ndarray, ...] = (si[m], sj[m] - c0, sz[m], sf[m])
+                runs, sparse = _window_parts(cov, r0, r1, c0, c1)
                 blocks = [b[iy, ix] for b in delayed_blocks]
-                runs = codes_rows.window(0, r1 - r0, c0, c1)
                 tasks.append(dask.delayed(_with_codes, pure=False)(fn, runs, sparse, *blocks))
                 sizes.append((r1 - r0) * (c1 - c0))
                 corners.append((r0, c0))
@@ -276,7 +273,7 @@ def _plan(req: _Pieces, datas: list[Any], by_chunks: bool
     strip_blocks = [d.to_delayed(optimize_graph=False).reshape(len(strips)) if isinstance(d, dsa.Array) else None
                     for d in datas]
     for k, (r0, r1) in enumerate(strips):
-        codes, sparse = _strip_parts(cov, r0, r1)
+        codes, sparse = _window_parts(cov, r0, r1)
         pieces = [np.asarray(d[r0:r1]) if b is None else b[k] for d, b in zip(datas, strip_blocks, strict=True)]
         sizes.append((r1 - r0) * cov.shape[1])
         corners.append((r0, 0))

@@ -125,6 +125,25 @@ def test_full_disk_while_publishing_is_one_line_and_leaves_nothing(
     assert not out.exists()
 
 
+def test_full_disk_while_storing_a_layer_is_one_line_and_leaves_nothing(
+        demo_run_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkpoint chunk that cannot be written (in a dask worker thread) stops the run as a full disk would."""
+    import errno
+
+    from openldn.exceptions import OutputWriteError
+    from openldn.pipeline.chunk_files import ChunkFiles
+
+    def full(self: ChunkFiles, index: tuple[int, ...], block: object, start: object = None) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.path / ".".join(map(str, index))))
+
+    monkeypatch.setattr(ChunkFiles, "write_chunk", full)
+    out = tmp_path / "out"
+    with pytest.raises(OutputWriteError) as info:
+        run_assessment(demo_run_file, out, stages=["land_cover"])
+    assert "\n" not in str(info.value) and "disk is full" in str(info.value) and ".zarr" in str(info.value)
+    assert not out.exists()
+
+
 def test_resumed_run_reports_what_an_uninterrupted_run_does(demo_run_file: Path, tmp_path: Path) -> None:
     """Provenance and substitution notes of restored stages survive a resume (the run JSON is equal)."""
     import threading

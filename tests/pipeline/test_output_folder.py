@@ -106,42 +106,45 @@ def test_unwritable_or_overlong_output_is_one_line(demo_run_file: Path, tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
 
 
-def test_full_disk_while_publishing_is_one_line_and_leaves_nothing(
-        demo_run_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_space(where: Path) -> OSError:
     import errno
 
+    return OSError(errno.ENOSPC, "No space left on device", str(where))
+
+
+def _full_disk_error(demo_run_file: Path, out: Path) -> str:
+    """The error of a land cover run into ``out`` on a disk made full by the caller; nothing may be left."""
+    from openldn.exceptions import OutputWriteError
+
+    with pytest.raises(OutputWriteError) as info:
+        run_assessment(demo_run_file, out, stages=["land_cover"])
+    assert not out.exists()
+    return str(info.value)
+
+
+def test_full_disk_while_publishing_is_one_line_and_leaves_nothing(
+        demo_run_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from openldn.pipeline import run as run_module
 
     def full(out: Path) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device", str(out / "maps" / "x.tif"))
-
-    from openldn.exceptions import OutputWriteError
+        raise _no_space(out / "maps" / "x.tif")
 
     monkeypatch.setattr(run_module, "publish", full)
-    out = tmp_path / "out"
-    with pytest.raises(OutputWriteError) as info:
-        run_assessment(demo_run_file, out, stages=["land_cover"])
-    assert "\n" not in str(info.value) and "disk is full" in str(info.value) and "x.tif" in str(info.value)
-    assert not out.exists()
+    message = _full_disk_error(demo_run_file, tmp_path / "out")
+    assert "\n" not in message and "disk is full" in message and "x.tif" in message
 
 
 def test_full_disk_while_storing_a_layer_is_one_line_and_leaves_nothing(
         demo_run_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A checkpoint chunk that cannot be written (in a dask worker thread) stops the run as a full disk would."""
-    import errno
-
-    from openldn.exceptions import OutputWriteError
     from openldn.pipeline.chunk_files import ChunkFiles
 
     def full(self: ChunkFiles, index: tuple[int, ...], block: object, start: object = None) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device", str(self.path / ".".join(map(str, index))))
+        raise _no_space(self.path / ".".join(map(str, index)))
 
     monkeypatch.setattr(ChunkFiles, "write_chunk", full)
-    out = tmp_path / "out"
-    with pytest.raises(OutputWriteError) as info:
-        run_assessment(demo_run_file, out, stages=["land_cover"])
-    assert "\n" not in str(info.value) and "disk is full" in str(info.value) and ".zarr" in str(info.value)
-    assert not out.exists()
+    message = _full_disk_error(demo_run_file, tmp_path / "out")
+    assert "\n" not in message and "disk is full" in message and ".zarr" in message
 
 
 def test_resumed_run_reports_what_an_uninterrupted_run_does(demo_run_file: Path, tmp_path: Path) -> None:

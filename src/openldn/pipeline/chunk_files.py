@@ -135,21 +135,22 @@ class ChunkFiles:
                 spans.append((start, max(start, stop)))
             else:
                 raise TypeError(f"{self.path}: unsupported selection {key!r}")
-        out = np.empty([b - a for a, b in spans], self.dtype)
-        if out.size:
-            firsts = [range(a // c, (b - 1) // c + 1) for (a, b), c in zip(spans, self.chunks, strict=True)]
+        firsts = [range(a // c, (b - 1) // c + 1) for (a, b), c in zip(spans, self.chunks, strict=True)]
+        if all(len(r) == 1 for r in firsts):  # within one chunk: a task's whole chunk, or part of it
+            idx = tuple(r[0] for r in firsts)
+            chunk = self.read_chunk(idx)
+            part = chunk[tuple(slice(a - i * c, b - i * c) for (a, b), c, i in zip(spans, self.chunks, idx, strict=True))]
+            out = part if part.shape == chunk.shape else part.copy()  # a part does not hold its whole chunk
+        else:
+            out = np.empty([b - a for a, b in spans], self.dtype)
             for index in np.ndindex(*[len(r) for r in firsts]):
                 idx = tuple(r[i] for r, i in zip(firsts, index, strict=True))
-                chunk = self.read_chunk(idx)
                 src, dst = [], []
                 for (a, b), c, i in zip(spans, self.chunks, idx, strict=True):
                     lo, hi = max(a, i * c), min(b, (i + 1) * c)
                     src.append(slice(lo - i * c, hi - i * c))
                     dst.append(slice(lo - a, hi - a))
-                if out.shape == chunk.shape and all(s == slice(0, n) for s, n in zip(src, chunk.shape, strict=True)):
-                    out = chunk  # the whole selection is this chunk
-                else:
-                    out[tuple(dst)] = chunk[tuple(src)]
+                out[tuple(dst)] = self.read_chunk(idx)[tuple(src)]
         return out.reshape([s for a, s in enumerate(out.shape) if a not in squeeze]) if squeeze else out
 
     def to_dask(self) -> Any:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import rasterio.shutil
 import xarray as xr
 from affine import Affine
 from odc.geo.geobox import GeoBox
@@ -154,6 +155,39 @@ def test_write_cog_int16_monthly_labels(tmp_path):
         assert src.descriptions == ("2001-01", "2001-02")
         assert src.nodata == -32768
         assert src.tags(1)["MONTH"] == "2001-01"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int16"])
+def test_write_cog_overviews_are_gdals_own_from_the_full_resolution(tmp_path, rng, dtype):
+    """write_cog's settings for the COG driver's temporary file and threads change the cost, not a pixel: every
+    overview level is what GDAL's COG driver makes with its defaults from the same full-resolution pixels."""
+    shape = (1537, 1301)  # odd sizes: the 2x and 4x levels do not divide them
+    gb = GeoBox(shape, Affine(0.01, 0, 10, 0, -0.01, 50), "EPSG:4326")
+    if dtype == "float32":
+        data = (np.cumsum(rng.normal(size=shape), axis=1) * 7.3).astype(dtype)
+        data[rng.random(shape) < 0.05] = np.nan
+        nodata: float = np.nan
+    else:
+        data = rng.integers(1, 8, size=shape).astype(dtype)
+        data[rng.random(shape) < 0.05] = nodata = -32768
+    da = attach_grid(xr.DataArray(dsa.from_array(data, chunks=(400, 300)), dims=("y", "x")), gb)
+    ours = write_cog(da, tmp_path / "ours.tif", nodata=nodata, threads=1)
+
+    plain = tmp_path / "plain.tif"
+    with rasterio.open(plain, "w", driver="GTiff", width=shape[1], height=shape[0], count=1, dtype=dtype,
+                       crs="EPSG:4326", transform=gb.affine, nodata=nodata) as dst:
+        dst.write(data, 1)
+    theirs = tmp_path / "theirs.tif"
+    floating = dtype == "float32"
+    rasterio.shutil.copy(plain, theirs, driver="COG", COMPRESS="DEFLATE", PREDICTOR="3" if floating else "NO",
+                         BLOCKSIZE="512", OVERVIEW_RESAMPLING="AVERAGE" if floating else "NEAREST")
+    with rasterio.open(theirs) as src:
+        levels = len(src.overviews(1))
+    assert levels == 2
+    for level in [None, *range(levels)]:
+        kw = {} if level is None else {"OVERVIEW_LEVEL": level}
+        with rasterio.open(ours, **kw) as a, rasterio.open(theirs, **kw) as b:
+            np.testing.assert_array_equal(a.read(1), b.read(1), err_msg=f"overview level {level}")
 
 
 def test_write_cog_failure_leaves_nothing(tmp_path):

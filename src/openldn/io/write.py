@@ -119,6 +119,21 @@ def deflate_predictor(dtype: np.dtype[Any], *, categorical: bool = False) -> int
 _COG_PREDICTOR = {1: "NO", 2: "STANDARD", 3: "FLOATING_POINT"}
 
 
+def _overview_scratch(dtype: np.dtype[Any]) -> dict[str, str]:
+    """GDAL settings for the temporary file in which the COG driver builds the overviews before copying them.
+
+    The driver compresses that file (ZSTD at level 9 by default) and reads it back; its pixels never reach the COG
+    (which is DEFLATE). Measured on 10,000² maps with GDAL 3.10, the temporary compression was a quarter of the
+    copy's CPU: a float32 SOC stock map 5.1 -> 3.9 CPU-s with PackBits (floats barely compress, and it costs
+    nothing), a class map 0.60 -> 0.57 with ZSTD at level 1. The COGs are byte-identical either way. The file must
+    stay compressed: uncompressed, GDAL computes each overview level from the one above instead of from the full
+    resolution, which changes the overview pixels.
+    """
+    if np.issubdtype(dtype, np.floating):
+        return {"COG_TMP_COMPRESSION": "PACKBITS"}
+    return {"COG_TMP_COMPRESSION": "ZSTD", "ZSTD_LEVEL_OVERVIEW": "1"}
+
+
 def _band_labels(da: xr.DataArray) -> list[str]:
     if da.ndim == 2:
         return [str(da.name)] if da.name is not None else [""]
@@ -170,6 +185,7 @@ def write_cog(
     tags: Mapping[str, Any] | None = None,
     overviews: bool = True,
     scheduler: str | None = None,
+    threads: int | None = None,
 ) -> Path:
     """Write ``da`` as a Cloud-Optimized GeoTIFF (tiled 512 x 512, DEFLATE; floating-point predictor for floats),
     atomically.
@@ -199,6 +215,9 @@ def write_cog(
     scheduler : str, optional
         Dask scheduler of the strips of a lazy ``da`` (``"synchronous"``: in the calling thread); default the
         active one.
+    threads : int, optional
+        GDAL's compression threads; default all the cores. A map written while other work keeps the cores busy
+        is best written with one: the threads then cost 10-20 % more CPU for the same file.
 
     Returns
     -------
@@ -288,7 +307,7 @@ def write_cog(
             if cmap and dtype in (np.dtype("uint8"), np.dtype("uint16")):
                 dst.write_colormap(1, cmap)
         resampling = "NEAREST" if (not np.issubdtype(dtype, np.floating) or legend is not None) else "AVERAGE"
-        with atomic_path(final) as tmp:
+        with atomic_path(final) as tmp, rasterio.Env(**_overview_scratch(dtype)):
             rasterio.shutil.copy(
                 inter,
                 tmp,
@@ -299,7 +318,7 @@ def write_cog(
                 OVERVIEWS="AUTO" if overviews else "NONE",
                 OVERVIEW_RESAMPLING=resampling,
                 BIGTIFF="IF_SAFER",
-                NUM_THREADS="ALL_CPUS",
+                NUM_THREADS="ALL_CPUS" if threads is None else str(threads),
             )
     finally:
         with contextlib.suppress(FileNotFoundError):

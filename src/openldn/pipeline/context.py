@@ -356,14 +356,16 @@ class RunContext:
 
 
 def _write_cog_task(da: xr.DataArray, path: Path, legend: Any, tags: dict[str, Any]) -> Path:
-    """Write one COG, its strips computed in the calling thread or worker (no nested scheduling).
+    """Write one COG, its strips computed and its tiles compressed in the calling thread or worker (no nested
+    scheduling, no GDAL compression threads).
 
     In the background thread of a threaded run, a threaded compute per strip would start a second pool of worker
-    threads beside the run's own, contending with its passes for the cores and for glibc's arenas.
+    threads beside the run's own, contending with its passes for the cores and for glibc's arenas. GDAL's
+    compression threads would contend with them too, for 10-20 % more CPU per map.
     """
     from openldn.io import write_cog
 
-    return write_cog(da, path, legend=legend, tags=tags, scheduler="synchronous")
+    return write_cog(da, path, legend=legend, tags=tags, scheduler="synchronous", threads=1)
 
 
 class _BackgroundWrites:

@@ -16,7 +16,7 @@ import dask
 import dask.array
 import numpy as np
 import xarray as xr
-from scipy.stats import norm
+from scipy.special import ndtri  # the normal quantile, as scipy.stats.norm.ppf (0.3-0.5 s less to import)
 
 from openldn.core.blocks import reduce_axis_each
 from openldn.core.periods import years_of
@@ -200,7 +200,7 @@ def mann_kendall(
         )
     t = _time_values(da, dim)
     method = _METHODS[autocorrelation]
-    z_crit = float(norm.ppf(1.0 - alpha / 2.0))
+    z_crit = float(ndtri(1.0 - alpha / 2.0))
     is_dask = isinstance(da.data, dask.array.Array)
     names = _kernels.MK_OUTPUTS
     out = reduce_axis_each(

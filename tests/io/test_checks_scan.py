@@ -22,8 +22,20 @@ import xarray as xr
 from openldn.io.checks import FILL_SENTINELS, _sentinels, _stats
 
 NT, NY, NX = 6, 23, 31
-# as stored, and read after a 0.0001 scale; plus 0.1, which float32 does not hold exactly (compared in float32)
-SENTINELS = [*_sentinels(SimpleNamespace(scale=0.0001, offset=None)), 0.1]
+# as stored, and read after a 0.0001 scale; plus 0.1, which float32 does not hold exactly (compared in float32), and
+# zero (which negative zero equals, in other bits)
+SENTINELS = [*_sentinels(SimpleNamespace(scale=0.0001, offset=None)), 0.1, 0.0]
+
+
+def _twin(value: float, dtype: Any) -> Any:
+    """A value of ``dtype`` other than ``value`` whose bit pattern has the same 16-bit key (the scan compares only
+    the cells whose key is a sentinel's: a twin must be compared, and not counted)."""
+    udt = np.dtype(f"u{np.dtype(dtype).itemsize}")
+    bits = np.asarray(value, dtype=dtype).view(udt)
+    flip = udt.type(0x0001_0001 if udt.itemsize == 4 else 0x0001_0000_0000_0001)
+    twin = np.asarray(bits ^ flip, dtype=udt).view(dtype)
+    assert twin != np.asarray(value, dtype=dtype)
+    return twin
 
 
 def _values(kind: str) -> tuple[np.ndarray, Any]:
@@ -36,12 +48,21 @@ def _values(kind: str) -> tuple[np.ndarray, Any]:
         v[2, 5, :] = 32767
         v[3] = -32768  # a step with no valid value
         return v, np.int16(-32768)
+    if kind == "int32":
+        v = rng.integers(-2000, 90000, size=(NT, NY, NX)).astype(np.int32)
+        v[rng.random(v.shape) < 0.1] = -99999  # the declared fill
+        v[1, :4] = -9999  # an undeclared sentinel
+        v[2, 5, :] = 65535
+        v[3, 2, :5] = _twin(-9999, np.int32)
+        v[4, :, 3] = 0  # zero: a sentinel here
+        return v, np.int32(-99999)
     if kind == "uint8":
         v = rng.choice(np.array([10, 50, 130, 210], np.uint8), size=(NT, NY, NX))
         v[rng.random(v.shape) < 0.1] = 0  # fill
         v[:, :, :3] = 255  # sentinel at the edge
         return v, np.uint8(0)
-    v = rng.normal(0.4, 0.3, size=(NT, NY, NX)).astype(np.float32)
+    dtype = np.float64 if kind == "float64" else np.float32
+    v = rng.normal(0.4, 0.3, size=(NT, NY, NX)).astype(dtype)
     v[rng.random(v.shape) < 0.1] = np.nan
     v[0, 0, :5] = np.inf
     v[0, 1, :2] = -np.inf
@@ -49,6 +70,8 @@ def _values(kind: str) -> tuple[np.ndarray, Any]:
     v[2, :3] = -9999.0  # sentinel as stored
     v[2, 3, :4] = np.float32(SENTINELS[len(FILL_SENTINELS)])  # -9999 read after the scale (-0.9999 in float32)
     v[3, 7, :6] = np.float32(0.1)  # 0.1 as a float32 file holds it
+    v[3, 8, :3] = _twin(-9999.0, dtype)  # shares the key of a sentinel's bits, is not one
+    v[3, 9, :2], v[3, 9, 2:5] = 0.0, -0.0  # both equal the zero sentinel
     v[4] = np.nan  # a step with no valid value
     if kind == "float32-fill":
         v[5, :, :7] = -3000.0
@@ -109,14 +132,17 @@ def _assert_stats(st: dict[str, Any], exp: dict[str, Any], floating: bool, senti
 CHUNKS = [None, (NT, 23, 31), (NT, 8, 10), (2, 23, 31), (1, 7, 16), (4, 11, 5)]
 
 
-@pytest.mark.parametrize("kind", ["int16", "uint8", "float32", "float32-fill"])
+@pytest.mark.parametrize("kind", ["int16", "uint8", "int32", "float32", "float32-fill", "float64"])
 @pytest.mark.parametrize("chunks", CHUNKS, ids=lambda c: "numpy" if c is None else "x".join(map(str, c)))
 def test_stats__match_numpy_on_the_masked_values(kind: str, chunks: tuple[int, int, int] | None) -> None:
     da, mask, v, fill, inside = _case(kind, chunks)
     (st,) = dask.compute(_stats("x", da, mask, SENTINELS))
     exp = _expected(v, fill, inside, SENTINELS)
-    planted = {"int16": -9999.0, "uint8": 255.0, "float32": 0.1, "float32-fill": SENTINELS[len(FILL_SENTINELS)]}
+    planted = {"int16": -9999.0, "uint8": 255.0, "int32": -9999.0, "float32": 0.1,
+               "float32-fill": SENTINELS[len(FILL_SENTINELS)], "float64": -9999.0}
     assert exp[f"sentinel_{planted[kind]}"] > 0  # the case holds what it is meant to test
+    if kind in ("int32", "float32", "float64"):
+        assert exp["sentinel_0.0"] >= (3 if kind == "int32" else 5)  # zero (and negative zero)
     _assert_stats(st, exp, np.issubdtype(v.dtype, np.floating), SENTINELS)
 
 

@@ -93,10 +93,42 @@ def _sentinels(spec: Any) -> list[float]:
     return out
 
 
+def _bits_key(bits: Any) -> Any:
+    """16-bit key of a value's bit pattern (the 16-bit words of up to 64 bits, XOR-ed)."""
+    b = np.uint64(bits)
+    return (b ^ (b >> np.uint64(16)) ^ (b >> np.uint64(32)) ^ (b >> np.uint64(48))) & np.uint64(0xFFFF)
+
+
+_bits_key_jit = numba.njit(cache=True, nogil=True, inline="always")(_bits_key)
+
+
+def _sentinel_keys(dtype: np.dtype[Any], sents: np.ndarray) -> np.ndarray:
+    """The :func:`_bits_key` of every value of ``dtype`` that equals a sentinel (a table of 2**16 flags).
+
+    A value equals a sentinel only if the sentinel is a value of the type (integers: a whole number in range); for
+    floats, zero is also negative zero, whose bits differ.
+    """
+    wanted = np.zeros(1 << 16, np.bool_)
+    udt = np.dtype(f"u{dtype.itemsize}")
+    for s in sents:
+        if np.isnan(s):
+            continue
+        if dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            if s != np.floor(s) or not info.min <= s <= info.max:
+                continue
+        as_type = np.asarray(s).astype(dtype)
+        if float(as_type) != s:
+            continue
+        for same in (as_type, -as_type) if dtype.kind == "f" and s == 0 else (as_type,):
+            wanted[int(_bits_key(np.asarray(same, dtype=dtype).view(udt)))] = True
+    return wanted
+
+
 @numba.njit(cache=True, nogil=True)
-def _scan(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents: np.ndarray, codes: bool = False,
-          lo: int = 0, hi: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray
-                                             ]:  # pragma: no cover - numba
+def _scan(v: np.ndarray, bits: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents: np.ndarray,
+          keyed: np.ndarray, codes: bool = False, lo: int = 0, hi: int = -1
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:  # pragma: no cover - numba
     """All statistics of one ``(time, y, x)`` block of an input over the AOI, in one pass, on the values as read.
 
     A cell is valid when it is inside the AOI (``inside``), not NaN and not the fill value (when ``use_fill``).
@@ -114,6 +146,12 @@ def _scan(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents:
     type's values (a sentinel matches the cells of at most one value, the one it equals when it is a whole number
     in ``lo..hi``) instead of one pass over every row per sentinel: a 24-year int16 block 15.5 -> 8.5 ms, a uint8
     land cover series 11.1 -> 6.4 ms.
+
+    Other types: ``bits`` are the values' bit patterns (``v`` viewed as unsigned integers) and ``keyed`` flags the
+    :func:`_bits_key` of every value equal to a sentinel (:func:`_sentinel_keys`). Only the cells whose key is
+    flagged (rare: a sentinel, or one of the few values sharing its key) are compared with the sentinels: a
+    (24, 1024, 1024) float32 block of a scaled vegetation index 79 -> 35 ms, where comparing every cell with
+    each of its 22 sentinels took two thirds of the scan.
     """
     nt, ny, nx = v.shape
     ns = sents.size
@@ -161,12 +199,11 @@ def _scan(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents:
                     if wanted[key]:  # a sentinel's value: rare, so the branch is predicted and counts do not chain
                         hist[key] += int(row[j] == row[j])
             else:
-                for m in range(ns):
-                    sm = sents[m]
-                    c = 0
-                    for j in range(nx):
-                        c += int(row[j] == sm)
-                    cnt[m] += c
+                bi = bits[t, i]
+                for j in range(nx):
+                    if keyed[_bits_key_jit(bi[j])]:  # rare, so the branch is predicted
+                        for m in range(ns):
+                            cnt[m] += int(row[j] == sents[m])
         r_lo = inf
         r_hi = -inf
         for j in range(nx):
@@ -181,16 +218,21 @@ def _scan(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents:
     return n, mn, mx, frac, cnt, anyv
 
 
+_NO_KEYS = np.zeros(1, np.bool_)
+
+
 def _block(v: np.ndarray, inside: np.ndarray, fill: float, use_fill: bool, sents: np.ndarray,
            whole_time: bool) -> tuple[Any, ...]:
     """:func:`_scan` of one block; the per-cell any-valid map is kept only when time is split over blocks."""
-    v = np.asarray(v)
+    v = np.ascontiguousarray(v)
     ins = np.asarray(inside, dtype=np.bool_)
     if v.dtype.kind in "iu" and v.dtype.itemsize <= 2:
         info = np.iinfo(v.dtype)
-        n, mn, mx, frac, cnt, anyv = _scan(v, ins, fill, use_fill, sents, True, int(info.min), int(info.max))
+        n, mn, mx, frac, cnt, anyv = _scan(v, v, ins, fill, use_fill, sents, _NO_KEYS, True, int(info.min),
+                                           int(info.max))
     else:
-        n, mn, mx, frac, cnt, anyv = _scan(v, ins, fill, use_fill, sents)
+        bits = v.view(f"u{v.dtype.itemsize}")
+        n, mn, mx, frac, cnt, anyv = _scan(v, bits, ins, fill, use_fill, sents, _sentinel_keys(v.dtype, sents))
     return n, mn, mx, frac, cnt, (int(anyv.sum()) if whole_time else anyv)
 
 

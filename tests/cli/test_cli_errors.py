@@ -240,6 +240,24 @@ def test_bad_input__one_line_error_and_nothing_left(
     assert v_err == [err]
 
 
+def test_land_cover_codes_judged_from_the_checks_scan_without_reading_again(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The land cover stage judges the codes the input checks listed while reading the series; it does not read the
+    series a second time (and still names the unknown code)."""
+    from openldn.land_cover import stage as lc_stage
+
+    def read_again(da: object) -> None:
+        raise AssertionError("the land cover series was read again for its legend check")
+
+    monkeypatch.setattr(lc_stage, "_unique_values", read_again)
+    assert main(["validate", str(demo_copy / "assessment.yaml")]) == 0
+    _lc_unknown_code(demo_copy)
+    assert main(["validate", str(demo_copy / "assessment.yaml")]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Error: ")]
+    assert len(err) == 1 and "77" in err[0] and "not in the legend" in err[0]
+
+
 def test_validate__reports_a_valid_run_file(demo_run_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(demo_run_file)]) == 0
     assert "valid" in capsys.readouterr().out

@@ -144,6 +144,11 @@ def test_stats__match_numpy_on_the_masked_values(kind: str, chunks: tuple[int, i
     if kind in ("int32", "float32", "float64"):
         assert exp["sentinel_0.0"] >= (3 if kind == "int32" else 5)  # zero (and negative zero)
     _assert_stats(st, exp, np.issubdtype(v.dtype, np.floating), SENTINELS)
+    if v.dtype.kind in "iu" and v.dtype.itemsize <= 2:  # the values present: every cell, fill and outside included
+        np.testing.assert_array_equal(st["codes"], np.unique(v).astype(np.int64))
+        assert kind != "int16" or -32768 in st["codes"]  # the fill's cells count
+    else:
+        assert "codes" not in st
 
 
 @pytest.mark.parametrize("kind", ["int16", "uint8", "float32"])
@@ -177,6 +182,24 @@ def test_stats__hand_counted_cases() -> None:
     # masked: NaN (NaN), inf, 0.5, 2, NaN (outside), 3 -> fractional: NaN, inf, 0.5, NaN = 4
     assert fs["fractional"] == 4 and fs["n_valid"].tolist() == [4] and fs["sentinel_-9999.0"] == 0
     assert fs["max"].tolist() == [np.inf] and fs["covered"] == 4
+
+
+def test_present_codes__negative_8_bit_values_and_what_check_inputs_returns() -> None:
+    """int8 values are keyed by their low 16 bits: -1 and -128 come back as themselves."""
+    from openldn.io.checks import check_inputs, present_codes, with_present_codes
+
+    v = np.array([[[-128, -1, 0], [5, 127, -1]]], np.int8)
+    yx = {"y": [1.5, 0.5], "x": [0.5, 1.5, 2.5]}
+    da = xr.DataArray(v, dims=("time", "y", "x"), coords={"time": [0], **yx})
+    mask = xr.DataArray(np.array([[True, False, True], [True, True, True]]), dims=("y", "x"), coords=yx)
+    (st,) = dask.compute(_stats("x", da.chunk({"x": 2}), mask, []))
+    assert st["codes"].tolist() == [-128, -1, 0, 5, 127]  # -1 is outside the AOI once, inside once
+    present: dict[str, np.ndarray] = {}
+    assert check_inputs({"land_cover": da}, None, specs={}, source="x.yaml", windows={"land_cover": (da, mask)},
+                        present=present) == []
+    assert present["land_cover"].tolist() == [-128, -1, 0, 5, 127]
+    assert present_codes(with_present_codes(da, present["land_cover"])).tolist() == [-128, -1, 0, 5, 127]
+    assert present_codes(da) is None
 
 
 def test_stats__float_fill_value_not_exact_in_float32() -> None:

@@ -190,7 +190,9 @@ class Stage:
     check : callable, optional
         ``check(assessment, inputs)``: error messages (one line each) about the stage's inputs that only the stage
         can judge (class codes against its legend...), run by ``validate`` and ``run`` before anything is written;
-        ``inputs`` are the opened inputs cropped to the area of interest.
+        ``inputs`` are the opened inputs cropped to the area of interest; for an integer input of up to 16 bits,
+        :func:`openldn.io.checks.present_codes` gives the values its cells hold, listed while the input checks
+        read it (no need to read it again).
     """
 
     name: str

@@ -379,6 +379,7 @@ def _check(a: Any, inputs: Any) -> list[str]:
     """Codes of the land cover input that its legend (nesting) does not define, when they would stop the run."""
     from types import SimpleNamespace
 
+    from openldn.io.checks import present_codes
     from openldn.land_cover._lookup import input_nodata_codes
 
     da = inputs.get("land_cover")
@@ -398,7 +399,9 @@ def _check(a: Any, inputs: Any) -> list[str]:
     known: set[int] = set(input_nodata_codes(da))
     for n in nestings:
         known |= {int(c) for c in n.child.codes} | {int(n.child.nodata), *(int(c) for c in n.child.extra_nodata)}
-    values = _unique_values(da)
+    values = present_codes(da)  # listed by the input checks' scan (16-bit integers), else read here
+    if values is None:
+        values = _unique_values(da)
     present = {int(v) for v in values if np.isfinite(v) and float(v).is_integer()}
     bad = sorted(present - known)
     if not bad:

@@ -296,14 +296,16 @@ def _prepare_opened(a: Assessment, chunk_size: int | None, raw_inputs: dict[str,
 def _check_data(a: Assessment, raw: dict[str, xr.DataArray], aoi: Any, zones: Any, *, strict: bool) -> list[Any]:
     """Data faults stop here (errors, and warnings under ``strict``); other warnings are logged and returned."""
     from openldn.exceptions import InputDataError
-    from openldn.io.checks import Finding, aoi_window, check_inputs, check_zones
+    from openldn.io.checks import Finding, aoi_window, check_inputs, check_zones, with_present_codes
     # one input at a time: its AOI mask (a whole-window array) is dropped before the next is made
     findings: list[Any] = []
     cropped: dict[str, xr.DataArray] = {}
     for name, da in raw.items():
         win, mask = aoi_window(da, aoi)  # once, for both kinds of check
-        findings += check_inputs({name: da}, aoi, specs=dict(a.inputs), source=a.source, windows={name: (win, mask)})
-        cropped[name] = win
+        present: dict[str, np.ndarray] = {}
+        findings += check_inputs({name: da}, aoi, specs=dict(a.inputs), source=a.source, windows={name: (win, mask)},
+                                 present=present)
+        cropped[name] = with_present_codes(win, present.get(name))  # a stage's check of its codes reads no pixel
         del mask
     if not any(f.level == "error" for f in findings):
         for stage in runnable_stages(a):

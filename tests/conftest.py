@@ -94,3 +94,23 @@ def fake_context(tmp_path_factory: pytest.TempPathFactory) -> Any:
         return module.FakeContext(*args, out_dir=tmp_path_factory.mktemp("stage"), **kwargs)
 
     return make
+
+
+@pytest.fixture
+def gdal_write_fails(monkeypatch: pytest.MonkeyPatch):
+    """``gdal_write_fails(free)``: GDAL's COG copy fails as it does on a full disk ("TIFFAppendToStrip: Write
+    error"), and every disk reports ``free`` bytes free. Returns the error's class."""
+    import shutil
+
+    import rasterio.shutil
+    from rasterio._err import CPLE_AppDefinedError
+
+    def fail(free: int) -> type[Exception]:
+        def copy(*args: Any, **kwargs: Any) -> None:
+            raise CPLE_AppDefinedError(3, 1, "TIFFAppendToStrip:Write error at scanline 4294967295")
+
+        monkeypatch.setattr(rasterio.shutil, "copy", copy)
+        monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**15, 10**15 - free, free))
+        return CPLE_AppDefinedError
+
+    return fail

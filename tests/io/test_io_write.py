@@ -191,24 +191,17 @@ def test_write_cog_overviews_are_gdals_own_from_the_full_resolution(tmp_path, rn
 
 
 @pytest.mark.parametrize("free", [0, 10**15])
-def test_write_cog_full_disk_is_an_oserror_naming_the_map(tmp_path, monkeypatch, free):
+def test_write_cog_full_disk_is_an_oserror_naming_the_map(tmp_path, gdal_write_fails, free):
     """GDAL reports a full disk as a failed write; with less free space than the raster needs, write_cog raises the
     system's "no space" error naming the map (callers turn it into a one-line message); with room left, GDAL's own
     error passes through. Nothing is left either way."""
     import errno
-    import shutil
 
-    from rasterio._err import CPLE_AppDefinedError
-
-    def full(*args, **kwargs):
-        raise CPLE_AppDefinedError(3, 1, "TIFFAppendToStrip:Write error at scanline 4294967295")
-
-    monkeypatch.setattr(rasterio.shutil, "copy", full)
-    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**15, 10**15 - free, free))
+    gdal_error = gdal_write_fails(free)
     gb = GeoBox((64, 64), Affine(30, 0, 0, 0, -30, 1920), "EPSG:32630")
     da = attach_grid(xr.DataArray(np.ones((64, 64), "float32"), dims=("y", "x")), gb)
     if free:
-        with pytest.raises(CPLE_AppDefinedError, match="Write error"):
+        with pytest.raises(gdal_error, match="Write error"):
             write_cog(da, tmp_path / "maps" / "soc.tif")
     else:
         with pytest.raises(OSError) as info:

@@ -148,19 +148,10 @@ def test_full_disk_while_storing_a_layer_is_one_line_and_leaves_nothing(
 
 
 def test_full_disk_while_gdal_writes_a_map_is_one_line_and_leaves_nothing(
-        demo_run_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        demo_run_file: Path, tmp_path: Path, gdal_write_fails: Any) -> None:
     """GDAL words a full disk as a failed write (a map is copied to its COG in a background thread): the run stops
     with the one-line full-disk error naming the map, not as an internal error."""
-    import shutil
-
-    import rasterio.shutil
-    from rasterio._err import CPLE_AppDefinedError
-
-    def full(*args: object, **kwargs: object) -> None:
-        raise CPLE_AppDefinedError(3, 1, "TIFFAppendToStrip:Write error at scanline 4294967295")
-
-    monkeypatch.setattr(rasterio.shutil, "copy", full)
-    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**12, 10**12, 0))
+    gdal_write_fails(0)
     message = _full_disk_error(demo_run_file, tmp_path / "out")
     assert "\n" not in message and "disk is full" in message and ".tif" in message
 

@@ -125,9 +125,9 @@ def _overview_scratch(dtype: np.dtype[Any]) -> dict[str, str]:
     The driver compresses that file (ZSTD at level 9 by default) and reads it back; its pixels never reach the COG
     (which is DEFLATE). Measured on 10,000² maps with GDAL 3.10, the temporary compression was a quarter of the
     copy's CPU: a float32 SOC stock map 5.1 -> 3.9 CPU-s with PackBits (floats barely compress, and it costs
-    nothing), five class maps 3.14 -> 2.98 CPU-s with ZSTD at level 1. The COGs are byte-identical either way. The file must
-    stay compressed: uncompressed, GDAL computes each overview level from the one above instead of from the full
-    resolution, which changes the overview pixels.
+    nothing), five class maps 3.14 -> 2.98 CPU-s with ZSTD at level 1. The COGs are byte-identical either way. The
+    file must stay compressed: uncompressed, GDAL computes each overview level from the one above instead of from
+    the full resolution, which changes the overview pixels.
     """
     if np.issubdtype(dtype, np.floating):
         return {"COG_TMP_COMPRESSION": "PACKBITS"}

@@ -139,7 +139,8 @@ class ChunkFiles:
         if all(len(r) == 1 for r in firsts):  # within one chunk: a task's whole chunk, or part of it
             idx = tuple(r[0] for r in firsts)
             chunk = self.read_chunk(idx)
-            part = chunk[tuple(slice(a - i * c, b - i * c) for (a, b), c, i in zip(spans, self.chunks, idx, strict=True))]
+            within = zip(spans, self.chunks, idx, strict=True)
+            part = chunk[tuple(slice(a - i * c, b - i * c) for (a, b), c, i in within)]
             out = part if part.shape == chunk.shape else part.copy()  # a part does not hold its whole chunk
         else:
             out = np.empty([b - a for a, b in spans], self.dtype)

@@ -300,9 +300,9 @@ def _check_data(a: Assessment, raw: dict[str, xr.DataArray], aoi: Any, zones: An
     # one input at a time: its AOI mask (a whole-window array) is dropped before the next is made
     findings: list[Any] = []
     cropped: dict[str, xr.DataArray] = {}
+    present: dict[str, np.ndarray] = {}  # the values of each 16-bit input, listed by its checks' scan
     for name, da in raw.items():
         win, mask = aoi_window(da, aoi)  # once, for both kinds of check
-        present: dict[str, np.ndarray] = {}
         findings += check_inputs({name: da}, aoi, specs=dict(a.inputs), source=a.source, windows={name: (win, mask)},
                                  present=present)
         cropped[name] = with_present_codes(win, present.get(name))  # a stage's check of its codes reads no pixel

@@ -49,8 +49,14 @@ def polygons(draw):
     return poly
 
 
+#: Grid origin offsets. GEOS's overlay (the reference here) loses precision at the smallest normal doubles: with an
+#: offset of 2.2e-308 its fraction of one cell was off by 6e-6, and exact again at 1e-12 or 0. Offsets under 1e-9
+#: are drawn as 0.
+OFFSETS = st.floats(-5, 5).map(lambda v: 0.0 if abs(v) < 1e-9 else v)
+
+
 @settings(max_examples=60, deadline=None)
-@given(poly=polygons(), res=st.sampled_from([7.0, 10.0, 13.3]), ox=st.floats(-5, 5), oy=st.floats(-5, 5))
+@given(poly=polygons(), res=st.sampled_from([7.0, 10.0, 13.3]), ox=OFFSETS, oy=OFFSETS)
 def test_fractions_match_shapely(poly, res, ox, oy):
     gb = GeoBox((int(140 / res) + 1, int(160 / res) + 1), Affine(res, 0, ox, 0, -res, 140 + oy), "EPSG:3857")
     if poly.is_empty or poly.area == 0:

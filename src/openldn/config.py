@@ -247,7 +247,12 @@ class EngineSpec(BaseModel):
         if isinstance(v, int) and v < 64:
             raise ValueError(f"chunk_size {v} is too small; use 64 or more, or 'auto'")
         return v
-    workers: int | None = Field(None, ge=1, description="Local Dask worker processes (None: threaded scheduler).")
+    workers: int | None = Field(
+        None, ge=1,
+        description="Local Dask worker processes of one thread each (None: dask's threads in the run's own "
+                    "process, the faster choice on one machine; a local cluster adds a scheduler and copies between "
+                    "processes, and serves to try a cluster set-up).",
+    )
     scheduler: str | None = Field(None, description="Address of an existing Dask scheduler, e.g. tcp://host:8786.")
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -341,9 +343,6 @@ def _disk_full(final: Path, need: int) -> OSError | None:
     "TIFFRewriteDirectory: Error fetching directory count"), not as the system's "No space left on device", so the
     free space tells it apart.
     """
-    import errno
-    import shutil
-
     try:
         free = shutil.disk_usage(final.parent).free
     except OSError:

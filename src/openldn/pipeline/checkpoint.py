@@ -321,10 +321,9 @@ def _compressor(dtype: Any) -> Any:
     decoded in 0.65 ms instead of 1.44 ms (a 10,000² run reads such chunks thousands of times). Float layers
     compress to a third less with the shuffle (a SOC stock chunk 27 % against 35 %), and encode three times faster.
     """
-    import numpy as np
     from numcodecs import Blosc
 
-    shuffle = Blosc.SHUFFLE if np.issubdtype(dtype, np.floating) else Blosc.NOSHUFFLE
+    shuffle = Blosc.SHUFFLE if dtype.kind == "f" else Blosc.NOSHUFFLE
     return Blosc(cname="lz4", clevel=5, shuffle=shuffle)
 
 
